@@ -1,0 +1,7 @@
+module github.com/mmbuild/mmbuild/plugins/storage-file
+
+go 1.26
+
+require github.com/mmbuild/mmbuild/sdk v0.0.0
+
+replace github.com/mmbuild/mmbuild/sdk => ../../sdk

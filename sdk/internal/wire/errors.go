@@ -1,0 +1,94 @@
+// Package wire maps errors to gRPC statuses and back, so that errors.Is keeps
+// working on the host for the sentinels of the storage contract.
+package wire
+
+import (
+	"context"
+	"errors"
+	"io/fs"
+
+	"google.golang.org/genproto/googleapis/rpc/errdetails"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+
+	"github.com/mmbuild/mmbuild/sdk/storage"
+)
+
+const domain = "mmbuild.plugin.v1"
+
+// ErrConnection reports that the plugin process went away during a call.
+var ErrConnection = errors.New("plugin connection lost")
+
+var sentinels = []struct {
+	err    error
+	reason string
+	code   codes.Code
+}{
+	{fs.ErrNotExist, "NOT_EXIST", codes.NotFound},
+	{fs.ErrPermission, "PERMISSION", codes.PermissionDenied},
+	{errors.ErrUnsupported, "UNSUPPORTED", codes.Unimplemented},
+	{storage.ErrInvalidURL, "INVALID_URL", codes.InvalidArgument},
+	{storage.ErrUnsafePath, "UNSAFE_PATH", codes.FailedPrecondition},
+	{context.Canceled, "CANCELED", codes.Canceled},
+	{context.DeadlineExceeded, "DEADLINE", codes.DeadlineExceeded},
+}
+
+// ToStatus turns a plugin's error into a gRPC status error carrying the
+// message and, for a known sentinel, its reason.
+func ToStatus(err error) error {
+	if err == nil {
+		return nil
+	}
+	for _, s := range sentinels {
+		if errors.Is(err, s.err) {
+			st := status.New(s.code, err.Error())
+			if d, derr := st.WithDetails(&errdetails.ErrorInfo{Reason: s.reason, Domain: domain}); derr == nil {
+				st = d
+			}
+			return st.Err()
+		}
+	}
+	return status.Error(codes.Unknown, err.Error())
+}
+
+// remoteError is a plugin's error on the host: its message, and the sentinel
+// it wrapped in the plugin, if any.
+type remoteError struct {
+	msg      string
+	sentinel error
+}
+
+func (e *remoteError) Error() string { return e.msg }
+func (e *remoteError) Unwrap() error { return e.sentinel }
+
+// FromStatus turns a gRPC error back into an error with the plugin's message
+// that matches the plugin-side sentinel with errors.Is.
+func FromStatus(err error) error {
+	if err == nil {
+		return nil
+	}
+	st, ok := status.FromError(err)
+	if !ok {
+		return err
+	}
+	for _, d := range st.Details() {
+		info, ok := d.(*errdetails.ErrorInfo)
+		if !ok || info.Domain != domain {
+			continue
+		}
+		for _, s := range sentinels {
+			if s.reason == info.Reason {
+				return &remoteError{msg: st.Message(), sentinel: s.err}
+			}
+		}
+	}
+	switch st.Code() {
+	case codes.Unavailable:
+		return &remoteError{msg: ErrConnection.Error() + ": " + st.Message(), sentinel: ErrConnection}
+	case codes.Canceled:
+		return &remoteError{msg: st.Message(), sentinel: context.Canceled}
+	case codes.DeadlineExceeded:
+		return &remoteError{msg: st.Message(), sentinel: context.DeadlineExceeded}
+	}
+	return &remoteError{msg: st.Message()}
+}

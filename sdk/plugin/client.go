@@ -1,0 +1,191 @@
+package plugin
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os/exec"
+	"time"
+
+	goplugin "github.com/hashicorp/go-plugin"
+	"google.golang.org/grpc"
+
+	"github.com/mmbuild/mmbuild/sdk/handler"
+	"github.com/mmbuild/mmbuild/sdk/internal/pb"
+	"github.com/mmbuild/mmbuild/sdk/internal/wire"
+	"github.com/mmbuild/mmbuild/sdk/storage"
+)
+
+// ErrConnection reports that the plugin went away during a call (it crashed
+// or was killed). Match it with errors.Is.
+var ErrConnection = wire.ErrConnection
+
+// VersionedPlugins is what the host passes as go-plugin's
+// ClientConfig.VersionedPlugins: the API versions this SDK speaks.
+func VersionedPlugins() map[int]goplugin.PluginSet {
+	return map[int]goplugin.PluginSet{APIVersion: {pluginSetName: &grpcPlugin{}}}
+}
+
+// Dispense returns the connection to a started plugin.
+func Dispense(rpc goplugin.ClientProtocol) (*Conn, error) {
+	raw, err := rpc.Dispense(pluginSetName)
+	if err != nil {
+		return nil, err
+	}
+	c, ok := raw.(*Conn)
+	if !ok {
+		return nil, fmt.Errorf("unexpected plugin client type %T", raw)
+	}
+	return c, nil
+}
+
+// Conn is the host's side of a connection to one plugin process.
+type Conn struct {
+	plugin  pb.PluginClient
+	handler pb.HandlerClient
+	storage pb.StorageClient
+}
+
+func newConn(c *grpc.ClientConn) *Conn {
+	return &Conn{plugin: pb.NewPluginClient(c), handler: pb.NewHandlerClient(c), storage: pb.NewStorageClient(c)}
+}
+
+// Info asks the plugin to describe itself.
+func (c *Conn) Info(ctx context.Context) (*Info, error) {
+	r, err := c.plugin.Info(ctx, &pb.InfoRequest{})
+	if err != nil {
+		return nil, wire.FromStatus(err)
+	}
+	info := &Info{
+		Name: r.Name, Version: r.Version, SDKVersion: r.SdkVersion, APIVersion: int(r.ApiVersion),
+		Kinds: r.Kinds, Capabilities: r.Capabilities,
+	}
+	if len(r.ConfigSchema) > 0 {
+		info.ConfigSchema = map[string]json.RawMessage{}
+		for k, v := range r.ConfigSchema {
+			info.ConfigSchema[k] = json.RawMessage(v)
+		}
+	}
+	return info, nil
+}
+
+// Handler returns the plugin's handler as a handler.Handler.
+func (c *Conn) Handler() handler.Handler { return handlerClient{c.handler} }
+
+// Storage returns the plugin's storage backends as a storage.Storage; the
+// plugin routes each call by the URL's scheme.
+func (c *Conn) Storage() storage.Storage { return storageClient{c.storage} }
+
+type handlerClient struct{ c pb.HandlerClient }
+
+var _ handler.Handler = handlerClient{}
+
+func (h handlerClient) Build(ctx context.Context, req *handler.BuildRequest) (*handler.BuildResponse, error) {
+	stream, err := h.c.Build(ctx, &pb.BuildRequest{
+		HandlerId: req.HandlerID, WorkDir: req.WorkDir, Params: req.Params, Env: req.Env, Options: req.Options,
+	})
+	if err != nil {
+		return nil, wire.FromStatus(err)
+	}
+	for {
+		ev, err := stream.Recv()
+		if errors.Is(err, io.EOF) {
+			return nil, fmt.Errorf("%w: build stream ended without a result", ErrConnection)
+		}
+		if err != nil {
+			return nil, wire.FromStatus(err)
+		}
+		switch e := ev.Event.(type) {
+		case *pb.BuildEvent_Output:
+			w := req.Stdout
+			if e.Output.Stream == pb.Output_STREAM_STDERR {
+				w = req.Stderr
+			}
+			if w != nil {
+				if _, err := w.Write(e.Output.Data); err != nil {
+					return nil, fmt.Errorf("writing build output: %w", err)
+				}
+			}
+		case *pb.BuildEvent_Result:
+			return &handler.BuildResponse{ExitCode: int(e.Result.ExitCode)}, nil
+		}
+	}
+}
+
+type storageClient struct{ c pb.StorageClient }
+
+var _ storage.Storage = storageClient{}
+
+func (s storageClient) Stat(ctx context.Context, req *storage.StatRequest) (*storage.StatResponse, error) {
+	r, err := s.c.Stat(ctx, &pb.StatRequest{Url: req.URL, Options: req.Options})
+	if err != nil {
+		return nil, wire.FromStatus(err)
+	}
+	out := &storage.StatResponse{IsDir: r.IsDir, Size: r.Size}
+	if r.ModTimeUnixNano != 0 {
+		out.ModTime = time.Unix(0, r.ModTimeUnixNano)
+	}
+	return out, nil
+}
+
+type transferStream interface {
+	Recv() (*pb.TransferEvent, error)
+}
+
+func receiveTransfer(stream transferStream, progress storage.ProgressFunc) (*pb.TransferResult, error) {
+	for {
+		ev, err := stream.Recv()
+		if errors.Is(err, io.EOF) {
+			return nil, fmt.Errorf("%w: transfer stream ended without a result", ErrConnection)
+		}
+		if err != nil {
+			return nil, wire.FromStatus(err)
+		}
+		switch e := ev.Event.(type) {
+		case *pb.TransferEvent_Progress:
+			if progress != nil {
+				progress(storage.Progress{DoneBytes: e.Progress.DoneBytes, TotalBytes: e.Progress.TotalBytes, Current: e.Progress.Current})
+			}
+		case *pb.TransferEvent_Result:
+			return e.Result, nil
+		}
+	}
+}
+
+func (s storageClient) Get(ctx context.Context, req *storage.GetRequest) (*storage.GetResponse, error) {
+	stream, err := s.c.Get(ctx, &pb.GetRequest{Url: req.URL, DestPath: req.DestPath, Options: req.Options})
+	if err != nil {
+		return nil, wire.FromStatus(err)
+	}
+	r, err := receiveTransfer(stream, req.Progress)
+	if err != nil {
+		return nil, err
+	}
+	return &storage.GetResponse{Bytes: r.Bytes, Files: r.Files, IsDir: r.IsDir}, nil
+}
+
+func (s storageClient) Put(ctx context.Context, req *storage.PutRequest) (*storage.PutResponse, error) {
+	stream, err := s.c.Put(ctx, &pb.PutRequest{SourcePath: req.SourcePath, Url: req.URL, Options: req.Options})
+	if err != nil {
+		return nil, wire.FromStatus(err)
+	}
+	r, err := receiveTransfer(stream, req.Progress)
+	if err != nil {
+		return nil, err
+	}
+	return &storage.PutResponse{Bytes: r.Bytes, Files: r.Files, IsDir: r.IsDir}, nil
+}
+
+// ClientConfig returns the go-plugin client settings every host of mmbuild
+// plugins shares: the handshake, the API versions and gRPC only. The caller
+// adds its own policy (SecureConfig, Logger, Managed, ...).
+func ClientConfig(cmd *exec.Cmd) *goplugin.ClientConfig {
+	return &goplugin.ClientConfig{
+		HandshakeConfig:  Handshake,
+		VersionedPlugins: VersionedPlugins(),
+		Cmd:              cmd,
+		AllowedProtocols: []goplugin.Protocol{goplugin.ProtocolGRPC},
+	}
+}

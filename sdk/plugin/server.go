@@ -1,0 +1,209 @@
+package plugin
+
+import (
+	"context"
+	"fmt"
+	"net/url"
+	"sync"
+	"time"
+
+	goplugin "github.com/hashicorp/go-plugin"
+	"google.golang.org/grpc"
+
+	"github.com/mmbuild/mmbuild/sdk/handler"
+	"github.com/mmbuild/mmbuild/sdk/internal/pb"
+	"github.com/mmbuild/mmbuild/sdk/internal/wire"
+	"github.com/mmbuild/mmbuild/sdk/storage"
+)
+
+// grpcPlugin is the one go-plugin component of every binary: it registers
+// the Plugin service and the Handler and Storage services for what it holds.
+type grpcPlugin struct {
+	goplugin.NetRPCUnsupportedPlugin
+	impl *options // nil on the host side
+}
+
+var _ goplugin.GRPCPlugin = (*grpcPlugin)(nil)
+
+func (p *grpcPlugin) GRPCServer(_ *goplugin.GRPCBroker, s *grpc.Server) error {
+	pb.RegisterPluginServer(s, &infoServer{info: p.impl.info()})
+	if len(p.impl.handlers) > 0 {
+		pb.RegisterHandlerServer(s, &handlerServer{handlers: p.impl.handlers})
+	}
+	if len(p.impl.storages) > 0 {
+		pb.RegisterStorageServer(s, &storageServer{storages: p.impl.storages})
+	}
+	return nil
+}
+
+func (p *grpcPlugin) GRPCClient(_ context.Context, _ *goplugin.GRPCBroker, c *grpc.ClientConn) (any, error) {
+	return newConn(c), nil
+}
+
+type infoServer struct {
+	pb.UnimplementedPluginServer
+	info *Info
+}
+
+func (s *infoServer) Info(context.Context, *pb.InfoRequest) (*pb.InfoResponse, error) {
+	return infoToPB(s.info), nil
+}
+
+type handlerServer struct {
+	pb.UnimplementedHandlerServer
+	handlers map[string]handler.Handler
+}
+
+// maxChunk keeps every message well under gRPC's 4 MiB default and our 1 MiB
+// budget.
+const maxChunk = 32 << 10
+
+// streamWriter turns writes into Output events. Stdout and stderr are written
+// from different goroutines, so sends are serialised.
+type streamWriter struct {
+	mu     *sync.Mutex
+	send   func(*pb.BuildEvent) error
+	stream pb.Output_Stream
+}
+
+func (w *streamWriter) Write(b []byte) (int, error) {
+	n := len(b)
+	for len(b) > 0 {
+		c := b
+		if len(c) > maxChunk {
+			c = c[:maxChunk]
+		}
+		data := append([]byte(nil), c...)
+		w.mu.Lock()
+		err := w.send(&pb.BuildEvent{Event: &pb.BuildEvent_Output{Output: &pb.Output{Stream: w.stream, Data: data}}})
+		w.mu.Unlock()
+		if err != nil {
+			return 0, err
+		}
+		b = b[len(c):]
+	}
+	return n, nil
+}
+
+func (s *handlerServer) Build(req *pb.BuildRequest, stream pb.Handler_BuildServer) error {
+	h, ok := s.handlers[req.HandlerId]
+	if !ok {
+		return wire.ToStatus(fmt.Errorf("no handler %q in this plugin", req.HandlerId))
+	}
+	mu := &sync.Mutex{}
+	resp, err := h.Build(stream.Context(), &handler.BuildRequest{
+		HandlerID: req.HandlerId,
+		WorkDir:   req.WorkDir,
+		Params:    req.Params,
+		Env:       req.Env,
+		Options:   req.Options,
+		Stdout:    &streamWriter{mu: mu, send: stream.Send, stream: pb.Output_STREAM_STDOUT},
+		Stderr:    &streamWriter{mu: mu, send: stream.Send, stream: pb.Output_STREAM_STDERR},
+	})
+	if err != nil {
+		return wire.ToStatus(err)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	return stream.Send(&pb.BuildEvent{Event: &pb.BuildEvent_Result{Result: &pb.BuildResult{ExitCode: int32(resp.ExitCode)}}})
+}
+
+type storageServer struct {
+	pb.UnimplementedStorageServer
+	storages map[string]storage.Storage
+}
+
+func (s *storageServer) pick(rawURL string) (storage.Storage, error) {
+	u, err := url.Parse(rawURL)
+	if err != nil || u.Scheme == "" {
+		return nil, fmt.Errorf("%w: %q has no scheme", storage.ErrInvalidURL, rawURL)
+	}
+	st, ok := s.storages[u.Scheme]
+	if !ok {
+		return nil, fmt.Errorf("%w: scheme %q is not served by this plugin", storage.ErrInvalidURL, u.Scheme)
+	}
+	return st, nil
+}
+
+func (s *storageServer) Stat(ctx context.Context, req *pb.StatRequest) (*pb.StatResponse, error) {
+	st, err := s.pick(req.Url)
+	if err != nil {
+		return nil, wire.ToStatus(err)
+	}
+	resp, err := st.Stat(ctx, &storage.StatRequest{URL: req.Url, Options: req.Options})
+	if err != nil {
+		return nil, wire.ToStatus(err)
+	}
+	out := &pb.StatResponse{IsDir: resp.IsDir, Size: resp.Size}
+	if !resp.ModTime.IsZero() {
+		out.ModTimeUnixNano = resp.ModTime.UnixNano()
+	}
+	return out, nil
+}
+
+// progressSender forwards progress at most every 100 ms, so a plugin may
+// report as often as it likes.
+func progressSender(send func(*pb.TransferEvent) error) storage.ProgressFunc {
+	var mu sync.Mutex
+	var last time.Time
+	return func(p storage.Progress) {
+		mu.Lock()
+		defer mu.Unlock()
+		if now := time.Now(); now.Sub(last) >= 100*time.Millisecond || (p.TotalBytes > 0 && p.DoneBytes == p.TotalBytes) {
+			last = now
+			_ = send(&pb.TransferEvent{Event: &pb.TransferEvent_Progress{Progress: &pb.Progress{
+				DoneBytes: p.DoneBytes, TotalBytes: p.TotalBytes, Current: p.Current,
+			}}})
+		}
+	}
+}
+
+func (s *storageServer) Get(req *pb.GetRequest, stream pb.Storage_GetServer) error {
+	st, err := s.pick(req.Url)
+	if err != nil {
+		return wire.ToStatus(err)
+	}
+	var mu sync.Mutex
+	send := func(ev *pb.TransferEvent) error { mu.Lock(); defer mu.Unlock(); return stream.Send(ev) }
+	resp, err := st.Get(stream.Context(), &storage.GetRequest{
+		URL: req.Url, DestPath: req.DestPath, Options: req.Options, Progress: progressSender(send),
+	})
+	if err != nil {
+		return wire.ToStatus(err)
+	}
+	return send(&pb.TransferEvent{Event: &pb.TransferEvent_Result{Result: &pb.TransferResult{
+		Bytes: resp.Bytes, Files: resp.Files, IsDir: resp.IsDir,
+	}}})
+}
+
+func (s *storageServer) Put(req *pb.PutRequest, stream pb.Storage_PutServer) error {
+	st, err := s.pick(req.Url)
+	if err != nil {
+		return wire.ToStatus(err)
+	}
+	var mu sync.Mutex
+	send := func(ev *pb.TransferEvent) error { mu.Lock(); defer mu.Unlock(); return stream.Send(ev) }
+	resp, err := st.Put(stream.Context(), &storage.PutRequest{
+		SourcePath: req.SourcePath, URL: req.Url, Options: req.Options, Progress: progressSender(send),
+	})
+	if err != nil {
+		return wire.ToStatus(err)
+	}
+	return send(&pb.TransferEvent{Event: &pb.TransferEvent_Result{Result: &pb.TransferResult{
+		Bytes: resp.Bytes, Files: resp.Files, IsDir: resp.IsDir,
+	}}})
+}
+
+func infoToPB(i *Info) *pb.InfoResponse {
+	out := &pb.InfoResponse{
+		Name: i.Name, Version: i.Version, SdkVersion: i.SDKVersion, ApiVersion: uint32(i.APIVersion),
+		Kinds: i.Kinds, Capabilities: i.Capabilities,
+	}
+	if len(i.ConfigSchema) > 0 {
+		out.ConfigSchema = map[string]string{}
+		for k, v := range i.ConfigSchema {
+			out.ConfigSchema[k] = string(v)
+		}
+	}
+	return out
+}

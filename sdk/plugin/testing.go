@@ -1,0 +1,30 @@
+package plugin
+
+import (
+	"testing"
+
+	goplugin "github.com/hashicorp/go-plugin"
+)
+
+// TestConn serves the components given by opts in-process, over real gRPC on
+// a loopback socket, and returns the host's connection to them. Plugin
+// authors use it (through sdktest) to exercise their implementation through
+// the same wire code a real binary uses, without building one.
+func TestConn(t testing.TB, opts ...Option) *Conn {
+	t.Helper()
+	o, err := newOptions(opts)
+	if err != nil {
+		t.Fatalf("plugin options: %v", err)
+	}
+	ps := map[string]goplugin.Plugin{pluginSetName: &grpcPlugin{impl: o}}
+	client, server := goplugin.TestPluginGRPCConn(t, false, ps)
+	t.Cleanup(func() {
+		_ = client.Close()
+		server.Stop()
+	})
+	conn, err := Dispense(client)
+	if err != nil {
+		t.Fatalf("dispense: %v", err)
+	}
+	return conn
+}
