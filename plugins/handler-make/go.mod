@@ -1,6 +1,6 @@
 module github.com/mmbuild/mmbuild/plugins/handler-make
 
-go 1.26
+go 1.26.0
 
 require github.com/mmbuild/mmbuild/sdk v0.0.0
 

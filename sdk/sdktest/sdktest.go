@@ -39,4 +39,3 @@ func Start(t testing.TB, path string) *plugin.Conn {
 	}
 	return conn
 }
-

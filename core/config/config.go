@@ -1,0 +1,237 @@
+package config
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+)
+
+// File names searched by Find, in order.
+const (
+	FileName       = "mmbuild.yaml"
+	LegacyFileName = "matterbuild.yaml"
+)
+
+// Config is a parsed and validated build config.
+//
+// The yaml tags document the file format (and let yaml.Marshal write a
+// config back); parsing does not use them, it walks the YAML tree itself.
+type Config struct {
+	Path         string        `yaml:"-"` // file it was loaded from
+	Handler      Handler       `yaml:"handler"`
+	Source       *Source       `yaml:"source,omitempty"`
+	Secrets      []Secret      `yaml:"secrets,omitempty"`
+	Env          []EnvVar      `yaml:"env,omitempty"`
+	Replacements []Replacement `yaml:"replacements,omitempty"`
+	Materials    []Material    `yaml:"materials,omitempty"`
+	Artifacts    Artifacts     `yaml:"artifacts,omitempty"`
+	Transfers    []Transfer    `yaml:"transfers,omitempty"`
+	Provenance   string        `yaml:"provenance,omitempty"` // folder for the local copy of the attestation
+	SBOM         bool          `yaml:"sbom,omitempty"`
+	Signing      *Signing      `yaml:"signing,omitempty"`
+
+	// handlerKey is the key the handler was written under: "handler", or
+	// "runner" in the legacy format. Error messages use it.
+	handlerKey string
+	// positions maps the dotted path of every node read ("materials[1].uri")
+	// to where its value starts.
+	positions map[string]Position
+}
+
+// Handler names the handler plugin and its arguments (legacy key: runner).
+type Handler struct {
+	ID     string   `yaml:"id"`
+	Params []string `yaml:"params,omitempty"`
+	Pos    Position `yaml:"-"`
+}
+
+// Source asks for a native git clone of Repo at Commit or Ref (at most one
+// of them; neither means the remote's default branch).
+type Source struct {
+	Repo              string   `yaml:"repo"`
+	Commit            string   `yaml:"commit,omitempty"` // 40 or 64 hex digits, lower case
+	Ref               string   `yaml:"ref,omitempty"`
+	CredentialsSecret string   `yaml:"credentialsSecret,omitempty"` // name of a declared secret
+	Pos               Position `yaml:"-"`
+}
+
+// Secret declares a secret and where its value comes from.
+type Secret struct {
+	Name string `yaml:"name"`
+	// From is env://VAR, file:///path or any other URL scheme a plugin
+	// serves. Empty is the legacy form: the environment variable Name.
+	From string   `yaml:"from,omitempty"`
+	Pos  Position `yaml:"-"`
+}
+
+// EnvVar is one variable of the build environment. With neither Value nor
+// ValueFrom it is passed through from the running environment.
+type EnvVar struct {
+	Var       string     `yaml:"var"`
+	Value     *string    `yaml:"value,omitempty"`
+	ValueFrom *ValueFrom `yaml:"valueFrom,omitempty"`
+	Optional  bool       `yaml:"optional,omitempty"` // absent from the environment is not an error
+	Pos       Position   `yaml:"-"`
+}
+
+// ValueFrom takes a value from a declared secret or from an environment
+// variable; exactly one is set.
+type ValueFrom struct {
+	Secret string   `yaml:"secret,omitempty"`
+	Env    string   `yaml:"env,omitempty"`
+	Pos    Position `yaml:"-"`
+}
+
+// Replacement replaces Tag with a value in the files Paths before the build.
+// Exactly one of Value and ValueFrom is set.
+type Replacement struct {
+	Paths         []string   `yaml:"paths"`
+	Tag           string     `yaml:"tag"`
+	Value         *string    `yaml:"value,omitempty"`
+	ValueFrom     *ValueFrom `yaml:"valueFrom,omitempty"`
+	Required      bool       `yaml:"required,omitempty"`      // the tag must be found
+	RequiredPaths bool       `yaml:"requiredPaths,omitempty"` // every path must exist
+	Pos           Position   `yaml:"-"`
+}
+
+// Material is an input fetched (and verified against Digest) before the build.
+type Material struct {
+	URI         string   `yaml:"uri"`
+	Digest      Digest   `yaml:"digest,omitempty"`
+	Attestation string   `yaml:"attestation,omitempty"` // parsed only
+	Keys        []string `yaml:"keys,omitempty"`        // parsed only
+	Pos         Position `yaml:"-"`
+}
+
+// Digest maps an algorithm (sha1, sha256, sha512) to a lower-case hex value.
+type Digest map[string]string
+
+// digestLengths is the hex length of each accepted digest algorithm.
+var digestLengths = map[string]int{"sha1": 40, "sha256": 64, "sha512": 128}
+
+// Artifacts are the build's outputs and where they are uploaded.
+type Artifacts struct {
+	Destination string   `yaml:"destination,omitempty"`
+	Files       []string `yaml:"files,omitempty"`
+	Images      []string `yaml:"images,omitempty"` // accepted by the format, refused if non-empty
+	Pos         Position `yaml:"-"`
+}
+
+// Transfer copies Source files to Destination after the build.
+type Transfer struct {
+	Source      []string `yaml:"source"`
+	Destination string   `yaml:"destination"`
+	Pos         Position `yaml:"-"`
+}
+
+// Signing says which key signs the attestation: Key is a path or a secret
+// reference, KeySecret the name of a declared secret. Parsed only.
+type Signing struct {
+	Key       string   `yaml:"key,omitempty"`
+	KeySecret string   `yaml:"keySecret,omitempty"`
+	Pos       Position `yaml:"-"`
+}
+
+// Position is a place in a config file. Line and Col start at 1; Line 0
+// means the place is unknown.
+type Position struct {
+	File      string
+	Line, Col int
+}
+
+// String returns "file:line:col", or just the file when the line is unknown.
+func (p Position) String() string {
+	if p.Line <= 0 {
+		return p.File
+	}
+	col := p.Col
+	if col <= 0 {
+		col = 1
+	}
+	return p.File + ":" + strconv.Itoa(p.Line) + ":" + strconv.Itoa(col)
+}
+
+// Error is a problem in a config file, at a position.
+type Error struct {
+	Pos Position
+	Msg string
+}
+
+// Error returns one line: "mmbuild.yaml:3:5: unknown key \"foo\" in handler".
+func (e *Error) Error() string {
+	return oneLine(e.Pos.String() + ": " + e.Msg)
+}
+
+// oneLine makes sure a message never spans lines, whatever it quotes.
+func oneLine(s string) string {
+	if !strings.ContainsAny(s, "\r\n") {
+		return s
+	}
+	return strings.NewReplacer("\r\n", `\n`, "\n", `\n`, "\r", `\r`).Replace(s)
+}
+
+// Load reads, parses and validates the config at path. It does not expand
+// ${VAR}; call Expand for that. Problems in the file are *Error.
+func Load(path string) (*Config, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("loading config: %w", err)
+	}
+	return Parse(path, data)
+}
+
+// Find returns the config file of dir: dir/mmbuild.yaml, else
+// dir/matterbuild.yaml. When neither exists the error names both and
+// matches fs.ErrNotExist.
+func Find(dir string) (string, error) {
+	for _, name := range []string{FileName, LegacyFileName} {
+		path := filepath.Join(dir, name)
+		info, err := os.Stat(path)
+		switch {
+		case err == nil && info.IsDir():
+			return "", fmt.Errorf("finding config: %s is a directory", path)
+		case err == nil:
+			return path, nil
+		case !errors.Is(err, fs.ErrNotExist):
+			return "", fmt.Errorf("finding config: %w", err)
+		}
+	}
+	return "", fmt.Errorf("finding config: no %s or %s in %s: %w", FileName, LegacyFileName, dir, fs.ErrNotExist)
+}
+
+// PositionOf returns where the node at a dotted path ("materials[1].uri",
+// "handler.params[0]") starts, or where its nearest recorded ancestor
+// starts. The path of the handler is "handler" even in the legacy format.
+func (c *Config) PositionOf(path string) Position {
+	if c.handlerKey == "runner" && (path == "handler" || strings.HasPrefix(path, "handler.")) {
+		path = "runner" + strings.TrimPrefix(path, "handler")
+	}
+	for {
+		if p, ok := c.positions[path]; ok {
+			return p
+		}
+		if path == "" {
+			return Position{File: c.Path}
+		}
+		path = parentPath(path)
+	}
+}
+
+// parentPath strips the last segment of a dotted path: "a.b[2]" → "a.b",
+// "a.b" → "a", "a" → "".
+func parentPath(path string) string {
+	i := strings.LastIndexAny(path, ".[")
+	if i < 0 {
+		return ""
+	}
+	return path[:i]
+}
+
+// errorf returns an *Error at the position of path.
+func (c *Config) errorf(path, format string, args ...any) *Error {
+	return &Error{Pos: c.PositionOf(path), Msg: fmt.Sprintf(format, args...)}
+}
