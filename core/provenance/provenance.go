@@ -1,0 +1,181 @@
+// Package provenance builds the in-toto Statement v0.1 with the SLSA v0.2
+// provenance predicate that every build produces, deterministically.
+package provenance
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"sort"
+	"time"
+
+	intoto "github.com/in-toto/in-toto-golang/in_toto"
+	"github.com/in-toto/in-toto-golang/in_toto/slsa_provenance/common"
+	slsa "github.com/in-toto/in-toto-golang/in_toto/slsa_provenance/v0.2"
+)
+
+const (
+	// DefaultBuilderID names mmbuild when the CI engine sets no builder id.
+	DefaultBuilderID = "https://mmbuild.dev/builder/local@v1"
+	// BuildTypePrefix is followed by the handler id and its schema version.
+	BuildTypePrefix = "https://mmbuild.dev/buildtypes/"
+	// Redacted replaces every secret value.
+	Redacted = "[redacted]"
+)
+
+// BuildType returns the URI naming a handler and its schema version.
+func BuildType(handlerID string) string { return BuildTypePrefix + handlerID + "/v1" }
+
+// Digest maps an algorithm to a hex digest.
+type Digest = map[string]string
+
+// Resource is a material or a subject: a name or URI and its digests.
+type Resource struct {
+	URI    string
+	Digest Digest
+}
+
+// Build is everything a statement records about one build.
+type Build struct {
+	BuilderID    string
+	HandlerID    string
+	Params       []string
+	ConfigSource Resource // URI: git+<repo>@<commit>; Digest: {sha1: commit}
+	EntryPoint   string   // the config path, relative to the source
+	// Environment is the builder's environment with secret values already
+	// replaced by Redacted.
+	Environment map[string]string
+	Materials   []Resource
+	Subjects    []Resource
+	// InvocationID identifies this run; Started and Finished are real times.
+	InvocationID      string
+	Started, Finished time.Time
+	Completeness      Completeness
+	Reproducible      bool
+	// Extra is recorded in buildConfig (mmbuild-specific facts such as the
+	// staging key), nil for none.
+	Extra map[string]any
+}
+
+// Completeness says honestly which parts of the record are complete.
+type Completeness struct {
+	Parameters, Environment, Materials bool
+}
+
+// Statement is the attestation type: in-toto v0.1 + SLSA v0.2.
+type Statement = intoto.ProvenanceStatementSLSA02
+
+// New assembles the statement. Subjects and materials are sorted so that the
+// same inputs give the same bytes.
+func New(b Build) (*Statement, error) {
+	if len(b.Subjects) == 0 {
+		return nil, fmt.Errorf("building statement: no subjects")
+	}
+	builderID := b.BuilderID
+	if builderID == "" {
+		builderID = DefaultBuilderID
+	}
+	subjects := make([]intoto.Subject, 0, len(b.Subjects))
+	for _, s := range b.Subjects {
+		if s.Digest["sha256"] == "" {
+			return nil, fmt.Errorf("building statement: subject %s has no sha256", s.URI)
+		}
+		subjects = append(subjects, intoto.Subject{Name: s.URI, Digest: common.DigestSet(copyDigest(s.Digest))})
+	}
+	sort.SliceStable(subjects, func(i, j int) bool { return subjects[i].Name < subjects[j].Name })
+	materials := make([]common.ProvenanceMaterial, 0, len(b.Materials))
+	for _, m := range b.Materials {
+		materials = append(materials, common.ProvenanceMaterial{URI: m.URI, Digest: common.DigestSet(copyDigest(m.Digest))})
+	}
+	sort.SliceStable(materials, func(i, j int) bool { return materials[i].URI < materials[j].URI })
+	params := b.Params
+	if params == nil {
+		params = []string{}
+	}
+	started, finished := b.Started.UTC(), b.Finished.UTC()
+	st := &Statement{
+		StatementHeader: intoto.StatementHeader{
+			Type:          intoto.StatementInTotoV01,
+			PredicateType: slsa.PredicateSLSAProvenance,
+			Subject:       subjects,
+		},
+		Predicate: slsa.ProvenancePredicate{
+			Builder:   common.ProvenanceBuilder{ID: builderID},
+			BuildType: BuildType(b.HandlerID),
+			Invocation: slsa.ProvenanceInvocation{
+				ConfigSource: slsa.ConfigSource{
+					URI:        b.ConfigSource.URI,
+					Digest:     common.DigestSet(copyDigest(b.ConfigSource.Digest)),
+					EntryPoint: b.EntryPoint,
+				},
+				Parameters:  Parameters{Handler: b.HandlerID, Params: params},
+				Environment: b.Environment,
+			},
+			Metadata: &slsa.ProvenanceMetadata{
+				BuildInvocationID: b.InvocationID,
+				BuildStartedOn:    &started,
+				BuildFinishedOn:   &finished,
+				Completeness: slsa.ProvenanceComplete{
+					Parameters:  b.Completeness.Parameters,
+					Environment: b.Completeness.Environment,
+					Materials:   b.Completeness.Materials,
+				},
+				Reproducible: b.Reproducible,
+			},
+			Materials: materials,
+		},
+	}
+	if b.Extra != nil {
+		st.Predicate.BuildConfig = b.Extra
+	}
+	return st, nil
+}
+
+// Parameters is what invocation.parameters holds.
+type Parameters struct {
+	Handler string   `json:"handler"`
+	Params  []string `json:"params"`
+}
+
+func copyDigest(d Digest) Digest {
+	if d == nil {
+		return nil
+	}
+	out := make(Digest, len(d))
+	for k, v := range d {
+		out[k] = v
+	}
+	return out
+}
+
+// Marshal encodes the statement as indented JSON with a final newline. Map
+// keys are sorted by encoding/json, slices by New: the bytes are a function
+// of the inputs.
+func Marshal(st *Statement) ([]byte, error) {
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	enc.SetIndent("", "  ")
+	if err := enc.Encode(st); err != nil {
+		return nil, fmt.Errorf("encoding statement: %w", err)
+	}
+	return buf.Bytes(), nil
+}
+
+// Parse decodes a statement and checks its type and predicate type. Unknown
+// fields are refused: an attestation is untrusted input.
+func Parse(data []byte) (*Statement, error) {
+	var st Statement
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&st); err != nil {
+		return nil, fmt.Errorf("parsing statement: %w", err)
+	}
+	if st.Type != intoto.StatementInTotoV01 {
+		return nil, fmt.Errorf("parsing statement: _type is %q, want %q", st.Type, intoto.StatementInTotoV01)
+	}
+	if st.PredicateType != slsa.PredicateSLSAProvenance {
+		return nil, fmt.Errorf("parsing statement: predicateType is %q, want %q", st.PredicateType, slsa.PredicateSLSAProvenance)
+	}
+	return &st, nil
+}
