@@ -1,0 +1,302 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"text/tabwriter"
+
+	"github.com/spf13/cobra"
+
+	"github.com/mmbuild/mmbuild/core/audit"
+	"github.com/mmbuild/mmbuild/core/discovery"
+	"github.com/mmbuild/mmbuild/core/install"
+	"github.com/mmbuild/mmbuild/core/lockfile"
+	"github.com/mmbuild/mmbuild/core/pluginhost"
+	"github.com/mmbuild/mmbuild/core/run"
+	"github.com/mmbuild/mmbuild/sdk/plugin"
+	"github.com/mmbuild/mmbuild/sdk/storage"
+)
+
+func newPluginsCmd(g *globalOptions) *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "plugins",
+		Short: "Audit, pin and install plugins",
+		Long: `Plugins are executables named mmbuild-plugin-<name>, searched in order in
+$MMBUILD_PLUGIN_PATH (a : list), the project's .mmbuild/plugins/, the user's
+$XDG_DATA_HOME/mmbuild/plugins/ and the folder beside the mmbuild executable.
+The first of a name wins; later ones are shadowed.
+
+mmbuild.lock.hcl, committed beside mmbuild.yaml, pins each plugin's version and
+the sha256 of its binary per platform; run starts a plugin only if it matches.`,
+	}
+	cmd.AddCommand(newPluginsListCmd(g), newPluginsLockCmd(g), newPluginsInstallCmd(g))
+	return cmd
+}
+
+func projectDir(dir string) (string, error) {
+	if dir == "" {
+		return os.Getwd()
+	}
+	return filepath.Abs(dir)
+}
+
+func newPluginsListCmd(g *globalOptions) *cobra.Command {
+	var asJSON, strict bool
+	var dir string
+	cmd := &cobra.Command{
+		Use:   "list",
+		Short: "Audit every installed plugin without trusting it",
+		Long: `List every plugin binary on the search path with its version, kinds, API
+version, actual and pinned sha256, and a status:
+
+  ok                    pinned, checksum matches, API compatible
+  checksum-mismatch     the binary differs from the sha256 in mmbuild.lock.hcl
+  unpinned              no entry in mmbuild.lock.hcl (run: mmbuild plugins lock)
+  incompatible-api      speaks another plugin API version
+  not-executable        not an executable regular file
+  insecure-permissions  writable by group or others, or owned by another user
+  shadowed              an earlier plugin of the same name wins
+  broken                not a Go binary, or describe failed
+
+Build info is read without executing anything; only binaries whose sha256
+matches their pin are asked to describe themselves (answers are cached by
+sha256). --strict exits non-zero unless every plugin is ok.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			pd, err := projectDir(dir)
+			if err != nil {
+				return err
+			}
+			reports, err := auditPlugins(cmd.Context(), pd)
+			if err != nil {
+				return err
+			}
+			if asJSON {
+				enc := json.NewEncoder(g.stdout)
+				enc.SetIndent("", "  ")
+				if err := enc.Encode(map[string]any{"plugins": reports, "ok": audit.OK(reports)}); err != nil {
+					return err
+				}
+			} else {
+				printReports(g.stdout, reports)
+			}
+			if strict && !audit.OK(reports) {
+				return fmt.Errorf("plugins list --strict: %s", audit.Summary(reports))
+			}
+			return nil
+		},
+	}
+	cmd.Flags().BoolVar(&asJSON, "json", false, "print the audit as JSON")
+	cmd.Flags().BoolVar(&strict, "strict", false, "exit non-zero unless every plugin is ok")
+	cmd.Flags().StringVarP(&dir, "dir", "C", "", "project folder (its .mmbuild/plugins and mmbuild.lock.hcl; default: the current folder)")
+	return cmd
+}
+
+func auditPlugins(ctx context.Context, pd string) ([]audit.Report, error) {
+	lock, err := lockfile.Load(filepath.Join(pd, LockFileName))
+	if err != nil {
+		return nil, err
+	}
+	cands, err := discovery.Scan(discovery.SearchPath(discovery.WithProjectDir(pd)))
+	if err != nil && len(cands) == 0 {
+		return nil, err
+	}
+	return audit.Audit(ctx, cands, lock), nil
+}
+
+func printReports(w io.Writer, reports []audit.Report) {
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "NAME\tVERSION\tKINDS\tAPI\tSHA256\tSTATUS\tPATH")
+	for _, r := range reports {
+		api := "-"
+		if r.APIVersion != 0 {
+			api = fmt.Sprintf("v%d", r.APIVersion)
+		}
+		kinds := strings.Join(r.Kinds, ",")
+		if kinds == "" {
+			kinds = "-"
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", r.Name, orDash(r.Version), kinds, api, short(r.SHA256), r.Status, r.Path)
+	}
+	_ = tw.Flush()
+	for _, r := range reports {
+		if r.Reason != "" {
+			fmt.Fprintf(w, "%s (%s): %s\n", r.Name, r.Path, r.Reason)
+		}
+	}
+	fmt.Fprintln(w, audit.Summary(reports))
+}
+
+func orDash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
+}
+
+func short(sum string) string {
+	if len(sum) > 7+12 {
+		return sum[:7+12] + "…"
+	}
+	return orDash(sum)
+}
+
+func newPluginsLockCmd(g *globalOptions) *cobra.Command {
+	var dir string
+	var only []string
+	cmd := &cobra.Command{
+		Use:   "lock [NAME...]",
+		Short: "Pin the installed plugins' versions and sha256 in mmbuild.lock.hcl",
+		Long: `Write or update mmbuild.lock.hcl with the version and the sha256 of every
+plugin that wins on the search path (or only the NAMEs given) for this
+platform; other platforms' pins are kept. Locking is a decision to trust the
+binaries as they are now: each one is asked to describe itself, and one that
+speaks another API version is refused.`,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			pd, err := projectDir(dir)
+			if err != nil {
+				return err
+			}
+			only = append(only, args...)
+			return lockPlugins(cmd.Context(), g.stdout, pd, only)
+		},
+	}
+	cmd.Flags().StringVarP(&dir, "dir", "C", "", "project folder (default: the current folder)")
+	return cmd
+}
+
+func lockPlugins(ctx context.Context, w io.Writer, pd string, only []string) error {
+	path := filepath.Join(pd, LockFileName)
+	lock, err := lockfile.Load(path)
+	if err != nil {
+		return err
+	}
+	cands, err := discovery.Scan(discovery.SearchPath(discovery.WithProjectDir(pd)))
+	if err != nil && len(cands) == 0 {
+		return err
+	}
+	want := map[string]bool{}
+	for _, n := range only {
+		want[n] = true
+	}
+	platform := lockfile.Platform()
+	locked := 0
+	for _, c := range cands {
+		if c.ShadowedBy != "" || !discovery.Runnable(c.Path) || (len(want) > 0 && !want[c.Name]) {
+			continue
+		}
+		delete(want, c.Name)
+		sum, err := discovery.SHA256(c.Path)
+		if err != nil {
+			return err
+		}
+		info, err := audit.Describe(ctx, c.Path, sum)
+		if err != nil {
+			return fmt.Errorf("locking plugin %s: %w", c.Name, err)
+		}
+		if info.APIVersion != plugin.APIVersion {
+			return fmt.Errorf("locking plugin %s (%s): it speaks plugin API v%d, this mmbuild speaks v%d", c.Name, c.Path, info.APIVersion, plugin.APIVersion)
+		}
+		prev, had := lock.Pin(c.Name)
+		if err := lock.Set(c.Name, info.Version, platform, sum); err != nil {
+			return err
+		}
+		state := "pinned"
+		if old, ok := prev.Sum(platform); had && ok {
+			state = "unchanged"
+			if old != sum {
+				state = "updated (was " + short(old) + ")"
+			}
+		}
+		fmt.Fprintf(w, "%-10s %-10s %s %s  %s\n", c.Name, info.Version, platform, sum, state)
+		locked++
+	}
+	for n := range want {
+		return fmt.Errorf("plugin %q not found on the search path", n)
+	}
+	if locked == 0 {
+		return errors.New("no plugins found to lock (see mmbuild plugins list)")
+	}
+	if err := lock.Write(path); err != nil {
+		return err
+	}
+	fmt.Fprintf(w, "wrote %s\n", path)
+	return nil
+}
+
+func newPluginsInstallCmd(g *globalOptions) *cobra.Command {
+	var checksum, name, dir string
+	var allowUnpinned bool
+	cmd := &cobra.Command{
+		Use:   "install SRC",
+		Short: "Install a plugin binary from a path or any storage URL into your plugin folder",
+		Long: `Install a plugin binary into $XDG_DATA_HOME/mmbuild/plugins (default
+~/.local/share/mmbuild/plugins) as mmbuild-plugin-<name>. SRC is a local path
+or a URL served by an installed storage plugin (s3://, https://, file://...).
+With --checksum the binary must have that sha256, or nothing is installed.
+The binary is not executed. Pin it afterwards with: mmbuild plugins lock`,
+		Example: `  mmbuild plugins install ./mmbuild-plugin-s3 --checksum sha256:9b1c…
+  mmbuild plugins install https://example.com/dl/mmbuild-plugin-s3_linux_amd64 --name s3`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if checksum != "" {
+				if _, err := lockfile.ParseSum(checksum); err != nil {
+					return usageError{fmt.Errorf("--checksum: %w", err)}
+				}
+			}
+			dest := dir
+			if dest == "" {
+				dest = discovery.UserDir()
+			}
+			req := install.Request{Source: args[0], Name: name, Checksum: checksum, DestDir: dest}
+			if install.IsURL(args[0]) {
+				pd, err := os.Getwd()
+				if err != nil {
+					return err
+				}
+				host, err := newHost(pd, allowUnpinned, g.logger())
+				if err != nil {
+					return err
+				}
+				defer host.Close()
+				req.Fetch = func(ctx context.Context, rawURL, dst string) error {
+					return fetchURL(ctx, host, rawURL, dst)
+				}
+			}
+			res, err := install.Install(cmd.Context(), req)
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(g.stdout, "installed %s as %s (%s)\npin it with: mmbuild plugins lock %s\n", args[0], res.Path, res.SHA256, res.Name)
+			return nil
+		},
+	}
+	cmd.Flags().StringVar(&checksum, "checksum", "", "expected sha256 of the binary (sha256:HEX); refused if it differs")
+	cmd.Flags().StringVar(&name, "name", "", "plugin name (default: from the file name mmbuild-plugin-<name>)")
+	cmd.Flags().StringVar(&dir, "dir", "", "plugin folder to install into (default: $XDG_DATA_HOME/mmbuild/plugins)")
+	cmd.Flags().BoolVar(&allowUnpinned, "allow-unpinned", false, "let an unpinned storage plugin fetch SRC")
+	return cmd
+}
+
+// fetchURL downloads one object through the storage plugin for its scheme.
+func fetchURL(ctx context.Context, host *pluginhost.Host, rawURL, dst string) error {
+	u, err := url.Parse(rawURL)
+	if err != nil {
+		return err
+	}
+	p, err := host.Start(ctx, run.StoragePlugin(u.Scheme))
+	if err != nil {
+		return err
+	}
+	if _, err := p.Conn.Storage().Get(ctx, &storage.GetRequest{URL: rawURL, DestPath: dst}); err != nil {
+		return p.Explain(err)
+	}
+	return nil
+}

@@ -1,0 +1,143 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+
+	"github.com/hashicorp/go-hclog"
+	"github.com/spf13/cobra"
+
+	"github.com/mmbuild/mmbuild/core/run"
+)
+
+// Exit codes.
+const (
+	exitOK          = 0
+	exitError       = 1 // bad input, a plugin or transfer failure, a check that failed
+	exitUsage       = 2 // wrong flags or arguments
+	exitBuildFailed = 3 // the builder ran and failed
+	exitInterrupted = 130
+)
+
+type globalOptions struct {
+	logLevel string
+	stdout   io.Writer
+	stderr   io.Writer
+}
+
+func (g *globalOptions) logger() hclog.Logger {
+	level := g.logLevel
+	if level == "" {
+		level = os.Getenv("MMBUILD_LOG_LEVEL")
+	}
+	if level == "" {
+		level = "info"
+	}
+	return quietPluginLifecycle{hclog.New(&hclog.LoggerOptions{
+		Name:        "mmbuild",
+		Level:       hclog.LevelFromString(level),
+		Output:      g.stderr,
+		DisableTime: true,
+		Color:       hclog.AutoColor,
+	})}
+}
+
+// usageError marks errors that should exit with exitUsage.
+type usageError struct{ error }
+
+func newRootCmd(g *globalOptions) *cobra.Command {
+	root := &cobra.Command{
+		Use:   "mmbuild",
+		Short: "Run builds whose every input and output is verified and attested",
+		Long: `mmbuild sits between a CI engine and a builder (make first). It fetches the
+build's materials through storage plugins and verifies their digests, runs the
+builder with exactly the declared environment, hashes the artifacts, writes an
+in-toto attestation with SLSA v0.2 provenance, and publishes everything with
+the attestation last.
+
+Builders and storage backends are plugins: executables named
+mmbuild-plugin-<name>, pinned by sha256 in mmbuild.lock.hcl.`,
+		SilenceUsage:  true,
+		SilenceErrors: true,
+	}
+	root.PersistentFlags().StringVar(&g.logLevel, "log-level", "", "log level: trace, debug, info, warn, error, off (default info, or $MMBUILD_LOG_LEVEL)")
+	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError{err} })
+	root.AddCommand(
+		newRunCmd(g, "run"),
+		newBuildCmd(g),
+		newValidateCmd(g),
+		newPluginsCmd(g),
+		newVersionCmd(g),
+	)
+	return root
+}
+
+func execute(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	g := &globalOptions{stdout: stdout, stderr: stderr}
+	root := newRootCmd(g)
+	root.SetArgs(args)
+	root.SetOut(stdout)
+	root.SetErr(stderr)
+	err := root.ExecuteContext(ctx)
+	if err == nil {
+		return exitOK
+	}
+	fmt.Fprintf(stderr, "mmbuild: %s\n", oneLine(err.Error()))
+	var bf *run.BuildFailedError
+	var ue usageError
+	switch {
+	case ctx.Err() != nil:
+		return exitInterrupted
+	case errors.As(err, &bf):
+		return exitBuildFailed
+	case errors.As(err, &ue), strings.HasPrefix(err.Error(), "unknown command"), strings.HasPrefix(err.Error(), "accepts "),
+		strings.HasPrefix(err.Error(), "requires "):
+		return exitUsage
+	}
+	return exitError
+}
+
+func oneLine(s string) string {
+	s = strings.TrimSpace(s)
+	return strings.Join(strings.Fields(strings.ReplaceAll(s, "\n", " ")), " ")
+}
+
+// quietPluginLifecycle drops go-plugin's own lifecycle messages ("plugin
+// process exited" on every normal stop); plugin logs and errors pass.
+type quietPluginLifecycle struct{ hclog.Logger }
+
+func (q quietPluginLifecycle) quiet(msg string) bool {
+	return msg == "plugin process exited" || msg == "starting plugin" || msg == "plugin started" ||
+		msg == "waiting for RPC address" || msg == "using plugin"
+}
+
+func (q quietPluginLifecycle) Log(level hclog.Level, msg string, args ...any) {
+	if !q.quiet(msg) {
+		q.Logger.Log(level, msg, args...)
+	}
+}
+func (q quietPluginLifecycle) Info(msg string, args ...any) {
+	if !q.quiet(msg) {
+		q.Logger.Info(msg, args...)
+	}
+}
+func (q quietPluginLifecycle) Error(msg string, args ...any) {
+	if !q.quiet(msg) {
+		q.Logger.Error(msg, args...)
+	}
+}
+func (q quietPluginLifecycle) Debug(msg string, args ...any) {
+	if !q.quiet(msg) {
+		q.Logger.Debug(msg, args...)
+	}
+}
+func (q quietPluginLifecycle) Named(name string) hclog.Logger {
+	return quietPluginLifecycle{q.Logger.Named(name)}
+}
+func (q quietPluginLifecycle) With(args ...any) hclog.Logger {
+	return quietPluginLifecycle{q.Logger.With(args...)}
+}

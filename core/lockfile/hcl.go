@@ -1,0 +1,155 @@
+package lockfile
+
+import (
+	"bytes"
+	"fmt"
+
+	"github.com/hashicorp/hcl/v2"
+	"github.com/hashicorp/hcl/v2/hclsyntax"
+	"github.com/hashicorp/hcl/v2/hclwrite"
+	"github.com/zclconf/go-cty/cty"
+)
+
+var (
+	rootSchema = &hcl.BodySchema{
+		Blocks: []hcl.BlockHeaderSchema{{Type: "plugin", LabelNames: []string{"name"}}},
+	}
+	pluginSchema = &hcl.BodySchema{
+		Attributes: []hcl.AttributeSchema{
+			{Name: "version", Required: true},
+			{Name: "hashes", Required: true},
+		},
+	}
+)
+
+// Parse reads a lock file's content; filename is used in error positions.
+func Parse(src []byte, filename string) (*File, error) {
+	file, diags := hclsyntax.ParseConfig(src, filename, hcl.InitialPos)
+	if err := firstError(diags, filename); err != nil {
+		return nil, err
+	}
+	content, diags := file.Body.Content(rootSchema)
+	if err := firstError(diags, filename); err != nil {
+		return nil, err
+	}
+	f := New()
+	for _, block := range content.Blocks {
+		e, err := parsePlugin(block, filename)
+		if err != nil {
+			return nil, err
+		}
+		if _, dup := f.entries[e.Name]; dup {
+			return nil, errorAt(filename, block.LabelRanges[0], fmt.Sprintf("plugin %q is pinned twice", e.Name))
+		}
+		f.entries[e.Name] = e
+	}
+	return f, nil
+}
+
+func parsePlugin(block *hcl.Block, filename string) (*Entry, error) {
+	name := block.Labels[0]
+	if !namePattern.MatchString(name) {
+		return nil, errorAt(filename, block.LabelRanges[0], fmt.Sprintf("invalid plugin name %q (want [a-z][a-z0-9+.-]*)", name))
+	}
+	content, diags := block.Body.Content(pluginSchema)
+	if err := firstError(diags, filename); err != nil {
+		return nil, err
+	}
+	e := &Entry{Name: name, Hashes: map[string]string{}}
+
+	attr := content.Attributes["version"]
+	v, diags := attr.Expr.Value(nil)
+	if err := firstError(diags, filename); err != nil {
+		return nil, err
+	}
+	if v.IsNull() || v.Type() != cty.String {
+		return nil, errorAt(filename, attr.Expr.Range(), fmt.Sprintf("plugin %q: version must be a string", name))
+	}
+	e.Version = v.AsString()
+
+	attr = content.Attributes["hashes"]
+	pairs, diags := hcl.ExprMap(attr.Expr)
+	if diags.HasErrors() {
+		return nil, errorAt(filename, attr.Expr.Range(), fmt.Sprintf("plugin %q: hashes must be an object such as { linux_amd64 = \"sha256:…\" }", name))
+	}
+	if len(pairs) == 0 {
+		return nil, errorAt(filename, attr.Expr.Range(), fmt.Sprintf("plugin %q: hashes is empty", name))
+	}
+	for _, kv := range pairs {
+		k, diags := kv.Key.Value(nil)
+		if err := firstError(diags, filename); err != nil {
+			return nil, err
+		}
+		if k.IsNull() || k.Type() != cty.String {
+			return nil, errorAt(filename, kv.Key.Range(), fmt.Sprintf("plugin %q: a hashes key must be a platform name", name))
+		}
+		platform := k.AsString()
+		if !platformPattern.MatchString(platform) {
+			return nil, errorAt(filename, kv.Key.Range(), fmt.Sprintf("plugin %q: invalid platform %q (want GOOS_GOARCH, e.g. linux_amd64)", name, platform))
+		}
+		if _, dup := e.Hashes[platform]; dup {
+			return nil, errorAt(filename, kv.Key.Range(), fmt.Sprintf("plugin %q: platform %s is pinned twice", name, platform))
+		}
+		s, diags := kv.Value.Value(nil)
+		if err := firstError(diags, filename); err != nil {
+			return nil, err
+		}
+		if s.IsNull() || s.Type() != cty.String {
+			return nil, errorAt(filename, kv.Value.Range(), fmt.Sprintf("plugin %q: hashes.%s must be a string", name, platform))
+		}
+		if _, err := ParseSum(s.AsString()); err != nil {
+			return nil, errorAt(filename, kv.Value.Range(), fmt.Sprintf("plugin %q: hashes.%s: %v", name, platform, err))
+		}
+		e.Hashes[platform] = s.AsString()
+	}
+	return e, nil
+}
+
+// firstError turns the first error of diags into an *Error; hcl's own
+// diagnostics already name the problem precisely.
+func firstError(diags hcl.Diagnostics, filename string) error {
+	for _, d := range diags {
+		if d.Severity != hcl.DiagError {
+			continue
+		}
+		msg := d.Summary
+		if d.Detail != "" {
+			msg += ": " + d.Detail
+		}
+		if d.Subject == nil {
+			return &Error{File: filename, Line: 1, Col: 1, Msg: msg}
+		}
+		return errorAt(filename, *d.Subject, msg)
+	}
+	return nil
+}
+
+func errorAt(filename string, r hcl.Range, msg string) *Error {
+	return &Error{File: filename, Line: r.Start.Line, Col: r.Start.Column, Msg: msg}
+}
+
+// Bytes returns the file's content: the header comment, then one plugin
+// block per entry, sorted by name, hashes sorted by platform. Equal Files
+// give equal bytes.
+func (f *File) Bytes() []byte {
+	out := hclwrite.NewEmptyFile()
+	body := out.Body()
+	for i, name := range f.Names() {
+		if i > 0 {
+			body.AppendNewline()
+		}
+		e := f.entries[name]
+		b := body.AppendNewBlock("plugin", []string{name}).Body()
+		b.SetAttributeValue("version", cty.StringVal(e.Version))
+		hashes := map[string]cty.Value{}
+		for platform, sum := range e.Hashes {
+			hashes[platform] = cty.StringVal(sum)
+		}
+		// cty objects iterate their attributes in name order.
+		b.SetAttributeValue("hashes", cty.ObjectVal(hashes))
+	}
+	var buf bytes.Buffer
+	buf.WriteString(header)
+	buf.Write(hclwrite.Format(out.Bytes()))
+	return buf.Bytes()
+}

@@ -1,0 +1,6 @@
+plugin "make" {
+  version = "0.1.0"
+  hashes = {
+    linux-amd64 = "sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
+  }
+}

@@ -1,0 +1,7 @@
+plugin "make" {
+  version = "0.1.0"
+  hashes = {
+    linux_amd64 = "sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
+    linux_amd64 = "sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
+  }
+}

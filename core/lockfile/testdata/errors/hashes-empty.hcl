@@ -1,0 +1,4 @@
+plugin "make" {
+  version = "0.1.0"
+  hashes = {}
+}

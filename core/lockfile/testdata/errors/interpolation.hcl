@@ -1,0 +1,4 @@
+plugin "make" {
+  version = "${var.v}"
+  hashes = { linux_amd64 = "sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef" }
+}

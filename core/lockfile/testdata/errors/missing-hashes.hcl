@@ -1,0 +1,3 @@
+plugin "make" {
+  version = "0.1.0"
+}

@@ -1,0 +1,3 @@
+plugin "make" {
+  hashes = { linux_amd64 = "sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef" }
+}

@@ -1,0 +1,2 @@
+plugin "make" {
+  version = "0.1.0"

@@ -1,0 +1,3 @@
+provider "make" {
+  version = "0.1.0"
+}

@@ -1,0 +1,79 @@
+package run
+
+import (
+	"io"
+	"os"
+
+	"github.com/hashicorp/go-hclog"
+
+	"github.com/mmbuild/mmbuild/core/pluginhost"
+)
+
+type options struct {
+	host           *pluginhost.Host
+	workDir        string
+	stdout, stderr io.Writer
+	logger         hclog.Logger
+	lookupEnv      func(string) (string, bool)
+	force          bool
+	builderID      string
+	requireDigests bool
+	outputEnv      string
+	keepWorkspace  bool
+	tempDir        string
+}
+
+// Option configures Run.
+type Option func(*options)
+
+// WithHost sets the plugin host the run starts its plugins with. Required.
+func WithHost(h *pluginhost.Host) Option { return func(o *options) { o.host = h } }
+
+// WithWorkDir sets the work tree. Default: the config file's folder.
+func WithWorkDir(dir string) Option { return func(o *options) { o.workDir = dir } }
+
+// WithOutput sets where the builder's output streams. Default: os.Stdout
+// and os.Stderr.
+func WithOutput(stdout, stderr io.Writer) Option {
+	return func(o *options) { o.stdout, o.stderr = stdout, stderr }
+}
+
+// WithLogger sets the run's logger. Default: discarded.
+func WithLogger(l hclog.Logger) Option { return func(o *options) { o.logger = l } }
+
+// WithLookupEnv sets the running environment. Default: os.LookupEnv.
+func WithLookupEnv(f func(string) (string, bool)) Option { return func(o *options) { o.lookupEnv = f } }
+
+// WithForce builds even when the destination already holds this build.
+func WithForce(force bool) Option { return func(o *options) { o.force = force } }
+
+// WithBuilderID sets the attestation's builder.id. Default:
+// $MMBUILD_BUILDER_ID, else provenance.DefaultBuilderID.
+func WithBuilderID(id string) Option { return func(o *options) { o.builderID = id } }
+
+// WithRequireDigests refuses materials that have no digest in the config.
+func WithRequireDigests(b bool) Option { return func(o *options) { o.requireDigests = b } }
+
+// WithOutputEnv sets the dotenv file written for the next build.
+// Default: build.env in the work tree.
+func WithOutputEnv(path string) Option { return func(o *options) { o.outputEnv = path } }
+
+// WithKeepWorkspace keeps the run's scratch folder for inspection.
+func WithKeepWorkspace(keep bool) Option { return func(o *options) { o.keepWorkspace = keep } }
+
+// WithTempDir sets where the run's workspace is created. Default:
+// os.TempDir().
+func WithTempDir(dir string) Option { return func(o *options) { o.tempDir = dir } }
+
+func newOptions(opts []Option) *options {
+	o := &options{
+		stdout:    os.Stdout,
+		stderr:    os.Stderr,
+		logger:    hclog.NewNullLogger(),
+		lookupEnv: os.LookupEnv,
+	}
+	for _, opt := range opts {
+		opt(o)
+	}
+	return o
+}

@@ -1,0 +1,81 @@
+// Package source provides the build's source tree: a native git clone at an
+// exact commit, or the current work tree, and how either is recorded.
+package source
+
+import (
+	"errors"
+	"fmt"
+	"net/url"
+	"path/filepath"
+
+	git "github.com/go-git/go-git/v5"
+)
+
+// Info records where the sources of a build came from.
+type Info struct {
+	// Repo is the remote URL (origin), or the repository's path when it has
+	// no remote. Empty when Dir is not in a git repository.
+	Repo string
+	// Commit is the full commit id checked out; empty outside git.
+	Commit string
+	// Dirty is true when the work tree differs from Commit.
+	Dirty bool
+	// Dir is the root of the work tree.
+	Dir string
+}
+
+// URI is the configSource URI: git+<repo>@<commit>, or file://<dir> when
+// the sources are not in git.
+func (i Info) URI() string {
+	if i.Commit == "" {
+		return "file://" + filepath.ToSlash(i.Dir)
+	}
+	return "git+" + i.Repo + "@" + i.Commit
+}
+
+// WorkTree describes the git work tree containing dir. A directory outside
+// any repository is not an error: it is recorded as unversioned.
+func WorkTree(dir string) (Info, error) {
+	abs, err := filepath.Abs(dir)
+	if err != nil {
+		return Info{}, err
+	}
+	repo, err := git.PlainOpenWithOptions(abs, &git.PlainOpenOptions{DetectDotGit: true})
+	if errors.Is(err, git.ErrRepositoryNotExists) {
+		return Info{Dir: abs}, nil
+	}
+	if err != nil {
+		return Info{}, fmt.Errorf("opening git repository at %s: %w", abs, err)
+	}
+	wt, err := repo.Worktree()
+	if err != nil {
+		return Info{Dir: abs}, nil // bare repository: nothing checked out to record
+	}
+	info := Info{Dir: wt.Filesystem.Root(), Repo: wt.Filesystem.Root()}
+	if rem, err := repo.Remote("origin"); err == nil && len(rem.Config().URLs) > 0 {
+		info.Repo = StripCredentials(rem.Config().URLs[0])
+	}
+	head, err := repo.Head()
+	if err != nil {
+		// A repository without commits: unversioned.
+		return Info{Dir: abs}, nil
+	}
+	info.Commit = head.Hash().String()
+	st, err := wt.Status()
+	if err != nil {
+		return Info{}, fmt.Errorf("reading git status of %s: %w", info.Dir, err)
+	}
+	info.Dirty = !st.IsClean()
+	return info, nil
+}
+
+// StripCredentials removes a user and password from a URL: credentials never
+// reach an attestation or a log.
+func StripCredentials(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil || u.User == nil {
+		return raw
+	}
+	u.User = nil
+	return u.String()
+}

@@ -1,0 +1,226 @@
+// Package testenv builds the real mmbuild and first-party plugin binaries
+// once per test process and lays out installations and projects around
+// them, so end-to-end tests take the path a user's run takes: discovery,
+// the lock file, the checksum check.
+package testenv
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+// Root is the repository root.
+func Root() string {
+	_, file, _, _ := runtime.Caller(0)
+	return filepath.Clean(filepath.Join(filepath.Dir(file), "..", ".."))
+}
+
+// Plugins maps each first-party plugin's module folder to its name.
+var Plugins = map[string]string{
+	"plugins/handler-make": "make",
+	"plugins/storage-file": "file",
+}
+
+var (
+	buildOnce sync.Once
+	binDir    string
+	buildErr  error
+)
+
+// Bin returns the folder holding freshly built binaries: mmbuild,
+// mmbuild-plugin-<name> for each first-party plugin, and
+// mmbuild-testplugin-faulty. Built once per test process.
+func Bin(t testing.TB) string {
+	t.Helper()
+	if testing.Short() {
+		t.Skip("builds the real binaries: skipped with -short")
+	}
+	buildOnce.Do(func() {
+		binDir, buildErr = os.MkdirTemp("", "mmbuild-testbin-")
+		if buildErr != nil {
+			return
+		}
+		root := Root()
+		builds := [][2]string{
+			{root, "./cmd/mmbuild:mmbuild"},
+			{root, "./internal/testplugins/faulty:mmbuild-testplugin-faulty"},
+		}
+		for dir, name := range Plugins {
+			builds = append(builds, [2]string{filepath.Join(root, dir), ".:mmbuild-plugin-" + name})
+		}
+		var wg sync.WaitGroup
+		var mu sync.Mutex
+		for _, b := range builds {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				pkg, out, _ := strings.Cut(b[1], ":")
+				cmd := exec.Command("go", "build", "-trimpath", "-o", filepath.Join(binDir, out), pkg)
+				cmd.Dir = b[0]
+				if msg, err := cmd.CombinedOutput(); err != nil {
+					mu.Lock()
+					buildErr = fmt.Errorf("go build %s: %v\n%s", out, err, msg)
+					mu.Unlock()
+				}
+			}()
+		}
+		wg.Wait()
+	})
+	if buildErr != nil {
+		t.Fatal(buildErr)
+	}
+	return binDir
+}
+
+// Install is one installation: PREFIX/bin with mmbuild and the plugins
+// beside it (what `make install` lays out), and an isolated home.
+type Install struct {
+	t      testing.TB
+	Prefix string
+	BinDir string
+	Home   string
+	// Env is the environment mmbuild runs with; tests may append.
+	Env []string
+}
+
+// NewInstall copies the binaries into a fresh PREFIX/bin.
+func NewInstall(t testing.TB) *Install {
+	t.Helper()
+	src := Bin(t)
+	prefix := t.TempDir()
+	in := &Install{t: t, Prefix: prefix, BinDir: filepath.Join(prefix, "bin"), Home: filepath.Join(prefix, "home")}
+	for _, d := range []string{in.BinDir, in.Home} {
+		if err := os.MkdirAll(d, 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	copyFile(t, filepath.Join(src, "mmbuild"), filepath.Join(in.BinDir, "mmbuild"))
+	for _, name := range Plugins {
+		copyFile(t, filepath.Join(src, "mmbuild-plugin-"+name), filepath.Join(in.BinDir, "mmbuild-plugin-"+name))
+	}
+	in.Env = []string{
+		"PATH=" + os.Getenv("PATH"),
+		"HOME=" + in.Home,
+		"XDG_DATA_HOME=" + filepath.Join(in.Home, "data"),
+		"XDG_CACHE_HOME=" + filepath.Join(in.Home, "cache"),
+		"TMPDIR=" + os.TempDir(),
+		"LANG=C",
+	}
+	return in
+}
+
+// FaultyPlugin installs the misbehaving test plugin as mmbuild-plugin-NAME
+// in dir, replacing what is there.
+func (in *Install) FaultyPlugin(dir, name string) string {
+	in.t.Helper()
+	dst := filepath.Join(dir, "mmbuild-plugin-"+name)
+	_ = os.Remove(dst)
+	copyFile(in.t, filepath.Join(Bin(in.t), "mmbuild-testplugin-faulty"), dst)
+	return dst
+}
+
+// Result is one finished command.
+type Result struct {
+	Code           int
+	Stdout, Stderr string
+	Duration       time.Duration
+}
+
+// Run runs mmbuild with args in dir and waits (2 minutes at most).
+func (in *Install) Run(dir string, args ...string) Result {
+	in.t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	cmd := in.Command(ctx, dir, args...)
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	start := time.Now()
+	err := cmd.Run()
+	res := Result{Stdout: stdout.String(), Stderr: stderr.String(), Duration: time.Since(start)}
+	if ee, ok := err.(*exec.ExitError); ok {
+		res.Code = ee.ExitCode()
+	} else if err != nil {
+		in.t.Fatalf("running mmbuild %v: %v", args, err)
+	}
+	return res
+}
+
+// Command prepares mmbuild with args in dir.
+func (in *Install) Command(ctx context.Context, dir string, args ...string) *exec.Cmd {
+	cmd := exec.CommandContext(ctx, filepath.Join(in.BinDir, "mmbuild"), args...)
+	cmd.Dir = dir
+	cmd.Env = append(append([]string(nil), in.Env...), "PWD="+dir)
+	return cmd
+}
+
+// MustRun is Run that fails the test on a non-zero exit.
+func (in *Install) MustRun(dir string, args ...string) Result {
+	in.t.Helper()
+	r := in.Run(dir, args...)
+	if r.Code != 0 {
+		in.t.Fatalf("mmbuild %s: exit %d\nstdout:\n%s\nstderr:\n%s", strings.Join(args, " "), r.Code, r.Stdout, r.Stderr)
+	}
+	return r
+}
+
+// CopyTree copies the folder src to dst (regular files and folders).
+func CopyTree(t testing.TB, src, dst string) {
+	t.Helper()
+	err := filepath.Walk(src, func(p string, fi os.FileInfo, err error) error {
+		if err != nil {
+			return err
+		}
+		rel, _ := filepath.Rel(src, p)
+		target := filepath.Join(dst, rel)
+		if fi.IsDir() {
+			return os.MkdirAll(target, 0o755)
+		}
+		copyFileMode(t, p, target, fi.Mode().Perm())
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+// Example copies examples/NAME into a fresh folder and returns it.
+func Example(t testing.TB, name string) string {
+	t.Helper()
+	dir := filepath.Join(t.TempDir(), name)
+	CopyTree(t, filepath.Join(Root(), "examples", name), dir)
+	for _, junk := range []string{"build", "dist", "out", "build.env", "mmbuild.lock.hcl"} {
+		_ = os.RemoveAll(filepath.Join(dir, junk))
+	}
+	return dir
+}
+
+func copyFile(t testing.TB, src, dst string) { copyFileMode(t, src, dst, 0o755) }
+
+func copyFileMode(t testing.TB, src, dst string, mode os.FileMode) {
+	t.Helper()
+	in, err := os.Open(src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer in.Close()
+	out, err := os.OpenFile(dst, os.O_CREATE|os.O_WRONLY|os.O_TRUNC, mode)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := io.Copy(out, in); err != nil {
+		t.Fatal(err)
+	}
+	if err := out.Close(); err != nil {
+		t.Fatal(err)
+	}
+}

@@ -1,0 +1,61 @@
+// Command faulty is a plugin that misbehaves on purpose, for the tests of
+// the core's error handling. $MMBUILD_TEST_FAULT chooses how:
+//
+//	stdout-junk   print to stdout before the handshake
+//	crash-build   serve, then crash (panic) during Build
+//	crash-get     serve, then crash during Get
+//	exit-start    exit 3 before serving
+//
+// It serves handler "make" and storage "file" so it can stand in for either.
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+
+	"github.com/mmbuild/mmbuild/sdk/handler"
+	"github.com/mmbuild/mmbuild/sdk/plugin"
+	"github.com/mmbuild/mmbuild/sdk/storage"
+)
+
+type faulty struct{ mode string }
+
+func (f faulty) Build(context.Context, *handler.BuildRequest) (*handler.BuildResponse, error) {
+	if f.mode == "crash-build" {
+		panic("faulty plugin: crash during Build")
+	}
+	return &handler.BuildResponse{}, nil
+}
+
+func (f faulty) Stat(context.Context, *storage.StatRequest) (*storage.StatResponse, error) {
+	return nil, os.ErrNotExist
+}
+
+func (f faulty) Get(context.Context, *storage.GetRequest) (*storage.GetResponse, error) {
+	if f.mode == "crash-get" {
+		panic("faulty plugin: crash during Get")
+	}
+	return nil, os.ErrNotExist
+}
+
+func (f faulty) Put(context.Context, *storage.PutRequest) (*storage.PutResponse, error) {
+	return &storage.PutResponse{}, nil
+}
+
+func main() {
+	mode := os.Getenv("MMBUILD_TEST_FAULT")
+	switch mode {
+	case "stdout-junk":
+		fmt.Println("hello from a plugin that talks too early")
+	case "exit-start":
+		fmt.Fprintln(os.Stderr, "faulty plugin: refusing to start")
+		os.Exit(3)
+	}
+	f := faulty{mode: mode}
+	name := os.Getenv("MMBUILD_TEST_FAULT_NAME")
+	if name == "" {
+		name = "make"
+	}
+	plugin.Serve(plugin.WithName(name), plugin.WithHandler("make", f), plugin.WithStorage("file", f))
+}

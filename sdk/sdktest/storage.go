@@ -1,0 +1,546 @@
+package sdktest
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"hash/fnv"
+	"io/fs"
+	mrand "math/rand/v2"
+	"net/url"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/mmbuild/mmbuild/sdk/storage"
+)
+
+// StorageOption adjusts the Storage suite to what a backend offers.
+type StorageOption func(*storageSuite)
+
+// ReadOnly declares a backend without Put. The suite then places each
+// fixture with seed instead of Put: seed must make the file or directory
+// tree at sourcePath readable at base+rel, as Put would have (rel is a
+// relative, "/"-separated path made of [A-Za-z0-9./-]). The suite expects Put
+// to fail with errors.ErrUnsupported.
+//
+// Default: the backend is writable and the suite places fixtures with Put.
+func ReadOnly(seed func(t testing.TB, rel, sourcePath string)) StorageOption {
+	return func(s *storageSuite) { s.seed = seed }
+}
+
+// WithoutDirs declares a backend that holds single objects only: the
+// directory tree checks are skipped.
+//
+// Default: Put and Get of a directory tree are checked.
+func WithoutDirs() StorageOption {
+	return func(s *storageSuite) { s.noDirs = true }
+}
+
+// WithoutModes declares a backend that does not keep the executable bit of a
+// file.
+//
+// Default: a file's executable bit must survive a Put and a Get.
+func WithoutModes() StorageOption {
+	return func(s *storageSuite) { s.noModes = true }
+}
+
+// Storage runs the storage conformance suite against s, as subtests of t.
+//
+// base is a URL prefix the test owns, ending in "/" ("file:///tmp/x/",
+// "s3://bucket/prefix/"). The suite creates everything under
+// base+"sdktest-<random>/" and removes nothing (storage.Storage has no
+// Delete): point base at something the test throws away.
+//
+// Pass the backend through the wire, as the core sees it:
+//
+//	conn := plugin.TestConn(t, plugin.WithName("x"), plugin.WithStorage("x", impl))
+//	sdktest.Storage(t, conn.Storage(), "x://bucket/test/")
+//
+// or the real binary, with Start(t, path).Storage(). The error sentinels of
+// the storage contract survive the wire, so the checks are the same.
+//
+// The suite checks, each in its own subtest:
+//   - PutGetFile: a file round-trips with identical bytes and executable
+//     bit; Stat reports its size; the responses count its bytes, one file.
+//   - PutGetTree: a tree (nested directories, an empty file, a 5 MiB file,
+//     modes 0755 and 0644, no empty directory) round-trips identically; Stat
+//     reports a directory of the total size (or -1).
+//   - PutReplaces: a second Put to the same URL replaces the object.
+//   - PutUnsupported (ReadOnly only): Put fails with errors.ErrUnsupported.
+//   - Missing: Stat and Get of a missing URL (also below an existing object)
+//     fail with fs.ErrNotExist; Get leaves DestPath absent.
+//   - InvalidURL: a scheme the backend does not serve, a URL without scheme
+//     and malformed URLs fail with storage.ErrInvalidURL.
+//   - Cancel: Get (and Put) with a cancelled context fail; cancelled half-way
+//     they fail or complete fully, never leaving a partial object; the
+//     backend keeps working afterwards.
+//   - Progress: progress is optional, but when reported DoneBytes never
+//     decreases and never exceeds a known TotalBytes.
+func Storage(t *testing.T, s storage.Storage, base string, opts ...StorageOption) {
+	t.Helper()
+	u, err := url.Parse(base)
+	if err != nil || u.Scheme == "" || !strings.HasSuffix(base, "/") {
+		t.Fatalf("sdktest.Storage: base %q must be an absolute URL ending in \"/\"", base)
+	}
+	var id [6]byte
+	if _, err := rand.Read(id[:]); err != nil {
+		t.Fatalf("sdktest.Storage: %v", err)
+	}
+	suite := &storageSuite{s: s, base: base, run: "sdktest-" + hex.EncodeToString(id[:]) + "/", scheme: u.Scheme}
+	for _, opt := range opts {
+		opt(suite)
+	}
+	t.Run("PutGetFile", suite.putGetFile)
+	t.Run("PutGetTree", suite.putGetTree)
+	if suite.seed == nil {
+		t.Run("PutReplaces", suite.putReplaces)
+	} else {
+		t.Run("PutUnsupported", suite.putUnsupported)
+	}
+	t.Run("Missing", suite.missing)
+	t.Run("InvalidURL", suite.invalidURL)
+	t.Run("Cancel", suite.cancel)
+	t.Run("Progress", suite.progress)
+}
+
+type storageSuite struct {
+	s       storage.Storage
+	base    string // the caller's prefix, ending in "/"
+	run     string // this run's own folder under base, ending in "/"
+	scheme  string
+	seed    func(t testing.TB, rel, sourcePath string)
+	noDirs  bool
+	noModes bool
+}
+
+const bigSize = 5 << 20
+
+// testFile is one regular file of a fixture.
+type testFile struct {
+	rel  string // "/"-separated, relative to the fixture's root
+	size int
+	mode fs.FileMode
+}
+
+// treeFiles is the tree fixture. It has no empty directory: object stores
+// cannot hold one.
+var treeFiles = []testFile{
+	{"a.txt", 1037, 0o644},
+	{"empty", 0, 0o644},
+	{"bin/tool", 4096, 0o755},
+	{"nested/deeper/big.bin", bigSize, 0o644},
+	{"nested/deeper/more/notes.md", 100, 0o644},
+}
+
+// content returns size deterministic bytes that differ by name.
+func content(name string, size int) []byte {
+	h := fnv.New64a()
+	h.Write([]byte(name))
+	var seed [32]byte
+	copy(seed[:], h.Sum(nil))
+	b := make([]byte, size)
+	_, _ = mrand.NewChaCha8(seed).Read(b)
+	return b
+}
+
+// writeFile writes f under dir with its exact mode and returns its path and
+// content.
+func writeFile(t testing.TB, dir string, f testFile) (string, []byte) {
+	t.Helper()
+	p := filepath.Join(dir, filepath.FromSlash(f.rel))
+	if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	data := content(f.rel, f.size)
+	if err := os.WriteFile(p, data, f.mode); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chmod(p, f.mode); err != nil { // whatever the umask
+		t.Fatal(err)
+	}
+	return p, data
+}
+
+// rel names an object of the running subtest, relative to base.
+func (s *storageSuite) rel(t testing.TB, name string) string {
+	return s.run + t.Name()[strings.LastIndex(t.Name(), "/")+1:] + "/" + name
+}
+
+// url is the URL of an object of the running subtest.
+func (s *storageSuite) url(t testing.TB, name string) string { return s.base + s.rel(t, name) }
+
+// transfer is what a Get or Put response must say.
+type transfer struct {
+	bytes, files int64
+	dir          bool
+}
+
+func checkTransfer(t testing.TB, op string, got, want transfer) {
+	t.Helper()
+	if got != want {
+		t.Errorf("%s response: Bytes=%d Files=%d IsDir=%v, want Bytes=%d Files=%d IsDir=%v",
+			op, got.bytes, got.files, got.dir, want.bytes, want.files, want.dir)
+	}
+}
+
+// place makes the file or tree at src available as the subtest's object
+// name, through Put or seed, and returns its URL.
+func (s *storageSuite) place(t testing.TB, name, src string, want transfer) string {
+	t.Helper()
+	u := s.url(t, name)
+	if s.seed != nil {
+		s.seed(t, s.rel(t, name), src)
+		return u
+	}
+	resp, err := s.s.Put(t.Context(), &storage.PutRequest{SourcePath: src, URL: u})
+	if err != nil {
+		t.Fatalf("Put %s to %s: %v", src, u, err)
+	}
+	checkTransfer(t, "Put", transfer{resp.Bytes, resp.Files, resp.IsDir}, want)
+	return u
+}
+
+func (s *storageSuite) get(t testing.TB, ctx context.Context, u string, progress storage.ProgressFunc) (string, *storage.GetResponse, error) {
+	t.Helper()
+	dest := filepath.Join(t.TempDir(), "dest")
+	resp, err := s.s.Get(ctx, &storage.GetRequest{URL: u, DestPath: dest, Progress: progress})
+	return dest, resp, err
+}
+
+func (s *storageSuite) checkFile(t testing.TB, path string, want []byte, mode fs.FileMode) {
+	t.Helper()
+	fi, err := os.Lstat(path)
+	if err != nil {
+		t.Fatalf("after Get: %v", err)
+	}
+	if !fi.Mode().IsRegular() {
+		t.Fatalf("after Get: %s is %v, want a regular file", path, fi.Mode().Type())
+	}
+	got, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(got, want) {
+		t.Errorf("%s: got %d bytes that differ from the %d bytes put", path, len(got), len(want))
+	}
+	if !s.noModes && isExec(fi.Mode()) != isExec(mode) {
+		t.Errorf("%s: mode %v, want the executable bit of %v", path, fi.Mode().Perm(), mode)
+	}
+}
+
+func isExec(m fs.FileMode) bool { return m.Perm()&0o111 != 0 }
+
+func (s *storageSuite) putGetFile(t *testing.T) {
+	f := testFile{"object.bin", 100_003, 0o755}
+	src, data := writeFile(t, t.TempDir(), f)
+	u := s.place(t, "sub/dir/object.bin", src, transfer{int64(len(data)), 1, false})
+
+	st, err := s.s.Stat(t.Context(), &storage.StatRequest{URL: u})
+	if err != nil {
+		t.Fatalf("Stat %s: %v", u, err)
+	}
+	if st.IsDir || st.Size != int64(len(data)) {
+		t.Errorf("Stat %s: IsDir=%v Size=%d, want a file of %d bytes", u, st.IsDir, st.Size, len(data))
+	}
+
+	dest, resp, err := s.get(t, t.Context(), u, nil)
+	if err != nil {
+		t.Fatalf("Get %s: %v", u, err)
+	}
+	checkTransfer(t, "Get", transfer{resp.Bytes, resp.Files, resp.IsDir}, transfer{int64(len(data)), 1, false})
+	s.checkFile(t, dest, data, f.mode)
+}
+
+func (s *storageSuite) putGetTree(t *testing.T) {
+	if s.noDirs {
+		t.Skip("backend holds single objects only (WithoutDirs)")
+	}
+	root := filepath.Join(t.TempDir(), "tree")
+	want := transfer{files: int64(len(treeFiles)), dir: true}
+	for _, f := range treeFiles {
+		writeFile(t, root, f)
+		want.bytes += int64(f.size)
+	}
+	u := s.place(t, "tree", root, want)
+
+	st, err := s.s.Stat(t.Context(), &storage.StatRequest{URL: u})
+	if err != nil {
+		t.Fatalf("Stat %s: %v", u, err)
+	}
+	if !st.IsDir || (st.Size != want.bytes && st.Size != -1) {
+		t.Errorf("Stat %s: IsDir=%v Size=%d, want a directory of %d bytes (or -1)", u, st.IsDir, st.Size, want.bytes)
+	}
+
+	dest, resp, err := s.get(t, t.Context(), u, nil)
+	if err != nil {
+		t.Fatalf("Get %s: %v", u, err)
+	}
+	checkTransfer(t, "Get", transfer{resp.Bytes, resp.Files, resp.IsDir}, want)
+	s.checkTree(t, dest)
+}
+
+// checkTree compares the tree at dest with treeFiles.
+func (s *storageSuite) checkTree(t testing.TB, dest string) {
+	t.Helper()
+	wantDirs := map[string]bool{}
+	wantFiles := map[string]testFile{}
+	for _, f := range treeFiles {
+		wantFiles[f.rel] = f
+		for d := f.rel; strings.Contains(d, "/"); {
+			d = d[:strings.LastIndex(d, "/")]
+			wantDirs[d] = true
+		}
+	}
+	var extra []string
+	err := filepath.WalkDir(dest, func(p string, d fs.DirEntry, err error) error {
+		if err != nil || p == dest {
+			return err
+		}
+		rel, err := filepath.Rel(dest, p)
+		if err != nil {
+			return err
+		}
+		rel = filepath.ToSlash(rel)
+		switch {
+		case d.IsDir() && wantDirs[rel]:
+			delete(wantDirs, rel)
+		case d.Type().IsRegular() && wantFiles[rel].rel != "":
+			f := wantFiles[rel]
+			delete(wantFiles, rel)
+			s.checkFile(t, p, content(f.rel, f.size), f.mode)
+		default:
+			extra = append(extra, fmt.Sprintf("%s (%v)", rel, d.Type()))
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatalf("reading the tree Get wrote: %v", err)
+	}
+	var missing []string
+	for d := range wantDirs {
+		missing = append(missing, d+"/")
+	}
+	for f := range wantFiles {
+		missing = append(missing, f)
+	}
+	sort.Strings(missing)
+	if len(missing) > 0 {
+		t.Errorf("Get of a tree: missing %v", missing)
+	}
+	if len(extra) > 0 {
+		t.Errorf("Get of a tree: unexpected entries %v", extra)
+	}
+}
+
+func (s *storageSuite) putReplaces(t *testing.T) {
+	dir := t.TempDir()
+	first := testFile{"first", 20_000, 0o755}
+	second := testFile{"second", 7_001, 0o644}
+	src1, _ := writeFile(t, dir, first)
+	src2, data2 := writeFile(t, dir, second)
+	u := s.place(t, "object", src1, transfer{int64(first.size), 1, false})
+	s.place(t, "object", src2, transfer{int64(second.size), 1, false})
+
+	st, err := s.s.Stat(t.Context(), &storage.StatRequest{URL: u})
+	if err != nil {
+		t.Fatalf("Stat %s: %v", u, err)
+	}
+	if st.Size != int64(second.size) {
+		t.Errorf("Stat %s after a second Put: Size=%d, want %d", u, st.Size, second.size)
+	}
+	dest, _, err := s.get(t, t.Context(), u, nil)
+	if err != nil {
+		t.Fatalf("Get %s: %v", u, err)
+	}
+	s.checkFile(t, dest, data2, second.mode)
+}
+
+func (s *storageSuite) putUnsupported(t *testing.T) {
+	src, _ := writeFile(t, t.TempDir(), testFile{"object", 10, 0o644})
+	u := s.url(t, "object")
+	_, err := s.s.Put(t.Context(), &storage.PutRequest{SourcePath: src, URL: u})
+	if !errors.Is(err, errors.ErrUnsupported) {
+		t.Errorf("Put on a read-only backend: %v, want errors.ErrUnsupported", err)
+	}
+}
+
+func (s *storageSuite) missing(t *testing.T) {
+	src, _ := writeFile(t, t.TempDir(), testFile{"object", 10, 0o644})
+	existing := s.place(t, "object", src, transfer{10, 1, false})
+
+	for _, u := range []string{
+		s.url(t, "missing"),
+		s.url(t, "missing-dir/deeper/object"),
+		existing + "/below-a-file",
+	} {
+		if _, err := s.s.Stat(t.Context(), &storage.StatRequest{URL: u}); !errors.Is(err, fs.ErrNotExist) {
+			t.Errorf("Stat %s: %v, want fs.ErrNotExist", u, err)
+		}
+		dest, _, err := s.get(t, t.Context(), u, nil)
+		if !errors.Is(err, fs.ErrNotExist) {
+			t.Errorf("Get %s: %v, want fs.ErrNotExist", u, err)
+		}
+		if _, err := os.Lstat(dest); !errors.Is(err, fs.ErrNotExist) {
+			t.Errorf("Get %s failed but left DestPath behind (%v)", u, err)
+		}
+	}
+}
+
+func (s *storageSuite) invalidURL(t *testing.T) {
+	src, _ := writeFile(t, t.TempDir(), testFile{"object", 10, 0o644})
+	for _, u := range []string{
+		"mmbuild-sdktest-unserved://host/object", // a scheme nobody serves
+		"no-scheme/object",
+		"",
+		s.url(t, "bad%zz-escape"),
+		s.url(t, "control\ncharacter"),
+		s.scheme + "://bad%zz-host/object",
+	} {
+		if _, err := s.s.Stat(t.Context(), &storage.StatRequest{URL: u}); !errors.Is(err, storage.ErrInvalidURL) {
+			t.Errorf("Stat %q: %v, want storage.ErrInvalidURL", u, err)
+		}
+		dest, _, err := s.get(t, t.Context(), u, nil)
+		if !errors.Is(err, storage.ErrInvalidURL) {
+			t.Errorf("Get %q: %v, want storage.ErrInvalidURL", u, err)
+		}
+		if _, err := os.Lstat(dest); !errors.Is(err, fs.ErrNotExist) {
+			t.Errorf("Get %q failed but left DestPath behind (%v)", u, err)
+		}
+		_, err = s.s.Put(t.Context(), &storage.PutRequest{SourcePath: src, URL: u})
+		if !errors.Is(err, storage.ErrInvalidURL) && (s.seed == nil || !errors.Is(err, errors.ErrUnsupported)) {
+			t.Errorf("Put %q: %v, want storage.ErrInvalidURL", u, err)
+		}
+	}
+}
+
+func (s *storageSuite) cancel(t *testing.T) {
+	f := testFile{"big.bin", bigSize, 0o644}
+	src, data := writeFile(t, t.TempDir(), f)
+	u := s.place(t, "big.bin", src, transfer{bigSize, 1, false})
+
+	ctx, cancel := context.WithCancel(t.Context())
+	cancel()
+	if _, _, err := s.get(t, ctx, u, nil); err == nil {
+		t.Errorf("Get %s with a cancelled context succeeded, want an error", u)
+	}
+
+	// Cancelled half-way: an error, or a complete result.
+	ctx, cancel = context.WithCancel(t.Context())
+	defer cancel()
+	dest, resp, err := s.get(t, ctx, u, func(storage.Progress) { cancel() })
+	if err == nil {
+		t.Logf("Get %s finished before it saw the cancel", u)
+		checkTransfer(t, "Get", transfer{resp.Bytes, resp.Files, resp.IsDir}, transfer{bigSize, 1, false})
+		s.checkFile(t, dest, data, f.mode)
+	}
+
+	if s.seed == nil {
+		s.cancelPut(t, src, data)
+	}
+
+	// The backend still works.
+	dest, _, err = s.get(t, t.Context(), u, nil)
+	if err != nil {
+		t.Fatalf("Get %s after cancelled calls: %v", u, err)
+	}
+	s.checkFile(t, dest, data, f.mode)
+}
+
+// cancelPut checks that a cancelled Put leaves no partial object: the URL is
+// either missing or holds the whole file.
+func (s *storageSuite) cancelPut(t *testing.T, src string, data []byte) {
+	t.Helper()
+	check := func(u string) {
+		t.Helper()
+		dest, _, err := s.get(t, t.Context(), u, nil)
+		switch {
+		case errors.Is(err, fs.ErrNotExist):
+		case err != nil:
+			t.Errorf("Get %s after a cancelled Put: %v, want fs.ErrNotExist or the whole object", u, err)
+		default:
+			s.checkFile(t, dest, data, 0o644)
+		}
+	}
+
+	ctx, cancel := context.WithCancel(t.Context())
+	cancel()
+	u := s.url(t, "put-cancelled-before")
+	if _, err := s.s.Put(ctx, &storage.PutRequest{SourcePath: src, URL: u}); err == nil {
+		t.Errorf("Put %s with a cancelled context succeeded, want an error", u)
+	}
+	check(u)
+
+	ctx, cancel = context.WithCancel(t.Context())
+	defer cancel()
+	u = s.url(t, "put-cancelled-half-way")
+	_, err := s.s.Put(ctx, &storage.PutRequest{SourcePath: src, URL: u, Progress: func(storage.Progress) { cancel() }})
+	if err == nil {
+		t.Logf("Put %s finished before it saw the cancel", u)
+	}
+	check(u)
+}
+
+// progressLog records progress snapshots and checks they never go back.
+type progressLog struct {
+	t    testing.TB
+	op   string
+	mu   sync.Mutex
+	n    int
+	last storage.Progress
+}
+
+func (l *progressLog) report(p storage.Progress) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if p.DoneBytes < l.last.DoneBytes {
+		l.t.Errorf("%s progress went back: DoneBytes %d after %d", l.op, p.DoneBytes, l.last.DoneBytes)
+	}
+	if p.TotalBytes > 0 && p.DoneBytes > p.TotalBytes {
+		l.t.Errorf("%s progress: DoneBytes %d above TotalBytes %d", l.op, p.DoneBytes, p.TotalBytes)
+	}
+	l.n++
+	l.last = p
+}
+
+func (l *progressLog) done(size int64) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.n == 0 {
+		l.t.Logf("%s reported no progress (optional)", l.op)
+		return
+	}
+	l.t.Logf("%s reported progress %d times, last %d/%d", l.op, l.n, l.last.DoneBytes, l.last.TotalBytes)
+	if l.last.DoneBytes > size {
+		l.t.Errorf("%s progress: DoneBytes %d above the %d bytes moved", l.op, l.last.DoneBytes, size)
+	}
+}
+
+func (s *storageSuite) progress(t *testing.T) {
+	f := testFile{"big.bin", bigSize, 0o644}
+	src, data := writeFile(t, t.TempDir(), f)
+	u := s.url(t, "big.bin")
+	if s.seed != nil {
+		s.place(t, "big.bin", src, transfer{})
+	} else {
+		put := &progressLog{t: t, op: "Put"}
+		if _, err := s.s.Put(t.Context(), &storage.PutRequest{SourcePath: src, URL: u, Progress: put.report}); err != nil {
+			t.Fatalf("Put %s: %v", u, err)
+		}
+		put.done(bigSize)
+	}
+
+	get := &progressLog{t: t, op: "Get"}
+	dest, _, err := s.get(t, t.Context(), u, get.report)
+	if err != nil {
+		t.Fatalf("Get %s: %v", u, err)
+	}
+	get.done(bigSize)
+	s.checkFile(t, dest, data, f.mode)
+}
