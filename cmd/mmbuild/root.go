@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"strings"
+	"sync/atomic"
 
 	"github.com/hashicorp/go-hclog"
 	"github.com/spf13/cobra"
@@ -37,13 +38,13 @@ func (g *globalOptions) logger() hclog.Logger {
 	if level == "" {
 		level = "info"
 	}
-	return quietPluginLifecycle{hclog.New(&hclog.LoggerOptions{
+	return newQuiet(hclog.New(&hclog.LoggerOptions{
 		Name:        "mmbuild",
 		Level:       hclog.LevelFromString(level),
 		Output:      g.stderr,
 		DisableTime: true,
 		Color:       hclog.AutoColor,
-	})}
+	}))
 }
 
 // usageError marks errors that should exit with exitUsage.
@@ -107,8 +108,18 @@ func oneLine(s string) string {
 }
 
 // quietPluginLifecycle drops go-plugin's own lifecycle messages ("plugin
-// process exited" on every normal stop); plugin logs and errors pass.
-type quietPluginLifecycle struct{ hclog.Logger }
+// process exited" on every normal stop) and turns a crashing plugin's stack
+// trace (relayed by go-plugin as one error per line) into its first line at
+// error level and the rest at debug: the run's error already says which
+// plugin crashed and why. Plugin logs and errors pass unchanged.
+type quietPluginLifecycle struct {
+	hclog.Logger
+	inPanic *atomic.Bool
+}
+
+func newQuiet(l hclog.Logger) quietPluginLifecycle {
+	return quietPluginLifecycle{Logger: l, inPanic: &atomic.Bool{}}
+}
 
 func (q quietPluginLifecycle) quiet(msg string) bool {
 	return msg == "plugin process exited" || msg == "starting plugin" || msg == "plugin started" ||
@@ -126,7 +137,14 @@ func (q quietPluginLifecycle) Info(msg string, args ...any) {
 	}
 }
 func (q quietPluginLifecycle) Error(msg string, args ...any) {
-	if !q.quiet(msg) {
+	switch {
+	case q.quiet(msg):
+	case len(args) == 0 && (strings.HasPrefix(msg, "panic:") || strings.HasPrefix(msg, "fatal error:")):
+		q.inPanic.Store(true)
+		q.Logger.Error("plugin crashed: "+msg+" (stack trace at --log-level debug)", args...)
+	case len(args) == 0 && q.inPanic.Load():
+		q.Logger.Debug(msg)
+	default:
 		q.Logger.Error(msg, args...)
 	}
 }
@@ -136,8 +154,8 @@ func (q quietPluginLifecycle) Debug(msg string, args ...any) {
 	}
 }
 func (q quietPluginLifecycle) Named(name string) hclog.Logger {
-	return quietPluginLifecycle{q.Logger.Named(name)}
+	return newQuiet(q.Logger.Named(name))
 }
 func (q quietPluginLifecycle) With(args ...any) hclog.Logger {
-	return quietPluginLifecycle{q.Logger.With(args...)}
+	return quietPluginLifecycle{Logger: q.Logger.With(args...), inPanic: q.inPanic}
 }
