@@ -23,7 +23,7 @@ PLUGINS := handler-make:make storage-file:file
 PROTOC_GEN_GO_VERSION      := v1.36.11
 PROTOC_GEN_GO_GRPC_VERSION := v1.5.1
 
-.PHONY: all build install test test-short bench proto demo clean fmt vet
+.PHONY: all build install test test-short check bench proto demo clean fmt vet
 
 all: build
 
@@ -43,8 +43,14 @@ install: build
 # Every module of the workspace, race detector on.
 MODULES := . sdk $(foreach p,$(PLUGINS),plugins/$(firstword $(subst :, ,$(p))))
 
-test:
+test: check
 	@set -e; for m in $(MODULES); do echo "== $$m"; (cd $$m && $(GO) test -race -count=1 -timeout 20m ./...); done
+
+# gofmt and go vet: cheap, and part of the test command.
+check:
+	@unformatted=$$(git ls-files '*.go' | grep -v '\.pb\.go$$' | xargs gofmt -l); \
+	if [ -n "$$unformatted" ]; then echo "gofmt needed:"; echo "$$unformatted"; exit 1; fi
+	@set -e; for m in $(MODULES); do (cd $$m && $(GO) vet ./...); done
 
 test-short:
 	@set -e; for m in $(MODULES); do (cd $$m && $(GO) test -short ./...); done
