@@ -19,8 +19,10 @@ func TestConn(t testing.TB, opts ...Option) *Conn {
 	ps := map[string]goplugin.Plugin{pluginSetName: &grpcPlugin{impl: o}}
 	client, server := goplugin.TestPluginGRPCConn(t, false, ps)
 	t.Cleanup(func() {
-		_ = client.Close()
+		// Stop the server first: Close makes it stop itself, and two stops
+		// at once race on its broker (go-plugin's own tests use this order).
 		server.Stop()
+		_ = client.Close()
 	})
 	conn, err := Dispense(client)
 	if err != nil {
