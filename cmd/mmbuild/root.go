@@ -71,6 +71,7 @@ mmbuild-plugin-<name>, pinned by sha256 in mmbuild.lock.hcl.`,
 		newRunCmd(g, "run"),
 		newBuildCmd(g),
 		newValidateCmd(g),
+		newPipelineCmd(g),
 		newPluginsCmd(g),
 		newVersionCmd(g),
 	)

@@ -151,11 +151,7 @@ func runBuild(cmd *cobra.Command, g *globalOptions, o *runOptions) error {
 	if err != nil {
 		return err
 	}
-	rep := runReport{StagingKey: res.StagingKey, StagingURL: res.StagingURL, Cached: res.Cached,
-		Attestation: res.StatementPath, OutputEnv: res.OutputEnvPath, Artifacts: []artifactReport{}}
-	for _, a := range res.Artifacts {
-		rep.Artifacts = append(rep.Artifacts, artifactReport{Name: a.Name, SHA256: a.Digest["sha256"], Size: a.Size, URL: a.URL})
-	}
+	rep := newRunReport(res)
 	if o.json {
 		enc := json.NewEncoder(g.stdout)
 		enc.SetIndent("", "  ")
@@ -173,4 +169,13 @@ func runBuild(cmd *cobra.Command, g *globalOptions, o *runOptions) error {
 	}
 	fmt.Fprintf(w, "mmbuild: staging key %s; outputs in %s\n", rep.StagingKey, rep.OutputEnv)
 	return nil
+}
+
+func newRunReport(res *run.Result) runReport {
+	rep := runReport{StagingKey: res.StagingKey, StagingURL: res.StagingURL, Cached: res.Cached,
+		Attestation: res.StatementPath, OutputEnv: res.OutputEnvPath, Artifacts: []artifactReport{}}
+	for _, a := range res.Artifacts {
+		rep.Artifacts = append(rep.Artifacts, artifactReport{Name: a.Name, SHA256: a.Digest["sha256"], Size: a.Size, URL: a.URL})
+	}
+	return rep
 }
