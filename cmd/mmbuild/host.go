@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"os"
 	"path/filepath"
 
 	"github.com/hashicorp/go-hclog"
@@ -15,8 +16,16 @@ import (
 const LockFileName = "mmbuild.lock.hcl"
 
 // newHost wires discovery and the project's lock file into a plugin host.
-func newHost(projectDir string, allowUnpinned bool, logger hclog.Logger) (*pluginhost.Host, error) {
+// The lock file is the first of lockDirs that has one (default: the
+// project folder).
+func newHost(projectDir string, allowUnpinned bool, logger hclog.Logger, lockDirs ...string) (*pluginhost.Host, error) {
 	lockPath := filepath.Join(projectDir, LockFileName)
+	for _, d := range lockDirs {
+		if p := filepath.Join(d, LockFileName); fileExists(p) {
+			lockPath = p
+			break
+		}
+	}
 	lock, err := lockfile.Load(lockPath)
 	if err != nil {
 		return nil, err
@@ -40,8 +49,30 @@ func newHost(projectDir string, allowUnpinned bool, logger hclog.Logger) (*plugi
 		}
 		return e.Sum(platform)
 	}
+	// Plugins log at the level mmbuild logs at.
+	env := append(pluginhost.BaseEnv(os.Environ()), "MMBUILD_PLUGIN_LOG_LEVEL="+logLevelName(logger))
 	return pluginhost.New(find, pin,
 		pluginhost.WithAllowUnpinned(allowUnpinned),
 		pluginhost.WithLogger(logger.Named("plugin")),
+		pluginhost.WithEnv(env),
 	), nil
+}
+
+func logLevelName(l hclog.Logger) string {
+	switch {
+	case l.IsTrace():
+		return "trace"
+	case l.IsDebug():
+		return "debug"
+	case l.IsInfo():
+		return "info"
+	case l.IsWarn():
+		return "warn"
+	}
+	return "error"
+}
+
+func fileExists(p string) bool {
+	_, err := os.Stat(p)
+	return err == nil
 }

@@ -64,7 +64,8 @@ func runPipeline(ctx context.Context, g *globalOptions, o *runOptions, file stri
 	}
 	runOne := func(ctx context.Context, b pipeline.Build, cfg *config.Config, lookup func(string) (string, bool), outEnv string) (*run.Result, error) {
 		logger.Info("pipeline: starting build", "name", b.Name, "config", cfg.Path)
-		host, err := newHost(filepath.Dir(cfg.Path), o.allowUnpinned, logger)
+		// The build's own lock file, else the one beside the pipeline file.
+		host, err := newHost(filepath.Dir(cfg.Path), o.allowUnpinned, logger, filepath.Dir(cfg.Path), filepath.Dir(p.Path))
 		if err != nil {
 			return nil, err
 		}

@@ -148,6 +148,10 @@ func (r *runner) fetchMaterial(ctx context.Context, m config.Material, name stri
 	if err := os.Rename(dest, final); err != nil {
 		return nil, err
 	}
-	r.o.logger.Info("material verified", "uri", redactURL(m.URI), "sha256", set[digest.SHA256], "bytes", size)
+	if len(m.Digest) > 0 {
+		r.o.logger.Info("material verified", "uri", redactURL(m.URI), "sha256", set[digest.SHA256], "bytes", size)
+	} else {
+		r.o.logger.Info("material fetched and hashed", "uri", redactURL(m.URI), "sha256", set[digest.SHA256], "bytes", size)
+	}
 	return &fetchedMaterial{uri: m.URI, name: name, path: final, isDir: fi.IsDir(), digest: set, size: size}, nil
 }
