@@ -62,6 +62,8 @@ func runPipeline(ctx context.Context, g *globalOptions, o *runOptions, file stri
 	if o.json {
 		stdout = g.stderr
 	}
+	prog := g.progress(o.json)
+	defer prog.Close()
 	runOne := func(ctx context.Context, b pipeline.Build, cfg *config.Config, lookup func(string) (string, bool), outEnv string) (*run.Result, error) {
 		logger.Info("pipeline: starting build", "name", b.Name, "config", cfg.Path)
 		// The build's own lock file, else the one beside the pipeline file.
@@ -80,6 +82,7 @@ func runPipeline(ctx context.Context, g *globalOptions, o *runOptions, file stri
 			run.WithRequireDigests(o.requireDigests),
 			run.WithOutputEnv(outEnv),
 			run.WithLookupEnv(lookup),
+			run.WithProgress(prog),
 		)
 	}
 	steps, err := pipeline.Run(ctx, p, os.LookupEnv, runOne)

@@ -11,7 +11,9 @@ import (
 
 	"github.com/hashicorp/go-hclog"
 	"github.com/spf13/cobra"
+	"golang.org/x/term"
 
+	"github.com/mmbuild/mmbuild/core/progress"
 	"github.com/mmbuild/mmbuild/core/run"
 )
 
@@ -45,6 +47,18 @@ func (g *globalOptions) logger() hclog.Logger {
 		DisableTime: true,
 		Color:       hclog.AutoColor,
 	}))
+}
+
+// progress picks how transfers are shown: JSON events on stderr with
+// --json, a live status line when stderr is a terminal, nothing otherwise.
+func (g *globalOptions) progress(asJSON bool) progress.Reporter {
+	if asJSON {
+		return progress.NewJSON(g.stderr)
+	}
+	if f, ok := g.stderr.(*os.File); ok && term.IsTerminal(int(f.Fd())) {
+		return progress.NewTerminal(f)
+	}
+	return progress.Nop{}
 }
 
 // usageError marks errors that should exit with exitUsage.

@@ -66,7 +66,7 @@ func addRunFlags(cmd *cobra.Command, o *runOptions) {
 	f.StringVar(&o.outputEnv, "output-env", "", "dotenv file for the next build (default: build.env in the work tree)")
 	f.StringVar(&o.builderID, "builder-id", "", "builder.id URI recorded in the attestation (default: $MMBUILD_BUILDER_ID or "+"https://mmbuild.dev/builder/local@v1)")
 	f.BoolVar(&o.keepWorkspace, "keep-workspace", false, "keep the run's scratch folder (materials, staging) for inspection")
-	f.BoolVar(&o.json, "json", false, "print the result as JSON on stdout")
+	f.BoolVar(&o.json, "json", false, "print the result as JSON on stdout, and transfer progress as JSON lines on stderr")
 }
 
 // newBuildCmd is the original Mattermost CLI: mmbuild build [--conf F] [-w DIR] [-f].
@@ -137,6 +137,7 @@ func runBuild(cmd *cobra.Command, g *globalOptions, o *runOptions) error {
 	if o.json {
 		stdout = g.stderr // the builder's output must not corrupt the JSON
 	}
+	prog := g.progress(o.json)
 	res, err := run.Run(cmd.Context(), cfg,
 		run.WithHost(host),
 		run.WithWorkDir(o.workDir),
@@ -147,7 +148,9 @@ func runBuild(cmd *cobra.Command, g *globalOptions, o *runOptions) error {
 		run.WithRequireDigests(o.requireDigests),
 		run.WithOutputEnv(o.outputEnv),
 		run.WithKeepWorkspace(o.keepWorkspace),
+		run.WithProgress(prog),
 	)
+	prog.Close()
 	if err != nil {
 		return err
 	}

@@ -106,13 +106,14 @@ func (r *runner) fetchMaterial(ctx context.Context, m config.Material, name stri
 		return nil, err
 	}
 	defer os.RemoveAll(filepath.Dir(dest))
-	resp, err := st.Get(ctx, &storage.GetRequest{URL: m.URI, DestPath: dest})
+	resp, err := st.Get(ctx, &storage.GetRequest{URL: m.URI, DestPath: dest, Progress: r.progressFunc("get", m.URI)})
 	if err != nil {
 		if errors.Is(err, fs.ErrNotExist) {
 			return nil, fmt.Errorf("not found: %w", p.Explain(err))
 		}
 		return nil, p.Explain(err)
 	}
+	r.o.progress.Finish("get", redactURL(m.URI), resp.Bytes)
 	fi, err := os.Lstat(dest)
 	if err != nil {
 		return nil, fmt.Errorf("plugin %s reported success but wrote nothing: %w", p.Name, err)
@@ -154,4 +155,11 @@ func (r *runner) fetchMaterial(ctx context.Context, m config.Material, name stri
 		r.o.logger.Info("material fetched and hashed", "uri", redactURL(m.URI), "sha256", set[digest.SHA256], "bytes", size)
 	}
 	return &fetchedMaterial{uri: m.URI, name: name, path: final, isDir: fi.IsDir(), digest: set, size: size}, nil
+}
+
+// progressFunc forwards a plugin's progress to the run's reporter, with the
+// URL redacted.
+func (r *runner) progressFunc(op, rawURL string) storage.ProgressFunc {
+	u := redactURL(rawURL)
+	return func(p storage.Progress) { r.o.progress.Update(op, u, p.DoneBytes, p.TotalBytes) }
 }

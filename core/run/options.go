@@ -7,6 +7,7 @@ import (
 	"github.com/hashicorp/go-hclog"
 
 	"github.com/mmbuild/mmbuild/core/pluginhost"
+	"github.com/mmbuild/mmbuild/core/progress"
 )
 
 type options struct {
@@ -21,6 +22,7 @@ type options struct {
 	outputEnv      string
 	keepWorkspace  bool
 	tempDir        string
+	progress       progress.Reporter
 }
 
 // Option configures Run.
@@ -61,6 +63,9 @@ func WithOutputEnv(path string) Option { return func(o *options) { o.outputEnv =
 // WithKeepWorkspace keeps the run's scratch folder for inspection.
 func WithKeepWorkspace(keep bool) Option { return func(o *options) { o.keepWorkspace = keep } }
 
+// WithProgress sets where transfer progress is reported. Default: nowhere.
+func WithProgress(p progress.Reporter) Option { return func(o *options) { o.progress = p } }
+
 // WithTempDir sets where the run's workspace is created. Default:
 // os.TempDir().
 func WithTempDir(dir string) Option { return func(o *options) { o.tempDir = dir } }
@@ -71,6 +76,7 @@ func newOptions(opts []Option) *options {
 		stderr:    os.Stderr,
 		logger:    hclog.NewNullLogger(),
 		lookupEnv: os.LookupEnv,
+		progress:  progress.Nop{},
 	}
 	for _, opt := range opts {
 		opt(o)

@@ -54,9 +54,11 @@ func (r *runner) put(ctx context.Context, path, u string) error {
 	if err != nil {
 		return err
 	}
-	if _, err := st.Put(ctx, &storage.PutRequest{SourcePath: path, URL: u}); err != nil {
+	resp, err := st.Put(ctx, &storage.PutRequest{SourcePath: path, URL: u, Progress: r.progressFunc("put", u)})
+	if err != nil {
 		return fmt.Errorf("%s: %w", redactURL(u), p.Explain(err))
 	}
+	r.o.progress.Finish("put", redactURL(u), resp.Bytes)
 	return nil
 }
 
