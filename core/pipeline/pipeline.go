@@ -169,4 +169,3 @@ func Run(ctx context.Context, p *Pipeline, lookup func(string) (string, bool), r
 	}
 	return results, nil
 }
-
