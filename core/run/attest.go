@@ -2,6 +2,7 @@ package run
 
 import (
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/mmbuild/mmbuild/core/digest"
@@ -48,8 +49,10 @@ func (r *runner) attest(res *Result, transfers []transferSet, key string, cachea
 	if r.src.Commit != "" {
 		configSource.Digest = provenance.Digest{"sha1": r.src.Commit}
 	}
+	// The config's path in the recorded source; just its name when the
+	// config does not live there (a cloned source built by an outside config).
 	entry, err := filepath.Rel(r.src.Dir, r.cfg.Path)
-	if err != nil {
+	if err != nil || entry == ".." || strings.HasPrefix(entry, "../") {
 		entry = filepath.Base(r.cfg.Path)
 	}
 	builderID := r.o.builderID

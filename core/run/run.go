@@ -128,14 +128,6 @@ func (r *runner) run(ctx context.Context) (*Result, error) {
 	}
 	defer r.ws.Close()
 
-	// source
-	if r.src, err = source.WorkTree(r.workDir); err != nil {
-		return nil, err
-	}
-	if r.src.Dirty {
-		log.Warn("the work tree has uncommitted changes: recorded as dirty, build not cacheable", "commit", r.src.Commit)
-	}
-
 	st := <-startCh
 	if st.err != nil {
 		return nil, st.err
@@ -145,11 +137,18 @@ func (r *runner) run(ctx context.Context) (*Result, error) {
 		return nil, err
 	}
 
-	// secrets & env
+	// secrets (a git source may need one)
 	secrets, err := r.resolveSecrets(ctx)
 	if err != nil {
 		return nil, err
 	}
+
+	// source
+	if err := r.source(ctx, secrets); err != nil {
+		return nil, err
+	}
+
+	// env
 	if err := r.buildEnv(secrets); err != nil {
 		return nil, err
 	}
@@ -345,4 +344,54 @@ func (r *runner) stagingKey() (string, bool, error) {
 		in.Materials = append(in.Materials, stagingkey.Material{URI: m.uri, Digest: m.digest})
 	}
 	return stagingkey.Key(in), stagingkey.Cacheable(in), nil
+}
+
+// source clones the configured git source into the workspace and builds
+// there, or records the work tree the build runs in.
+func (r *runner) source(ctx context.Context, secrets map[string]string) error {
+	src := r.cfg.Source
+	if src == nil {
+		info, err := source.WorkTree(r.workDir)
+		if err != nil {
+			return err
+		}
+		if info.Dirty {
+			r.o.logger.Warn("the work tree has uncommitted changes: recorded as dirty, build not cacheable", "commit", info.Commit)
+		}
+		r.src = info
+		return nil
+	}
+	var auth *source.Auth
+	if src.CredentialsSecret != "" {
+		tok, ok := secrets[src.CredentialsSecret]
+		if !ok {
+			return fmt.Errorf("%s: source.credentialsSecret: secret %q is not declared", src.Pos, src.CredentialsSecret)
+		}
+		auth = &source.Auth{Token: tok}
+	}
+	dest := filepath.Join(r.ws.Root, "source")
+	rev := src.Commit
+	if rev == "" {
+		rev = src.Ref
+	}
+	r.o.logger.Info("cloning source", "repo", source.StripCredentials(src.Repo), "revision", rev)
+	info, err := source.Clone(ctx, dest, src.Repo, src.Commit, src.Ref, auth)
+	if err != nil {
+		return fmt.Errorf("%s: source: %w", src.Pos, err)
+	}
+	r.o.logger.Info("source checked out", "commit", info.Commit)
+	r.src = info
+	// The build runs at the root of the clone, or in --workdir relative to it.
+	r.workDir = dest
+	if r.o.workDir != "" {
+		if filepath.IsAbs(r.o.workDir) {
+			return fmt.Errorf("%s: with source:, --workdir must be relative to the clone, not %s", src.Pos, r.o.workDir)
+		}
+		wd, err := workspace.Join(dest, r.o.workDir)
+		if err != nil {
+			return fmt.Errorf("--workdir: %w", err)
+		}
+		r.workDir = wd
+	}
+	return nil
 }
