@@ -1,5 +1,3 @@
-// Package source provides the build's source tree: a native git clone at an
-// exact commit, or the current work tree, and how either is recorded.
 package source
 
 import (
@@ -7,6 +5,8 @@ import (
 	"fmt"
 	"net/url"
 	"path/filepath"
+	"strings"
+	"time"
 
 	git "github.com/go-git/go-git/v5"
 )
@@ -22,6 +22,9 @@ type Info struct {
 	Dirty bool
 	// Dir is the root of the work tree.
 	Dir string
+	// CommitTime is the committer time of Commit, in the committer's time
+	// zone; zero outside git. It is what SOURCE_DATE_EPOCH is taken from.
+	CommitTime time.Time
 }
 
 // URI is the configSource URI: git+<repo>@<commit>, or file://<dir> when
@@ -61,6 +64,9 @@ func WorkTree(dir string) (Info, error) {
 		return Info{Dir: abs}, nil
 	}
 	info.Commit = head.Hash().String()
+	if c, err := repo.CommitObject(head.Hash()); err == nil {
+		info.CommitTime = c.Committer.When
+	}
 	st, err := wt.Status()
 	if err != nil {
 		return Info{}, fmt.Errorf("reading git status of %s: %w", info.Dir, err)
@@ -70,12 +76,29 @@ func WorkTree(dir string) (Info, error) {
 }
 
 // StripCredentials removes a user and password from a URL: credentials never
-// reach an attestation or a log.
+// reach an attestation or a log. A string that does not parse as a URL loses
+// everything between "://" and its last "@".
 func StripCredentials(raw string) string {
 	u, err := url.Parse(raw)
-	if err != nil || u.User == nil {
+	if err == nil {
+		if u.User == nil {
+			return raw
+		}
+		u.User = nil
+		return u.String()
+	}
+	scheme, rest, ok := strings.Cut(raw, "://")
+	if !ok {
 		return raw
 	}
-	u.User = nil
-	return u.String()
+	// A password may hold "/" and break the URL: drop everything up to the
+	// last "@" before any query or fragment.
+	end := len(rest)
+	if i := strings.IndexAny(rest, "?#"); i >= 0 {
+		end = i
+	}
+	if i := strings.LastIndexByte(rest[:end], '@'); i >= 0 {
+		rest = rest[i+1:]
+	}
+	return scheme + "://" + rest
 }
