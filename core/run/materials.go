@@ -120,7 +120,7 @@ func (r *runner) fetchMaterial(ctx context.Context, m config.Material, name stri
 	}
 	var extra []string
 	for a := range m.Digest {
-		if a != digest.SHA256 {
+		if a != digest.SHA256 && !(a == digest.SHA1 && isVersioned(m.URI)) {
 			extra = append(extra, a)
 		}
 	}
@@ -139,6 +139,15 @@ func (r *runner) fetchMaterial(ctx context.Context, m config.Material, name stri
 	}
 	if resp.IsDir != fi.IsDir() {
 		return nil, fmt.Errorf("plugin %s said is_dir=%v but wrote is_dir=%v", p.Name, resp.IsDir, fi.IsDir())
+	}
+	// A versioned source (git) resolves to a commit: its id is the sha1
+	// digest recorded and compared, beside the sha256 of the bytes the core
+	// hashed itself.
+	if resp.Revision != "" {
+		if !isCommitID(resp.Revision) {
+			return nil, fmt.Errorf("plugin %s returned a malformed revision %q", p.Name, resp.Revision)
+		}
+		set[digest.SHA1] = strings.ToLower(resp.Revision)
 	}
 	if len(m.Digest) > 0 {
 		if err := digest.Matches(digest.Set(m.Digest), set); err != nil {
@@ -162,4 +171,20 @@ func (r *runner) fetchMaterial(ctx context.Context, m config.Material, name stri
 func (r *runner) progressFunc(op, rawURL string) storage.ProgressFunc {
 	u := redactURL(rawURL)
 	return func(p storage.Progress) { r.o.progress.Update(op, u, p.DoneBytes, p.TotalBytes) }
+}
+
+// isVersioned reports whether a URL names a versioned source, whose sha1
+// digest is the commit it resolved to, not a hash of bytes.
+func isVersioned(rawURL string) bool { return strings.HasPrefix(strings.ToLower(rawURL), "git+") }
+
+func isCommitID(s string) bool {
+	if len(s) != 40 && len(s) != 64 {
+		return false
+	}
+	for _, c := range s {
+		if !strings.ContainsRune("0123456789abcdefABCDEF", c) {
+			return false
+		}
+	}
+	return true
 }

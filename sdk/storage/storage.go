@@ -102,9 +102,12 @@ func (r *PutRequest) Report(p Progress) {
 
 // GetResponse says what was transferred.
 type GetResponse struct {
-	Bytes int64
-	Files int64
+	Bytes int64 // total size of the regular files written
+	Files int64 // number of regular files written
 	IsDir bool
+	// Revision is the exact revision a versioned source resolved to (the
+	// git commit id of a tag or branch); empty for unversioned backends.
+	Revision string
 }
 
 // PutResponse says what was transferred.

@@ -838,10 +838,14 @@ func (x *Progress) GetCurrent() string {
 }
 
 type TransferResult struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Bytes         int64                  `protobuf:"varint,1,opt,name=bytes,proto3" json:"bytes,omitempty"`
-	Files         int64                  `protobuf:"varint,2,opt,name=files,proto3" json:"files,omitempty"`
-	IsDir         bool                   `protobuf:"varint,3,opt,name=is_dir,json=isDir,proto3" json:"is_dir,omitempty"`
+	state protoimpl.MessageState `protogen:"open.v1"`
+	Bytes int64                  `protobuf:"varint,1,opt,name=bytes,proto3" json:"bytes,omitempty"`
+	Files int64                  `protobuf:"varint,2,opt,name=files,proto3" json:"files,omitempty"`
+	IsDir bool                   `protobuf:"varint,3,opt,name=is_dir,json=isDir,proto3" json:"is_dir,omitempty"`
+	// revision is the exact revision a versioned source resolved to (a git
+	// commit id for a ref), empty otherwise. The core records it; it never
+	// trusts it as a digest of the bytes, which it computes itself.
+	Revision      string `protobuf:"bytes,4,opt,name=revision,proto3" json:"revision,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -895,6 +899,13 @@ func (x *TransferResult) GetIsDir() bool {
 		return x.IsDir
 	}
 	return false
+}
+
+func (x *TransferResult) GetRevision() string {
+	if x != nil {
+		return x.Revision
+	}
+	return ""
 }
 
 var File_mmbuild_plugin_v1_plugin_proto protoreflect.FileDescriptor
@@ -976,11 +987,12 @@ const file_mmbuild_plugin_v1_plugin_proto_rawDesc = "" +
 	"done_bytes\x18\x01 \x01(\x03R\tdoneBytes\x12\x1f\n" +
 	"\vtotal_bytes\x18\x02 \x01(\x03R\n" +
 	"totalBytes\x12\x18\n" +
-	"\acurrent\x18\x03 \x01(\tR\acurrent\"S\n" +
+	"\acurrent\x18\x03 \x01(\tR\acurrent\"o\n" +
 	"\x0eTransferResult\x12\x14\n" +
 	"\x05bytes\x18\x01 \x01(\x03R\x05bytes\x12\x14\n" +
 	"\x05files\x18\x02 \x01(\x03R\x05files\x12\x15\n" +
-	"\x06is_dir\x18\x03 \x01(\bR\x05isDir2Q\n" +
+	"\x06is_dir\x18\x03 \x01(\bR\x05isDir\x12\x1a\n" +
+	"\brevision\x18\x04 \x01(\tR\brevision2Q\n" +
 	"\x06Plugin\x12G\n" +
 	"\x04Info\x12\x1e.mmbuild.plugin.v1.InfoRequest\x1a\x1f.mmbuild.plugin.v1.InfoResponse2T\n" +
 	"\aHandler\x12I\n" +
