@@ -33,6 +33,7 @@ type Config struct {
 	Provenance   string        `yaml:"provenance,omitempty"` // folder for the local copy of the attestation
 	SBOM         bool          `yaml:"sbom,omitempty"`
 	Signing      *Signing      `yaml:"signing,omitempty"`
+	Credentials  []Credential  `yaml:"credentials,omitempty"`
 
 	// handlerKey is the key the handler was written under: "handler", or
 	// "runner" in the legacy format. Error messages use it.
@@ -126,6 +127,17 @@ type Transfer struct {
 	Source      []string `yaml:"source"`
 	Destination string   `yaml:"destination"`
 	Pos         Position `yaml:"-"`
+}
+
+// Credential hands a secret to the storage plugin for every URL that starts
+// with URL: an http(s) server gets it as a header (Authorization: Bearer
+// <secret>, or Header: <secret>), a git server as the token of HTTP basic
+// auth. S3 takes credentials only from the standard AWS chain.
+type Credential struct {
+	URL    string   `yaml:"url"`
+	Secret string   `yaml:"secret"`
+	Header string   `yaml:"header,omitempty"`
+	Pos    Position `yaml:"-"`
 }
 
 // Signing says which key signs the attestation: Key is a path or a secret

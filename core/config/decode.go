@@ -334,6 +334,7 @@ func (d *decoder) config(root *yaml.Node, c *Config) error {
 		"provenance":   d.setStr(&c.Provenance),
 		"sbom":         d.setBool(&c.SBOM),
 		"signing":      func(v *yaml.Node, path string) error { return d.signing(v, path, &c.Signing) },
+		"credentials":  func(v *yaml.Node, path string) error { return d.credentials(v, path, &c.Credentials) },
 	})
 	if err != nil {
 		return err
@@ -497,4 +498,17 @@ func (d *decoder) signing(v *yaml.Node, path string, dst **Signing) error {
 		"keySecret": d.setStr(&s.KeySecret),
 	})
 	return err
+}
+
+func (d *decoder) credentials(v *yaml.Node, path string, dst *[]Credential) error {
+	return d.list(v, path, func(elem *yaml.Node, p string) error {
+		c := Credential{Pos: d.at(elem)}
+		_, err := d.mapping(elem, p, map[string]fieldFunc{
+			"url":    d.setStr(&c.URL),
+			"secret": d.setStr(&c.Secret),
+			"header": d.setStr(&c.Header),
+		})
+		*dst = append(*dst, c)
+		return err
+	})
 }

@@ -65,6 +65,9 @@ func (c *Config) targets() []target {
 		add(p+".destination", &t.Destination, required)
 	}
 	add("provenance", &c.Provenance, nil)
+	for i := range c.Credentials {
+		add(indexPath("credentials", i)+".url", &c.Credentials[i].URL, required)
+	}
 	return ts
 }
 

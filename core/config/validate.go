@@ -87,6 +87,22 @@ func (c *Config) validate() error {
 		}
 	}
 
+	for i, cr := range c.Credentials {
+		p := indexPath("credentials", i)
+		switch {
+		case cr.URL == "":
+			return c.errorf(p+".url", "%s.url is required (a URL prefix such as https://artifacts.example.com/)", p)
+		case !strings.Contains(cr.URL, "://"):
+			return c.errorf(p+".url", "%s.url %q is not a URL", p, cr.URL)
+		case cr.Secret == "":
+			return c.errorf(p+".secret", "%s.secret is required (the name of a declared secret)", p)
+		case !declared(cr.Secret):
+			return c.errorf(p+".secret", "undeclared secret %q in %s.secret (declare it under secrets)", cr.Secret, p)
+		case strings.ContainsAny(cr.Header, ": \r\n"):
+			return c.errorf(p+".header", "%s.header %q must be a header name", p, cr.Header)
+		}
+	}
+
 	if s := c.Signing; s != nil && s.KeySecret != "" && !declared(s.KeySecret) {
 		return c.errorf("signing.keySecret", "undeclared secret %q in signing.keySecret (declare it under secrets)", s.KeySecret)
 	}

@@ -25,6 +25,7 @@ const MaterialsDirVar = "MMBUILD_MATERIALS_DIR"
 // resolveSecrets reads every declared secret from its source.
 func (r *runner) resolveSecrets(ctx context.Context) (map[string]string, error) {
 	out := map[string]string{}
+	r.secrets = out // credentials of later secrets may use earlier ones
 	for i, s := range r.cfg.Secrets {
 		where := fmt.Sprintf("%s: secret %s (secrets[%d])", s.Pos, s.Name, i)
 		v, err := r.readSecret(ctx, s.Name, s.From)
@@ -74,7 +75,7 @@ func (r *runner) readSecret(ctx context.Context, name, from string) (string, err
 		return "", err
 	}
 	defer os.Remove(dest)
-	if _, err := st.Get(ctx, &storage.GetRequest{URL: from, DestPath: dest}); err != nil {
+	if _, err := st.Get(ctx, &storage.GetRequest{URL: from, DestPath: dest, Options: r.storageOptions(from)}); err != nil {
 		if errors.Is(err, fs.ErrNotExist) {
 			return "", fmt.Errorf("%s does not exist", redactURL(from))
 		}

@@ -106,7 +106,7 @@ func (r *runner) fetchMaterial(ctx context.Context, m config.Material, name stri
 		return nil, err
 	}
 	defer os.RemoveAll(filepath.Dir(dest))
-	resp, err := st.Get(ctx, &storage.GetRequest{URL: m.URI, DestPath: dest, Progress: r.progressFunc("get", m.URI)})
+	resp, err := st.Get(ctx, &storage.GetRequest{URL: m.URI, DestPath: dest, Options: r.storageOptions(m.URI), Progress: r.progressFunc("get", m.URI)})
 	if err != nil {
 		if errors.Is(err, fs.ErrNotExist) {
 			return nil, fmt.Errorf("not found: %w", p.Explain(err))

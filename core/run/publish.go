@@ -54,7 +54,7 @@ func (r *runner) put(ctx context.Context, path, u string) error {
 	if err != nil {
 		return err
 	}
-	resp, err := st.Put(ctx, &storage.PutRequest{SourcePath: path, URL: u, Progress: r.progressFunc("put", u)})
+	resp, err := st.Put(ctx, &storage.PutRequest{SourcePath: path, URL: u, Options: r.storageOptions(u), Progress: r.progressFunc("put", u)})
 	if err != nil {
 		return fmt.Errorf("%s: %w", redactURL(u), p.Explain(err))
 	}
@@ -75,7 +75,7 @@ func (r *runner) lookupCache(ctx context.Context, res *Result) (bool, error) {
 	if err != nil {
 		return false, err
 	}
-	if _, err := st.Get(ctx, &storage.GetRequest{URL: stmtURL, DestPath: dest}); err != nil {
+	if _, err := st.Get(ctx, &storage.GetRequest{URL: stmtURL, DestPath: dest, Options: r.storageOptions(stmtURL)}); err != nil {
 		if errors.Is(err, fs.ErrNotExist) {
 			return false, nil
 		}
@@ -97,7 +97,7 @@ func (r *runner) lookupCache(ctx context.Context, res *Result) (bool, error) {
 		if err != nil {
 			return false, err
 		}
-		if _, err := st.Get(ctx, &storage.GetRequest{URL: u, DestPath: local}); err != nil {
+		if _, err := st.Get(ctx, &storage.GetRequest{URL: u, DestPath: local, Options: r.storageOptions(u)}); err != nil {
 			if errors.Is(err, fs.ErrNotExist) {
 				r.o.logger.Warn("cached build is incomplete: rebuilding", "missing", redactURL(u))
 				return false, nil

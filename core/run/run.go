@@ -81,6 +81,7 @@ type runner struct {
 	src          source.Info
 	env          []string
 	secretNames  map[string]bool
+	secrets      map[string]string
 	materials    []fetchedMaterial
 }
 
@@ -101,6 +102,9 @@ func (r *runner) run(ctx context.Context) (*Result, error) {
 		return nil, err
 	}
 	r.plan = p
+	if err := r.checkCredentials(); err != nil {
+		return nil, err
+	}
 	if len(r.cfg.Artifacts.Files) == 0 {
 		return nil, fmt.Errorf("%s: artifacts.files is empty: a build must produce at least one artifact to attest", r.cfg.Artifacts.Pos)
 	}
