@@ -8,6 +8,7 @@ import (
 	"net/url"
 	"os"
 	"sort"
+	"strconv"
 	"strings"
 
 	"github.com/mmbuild/mmbuild/sdk/storage"
@@ -17,6 +18,9 @@ import (
 // environment, declared or not: what a build tool needs to find programs and
 // a home and to speak the user's locale. Everything else must be declared.
 var BaseEnv = []string{"PATH", "HOME", "TMPDIR", "USER", "LOGNAME", "LANG", "LC_ALL", "TZ", "TERM"}
+
+// SourceDateEpochVar is the reproducible-builds timestamp variable.
+const SourceDateEpochVar = "SOURCE_DATE_EPOCH"
 
 // MaterialsDirVar is the variable that tells the builder where the verified
 // materials are.
@@ -131,6 +135,12 @@ func (r *runner) buildEnv(secrets map[string]string) error {
 		}
 	}
 	env[MaterialsDirVar] = r.ws.Materials
+	// Reproducible builds take their timestamps from SOURCE_DATE_EPOCH: the
+	// source commit's time unless the config sets it. Replay uses the
+	// recorded value.
+	if _, declared := env[SourceDateEpochVar]; !declared && !r.src.CommitTime.IsZero() {
+		env[SourceDateEpochVar] = strconv.FormatInt(r.src.CommitTime.Unix(), 10)
+	}
 	// A declared variable that happens to hold a secret's value is a secret.
 	for k, v := range env {
 		if r.redact.string(v) != v {
