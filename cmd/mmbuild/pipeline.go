@@ -48,6 +48,8 @@ build.env in its folder. The first failing build stops the pipeline.`,
 	runCmd.Flags().BoolVar(&o.requireDigests, "require-digests", false, "refuse materials without a digest in the config")
 	runCmd.Flags().StringVar(&o.builderID, "builder-id", "", "builder.id URI recorded in the attestations")
 	runCmd.Flags().BoolVar(&o.json, "json", false, "print the results as JSON on stdout")
+	runCmd.Flags().StringVar(&o.signKey, "sign-key", "", "private key (PEM) to sign every build's attestation with")
+	runCmd.Flags().BoolVar(&o.sbom, "sbom", false, "write and attest an SPDX SBOM for every build")
 	cmd.AddCommand(runCmd)
 	return cmd
 }
@@ -64,6 +66,10 @@ func runPipeline(ctx context.Context, g *globalOptions, o *runOptions, file stri
 	}
 	prog := g.progress(o.json)
 	defer prog.Close()
+	trust, err := trustOptions(o)
+	if err != nil {
+		return err
+	}
 	runOne := func(ctx context.Context, b pipeline.Build, cfg *config.Config, lookup func(string) (string, bool), outEnv string) (*run.Result, error) {
 		logger.Info("pipeline: starting build", "name", b.Name, "config", cfg.Path)
 		// The build's own lock file, else the one beside the pipeline file.
@@ -72,7 +78,7 @@ func runPipeline(ctx context.Context, g *globalOptions, o *runOptions, file stri
 			return nil, err
 		}
 		defer host.Close()
-		return run.Run(ctx, cfg,
+		return run.Run(ctx, cfg, append(append([]run.Option(nil), trust...),
 			run.WithHost(host),
 			run.WithWorkDir(b.WorkDir),
 			run.WithOutput(stdout, g.stderr),
@@ -83,7 +89,7 @@ func runPipeline(ctx context.Context, g *globalOptions, o *runOptions, file stri
 			run.WithOutputEnv(outEnv),
 			run.WithLookupEnv(lookup),
 			run.WithProgress(prog),
-		)
+		)...)
 	}
 	steps, err := pipeline.Run(ctx, p, os.LookupEnv, runOne)
 	if err != nil {

@@ -86,8 +86,11 @@ mmbuild-plugin-<name>, pinned by sha256 in mmbuild.lock.hcl.`,
 		newBuildCmd(g),
 		newValidateCmd(g),
 		newPipelineCmd(g),
+		newReplayCmd(g),
 		newPluginsCmd(g),
 		newVersionCmd(g),
+		newKeysCmd(g),
+		newVerifyCmd(g),
 	)
 	return root
 }
@@ -105,9 +108,12 @@ func execute(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fmt.Fprintf(stderr, "mmbuild: %s\n", oneLine(err.Error()))
 	var bf *run.BuildFailedError
 	var ue usageError
+	var nr *notReproducibleError
 	switch {
 	case ctx.Err() != nil:
 		return exitInterrupted
+	case errors.As(err, &nr):
+		return exitNotReproducible
 	case errors.As(err, &bf):
 		return exitBuildFailed
 	case errors.As(err, &ue), strings.HasPrefix(err.Error(), "unknown command"), strings.HasPrefix(err.Error(), "accepts "),

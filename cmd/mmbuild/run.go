@@ -10,6 +10,7 @@ import (
 
 	"github.com/mmbuild/mmbuild/core/config"
 	"github.com/mmbuild/mmbuild/core/run"
+	"github.com/mmbuild/mmbuild/core/signing"
 )
 
 type runOptions struct {
@@ -22,6 +23,8 @@ type runOptions struct {
 	builderID      string
 	keepWorkspace  bool
 	json           bool
+	signKey        string
+	sbom           bool
 }
 
 func newRunCmd(g *globalOptions, use string) *cobra.Command {
@@ -65,6 +68,8 @@ func addRunFlags(cmd *cobra.Command, o *runOptions) {
 	f.BoolVar(&o.requireDigests, "require-digests", false, "refuse materials without a digest in the config")
 	f.StringVar(&o.outputEnv, "output-env", "", "dotenv file for the next build (default: build.env in the work tree)")
 	f.StringVar(&o.builderID, "builder-id", "", "builder.id URI recorded in the attestation (default: $MMBUILD_BUILDER_ID or "+"https://mmbuild.dev/builder/local@v1)")
+	f.StringVar(&o.signKey, "sign-key", "", "private key (PEM) to sign the attestation with, over the config's signing: (see mmbuild keys generate)")
+	f.BoolVar(&o.sbom, "sbom", false, "write an SPDX 2.3 SBOM of the artifacts and attest it, as sbom: true")
 	f.BoolVar(&o.keepWorkspace, "keep-workspace", false, "keep the run's scratch folder (materials, staging) for inspection")
 	f.BoolVar(&o.json, "json", false, "print the result as JSON on stdout, and transfer progress as JSON lines on stderr")
 }
@@ -111,6 +116,8 @@ type runReport struct {
 	StagingURL  string           `json:"staging_url,omitempty"`
 	Cached      bool             `json:"cached"`
 	Attestation string           `json:"attestation,omitempty"`
+	Bundle      string           `json:"bundle,omitempty"`
+	SBOM        string           `json:"sbom,omitempty"`
 	OutputEnv   string           `json:"output_env"`
 	Artifacts   []artifactReport `json:"artifacts"`
 }
@@ -138,7 +145,11 @@ func runBuild(cmd *cobra.Command, g *globalOptions, o *runOptions) error {
 		stdout = g.stderr // the builder's output must not corrupt the JSON
 	}
 	prog := g.progress(o.json)
-	res, err := run.Run(cmd.Context(), cfg,
+	runOpts, err := trustOptions(o)
+	if err != nil {
+		return err
+	}
+	res, err := run.Run(cmd.Context(), cfg, append(runOpts,
 		run.WithHost(host),
 		run.WithWorkDir(o.workDir),
 		run.WithOutput(stdout, g.stderr),
@@ -149,7 +160,7 @@ func runBuild(cmd *cobra.Command, g *globalOptions, o *runOptions) error {
 		run.WithOutputEnv(o.outputEnv),
 		run.WithKeepWorkspace(o.keepWorkspace),
 		run.WithProgress(prog),
-	)
+	)...)
 	prog.Close()
 	if err != nil {
 		return err
@@ -167,8 +178,10 @@ func runBuild(cmd *cobra.Command, g *globalOptions, o *runOptions) error {
 	for _, a := range rep.Artifacts {
 		fmt.Fprintf(w, "mmbuild: artifact %s sha256:%s %s\n", a.Name, a.SHA256, a.URL)
 	}
-	if rep.Attestation != "" {
-		fmt.Fprintf(w, "mmbuild: attestation %s\n", rep.Attestation)
+	for _, f := range []string{rep.Attestation, rep.Bundle, rep.SBOM} {
+		if f != "" {
+			fmt.Fprintf(w, "mmbuild: attestation %s\n", f)
+		}
 	}
 	fmt.Fprintf(w, "mmbuild: staging key %s; outputs in %s\n", rep.StagingKey, rep.OutputEnv)
 	return nil
@@ -176,9 +189,28 @@ func runBuild(cmd *cobra.Command, g *globalOptions, o *runOptions) error {
 
 func newRunReport(res *run.Result) runReport {
 	rep := runReport{StagingKey: res.StagingKey, StagingURL: res.StagingURL, Cached: res.Cached,
-		Attestation: res.StatementPath, OutputEnv: res.OutputEnvPath, Artifacts: []artifactReport{}}
+		Attestation: res.StatementPath, Bundle: res.BundlePath, SBOM: res.SBOMPath,
+		OutputEnv: res.OutputEnvPath, Artifacts: []artifactReport{}}
 	for _, a := range res.Artifacts {
 		rep.Artifacts = append(rep.Artifacts, artifactReport{Name: a.Name, SHA256: a.Digest["sha256"], Size: a.Size, URL: a.URL})
 	}
 	return rep
+}
+
+// trustOptions turns --sign-key and --sbom into run options.
+func trustOptions(o *runOptions) ([]run.Option, error) {
+	var opts []run.Option
+	if o.signKey != "" {
+		pem, err := os.ReadFile(o.signKey)
+		if err != nil {
+			return nil, fmt.Errorf("--sign-key: %w", err)
+		}
+		s, err := signing.LoadSigner(pem)
+		if err != nil {
+			return nil, fmt.Errorf("--sign-key %s: %w", o.signKey, err)
+		}
+		opts = append(opts, run.WithSigners(s))
+	}
+	opts = append(opts, run.WithSBOM(o.sbom))
+	return opts, nil
 }

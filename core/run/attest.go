@@ -1,7 +1,9 @@
 package run
 
 import (
+	"encoding/json"
 	"path/filepath"
+	"sort"
 	"strings"
 	"time"
 
@@ -51,7 +53,11 @@ func (r *runner) attest(res *Result, transfers []transferSet, key string, cachea
 	}
 	// The config's path in the recorded source; just its name when the
 	// config does not live there (a cloned source built by an outside config).
-	entry, err := filepath.Rel(r.src.Dir, r.cfg.Path)
+	cfgPath, err := filepath.Abs(r.cfg.Path) // -f may name it relative to the current folder
+	if err != nil {
+		cfgPath = r.cfg.Path
+	}
+	entry, err := filepath.Rel(r.src.Dir, cfgPath)
 	if err != nil || entry == ".." || strings.HasPrefix(entry, "../") {
 		entry = filepath.Base(r.cfg.Path)
 	}
@@ -60,8 +66,16 @@ func (r *runner) attest(res *Result, transfers []transferSet, key string, cachea
 		builderID, _ = r.o.lookupEnv("MMBUILD_BUILDER_ID")
 	}
 	extra := map[string]any{"stagingKey": key, "cacheable": cacheable}
+	if res.StagingURL != "" {
+		// Where the subjects are published: replay fetches the originals
+		// from there to show what differs.
+		extra["stagingURL"] = redactURL(res.StagingURL)
+	}
 	if r.src.Dirty {
 		extra["sourceDirty"] = true
+	}
+	if len(transfers) > 0 {
+		extra[transfersKey] = recordTransfers(transfers)
 	}
 	stmt, err := provenance.New(provenance.Build{
 		BuilderID:    builderID,
@@ -101,4 +115,45 @@ func trimAlg(sum string) string {
 		return sum[7:]
 	}
 	return sum
+}
+
+// transfersKey names the buildConfig entry recording, for each transfer of
+// the config in order, the names of the subjects it sent and where (URL
+// without query). The cache lookup uses it to verify those subjects at the
+// transfer's destination: they are not at the staging URL.
+const transfersKey = "transfers"
+
+// transferRecord is one transfer as buildConfig records it.
+type transferRecord struct {
+	Destination string   `json:"destination"`
+	Files       []string `json:"files"`
+}
+
+func recordTransfers(transfers []transferSet) []transferRecord {
+	out := make([]transferRecord, 0, len(transfers))
+	for _, t := range transfers {
+		names := make([]string, 0, len(t.files))
+		for _, f := range t.files {
+			names = append(names, f.Name)
+		}
+		sort.Strings(names)
+		out = append(out, transferRecord{Destination: redactURL(t.destination), Files: names})
+	}
+	return out
+}
+
+// recordedTransfers reads the transfers a statement's buildConfig records
+// (none when it records none or is not readable).
+func recordedTransfers(stmt *provenance.Statement) []transferRecord {
+	data, err := json.Marshal(stmt.Predicate.BuildConfig)
+	if err != nil {
+		return nil
+	}
+	var bc struct {
+		Transfers []transferRecord `json:"transfers"`
+	}
+	if json.Unmarshal(data, &bc) != nil {
+		return nil
+	}
+	return bc.Transfers
 }

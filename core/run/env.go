@@ -97,6 +97,9 @@ func (r *runner) readSecret(ctx context.Context, name, from string) (string, err
 func (r *runner) buildEnv(secrets map[string]string) error {
 	env := map[string]string{}
 	for _, k := range BaseEnv {
+		if r.o.noBaseEnv {
+			break
+		}
 		if v, ok := r.o.lookupEnv(k); ok {
 			env[k] = v
 		}

@@ -154,6 +154,9 @@ func (r *runner) fetchMaterial(ctx context.Context, m config.Material, name stri
 			return nil, err
 		}
 	}
+	if err := r.checkUpstream(ctx, m, set); err != nil {
+		return nil, err
+	}
 	final := filepath.Join(r.ws.Materials, name)
 	if err := os.Rename(dest, final); err != nil {
 		return nil, err

@@ -8,6 +8,7 @@ import (
 
 	"github.com/mmbuild/mmbuild/core/pluginhost"
 	"github.com/mmbuild/mmbuild/core/progress"
+	"github.com/mmbuild/mmbuild/core/signing"
 )
 
 type options struct {
@@ -23,6 +24,9 @@ type options struct {
 	keepWorkspace  bool
 	tempDir        string
 	progress       progress.Reporter
+	noBaseEnv      bool
+	signers        []signing.Signer
+	sbom           bool
 }
 
 // Option configures Run.
@@ -65,6 +69,20 @@ func WithKeepWorkspace(keep bool) Option { return func(o *options) { o.keepWorks
 
 // WithProgress sets where transfer progress is reported. Default: nowhere.
 func WithProgress(p progress.Reporter) Option { return func(o *options) { o.progress = p } }
+
+// WithSigners signs the attestation with these keys, over the config's
+// signing: entry.
+func WithSigners(s ...signing.Signer) Option {
+	return func(o *options) { o.signers = append(o.signers, s...) }
+}
+
+// WithSBOM writes and attests an SPDX SBOM of the artifacts, as sbom: true.
+func WithSBOM(b bool) Option { return func(o *options) { o.sbom = b } }
+
+// WithoutBaseEnv gives the builder only the declared environment, without
+// the base taken from the running environment (replay: the recorded
+// environment is the whole environment).
+func WithoutBaseEnv() Option { return func(o *options) { o.noBaseEnv = true } }
 
 // WithTempDir sets where the run's workspace is created. Default:
 // os.TempDir().

@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
+	"path/filepath"
+	"strings"
 
 	"github.com/mmbuild/mmbuild/core/digest"
 	"github.com/mmbuild/mmbuild/core/provenance"
@@ -14,7 +16,7 @@ import (
 
 // publish uploads the artifacts, then the transfers, then the attestation
 // last: a destination without an attestation is an incomplete build.
-func (r *runner) publish(ctx context.Context, res *Result, transfers []transferSet, statement []byte) error {
+func (r *runner) publish(ctx context.Context, res *Result, transfers []transferSet, statement []byte, trust *trustOutputs) error {
 	if res.StagingURL != "" {
 		for i := range res.Artifacts {
 			a := &res.Artifacts[i]
@@ -35,15 +37,26 @@ func (r *runner) publish(ctx context.Context, res *Result, transfers []transferS
 	if res.StagingURL == "" {
 		return nil
 	}
-	tmp, err := r.ws.StagingPath(StatementName)
-	if err != nil {
-		return err
-	}
-	if err := os.WriteFile(tmp, statement, 0o644); err != nil {
-		return err
-	}
-	if err := r.put(ctx, tmp, joinURL(res.StagingURL, StatementName)); err != nil {
-		return fmt.Errorf("publishing attestation: %w", err)
+	// The SBOM and the signed bundle, then the plain statement last: its
+	// presence marks a complete build.
+	last := []struct {
+		name string
+		data []byte
+	}{{SBOMName, trust.sbom}, {BundleName, trust.bundle}, {StatementName, statement}}
+	for _, f := range last {
+		if f.data == nil {
+			continue
+		}
+		tmp, err := r.ws.StagingPath(f.name)
+		if err != nil {
+			return err
+		}
+		if err := os.WriteFile(tmp, f.data, 0o644); err != nil {
+			return err
+		}
+		if err := r.put(ctx, tmp, joinURL(res.StagingURL, f.name)); err != nil {
+			return fmt.Errorf("publishing %s: %w", f.name, err)
+		}
 	}
 	r.o.logger.Info("published", "staging_url", res.StagingURL, "artifacts", len(res.Artifacts))
 	return nil
@@ -90,29 +103,42 @@ func (r *runner) lookupCache(ctx context.Context, res *Result) (bool, error) {
 		r.o.logger.Warn("ignoring an unreadable attestation in the cache", "url", redactURL(stmtURL), "error", err)
 		return false, nil
 	}
+	// Subjects sent by a transfer are verified at the destination this
+	// config gives that transfer (the staging key covers the config, so
+	// the transfers are the same ones in the same order); the others at the
+	// staging URL.
+	transferred := map[string][]string{}
+	recorded := recordedTransfers(stmt)
+	if len(recorded) > len(r.cfg.Transfers) {
+		r.o.logger.Warn("cached attestation records more transfers than the config has: rebuilding", "url", redactURL(stmtURL))
+		return false, nil
+	}
+	for i, t := range recorded {
+		for _, name := range t.Files {
+			transferred[name] = append(transferred[name], joinURL(r.cfg.Transfers[i].Destination, name))
+		}
+	}
 	var arts []Artifact
 	for _, s := range stmt.Subject {
-		u := joinURL(res.StagingURL, s.Name)
-		local, err := r.ws.StagingPath(s.Name)
-		if err != nil {
-			return false, err
-		}
-		if _, err := st.Get(ctx, &storage.GetRequest{URL: u, DestPath: local, Options: r.storageOptions(u)}); err != nil {
-			if errors.Is(err, fs.ErrNotExist) {
-				r.o.logger.Warn("cached build is incomplete: rebuilding", "missing", redactURL(u))
-				return false, nil
-			}
-			return false, fmt.Errorf("verifying cached artifact %s: %w", redactURL(u), p.Explain(err))
-		}
-		set, size, err := digest.File(local, digest.SHA512)
-		if err != nil {
-			return false, err
-		}
-		if err := digest.Matches(digest.Set(s.Digest), set); err != nil {
-			r.o.logger.Warn("cached artifact does not match its attestation: rebuilding", "url", redactURL(u), "error", err)
+		// The attestation is untrusted: a subject is published under a
+		// plain file name, and nothing else may name a path.
+		if s.Name == "" || s.Name == "." || s.Name == ".." || strings.ContainsAny(s.Name, "/\\") {
+			r.o.logger.Warn("ignoring a cached attestation with an invalid subject name", "url", redactURL(stmtURL), "name", s.Name)
 			return false, nil
 		}
-		arts = append(arts, Artifact{Name: s.Name, Digest: set, Size: size, URL: u})
+		u := joinURL(res.StagingURL, s.Name)
+		set, size, ok, err := r.verifyCached(ctx, u, s.Name, s.Digest, len(transferred[s.Name]) > 0)
+		if err != nil || !ok {
+			return false, err
+		}
+		if set != nil {
+			arts = append(arts, Artifact{Name: s.Name, Digest: set, Size: size, URL: u})
+		}
+		for _, tu := range transferred[s.Name] {
+			if _, _, ok, err := r.verifyCached(ctx, tu, s.Name, s.Digest, false); err != nil || !ok {
+				return false, err
+			}
+		}
 	}
 	res.Cached = true
 	res.Statement = stmt
@@ -128,4 +154,39 @@ func (r *runner) lookupCache(ctx context.Context, res *Result) (bool, error) {
 		}
 	}
 	return true, nil
+}
+
+// verifyCached fetches u and checks it against the recorded digest. It
+// returns ok=false (after saying why) when the object is missing or differs:
+// the cache does not hold this build. With optional, a missing object is
+// fine and reported as a nil set.
+func (r *runner) verifyCached(ctx context.Context, u, name string, want map[string]string, optional bool) (digest.Set, int64, bool, error) {
+	st, p, err := r.storageFor(u)
+	if err != nil {
+		return nil, 0, false, err
+	}
+	local, err := r.ws.StagingPath(name)
+	if err != nil {
+		return nil, 0, false, err
+	}
+	defer os.RemoveAll(filepath.Dir(local))
+	if _, err := st.Get(ctx, &storage.GetRequest{URL: u, DestPath: local, Options: r.storageOptions(u)}); err != nil {
+		if errors.Is(err, fs.ErrNotExist) {
+			if optional {
+				return nil, 0, true, nil
+			}
+			r.o.logger.Warn("cached build is incomplete: rebuilding", "missing", redactURL(u))
+			return nil, 0, false, nil
+		}
+		return nil, 0, false, fmt.Errorf("verifying cached artifact %s: %w", redactURL(u), p.Explain(err))
+	}
+	set, size, err := digest.File(local, digest.SHA512)
+	if err != nil {
+		return nil, 0, false, err
+	}
+	if err := digest.Matches(digest.Set(want), set); err != nil {
+		r.o.logger.Warn("cached artifact does not match its attestation: rebuilding", "url", redactURL(u), "error", err)
+		return nil, 0, false, nil
+	}
+	return set, size, true, nil
 }

@@ -29,7 +29,16 @@ func newRedactor() *redactor { return &redactor{} }
 func (r *redactor) add(v string) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	for _, cand := range []string{v, strings.TrimSpace(v)} {
+	cands := []string{v, strings.TrimSpace(v)}
+	// Each line of a multi-line secret (a key file) on its own: output is
+	// redacted line by line, and a builder printing the value one line per
+	// write must not reveal it piece by piece.
+	if strings.ContainsAny(v, "\r\n") {
+		for _, l := range strings.FieldsFunc(v, func(r rune) bool { return r == '\n' || r == '\r' }) {
+			cands = append(cands, l, strings.TrimSpace(l))
+		}
+	}
+	for _, cand := range cands {
 		if len(cand) < minRedactLen {
 			continue
 		}

@@ -32,6 +32,8 @@ type Result struct {
 	StagingURL    string // destination + staging key; empty without a destination
 	Statement     *provenance.Statement
 	StatementPath string // local copy; empty without provenance:
+	BundlePath    string // signed .intoto.jsonl beside it, when signed or with an SBOM
+	SBOMPath      string // SPDX SBOM beside it, when asked for
 	Artifacts     []Artifact
 	Cached        bool // the destination already held this build
 	OutputEnvPath string
@@ -156,6 +158,11 @@ func (r *runner) run(ctx context.Context) (*Result, error) {
 	if err := r.buildEnv(secrets); err != nil {
 		return nil, err
 	}
+	// A bad signing key fails the run before anything is built.
+	signers, err := r.signers(secrets)
+	if err != nil {
+		return nil, err
+	}
 
 	// materials
 	if err := r.fetchMaterials(ctx); err != nil {
@@ -214,20 +221,41 @@ func (r *runner) run(ctx context.Context) (*Result, error) {
 		return nil, err
 	}
 	res.Statement = stmt
+	subjects := append([]Artifact(nil), arts...)
+	for _, t := range transfers {
+		subjects = append(subjects, t.files...)
+	}
+	trust, err := r.trust(ctx, data, subjects, finished, signers)
+	if err != nil {
+		return nil, err
+	}
 	if r.cfg.Provenance != "" {
 		dir, err := workspace.Join(r.workDir, r.cfg.Provenance)
 		if err != nil {
 			return nil, fmt.Errorf("%s: provenance: %w", r.cfg.PositionOf("provenance"), err)
 		}
-		path := filepath.Join(dir, StatementName)
-		if err := writeFileAtomic(path, data, 0o644); err != nil {
-			return nil, fmt.Errorf("writing attestation: %w", err)
+		for _, f := range []struct {
+			name string
+			data []byte
+		}{{SBOMName, trust.sbom}, {BundleName, trust.bundle}, {StatementName, data}} {
+			if f.data == nil {
+				continue
+			}
+			if err := writeFileAtomic(filepath.Join(dir, f.name), f.data, 0o644); err != nil {
+				return nil, fmt.Errorf("writing %s: %w", f.name, err)
+			}
 		}
-		res.StatementPath = path
+		res.StatementPath = filepath.Join(dir, StatementName)
+		if trust.bundle != nil {
+			res.BundlePath = filepath.Join(dir, BundleName)
+		}
+		if trust.sbom != nil {
+			res.SBOMPath = filepath.Join(dir, SBOMName)
+		}
 	}
 
 	// publish: artifacts, then transfers, then the attestation last.
-	if err := r.publish(ctx, res, transfers, data); err != nil {
+	if err := r.publish(ctx, res, transfers, data, trust); err != nil {
 		return nil, err
 	}
 

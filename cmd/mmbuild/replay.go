@@ -1,0 +1,164 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+
+	"github.com/spf13/cobra"
+
+	"github.com/mmbuild/mmbuild/core/install"
+	"github.com/mmbuild/mmbuild/core/replay"
+	"github.com/mmbuild/mmbuild/core/run"
+	"github.com/mmbuild/mmbuild/core/signing"
+)
+
+// exitNotReproducible is replay's answer when the rebuild differs.
+const exitNotReproducible = 4
+
+// notReproducibleError carries the replay verdict to the exit code.
+type notReproducibleError struct{ differing []string }
+
+func (e *notReproducibleError) Error() string {
+	return fmt.Sprintf("not reproducible: %d artifact(s) differ: %v", len(e.differing), e.differing)
+}
+
+type replayOptions struct {
+	keys          []string
+	threshold     int
+	allowUnsigned bool
+	allowUnpinned bool
+	config        string
+	json          bool
+}
+
+func newReplayCmd(g *globalOptions) *cobra.Command {
+	o := &replayOptions{}
+	cmd := &cobra.Command{
+		Use:   "replay ATTESTATION",
+		Short: "Rebuild what an attestation records and prove it reproduces",
+		Long: `Replay the build an attestation records and compare every artifact bit for bit.
+
+ATTESTATION is a statement, a DSSE envelope or an .intoto.jsonl bundle, from a
+path or any storage URL. It is untrusted input: it is verified first (its
+signature with --key, or --allow-unsigned to skip that loudly, and its shape)
+before anything it names is run. Then, in a clean workspace: the recorded
+source is cloned at the recorded commit, the config at the recorded entry
+point is used with the recorded handler, params and environment (secrets are
+resolved again by name from today's backends, never taken from the
+attestation), the materials are fetched again and checked against the
+recorded digests, and nothing is published.
+
+Exit status: 0 reproducible, 4 not reproducible (the differing artifacts are
+listed, and diffoscope is run on them when installed), 1 could not replay.`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return runReplay(cmd, g, o, args[0])
+		},
+	}
+	f := cmd.Flags()
+	f.StringArrayVar(&o.keys, "key", nil, "public key (PEM) the attestation must be signed with; repeatable")
+	f.IntVar(&o.threshold, "threshold", 1, "how many distinct --key signatures are required")
+	f.BoolVar(&o.allowUnsigned, "allow-unsigned", false, "replay without checking the signature (who made the attestation is then unknown)")
+	f.BoolVar(&o.allowUnpinned, "allow-unpinned", false, "start plugins that have no entry in mmbuild.lock.hcl")
+	f.StringVar(&o.config, "config", "", "build config to use instead of the one at the recorded entry point")
+	f.BoolVar(&o.json, "json", false, "print the result as JSON on stdout")
+	return cmd
+}
+
+func runReplay(cmd *cobra.Command, g *globalOptions, o *replayOptions, src string) error {
+	logger := g.logger()
+	pd, err := os.Getwd()
+	if err != nil {
+		return err
+	}
+	host, err := newHost(pd, o.allowUnpinned, logger)
+	if err != nil {
+		return err
+	}
+	defer host.Close()
+
+	var data []byte
+	if install.IsURL(src) {
+		tmp, err := os.MkdirTemp("", "mmbuild-attestation-")
+		if err != nil {
+			return err
+		}
+		defer os.RemoveAll(tmp)
+		dst := filepath.Join(tmp, "attestation")
+		if err := fetchURL(cmd.Context(), host, src, dst); err != nil {
+			return fmt.Errorf("fetching attestation: %w", err)
+		}
+		src = dst
+	}
+	fi, err := os.Stat(src)
+	if err != nil {
+		return fmt.Errorf("reading attestation: %w", err)
+	}
+	if fi.Size() > 16<<20 {
+		return fmt.Errorf("reading attestation %s: larger than 16 MiB", src)
+	}
+	if data, err = os.ReadFile(src); err != nil {
+		return fmt.Errorf("reading attestation: %w", err)
+	}
+
+	opts := []replay.Option{
+		replay.WithThreshold(o.threshold),
+		replay.WithAllowUnsigned(o.allowUnsigned),
+		replay.WithLogger(logger),
+		replay.WithRunOptions(run.WithHost(host), run.WithLogger(logger), run.WithOutput(g.stderr, g.stderr)),
+	}
+	for _, k := range o.keys {
+		pem, err := os.ReadFile(k)
+		if err != nil {
+			return fmt.Errorf("--key: %w", err)
+		}
+		v, err := signing.LoadVerifier(pem)
+		if err != nil {
+			return fmt.Errorf("--key %s: %w", k, err)
+		}
+		opts = append(opts, replay.WithKeys(v))
+	}
+	if len(o.keys) == 0 && o.allowUnsigned {
+		logger.Warn("replaying WITHOUT checking who made the attestation (--allow-unsigned)")
+	}
+	if o.config != "" {
+		opts = append(opts, replay.WithConfig(o.config))
+	}
+	opts = append(opts, replay.WithDiffoscope(func(ctx context.Context, rawURL, dst string) error {
+		return fetchURL(ctx, host, rawURL, dst)
+	}, g.stderr))
+	res, err := replay.Replay(cmd.Context(), data, opts...)
+	if err != nil {
+		return err
+	}
+	if o.json {
+		enc := json.NewEncoder(g.stdout)
+		enc.SetIndent("", "  ")
+		if err := enc.Encode(res); err != nil {
+			return err
+		}
+	} else {
+		for _, s := range res.Subjects {
+			state := "reproducible"
+			switch {
+			case s.Missing:
+				state = "MISSING"
+			case !s.Match:
+				state = "DIFFERS"
+			}
+			fmt.Fprintf(g.stdout, "%-13s %s  recorded sha256:%s  rebuilt sha256:%s\n", state, s.Name, s.Recorded["sha256"], orDash(s.Rebuilt["sha256"]))
+		}
+		verdict := "reproducible"
+		if !res.Reproducible {
+			verdict = "NOT reproducible (rebuilt tree kept in " + res.Workspace + ")"
+		}
+		fmt.Fprintf(g.stdout, "%s@%s: %s\n", res.Repo, res.Commit, verdict)
+	}
+	if !res.Reproducible {
+		return &notReproducibleError{differing: res.Differing}
+	}
+	return nil
+}

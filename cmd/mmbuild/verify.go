@@ -1,0 +1,144 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+
+	"github.com/spf13/cobra"
+
+	"github.com/mmbuild/mmbuild/core/signing"
+	"github.com/mmbuild/mmbuild/core/verify"
+)
+
+type verifyOptions struct {
+	attestation   string
+	keys          []string
+	threshold     int
+	allowUnsigned bool
+	builderID     string
+	sourceURI     string
+	sourceCommit  string
+	json          bool
+}
+
+func newVerifyCmd(g *globalOptions) *cobra.Command {
+	o := &verifyOptions{}
+	cmd := &cobra.Command{
+		Use:   "verify ARTIFACT... --attestation FILE --key PUB",
+		Short: "Check artifacts against a signed attestation",
+		Long: `Check that an attestation is signed by the given keys and that it covers the
+artifacts, and report every check by name:
+
+  envelope        the file parses (statement, DSSE envelope or .intoto.jsonl
+                  bundle) and the payload type is application/vnd.in-toto+json
+  signature       signatures verify with --threshold of the --key public keys
+                  (key ids in the envelope are only hints)
+  statement-type  _type is https://in-toto.io/Statement/v0.1
+  predicate-type  predicateType is https://slsa.dev/provenance/v0.2
+  subjects        every ARTIFACT has a subject named like its base name, and
+                  every digest that subject records (sha256, sha512, sha1)
+                  matches the file
+  builder-id      builder.id equals --builder-id
+  source-uri      invocation.configSource.uri equals --source-uri: exactly if
+                  --source-uri ends in @REVISION, else ignoring the recorded
+                  @commit; the git+ prefix may be left out
+  source-commit   invocation.configSource.digest.sha1 equals --source-commit
+  materials       every material has a uri and a sha256 or sha512 digest (a
+                  sha1 alone only for git+ commits)
+  times           buildStartedOn <= buildFinishedOn, neither in the future
+                  (5 minutes of clock skew allowed)
+
+Expectations not given are reported as skipped. Without --key, the signature
+check fails unless --allow-unsigned is given, and is then reported as
+skipped: the attestation's content is checked but nothing proves who made it.
+
+The attestation is read from a local path (storage URLs are not supported
+yet). Exit status: 0 when no check failed, 1 otherwise, 2 on wrong usage.`,
+		Example: `  mmbuild verify dist/server.tar.gz --attestation out/server.intoto.jsonl --key mmbuild.pub
+  mmbuild verify dist/* --attestation build.intoto.jsonl --key a.pub --key b.pub --threshold 2 \
+      --builder-id https://ci.example.com/runner@v1 --source-uri https://git.example.com/org/app.git
+  mmbuild verify app.tar.gz --attestation statement.json --allow-unsigned --json`,
+		Args: cobra.MinimumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return verifyArtifacts(cmd.Context(), g, o, args)
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&o.attestation, "attestation", "", "attestation file: an in-toto statement, a DSSE envelope or a .intoto.jsonl bundle (required)")
+	f.StringArrayVar(&o.keys, "key", nil, "public key (PEM) to verify the signature with; repeat for several")
+	f.IntVar(&o.threshold, "threshold", 1, "how many distinct --key keys must have signed")
+	f.BoolVar(&o.allowUnsigned, "allow-unsigned", false, "without --key, check the content of an unverified attestation instead of failing")
+	f.StringVar(&o.builderID, "builder-id", "", "expected builder.id")
+	f.StringVar(&o.sourceURI, "source-uri", "", "expected source repository (invocation.configSource.uri)")
+	f.StringVar(&o.sourceCommit, "source-commit", "", "expected source commit (invocation.configSource.digest.sha1)")
+	f.BoolVar(&o.json, "json", false, "print the report as JSON")
+	return cmd
+}
+
+func verifyArtifacts(ctx context.Context, g *globalOptions, o *verifyOptions, artifacts []string) error {
+	if o.attestation == "" {
+		return usageError{errors.New("--attestation FILE is required")}
+	}
+	if o.threshold < 1 {
+		return usageError{fmt.Errorf("--threshold %d: must be at least 1", o.threshold)}
+	}
+	if len(o.keys) > 0 && o.threshold > len(o.keys) {
+		return usageError{fmt.Errorf("--threshold %d: only %d --key given", o.threshold, len(o.keys))}
+	}
+	if len(o.keys) == 0 && o.threshold > 1 {
+		return usageError{fmt.Errorf("--threshold %d: no --key given", o.threshold)}
+	}
+	opts := verify.Options{
+		Artifacts:     artifacts,
+		Threshold:     o.threshold,
+		AllowUnsigned: o.allowUnsigned,
+		BuilderID:     o.builderID,
+		SourceURI:     o.sourceURI,
+		SourceCommit:  o.sourceCommit,
+	}
+	for _, path := range o.keys {
+		pem, err := os.ReadFile(path)
+		if err != nil {
+			return fmt.Errorf("--key: %w", err)
+		}
+		v, err := signing.LoadVerifier(pem)
+		if err != nil {
+			return fmt.Errorf("--key %s: %w", path, err)
+		}
+		opts.Keys = append(opts.Keys, v)
+	}
+	r, err := verify.File(ctx, o.attestation, opts)
+	if err != nil {
+		return err
+	}
+	if o.json {
+		enc := json.NewEncoder(g.stdout)
+		enc.SetIndent("", "  ")
+		if err := enc.Encode(r); err != nil {
+			return err
+		}
+	} else {
+		printReport(g.stdout, r)
+	}
+	if c, _ := r.Check(verify.CheckSignature); c.Status == verify.Skipped && r.OK {
+		fmt.Fprintf(g.stderr, "mmbuild: warning: the signature of %s was NOT verified (--allow-unsigned): nothing proves who made it\n", o.attestation)
+	}
+	return r.Err()
+}
+
+func printReport(w io.Writer, r *verify.Report) {
+	for _, c := range r.Checks {
+		label := "ok"
+		switch c.Status {
+		case verify.Fail:
+			label = "FAIL"
+		case verify.Skipped:
+			label = "skipped"
+		}
+		fmt.Fprintf(w, "%-8s %-15s %s\n", label, c.Name, c.Detail)
+	}
+}

@@ -1,0 +1,93 @@
+package signing
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+)
+
+// KeyPair names the files WriteKeyPair wrote.
+type KeyPair struct {
+	PrivatePath string    `json:"private_key"`
+	PublicPath  string    `json:"public_key"`
+	Algorithm   Algorithm `json:"type"`
+	KeyID       string    `json:"key_id"`
+}
+
+// WriteKeyPair generates a key pair and writes PREFIX.key (mode 0600) and
+// PREFIX.pub (mode 0644). Unless force is set it refuses to replace either
+// file, and never leaves one of them half written: each is written to a
+// temporary file beside it, synced, then linked (or, with force, renamed)
+// into place.
+func WriteKeyPair(prefix string, alg Algorithm, force bool) (*KeyPair, error) {
+	if prefix == "" {
+		return nil, errors.New("writing key pair: empty prefix")
+	}
+	kp := &KeyPair{PrivatePath: prefix + ".key", PublicPath: prefix + ".pub"}
+	if !force {
+		for _, p := range []string{kp.PrivatePath, kp.PublicPath} {
+			if _, err := os.Lstat(p); err == nil {
+				return nil, fmt.Errorf("writing key pair: %s already exists (use --force to replace it)", p)
+			} else if !errors.Is(err, fs.ErrNotExist) {
+				return nil, fmt.Errorf("writing key pair: %w", err)
+			}
+		}
+	}
+	priv, pub, err := Generate(alg)
+	if err != nil {
+		return nil, err
+	}
+	s, err := LoadSigner(priv)
+	if err != nil {
+		return nil, err
+	}
+	kp.Algorithm, kp.KeyID = s.Algorithm(), s.KeyID()
+	if err := writeFile(kp.PrivatePath, priv, 0o600, force); err != nil {
+		return nil, err
+	}
+	if err := writeFile(kp.PublicPath, pub, 0o644, force); err != nil {
+		if !force {
+			_ = os.Remove(kp.PrivatePath) // ours: it did not exist before
+		}
+		return nil, err
+	}
+	return kp, nil
+}
+
+func writeFile(path string, data []byte, mode os.FileMode, force bool) error {
+	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp-*")
+	if err != nil {
+		return fmt.Errorf("writing %s: %w", path, err)
+	}
+	name := tmp.Name()
+	defer os.Remove(name)
+	if err := tmp.Chmod(mode); err != nil {
+		tmp.Close()
+		return fmt.Errorf("writing %s: %w", path, err)
+	}
+	if _, err := tmp.Write(data); err != nil {
+		tmp.Close()
+		return fmt.Errorf("writing %s: %w", path, err)
+	}
+	if err := tmp.Sync(); err != nil {
+		tmp.Close()
+		return fmt.Errorf("writing %s: %w", path, err)
+	}
+	if err := tmp.Close(); err != nil {
+		return fmt.Errorf("writing %s: %w", path, err)
+	}
+	if force {
+		err = os.Rename(name, path)
+	} else {
+		err = os.Link(name, path) // fails if path appeared meanwhile
+	}
+	if err != nil {
+		if errors.Is(err, fs.ErrExist) {
+			return fmt.Errorf("writing %s: it already exists (use --force to replace it)", path)
+		}
+		return fmt.Errorf("writing %s: %w", path, err)
+	}
+	return nil
+}
