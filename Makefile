@@ -17,7 +17,7 @@ GOFLAGS_BUILD := -trimpath -buildvcs=false
 LDFLAGS := -s -w -X main.version=$(VERSION)
 
 # plugin directory : binary name
-PLUGINS := handler-make:make storage-file:file
+PLUGINS := handler-make:make storage-file:file storage-http:http
 
 # Pinned code generators for `make proto`.
 PROTOC_GEN_GO_VERSION      := v1.36.11

@@ -29,6 +29,7 @@ func Root() string {
 var Plugins = map[string]string{
 	"plugins/handler-make": "make",
 	"plugins/storage-file": "file",
+	"plugins/storage-http": "http",
 }
 
 var (

@@ -1,0 +1,123 @@
+package main
+
+import (
+	"encoding/json"
+	"errors"
+	"io/fs"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/mmbuild/mmbuild/internal/testservers"
+	"github.com/mmbuild/mmbuild/sdk/plugin"
+	"github.com/mmbuild/mmbuild/sdk/sdktest"
+	"github.com/mmbuild/mmbuild/sdk/storage"
+)
+
+const testVersion = "9.8.7-test"
+
+var build struct {
+	once sync.Once
+	dir  string
+	path string
+	err  error
+	out  []byte
+}
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if build.dir != "" {
+		os.RemoveAll(build.dir)
+	}
+	os.Exit(code)
+}
+
+// pluginBinary builds this plugin once per test run, as `make install` would,
+// and returns its path. It skips with -short.
+func pluginBinary(t *testing.T) string {
+	t.Helper()
+	if testing.Short() {
+		t.Skip("builds the plugin binary; skipped with -short")
+	}
+	build.once.Do(func() {
+		build.dir, build.err = os.MkdirTemp("", "mmbuild-plugin-http-test-")
+		if build.err != nil {
+			return
+		}
+		build.path = filepath.Join(build.dir, plugin.BinaryPrefix+"http")
+		cmd := exec.Command("go", "build", "-ldflags", "-X main.version="+testVersion, "-o", build.path, ".")
+		build.out, build.err = cmd.CombinedOutput()
+	})
+	if build.err != nil {
+		t.Fatalf("building the plugin: %v\n%s", build.err, build.out)
+	}
+	return build.path
+}
+
+func TestBinaryConformance(t *testing.T) {
+	bin := pluginBinary(t)
+	srv := testservers.NewHTTPServer(t, t.TempDir(), testservers.WithPut())
+	sdktest.Storage(t, sdktest.Start(t, bin).Storage(), srv.URL+"/base/", sdktest.WithoutDirs(), sdktest.WithoutModes())
+}
+
+// TestBinaryConformanceHTTPS trusts the test CA through SSL_CERT_FILE, which
+// the core passes to plugins and Go reads natively.
+func TestBinaryConformanceHTTPS(t *testing.T) {
+	bin := pluginBinary(t)
+	srv := testservers.NewHTTPServer(t, t.TempDir(), testservers.WithPut(), testservers.WithTLS())
+	t.Setenv("SSL_CERT_FILE", srv.CAFile)
+	conn := sdktest.Start(t, bin)
+	sdktest.Storage(t, conn.Storage(), srv.URL+"/base/", sdktest.WithoutDirs(), sdktest.WithoutModes())
+
+	// The sentinels of the contract cross the process boundary.
+	_, err := conn.Storage().Stat(t.Context(), &storage.StatRequest{URL: srv.URL + "/missing?sig=secret"})
+	if !errors.Is(err, fs.ErrNotExist) || !strings.Contains(err.Error(), "?REDACTED") || strings.Contains(err.Error(), "secret") {
+		t.Errorf("Stat of a missing object: %v, want fs.ErrNotExist with the query redacted", err)
+	}
+}
+
+func TestBinaryDescribe(t *testing.T) {
+	bin := pluginBinary(t)
+	out, err := exec.Command(bin, "describe").Output()
+	if err != nil {
+		t.Fatalf("%s describe: %v", bin, err)
+	}
+	var info plugin.Info
+	if err := json.Unmarshal(out, &info); err != nil {
+		t.Fatalf("describe printed invalid JSON: %v\n%s", err, out)
+	}
+	if info.Name != "http" || info.Version != testVersion || info.APIVersion != plugin.APIVersion {
+		t.Errorf("describe: name %q version %q api %d, want http %s %d", info.Name, info.Version, info.APIVersion, testVersion, plugin.APIVersion)
+	}
+	if !slices.Equal(info.Kinds, []string{"storage:http", "storage:https"}) {
+		t.Errorf("describe: kinds %q, want [storage:http storage:https]", info.Kinds)
+	}
+	if !slices.Equal(info.Capabilities, []string{"storage:progress", "storage:put", "storage:resume"}) {
+		t.Errorf("describe: capabilities %q", info.Capabilities)
+	}
+	for _, k := range info.Kinds {
+		if !json.Valid(info.ConfigSchema[k]) {
+			t.Errorf("describe: config schema of %s: %q", k, info.ConfigSchema[k])
+		}
+	}
+
+	// The same over the handshake.
+	got, err := sdktest.Start(t, bin).Info(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Version != testVersion || !slices.Equal(got.Kinds, info.Kinds) || !slices.Equal(got.Capabilities, info.Capabilities) {
+		t.Errorf("Info over gRPC: %+v, want what describe printed: %+v", got, info)
+	}
+}
+
+// TestDefaultVersion checks the version reported without -ldflags.
+func TestDefaultVersion(t *testing.T) {
+	if version != "0.1.0" {
+		t.Errorf("version = %q, want the default 0.1.0", version)
+	}
+}
