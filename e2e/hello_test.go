@@ -28,7 +28,7 @@ func TestHelloEndToEnd(t *testing.T) {
 			Kinds        []string
 		} `json:"plugins"`
 	}
-	if err := json.Unmarshal([]byte(list.Stdout), &audit); err != nil || !audit.OK || len(audit.Plugins) != 2 {
+	if err := json.Unmarshal([]byte(list.Stdout), &audit); err != nil || !audit.OK || len(audit.Plugins) != len(testenv.Plugins) {
 		t.Fatalf("plugins list: %v\n%s", err, list.Stdout)
 	}
 
