@@ -35,6 +35,10 @@ func WriteKeyPair(prefix string, alg Algorithm, force bool) (*KeyPair, error) {
 			}
 		}
 	}
+	// The folder is created as private as the key it will hold.
+	if err := os.MkdirAll(filepath.Dir(kp.PrivatePath), 0o700); err != nil {
+		return nil, fmt.Errorf("writing key pair: %w", err)
+	}
 	priv, pub, err := Generate(alg)
 	if err != nil {
 		return nil, err
