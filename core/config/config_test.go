@@ -209,6 +209,10 @@ func TestParseErrors(t *testing.T) {
 		{"artifacts-images.yaml", "6:5", "container images are not supported yet (artifacts.images)"},
 		{"transfer-no-source.yaml", "4:5", "transfers[0].source needs at least one file"},
 		{"transfer-no-destination.yaml", "4:5", "transfers[0].destination is required"},
+		// paths relative to the work tree
+		{"provenance-dotdot.yaml", "3:13", `provenance "../out/" leaves the work tree (..)`},
+		{"artifacts-absolute.yaml", "4:23", `artifacts.files[1] "/etc/passwd" is absolute: paths are relative to the work tree`},
+		{"transfer-source-dotdot.yaml", "4:14", `transfers[0].source[0] "dist/../../x" leaves the work tree (..)`},
 		// ${VAR} syntax and secrets, checked without an environment
 		{"unterminated-var.yaml", "4:10", `unterminated "${" in materials[0].uri`},
 		{"invalid-var-name.yaml", "3:13", `invalid variable name "1X" in provenance`},

@@ -45,7 +45,7 @@ func (c *Config) targets() []target {
 	for i := range c.Replacements {
 		r := &c.Replacements[i]
 		p := indexPath("replacements", i)
-		addList(p+".paths", r.Paths, nonEmpty)
+		addList(p+".paths", r.Paths, workPath)
 		if r.Value != nil {
 			add(p+".value", r.Value, nil)
 		}
@@ -57,14 +57,14 @@ func (c *Config) targets() []target {
 		add(p+".attestation", &m.Attestation, nil)
 	}
 	add("artifacts.destination", &c.Artifacts.Destination, nil)
-	addList("artifacts.files", c.Artifacts.Files, nonEmpty)
+	addList("artifacts.files", c.Artifacts.Files, workPath)
 	for i := range c.Transfers {
 		t := &c.Transfers[i]
 		p := indexPath("transfers", i)
-		addList(p+".source", t.Source, nonEmpty)
+		addList(p+".source", t.Source, workPath)
 		add(p+".destination", &t.Destination, required)
 	}
-	add("provenance", &c.Provenance, nil)
+	add("provenance", &c.Provenance, optionalWorkPath)
 	for i := range c.Credentials {
 		add(indexPath("credentials", i)+".url", &c.Credentials[i].URL, required)
 	}
@@ -81,6 +81,32 @@ func required(path string, v *string) string {
 func nonEmpty(path string, v *string) string {
 	if *v == "" {
 		return path + " is empty"
+	}
+	return ""
+}
+
+// workPath accepts a path (or glob) relative to the work tree that does not
+// leave it: not empty, not absolute, no ".." segment. Symlinks are checked
+// where the path is used, against the files as they are then.
+func workPath(path string, v *string) string {
+	if *v == "" {
+		return path + " is empty"
+	}
+	return optionalWorkPath(path, v)
+}
+
+// optionalWorkPath is workPath for an optional value: empty is fine.
+func optionalWorkPath(path string, v *string) string {
+	switch {
+	case *v == "":
+		return ""
+	case strings.HasPrefix(*v, "/"):
+		return fmt.Sprintf("%s %q is absolute: paths are relative to the work tree", path, *v)
+	}
+	for _, seg := range strings.Split(*v, "/") {
+		if seg == ".." {
+			return fmt.Sprintf("%s %q leaves the work tree (..)", path, *v)
+		}
 	}
 	return ""
 }

@@ -53,6 +53,16 @@ func (r *redactor) add(v string) {
 	sort.Slice(r.values, func(i, j int) bool { return len(r.values[i]) > len(r.values[j]) })
 }
 
+// longest returns the length of the longest secret value (0 for none).
+func (r *redactor) longest() int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if len(r.values) == 0 {
+		return 0
+	}
+	return len(r.values[0])
+}
+
 func (r *redactor) string(s string) string {
 	r.mu.Lock()
 	defer r.mu.Unlock()
@@ -94,7 +104,8 @@ func (e *redactedError) Unwrap() error { return e.err }
 
 // writer wraps w so secret values never reach it. Output is passed on line
 // by line (a secret split across two writes is still caught), and in 64 KiB
-// pieces for output without newlines.
+// pieces for output without newlines (holding back a possible secret's
+// start).
 func (r *redactor) writer(w io.Writer) io.Writer {
 	rw := &redactWriter{r: r, w: w}
 	r.mu.Lock()
@@ -124,15 +135,27 @@ func (w *redactWriter) Write(p []byte) (int, error) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	w.buf = append(w.buf, p...)
-	cut := bytes.LastIndexByte(w.buf, '\n') + 1
-	if cut == 0 && len(w.buf) >= 64<<10 {
-		cut = len(w.buf)
-	}
-	if cut > 0 {
+	if cut := bytes.LastIndexByte(w.buf, '\n') + 1; cut > 0 {
 		if _, err := w.w.Write(w.r.bytes(w.buf[:cut])); err != nil {
 			return 0, err
 		}
 		w.buf = append(w.buf[:0], w.buf[cut:]...)
+	}
+	if len(w.buf) >= 64<<10 {
+		// A long piece without a newline is passed on redacted, but its
+		// tail is held back: it may be the start of a secret that the
+		// next write completes.
+		red := w.r.bytes(w.buf)
+		keep := w.r.longest() - 1
+		if keep < 0 {
+			keep = 0
+		}
+		if keep < len(red) {
+			if _, err := w.w.Write(red[:len(red)-keep]); err != nil {
+				return 0, err
+			}
+			w.buf = append(w.buf[:0], red[len(red)-keep:]...)
+		}
 	}
 	return len(p), nil
 }

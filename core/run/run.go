@@ -229,6 +229,13 @@ func (r *runner) run(ctx context.Context) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
+	// publish: artifacts, then transfers, then the attestation last.
+	if err := r.publish(ctx, res, transfers, data, trust); err != nil {
+		return nil, err
+	}
+
+	// The local copies only once everything is published: a failed run
+	// leaves no attestation that could be mistaken for a complete build.
 	if r.cfg.Provenance != "" {
 		dir, err := workspace.Join(r.workDir, r.cfg.Provenance)
 		if err != nil {
@@ -252,11 +259,6 @@ func (r *runner) run(ctx context.Context) (*Result, error) {
 		if trust.sbom != nil {
 			res.SBOMPath = filepath.Join(dir, SBOMName)
 		}
-	}
-
-	// publish: artifacts, then transfers, then the attestation last.
-	if err := r.publish(ctx, res, transfers, data, trust); err != nil {
-		return nil, err
 	}
 
 	// outputs
@@ -374,6 +376,29 @@ func (r *runner) stagingKey() (string, bool, error) {
 	}
 	for _, m := range r.materials {
 		in.Materials = append(in.Materials, stagingkey.Material{URI: m.uri, Digest: m.digest})
+	}
+	// The declared environment and the values replacements take from the
+	// environment are inputs too; secrets enter by name only.
+	built := map[string]string{}
+	for _, kv := range r.env {
+		k, v, _ := strings.Cut(kv, "=")
+		built[k] = v
+	}
+	for _, e := range r.cfg.Env {
+		v, ok := built[e.Var]
+		if !ok {
+			continue
+		}
+		if r.secretNames[e.Var] {
+			v = redactText
+		}
+		in.Env = append(in.Env, [2]string{e.Var, v})
+	}
+	for _, rep := range r.cfg.Replacements {
+		if rep.ValueFrom != nil && rep.ValueFrom.Env != "" {
+			v, _ := r.o.lookupEnv(rep.ValueFrom.Env)
+			in.Env = append(in.Env, [2]string{"replacement:" + rep.ValueFrom.Env, r.redact.string(v)})
+		}
 	}
 	return stagingkey.Key(in), stagingkey.Cacheable(in), nil
 }

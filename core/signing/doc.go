@@ -7,7 +7,11 @@
 // KEY"), the format `cosign verify-blob-attestation --key` reads. Signature
 // schemes: ECDSA P-256 with SHA-256, ASN.1 DER encoded (what cosign
 // expects); Ed25519 (pure); RSASSA-PSS with SHA-256 and a 32-byte salt
-// (securesystemslib's rsassa-pss-sha256).
+// (securesystemslib's rsassa-pss-sha256). cosign verifies the ECDSA and
+// Ed25519 envelopes made here (`cosign verify-blob-attestation --key PUB
+// --type slsaprovenance02 --insecure-ignore-tlog --signature BUNDLE BLOB`);
+// for RSA keys it expects PKCS#1 v1.5, so RSA envelopes verify with mmbuild
+// only.
 //
 // A key id is the lower-case hex sha256 of the public key's PKIX DER
 // encoding — `openssl pkey -pubin -in KEY.pub -outform DER | sha256sum`.

@@ -361,6 +361,7 @@ func TestReadBundleForms(t *testing.T) {
 		"duplicate key":         `{"_type":"a","_type":"b"}`,
 		"case-folded duplicate": `{"payloadType":"a","PayloadType":"b","payload":"","signatures":[]}`,
 		"unknown field":         `{"payloadType":"a","payload":"","signatures":[],"extra":1}`,
+		"key in another case":   `{"payloadType":"a","payload":"","signatures":[{"KeyID":"x","sig":"AA=="}]}`,
 		"bad base64":            `{"payloadType":"a","payload":"!!","signatures":[]}`,
 		"empty signature":       `{"payloadType":"a","payload":"","signatures":[{"keyid":"","sig":""}]}`,
 		"trailing garbage":      string(line1) + " x",

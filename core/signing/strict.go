@@ -6,6 +6,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"reflect"
+	"strings"
 	"unicode"
 	"unicode/utf8"
 )
@@ -17,14 +19,126 @@ const maxDepth = 128
 // lenient decoder lets through and another parser might read differently:
 // invalid UTF-8, duplicate object keys (also those equal under the case
 // folding encoding/json applies to field names), unknown struct fields,
-// nesting deeper than 128, and anything after the value.
+// keys that name a field in another case ("_TYPE" for "_type"), nesting
+// deeper than 128, and anything after the value.
 func UnmarshalStrict(data []byte, v any) error {
 	if err := checkJSON(data); err != nil {
 		return err
 	}
 	dec := json.NewDecoder(bytes.NewReader(data))
 	dec.DisallowUnknownFields()
-	return dec.Decode(v)
+	if err := dec.Decode(v); err != nil {
+		return err
+	}
+	t := reflect.TypeOf(v)
+	if !hasStruct(t, map[reflect.Type]bool{}) {
+		return nil
+	}
+	var generic any
+	dec = json.NewDecoder(bytes.NewReader(data))
+	dec.UseNumber()
+	if err := dec.Decode(&generic); err != nil {
+		return err
+	}
+	return exactKeys(generic, t)
+}
+
+var unmarshalerType = reflect.TypeFor[json.Unmarshaler]()
+
+// hasStruct reports whether decoding into t goes through a struct whose
+// keys encoding/json matches case-insensitively.
+func hasStruct(t reflect.Type, seen map[reflect.Type]bool) bool {
+	if seen[t] {
+		return false
+	}
+	seen[t] = true
+	if reflect.PointerTo(t).Implements(unmarshalerType) && t.Kind() != reflect.Pointer {
+		return false
+	}
+	switch t.Kind() {
+	case reflect.Pointer, reflect.Slice, reflect.Array, reflect.Map:
+		return hasStruct(t.Elem(), seen)
+	case reflect.Struct:
+		return true
+	}
+	return false
+}
+
+// exactKeys checks that every key of every JSON object decoded into a
+// struct names one of its fields exactly.
+func exactKeys(v any, t reflect.Type) error {
+	for t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	if reflect.PointerTo(t).Implements(unmarshalerType) {
+		return nil // decodes itself
+	}
+	switch t.Kind() {
+	case reflect.Slice, reflect.Array:
+		arr, _ := v.([]any)
+		for _, e := range arr {
+			if err := exactKeys(e, t.Elem()); err != nil {
+				return err
+			}
+		}
+	case reflect.Map:
+		obj, _ := v.(map[string]any)
+		for _, e := range obj {
+			if err := exactKeys(e, t.Elem()); err != nil {
+				return err
+			}
+		}
+	case reflect.Struct:
+		obj, _ := v.(map[string]any)
+		fields := jsonFields(t)
+		for k, e := range obj {
+			ft, ok := fields[k]
+			if !ok {
+				return fmt.Errorf("json: key %q does not name a field exactly (keys are case-sensitive)", k)
+			}
+			if err := exactKeys(e, ft); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// jsonFields maps the JSON names of a struct's fields (embedded structs
+// flattened) to their types.
+func jsonFields(t reflect.Type) map[string]reflect.Type {
+	out := map[string]reflect.Type{}
+	for i := 0; i < t.NumField(); i++ {
+		f := t.Field(i)
+		tag := f.Tag.Get("json")
+		if tag == "-" {
+			continue
+		}
+		name, _, _ := strings.Cut(tag, ",")
+		ft := f.Type
+		if f.Anonymous && name == "" {
+			et := ft
+			if et.Kind() == reflect.Pointer {
+				et = et.Elem()
+			}
+			if et.Kind() == reflect.Struct {
+				for k, v := range jsonFields(et) {
+					if _, dup := out[k]; !dup {
+						out[k] = v
+					}
+				}
+				continue
+			}
+		}
+		if !f.IsExported() {
+			continue
+		}
+		if name == "" {
+			name = f.Name
+		}
+		out[name] = ft
+	}
+	return out
 }
 
 // oneValue returns the length of the JSON value at the start of data.

@@ -11,7 +11,7 @@ import (
 	"testing"
 
 	"github.com/mmbuild/mmbuild/core/source"
-	"github.com/mmbuild/mmbuild/internal/testenv"
+	"github.com/mmbuild/mmbuild/internal/testservers"
 )
 
 // history is a repository with branches and tags:
@@ -20,7 +20,7 @@ import (
 //	                           \
 //	                            c3 (feature, tag light)
 type history struct {
-	repo           *testenv.GitRepo
+	repo           *testservers.GitRepo
 	c1, c2, c3, c4 string
 	trees          map[string]map[string]string // commit → files
 }
@@ -29,7 +29,7 @@ func newHistory(t *testing.T) *history {
 	t.Helper()
 	h := &history{trees: map[string]map[string]string{}}
 	files := map[string]string{"a.txt": "one\n", "dir/b.txt": "b1\n", "old.txt": "old\n"}
-	h.repo = testenv.NewGitRepo(t, files)
+	h.repo = testservers.NewGitRepo(t, files)
 	h.c1 = h.repo.Head()
 	h.trees[h.c1] = maps.Clone(files)
 	h.repo.Tag("v1")
@@ -65,14 +65,14 @@ func (h *history) commitIndex(c string) int {
 // transport is one way of reaching a test repository.
 type transport struct {
 	name string
-	url  func(t *testing.T, r *testenv.GitRepo) string
+	url  func(t *testing.T, r *testservers.GitRepo) string
 }
 
 var transports = []transport{
-	{"file", func(t *testing.T, r *testenv.GitRepo) string { return r.URL() }},
-	{"path", func(t *testing.T, r *testenv.GitRepo) string { return r.Dir }},
-	{"http", func(t *testing.T, r *testenv.GitRepo) string {
-		return testenv.ServeGitHTTP(t, r.Root).RepoURL(r.Dir)
+	{"file", func(t *testing.T, r *testservers.GitRepo) string { return r.URL() }},
+	{"path", func(t *testing.T, r *testservers.GitRepo) string { return r.Dir }},
+	{"http", func(t *testing.T, r *testservers.GitRepo) string {
+		return testservers.ServeGitHTTP(t, r.Root).RepoURL(r.Dir)
 	}},
 }
 
@@ -175,7 +175,7 @@ func TestCloneCommitFallback(t *testing.T) {
 	h := newHistory(t)
 	h.repo.Git("config", "uploadpack.allowAnySHA1InWant", "false")
 	h.repo.Git("config", "uploadpack.allowReachableSHA1InWant", "false")
-	srv := testenv.ServeGitHTTP(t, h.repo.Root)
+	srv := testservers.ServeGitHTTP(t, h.repo.Root)
 	url := srv.RepoURL(h.repo.Dir)
 
 	dest := filepath.Join(t.TempDir(), "src")
@@ -213,7 +213,7 @@ func TestCloneAuth(t *testing.T) {
 	const token = "tok-3f9a-right"
 	const wrong = "tok-77b1-wrong"
 	h := newHistory(t)
-	srv := testenv.ServeGitHTTP(t, h.repo.Root, testenv.WithBasicAuth(source.DefaultTokenUser, token))
+	srv := testservers.ServeGitHTTP(t, h.repo.Root, testservers.WithGitBasicAuth(source.DefaultTokenUser, token))
 	url := srv.RepoURL(h.repo.Dir)
 
 	tests := []struct {
@@ -284,7 +284,7 @@ func TestCloneRefusesCredentialsInURL(t *testing.T) {
 }
 
 func TestCloneBadInput(t *testing.T) {
-	r := testenv.NewGitRepo(t, map[string]string{"a": "a"})
+	r := testservers.NewGitRepo(t, map[string]string{"a": "a"})
 	head := r.Head()
 	nonEmpty := t.TempDir()
 	if err := os.WriteFile(filepath.Join(nonEmpty, "x"), nil, 0o644); err != nil {
@@ -382,8 +382,10 @@ func TestCloneBareRepository(t *testing.T) {
 	bare := filepath.Join(h.repo.Root, "bare.git")
 	h.repo.Git("clone", "--quiet", "--bare", h.repo.Dir, bare)
 	for _, tr := range []transport{
-		{"file", func(*testing.T, *testenv.GitRepo) string { return "file://" + bare }},
-		{"http", func(t *testing.T, r *testenv.GitRepo) string { return testenv.ServeGitHTTP(t, r.Root).RepoURL(bare) }},
+		{"file", func(*testing.T, *testservers.GitRepo) string { return "file://" + bare }},
+		{"http", func(t *testing.T, r *testservers.GitRepo) string {
+			return testservers.ServeGitHTTP(t, r.Root).RepoURL(bare)
+		}},
 	} {
 		t.Run(tr.name, func(t *testing.T) {
 			url := tr.url(t, h.repo)

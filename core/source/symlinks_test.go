@@ -9,7 +9,7 @@ import (
 	"testing"
 
 	"github.com/mmbuild/mmbuild/core/source"
-	"github.com/mmbuild/mmbuild/internal/testenv"
+	"github.com/mmbuild/mmbuild/internal/testservers"
 )
 
 // go-git checks out a symlink with whatever target the commit gives it;
@@ -36,7 +36,7 @@ func TestCloneRefusesEscapingSymlinks(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			r := testenv.NewGitRepo(t, map[string]string{"a.txt": "a", "dir/b.txt": "b"})
+			r := testservers.NewGitRepo(t, map[string]string{"a.txt": "a", "dir/b.txt": "b"})
 			for p, target := range tc.links {
 				full := filepath.Join(r.Dir, filepath.FromSlash(p))
 				if err := os.MkdirAll(filepath.Dir(full), 0o755); err != nil {

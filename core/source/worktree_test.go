@@ -6,11 +6,11 @@ import (
 	"testing"
 
 	"github.com/mmbuild/mmbuild/core/source"
-	"github.com/mmbuild/mmbuild/internal/testenv"
+	"github.com/mmbuild/mmbuild/internal/testservers"
 )
 
 func TestWorkTree(t *testing.T) {
-	r := testenv.NewGitRepo(t, map[string]string{"a.txt": "a", "dir/b.txt": "b"})
+	r := testservers.NewGitRepo(t, map[string]string{"a.txt": "a", "dir/b.txt": "b"})
 	head := r.Commit(map[string]string{"a.txt": "a2"})
 
 	info, err := source.WorkTree(filepath.Join(r.Dir, "dir"))
@@ -46,7 +46,7 @@ func TestWorkTree(t *testing.T) {
 }
 
 func TestWorkTreeRemote(t *testing.T) {
-	r := testenv.NewGitRepo(t, map[string]string{"a.txt": "a"})
+	r := testservers.NewGitRepo(t, map[string]string{"a.txt": "a"})
 	r.Git("remote", "add", "origin", "https://ci:s3cret@git.example.com/org/app.git")
 	info, err := source.WorkTree(r.Dir)
 	if err != nil {

@@ -2,16 +2,24 @@
 // input of a build, under which its artifacts and attestation are published
 // and by which a later identical build finds them.
 //
-// The formula (version 1). The key is the lower-case hex sha256 of these
+// The formula (version 2). The key is the lower-case hex sha256 of these
 // lines, each ending in "\n", truncated to 32 hex digits (128 bits):
 //
-//	mmbuild-staging-key/v1
+//	mmbuild-staging-key/v2
 //	source <source>
 //	config sha256:<hex of the config file's bytes>
 //	handler <handler id as a JSON string>
 //	param <each handler param as a JSON string, in order>
 //	plugin sha256:<hex of the handler plugin binary>
 //	material <uri as a JSON string> <alg>:<hex> ...   (sorted by uri; algs sorted)
+//	env <name as a JSON string> <value as a JSON string>   (sorted by name)
+//
+// The env lines are the declared variables the builder sees and the values
+// replacements take from the environment; a secret's value is never part
+// of the key (the key is public), so it is recorded as "[redacted]". The
+// base variables (PATH, HOME, ...) and the run's own (MMBUILD_MATERIALS_DIR,
+// SOURCE_DATE_EPOCH derived from the commit) stay out so that runners with
+// different home folders share the cache.
 //
 // <source> is "git:<commit>" for a clean git source or work tree, and
 // "unversioned:<invocation id>" otherwise: an input that cannot be named by
@@ -35,6 +43,7 @@ type Inputs struct {
 	Params       []string
 	PluginSHA256 string // "sha256:<hex>"
 	Materials    []Material
+	Env          [][2]string // name, value
 }
 
 // Material is one verified material.
@@ -46,7 +55,7 @@ type Material struct {
 // Text returns the canonical text the key hashes.
 func Text(in Inputs) string {
 	var b strings.Builder
-	b.WriteString("mmbuild-staging-key/v1\n")
+	b.WriteString("mmbuild-staging-key/v2\n")
 	fmt.Fprintf(&b, "source %s\n", in.Source)
 	fmt.Fprintf(&b, "config sha256:%s\n", in.ConfigSHA256)
 	fmt.Fprintf(&b, "handler %s\n", quote(in.HandlerID))
@@ -67,6 +76,11 @@ func Text(in Inputs) string {
 			b.WriteString(" " + a + ":" + strings.ToLower(m.Digest[a]))
 		}
 		b.WriteString("\n")
+	}
+	env := append([][2]string(nil), in.Env...)
+	sort.SliceStable(env, func(i, j int) bool { return env[i][0] < env[j][0] })
+	for _, kv := range env {
+		fmt.Fprintf(&b, "env %s %s\n", quote(kv[0]), quote(kv[1]))
 	}
 	return b.String()
 }

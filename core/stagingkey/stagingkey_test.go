@@ -5,7 +5,7 @@ import "testing"
 // The vectors pin the documented formula: changing it changes every key and
 // so every cache. Recompute one by hand with:
 //
-//	printf 'mmbuild-staging-key/v1\nsource git:…\n…' | sha256sum | cut -c1-32
+//	printf 'mmbuild-staging-key/v2\nsource git:…\n…' | sha256sum | cut -c1-32
 func TestVectors(t *testing.T) {
 	base := Inputs{
 		Source:       "git:3f2c1b0a9e8d7c6b5a4f3e2d1c0b9a8f7e6d5c4b",
@@ -18,14 +18,17 @@ func TestVectors(t *testing.T) {
 			{URI: "file:///a", Digest: map[string]string{"sha256": "cc"}},
 		},
 	}
-	wantText := "mmbuild-staging-key/v1\n" +
+	base.Env = [][2]string{{"VERSION", "1.2"}, {"CC", "cc"}}
+	wantText := "mmbuild-staging-key/v2\n" +
 		"source git:3f2c1b0a9e8d7c6b5a4f3e2d1c0b9a8f7e6d5c4b\n" +
 		"config sha256:e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855\n" +
 		"handler \"make\"\n" +
 		"param \"compile\"\n" +
 		"plugin sha256:0000000000000000000000000000000000000000000000000000000000000001\n" +
 		"material \"file:///a\" sha256:cc\n" +
-		"material \"s3://b/z.tar.gz\" sha1:bb sha256:aa\n"
+		"material \"s3://b/z.tar.gz\" sha1:bb sha256:aa\n" +
+		"env \"CC\" \"cc\"\n" +
+		"env \"VERSION\" \"1.2\"\n"
 	if got := Text(base); got != wantText {
 		t.Fatalf("text:\n%s\nwant:\n%s", got, wantText)
 	}
@@ -34,10 +37,11 @@ func TestVectors(t *testing.T) {
 		edit func(*Inputs)
 		want string
 	}{
-		{"base", func(*Inputs) {}, "1b5a55ec6511a2200ae9c49163d4168f"},
+		{"base", func(*Inputs) {}, "41ca308fc45027e61bb7cab81d9e3cc6"},
 		{"material changed", func(in *Inputs) { in.Materials[1].Digest = map[string]string{"sha256": "cd"} }, ""},
 		{"param added", func(in *Inputs) { in.Params = append(in.Params, "V=1") }, ""},
 		{"plugin changed", func(in *Inputs) { in.PluginSHA256 = "sha256:02" }, ""},
+		{"env changed", func(in *Inputs) { in.Env = [][2]string{{"VERSION", "1.3"}, {"CC", "cc"}} }, ""},
 	}
 	baseKey := Key(base)
 	for _, tt := range tests {
@@ -45,6 +49,7 @@ func TestVectors(t *testing.T) {
 			in := base
 			in.Materials = []Material{{base.Materials[0].URI, base.Materials[0].Digest}, {base.Materials[1].URI, base.Materials[1].Digest}}
 			in.Params = append([]string(nil), base.Params...)
+			in.Env = append([][2]string(nil), base.Env...)
 			tt.edit(&in)
 			got := Key(in)
 			if len(got) != 32 {

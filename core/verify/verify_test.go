@@ -417,6 +417,20 @@ func TestFile(t *testing.T) {
 	}
 }
 
+func TestParseStatementIsCaseSensitive(t *testing.T) {
+	f := newFixture(t)
+	stmt := string(f.statement(t))
+	if _, err := verify.ParseStatement([]byte(stmt)); err != nil {
+		t.Fatal(err)
+	}
+	for _, swap := range [][2]string{{`"_type"`, `"_TYPE"`}, {`"buildType"`, `"buildtype"`}, {`"builder"`, `"Builder"`}} {
+		changed := strings.Replace(stmt, swap[0], swap[1], 1)
+		if _, err := verify.ParseStatement([]byte(changed)); err == nil {
+			t.Errorf("%s accepted as %s", swap[1], swap[0])
+		}
+	}
+}
+
 func TestSourceURIMatches(t *testing.T) {
 	got := "git+https://git.example.com/org/app.git@" + commit
 	for want, ok := range map[string]bool{
@@ -451,6 +465,7 @@ func FuzzAttestation(f *testing.F) {
 	f.Add(signed(f, stmt, k1.s))
 	f.Add([]byte(`{"_type":"https://in-toto.io/Statement/v0.1","predicateType":"https://slsa.dev/provenance/v0.2","subject":[],"predicate":{"metadata":{"buildStartedOn":"2020-01-01T00:00:00Z"}}}`))
 	f.Add([]byte(`{"payloadType":"application/vnd.in-toto+json","payload":"e30=","signatures":[{"keyid":"","sig":"AA=="}]}`))
+	f.Add([]byte(`{"_tYPe":"https://in-toto.io/Statement/v0.1","prediCAteTYpe":"https://slsa.dev/provenance/v0.2","prediCAte":{}}`))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		opts := verify.Options{Artifacts: fx.artifacts, Keys: []signing.Verifier{k1.v}, Now: func() time.Time { return now }}
 		r := run(t, data, opts)
