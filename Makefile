@@ -17,7 +17,7 @@ GOFLAGS_BUILD := -trimpath -buildvcs=false
 LDFLAGS := -s -w -X main.version=$(VERSION)
 
 # plugin directory : binary name
-PLUGINS := handler-make:make storage-file:file storage-http:http
+PLUGINS := handler-make:make storage-file:file storage-http:http storage-git:git
 
 # Pinned code generators for `make proto`.
 PROTOC_GEN_GO_VERSION      := v1.36.11

@@ -30,6 +30,7 @@ var Plugins = map[string]string{
 	"plugins/handler-make": "make",
 	"plugins/storage-file": "file",
 	"plugins/storage-http": "http",
+	"plugins/storage-git":  "git",
 }
 
 var (

@@ -1,4 +1,4 @@
-package testenv
+package testservers
 
 // Real git repositories and a real smart-HTTP git server for tests.
 //
@@ -9,11 +9,11 @@ package testenv
 //
 // Typical use:
 //
-//	r := testenv.NewGitRepo(t, map[string]string{"main.go": "package main"})
+//	r := testservers.NewGitRepo(t, map[string]string{"main.go": "package main"})
 //	first := r.Head()
 //	r.Commit(map[string]string{"main.go": "package main // v2"})
 //	r.Tag("v2")
-//	srv := testenv.ServeGitHTTP(t, r.Root, testenv.WithBasicAuth("ci", "s3cret"))
+//	srv := testservers.ServeGitHTTP(t, r.Root, testservers.WithGitBasicAuth("ci", "s3cret"))
 //	url := srv.RepoURL(r.Dir) // http://127.0.0.1:PORT/repo
 
 import (
@@ -24,6 +24,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"os/exec"
+	"path"
 	"path/filepath"
 	"sort"
 	"strings"
@@ -147,6 +148,79 @@ func (r *GitRepo) Checkout(branch string) {
 	r.Git("switch", "--quiet", branch)
 }
 
+// WriteFile writes data to rel (a "/"-separated path in the work tree,
+// parents created) with exactly mode, whatever the umask, without
+// committing: git records the executable bit. Commit(nil) commits it.
+func (r *GitRepo) WriteFile(rel string, data []byte, mode os.FileMode) {
+	r.t.Helper()
+	full := filepath.Join(r.Dir, filepath.FromSlash(rel))
+	if err := os.MkdirAll(filepath.Dir(full), 0o755); err != nil {
+		r.t.Fatal(err)
+	}
+	if err := os.WriteFile(full, data, mode); err != nil {
+		r.t.Fatal(err)
+	}
+	if err := os.Chmod(full, mode); err != nil {
+		r.t.Fatal(err)
+	}
+}
+
+// Symlink creates the symbolic link rel -> target in the work tree (parents
+// created) without committing. Commit(nil) commits it.
+func (r *GitRepo) Symlink(target, rel string) {
+	r.t.Helper()
+	full := filepath.Join(r.Dir, filepath.FromSlash(rel))
+	if err := os.MkdirAll(filepath.Dir(full), 0o755); err != nil {
+		r.t.Fatal(err)
+	}
+	if err := os.Symlink(target, full); err != nil {
+		r.t.Fatal(err)
+	}
+}
+
+// CopyIn copies src, a file or a folder, to rel in the work tree without
+// committing: regular files with their executable bit, symbolic links as
+// links, folders recursively. Commit(nil) commits it.
+func (r *GitRepo) CopyIn(rel, src string) {
+	r.t.Helper()
+	err := filepath.WalkDir(src, func(p string, d os.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		sub, err := filepath.Rel(src, p)
+		if err != nil {
+			return err
+		}
+		dest := path.Join(rel, filepath.ToSlash(sub))
+		switch {
+		case d.IsDir():
+			return nil
+		case d.Type()&os.ModeSymlink != 0:
+			target, err := os.Readlink(p)
+			if err != nil {
+				return err
+			}
+			r.Symlink(target, dest)
+		case d.Type().IsRegular():
+			info, err := d.Info()
+			if err != nil {
+				return err
+			}
+			data, err := os.ReadFile(p)
+			if err != nil {
+				return err
+			}
+			r.WriteFile(dest, data, info.Mode().Perm())
+		default:
+			return fmt.Errorf("%s: git holds no %v", p, d.Type())
+		}
+		return nil
+	})
+	if err != nil {
+		r.t.Fatalf("copying %s into the repository: %v", src, err)
+	}
+}
+
 // URL is the repository's file:// URL.
 func (r *GitRepo) URL() string {
 	return "file://" + filepath.ToSlash(r.Dir)
@@ -188,22 +262,22 @@ type GitServer struct {
 
 	mu       sync.Mutex
 	requests []string
-	stderr   lockedBuffer
+	stderr   backendStderr
 }
 
-// lockedBuffer collects the backend's standard error from concurrent requests.
-type lockedBuffer struct {
+// backendStderr collects the backend's standard error from concurrent requests.
+type backendStderr struct {
 	mu  sync.Mutex
 	buf strings.Builder
 }
 
-func (b *lockedBuffer) Write(p []byte) (int, error) {
+func (b *backendStderr) Write(p []byte) (int, error) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	return b.buf.Write(p)
 }
 
-func (b *lockedBuffer) String() string {
+func (b *backendStderr) String() string {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	return b.buf.String()
@@ -217,18 +291,18 @@ type gitServerOptions struct {
 	receivePack bool
 }
 
-// WithBasicAuth requires HTTP basic authentication with exactly this user
+// WithGitBasicAuth requires HTTP basic authentication with exactly this user
 // and token (password) on every request; any other request gets 401 with a
 // WWW-Authenticate challenge. Authenticated requests may also push (git
 // http-backend allows receive-pack when REMOTE_USER is set). Default: no
 // authentication.
-func WithBasicAuth(user, token string) GitServerOption {
+func WithGitBasicAuth(user, token string) GitServerOption {
 	return func(o *gitServerOptions) { o.user, o.token = user, token }
 }
 
-// WithReceivePack allows anonymous pushes (http.receivepack=true). Default:
-// only authenticated requests may push, and without WithBasicAuth nobody can.
-func WithReceivePack() GitServerOption {
+// WithGitReceivePack allows anonymous pushes (http.receivepack=true). Default:
+// only authenticated requests may push, and without WithGitBasicAuth nobody can.
+func WithGitReceivePack() GitServerOption {
 	return func(o *gitServerOptions) { o.receivePack = true }
 }
 
@@ -301,7 +375,7 @@ func (s *GitServer) RepoURL(dir string) string {
 	}
 	rel, err := filepath.Rel(s.root, abs)
 	if err != nil || rel == ".." || strings.HasPrefix(rel, ".."+string(filepath.Separator)) {
-		s.t.Fatalf("testenv: %s is not below the git server's root %s", dir, s.root)
+		s.t.Fatalf("testservers: %s is not below the git server's root %s", dir, s.root)
 	}
 	return s.URL + "/" + filepath.ToSlash(rel)
 }
