@@ -116,7 +116,8 @@ type storageServer struct {
 func (s *storageServer) pick(rawURL string) (storage.Storage, error) {
 	u, err := url.Parse(rawURL)
 	if err != nil || u.Scheme == "" {
-		return nil, fmt.Errorf("%w: %q has no scheme", storage.ErrInvalidURL, rawURL)
+		// Never echo the URL: it may carry credentials.
+		return nil, fmt.Errorf("%w: not a URL with a scheme", storage.ErrInvalidURL)
 	}
 	st, ok := s.storages[u.Scheme]
 	if !ok {
