@@ -17,13 +17,13 @@ GOFLAGS_BUILD := -trimpath -buildvcs=false
 LDFLAGS := -s -w -X main.version=$(VERSION)
 
 # plugin directory : binary name
-PLUGINS := handler-make:make storage-file:file storage-http:http storage-git:git
+PLUGINS := handler-make:make storage-file:file storage-http:http storage-git:git storage-s3:s3
 
 # Pinned code generators for `make proto`.
 PROTOC_GEN_GO_VERSION      := v1.36.11
 PROTOC_GEN_GO_GRPC_VERSION := v1.5.1
 
-.PHONY: all build install test test-short check bench proto demo clean fmt vet
+.PHONY: all build install test test-short check bench proto demo demo-remote clean fmt vet
 
 all: build
 
@@ -79,3 +79,9 @@ proto:
 clean:
 	rm -rf bin dist
 	$(MAKE) -C examples/hello clean
+
+# examples/remote: materials from S3 and HTTP, artifacts to S3, with the
+# servers started on loopback (versitygw is built once by the script below).
+demo-remote: install
+	.ci/install-test-servers.sh
+	$(GO) run ./examples/remote/demo -bin $(BINDIR)

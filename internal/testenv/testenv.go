@@ -31,6 +31,7 @@ var Plugins = map[string]string{
 	"plugins/storage-file": "file",
 	"plugins/storage-http": "http",
 	"plugins/storage-git":  "git",
+	"plugins/storage-s3":   "s3",
 }
 
 var (

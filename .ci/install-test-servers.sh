@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# Installs the real servers the tests start on loopback, at pinned versions,
+# into $(go env GOPATH)/bin. Idempotent: a binary already built from the
+# pinned version is kept. Building from the Go module proxy takes minutes
+# on a fresh machine (versitygw ~4 min, rclone ~8 min on 2 cores).
+#
+#   .ci/install-test-servers.sh          versitygw (S3) and cosign (interop of our
+#                                        signed attestations), for `make test`
+#   .ci/install-test-servers.sh --bench  also rclone, for `make bench`
+set -euo pipefail
+
+# Keep in step with internal/testservers (VersityGWVersion; a test checks).
+VERSITYGW_VERSION=v1.8.0
+RCLONE_VERSION=v1.76.0
+COSIGN_VERSION=v2.6.5
+
+gobin="$(go env GOPATH | cut -d: -f1)/bin"
+
+# install MODULE_PATH PACKAGE VERSION BINARY
+install() {
+	local mod=$1 pkg=$2 version=$3 bin=$4
+	if [ -x "$gobin/$bin" ] && go version -m "$gobin/$bin" 2>/dev/null |
+		awk -v m="$mod" -v v="$version" '$1 == "mod" && $2 == m && $3 == v { found = 1 } END { exit !found }'; then
+		echo "$bin $version: already installed in $gobin"
+		return
+	fi
+	echo "installing $bin $version into $gobin (go install from the module proxy)"
+	local start=$SECONDS
+	GOBIN="$gobin" GOFLAGS=-buildvcs=false go install "$pkg@$version"
+	echo "$bin $version: built in $((SECONDS - start))s"
+}
+
+install github.com/versity/versitygw github.com/versity/versitygw/cmd/versitygw "$VERSITYGW_VERSION" versitygw
+install github.com/sigstore/cosign/v2 github.com/sigstore/cosign/v2/cmd/cosign "$COSIGN_VERSION" cosign
+if [ "${1:-}" = "--bench" ]; then
+	install github.com/rclone/rclone github.com/rclone/rclone "$RCLONE_VERSION" rclone
+fi

@@ -1,0 +1,278 @@
+package testservers
+
+import (
+	"bytes"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// VersityGWVersion is the versitygw release the tests run against;
+// .ci/install-test-servers.sh installs the same one.
+const VersityGWVersion = "v1.8.0"
+
+// VersityGWInstall is the command that installs versitygw where StartS3
+// looks for it.
+const VersityGWInstall = "go install github.com/versity/versitygw/cmd/versitygw@" + VersityGWVersion
+
+// S3Server is a real S3-compatible server (versitygw with its posix
+// backend) listening on loopback for one test.
+type S3Server struct {
+	Endpoint  string // http://127.0.0.1:<port>
+	Region    string
+	AccessKey string // the root account's
+	SecretKey string
+	// Dir is the posix backend's root: each folder in it is a bucket, and
+	// each file below a bucket an object.
+	Dir string
+}
+
+// Fixed root credentials: the server lives on loopback for one test.
+const (
+	s3AccessKey = "mmbuild-test-access"
+	s3SecretKey = "mmbuild-test-secret-key-0123456789"
+	s3Region    = "us-east-1"
+)
+
+// s3StartTimeout bounds the wait for the server to answer.
+const s3StartTimeout = 20 * time.Second
+
+// StartS3 starts versitygw on 127.0.0.1 with an empty posix backend in a
+// temporary folder, waits until it answers, and stops it when the test ends.
+//
+// The binary is $MMBUILD_VERSITYGW, else versitygw on $PATH, else
+// $(go env GOPATH)/bin/versitygw. Without it the test is skipped, or fails
+// when $CI is set: CI must install it (.ci/install-test-servers.sh).
+func StartS3(t testing.TB) *S3Server {
+	t.Helper()
+	bin := findVersityGW(t)
+	s := &S3Server{Region: s3Region, AccessKey: s3AccessKey, SecretKey: s3SecretKey, Dir: t.TempDir()}
+	var lastErr error
+	for range 3 { // a free port can be taken before versitygw binds it
+		addr, err := s3FreeAddr()
+		if err != nil {
+			t.Fatalf("testservers: finding a free port: %v", err)
+		}
+		if lastErr = s.start(t, bin, addr); lastErr == nil {
+			return s
+		}
+	}
+	t.Fatalf("testservers: starting %s: %v", bin, lastErr)
+	return nil
+}
+
+func findVersityGW(t testing.TB) string {
+	t.Helper()
+	if p := os.Getenv("MMBUILD_VERSITYGW"); p != "" {
+		return p
+	}
+	if p, err := exec.LookPath("versitygw"); err == nil {
+		return p
+	}
+	if out, err := exec.Command("go", "env", "GOPATH").Output(); err == nil {
+		for _, dir := range filepath.SplitList(strings.TrimSpace(string(out))) {
+			p := filepath.Join(dir, "bin", "versitygw")
+			if fi, err := os.Stat(p); err == nil && fi.Mode().IsRegular() {
+				return p
+			}
+		}
+	}
+	msg := "versitygw not found ($MMBUILD_VERSITYGW, $PATH, $(go env GOPATH)/bin): install it with\n\t" + VersityGWInstall
+	if os.Getenv("CI") != "" {
+		t.Fatal("testservers: " + msg)
+	}
+	t.Skip(msg)
+	return ""
+}
+
+func s3FreeAddr() (string, error) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return "", err
+	}
+	defer l.Close()
+	return l.Addr().String(), nil
+}
+
+// start runs the server on addr and waits until it answers HTTP.
+func (s *S3Server) start(t testing.TB, bin, addr string) error {
+	t.Helper()
+	cmd := exec.Command(bin, "--port", addr, "--region", s.Region, "--quiet", "posix", s.Dir)
+	// Credentials through the environment, not argv: no need to show them in ps.
+	cmd.Env = append(os.Environ(), "ROOT_ACCESS_KEY_ID="+s.AccessKey, "ROOT_SECRET_ACCESS_KEY="+s.SecretKey)
+	out := &s3Output{}
+	cmd.Stdout, cmd.Stderr = out, out
+	s3KillWithParent(cmd) // never outlive the test binary, where the OS allows
+	if err := cmd.Start(); err != nil {
+		return err
+	}
+	exited := make(chan error, 1)
+	go func() { exited <- cmd.Wait() }()
+	stop := func() {
+		_ = cmd.Process.Signal(syscall.SIGTERM)
+		select {
+		case <-exited:
+		case <-time.After(5 * time.Second):
+			_ = cmd.Process.Kill()
+			<-exited
+		}
+	}
+
+	endpoint := "http://" + addr
+	client := &http.Client{Timeout: time.Second}
+	deadline := time.Now().Add(s3StartTimeout)
+	for {
+		select {
+		case err := <-exited:
+			return fmt.Errorf("exited before answering (%v):\n%s", err, out.String())
+		default:
+		}
+		if resp, err := client.Get(endpoint + "/"); err == nil {
+			resp.Body.Close() // any HTTP answer (403 without credentials) means up
+			break
+		}
+		if time.Now().After(deadline) {
+			stop()
+			return fmt.Errorf("no answer on %s within %v:\n%s", endpoint, s3StartTimeout, out.String())
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	s.Endpoint = endpoint
+	t.Cleanup(func() {
+		stop()
+		if t.Failed() {
+			if log := strings.TrimSpace(out.String()); log != "" {
+				t.Logf("versitygw output:\n%s", log)
+			}
+		}
+	})
+	return nil
+}
+
+// CreateBucket creates an empty bucket through the S3 API (a signed
+// CreateBucket request), as any client would.
+func (s *S3Server) CreateBucket(t testing.TB, name string) {
+	t.Helper()
+	if name == "" || strings.ContainsAny(name, "/?#%") {
+		t.Fatalf("testservers: bad bucket name %q", name)
+	}
+	code, body, err := s.do(http.MethodPut, "/"+name, nil, s.SecretKey)
+	if err != nil {
+		t.Fatalf("testservers: creating bucket %q: %v", name, err)
+	}
+	if code != http.StatusOK {
+		t.Fatalf("testservers: creating bucket %q: HTTP %d: %s", name, code, body)
+	}
+}
+
+// do sends a request signed with the root access key and secret (none when
+// secret is empty) and returns the status and body.
+func (s *S3Server) do(method, path string, body []byte, secret string) (int, string, error) {
+	req, err := http.NewRequest(method, s.Endpoint+path, bytes.NewReader(body))
+	if err != nil {
+		return 0, "", err
+	}
+	if secret != "" {
+		signV4(req, body, s.Region, s.AccessKey, secret, time.Now())
+	}
+	client := &http.Client{Timeout: 30 * time.Second}
+	resp, err := client.Do(req)
+	if err != nil {
+		return 0, "", err
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
+	return resp.StatusCode, string(b), err
+}
+
+// signV4 signs req for S3 with AWS Signature Version 4: enough for the
+// helpers here (the path as the canonical URI, no query string).
+func signV4(req *http.Request, payload []byte, region, accessKey, secretKey string, now time.Time) {
+	now = now.UTC()
+	amzDate, day := now.Format("20060102T150405Z"), now.Format("20060102")
+	sum := sha256.Sum256(payload)
+	payloadHash := hex.EncodeToString(sum[:])
+	req.Header.Set("x-amz-date", amzDate)
+	req.Header.Set("x-amz-content-sha256", payloadHash)
+	const signed = "host;x-amz-content-sha256;x-amz-date"
+	canonical := strings.Join([]string{
+		req.Method, req.URL.EscapedPath(), req.URL.RawQuery,
+		"host:" + req.URL.Host, "x-amz-content-sha256:" + payloadHash, "x-amz-date:" + amzDate, "",
+		signed, payloadHash,
+	}, "\n")
+	scope := day + "/" + region + "/s3/aws4_request"
+	ch := sha256.Sum256([]byte(canonical))
+	toSign := "AWS4-HMAC-SHA256\n" + amzDate + "\n" + scope + "\n" + hex.EncodeToString(ch[:])
+	mac := func(key []byte, data string) []byte {
+		h := hmac.New(sha256.New, key)
+		h.Write([]byte(data))
+		return h.Sum(nil)
+	}
+	k := mac([]byte("AWS4"+secretKey), day)
+	k = mac(k, region)
+	k = mac(k, "s3")
+	k = mac(k, "aws4_request")
+	req.Header.Set("Authorization", "AWS4-HMAC-SHA256 Credential="+accessKey+"/"+scope+
+		", SignedHeaders="+signed+", Signature="+hex.EncodeToString(mac(k, toSign)))
+}
+
+// Env is the standard AWS environment of a client of this server: its
+// credentials, region and endpoint (AWS_ENDPOINT_URL_S3), and no shared
+// config files, profile, session token or instance metadata, so nothing
+// from the developer's own AWS setup leaks in.
+func (s *S3Server) Env() map[string]string {
+	none := filepath.Join(s.Dir, ".no-aws-config")
+	return map[string]string{
+		"AWS_ACCESS_KEY_ID":           s.AccessKey,
+		"AWS_SECRET_ACCESS_KEY":       s.SecretKey,
+		"AWS_SESSION_TOKEN":           "",
+		"AWS_REGION":                  s.Region,
+		"AWS_ENDPOINT_URL_S3":         s.Endpoint,
+		"AWS_PROFILE":                 "",
+		"AWS_CONFIG_FILE":             none,
+		"AWS_SHARED_CREDENTIALS_FILE": none,
+		"AWS_EC2_METADATA_DISABLED":   "true",
+	}
+}
+
+// SetEnv sets Env in the test's environment (t.Setenv), so that clients and
+// child processes started by the test reach this server.
+func (s *S3Server) SetEnv(t testing.TB) {
+	t.Helper()
+	for k, v := range s.Env() {
+		t.Setenv(k, v)
+	}
+}
+
+// s3Output collects a child's output; the child writes from two pipes.
+type s3Output struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *s3Output) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.buf.Len() > 1<<20 {
+		return len(p), nil // keep the first MiB
+	}
+	return b.buf.Write(p)
+}
+
+func (b *s3Output) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}

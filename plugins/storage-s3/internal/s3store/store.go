@@ -1,0 +1,190 @@
+package s3store
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"sort"
+	"strings"
+	"sync"
+
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+
+	"github.com/mmbuild/mmbuild/sdk/plugin"
+	"github.com/mmbuild/mmbuild/sdk/storage"
+)
+
+// Store is the s3:// backend. The core may call it concurrently; all calls
+// share one S3 client and one budget of transfer buffers.
+type Store struct {
+	opts options
+
+	mu     sync.Mutex
+	client *s3.Client
+
+	// slots holds one copy buffer per request allowed to move data at once:
+	// whatever the number of calls, files and parts, memory for data stays
+	// at concurrency × 1 MiB.
+	slots chan []byte
+}
+
+var (
+	_ storage.Storage = (*Store)(nil)
+	_ plugin.Capabler = (*Store)(nil)
+	_ plugin.Schemer  = (*Store)(nil)
+)
+
+// New returns the s3:// backend. It reads no configuration until its first
+// call, so `describe` works without AWS settings.
+func New(opts ...Option) (*Store, error) {
+	o := options{getenv: os.Getenv, partSize: DefaultPartSize, concurrency: DefaultConcurrency}
+	for _, opt := range opts {
+		if err := opt(&o); err != nil {
+			return nil, err
+		}
+	}
+	s := &Store{opts: o, slots: make(chan []byte, o.concurrency)}
+	for range o.concurrency {
+		s.slots <- nil // allocated on first use
+	}
+	return s, nil
+}
+
+// Capabilities announces Get and Put of objects and trees, and progress.
+func (*Store) Capabilities() []string {
+	return []string{"storage:get-dir", "storage:progress", "storage:put", "storage:put-dir"}
+}
+
+// ConfigSchema says the backend takes no options: its settings come from the
+// AWS configuration and the MMBUILD_S3_* variables.
+func (*Store) ConfigSchema() json.RawMessage {
+	return json.RawMessage(`{"$schema":"https://json-schema.org/draft/2020-12/schema","type":"object","properties":{},"additionalProperties":false}`)
+}
+
+// checkOptions refuses any option: there are none.
+func checkOptions(opts map[string]string) error {
+	if len(opts) == 0 {
+		return nil
+	}
+	keys := make([]string, 0, len(opts))
+	for k := range opts {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return fmt.Errorf("s3 storage takes no options, got %s (settings come from the AWS configuration and MMBUILD_S3_* variables)",
+		strings.Join(keys, ", "))
+}
+
+// s3Client returns the shared client, building it on first use.
+func (s *Store) s3Client(ctx context.Context) (*s3.Client, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.client == nil {
+		c, err := newClient(ctx, &s.opts)
+		if err != nil {
+			return nil, err
+		}
+		s.client = c
+	}
+	return s.client, nil
+}
+
+// acquire waits for a transfer slot and returns its buffer.
+func (s *Store) acquire(ctx context.Context) ([]byte, error) {
+	select {
+	case buf := <-s.slots:
+		if buf == nil {
+			buf = make([]byte, copyBufferSize)
+		}
+		return buf, nil
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+}
+
+func (s *Store) release(buf []byte) { s.slots <- buf }
+
+// begin checks a request's options and URL and returns the client.
+func (s *Store) begin(ctx context.Context, rawURL string, opts map[string]string) (*s3.Client, location, error) {
+	if err := checkOptions(opts); err != nil {
+		return nil, location{}, err
+	}
+	loc, err := parseURL(rawURL)
+	if err != nil {
+		return nil, location{}, err
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, location{}, err
+	}
+	c, err := s.s3Client(ctx)
+	if err != nil {
+		return nil, location{}, err
+	}
+	return c, loc, nil
+}
+
+// Stat describes the object or tree at req.URL. A tree's Size is the total
+// of the objects Get would fetch; its ModTime the newest of theirs.
+func (s *Store) Stat(ctx context.Context, req *storage.StatRequest) (*storage.StatResponse, error) {
+	c, loc, err := s.begin(ctx, req.URL, req.Options)
+	if err != nil {
+		return nil, err
+	}
+	t, err := resolve(ctx, c, loc)
+	if err != nil {
+		return nil, err
+	}
+	if !t.dir {
+		return &storage.StatResponse{Size: t.object.size, ModTime: t.object.modTime}, nil
+	}
+	resp := &storage.StatResponse{IsDir: true}
+	for _, o := range t.objects {
+		resp.Size += o.size
+		if o.modTime.After(resp.ModTime) {
+			resp.ModTime = o.modTime
+		}
+	}
+	return resp, nil
+}
+
+// Get downloads the object or tree at req.URL to req.DestPath.
+func (s *Store) Get(ctx context.Context, req *storage.GetRequest) (*storage.GetResponse, error) {
+	c, loc, err := s.begin(ctx, req.URL, req.Options)
+	if err != nil {
+		return nil, err
+	}
+	t, err := resolve(ctx, c, loc)
+	if err != nil {
+		return nil, err
+	}
+	if t.dir {
+		return s.getTree(ctx, c, loc, t, req)
+	}
+	p := newProgress(req.Report, t.object.size)
+	if err := s.getFile(ctx, c, loc.bucket, t.object, req.DestPath, p); err != nil {
+		return nil, err
+	}
+	plugin.Logger().Debug("get", "url", loc.url, "bytes", t.object.size)
+	return &storage.GetResponse{Bytes: t.object.size, Files: 1}, nil
+}
+
+// Put uploads req.SourcePath, a file or a tree, to req.URL.
+func (s *Store) Put(ctx context.Context, req *storage.PutRequest) (*storage.PutResponse, error) {
+	c, loc, err := s.begin(ctx, req.URL, req.Options)
+	if err != nil {
+		return nil, err
+	}
+	fi, err := os.Stat(req.SourcePath)
+	if err != nil {
+		return nil, fmt.Errorf("reading source: %w", err)
+	}
+	switch {
+	case fi.IsDir():
+		return s.putTree(ctx, c, loc, req)
+	case fi.Mode().IsRegular():
+		return s.putFile(ctx, c, loc, req)
+	default:
+		return nil, fmt.Errorf("reading source %s: %v is neither a file nor a directory: %w", req.SourcePath, fi.Mode().Type(), storage.ErrUnsafePath)
+	}
+}

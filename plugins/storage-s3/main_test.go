@@ -1,0 +1,112 @@
+package main
+
+import (
+	"encoding/json"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"sync"
+	"testing"
+
+	"github.com/mmbuild/mmbuild/internal/testservers"
+	"github.com/mmbuild/mmbuild/sdk/plugin"
+	"github.com/mmbuild/mmbuild/sdk/sdktest"
+)
+
+const testVersion = "9.8.7-test"
+
+var build struct {
+	once sync.Once
+	dir  string
+	path string
+	err  error
+	out  []byte
+}
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if build.dir != "" {
+		os.RemoveAll(build.dir)
+	}
+	os.Exit(code)
+}
+
+// pluginBinary builds this plugin once per test run, as `make install`
+// would, and returns its path. It skips with -short.
+func pluginBinary(t *testing.T) string {
+	t.Helper()
+	if testing.Short() {
+		t.Skip("builds the plugin binary; skipped with -short")
+	}
+	build.once.Do(func() {
+		build.dir, build.err = os.MkdirTemp("", "mmbuild-plugin-s3-test-")
+		if build.err != nil {
+			return
+		}
+		build.path = filepath.Join(build.dir, plugin.BinaryPrefix+"s3")
+		cmd := exec.Command("go", "build", "-trimpath", "-ldflags", "-s -w -X main.version="+testVersion, "-o", build.path, ".")
+		build.out, build.err = cmd.CombinedOutput()
+	})
+	if build.err != nil {
+		t.Fatalf("building the plugin: %v\n%s", build.err, build.out)
+	}
+	return build.path
+}
+
+// TestBinaryConformance runs the storage suite against the real binary,
+// started as the core starts it, reaching versitygw through the environment
+// it inherits: AWS credentials and region, and MMBUILD_S3_ENDPOINT.
+func TestBinaryConformance(t *testing.T) {
+	bin := pluginBinary(t)
+	srv := testservers.StartS3(t)
+	srv.SetEnv(t)
+	t.Setenv("AWS_ENDPOINT_URL_S3", "")
+	t.Setenv("MMBUILD_S3_ENDPOINT", srv.Endpoint)
+	srv.CreateBucket(t, "conformance")
+	sdktest.Storage(t, sdktest.Start(t, bin).Storage(), "s3://conformance/prefix/")
+}
+
+func TestBinaryDescribe(t *testing.T) {
+	bin := pluginBinary(t)
+	out, err := exec.Command(bin, "describe").Output()
+	if err != nil {
+		t.Fatalf("%s describe: %v", bin, err)
+	}
+	var info plugin.Info
+	if err := json.Unmarshal(out, &info); err != nil {
+		t.Fatalf("describe printed invalid JSON: %v\n%s", err, out)
+	}
+	if info.Name != "s3" || info.Version != testVersion || info.APIVersion != plugin.APIVersion {
+		t.Errorf("describe: name %q version %q api %d, want s3 %s %d", info.Name, info.Version, info.APIVersion, testVersion, plugin.APIVersion)
+	}
+	if !slices.Equal(info.Kinds, []string{"storage:s3"}) {
+		t.Errorf("describe: kinds %q, want [storage:s3]", info.Kinds)
+	}
+	for _, c := range []string{"storage:get-dir", "storage:put", "storage:put-dir", "storage:progress"} {
+		if !slices.Contains(info.Capabilities, c) {
+			t.Errorf("describe: capabilities %q lack %s", info.Capabilities, c)
+		}
+	}
+	if !json.Valid(info.ConfigSchema["storage:s3"]) {
+		t.Errorf("describe: config schema %q", info.ConfigSchema["storage:s3"])
+	}
+
+	// The same over the handshake, with no AWS settings at all.
+	t.Setenv("AWS_REGION", "")
+	t.Setenv("AWS_ACCESS_KEY_ID", "")
+	got, err := sdktest.Start(t, bin).Info(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Version != testVersion || !slices.Equal(got.Kinds, info.Kinds) {
+		t.Errorf("Info over gRPC: %+v, want what describe printed: %+v", got, info)
+	}
+}
+
+// TestDefaultVersion checks the version reported without -ldflags.
+func TestDefaultVersion(t *testing.T) {
+	if version != "0.1.0" {
+		t.Errorf("version = %q, want the default 0.1.0", version)
+	}
+}
