@@ -50,21 +50,22 @@ var bufPool = sync.Pool{New: func() any { b := make([]byte, 1<<20); return &b }}
 func Reader(r io.Reader, extra ...string) (Set, int64, error) {
 	algs := withSHA256(extra)
 	hashes := make([]hash.Hash, len(algs))
-	writers := make([]io.Writer, len(algs))
 	for i, a := range algs {
 		h, err := newHash(a)
 		if err != nil {
 			return nil, 0, err
 		}
-		hashes[i], writers[i] = h, h
+		hashes[i] = h
 	}
-	var w io.Writer = hashes[0]
-	if len(writers) > 1 {
-		w = io.MultiWriter(writers...)
+	var n int64
+	var err error
+	if len(hashes) == 1 {
+		bp := bufPool.Get().(*[]byte)
+		n, err = io.CopyBuffer(hashes[0], r, *bp)
+		bufPool.Put(bp)
+	} else {
+		n, err = hashConcurrently(r, hashes)
 	}
-	bp := bufPool.Get().(*[]byte)
-	defer bufPool.Put(bp)
-	n, err := io.CopyBuffer(w, r, *bp)
 	if err != nil {
 		return nil, n, err
 	}
@@ -244,4 +245,70 @@ func (s Set) Algorithms() []string {
 	}
 	sort.Strings(out)
 	return out
+}
+
+// hashConcurrently feeds every chunk read from r to all hashes at once, one
+// goroutine per hash, while the next chunk is read: several algorithms cost
+// the time of the slowest one (sha512 next to sha256), not their sum.
+func hashConcurrently(r io.Reader, hashes []hash.Hash) (int64, error) {
+	type chunk struct {
+		buf  *[]byte
+		n    int
+		done sync.WaitGroup
+	}
+	feeds := make([]chan *chunk, len(hashes))
+	var workers sync.WaitGroup
+	for i, h := range hashes {
+		feeds[i] = make(chan *chunk, 2)
+		workers.Add(1)
+		go func() {
+			defer workers.Done()
+			for c := range feeds[i] {
+				h.Write((*c.buf)[:c.n])
+				c.done.Done()
+			}
+		}()
+	}
+	var total int64
+	var readErr error
+	var pending []*chunk
+	release := func(c *chunk) {
+		c.done.Wait()
+		bufPool.Put(c.buf)
+	}
+	for {
+		// At most two chunks in flight: memory stays at two buffers.
+		if len(pending) == 2 {
+			release(pending[0])
+			pending = pending[1:]
+		}
+		bp := bufPool.Get().(*[]byte)
+		n, err := io.ReadFull(r, *bp)
+		if n > 0 {
+			c := &chunk{buf: bp, n: n}
+			c.done.Add(len(hashes))
+			for _, f := range feeds {
+				f <- c
+			}
+			pending = append(pending, c)
+			total += int64(n)
+		} else {
+			bufPool.Put(bp)
+		}
+		if err == io.EOF || err == io.ErrUnexpectedEOF {
+			break
+		}
+		if err != nil {
+			readErr = err
+			break
+		}
+	}
+	for _, c := range pending {
+		release(c)
+	}
+	for _, f := range feeds {
+		close(f)
+	}
+	workers.Wait()
+	return total, readErr
 }

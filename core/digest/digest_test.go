@@ -1,13 +1,16 @@
 package digest
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"os"
+	"io"
 	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
+	"testing/iotest"
 )
 
 func write(t *testing.T, path, content string) {
@@ -135,5 +138,30 @@ func BenchmarkFile64MiB(b *testing.B) {
 		if _, _, err := File(p); err != nil {
 			b.Fatal(err)
 		}
+	}
+}
+
+// The concurrent path (several algorithms) must agree with one algorithm
+// at a time, across chunk boundaries, and report read errors.
+func TestConcurrentAlgorithmsAgree(t *testing.T) {
+	for _, size := range []int{0, 1, 1 << 20, 3<<20 + 17} {
+		data := make([]byte, size)
+		for i := range data {
+			data[i] = byte(i * 7)
+		}
+		both, n, err := Reader(bytes.NewReader(data), SHA512, SHA1)
+		if err != nil || n != int64(size) {
+			t.Fatalf("size %d: n=%d err=%v", size, n, err)
+		}
+		for _, alg := range []string{SHA256, SHA512, SHA1} {
+			one, _, _ := Reader(bytes.NewReader(data), alg)
+			if one[alg] != both[alg] {
+				t.Errorf("size %d: %s differs between one pass and alone", size, alg)
+			}
+		}
+	}
+	boom := errors.New("disk on fire")
+	if _, _, err := Reader(io.MultiReader(bytes.NewReader(make([]byte, 2<<20)), iotest.ErrReader(boom)), SHA512); !errors.Is(err, boom) {
+		t.Fatalf("read error lost: %v", err)
 	}
 }

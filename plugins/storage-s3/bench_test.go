@@ -94,10 +94,14 @@ func TestBenchTransfer(t *testing.T) {
 
 	var pPut, pGet, rPut, rGet []time.Duration
 	var pPutRSS, pGetRSS, rPutRSS, rGetRSS int64
-	for round := range rounds {
-		dest := filepath.Join(dir, "dest")
-
-		syscall.Sync() // the last round's writeback must not slow this one
+	dest := filepath.Join(dir, "dest")
+	checkDest := func(who string, round int) {
+		if round == 0 && fileSum(t, dest) != sum {
+			t.Fatalf("%s's download differs from the source", who)
+		}
+		os.Remove(dest)
+	}
+	pluginPut := func(round int) {
 		resetPeak(t, pid)
 		start := time.Now()
 		if _, err := st.Put(t.Context(), &storage.PutRequest{SourcePath: src, URL: "s3://bench/plugin/object"}); err != nil {
@@ -105,31 +109,38 @@ func TestBenchTransfer(t *testing.T) {
 		}
 		pPut = append(pPut, time.Since(start))
 		pPutRSS = max(pPutRSS, peakRSS(t, pid))
-
-		syscall.Sync()
-		d, rss := runRclone(src, "bench:bench/rclone/object")
-		rPut, rPutRSS = append(rPut, d), max(rPutRSS, rss)
-
-		syscall.Sync()
+	}
+	pluginGet := func(round int) {
 		resetPeak(t, pid)
-		start = time.Now()
+		start := time.Now()
 		if _, err := st.Get(t.Context(), &storage.GetRequest{URL: "s3://bench/plugin/object", DestPath: dest}); err != nil {
 			t.Fatalf("plugin Get: %v", err)
 		}
 		pGet = append(pGet, time.Since(start))
 		pGetRSS = max(pGetRSS, peakRSS(t, pid))
-		if round == 0 && fileSum(t, dest) != sum {
-			t.Fatal("the plugin's download differs from the source")
-		}
-		os.Remove(dest)
-
-		syscall.Sync()
-		d, rss = runRclone("bench:bench/rclone/object", dest)
+		checkDest("the plugin", round)
+	}
+	rclonePut := func(round int) {
+		d, rss := runRclone(src, "bench:bench/rclone/object")
+		rPut, rPutRSS = append(rPut, d), max(rPutRSS, rss)
+	}
+	rcloneGet := func(round int) {
+		d, rss := runRclone("bench:bench/rclone/object", dest)
 		rGet, rGetRSS = append(rGet, d), max(rGetRSS, rss)
-		if round == 0 && fileSum(t, dest) != sum {
-			t.Fatal("rclone's download differs from the source")
+		checkDest("rclone", round)
+	}
+	// Runs alternate which tool goes first; each starts with no dirty
+	// pages left by the one before.
+	for round := range rounds {
+		steps := []func(int){pluginPut, rclonePut, pluginGet, rcloneGet}
+		if round%2 == 1 {
+			steps = []func(int){rclonePut, pluginPut, rcloneGet, pluginGet}
 		}
-		os.Remove(dest)
+		for _, step := range steps {
+			syscall.Sync()
+			step(round)
+		}
+		t.Logf("round %d: plugin put %v get %v, rclone put %v get %v", round+1, pPut[round], pGet[round], rPut[round], rGet[round])
 	}
 
 	rcloneName := "rclone"
