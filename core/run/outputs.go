@@ -47,7 +47,7 @@ func (r *runner) writeOutputs(res *Result) error {
 	data := r.redact.bytes([]byte(b.String()))
 	path := r.o.outputEnv
 	if path == "" {
-		path = filepath.Join(r.workDir, DefaultOutputEnv)
+		path = filepath.Join(r.outputDir(), DefaultOutputEnv)
 	}
 	if err := writeFileAtomic(path, data, 0o644); err != nil {
 		return fmt.Errorf("writing %s: %w", path, err)

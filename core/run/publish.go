@@ -144,7 +144,7 @@ func (r *runner) lookupCache(ctx context.Context, res *Result) (bool, error) {
 	res.Statement = stmt
 	res.Artifacts = arts
 	if r.cfg.Provenance != "" {
-		dir, err := joinWork(r.workDir, r.cfg.Provenance)
+		dir, err := joinWork(r.outputDir(), r.cfg.Provenance)
 		if err != nil {
 			return false, err
 		}

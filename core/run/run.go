@@ -237,7 +237,7 @@ func (r *runner) run(ctx context.Context) (*Result, error) {
 	// The local copies only once everything is published: a failed run
 	// leaves no attestation that could be mistaken for a complete build.
 	if r.cfg.Provenance != "" {
-		dir, err := workspace.Join(r.workDir, r.cfg.Provenance)
+		dir, err := workspace.Join(r.outputDir(), r.cfg.Provenance)
 		if err != nil {
 			return nil, fmt.Errorf("%s: provenance: %w", r.cfg.PositionOf("provenance"), err)
 		}
@@ -451,4 +451,14 @@ func (r *runner) source(ctx context.Context, secrets map[string]string) error {
 		r.workDir = wd
 	}
 	return nil
+}
+
+// outputDir is where provenance: and build.env are written: the work tree,
+// or, when the build runs in a clone of source:, the config's folder (the
+// clone lives in the workspace and is removed after the run).
+func (r *runner) outputDir() string {
+	if r.cfg.Source != nil {
+		return filepath.Dir(r.cfg.Path)
+	}
+	return r.workDir
 }
