@@ -68,7 +68,11 @@ func Bin(t testing.TB) string {
 			go func() {
 				defer wg.Done()
 				pkg, out, _ := strings.Cut(b[1], ":")
-				cmd := exec.Command("go", "build", "-trimpath", "-o", filepath.Join(binDir, out), pkg)
+				args := []string{"build", "-trimpath"}
+				if raceEnabled && out == "mmbuild" {
+					args = append(args, "-race")
+				}
+				cmd := exec.Command("go", append(args, "-o", filepath.Join(binDir, out), pkg)...)
 				cmd.Dir = b[0]
 				if msg, err := cmd.CombinedOutput(); err != nil {
 					mu.Lock()
