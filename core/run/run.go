@@ -13,6 +13,7 @@ import (
 
 	"github.com/mmbuild/mmbuild/core/config"
 	"github.com/mmbuild/mmbuild/core/digest"
+	"github.com/mmbuild/mmbuild/core/discovery"
 	"github.com/mmbuild/mmbuild/core/pluginhost"
 	"github.com/mmbuild/mmbuild/core/provenance"
 	"github.com/mmbuild/mmbuild/core/source"
@@ -136,7 +137,7 @@ func (r *runner) run(ctx context.Context) (*Result, error) {
 
 	st := <-startCh
 	if st.err != nil {
-		return nil, st.err
+		return nil, r.whyPlugin(st.err)
 	}
 	r.plugins = st.m
 	if err := r.checkKinds(); err != nil {
@@ -461,4 +462,21 @@ func (r *runner) outputDir() string {
 		return filepath.Dir(r.cfg.Path)
 	}
 	return r.workDir
+}
+
+// whyPlugin says what a plugin that could not be found was needed for.
+func (r *runner) whyPlugin(err error) error {
+	var nf *discovery.NotFoundError
+	if !errors.As(err, &nf) {
+		return err
+	}
+	if nf.Name == r.plan.handlerPlugin {
+		return fmt.Errorf("%s: handler.id %q needs the plugin mmbuild-plugin-%s: %w", r.cfg.Handler.Pos, r.cfg.Handler.ID, nf.Name, err)
+	}
+	for scheme, name := range r.plan.storages {
+		if name == nf.Name {
+			return fmt.Errorf("%s:// URLs need the storage plugin mmbuild-plugin-%s: %w", scheme, name, err)
+		}
+	}
+	return err
 }
