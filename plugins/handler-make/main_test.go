@@ -4,8 +4,8 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"os"
 	"os/exec"
-	"path/filepath"
 	"slices"
 	"testing"
 
@@ -17,19 +17,16 @@ import (
 
 const testVersion = "1.2.3-test"
 
+func TestMain(m *testing.M) {
+	code := m.Run()
+	sdktest.RemoveBuilds()
+	os.Exit(code)
+}
+
 // buildPlugin builds this plugin's binary, with its version set the way a
 // release sets it.
 func buildPlugin(t *testing.T) string {
-	t.Helper()
-	if testing.Short() {
-		t.Skip("builds the plugin binary; skipped with -short")
-	}
-	bin := filepath.Join(t.TempDir(), plugin.BinaryPrefix+"make")
-	cmd := exec.Command("go", "build", "-ldflags", "-X main.version="+testVersion, "-o", bin, ".")
-	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
-	return bin
+	return sdktest.Build(t, "make", "-X main.version="+testVersion)
 }
 
 func TestBinary(t *testing.T) {
