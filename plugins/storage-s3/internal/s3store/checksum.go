@@ -53,6 +53,10 @@ func checksumOf(typ types.ChecksumType, sha256v, sha1v, crc32v, crc32cv, crc64v 
 // 0xad93d23594c93659).
 var crc64NVME = crc64.MakeTable(0x9a6c9329ac4bc9b5)
 
+// castagnoli is the CRC32C table; hash/crc32 uses the CPU's CRC32
+// instruction for it where there is one.
+var castagnoli = crc32.MakeTable(crc32.Castagnoli)
+
 // newHash returns a hash of the checksum's algorithm, or nil.
 func (c checksum) newHash() hash.Hash {
 	switch c.algo {
@@ -63,7 +67,7 @@ func (c checksum) newHash() hash.Hash {
 	case "CRC64NVME":
 		return crc64.New(crc64NVME)
 	case "CRC32C":
-		return crc32.New(crc32.MakeTable(crc32.Castagnoli))
+		return crc32.New(castagnoli)
 	case "CRC32":
 		return crc32.NewIEEE()
 	}

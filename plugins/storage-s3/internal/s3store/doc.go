@@ -46,15 +46,21 @@
 // Put never shows a partial object: a single PUT is atomic, and a multipart
 // upload is invisible until completed and aborted (on a fresh context) on
 // any error or cancellation. Each request carries the SHA-256 of its body,
-// which the server checks; the checksum the server then reports (per part
-// and the composite of a multipart upload) is compared with the source's,
-// and an object that does not match is deleted.
+// which the server checks for the signature, and its CRC32C, which the
+// server keeps (composite over the parts of a multipart upload); the
+// checksum the server then reports (per part and the composite) is compared
+// with the source's, and an object that does not match is deleted. CRC32C,
+// not SHA-256, is what the server keeps because Get verifies it at wire
+// speed (the CPU's CRC32 instruction); the checks are for transfer
+// integrity only, the caller hashes what it fetches itself.
 //
 // Get checks the size of everything it receives, and the server's checksum
-// where it has one: in the stream for a single GET (full-object checksums),
-// per part for a multipart object with a composite checksum (the ranges
-// follow the object's parts), or by reading the file back for a full-object
-// checksum of a ranged download. Every GET carries If-Match with the ETag
+// where it has one (the strongest, when it has several: an object stored
+// with SHA-256 is checked with SHA-256): in the stream for a single GET
+// (full-object checksums), per part for a multipart object with a composite
+// checksum (the ranges follow the object's parts, each hashed by the worker
+// fetching it), or by reading the file back for a full-object checksum of a
+// ranged download. Every GET carries If-Match with the ETag
 // seen first, so an object replaced meanwhile fails the Get instead of
 // mixing versions. On error nothing is left at DestPath.
 //

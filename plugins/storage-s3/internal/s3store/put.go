@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"hash/crc32"
 	"io"
 	"io/fs"
 	"os"
@@ -65,8 +66,11 @@ func (s *Store) partSizeFor(size int64) int64 {
 // upload stores size bytes of f as the object key, with the file mode in its
 // metadata. Readers never see a partial object: one PUT is atomic, and a
 // multipart upload is invisible until completed, and aborted on any error.
-// Every request carries the SHA-256 of its body, which the server checks;
-// what the server reports back is compared too.
+// Every request carries the SHA-256 of its body, which the server checks
+// for the signature, and its CRC32C, which the server stores (a composite
+// one for a multipart upload) and reports back to be compared. Get checks
+// the stored CRC32C: hardware-accelerated, it keeps up with the transfer
+// where SHA-256 does not; transfer integrity is all it is for.
 func (s *Store) upload(ctx context.Context, c *s3.Client, url, bucket, key string, f *os.File, size int64, mode fs.FileMode, p *progress) error {
 	if size <= s.opts.partSize {
 		return s.putSingle(ctx, c, url, bucket, key, f, size, mode, p)
@@ -80,7 +84,7 @@ func (s *Store) putSingle(ctx context.Context, c *s3.Client, url, bucket, key st
 		return err
 	}
 	defer s.release(buf)
-	sum, err := hashSection(ctx, f, 0, size, buf)
+	sum, crc, err := hashSection(ctx, f, 0, size, buf)
 	if err != nil {
 		return fmt.Errorf("%s: reading source: %w", url, err)
 	}
@@ -89,14 +93,14 @@ func (s *Store) putSingle(ctx context.Context, c *s3.Client, url, bucket, key st
 		Key:            aws.String(key),
 		Body:           &sendReader{r: io.NewSectionReader(f, 0, size), cnt: &counter{p: p, current: key}},
 		ContentLength:  aws.Int64(size),
-		ChecksumSHA256: aws.String(b64(sum)),
+		ChecksumCRC32C: aws.String(b64(crc)),
 		Metadata:       metadataFor(mode),
 	}, withPayloadHash(sum))
 	if err != nil {
 		return classify(url, "PutObject", err)
 	}
-	if got := aws.ToString(out.ChecksumSHA256); got != "" && got != b64(sum) {
-		return s.discard(c, url, bucket, key, fmt.Errorf("%s: the server stored SHA256 %s, the source has %s", url, got, b64(sum)))
+	if got := aws.ToString(out.ChecksumCRC32C); got != "" && got != b64(crc) {
+		return s.discard(c, url, bucket, key, fmt.Errorf("%s: the server stored CRC32C %s, the source has %s", url, got, b64(crc)))
 	}
 	return nil
 }
@@ -108,7 +112,8 @@ func (s *Store) putMultipart(ctx context.Context, c *s3.Client, url, bucket, key
 	created, err := c.CreateMultipartUpload(ctx, &s3.CreateMultipartUploadInput{
 		Bucket:            aws.String(bucket),
 		Key:               aws.String(key),
-		ChecksumAlgorithm: types.ChecksumAlgorithmSha256,
+		ChecksumAlgorithm: types.ChecksumAlgorithmCrc32c,
+		ChecksumType:      types.ChecksumTypeComposite,
 		Metadata:          metadataFor(mode),
 	})
 	if err != nil {
@@ -141,7 +146,7 @@ func (s *Store) putMultipart(ctx context.Context, c *s3.Client, url, bucket, key
 			defer s.release(buf)
 			off := i * ps
 			length := min(ps, size-off)
-			sum, err := hashSection(gctx, f, off, length, buf)
+			sum, crc, err := hashSection(gctx, f, off, length, buf)
 			if err != nil {
 				return fmt.Errorf("%s: reading source: %w", url, err)
 			}
@@ -153,16 +158,16 @@ func (s *Store) putMultipart(ctx context.Context, c *s3.Client, url, bucket, key
 				PartNumber:     num,
 				Body:           &sendReader{r: io.NewSectionReader(f, off, length), cnt: &counter{p: p, current: key}},
 				ContentLength:  aws.Int64(length),
-				ChecksumSHA256: aws.String(b64(sum)),
+				ChecksumCRC32C: aws.String(b64(crc)),
 			}, withPayloadHash(sum))
 			if err != nil {
 				return classify(url, fmt.Sprintf("UploadPart %d", i+1), err)
 			}
-			if got := aws.ToString(out.ChecksumSHA256); got != "" && got != b64(sum) {
-				return fmt.Errorf("%s: part %d: the server stored SHA256 %s, the source has %s", url, i+1, got, b64(sum))
+			if got := aws.ToString(out.ChecksumCRC32C); got != "" && got != b64(crc) {
+				return fmt.Errorf("%s: part %d: the server stored CRC32C %s, the source has %s", url, i+1, got, b64(crc))
 			}
-			parts[i] = types.CompletedPart{PartNumber: num, ETag: out.ETag, ChecksumSHA256: aws.String(b64(sum))}
-			digests[i] = sum
+			parts[i] = types.CompletedPart{PartNumber: num, ETag: out.ETag, ChecksumCRC32C: aws.String(b64(crc))}
+			digests[i] = crc
 			return nil
 		})
 	}
@@ -184,8 +189,8 @@ func (s *Store) putMultipart(ctx context.Context, c *s3.Client, url, bucket, key
 	if err != nil {
 		return abort(classify(url, "CompleteMultipartUpload", err))
 	}
-	want := compositeOf("SHA256", digests)
-	got := checksumOf(out.ChecksumType, out.ChecksumSHA256, nil, nil, nil, nil)
+	want := compositeOf("CRC32C", digests)
+	got := checksumOf(out.ChecksumType, nil, nil, nil, out.ChecksumCRC32C, nil)
 	if got.parts > 0 && got != want {
 		return s.discard(c, url, bucket, key, fmt.Errorf("%s: the server stored %s, the source gives %s", url, got, want))
 	}
@@ -203,24 +208,27 @@ func (s *Store) discard(c *s3.Client, url, bucket, key string, cause error) erro
 	return cause
 }
 
-// hashSection returns the SHA-256 of length bytes of f at off.
-func hashSection(ctx context.Context, f *os.File, off, length int64, buf []byte) ([]byte, error) {
+// hashSection returns the SHA-256 and the CRC32C of length bytes of f at
+// off, read once.
+func hashSection(ctx context.Context, f *os.File, off, length int64, buf []byte) (sum, crc []byte, err error) {
 	h := sha256.New()
+	c := crc32.New(castagnoli)
 	r := io.NewSectionReader(f, off, length)
 	for {
 		if err := ctx.Err(); err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		n, err := r.Read(buf)
 		h.Write(buf[:n])
+		c.Write(buf[:n])
 		if err == io.EOF {
 			break
 		}
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 	}
-	return h.Sum(nil), nil
+	return h.Sum(nil), c.Sum(nil), nil
 }
 
 // withPayloadHash hands the SDK the body's SHA-256, computed once by the
