@@ -4,9 +4,7 @@ import (
 	"encoding/json"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"slices"
-	"sync"
 	"testing"
 
 	"github.com/mmbuild/mmbuild/internal/testservers"
@@ -16,42 +14,17 @@ import (
 
 const testVersion = "9.8.7-test"
 
-var build struct {
-	once sync.Once
-	dir  string
-	path string
-	err  error
-	out  []byte
-}
-
 func TestMain(m *testing.M) {
 	code := m.Run()
-	if build.dir != "" {
-		os.RemoveAll(build.dir)
-	}
+	sdktest.RemoveBuilds()
 	os.Exit(code)
 }
 
-// pluginBinary builds this plugin once per test run, as `make install`
-// would, and returns its path. It skips with -short.
+// pluginBinary builds this plugin once per test run, lean and with its
+// version set the way a release builds it, and returns its path. It skips
+// with -short.
 func pluginBinary(t *testing.T) string {
-	t.Helper()
-	if testing.Short() {
-		t.Skip("builds the plugin binary; skipped with -short")
-	}
-	build.once.Do(func() {
-		build.dir, build.err = os.MkdirTemp("", "mmbuild-plugin-s3-test-")
-		if build.err != nil {
-			return
-		}
-		build.path = filepath.Join(build.dir, plugin.BinaryPrefix+"s3")
-		cmd := exec.Command("go", "build", "-trimpath", "-ldflags", "-s -w -X main.version="+testVersion, "-o", build.path, ".")
-		build.out, build.err = cmd.CombinedOutput()
-	})
-	if build.err != nil {
-		t.Fatalf("building the plugin: %v\n%s", build.err, build.out)
-	}
-	return build.path
+	return sdktest.Build(t, "s3", "-s -w -X main.version="+testVersion)
 }
 
 // TestBinaryConformance runs the storage suite against the real binary,
