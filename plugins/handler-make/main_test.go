@@ -1,11 +1,9 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"os"
-	"os/exec"
 	"slices"
 	"testing"
 
@@ -33,16 +31,7 @@ func TestBinary(t *testing.T) {
 	bin := buildPlugin(t)
 
 	t.Run("describe", func(t *testing.T) {
-		out, err := exec.Command(bin, "describe").Output()
-		if err != nil {
-			t.Fatalf("describe: %v", err)
-		}
-		var info plugin.Info
-		dec := json.NewDecoder(bytes.NewReader(out))
-		dec.DisallowUnknownFields()
-		if err := dec.Decode(&info); err != nil {
-			t.Fatalf("describe printed %s: %v", out, err)
-		}
+		info := sdktest.Describe(t, bin)
 		if info.Name != "make" || info.Version != testVersion || info.APIVersion != plugin.APIVersion {
 			t.Errorf("describe = %+v", info)
 		}

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"io/fs"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -78,14 +77,7 @@ func TestBinaryAuth(t *testing.T) {
 
 func TestBinaryDescribe(t *testing.T) {
 	bin := pluginBinary(t)
-	out, err := exec.Command(bin, "describe").Output()
-	if err != nil {
-		t.Fatalf("%s describe: %v", bin, err)
-	}
-	var info plugin.Info
-	if err := json.Unmarshal(out, &info); err != nil {
-		t.Fatalf("describe printed invalid JSON: %v\n%s", err, out)
-	}
+	info := sdktest.Describe(t, bin)
 	if info.Name != "git" || info.Version != testVersion || info.APIVersion != plugin.APIVersion {
 		t.Errorf("describe: name %q version %q api %d, want git %s %d", info.Name, info.Version, info.APIVersion, testVersion, plugin.APIVersion)
 	}

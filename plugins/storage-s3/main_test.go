@@ -3,7 +3,6 @@ package main
 import (
 	"encoding/json"
 	"os"
-	"os/exec"
 	"slices"
 	"testing"
 
@@ -42,14 +41,7 @@ func TestBinaryConformance(t *testing.T) {
 
 func TestBinaryDescribe(t *testing.T) {
 	bin := pluginBinary(t)
-	out, err := exec.Command(bin, "describe").Output()
-	if err != nil {
-		t.Fatalf("%s describe: %v", bin, err)
-	}
-	var info plugin.Info
-	if err := json.Unmarshal(out, &info); err != nil {
-		t.Fatalf("describe printed invalid JSON: %v\n%s", err, out)
-	}
+	info := sdktest.Describe(t, bin)
 	if info.Name != "s3" || info.Version != testVersion || info.APIVersion != plugin.APIVersion {
 		t.Errorf("describe: name %q version %q api %d, want s3 %s %d", info.Name, info.Version, info.APIVersion, testVersion, plugin.APIVersion)
 	}
