@@ -7,9 +7,9 @@ import (
 
 	"github.com/hashicorp/go-hclog"
 
-	"github.com/mmbuild/mmbuild/core/discovery"
-	"github.com/mmbuild/mmbuild/core/lockfile"
-	"github.com/mmbuild/mmbuild/core/pluginhost"
+	"github.com/mmbuild/mmbuild/core/plugins/discovery"
+	"github.com/mmbuild/mmbuild/core/plugins/lockfile"
+	"github.com/mmbuild/mmbuild/core/plugins/pluginhost"
 )
 
 // LockFileName is the lock file, beside the build config.

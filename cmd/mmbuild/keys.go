@@ -7,7 +7,7 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/mmbuild/mmbuild/core/signing"
+	"github.com/mmbuild/mmbuild/core/evidence/signing"
 )
 
 func newKeysCmd(g *globalOptions) *cobra.Command {

@@ -9,9 +9,9 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/mmbuild/mmbuild/core/config"
-	"github.com/mmbuild/mmbuild/core/pipeline"
-	"github.com/mmbuild/mmbuild/core/run"
+	"github.com/mmbuild/mmbuild/core/build/config"
+	"github.com/mmbuild/mmbuild/core/build/pipeline"
+	"github.com/mmbuild/mmbuild/core/build/run"
 )
 
 func newPipelineCmd(g *globalOptions) *cobra.Command {

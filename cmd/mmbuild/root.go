@@ -13,8 +13,8 @@ import (
 	"github.com/spf13/cobra"
 	"golang.org/x/term"
 
-	"github.com/mmbuild/mmbuild/core/progress"
-	"github.com/mmbuild/mmbuild/core/run"
+	"github.com/mmbuild/mmbuild/core/build/progress"
+	"github.com/mmbuild/mmbuild/core/build/run"
 )
 
 // Exit codes.

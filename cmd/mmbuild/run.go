@@ -8,9 +8,9 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/mmbuild/mmbuild/core/config"
-	"github.com/mmbuild/mmbuild/core/run"
-	"github.com/mmbuild/mmbuild/core/signing"
+	"github.com/mmbuild/mmbuild/core/build/config"
+	"github.com/mmbuild/mmbuild/core/build/run"
+	"github.com/mmbuild/mmbuild/core/evidence/signing"
 )
 
 type runOptions struct {

@@ -10,8 +10,8 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/mmbuild/mmbuild/core/signing"
-	"github.com/mmbuild/mmbuild/core/verify"
+	"github.com/mmbuild/mmbuild/core/evidence/signing"
+	"github.com/mmbuild/mmbuild/core/evidence/verify"
 )
 
 type verifyOptions struct {

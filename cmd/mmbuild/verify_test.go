@@ -10,10 +10,10 @@ import (
 	"testing"
 	"time"
 
-	"github.com/mmbuild/mmbuild/core/digest"
-	"github.com/mmbuild/mmbuild/core/provenance"
-	"github.com/mmbuild/mmbuild/core/signing"
-	"github.com/mmbuild/mmbuild/core/verify"
+	"github.com/mmbuild/mmbuild/core/evidence/digest"
+	"github.com/mmbuild/mmbuild/core/evidence/provenance"
+	"github.com/mmbuild/mmbuild/core/evidence/signing"
+	"github.com/mmbuild/mmbuild/core/evidence/verify"
 	"github.com/mmbuild/mmbuild/internal/testenv"
 )
 

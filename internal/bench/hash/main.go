@@ -15,7 +15,7 @@ import (
 	"sort"
 	"time"
 
-	"github.com/mmbuild/mmbuild/core/digest"
+	"github.com/mmbuild/mmbuild/core/evidence/digest"
 )
 
 func main() {

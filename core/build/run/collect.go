@@ -1,0 +1,126 @@
+package run
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+
+	"github.com/bmatcuk/doublestar/v4"
+
+	"github.com/mmbuild/mmbuild/core/evidence/digest"
+	"github.com/mmbuild/mmbuild/core/build/workspace"
+)
+
+// matchFiles expands patterns (globs with ** relative to the work tree) to
+// regular files inside it. Every pattern must match at least one file.
+func (r *runner) matchFiles(patterns []string, where func(i int) string) ([]string, error) {
+	var out []string
+	seen := map[string]bool{}
+	for i, pat := range patterns {
+		if filepath.IsAbs(pat) || strings.HasPrefix(pat, "/") {
+			return nil, fmt.Errorf("%s: %q is absolute: artifact paths are relative to the work tree", where(i), pat)
+		}
+		for _, seg := range strings.Split(pat, "/") {
+			if seg == ".." {
+				return nil, fmt.Errorf("%s: %q leaves the work tree", where(i), pat)
+			}
+		}
+		if !doublestar.ValidatePattern(pat) {
+			return nil, fmt.Errorf("%s: %q is not a valid glob", where(i), pat)
+		}
+		matches, err := doublestar.Glob(os.DirFS(r.workDir), pat, doublestar.WithFilesOnly(), doublestar.WithFailOnIOErrors())
+		if err != nil {
+			return nil, fmt.Errorf("%s: matching %q: %w", where(i), pat, err)
+		}
+		if len(matches) == 0 {
+			return nil, fmt.Errorf("%s: %q matched no file in %s", where(i), pat, r.workDir)
+		}
+		sort.Strings(matches)
+		for _, m := range matches {
+			p, err := workspace.Join(r.workDir, m)
+			if err != nil {
+				return nil, fmt.Errorf("%s: %w", where(i), err)
+			}
+			fi, err := os.Stat(p)
+			if err != nil {
+				return nil, fmt.Errorf("%s: %w", where(i), err)
+			}
+			if !fi.Mode().IsRegular() {
+				return nil, fmt.Errorf("%s: %s is not a regular file", where(i), m)
+			}
+			if !seen[p] {
+				seen[p] = true
+				out = append(out, p)
+			}
+		}
+	}
+	return out, nil
+}
+
+// hashArtifacts hashes files in parallel and names each by its base name,
+// which must be unique: it is the name the artifact is published under.
+func hashArtifacts(ctx context.Context, files []string, what string) ([]Artifact, error) {
+	names := map[string]string{}
+	for _, f := range files {
+		n := filepath.Base(f)
+		if prev, dup := names[n]; dup {
+			return nil, fmt.Errorf("%s %s and %s would be published under the same name %s", what, prev, f, n)
+		}
+		names[n] = f
+	}
+	results, err := digest.Files(ctx, files, digest.SHA512)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]Artifact, len(results))
+	for i, res := range results {
+		out[i] = Artifact{Name: filepath.Base(res.Path), Path: res.Path, Digest: res.Digest, Size: res.Size}
+	}
+	return out, nil
+}
+
+// collect matches and hashes the artifacts.
+func (r *runner) collect(ctx context.Context) ([]Artifact, error) {
+	files, err := r.matchFiles(r.cfg.Artifacts.Files, func(i int) string {
+		return fmt.Sprintf("%s: artifacts.files[%d]", r.cfg.PositionOf(fmt.Sprintf("artifacts.files[%d]", i)), i)
+	})
+	if err != nil {
+		return nil, err
+	}
+	arts, err := hashArtifacts(ctx, files, "artifacts")
+	if err != nil {
+		return nil, err
+	}
+	for _, a := range arts {
+		r.o.logger.Info("artifact", "name", a.Name, "sha256", a.Digest[digest.SHA256], "bytes", a.Size)
+	}
+	return arts, nil
+}
+
+// transferSet is one transfer's files, hashed, and where they go.
+type transferSet struct {
+	destination string
+	files       []Artifact
+}
+
+// collectTransfers matches and hashes every transfer's sources.
+func (r *runner) collectTransfers(ctx context.Context) ([]transferSet, error) {
+	var out []transferSet
+	for ti, t := range r.cfg.Transfers {
+		files, err := r.matchFiles(t.Source, func(i int) string {
+			return fmt.Sprintf("%s: transfers[%d].source[%d]", t.Pos, ti, i)
+		})
+		if err != nil {
+			return nil, err
+		}
+		arts, err := hashArtifacts(ctx, files, fmt.Sprintf("transfers[%d] sources", ti))
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, transferSet{destination: t.Destination, files: arts})
+	}
+	return out, nil
+}

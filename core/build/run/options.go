@@ -1,0 +1,103 @@
+package run
+
+import (
+	"io"
+	"os"
+
+	"github.com/hashicorp/go-hclog"
+
+	"github.com/mmbuild/mmbuild/core/plugins/pluginhost"
+	"github.com/mmbuild/mmbuild/core/build/progress"
+	"github.com/mmbuild/mmbuild/core/evidence/signing"
+)
+
+type options struct {
+	host           *pluginhost.Host
+	workDir        string
+	stdout, stderr io.Writer
+	logger         hclog.Logger
+	lookupEnv      func(string) (string, bool)
+	force          bool
+	builderID      string
+	requireDigests bool
+	outputEnv      string
+	keepWorkspace  bool
+	tempDir        string
+	progress       progress.Reporter
+	noBaseEnv      bool
+	signers        []signing.Signer
+	sbom           bool
+}
+
+// Option configures Run.
+type Option func(*options)
+
+// WithHost sets the plugin host the run starts its plugins with. Required.
+func WithHost(h *pluginhost.Host) Option { return func(o *options) { o.host = h } }
+
+// WithWorkDir sets the work tree. Default: the config file's folder.
+func WithWorkDir(dir string) Option { return func(o *options) { o.workDir = dir } }
+
+// WithOutput sets where the builder's output streams. Default: os.Stdout
+// and os.Stderr.
+func WithOutput(stdout, stderr io.Writer) Option {
+	return func(o *options) { o.stdout, o.stderr = stdout, stderr }
+}
+
+// WithLogger sets the run's logger. Default: discarded.
+func WithLogger(l hclog.Logger) Option { return func(o *options) { o.logger = l } }
+
+// WithLookupEnv sets the running environment. Default: os.LookupEnv.
+func WithLookupEnv(f func(string) (string, bool)) Option { return func(o *options) { o.lookupEnv = f } }
+
+// WithForce builds even when the destination already holds this build.
+func WithForce(force bool) Option { return func(o *options) { o.force = force } }
+
+// WithBuilderID sets the attestation's builder.id. Default:
+// $MMBUILD_BUILDER_ID, else provenance.DefaultBuilderID.
+func WithBuilderID(id string) Option { return func(o *options) { o.builderID = id } }
+
+// WithRequireDigests refuses materials that have no digest in the config.
+func WithRequireDigests(b bool) Option { return func(o *options) { o.requireDigests = b } }
+
+// WithOutputEnv sets the dotenv file written for the next build.
+// Default: build.env in the work tree.
+func WithOutputEnv(path string) Option { return func(o *options) { o.outputEnv = path } }
+
+// WithKeepWorkspace keeps the run's scratch folder for inspection.
+func WithKeepWorkspace(keep bool) Option { return func(o *options) { o.keepWorkspace = keep } }
+
+// WithProgress sets where transfer progress is reported. Default: nowhere.
+func WithProgress(p progress.Reporter) Option { return func(o *options) { o.progress = p } }
+
+// WithSigners signs the attestation with these keys, over the config's
+// signing: entry.
+func WithSigners(s ...signing.Signer) Option {
+	return func(o *options) { o.signers = append(o.signers, s...) }
+}
+
+// WithSBOM writes and attests an SPDX SBOM of the artifacts, as sbom: true.
+func WithSBOM(b bool) Option { return func(o *options) { o.sbom = b } }
+
+// WithoutBaseEnv gives the builder only the declared environment, without
+// the base taken from the running environment (replay: the recorded
+// environment is the whole environment).
+func WithoutBaseEnv() Option { return func(o *options) { o.noBaseEnv = true } }
+
+// WithTempDir sets where the run's workspace is created. Default:
+// os.TempDir().
+func WithTempDir(dir string) Option { return func(o *options) { o.tempDir = dir } }
+
+func newOptions(opts []Option) *options {
+	o := &options{
+		stdout:    os.Stdout,
+		stderr:    os.Stderr,
+		logger:    hclog.NewNullLogger(),
+		lookupEnv: os.LookupEnv,
+		progress:  progress.Nop{},
+	}
+	for _, opt := range opts {
+		opt(o)
+	}
+	return o
+}

@@ -1,0 +1,441 @@
+// Package replay rebuilds what an attestation records and compares the new
+// subjects with the recorded ones, bit for bit. The attestation is untrusted
+// input: it chooses a repository, a builder, arguments and URLs, so it is
+// verified (signature and shape) before anything it names is run.
+package replay
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"sort"
+	"strings"
+
+	"github.com/hashicorp/go-hclog"
+
+	"github.com/mmbuild/mmbuild/core/build/config"
+	"github.com/mmbuild/mmbuild/core/evidence/digest"
+	"github.com/mmbuild/mmbuild/core/evidence/provenance"
+	"github.com/mmbuild/mmbuild/core/build/run"
+	"github.com/mmbuild/mmbuild/core/evidence/signing"
+	"github.com/mmbuild/mmbuild/core/build/source"
+	"github.com/mmbuild/mmbuild/core/evidence/verify"
+	"github.com/mmbuild/mmbuild/core/build/workspace"
+)
+
+// ErrRefused reports an attestation that failed verification: nothing was
+// run.
+var ErrRefused = errors.New("attestation refused")
+
+// Subject is one recorded artifact and what the replay produced for it.
+type Subject struct {
+	Name     string            `json:"name"`
+	Recorded map[string]string `json:"recorded"`
+	Rebuilt  map[string]string `json:"rebuilt,omitempty"`
+	Match    bool              `json:"match"`
+	Missing  bool              `json:"missing,omitempty"`
+	// Rebuilt file, kept for inspection when it differs.
+	Path string `json:"path,omitempty"`
+}
+
+// Result is the outcome of a replay that ran.
+type Result struct {
+	Reproducible bool      `json:"reproducible"`
+	Commit       string    `json:"commit"`
+	Repo         string    `json:"repo"`
+	Signed       bool      `json:"signed"`
+	KeyIDs       []string  `json:"key_ids,omitempty"`
+	Subjects     []Subject `json:"subjects"`
+	// Differing lists the names of the subjects that differ or are missing.
+	Differing []string `json:"differing,omitempty"`
+	// Workspace holds the rebuilt tree when something differs.
+	Workspace string `json:"workspace,omitempty"`
+	// Diffoscope is true when diffoscope compared the differing artifacts.
+	Diffoscope bool `json:"diffoscope,omitempty"`
+}
+
+type options struct {
+	verifiers     []signing.Verifier
+	threshold     int
+	allowUnsigned bool
+	runOpts       []run.Option
+	lookupEnv     func(string) (string, bool)
+	tempDir       string
+	configPath    string
+	logger        hclog.Logger
+	fetch         FetchFunc
+	diffOut       io.Writer
+}
+
+// FetchFunc downloads the object at a URL to dest.
+type FetchFunc func(ctx context.Context, rawURL, dest string) error
+
+// Option configures Replay.
+type Option func(*options)
+
+// WithKeys sets the keys the attestation must be signed with.
+func WithKeys(v ...signing.Verifier) Option {
+	return func(o *options) { o.verifiers = append(o.verifiers, v...) }
+}
+
+// WithThreshold sets how many distinct keys must have signed. Default 1.
+func WithThreshold(n int) Option { return func(o *options) { o.threshold = n } }
+
+// WithAllowUnsigned accepts an unsigned statement (or no keys to check).
+func WithAllowUnsigned(b bool) Option { return func(o *options) { o.allowUnsigned = b } }
+
+// WithRunOptions passes options (plugin host, output, logger) to the build.
+func WithRunOptions(opts ...run.Option) Option {
+	return func(o *options) { o.runOpts = append(o.runOpts, opts...) }
+}
+
+// WithLookupEnv sets how secrets declared by environment variable are read
+// today. Default: os.LookupEnv.
+func WithLookupEnv(f func(string) (string, bool)) Option { return func(o *options) { o.lookupEnv = f } }
+
+// WithTempDir sets where the clean workspace is made. Default: os.TempDir().
+func WithTempDir(dir string) Option { return func(o *options) { o.tempDir = dir } }
+
+// WithConfig replays with this build config instead of the one at the
+// recorded entry point (for builds whose config lives outside the source).
+func WithConfig(path string) Option { return func(o *options) { o.configPath = path } }
+
+// WithDiffoscope runs diffoscope (when installed) on every differing
+// artifact against the original, fetched with fetch from the staging URL
+// the attestation records, writing its report to w.
+func WithDiffoscope(fetch FetchFunc, w io.Writer) Option {
+	return func(o *options) { o.fetch, o.diffOut = fetch, w }
+}
+
+// WithLogger sets the logger. Default: discarded.
+func WithLogger(l hclog.Logger) Option { return func(o *options) { o.logger = l } }
+
+var commitPattern = regexp.MustCompile(`^[0-9a-f]{40}$`)
+
+// Load verifies an attestation (statement, envelope or .intoto.jsonl
+// bundle) and returns its provenance statement. It never runs anything.
+func Load(data []byte, opts ...Option) (*provenance.Statement, []string, bool, error) {
+	o := newOptions(opts)
+	envs, err := signing.ReadBundle(data)
+	if err != nil {
+		return nil, nil, false, fmt.Errorf("%w: %v", ErrRefused, err)
+	}
+	for _, env := range envs {
+		if env.PayloadType != signing.PayloadType {
+			continue
+		}
+		payload := env.Payload
+		var keyIDs []string
+		signed := env.Signed()
+		switch {
+		case len(o.verifiers) > 0:
+			if !signed {
+				return nil, nil, false, fmt.Errorf("%w: the attestation is not signed but --key was given", ErrRefused)
+			}
+			p, ids, err := signing.VerifyEnvelope(&env, o.threshold, o.verifiers...)
+			if err != nil {
+				return nil, nil, false, fmt.Errorf("%w: signature: %v", ErrRefused, err)
+			}
+			payload, keyIDs = p, ids
+		case !o.allowUnsigned:
+			return nil, nil, false, fmt.Errorf("%w: give the signer's public key with --key (or --allow-unsigned to replay without checking who made it)", ErrRefused)
+		}
+		var head struct {
+			PredicateType string `json:"predicateType"`
+		}
+		if err := json.Unmarshal(payload, &head); err == nil && head.PredicateType != slsaPredicate {
+			continue // another statement of the bundle (an SBOM)
+		}
+		st, err := verify.ParseStatement(payload)
+		if err != nil {
+			return nil, nil, false, fmt.Errorf("%w: %v", ErrRefused, err)
+		}
+		if err := checkShape(st); err != nil {
+			return nil, nil, false, fmt.Errorf("%w: %v", ErrRefused, err)
+		}
+		return st, keyIDs, signed && len(o.verifiers) > 0, nil
+	}
+	return nil, nil, false, fmt.Errorf("%w: no SLSA v0.2 provenance statement in it", ErrRefused)
+}
+
+const slsaPredicate = "https://slsa.dev/provenance/v0.2"
+
+var handlerIDPattern = regexp.MustCompile(`^[a-z][a-z0-9+.-]*$`)
+
+// checkShape refuses a statement that names anything a replay could not
+// run safely.
+func checkShape(st *provenance.Statement) error {
+	p := st.Predicate
+	params, ok := p.Invocation.Parameters.(map[string]any)
+	if !ok {
+		return errors.New("invocation.parameters is not the mmbuild shape {handler, params}")
+	}
+	if h, _ := params["handler"].(string); !handlerIDPattern.MatchString(h) {
+		return fmt.Errorf("invocation.parameters.handler %q is not a handler id", h)
+	}
+	if !strings.HasPrefix(p.BuildType, provenance.BuildTypePrefix) {
+		return fmt.Errorf("buildType %q is not an mmbuild build type", p.BuildType)
+	}
+	repo, commit, err := splitConfigSource(p.Invocation.ConfigSource.URI)
+	if err != nil {
+		return err
+	}
+	if p.Invocation.ConfigSource.Digest["sha1"] != commit {
+		return fmt.Errorf("configSource digest sha1 %q does not match the commit in its URI %s", p.Invocation.ConfigSource.Digest["sha1"], commit)
+	}
+	_ = repo
+	ep := p.Invocation.ConfigSource.EntryPoint
+	if ep == "" || filepath.IsAbs(ep) || strings.HasPrefix(ep, "/") || strings.Contains("/"+ep+"/", "/../") {
+		return fmt.Errorf("configSource.entryPoint %q is not a path inside the source", ep)
+	}
+	if len(st.Subject) == 0 {
+		return errors.New("no subjects to compare")
+	}
+	for _, s := range st.Subject {
+		if s.Name == "" || strings.ContainsAny(s.Name, `/\`) || s.Name == "." || s.Name == ".." {
+			return fmt.Errorf("subject name %q is not a plain file name", s.Name)
+		}
+	}
+	return nil
+}
+
+// splitConfigSource splits "git+<repo>@<commit>".
+func splitConfigSource(uri string) (string, string, error) {
+	if !strings.HasPrefix(uri, "git+") {
+		if strings.HasPrefix(uri, "file://") {
+			return "", "", fmt.Errorf("the attestation records an unversioned work tree (%s): there is no commit to replay from a clean checkout", uri)
+		}
+		return "", "", fmt.Errorf("configSource.uri %q is not git+<repo>@<commit>", uri)
+	}
+	i := strings.LastIndexByte(uri, '@')
+	if i < 0 {
+		return "", "", fmt.Errorf("configSource.uri %q has no @<commit>", uri)
+	}
+	repo, commit := strings.TrimPrefix(uri[:i], "git+"), uri[i+1:]
+	if !commitPattern.MatchString(commit) {
+		return "", "", fmt.Errorf("configSource.uri %q: %q is not a full commit id", uri, commit)
+	}
+	if u, err := url.Parse(repo); err != nil || (u.Scheme == "" && !filepath.IsAbs(repo)) {
+		return "", "", fmt.Errorf("configSource.uri %q: repository %q is not a URL or an absolute path", uri, repo)
+	}
+	return repo, commit, nil
+}
+
+func newOptions(opts []Option) *options {
+	o := &options{threshold: 1, lookupEnv: os.LookupEnv, logger: hclog.NewNullLogger()}
+	for _, opt := range opts {
+		opt(o)
+	}
+	return o
+}
+
+// Replay verifies the attestation, rebuilds in a clean workspace and
+// compares. An error means the replay could not be made; a Result with
+// Reproducible false means it was made and differs.
+func Replay(ctx context.Context, data []byte, opts ...Option) (*Result, error) {
+	o := newOptions(opts)
+	st, keyIDs, signed, err := Load(data, opts...)
+	if err != nil {
+		return nil, err
+	}
+	pred := st.Predicate
+	repo, commit, _ := splitConfigSource(pred.Invocation.ConfigSource.URI)
+	res := &Result{Commit: commit, Repo: repo, Signed: signed, KeyIDs: keyIDs}
+
+	root, err := os.MkdirTemp(o.tempDir, "mmbuild-replay-")
+	if err != nil {
+		return nil, err
+	}
+	keep := false
+	defer func() {
+		if !keep {
+			_ = os.RemoveAll(root)
+		}
+	}()
+	clone := filepath.Join(root, "source")
+	o.logger.Info("replay: cloning the recorded source", "repo", repo, "commit", commit)
+	if _, err := source.Clone(ctx, clone, repo, commit, "", nil); err != nil {
+		return nil, fmt.Errorf("replay: %w", err)
+	}
+
+	cfgPath := o.configPath
+	if cfgPath == "" {
+		if cfgPath, err = workspace.Join(clone, pred.Invocation.ConfigSource.EntryPoint); err != nil {
+			return nil, fmt.Errorf("replay: entry point: %w", err)
+		}
+	}
+	cfg, err := config.Load(cfgPath)
+	if err != nil {
+		return nil, fmt.Errorf("replay: the recorded config: %w (use --config when the config is not in the source)", err)
+	}
+	if err := rewrite(cfg, st, o.lookupEnv); err != nil {
+		return nil, fmt.Errorf("replay: %w", err)
+	}
+
+	runOpts := append([]run.Option{
+		run.WithWorkDir(filepath.Dir(cfgPath)),
+		run.WithOutputEnv(filepath.Join(root, "build.env")),
+		run.WithForce(true),
+		run.WithoutBaseEnv(),
+		run.WithLookupEnv(o.lookupEnv),
+	}, o.runOpts...)
+	if o.configPath != "" {
+		runOpts = append(runOpts, run.WithWorkDir(clone))
+	}
+	out, err := run.Run(ctx, cfg, runOpts...)
+	if err != nil {
+		return nil, fmt.Errorf("replay: the build: %w", err)
+	}
+
+	rebuilt := map[string]run.Artifact{}
+	for _, a := range out.Artifacts {
+		rebuilt[a.Name] = a
+	}
+	res.Reproducible = true
+	for _, s := range st.Subject {
+		sub := Subject{Name: s.Name, Recorded: map[string]string(s.Digest)}
+		a, ok := rebuilt[s.Name]
+		switch {
+		case !ok:
+			sub.Missing = true
+		default:
+			sub.Rebuilt = map[string]string(a.Digest)
+			sub.Match = digest.Matches(digest.Set(s.Digest), a.Digest) == nil
+			sub.Path = a.Path
+		}
+		if !sub.Match {
+			res.Reproducible = false
+			res.Differing = append(res.Differing, s.Name)
+		} else {
+			sub.Path = ""
+		}
+		res.Subjects = append(res.Subjects, sub)
+	}
+	if !res.Reproducible {
+		keep = true
+		res.Workspace = root
+		res.Diffoscope = o.diffoscope(ctx, st, root, res)
+	}
+	return res, nil
+}
+
+// diffoscope compares each differing artifact with the published original.
+// It reports whether it ran; it is an aid, never a reason to fail.
+func (o *options) diffoscope(ctx context.Context, st *provenance.Statement, root string, res *Result) bool {
+	if o.fetch == nil || o.diffOut == nil {
+		return false
+	}
+	bin, err := exec.LookPath("diffoscope")
+	if err != nil {
+		return false
+	}
+	bc, _ := st.Predicate.BuildConfig.(map[string]any)
+	stagingURL, _ := bc["stagingURL"].(string)
+	if stagingURL == "" {
+		return false
+	}
+	ran := false
+	for _, s := range res.Subjects {
+		if s.Match || s.Missing {
+			continue
+		}
+		orig := filepath.Join(root, "original", s.Name)
+		if err := os.MkdirAll(filepath.Dir(orig), 0o755); err != nil {
+			continue
+		}
+		if err := o.fetch(ctx, strings.TrimSuffix(stagingURL, "/")+"/"+s.Name, orig); err != nil {
+			o.logger.Warn("replay: could not fetch the original for diffoscope", "artifact", s.Name, "error", err)
+			continue
+		}
+		cmd := exec.CommandContext(ctx, bin, orig, s.Path)
+		cmd.Stdout, cmd.Stderr = o.diffOut, o.diffOut
+		_ = cmd.Run() // diffoscope exits 1 when files differ
+		ran = true
+	}
+	return ran
+}
+
+// rewrite turns the config found at the recorded commit into exactly the
+// recorded build: the recorded handler and params, the recorded environment
+// (secrets resolved again by name from today's backends, never from the
+// attestation), the recorded materials with their recorded digests, and no
+// publishing.
+func rewrite(cfg *config.Config, st *provenance.Statement, lookup func(string) (string, bool)) error {
+	pred := st.Predicate
+	params := pred.Invocation.Parameters.(map[string]any)
+	cfg.Handler.ID = params["handler"].(string)
+	cfg.Handler.Params = nil
+	if ps, ok := params["params"].([]any); ok {
+		for _, p := range ps {
+			s, ok := p.(string)
+			if !ok {
+				return fmt.Errorf("invocation.parameters.params holds a non-string")
+			}
+			cfg.Handler.Params = append(cfg.Handler.Params, s)
+		}
+	}
+
+	declared := map[string]config.EnvVar{}
+	for _, e := range cfg.Env {
+		declared[e.Var] = e
+	}
+	recorded, _ := pred.Invocation.Environment.(map[string]any)
+	names := make([]string, 0, len(recorded))
+	for k := range recorded {
+		names = append(names, k)
+	}
+	sort.Strings(names)
+	var env []config.EnvVar
+	for _, k := range names {
+		v, ok := recorded[k].(string)
+		if !ok {
+			return fmt.Errorf("invocation.environment.%s is not a string", k)
+		}
+		switch {
+		case k == run.MaterialsDirVar:
+			continue // the replay's own materials folder
+		case v == provenance.Redacted:
+			d, ok := declared[k]
+			if !ok || d.ValueFrom == nil || d.ValueFrom.Secret == "" {
+				return fmt.Errorf("environment variable %s was a secret, but the config at that commit does not say which secret", k)
+			}
+			env = append(env, d)
+		default:
+			val := v
+			env = append(env, config.EnvVar{Var: k, Value: &val})
+		}
+	}
+	cfg.Env = env
+
+	var mats []config.Material
+	for _, m := range pred.Materials {
+		switch {
+		case m.URI == pred.Invocation.ConfigSource.URI, strings.HasPrefix(m.URI, "mmbuild-plugin:"):
+			continue
+		}
+		if len(m.Digest) == 0 {
+			return fmt.Errorf("material %s has no recorded digest", m.URI)
+		}
+		mats = append(mats, config.Material{URI: m.URI, Digest: config.Digest(m.Digest)})
+	}
+	cfg.Materials = mats
+	cfg.Artifacts.Destination = ""
+	cfg.Transfers = nil
+	cfg.Provenance = ""
+	cfg.Source = nil
+	// ${VAR} in the fields kept (artifact globs, replacements) resolve from
+	// the recorded environment first.
+	return cfg.Expand(func(k string) (string, bool) {
+		if v, ok := recorded[k].(string); ok && v != provenance.Redacted {
+			return v, true
+		}
+		return lookup(k)
+	})
+}

@@ -1,0 +1,425 @@
+package verify
+
+import (
+	"context"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"path"
+	"path/filepath"
+	"runtime"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	intoto "github.com/in-toto/in-toto-golang/in_toto"
+	slsa "github.com/in-toto/in-toto-golang/in_toto/slsa_provenance/v0.2"
+
+	"github.com/mmbuild/mmbuild/core/evidence/digest"
+	"github.com/mmbuild/mmbuild/core/evidence/provenance"
+	"github.com/mmbuild/mmbuild/core/evidence/signing"
+)
+
+// pickEnvelope chooses the envelope to check: the only one, or in a bundle
+// the one whose statement has the SLSA provenance predicate (a bundle may
+// also hold an SBOM statement).
+func pickEnvelope(envs []signing.Envelope) (*signing.Envelope, string, error) {
+	if len(envs) == 0 {
+		return nil, "", errors.New("no envelope in the attestation")
+	}
+	describe := func(e *signing.Envelope, where string) (*signing.Envelope, string, error) {
+		if e.PayloadType != signing.PayloadType {
+			return nil, "", fmt.Errorf("%spayloadType is %q, want %q", where, e.PayloadType, signing.PayloadType)
+		}
+		kind := "DSSE envelope"
+		if !e.Signed() {
+			kind = "unsigned statement"
+		}
+		n := len(e.Signatures)
+		return e, fmt.Sprintf("%s%s, payloadType %s, %d signature%s", where, kind, e.PayloadType, n, plural(n)), nil
+	}
+	if len(envs) == 1 {
+		return describe(&envs[0], "")
+	}
+	var found []int
+	for i := range envs {
+		if envs[i].PayloadType == signing.PayloadType && predicateType(envs[i].Payload) == slsa.PredicateSLSAProvenance {
+			found = append(found, i)
+		}
+	}
+	switch len(found) {
+	case 0:
+		return nil, "", fmt.Errorf("none of the %d envelopes holds a %s statement", len(envs), slsa.PredicateSLSAProvenance)
+	case 1:
+		return describe(&envs[found[0]], fmt.Sprintf("line %d of %d: ", found[0]+1, len(envs)))
+	}
+	return nil, "", fmt.Errorf("%d envelopes hold a provenance statement; expected one", len(found))
+}
+
+// predicateType peeks at a payload's predicateType ("" if it has none).
+func predicateType(payload []byte) string {
+	var probe map[string]json.RawMessage
+	if signing.UnmarshalStrict(payload, &probe) != nil {
+		return ""
+	}
+	var pt string
+	if json.Unmarshal(probe["predicateType"], &pt) != nil {
+		return ""
+	}
+	return pt
+}
+
+type statementHeader struct {
+	Type          string           `json:"_type"`
+	PredicateType string           `json:"predicateType"`
+	Subject       []intoto.Subject `json:"subject"`
+	Predicate     json.RawMessage  `json:"predicate"`
+}
+
+// ParseStatement decodes a provenance statement strictly (see
+// signing.UnmarshalStrict) and checks its type and predicate type.
+func ParseStatement(payload []byte) (*provenance.Statement, error) {
+	var fail error
+	st, ok := checkStatement(payload, func(_ string, s Status, format string, args ...any) {
+		if s == Fail && fail == nil {
+			fail = fmt.Errorf("parsing statement: "+format, args...)
+		}
+	})
+	if fail != nil {
+		return nil, fail
+	}
+	if !ok {
+		return nil, errors.New("parsing statement: failed")
+	}
+	return st, nil
+}
+
+// checkStatement adds statement-type and predicate-type. ok is false when
+// the statement could not be parsed at all (later checks cannot run).
+func checkStatement(payload []byte, add func(string, Status, string, ...any)) (*provenance.Statement, bool) {
+	var h statementHeader
+	if err := signing.UnmarshalStrict(payload, &h); err != nil {
+		add(CheckStatementType, Fail, "the payload is not an in-toto statement: %v", err)
+		return nil, false
+	}
+	if h.Type != intoto.StatementInTotoV01 {
+		add(CheckStatementType, Fail, "_type is %q, want %q", h.Type, intoto.StatementInTotoV01)
+	} else {
+		add(CheckStatementType, Pass, "%s", h.Type)
+	}
+	if h.PredicateType != slsa.PredicateSLSAProvenance {
+		add(CheckPredicateType, Fail, "predicateType is %q, want %q", h.PredicateType, slsa.PredicateSLSAProvenance)
+		return nil, false
+	}
+	var pred slsa.ProvenancePredicate
+	if len(h.Predicate) == 0 || string(h.Predicate) == "null" {
+		add(CheckPredicateType, Fail, "the statement has no predicate")
+		return nil, false
+	}
+	if err := signing.UnmarshalStrict(h.Predicate, &pred); err != nil {
+		add(CheckPredicateType, Fail, "the predicate is not SLSA v0.2 provenance: %v", err)
+		return nil, false
+	}
+	add(CheckPredicateType, Pass, "%s", h.PredicateType)
+	st := &provenance.Statement{
+		StatementHeader: intoto.StatementHeader{Type: h.Type, PredicateType: h.PredicateType, Subject: h.Subject},
+		Predicate:       pred,
+	}
+	return st, true
+}
+
+// checkSubjects: every artifact is covered by a subject named like its
+// base name (the subject's name, or its last path element) with every
+// digest it records matching, at least one of them strong.
+func checkSubjects(ctx context.Context, st *provenance.Statement, artifacts []string) Check {
+	if len(artifacts) == 0 {
+		return result(CheckSubjects, Skipped, "no artifact given (%d subject%s recorded)", len(st.Subject), plural(len(st.Subject)))
+	}
+	type outcome struct {
+		err  error
+		algs []string
+	}
+	results := make([]outcome, len(artifacts))
+	var wg sync.WaitGroup
+	sem := make(chan struct{}, runtime.GOMAXPROCS(0))
+	for i, a := range artifacts {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			sem <- struct{}{}
+			defer func() { <-sem }()
+			if err := ctx.Err(); err != nil {
+				results[i].err = err
+				return
+			}
+			results[i].algs, results[i].err = coveredBy(a, st.Subject)
+		}()
+	}
+	wg.Wait()
+	var fails []string
+	algs := map[string]bool{}
+	for _, r := range results {
+		if r.err != nil {
+			fails = append(fails, r.err.Error())
+		}
+		for _, a := range r.algs {
+			algs[a] = true
+		}
+	}
+	if len(fails) > 0 {
+		return result(CheckSubjects, Fail, "%s", strings.Join(fails, "; "))
+	}
+	names := make([]string, 0, len(algs))
+	for a := range algs {
+		names = append(names, a)
+	}
+	sort.Strings(names)
+	n := len(artifacts)
+	if n == 1 {
+		return result(CheckSubjects, Pass, "1 artifact matches its subject (%s)", strings.Join(names, ", "))
+	}
+	return result(CheckSubjects, Pass, "%d artifacts match their subjects (%s)", n, strings.Join(names, ", "))
+}
+
+var strongAlgs = []string{digest.SHA256, digest.SHA512}
+
+// coveredBy hashes the artifact and returns the algorithms of the subject
+// that matched it, or why none did.
+func coveredBy(artifact string, subjects []intoto.Subject) ([]string, error) {
+	base := filepath.Base(artifact)
+	var candidates []intoto.Subject
+	for _, s := range subjects {
+		if s.Name == base || path.Base(s.Name) == base {
+			candidates = append(candidates, s)
+		}
+	}
+	if len(candidates) == 0 {
+		return nil, fmt.Errorf("%s: no subject named %s", base, base)
+	}
+	extra := map[string]bool{}
+	for _, c := range candidates {
+		for alg := range c.Digest {
+			if alg == digest.SHA1 || alg == digest.SHA512 {
+				extra[alg] = true
+			}
+		}
+	}
+	var extras []string
+	for a := range extra {
+		extras = append(extras, a)
+	}
+	sort.Strings(extras)
+	got, _, err := digest.File(artifact, extras...)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", base, err)
+	}
+	var why error
+	for _, c := range candidates {
+		algs, err := matches(c, got)
+		if err == nil {
+			return algs, nil
+		}
+		if why == nil {
+			why = fmt.Errorf("%s: %w", base, err)
+		}
+	}
+	return nil, why
+}
+
+// matches compares every digest a subject records with the computed ones.
+func matches(s intoto.Subject, got digest.Set) ([]string, error) {
+	strong := false
+	for _, a := range strongAlgs {
+		if s.Digest[a] != "" {
+			strong = true
+		}
+	}
+	if !strong {
+		return nil, fmt.Errorf("subject %s records no sha256 or sha512", s.Name)
+	}
+	algs := make([]string, 0, len(s.Digest))
+	for a := range s.Digest {
+		algs = append(algs, a)
+	}
+	sort.Strings(algs)
+	for _, a := range algs {
+		want := s.Digest[a]
+		have, ok := got[a]
+		if !ok {
+			return nil, fmt.Errorf("subject %s records a %s digest, which cannot be checked", s.Name, a)
+		}
+		if !strings.EqualFold(want, have) {
+			return nil, fmt.Errorf("%s is %s, subject %s records %s", a, have, s.Name, want)
+		}
+	}
+	return algs, nil
+}
+
+func checkBuilderID(st *provenance.Statement, want string) Check {
+	got := st.Predicate.Builder.ID
+	switch {
+	case want == "":
+		return result(CheckBuilderID, Skipped, "not requested (the statement says %s)", orNone(got))
+	case got == want:
+		return result(CheckBuilderID, Pass, "%s", got)
+	}
+	return result(CheckBuilderID, Fail, "builder.id is %s, want %s", orNone(got), want)
+}
+
+func checkSourceURI(st *provenance.Statement, want string) Check {
+	got := st.Predicate.Invocation.ConfigSource.URI
+	if want == "" {
+		return result(CheckSourceURI, Skipped, "not requested (the statement says %s)", orNone(got))
+	}
+	if SourceURIMatches(got, want) {
+		return result(CheckSourceURI, Pass, "%s", got)
+	}
+	return result(CheckSourceURI, Fail, "configSource.uri is %s, want %s", orNone(got), want)
+}
+
+// SourceURIMatches compares a recorded configSource.uri with an expected
+// one: exactly when want has an @revision suffix, else with the recorded
+// URI's @revision removed. The git+ prefix is optional in want.
+func SourceURIMatches(got, want string) bool {
+	if got == "" || want == "" {
+		return false
+	}
+	if !strings.HasPrefix(want, "git+") && strings.HasPrefix(got, "git+") {
+		want = "git+" + want
+	}
+	if _, rev := splitRevision(want); rev != "" {
+		return got == want
+	}
+	base, _ := splitRevision(got)
+	return base == want
+}
+
+// splitRevision splits "git+https://host/org/repo.git@3f2c" into the URI and
+// the revision after the first @ of the path (an @ in the authority, as in
+// ssh://git@host, is not a revision).
+func splitRevision(uri string) (base, rev string) {
+	rest := uri
+	off := 0
+	if i := strings.Index(uri, "://"); i >= 0 {
+		off = i + 3
+		rest = uri[off:]
+		j := strings.IndexByte(rest, '/')
+		if j < 0 {
+			return uri, ""
+		}
+		off += j
+		rest = rest[j:]
+	}
+	k := strings.IndexByte(rest, '@')
+	if k < 0 {
+		return uri, ""
+	}
+	return uri[:off+k], rest[k+1:]
+}
+
+func checkSourceCommit(st *provenance.Statement, want string) Check {
+	got := st.Predicate.Invocation.ConfigSource.Digest[digest.SHA1]
+	switch {
+	case want == "":
+		return result(CheckSourceCommit, Skipped, "not requested (the statement says %s)", orNone(got))
+	case got != "" && strings.EqualFold(got, want):
+		return result(CheckSourceCommit, Pass, "%s", got)
+	}
+	return result(CheckSourceCommit, Fail, "configSource.digest.sha1 is %s, want %s", orNone(got), want)
+}
+
+// hexLen is the length of a hex digest per algorithm.
+var hexLen = map[string]int{digest.SHA1: 40, digest.SHA256: 64, digest.SHA512: 128}
+
+func isHex(s string, n int) bool {
+	if len(s) != n {
+		return false
+	}
+	_, err := hex.DecodeString(s)
+	return err == nil
+}
+
+// checkMaterials: every material names a URI and has a strong digest:
+// sha256 or sha512, or sha1 alone for a git+ URI (a commit). Every digest
+// value given for those algorithms must be well-formed hex.
+func checkMaterials(st *provenance.Statement) Check {
+	var fails []string
+	for i, m := range st.Predicate.Materials {
+		name := m.URI
+		if name == "" {
+			fails = append(fails, fmt.Sprintf("material %d has no uri", i+1))
+			continue
+		}
+		bad := ""
+		for a, n := range hexLen {
+			if v, ok := m.Digest[a]; ok && !isHex(v, n) {
+				bad = fmt.Sprintf("%s: malformed %s %q", name, a, v)
+			}
+		}
+		if bad != "" {
+			fails = append(fails, bad)
+			continue
+		}
+		switch {
+		case m.Digest[digest.SHA256] != "" || m.Digest[digest.SHA512] != "":
+		case m.Digest[digest.SHA1] != "" && strings.HasPrefix(name, "git+"):
+		case m.Digest[digest.SHA1] != "":
+			fails = append(fails, fmt.Sprintf("%s: only a sha1 digest (accepted for git+ commits only)", name))
+		default:
+			fails = append(fails, fmt.Sprintf("%s: no sha256 or sha512 digest", name))
+		}
+	}
+	if len(fails) > 0 {
+		const most = 5
+		if len(fails) > most {
+			fails = append(fails[:most], fmt.Sprintf("and %d more", len(fails)-most))
+		}
+		return result(CheckMaterials, Fail, "%s", strings.Join(fails, "; "))
+	}
+	n := len(st.Predicate.Materials)
+	return result(CheckMaterials, Pass, "%d material%s, each with a uri and a strong digest", n, plural(n))
+}
+
+func checkTimes(st *provenance.Statement, now time.Time) Check {
+	md := st.Predicate.Metadata
+	if md == nil || (md.BuildStartedOn == nil && md.BuildFinishedOn == nil) {
+		return result(CheckTimes, Skipped, "the statement records no build times")
+	}
+	limit := now.Add(MaxSkew)
+	var fails []string
+	for _, t := range []struct {
+		name string
+		at   *time.Time
+	}{{"buildStartedOn", md.BuildStartedOn}, {"buildFinishedOn", md.BuildFinishedOn}} {
+		if t.at != nil && t.at.After(limit) {
+			fails = append(fails, fmt.Sprintf("%s %s is in the future", t.name, t.at.UTC().Format(time.RFC3339)))
+		}
+	}
+	if md.BuildStartedOn != nil && md.BuildFinishedOn != nil && md.BuildStartedOn.After(*md.BuildFinishedOn) {
+		fails = append(fails, fmt.Sprintf("buildStartedOn %s is after buildFinishedOn %s",
+			md.BuildStartedOn.UTC().Format(time.RFC3339), md.BuildFinishedOn.UTC().Format(time.RFC3339)))
+	}
+	if len(fails) > 0 {
+		return result(CheckTimes, Fail, "%s", strings.Join(fails, "; "))
+	}
+	switch {
+	case md.BuildStartedOn == nil:
+		return result(CheckTimes, Pass, "finished %s (no start recorded)", md.BuildFinishedOn.UTC().Format(time.RFC3339))
+	case md.BuildFinishedOn == nil:
+		return result(CheckTimes, Pass, "started %s (no finish recorded)", md.BuildStartedOn.UTC().Format(time.RFC3339))
+	}
+	return result(CheckTimes, Pass, "%s to %s", md.BuildStartedOn.UTC().Format(time.RFC3339), md.BuildFinishedOn.UTC().Format(time.RFC3339))
+}
+
+func result(name string, s Status, format string, args ...any) Check {
+	return Check{Name: name, Status: s, Detail: oneLine(fmt.Sprintf(format, args...))}
+}
+
+func orNone(s string) string {
+	if s == "" {
+		return "(none)"
+	}
+	return s
+}

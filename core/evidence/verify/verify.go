@@ -1,0 +1,254 @@
+package verify
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/mmbuild/mmbuild/core/evidence/provenance"
+	"github.com/mmbuild/mmbuild/core/evidence/signing"
+)
+
+// Check names, in the order they are reported.
+const (
+	CheckEnvelope      = "envelope"
+	CheckSignature     = "signature"
+	CheckStatementType = "statement-type"
+	CheckPredicateType = "predicate-type"
+	CheckSubjects      = "subjects"
+	CheckBuilderID     = "builder-id"
+	CheckSourceURI     = "source-uri"
+	CheckSourceCommit  = "source-commit"
+	CheckMaterials     = "materials"
+	CheckTimes         = "times"
+)
+
+// CheckNames lists every check in report order.
+var CheckNames = []string{
+	CheckEnvelope, CheckSignature, CheckStatementType, CheckPredicateType, CheckSubjects,
+	CheckBuilderID, CheckSourceURI, CheckSourceCommit, CheckMaterials, CheckTimes,
+}
+
+// Status is the outcome of one check.
+type Status string
+
+// The outcomes. Skipped is never a pass: it says the check was not made
+// (not requested, not applicable, or an earlier check failed).
+const (
+	Pass    Status = "pass"
+	Fail    Status = "fail"
+	Skipped Status = "skipped"
+)
+
+// Check is one named check with a one-line detail.
+type Check struct {
+	Name   string `json:"name"`
+	Status Status `json:"status"`
+	Detail string `json:"detail"`
+}
+
+// Report is the outcome of all checks. OK is true when no check failed.
+type Report struct {
+	Checks []Check `json:"checks"`
+	OK     bool    `json:"ok"`
+	// KeyIDs are the ids of the keys whose signatures verified.
+	KeyIDs []string `json:"key_ids,omitempty"`
+	// Statement is the parsed statement when it parsed, whatever the
+	// checks say: use it only when OK.
+	Statement *provenance.Statement `json:"-"`
+}
+
+// Check returns the check of that name, if reported.
+func (r *Report) Check(name string) (Check, bool) {
+	for _, c := range r.Checks {
+		if c.Name == name {
+			return c, true
+		}
+	}
+	return Check{}, false
+}
+
+// Failed lists the names of the failed checks.
+func (r *Report) Failed() []string {
+	var out []string
+	for _, c := range r.Checks {
+		if c.Status == Fail {
+			out = append(out, c.Name)
+		}
+	}
+	return out
+}
+
+// Err is nil when the report is OK, else an error naming the failed checks
+// and the first failure's detail.
+func (r *Report) Err() error {
+	failed := r.Failed()
+	if len(failed) == 0 {
+		return nil
+	}
+	first, _ := r.Check(failed[0])
+	return fmt.Errorf("verification failed: %s (%s: %s)", strings.Join(failed, ", "), first.Name, first.Detail)
+}
+
+// MaxSkew is how far in the future a recorded time may lie (clock skew).
+const MaxSkew = 5 * time.Minute
+
+// Options are what to verify and against what.
+type Options struct {
+	// Artifacts are paths of files that subjects must cover.
+	Artifacts []string
+	// Keys verify the signature; Threshold of them (default 1) must.
+	Keys      []signing.Verifier
+	Threshold int
+	// AllowUnsigned reports the signature check as skipped instead of
+	// failed when no key is given.
+	AllowUnsigned bool
+	// Expectations; empty means not checked (reported as skipped).
+	//
+	// SourceURI is compared with invocation.configSource.uri: exactly when
+	// it carries an @revision suffix itself, else with the recorded URI's
+	// @revision removed; a git+ prefix may be left out of it.
+	BuilderID, SourceURI, SourceCommit string
+	// Now returns the current time; time.Now if nil.
+	Now func() time.Time
+}
+
+// File reads the attestation at path and verifies it. Only failing to read
+// the file is an error; everything about its content is in the report.
+func File(ctx context.Context, path string, opts Options) (*Report, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("reading attestation: %w", err)
+	}
+	defer f.Close()
+	// One byte more than the limit, so that ReadBundle reports the size.
+	data, err := io.ReadAll(io.LimitReader(f, signing.MaxBundleSize+1))
+	if err != nil {
+		return nil, fmt.Errorf("reading attestation %s: %w", path, err)
+	}
+	return Attestation(ctx, data, opts)
+}
+
+// Attestation verifies an attestation given as bytes: a statement, an
+// envelope or a .intoto.jsonl bundle.
+func Attestation(ctx context.Context, data []byte, opts Options) (*Report, error) {
+	if err := opts.check(); err != nil {
+		return nil, err
+	}
+	envs, err := signing.ReadBundle(data)
+	return verify(ctx, envs, err, opts), nil
+}
+
+func (o *Options) check() error {
+	if o.Threshold < 0 {
+		return fmt.Errorf("threshold %d is less than 1", o.Threshold)
+	}
+	if n := len(o.Keys); n > 0 && o.Threshold > n {
+		return fmt.Errorf("threshold %d is more than the %d keys given", o.Threshold, n)
+	}
+	return nil
+}
+
+// verify runs every check in order. readErr is the error reading the
+// bundle, if any.
+func verify(ctx context.Context, envs []signing.Envelope, readErr error, opts Options) *Report {
+	r := &Report{}
+	add := func(name string, s Status, format string, args ...any) {
+		r.Checks = append(r.Checks, result(name, s, format, args...))
+	}
+	skipRest := func(reason string) {
+		for _, n := range CheckNames[len(r.Checks):] {
+			add(n, Skipped, "not checked: %s", reason)
+		}
+	}
+	defer func() {
+		r.OK = len(r.Failed()) == 0
+	}()
+
+	// envelope
+	if readErr != nil {
+		add(CheckEnvelope, Fail, "%v", readErr)
+		skipRest("the attestation did not parse")
+		return r
+	}
+	env, detail, err := pickEnvelope(envs)
+	if err != nil {
+		add(CheckEnvelope, Fail, "%v", err)
+		skipRest("no envelope to check")
+		return r
+	}
+	add(CheckEnvelope, Pass, "%s", detail)
+
+	// signature
+	checkSignature(env, opts, r, add)
+
+	// statement-type, predicate-type
+	st, ok := checkStatement(env.Payload, add)
+	if !ok {
+		skipRest("the statement did not parse")
+		return r
+	}
+	r.Statement = st
+
+	now := time.Now
+	if opts.Now != nil {
+		now = opts.Now
+	}
+	r.Checks = append(r.Checks,
+		checkSubjects(ctx, st, opts.Artifacts),
+		checkBuilderID(st, opts.BuilderID),
+		checkSourceURI(st, opts.SourceURI),
+		checkSourceCommit(st, opts.SourceCommit),
+		checkMaterials(st),
+		checkTimes(st, now()),
+	)
+	return r
+}
+
+func checkSignature(env *signing.Envelope, opts Options, r *Report, add func(string, Status, string, ...any)) {
+	sigs := fmt.Sprintf("%d signature%s", len(env.Signatures), plural(len(env.Signatures)))
+	if len(opts.Keys) == 0 {
+		if opts.AllowUnsigned {
+			add(CheckSignature, Skipped, "NOT VERIFIED: no key given and unsigned attestations allowed (%s present)", sigs)
+			return
+		}
+		add(CheckSignature, Fail, "no key given to verify the %s with (give a public key, or allow unsigned attestations)", sigs)
+		return
+	}
+	threshold := opts.Threshold
+	if threshold == 0 {
+		threshold = 1
+	}
+	_, ids, err := signing.VerifyEnvelope(env, threshold, opts.Keys...)
+	r.KeyIDs = ids
+	if err != nil {
+		add(CheckSignature, Fail, "%v", err)
+		return
+	}
+	add(CheckSignature, Pass, "%d of %d key%s verified (threshold %d): %s", len(ids), len(opts.Keys), plural(len(opts.Keys)), threshold, strings.Join(shortIDs(ids), ", "))
+}
+
+func shortIDs(ids []string) []string {
+	out := make([]string, len(ids))
+	for i, id := range ids {
+		if len(id) > 16 {
+			id = id[:16] + "…"
+		}
+		out[i] = id
+	}
+	return out
+}
+
+func plural(n int) string {
+	if n == 1 {
+		return ""
+	}
+	return "s"
+}
+
+func oneLine(s string) string {
+	return strings.Join(strings.Fields(s), " ")
+}

@@ -1,0 +1,300 @@
+package audit
+
+import (
+	"context"
+	"debug/buildinfo"
+	"errors"
+	"fmt"
+	"io/fs"
+	"maps"
+	"os"
+	"path/filepath"
+	"runtime"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/mmbuild/mmbuild/core/plugins/discovery"
+	"github.com/mmbuild/mmbuild/core/plugins/lockfile"
+	"github.com/mmbuild/mmbuild/sdk/plugin"
+)
+
+// Status is the verdict on one candidate.
+type Status string
+
+// Statuses, in the order their rules are checked: the first that applies is
+// reported.
+const (
+	StatusNotExecutable       Status = "not-executable"
+	StatusInsecurePermissions Status = "insecure-permissions"
+	StatusBroken              Status = "broken"
+	StatusShadowed            Status = "shadowed"
+	StatusUnpinned            Status = "unpinned"
+	StatusChecksumMismatch    Status = "checksum-mismatch"
+	StatusIncompatibleAPI     Status = "incompatible-api"
+	StatusOK                  Status = "ok"
+)
+
+var statusOrder = []Status{
+	StatusOK, StatusNotExecutable, StatusInsecurePermissions, StatusBroken,
+	StatusShadowed, StatusUnpinned, StatusChecksumMismatch, StatusIncompatibleAPI,
+}
+
+// SDKModule is the module path of the plugin SDK, looked up in a binary's
+// build info.
+const SDKModule = "github.com/mmbuild/mmbuild/sdk"
+
+// Report is what an audit says about one candidate.
+type Report struct {
+	Name   string `json:"name"`
+	Path   string `json:"path"`
+	Origin string `json:"origin"` // the search path directory's origin: env, project, user, beside-mmbuild
+
+	// Version is the plugin's own answer when it was described, else its
+	// main module's version from the build info.
+	Version    string   `json:"version"`
+	Kinds      []string `json:"kinds"`       // from describe; empty when not described
+	APIVersion int      `json:"api_version"` // from describe; 0 when not described
+	// SDKVersion is from describe, else the SDK module's version in the
+	// build info ("" when the binary does not use the SDK).
+	SDKVersion string `json:"sdk_version"`
+	GoVersion  string `json:"go_version"` // from the build info
+	Module     string `json:"module"`     // main module path, from the build info
+
+	SHA256        string `json:"sha256"`         // "sha256:<hex>" of the file, "" when it could not be read
+	Pinned        string `json:"pinned"`         // the lock's sum for this platform, "" when unpinned
+	PinnedVersion string `json:"pinned_version"` // the lock's version, "" when no entry
+
+	Status Status `json:"status"`
+	Reason string `json:"reason"` // one line; "" when ok
+}
+
+type options struct {
+	cacheDir string
+	timeout  time.Duration
+	platform string
+}
+
+// Option configures Audit and Describe.
+type Option func(*options)
+
+// WithCacheDir sets the directory of the describe cache; "" disables it.
+// Default: DefaultCacheDir().
+func WithCacheDir(dir string) Option { return func(o *options) { o.cacheDir = dir } }
+
+// WithDescribeTimeout bounds one `PLUGIN describe`. Default: 5s.
+func WithDescribeTimeout(d time.Duration) Option { return func(o *options) { o.timeout = d } }
+
+// WithPlatform sets the platform whose pin is checked. Default:
+// lockfile.Platform(), the running one.
+func WithPlatform(p string) Option { return func(o *options) { o.platform = p } }
+
+func newOptions(opts []Option) *options {
+	o := &options{cacheDir: DefaultCacheDir(), timeout: 5 * time.Second, platform: lockfile.Platform()}
+	for _, opt := range opts {
+		opt(o)
+	}
+	return o
+}
+
+// Audit reports on every candidate, in the order given, checking them
+// concurrently (at most GOMAXPROCS at a time). lock may be nil (no lock
+// file). See Status for the rules; `describe` is run only for a binary whose
+// sha256 matches its pin for this platform, and its answer is cached by
+// sha256 (WithCacheDir), so a repeated audit starts no process.
+func Audit(ctx context.Context, candidates []discovery.Candidate, lock *lockfile.File, opts ...Option) []Report {
+	o := newOptions(opts)
+	reports := make([]Report, len(candidates))
+	next := make(chan int)
+	var wg sync.WaitGroup
+	for range min(runtime.GOMAXPROCS(0), len(candidates)) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range next {
+				reports[i] = auditOne(ctx, candidates[i], lock, o)
+			}
+		}()
+	}
+	for i := range candidates {
+		next <- i
+	}
+	close(next)
+	wg.Wait()
+	return reports
+}
+
+func auditOne(ctx context.Context, c discovery.Candidate, lock *lockfile.File, o *options) Report {
+	r := Report{Name: c.Name, Path: c.Path, Origin: c.Dir.Origin, Kinds: []string{}}
+	verdict := func(s Status, format string, args ...any) Report {
+		r.Status, r.Reason = s, oneLine(fmt.Sprintf(format, args...))
+		return r
+	}
+	if err := ctx.Err(); err != nil {
+		return verdict(StatusBroken, "not audited: %v", err)
+	}
+
+	// Facts first (none of them executes the file), then the rules in order.
+	var entry lockfile.Entry
+	var hasEntry bool
+	if lock != nil {
+		entry, hasEntry = lock.Pin(c.Name)
+		if hasEntry {
+			r.PinnedVersion = entry.Version
+			r.Pinned, _ = entry.Sum(o.platform)
+		}
+	}
+	st, err := os.Stat(c.Path)
+	if err != nil {
+		if target, lerr := os.Readlink(c.Path); lerr == nil && errors.Is(err, fs.ErrNotExist) {
+			return verdict(StatusNotExecutable, "dangling symlink to %s", target)
+		}
+		return verdict(StatusNotExecutable, "cannot stat: %v", err)
+	}
+	if !st.Mode().IsRegular() {
+		return verdict(StatusNotExecutable, "not a regular file (%s)", kind(st.Mode()))
+	}
+	sum, sumErr := discovery.SHA256(c.Path)
+	r.SHA256 = sum
+	bi, biErr := buildinfo.ReadFile(c.Path)
+	if biErr == nil {
+		r.GoVersion, r.Module, r.Version = bi.GoVersion, bi.Main.Path, bi.Main.Version
+		for _, d := range bi.Deps {
+			if d.Path == SDKModule {
+				r.SDKVersion = d.Version
+			}
+		}
+	}
+
+	if st.Mode().Perm()&0o111 == 0 {
+		return verdict(StatusNotExecutable, "no execute permission (mode %04o)", st.Mode().Perm())
+	}
+	if reason := insecure(c); reason != "" {
+		return verdict(StatusInsecurePermissions, "%s", reason)
+	}
+	if sumErr != nil {
+		return verdict(StatusBroken, "%v", sumErr)
+	}
+	if biErr != nil {
+		if inner := errors.Unwrap(biErr); inner != nil {
+			biErr = inner // the path is in the report already
+		}
+		return verdict(StatusBroken, "not a Go binary built with the mmbuild SDK (no Go build info: %v)", biErr)
+	}
+	if c.ShadowedBy != "" {
+		return verdict(StatusShadowed, "shadowed by %s, found earlier in the search path", c.ShadowedBy)
+	}
+	if !hasEntry {
+		return verdict(StatusUnpinned, "no entry in %s: run `mmbuild plugins lock`", lockfile.FileName)
+	}
+	if r.Pinned == "" {
+		return verdict(StatusUnpinned, "%s pins it for %s only, not %s: run `mmbuild plugins lock`",
+			lockfile.FileName, strings.Join(platforms(entry), ", "), o.platform)
+	}
+	if r.SHA256 != r.Pinned {
+		return verdict(StatusChecksumMismatch, "binary %s does not match pinned %s: reinstall the pinned build, or run `mmbuild plugins lock` if the change is expected",
+			r.SHA256, r.Pinned)
+	}
+
+	// The binary is the one pinned: asking it is the user's decision, made
+	// when they locked it.
+	hex, _ := lockfile.ParseSum(r.SHA256)
+	info, err := describe(ctx, c.Path, hex, o)
+	if err != nil {
+		return verdict(StatusBroken, "describe failed: %v", err)
+	}
+	r.Version, r.Kinds, r.APIVersion, r.SDKVersion = info.Version, info.Kinds, info.APIVersion, info.SDKVersion
+	if r.Kinds == nil {
+		r.Kinds = []string{}
+	}
+	if info.APIVersion != plugin.APIVersion {
+		return verdict(StatusIncompatibleAPI, "speaks plugin API v%d; this mmbuild speaks v%d", info.APIVersion, plugin.APIVersion)
+	}
+	r.Status = StatusOK
+	return r
+}
+
+// insecure returns why the file could be replaced by someone other than
+// the user or root, or "". It checks the file (through symlinks), the
+// directory it was found in, and the directory of the file it resolves to.
+func insecure(c discovery.Candidate) string {
+	real, err := filepath.EvalSymlinks(c.Path)
+	if err != nil {
+		return fmt.Sprintf("cannot resolve %s: %v", c.Path, err)
+	}
+	checks := []struct{ path, what string }{{real, ""}, {filepath.Dir(c.Path), "directory "}}
+	if d := filepath.Dir(real); d != filepath.Dir(c.Path) {
+		checks = append(checks, struct{ path, what string }{d, "directory "})
+	}
+	for _, ch := range checks {
+		st, err := os.Stat(ch.path)
+		if err != nil {
+			return fmt.Sprintf("cannot stat %s%s: %v", ch.what, ch.path, err)
+		}
+		subject := ch.what + ch.path
+		if ch.what == "" && real == c.Path {
+			subject = "the file"
+		}
+		if m := st.Mode().Perm(); m&0o022 != 0 {
+			return fmt.Sprintf("%s is writable by group or others (mode %04o)", subject, m)
+		}
+		if uid, ok := owner(st); ok && uid != os.Getuid() && uid != 0 {
+			return fmt.Sprintf("%s is owned by uid %d, neither you (uid %d) nor root", subject, uid, os.Getuid())
+		}
+	}
+	return ""
+}
+
+func kind(m fs.FileMode) string {
+	switch {
+	case m.IsDir():
+		return "a directory"
+	case m&fs.ModeNamedPipe != 0:
+		return "a named pipe"
+	case m&fs.ModeSocket != 0:
+		return "a socket"
+	case m&fs.ModeDevice != 0:
+		return "a device"
+	}
+	return m.Type().String()
+}
+
+func platforms(e lockfile.Entry) []string { return slices.Sorted(maps.Keys(e.Hashes)) }
+
+// OK reports whether every report is ok: what --strict checks.
+func OK(reports []Report) bool {
+	for _, r := range reports {
+		if r.Status != StatusOK {
+			return false
+		}
+	}
+	return true
+}
+
+// Summary counts the reports by status, in one line:
+// "4 plugins: 2 ok, 1 unpinned, 1 shadowed".
+func Summary(reports []Report) string {
+	count := map[Status]int{}
+	for _, r := range reports {
+		count[r.Status]++
+	}
+	noun := "plugins"
+	if len(reports) == 1 {
+		noun = "plugin"
+	}
+	var parts []string
+	for _, s := range statusOrder {
+		if n := count[s]; n > 0 {
+			parts = append(parts, fmt.Sprintf("%d %s", n, s))
+		}
+	}
+	if len(parts) == 0 {
+		return fmt.Sprintf("%d %s", len(reports), noun)
+	}
+	return fmt.Sprintf("%d %s: %s", len(reports), noun, strings.Join(parts, ", "))
+}
+
+var newlines = strings.NewReplacer("\r\n", " ", "\n", " ", "\r", " ")
+
+func oneLine(s string) string { return newlines.Replace(s) }

@@ -1,0 +1,138 @@
+// Package install puts a plugin binary into a plugin folder: verified
+// against an expected sha256 when one is given, written atomically, never
+// executed.
+package install
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net/url"
+	"os"
+	"path"
+	"path/filepath"
+	"strings"
+
+	"github.com/mmbuild/mmbuild/core/evidence/digest"
+	"github.com/mmbuild/mmbuild/core/plugins/discovery"
+	"github.com/mmbuild/mmbuild/sdk/plugin"
+)
+
+// FetchFunc downloads the object at a URL to dest (which does not exist).
+type FetchFunc func(ctx context.Context, rawURL, dest string) error
+
+// Request is one installation.
+type Request struct {
+	// Source is a local path or a URL (fetched with Fetch).
+	Source string
+	// Name overrides the plugin name taken from the source's file name.
+	Name string
+	// Checksum, when set, is the "sha256:<hex>" the binary must have.
+	Checksum string
+	// DestDir is the plugin folder.
+	DestDir string
+	Fetch   FetchFunc
+}
+
+// Result says what was installed.
+type Result struct {
+	Name, Path, SHA256 string
+}
+
+// IsURL reports whether src names a URL rather than a local path.
+func IsURL(src string) bool {
+	u, err := url.Parse(src)
+	return err == nil && len(u.Scheme) > 1 && strings.Contains(src, "://")
+}
+
+// Install copies or fetches the binary into DestDir as
+// mmbuild-plugin-<name>, mode 0755, replacing an existing one atomically.
+func Install(ctx context.Context, req Request) (*Result, error) {
+	base := ""
+	if IsURL(req.Source) {
+		u, _ := url.Parse(req.Source)
+		base = path.Base(u.Path)
+	} else {
+		base = filepath.Base(req.Source)
+	}
+	name := req.Name
+	if name == "" {
+		if !strings.HasPrefix(base, plugin.BinaryPrefix) {
+			return nil, fmt.Errorf("installing %s: the file name does not start with %s; give the plugin's name with --name", req.Source, plugin.BinaryPrefix)
+		}
+		name = strings.TrimPrefix(base, plugin.BinaryPrefix)
+	}
+	if !discovery.ValidName(name) {
+		return nil, fmt.Errorf("installing %s: invalid plugin name %q", req.Source, name)
+	}
+	if err := os.MkdirAll(req.DestDir, 0o755); err != nil {
+		return nil, fmt.Errorf("installing %s: %w", req.Source, err)
+	}
+	tmpDir, err := os.MkdirTemp(req.DestDir, ".install-")
+	if err != nil {
+		return nil, fmt.Errorf("installing %s: %w", req.Source, err)
+	}
+	defer os.RemoveAll(tmpDir)
+	tmp := filepath.Join(tmpDir, "plugin")
+	if IsURL(req.Source) {
+		if req.Fetch == nil {
+			return nil, fmt.Errorf("installing %s: no way to fetch URLs", req.Source)
+		}
+		if err := req.Fetch(ctx, req.Source, tmp); err != nil {
+			return nil, fmt.Errorf("installing %s: %w", req.Source, err)
+		}
+	} else if err := copyFile(req.Source, tmp); err != nil {
+		return nil, fmt.Errorf("installing %s: %w", req.Source, err)
+	}
+	fi, err := os.Lstat(tmp)
+	if err != nil {
+		return nil, fmt.Errorf("installing %s: %w", req.Source, err)
+	}
+	if !fi.Mode().IsRegular() {
+		return nil, fmt.Errorf("installing %s: not a regular file", req.Source)
+	}
+	set, _, err := digest.File(tmp)
+	if err != nil {
+		return nil, fmt.Errorf("installing %s: %w", req.Source, err)
+	}
+	sum := "sha256:" + set[digest.SHA256]
+	if req.Checksum != "" && !strings.EqualFold(req.Checksum, sum) {
+		return nil, fmt.Errorf("installing %s: checksum mismatch: expected %s, got %s; nothing installed", req.Source, req.Checksum, sum)
+	}
+	if err := os.Chmod(tmp, 0o755); err != nil {
+		return nil, err
+	}
+	dst := filepath.Join(req.DestDir, plugin.BinaryPrefix+name)
+	if err := os.Rename(tmp, dst); err != nil {
+		return nil, fmt.Errorf("installing %s: %w", req.Source, err)
+	}
+	return &Result{Name: name, Path: dst, SHA256: sum}, nil
+}
+
+func copyFile(src, dst string) error {
+	in, err := os.Open(src)
+	if err != nil {
+		return err
+	}
+	defer in.Close()
+	fi, err := in.Stat()
+	if err != nil {
+		return err
+	}
+	if !fi.Mode().IsRegular() {
+		return fmt.Errorf("%s is not a regular file", src)
+	}
+	out, err := os.OpenFile(dst, os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o600)
+	if err != nil {
+		return err
+	}
+	if _, err := io.Copy(out, in); err != nil {
+		out.Close()
+		return err
+	}
+	if err := out.Sync(); err != nil {
+		out.Close()
+		return err
+	}
+	return out.Close()
+}

@@ -1,0 +1,376 @@
+package pluginhost
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/hashicorp/go-hclog"
+	goplugin "github.com/hashicorp/go-plugin"
+
+	"github.com/mmbuild/mmbuild/core/evidence/digest"
+	"github.com/mmbuild/mmbuild/sdk/plugin"
+)
+
+// FindFunc returns the path of the plugin binary called name.
+type FindFunc func(name string) (string, error)
+
+// PinFunc returns the pinned "sha256:<hex>" of the plugin called name for
+// this platform, and whether there is one.
+type PinFunc func(name string) (string, bool)
+
+// Plugin is a started plugin process.
+type Plugin struct {
+	Name   string
+	Path   string
+	SHA256 string // "sha256:<hex>", verified before the process started
+	Pinned bool
+	Info   *plugin.Info
+	Conn   *plugin.Conn
+
+	client *goplugin.Client
+	stderr *tail
+}
+
+// Exited reports whether the plugin process has ended.
+func (p *Plugin) Exited() bool { return p.client.Exited() }
+
+// Explain turns an error from a call to p into one that says the plugin
+// crashed, with the first line it printed about it, when that is what
+// happened.
+func (p *Plugin) Explain(err error) error {
+	if err == nil || !errors.Is(err, plugin.ErrConnection) {
+		return err
+	}
+	// Give the process a moment to be reaped so Exited is accurate.
+	for i := 0; i < 20 && !p.client.Exited(); i++ {
+		time.Sleep(5 * time.Millisecond)
+	}
+	msg := fmt.Sprintf("plugin %s (%s) crashed", p.Name, p.Path)
+	if last := p.stderr.firstPanicOrLast(); last != "" {
+		msg += ": " + last
+	}
+	return fmt.Errorf("%s: %w", msg, err)
+}
+
+// Host starts and stops the plugins of one run.
+type Host struct {
+	find          FindFunc
+	pin           PinFunc
+	allowUnpinned bool
+	logger        hclog.Logger
+	env           []string
+	startTimeout  time.Duration
+
+	mu      sync.Mutex
+	started map[string]*startResult
+}
+
+type startResult struct {
+	done chan struct{}
+	p    *Plugin
+	err  error
+}
+
+// Option configures a Host.
+type Option func(*Host)
+
+// WithAllowUnpinned starts plugins that have no lock entry (their sha256 is
+// still computed and recorded). Default: refused.
+func WithAllowUnpinned(allow bool) Option { return func(h *Host) { h.allowUnpinned = allow } }
+
+// WithLogger sets where plugin logs are relayed. Default: discarded.
+func WithLogger(l hclog.Logger) Option { return func(h *Host) { h.logger = l } }
+
+// WithEnv sets the plugin processes' environment. Default: BaseEnv of the
+// running environment.
+func WithEnv(env []string) Option { return func(h *Host) { h.env = env } }
+
+// New returns a Host that finds binaries with find and pins with pin.
+func New(find FindFunc, pin PinFunc, opts ...Option) *Host {
+	h := &Host{
+		find:         find,
+		pin:          pin,
+		logger:       hclog.NewNullLogger(),
+		startTimeout: 20 * time.Second,
+		started:      map[string]*startResult{},
+	}
+	for _, o := range opts {
+		o(h)
+	}
+	if h.env == nil {
+		h.env = BaseEnv(os.Environ())
+	}
+	return h
+}
+
+// Start starts the plugin called name once; later calls (also concurrent
+// ones) return the same process.
+func (h *Host) Start(ctx context.Context, name string) (*Plugin, error) {
+	h.mu.Lock()
+	r, ok := h.started[name]
+	if !ok {
+		r = &startResult{done: make(chan struct{})}
+		h.started[name] = r
+		h.mu.Unlock()
+		r.p, r.err = h.start(ctx, name)
+		close(r.done)
+	} else {
+		h.mu.Unlock()
+	}
+	select {
+	case <-r.done:
+		return r.p, r.err
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+}
+
+// StartAll starts the named plugins concurrently. The first error is
+// returned; plugins already started are still stopped by Close.
+func (h *Host) StartAll(ctx context.Context, names []string) (map[string]*Plugin, error) {
+	type res struct {
+		name string
+		p    *Plugin
+		err  error
+	}
+	ch := make(chan res, len(names))
+	seen := map[string]bool{}
+	n := 0
+	for _, name := range names {
+		if seen[name] {
+			continue
+		}
+		seen[name] = true
+		n++
+		go func() {
+			p, err := h.Start(ctx, name)
+			ch <- res{name, p, err}
+		}()
+	}
+	out := map[string]*Plugin{}
+	var errs []error
+	for i := 0; i < n; i++ {
+		r := <-ch
+		if r.err != nil {
+			errs = append(errs, r.err)
+			continue
+		}
+		out[r.name] = r.p
+	}
+	if len(errs) > 0 {
+		return nil, errs[0]
+	}
+	return out, nil
+}
+
+// Close stops every plugin this Host started, concurrently.
+func (h *Host) Close() {
+	h.mu.Lock()
+	var wg sync.WaitGroup
+	for _, r := range h.started {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			<-r.done
+			if r.p != nil {
+				r.p.client.Kill()
+			}
+		}()
+	}
+	h.mu.Unlock()
+	wg.Wait()
+}
+
+// Plugins returns the plugins started so far.
+func (h *Host) Plugins() []*Plugin {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	var out []*Plugin
+	for _, r := range h.started {
+		select {
+		case <-r.done:
+			if r.p != nil {
+				out = append(out, r.p)
+			}
+		default:
+		}
+	}
+	return out
+}
+
+// ChecksumError reports a plugin binary that differs from its pin.
+type ChecksumError struct {
+	Name, Path, Pinned, Actual string
+}
+
+func (e *ChecksumError) Error() string {
+	return fmt.Sprintf("plugin %s (%s): binary is %s but mmbuild.lock.hcl pins %s; refusing to start it (reinstall the pinned build, or run `mmbuild plugins lock` if the change is expected)",
+		e.Name, e.Path, e.Actual, e.Pinned)
+}
+
+// UnpinnedError reports a plugin without a lock entry.
+type UnpinnedError struct{ Name, Path, SHA256 string }
+
+func (e *UnpinnedError) Error() string {
+	return fmt.Sprintf("plugin %s (%s, %s) is not pinned in mmbuild.lock.hcl: run `mmbuild plugins lock` to pin it, or pass --allow-unpinned", e.Name, e.Path, e.SHA256)
+}
+
+func (h *Host) start(ctx context.Context, name string) (*Plugin, error) {
+	path, err := h.find(name)
+	if err != nil {
+		return nil, err
+	}
+	sum, pinned := h.pin(name)
+	if !pinned {
+		set, _, err := digest.File(path)
+		if err != nil {
+			return nil, fmt.Errorf("plugin %s: hashing %s: %w", name, path, err)
+		}
+		sum = "sha256:" + set[digest.SHA256]
+		if !h.allowUnpinned {
+			return nil, &UnpinnedError{Name: name, Path: path, SHA256: sum}
+		}
+	}
+	want, err := hex.DecodeString(strings.TrimPrefix(sum, "sha256:"))
+	if err != nil || !strings.HasPrefix(sum, "sha256:") || len(want) != sha256.Size {
+		return nil, fmt.Errorf("plugin %s: malformed pinned sum %q", name, sum)
+	}
+
+	cmd := exec.Command(path)
+	cmd.Env = append([]string(nil), h.env...)
+	setPdeathsig(cmd)
+	st := &tail{}
+	cfg := plugin.ClientConfig(cmd)
+	cfg.SecureConfig = &goplugin.SecureConfig{Checksum: want, Hash: sha256.New()}
+	cfg.SkipHostEnv = true
+	cfg.Logger = h.logger
+	cfg.Stderr = st
+	cfg.StartTimeout = h.startTimeout
+	client := goplugin.NewClient(cfg)
+
+	rpc, err := client.Client()
+	if err != nil {
+		client.Kill()
+		if errors.Is(err, goplugin.ErrChecksumsDoNotMatch) {
+			actual := "unknown"
+			if set, _, herr := digest.File(path); herr == nil {
+				actual = "sha256:" + set[digest.SHA256]
+			}
+			return nil, &ChecksumError{Name: name, Path: path, Pinned: sum, Actual: actual}
+		}
+		msg := firstLine(err.Error())
+		if l := st.firstPanicOrLast(); l != "" && !strings.Contains(msg, l) {
+			msg += " (stderr: " + l + ")"
+		}
+		return nil, fmt.Errorf("starting plugin %s (%s): %s", name, path, msg)
+	}
+	conn, err := plugin.Dispense(rpc)
+	if err != nil {
+		client.Kill()
+		return nil, fmt.Errorf("starting plugin %s (%s): %s", name, path, firstLine(err.Error()))
+	}
+	p := &Plugin{Name: name, Path: path, SHA256: sum, Pinned: pinned, Conn: conn, client: client, stderr: st}
+	info, err := conn.Info(ctx)
+	if err != nil {
+		client.Kill()
+		return nil, fmt.Errorf("plugin %s (%s): Info: %w", name, path, p.Explain(err))
+	}
+	p.Info = info
+	return p, nil
+}
+
+func firstLine(s string) string {
+	s = strings.TrimSpace(s)
+	if i := strings.IndexByte(s, '\n'); i >= 0 {
+		return strings.TrimSpace(s[:i])
+	}
+	return s
+}
+
+// BaseEnv is the environment plugin processes get: what a backend needs to
+// reach its service (proxies, CA bundles, the AWS chain's variables and our
+// own MMBUILD_* settings), never the whole environment, which may hold the
+// CI's secrets.
+func BaseEnv(environ []string) []string {
+	var out []string
+	for _, kv := range environ {
+		k, _, ok := strings.Cut(kv, "=")
+		if !ok {
+			continue
+		}
+		if keepForPlugin(k) {
+			out = append(out, kv)
+		}
+	}
+	if out == nil {
+		out = []string{}
+	}
+	return out
+}
+
+func keepForPlugin(k string) bool {
+	switch k {
+	case "PATH", "HOME", "TMPDIR", "USER", "LANG", "LC_ALL", "TZ",
+		"SSL_CERT_FILE", "SSL_CERT_DIR",
+		"HTTP_PROXY", "HTTPS_PROXY", "NO_PROXY", "http_proxy", "https_proxy", "no_proxy":
+		return true
+	}
+	for _, p := range []string{"XDG_", "AWS_", "MMBUILD_"} {
+		if strings.HasPrefix(k, p) {
+			return true
+		}
+	}
+	return false
+}
+
+// tail keeps the last lines a plugin wrote on stderr (raw, non-JSON lines
+// such as a Go panic), to explain a crash in one line.
+type tail struct {
+	mu    sync.Mutex
+	lines []string
+	part  strings.Builder
+}
+
+func (t *tail) Write(b []byte) (int, error) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	for _, c := range string(b) {
+		if c == '\n' {
+			t.lines = append(t.lines, t.part.String())
+			t.part.Reset()
+			if len(t.lines) > 64 {
+				t.lines = t.lines[len(t.lines)-64:]
+			}
+			continue
+		}
+		if t.part.Len() < 4096 {
+			t.part.WriteRune(c)
+		}
+	}
+	return len(b), nil
+}
+
+func (t *tail) firstPanicOrLast() string {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	for _, l := range t.lines {
+		if strings.HasPrefix(l, "panic:") || strings.HasPrefix(l, "fatal error:") {
+			return strings.TrimSpace(l)
+		}
+	}
+	for i := len(t.lines) - 1; i >= 0; i-- {
+		l := strings.TrimSpace(t.lines[i])
+		if l != "" && !strings.HasPrefix(l, "{") {
+			return l
+		}
+	}
+	return ""
+}
