@@ -14,12 +14,12 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/mmbuild/mmbuild/core/build/run"
 	"github.com/mmbuild/mmbuild/core/plugins/audit"
 	"github.com/mmbuild/mmbuild/core/plugins/discovery"
 	"github.com/mmbuild/mmbuild/core/plugins/install"
 	"github.com/mmbuild/mmbuild/core/plugins/lockfile"
 	"github.com/mmbuild/mmbuild/core/plugins/pluginhost"
-	"github.com/mmbuild/mmbuild/core/build/run"
 	"github.com/mmbuild/mmbuild/sdk/plugin"
 	"github.com/mmbuild/mmbuild/sdk/storage"
 )

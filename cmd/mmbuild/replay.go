@@ -9,10 +9,10 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/mmbuild/mmbuild/core/plugins/install"
-	"github.com/mmbuild/mmbuild/core/evidence/replay"
 	"github.com/mmbuild/mmbuild/core/build/run"
+	"github.com/mmbuild/mmbuild/core/evidence/replay"
 	"github.com/mmbuild/mmbuild/core/evidence/signing"
+	"github.com/mmbuild/mmbuild/core/plugins/install"
 )
 
 // exitNotReproducible is replay's answer when the rebuild differs.

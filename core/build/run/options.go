@@ -6,9 +6,9 @@ import (
 
 	"github.com/hashicorp/go-hclog"
 
-	"github.com/mmbuild/mmbuild/core/plugins/pluginhost"
 	"github.com/mmbuild/mmbuild/core/build/progress"
 	"github.com/mmbuild/mmbuild/core/evidence/signing"
+	"github.com/mmbuild/mmbuild/core/plugins/pluginhost"
 )
 
 type options struct {

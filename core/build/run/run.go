@@ -12,13 +12,13 @@ import (
 	"time"
 
 	"github.com/mmbuild/mmbuild/core/build/config"
-	"github.com/mmbuild/mmbuild/core/evidence/digest"
-	"github.com/mmbuild/mmbuild/core/plugins/discovery"
-	"github.com/mmbuild/mmbuild/core/plugins/pluginhost"
-	"github.com/mmbuild/mmbuild/core/evidence/provenance"
 	"github.com/mmbuild/mmbuild/core/build/source"
 	"github.com/mmbuild/mmbuild/core/build/stagingkey"
 	"github.com/mmbuild/mmbuild/core/build/workspace"
+	"github.com/mmbuild/mmbuild/core/evidence/digest"
+	"github.com/mmbuild/mmbuild/core/evidence/provenance"
+	"github.com/mmbuild/mmbuild/core/plugins/discovery"
+	"github.com/mmbuild/mmbuild/core/plugins/pluginhost"
 	"github.com/mmbuild/mmbuild/sdk/handler"
 	"github.com/mmbuild/mmbuild/sdk/storage"
 )

@@ -21,13 +21,13 @@ import (
 	"github.com/hashicorp/go-hclog"
 
 	"github.com/mmbuild/mmbuild/core/build/config"
+	"github.com/mmbuild/mmbuild/core/build/run"
+	"github.com/mmbuild/mmbuild/core/build/source"
+	"github.com/mmbuild/mmbuild/core/build/workspace"
 	"github.com/mmbuild/mmbuild/core/evidence/digest"
 	"github.com/mmbuild/mmbuild/core/evidence/provenance"
-	"github.com/mmbuild/mmbuild/core/build/run"
 	"github.com/mmbuild/mmbuild/core/evidence/signing"
-	"github.com/mmbuild/mmbuild/core/build/source"
 	"github.com/mmbuild/mmbuild/core/evidence/verify"
-	"github.com/mmbuild/mmbuild/core/build/workspace"
 )
 
 // ErrRefused reports an attestation that failed verification: nothing was
