@@ -10,6 +10,8 @@ require (
 	github.com/hashicorp/hcl/v2 v2.24.0
 	github.com/in-toto/in-toto-golang v0.11.0
 	github.com/mmbuild/mmbuild/internal/testservers v0.0.0
+	github.com/mmbuild/mmbuild/plugins/handler-make v0.0.0
+	github.com/mmbuild/mmbuild/plugins/storage-file v0.0.0
 	github.com/mmbuild/mmbuild/sdk v0.0.0
 	github.com/secure-systems-lab/go-securesystemslib v0.10.0
 	github.com/spdx/tools-golang v0.5.7
@@ -66,3 +68,10 @@ require (
 replace github.com/mmbuild/mmbuild/sdk => ./sdk
 
 replace github.com/mmbuild/mmbuild/internal/testservers => ./internal/testservers
+
+// The core's unit tests run the real first-party file store and make
+// handler in-process over real gRPC (plugin.TestConn); only _test.go files
+// import them, so the core binary never links a plugin.
+replace github.com/mmbuild/mmbuild/plugins/handler-make => ./plugins/handler-make
+
+replace github.com/mmbuild/mmbuild/plugins/storage-file => ./plugins/storage-file

@@ -4,7 +4,7 @@ package main
 import (
 	"github.com/mmbuild/mmbuild/sdk/plugin"
 
-	"github.com/mmbuild/mmbuild/plugins/handler-make/internal/makehandler"
+	"github.com/mmbuild/mmbuild/plugins/handler-make/makehandler"
 )
 
 // version is what the plugin reports; set it with -ldflags "-X main.version=...".

@@ -2,7 +2,7 @@
 package main
 
 import (
-	"github.com/mmbuild/mmbuild/plugins/storage-file/internal/filestore"
+	"github.com/mmbuild/mmbuild/plugins/storage-file/filestore"
 	"github.com/mmbuild/mmbuild/sdk/plugin"
 )
 

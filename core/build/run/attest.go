@@ -1,113 +1,144 @@
 package run
 
 import (
+	"context"
 	"encoding/json"
 	"path/filepath"
 	"sort"
 	"strings"
 	"time"
 
+	"github.com/mmbuild/mmbuild/core/build/config"
+	"github.com/mmbuild/mmbuild/core/build/remote"
 	"github.com/mmbuild/mmbuild/core/evidence/digest"
 	"github.com/mmbuild/mmbuild/core/evidence/provenance"
 )
 
-// attest assembles and encodes the statement.
-func (r *runner) attest(res *Result, transfers []transferSet, key string, cacheable bool, finished time.Time) (*provenance.Statement, []byte, error) {
-	var subjects []provenance.Resource
-	seen := map[string]bool{}
-	addSubject := func(a Artifact) {
-		if seen[a.Name] {
-			return
-		}
-		seen[a.Name] = true
-		subjects = append(subjects, provenance.Resource{URI: a.Name, Digest: provenance.Digest{
-			digest.SHA256: a.Digest[digest.SHA256], digest.SHA512: a.Digest[digest.SHA512],
-		}})
-	}
-	for _, a := range res.Artifacts {
-		addSubject(a)
-	}
-	for _, t := range transfers {
-		for _, a := range t.files {
-			addSubject(a)
-		}
-	}
+// evidence is what the attest and sign stages produce.
+type evidence struct {
+	statement *provenance.Statement
+	data      []byte // the statement as published, secrets redacted
+	bundle    []byte // .intoto.jsonl: the provenance envelope, then the SBOM's
+	sbom      []byte // SPDX JSON
+}
 
-	var materials []provenance.Resource
-	if r.src.Commit != "" {
-		materials = append(materials, provenance.Resource{URI: r.src.URI(), Digest: provenance.Digest{"sha1": r.src.Commit}})
-	}
-	for _, m := range r.materials {
-		materials = append(materials, provenance.Resource{URI: m.uri, Digest: provenance.Digest(m.digest)})
-	}
-	for _, p := range r.o.host.Plugins() {
-		materials = append(materials, provenance.Resource{
-			URI:    "mmbuild-plugin:" + p.Name + "@" + p.Info.Version,
-			Digest: provenance.Digest{digest.SHA256: trimAlg(p.SHA256)},
-		})
-	}
-
-	configSource := provenance.Resource{URI: r.src.URI()}
-	if r.src.Commit != "" {
-		configSource.Digest = provenance.Digest{"sha1": r.src.Commit}
-	}
-	// The config's path in the recorded source; just its name when the
-	// config does not live there (a cloned source built by an outside config).
-	cfgPath, err := filepath.Abs(r.cfg.Path) // -f may name it relative to the current folder
+// makeEvidence attests the build, then signs the statement and writes the
+// SBOM as configured.
+func makeEvidence(ctx context.Context, t tools, cfg *config.Config, in *prepared, mats []fetchedMaterial, out *built, key stagingKey, started time.Time) (*evidence, error) {
+	stmt, err := attest(t, cfg, in, mats, out, key, started)
 	if err != nil {
-		cfgPath = r.cfg.Path
+		return nil, err
 	}
-	entry, err := filepath.Rel(r.src.Dir, cfgPath)
-	if err != nil || entry == ".." || strings.HasPrefix(entry, "../") {
-		entry = filepath.Base(r.cfg.Path)
+	data, err := provenance.Marshal(stmt)
+	if err != nil {
+		return nil, err
 	}
-	builderID := r.o.builderID
+	ev := &evidence{statement: stmt, data: t.red.Bytes(data)}
+	if ev.bundle, ev.sbom, err = signAndSBOM(ctx, t, cfg, in, ev.data, out); err != nil {
+		return nil, err
+	}
+	return ev, nil
+}
+
+// attest assembles the statement.
+func attest(t tools, cfg *config.Config, in *prepared, mats []fetchedMaterial, out *built, key stagingKey, started time.Time) (*provenance.Statement, error) {
+	configSource := provenance.Resource{URI: in.src.URI()}
+	if in.src.Commit != "" {
+		configSource.Digest = provenance.Digest{"sha1": in.src.Commit}
+	}
+	builderID := t.o.builderID
 	if builderID == "" {
-		builderID, _ = r.o.lookupEnv("MMBUILD_BUILDER_ID")
+		builderID, _ = t.o.lookupEnv("MMBUILD_BUILDER_ID")
 	}
-	extra := map[string]any{"stagingKey": key, "cacheable": cacheable}
-	if res.StagingURL != "" {
-		// Where the subjects are published: replay fetches the originals
-		// from there to show what differs.
-		extra["stagingURL"] = redactURL(res.StagingURL)
-	}
-	if r.src.Dirty {
-		extra["sourceDirty"] = true
-	}
-	if len(transfers) > 0 {
-		extra[transfersKey] = recordTransfers(transfers)
-	}
-	stmt, err := provenance.New(provenance.Build{
+	return provenance.New(provenance.Build{
 		BuilderID:    builderID,
-		HandlerID:    r.cfg.Handler.ID,
-		Params:       r.cfg.Handler.Params,
+		HandlerID:    cfg.Handler.ID,
+		Params:       cfg.Handler.Params,
 		ConfigSource: configSource,
-		EntryPoint:   filepath.ToSlash(entry),
-		Environment:  r.attestedEnv(),
-		Materials:    materials,
-		Subjects:     subjects,
-		InvocationID: r.invocationID,
-		Started:      r.started,
-		Finished:     finished,
+		EntryPoint:   entryPoint(cfg.Path, in.src.Dir),
+		Environment:  in.env.attested(t.red),
+		Materials:    attestedMaterials(in, mats),
+		Subjects:     attestedSubjects(out),
+		InvocationID: in.invocationID,
+		Started:      started,
+		Finished:     out.finished,
 		Completeness: provenance.Completeness{
 			// Params are the handler's whole input from the config.
 			Parameters: true,
 			// The builder saw exactly the recorded environment.
 			Environment: true,
 			// A dirty or unversioned work tree is an input we cannot name.
-			Materials: r.src.Commit != "" && !r.src.Dirty,
+			Materials: in.src.Commit != "" && !in.src.Dirty,
 		},
-		Extra: extra,
+		Extra: buildConfig(t, in, out, key),
 	})
-	if err != nil {
-		return nil, nil, err
+}
+
+// attestedSubjects are the artifacts and transferred files, each once.
+func attestedSubjects(out *built) []provenance.Resource {
+	var subjects []provenance.Resource
+	seen := map[string]bool{}
+	for _, a := range out.subjects() {
+		if seen[a.Name] {
+			continue
+		}
+		seen[a.Name] = true
+		subjects = append(subjects, provenance.Resource{URI: a.Name, Digest: provenance.Digest{
+			digest.SHA256: a.Digest[digest.SHA256], digest.SHA512: a.Digest[digest.SHA512],
+		}})
 	}
-	data, err := provenance.Marshal(stmt)
-	if err != nil {
-		return nil, nil, err
+	return subjects
+}
+
+// attestedMaterials are the source commit, every material with its
+// verified digest, and every plugin binary with its sha256.
+func attestedMaterials(in *prepared, mats []fetchedMaterial) []provenance.Resource {
+	var out []provenance.Resource
+	if in.src.Commit != "" {
+		out = append(out, provenance.Resource{URI: in.src.URI(), Digest: provenance.Digest{"sha1": in.src.Commit}})
 	}
-	data = r.redact.bytes(data)
-	return stmt, data, nil
+	for _, m := range mats {
+		out = append(out, provenance.Resource{URI: m.uri, Digest: provenance.Digest(m.digest)})
+	}
+	for _, p := range in.plugins.all {
+		out = append(out, provenance.Resource{
+			URI:    "mmbuild-plugin:" + p.Name + "@" + p.Info.Version,
+			Digest: provenance.Digest{digest.SHA256: trimAlg(p.SHA256)},
+		})
+	}
+	return out
+}
+
+// entryPoint is the config's path in the recorded source; just its name
+// when the config does not live there (a cloned source built by an outside
+// config).
+func entryPoint(cfgPath, srcDir string) string {
+	abs, err := filepath.Abs(cfgPath) // -f may name it relative to the current folder
+	if err != nil {
+		abs = cfgPath
+	}
+	entry, err := filepath.Rel(srcDir, abs)
+	if err != nil || entry == ".." || strings.HasPrefix(entry, "../") {
+		entry = filepath.Base(cfgPath)
+	}
+	return filepath.ToSlash(entry)
+}
+
+// buildConfig is the predicate's buildConfig: the staging key, where the
+// subjects are published (replay fetches the originals from there to show
+// what differs), and the transfers.
+func buildConfig(t tools, in *prepared, out *built, key stagingKey) map[string]any {
+	extra := map[string]any{"stagingKey": key.key, "cacheable": key.cacheable}
+	if key.url != "" {
+		extra["stagingURL"] = t.red.String(remote.Redact(key.url))
+	}
+	if in.src.Dirty {
+		extra["sourceDirty"] = true
+	}
+	if len(out.transfers) > 0 {
+		extra[transfersKey] = recordTransfers(out.transfers)
+	}
+	return extra
 }
 
 func trimAlg(sum string) string {
@@ -137,7 +168,7 @@ func recordTransfers(transfers []transferSet) []transferRecord {
 			names = append(names, f.Name)
 		}
 		sort.Strings(names)
-		out = append(out, transferRecord{Destination: redactURL(t.destination), Files: names})
+		out = append(out, transferRecord{Destination: remote.Redact(t.destination), Files: names})
 	}
 	return out
 }

@@ -4,14 +4,17 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io/fs"
 	"net/url"
 	"os"
+	"path/filepath"
 	"sort"
 	"strconv"
 	"strings"
 
-	"github.com/mmbuild/mmbuild/sdk/storage"
+	"github.com/mmbuild/mmbuild/core/build/config"
+	"github.com/mmbuild/mmbuild/core/build/redact"
+	"github.com/mmbuild/mmbuild/core/build/remote"
+	"github.com/mmbuild/mmbuild/core/build/source"
 )
 
 // BaseEnv names the variables every builder gets from the running
@@ -26,156 +29,169 @@ const SourceDateEpochVar = "SOURCE_DATE_EPOCH"
 // materials are.
 const MaterialsDirVar = "MMBUILD_MATERIALS_DIR"
 
-// resolveSecrets reads every declared secret from its source.
-func (r *runner) resolveSecrets(ctx context.Context) (map[string]string, error) {
+// resolveSecrets reads every declared secret from its source and teaches
+// the redactor its value. A secret read through a storage plugin gets the
+// credentials of the secrets resolved before it.
+func resolveSecrets(ctx context.Context, t tools, store *remote.Store, cfg *config.Config) (map[string]string, error) {
 	out := map[string]string{}
-	r.secrets = out // credentials of later secrets may use earlier ones
-	for i, s := range r.cfg.Secrets {
+	for i, s := range cfg.Secrets {
 		where := fmt.Sprintf("%s: secret %s (secrets[%d])", s.Pos, s.Name, i)
-		v, err := r.readSecret(ctx, s.Name, s.From)
+		withCreds := store.WithCredentials(remote.Credentials(cfg.Credentials, out))
+		v, err := readSecret(ctx, t, withCreds, s.Name, s.From)
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w", where, err)
 		}
-		if len(strings.TrimSpace(v)) < minRedactLen {
-			return nil, fmt.Errorf("%s: the value is shorter than %d characters and could not be redacted from output reliably", where, minRedactLen)
+		if len(strings.TrimSpace(v)) < redact.MinLen {
+			return nil, fmt.Errorf("%s: the value is shorter than %d characters and could not be redacted from output reliably", where, redact.MinLen)
 		}
-		r.redact.add(v)
+		t.red.Add(v)
 		out[s.Name] = v
 	}
 	return out, nil
 }
 
-func (r *runner) readSecret(ctx context.Context, name, from string) (string, error) {
+// readSecret reads one secret: env:// and file:// by the core itself, any
+// other scheme through its storage plugin.
+func readSecret(ctx context.Context, t tools, store *remote.Store, name, from string) (string, error) {
 	if from == "" {
 		from = "env://" + name
 	}
 	u, err := url.Parse(from)
 	if err != nil {
-		return "", fmt.Errorf("invalid source %s", redactURL(from))
+		return "", fmt.Errorf("invalid source %s", remote.Redact(from))
 	}
+	var b []byte
 	switch u.Scheme {
 	case "env":
-		v, ok := r.o.lookupEnv(u.Host + u.Path)
+		v, ok := t.o.lookupEnv(u.Host + u.Path)
 		if !ok {
 			return "", fmt.Errorf("environment variable %s is not set", u.Host+u.Path)
 		}
 		return v, nil
 	case "file":
 		if u.Host != "" && u.Host != "localhost" {
-			return "", fmt.Errorf("file:// source must be a local absolute path, not %s", redactURL(from))
+			return "", fmt.Errorf("file:// source must be a local absolute path, not %s", remote.Redact(from))
 		}
-		b, err := os.ReadFile(u.Path)
-		if err != nil {
+		if b, err = os.ReadFile(u.Path); err != nil {
 			return "", fmt.Errorf("reading %s: %w", u.Path, errors.Unwrap(err))
 		}
-		return strings.TrimRight(string(b), "\r\n"), nil
-	}
-	st, _, err := r.storageFor(from)
-	if err != nil {
-		return "", err
-	}
-	dest, err := r.ws.StagingPath("secret")
-	if err != nil {
-		return "", err
-	}
-	defer os.Remove(dest)
-	if _, err := st.Get(ctx, &storage.GetRequest{URL: from, DestPath: dest, Options: r.storageOptions(from)}); err != nil {
-		if errors.Is(err, fs.ErrNotExist) {
-			return "", fmt.Errorf("%s does not exist", redactURL(from))
+	default:
+		dest, err := t.ws.StagingPath("secret")
+		if err != nil {
+			return "", err
 		}
-		return "", fmt.Errorf("fetching %s: %w", redactURL(from), err)
-	}
-	b, err := os.ReadFile(dest)
-	if err != nil {
-		return "", err
+		defer os.RemoveAll(filepath.Dir(dest))
+		if _, err := store.Get(ctx, from, dest, remote.Quiet()); err != nil {
+			return "", err
+		}
+		if b, err = os.ReadFile(dest); err != nil {
+			return "", err
+		}
 	}
 	return strings.TrimRight(string(b), "\r\n"), nil
 }
 
+// builderEnv is the builder's environment.
+type builderEnv struct {
+	vars []string // KEY=value, sorted
+	// secret names the variables that hold a secret's value, however they
+	// got it (valueFrom: secret, or a plain value that equals one).
+	secret map[string]bool
+}
+
+// lookup returns the value of k.
+func (e builderEnv) lookup(k string) (string, bool) {
+	for _, kv := range e.vars {
+		if name, v, _ := strings.Cut(kv, "="); name == k {
+			return v, true
+		}
+	}
+	return "", false
+}
+
 // buildEnv assembles the builder's environment: the base, then every
-// declared entry, then MMBUILD_MATERIALS_DIR.
-func (r *runner) buildEnv(secrets map[string]string) error {
+// declared entry, then MMBUILD_MATERIALS_DIR and SOURCE_DATE_EPOCH.
+func buildEnv(t tools, decl []config.EnvVar, secrets map[string]string, src source.Info) (builderEnv, error) {
 	env := map[string]string{}
 	for _, k := range BaseEnv {
-		if r.o.noBaseEnv {
-			break
-		}
-		if v, ok := r.o.lookupEnv(k); ok {
+		if v, ok := t.o.lookupEnv(k); ok && !t.o.noBaseEnv {
 			env[k] = v
 		}
 	}
-	r.secretNames = map[string]bool{}
-	for i, e := range r.cfg.Env {
-		where := fmt.Sprintf("%s: env[%d] %s", e.Pos, i, e.Var)
-		switch {
-		case e.Value != nil:
-			env[e.Var] = *e.Value
-		case e.ValueFrom != nil && e.ValueFrom.Secret != "":
-			v, ok := secrets[e.ValueFrom.Secret]
-			if !ok {
-				return fmt.Errorf("%s: secret %q is not declared", where, e.ValueFrom.Secret)
-			}
-			env[e.Var] = v
-			r.secretNames[e.Var] = true
-		case e.ValueFrom != nil && e.ValueFrom.Env != "":
-			v, ok := r.o.lookupEnv(e.ValueFrom.Env)
-			if !ok {
-				if e.Optional {
-					continue
-				}
-				return fmt.Errorf("%s: environment variable %s is not set", where, e.ValueFrom.Env)
-			}
-			env[e.Var] = v
-		default:
-			v, ok := r.o.lookupEnv(e.Var)
-			if !ok {
-				if e.Optional {
-					continue
-				}
-				return fmt.Errorf("%s: passed through from the environment, but %s is not set (set it, give a value:, or mark it optional: true)", where, e.Var)
-			}
+	secretVars := map[string]bool{}
+	for i, e := range decl {
+		v, ok, err := envValue(t, e, secrets)
+		if err != nil {
+			return builderEnv{}, fmt.Errorf("%s: env[%d] %s: %w", e.Pos, i, e.Var, err)
+		}
+		if ok {
 			env[e.Var] = v
 		}
 	}
-	env[MaterialsDirVar] = r.ws.Materials
+	env[MaterialsDirVar] = t.ws.Materials
 	// Reproducible builds take their timestamps from SOURCE_DATE_EPOCH: the
 	// source commit's time unless the config sets it. Replay uses the
 	// recorded value.
-	if _, declared := env[SourceDateEpochVar]; !declared && !r.src.CommitTime.IsZero() {
-		env[SourceDateEpochVar] = strconv.FormatInt(r.src.CommitTime.Unix(), 10)
-	}
-	// A declared variable that happens to hold a secret's value is a secret.
-	for k, v := range env {
-		if r.redact.string(v) != v {
-			r.secretNames[k] = true
-		}
+	if _, declared := env[SourceDateEpochVar]; !declared && !src.CommitTime.IsZero() {
+		env[SourceDateEpochVar] = strconv.FormatInt(src.CommitTime.Unix(), 10)
 	}
 	keys := make([]string, 0, len(env))
-	for k := range env {
+	for k, v := range env {
 		keys = append(keys, k)
+		// A variable that holds a secret's value is a secret, however it
+		// got it.
+		if t.red.Contains(v) {
+			secretVars[k] = true
+		}
 	}
 	sort.Strings(keys)
-	r.env = make([]string, 0, len(keys))
+	out := builderEnv{vars: make([]string, 0, len(keys)), secret: secretVars}
 	for _, k := range keys {
-		r.env = append(r.env, k+"="+env[k])
+		out.vars = append(out.vars, k+"="+env[k])
 	}
-	return nil
+	return out, nil
 }
 
-// attestedEnv is the environment as the attestation records it: secret
+// envValue is one declared variable's value, and whether it is set.
+func envValue(t tools, e config.EnvVar, secrets map[string]string) (string, bool, error) {
+	switch {
+	case e.Value != nil:
+		return *e.Value, true, nil
+	case e.ValueFrom != nil && e.ValueFrom.Secret != "":
+		v, ok := secrets[e.ValueFrom.Secret]
+		if !ok {
+			return "", false, fmt.Errorf("secret %q is not declared", e.ValueFrom.Secret)
+		}
+		return v, true, nil
+	case e.ValueFrom != nil && e.ValueFrom.Env != "":
+		v, ok := t.o.lookupEnv(e.ValueFrom.Env)
+		if !ok && !e.Optional {
+			return "", false, fmt.Errorf("environment variable %s is not set", e.ValueFrom.Env)
+		}
+		return v, ok, nil
+	default:
+		v, ok := t.o.lookupEnv(e.Var)
+		if !ok && !e.Optional {
+			return "", false, fmt.Errorf("passed through from the environment, but %s is not set (set it, give a value:, or mark it optional: true)", e.Var)
+		}
+		return v, ok, nil
+	}
+}
+
+// attested is the environment as the attestation records it: secret
 // values replaced, names kept; the workspace path, which differs on every
 // run, is recorded as a placeholder.
-func (r *runner) attestedEnv() map[string]string {
+func (e builderEnv) attested(red *redact.Redactor) map[string]string {
 	out := map[string]string{}
-	for _, kv := range r.env {
+	for _, kv := range e.vars {
 		k, v, _ := strings.Cut(kv, "=")
 		switch {
-		case r.secretNames[k]:
-			v = redactText
+		case e.secret[k]:
+			v = redact.Text
 		case k == MaterialsDirVar:
 			v = "${" + MaterialsDirVar + "}"
 		default:
-			v = r.redact.string(v)
+			v = red.String(v)
 		}
 		out[k] = v
 	}

@@ -2,9 +2,7 @@ package run
 
 import (
 	"context"
-	"errors"
 	"fmt"
-	"io/fs"
 	"net/url"
 	"os"
 	"path"
@@ -14,8 +12,8 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"github.com/mmbuild/mmbuild/core/build/config"
+	"github.com/mmbuild/mmbuild/core/build/remote"
 	"github.com/mmbuild/mmbuild/core/evidence/digest"
-	"github.com/mmbuild/mmbuild/sdk/storage"
 )
 
 // fetchedMaterial is a material verified by the core and in place in the
@@ -48,81 +46,104 @@ func materialName(raw string) (string, error) {
 	}
 	name := path.Base(strings.TrimRight(p, "/"))
 	if name == "" || name == "." || name == ".." || name == "/" || strings.ContainsAny(name, `/\`) {
-		return "", fmt.Errorf("no file name in URL %s", redactURL(raw))
+		return "", fmt.Errorf("no file name in URL %s", remote.Redact(raw))
 	}
 	return name, nil
 }
 
-// fetchMaterials fetches every material in parallel through its storage
-// plugin into the staging area, hashes it, refuses a digest mismatch, and
-// moves it into the materials folder. Nothing runs before all are verified.
-func (r *runner) fetchMaterials(ctx context.Context) error {
-	mats := r.cfg.Materials
-	names := map[string]int{}
+// materialNames checks every material before anything is fetched: a file
+// name for each, no two landing on the same name, a digest where one is
+// required. It returns the names, in config order.
+func materialNames(t tools, mats []config.Material) ([]string, error) {
+	names := make([]string, len(mats))
+	seen := map[string]int{}
 	for i, m := range mats {
 		name, err := materialName(m.URI)
 		if err != nil {
-			return fmt.Errorf("%s: materials[%d].uri: %w", m.Pos, i, err)
+			return nil, fmt.Errorf("%s: materials[%d].uri: %w", m.Pos, i, err)
 		}
-		if j, dup := names[name]; dup {
-			return fmt.Errorf("%s: materials[%d] and materials[%d] would both land as %s in %s", m.Pos, j, i, name, MaterialsDirVar)
+		if j, dup := seen[name]; dup {
+			return nil, fmt.Errorf("%s: materials[%d] and materials[%d] would both land as %s in %s", m.Pos, j, i, name, MaterialsDirVar)
 		}
-		names[name] = i
+		seen[name] = i
+		names[i] = name
 		if len(m.Digest) == 0 {
-			if r.o.requireDigests {
-				return fmt.Errorf("%s: materials[%d] %s has no digest (--require-digests)", m.Pos, i, redactURL(m.URI))
+			if t.o.requireDigests {
+				return nil, fmt.Errorf("%s: materials[%d] %s has no digest (--require-digests)", m.Pos, i, t.red.String(remote.Redact(m.URI)))
 			}
-			r.o.logger.Warn("material has no digest: it is fetched, hashed and recorded, but not verified", "uri", redactURL(m.URI))
+			t.log.Warn("material has no digest: it is fetched, hashed and recorded, but not verified", "uri", t.red.String(remote.Redact(m.URI)))
 		}
 	}
+	return names, nil
+}
+
+// fetchMaterials fetches every material in parallel into the staging area,
+// hashes it, refuses a digest mismatch, checks its upstream attestation,
+// and moves it into the materials folder. Nothing runs before all are
+// verified.
+func fetchMaterials(ctx context.Context, t tools, store *remote.Store, cfg *config.Config, names []string) ([]fetchedMaterial, error) {
+	mats := cfg.Materials
 	out := make([]fetchedMaterial, len(mats))
 	g, gctx := errgroup.WithContext(ctx)
 	g.SetLimit(8)
 	for i, m := range mats {
 		g.Go(func() error {
-			name, _ := materialName(m.URI)
-			fm, err := r.fetchMaterial(gctx, m, name)
-			if err != nil {
-				return fmt.Errorf("%s: fetching material %s: %w", m.Pos, redactURL(m.URI), err)
+			fm, err := fetchMaterial(gctx, t, store, m, names[i])
+			if err == nil {
+				err = checkUpstream(gctx, t, store, cfg, m, fm.digest)
 			}
+			if err != nil {
+				return fmt.Errorf("%s: material %s: %w", m.Pos, store.Shown(m.URI), err)
+			}
+			final := filepath.Join(t.ws.Materials, fm.name)
+			if err := os.Rename(fm.path, final); err != nil {
+				return fmt.Errorf("%s: material %s: %w", m.Pos, store.Shown(m.URI), err)
+			}
+			fm.path = final
 			out[i] = *fm
 			return nil
 		})
 	}
 	if err := g.Wait(); err != nil {
-		return err
+		return nil, err
 	}
-	r.materials = out
-	return nil
+	return out, nil
 }
 
-func (r *runner) fetchMaterial(ctx context.Context, m config.Material, name string) (*fetchedMaterial, error) {
-	st, p, err := r.storageFor(m.URI)
+// fetchMaterial gets one material into the staging area and verifies its
+// digest; the material is not in the materials folder yet.
+func fetchMaterial(ctx context.Context, t tools, store *remote.Store, m config.Material, name string) (*fetchedMaterial, error) {
+	dest, err := t.ws.StagingPath(name)
 	if err != nil {
 		return nil, err
 	}
-	dest, err := r.ws.StagingPath(name)
+	obj, err := store.Get(ctx, m.URI, dest)
 	if err != nil {
 		return nil, err
 	}
-	defer os.RemoveAll(filepath.Dir(dest))
-	resp, err := st.Get(ctx, &storage.GetRequest{URL: m.URI, DestPath: dest, Options: r.storageOptions(m.URI), Progress: r.progressFunc("get", m.URI)})
+	set, size, isDir, err := hashFetched(ctx, obj, dest, extraAlgs(m))
 	if err != nil {
-		if errors.Is(err, fs.ErrNotExist) {
-			return nil, fmt.Errorf("not found: %w", p.Explain(err))
+		return nil, err
+	}
+	if len(m.Digest) > 0 {
+		if err := digest.Matches(digest.Set(m.Digest), set); err != nil {
+			return nil, err
 		}
-		return nil, p.Explain(err)
+		t.log.Info("material verified", "uri", store.Shown(m.URI), "sha256", set[digest.SHA256], "bytes", size)
+	} else {
+		t.log.Info("material fetched and hashed", "uri", store.Shown(m.URI), "sha256", set[digest.SHA256], "bytes", size)
 	}
-	r.o.progress.Finish("get", redactURL(m.URI), resp.Bytes)
+	return &fetchedMaterial{uri: m.URI, name: name, path: dest, isDir: isDir, digest: set, size: size}, nil
+}
+
+// hashFetched hashes what a plugin wrote at dest, by the core, and checks
+// it is what the plugin said it wrote. A versioned source (git) resolves to
+// a commit: its id is the sha1 recorded and compared, beside the sha256 of
+// the bytes.
+func hashFetched(ctx context.Context, obj *remote.Object, dest string, extra []string) (digest.Set, int64, bool, error) {
 	fi, err := os.Lstat(dest)
 	if err != nil {
-		return nil, fmt.Errorf("plugin %s reported success but wrote nothing: %w", p.Name, err)
-	}
-	var extra []string
-	for a := range m.Digest {
-		if a != digest.SHA256 && !(a == digest.SHA1 && isVersioned(m.URI)) {
-			extra = append(extra, a)
-		}
+		return nil, 0, false, fmt.Errorf("plugin %s reported success but wrote nothing: %w", obj.Plugin, err)
 	}
 	var set digest.Set
 	var size int64
@@ -132,48 +153,33 @@ func (r *runner) fetchMaterial(ctx context.Context, m config.Material, name stri
 	case fi.IsDir():
 		set, size, err = digest.Tree(ctx, dest, extra...)
 	default:
-		err = fmt.Errorf("plugin %s wrote a %s, not a file or a directory", p.Name, fi.Mode().Type())
+		err = fmt.Errorf("plugin %s wrote a %s, not a file or a directory", obj.Plugin, fi.Mode().Type())
 	}
 	if err != nil {
-		return nil, err
+		return nil, 0, false, err
 	}
-	if resp.IsDir != fi.IsDir() {
-		return nil, fmt.Errorf("plugin %s said is_dir=%v but wrote is_dir=%v", p.Name, resp.IsDir, fi.IsDir())
+	if obj.IsDir != fi.IsDir() {
+		return nil, 0, false, fmt.Errorf("plugin %s said is_dir=%v but wrote is_dir=%v", obj.Plugin, obj.IsDir, fi.IsDir())
 	}
-	// A versioned source (git) resolves to a commit: its id is the sha1
-	// digest recorded and compared, beside the sha256 of the bytes the core
-	// hashed itself.
-	if resp.Revision != "" {
-		if !isCommitID(resp.Revision) {
-			return nil, fmt.Errorf("plugin %s returned a malformed revision %q", p.Name, resp.Revision)
+	if obj.Revision != "" {
+		if !isCommitID(obj.Revision) {
+			return nil, 0, false, fmt.Errorf("plugin %s returned a malformed revision %q", obj.Plugin, obj.Revision)
 		}
-		set[digest.SHA1] = strings.ToLower(resp.Revision)
+		set[digest.SHA1] = strings.ToLower(obj.Revision)
 	}
-	if len(m.Digest) > 0 {
-		if err := digest.Matches(digest.Set(m.Digest), set); err != nil {
-			return nil, err
-		}
-	}
-	if err := r.checkUpstream(ctx, m, set); err != nil {
-		return nil, err
-	}
-	final := filepath.Join(r.ws.Materials, name)
-	if err := os.Rename(dest, final); err != nil {
-		return nil, err
-	}
-	if len(m.Digest) > 0 {
-		r.o.logger.Info("material verified", "uri", redactURL(m.URI), "sha256", set[digest.SHA256], "bytes", size)
-	} else {
-		r.o.logger.Info("material fetched and hashed", "uri", redactURL(m.URI), "sha256", set[digest.SHA256], "bytes", size)
-	}
-	return &fetchedMaterial{uri: m.URI, name: name, path: final, isDir: fi.IsDir(), digest: set, size: size}, nil
+	return set, size, fi.IsDir(), nil
 }
 
-// progressFunc forwards a plugin's progress to the run's reporter, with the
-// URL redacted.
-func (r *runner) progressFunc(op, rawURL string) storage.ProgressFunc {
-	u := redactURL(rawURL)
-	return func(p storage.Progress) { r.o.progress.Update(op, u, p.DoneBytes, p.TotalBytes) }
+// extraAlgs are the algorithms besides sha256 the core computes for m: those
+// its digest names, except a versioned source's sha1 (its commit).
+func extraAlgs(m config.Material) []string {
+	var extra []string
+	for a := range m.Digest {
+		if a != digest.SHA256 && !(a == digest.SHA1 && isVersioned(m.URI)) {
+			extra = append(extra, a)
+		}
+	}
+	return extra
 }
 
 // isVersioned reports whether a URL names a versioned source, whose sha1

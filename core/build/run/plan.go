@@ -2,11 +2,11 @@ package run
 
 import (
 	"fmt"
-	"net/url"
 	"sort"
 	"strings"
 
 	"github.com/mmbuild/mmbuild/core/build/config"
+	"github.com/mmbuild/mmbuild/core/build/remote"
 )
 
 // StoragePlugin returns the name of the plugin serving a URL scheme: the
@@ -23,41 +23,6 @@ func StoragePlugin(scheme string) string {
 	return scheme
 }
 
-// schemeOf returns the scheme of a URL, or an error naming where it is used.
-func schemeOf(raw, where string) (string, error) {
-	u, err := url.Parse(raw)
-	if err != nil {
-		return "", fmt.Errorf("%s: invalid URL %s: %w", where, redactURL(raw), err)
-	}
-	if u.Scheme == "" {
-		return "", fmt.Errorf("%s: %q is not a URL (no scheme such as file:// or s3://)", where, redactURL(raw))
-	}
-	if u.User != nil {
-		if _, hasPassword := u.User.Password(); hasPassword {
-			return "", fmt.Errorf("%s: credentials in URL %s are refused: use a secret", where, redactURL(raw))
-		}
-	}
-	return strings.ToLower(u.Scheme), nil
-}
-
-// redactURL drops the password and query of a URL for messages.
-func redactURL(raw string) string {
-	u, err := url.Parse(raw)
-	if err != nil {
-		return "<unparsable URL>"
-	}
-	if u.User != nil {
-		u.User = url.User(u.User.Username())
-		if _, ok := u.User.Password(); ok {
-			u.User = url.UserPassword(u.User.Username(), "REDACTED")
-		}
-	}
-	if u.RawQuery != "" {
-		u.RawQuery = "REDACTED"
-	}
-	return u.String()
-}
-
 // plan is what a run needs before it starts anything.
 type plan struct {
 	handlerPlugin string
@@ -65,7 +30,8 @@ type plan struct {
 	storages map[string]string
 }
 
-// pluginNames lists every plugin the run starts, handler first.
+// pluginNames lists every plugin the run starts, handler first, then the
+// storage plugins in the order of their schemes.
 func (p *plan) pluginNames() []string {
 	names := []string{p.handlerPlugin}
 	seen := map[string]bool{p.handlerPlugin: true}
@@ -83,45 +49,54 @@ func (p *plan) pluginNames() []string {
 	return names
 }
 
-// makePlan resolves the handler and every storage scheme of cfg to a plugin.
-// cached reports whether the cache lookup will be made (so the destination's
-// scheme is needed even without artifacts to upload).
+// makePlan resolves the handler and every storage scheme of cfg to a
+// plugin, and refuses what no run of cfg could do (a URL without a scheme
+// or with a password, credentials no plugin takes, nothing to attest).
 func makePlan(cfg *config.Config) (*plan, error) {
 	p := &plan{handlerPlugin: cfg.Handler.ID, storages: map[string]string{}}
-	add := func(raw, where string) error {
-		scheme, err := schemeOf(raw, where)
+	for _, u := range planURLs(cfg) {
+		scheme, err := remote.Scheme(u.url, u.where)
 		if err != nil {
-			return err
+			return nil, err
+		}
+		if u.secret && (scheme == "env" || scheme == "file") {
+			continue // read by the core itself
 		}
 		p.storages[scheme] = StoragePlugin(scheme)
-		return nil
 	}
+	if err := remote.CheckCredentials(cfg.Credentials); err != nil {
+		return nil, err
+	}
+	if len(cfg.Artifacts.Files) == 0 {
+		return nil, fmt.Errorf("%s: artifacts.files is empty: a build must produce at least one artifact to attest", cfg.Artifacts.Pos)
+	}
+	return p, nil
+}
+
+type planURL struct {
+	url, where string
+	secret     bool
+}
+
+// planURLs lists every URL of cfg with where it is used.
+func planURLs(cfg *config.Config) []planURL {
+	var out []planURL
 	for i, m := range cfg.Materials {
-		if err := add(m.URI, fmt.Sprintf("%s: materials[%d].uri", m.Pos, i)); err != nil {
-			return nil, err
+		out = append(out, planURL{url: m.URI, where: fmt.Sprintf("%s: materials[%d].uri", m.Pos, i)})
+		if m.Attestation != "" {
+			out = append(out, planURL{url: m.Attestation, where: fmt.Sprintf("%s: materials[%d].attestation", m.Pos, i)})
 		}
 	}
 	for i, s := range cfg.Secrets {
-		if s.From == "" {
-			continue
-		}
-		scheme, err := schemeOf(s.From, fmt.Sprintf("%s: secrets[%d].from", s.Pos, i))
-		if err != nil {
-			return nil, err
-		}
-		if scheme != "env" && scheme != "file" {
-			p.storages[scheme] = StoragePlugin(scheme)
+		if s.From != "" {
+			out = append(out, planURL{url: s.From, where: fmt.Sprintf("%s: secrets[%d].from", s.Pos, i), secret: true})
 		}
 	}
 	if cfg.Artifacts.Destination != "" {
-		if err := add(cfg.Artifacts.Destination, fmt.Sprintf("%s: artifacts.destination", cfg.Artifacts.Pos)); err != nil {
-			return nil, err
-		}
+		out = append(out, planURL{url: cfg.Artifacts.Destination, where: fmt.Sprintf("%s: artifacts.destination", cfg.Artifacts.Pos)})
 	}
 	for i, t := range cfg.Transfers {
-		if err := add(t.Destination, fmt.Sprintf("%s: transfers[%d].destination", t.Pos, i)); err != nil {
-			return nil, err
-		}
+		out = append(out, planURL{url: t.Destination, where: fmt.Sprintf("%s: transfers[%d].destination", t.Pos, i)})
 	}
-	return p, nil
+	return out
 }

@@ -7,6 +7,7 @@ import (
 	"io/fs"
 	"os"
 
+	"github.com/mmbuild/mmbuild/core/build/config"
 	"github.com/mmbuild/mmbuild/core/build/workspace"
 )
 
@@ -26,7 +27,7 @@ type replacedFile struct {
 // written only once all of them passed their checks. A refused replacement
 // leaves the work tree as it was, so fixing the config and running again
 // works.
-func (r *runner) applyReplacements(secrets map[string]string) error {
+func applyReplacements(t tools, workDir string, reps []config.Replacement, secrets map[string]string) error {
 	files := map[string]*replacedFile{}
 	var order []*replacedFile
 	load := func(p string) (*replacedFile, error) {
@@ -49,7 +50,7 @@ func (r *runner) applyReplacements(secrets map[string]string) error {
 		order = append(order, f)
 		return f, nil
 	}
-	for i, rep := range r.cfg.Replacements {
+	for i, rep := range reps {
 		where := fmt.Sprintf("%s: replacements[%d]", rep.Pos, i)
 		var value string
 		switch {
@@ -62,7 +63,7 @@ func (r *runner) applyReplacements(secrets map[string]string) error {
 			}
 			value = v
 		case rep.ValueFrom != nil && rep.ValueFrom.Env != "":
-			v, ok := r.o.lookupEnv(rep.ValueFrom.Env)
+			v, ok := t.o.lookupEnv(rep.ValueFrom.Env)
 			if !ok {
 				return fmt.Errorf("%s: environment variable %s is not set", where, rep.ValueFrom.Env)
 			}
@@ -70,7 +71,7 @@ func (r *runner) applyReplacements(secrets map[string]string) error {
 		}
 		found := false
 		for _, rel := range rep.Paths {
-			p, err := workspace.Join(r.workDir, rel)
+			p, err := workspace.Join(workDir, rel)
 			if err != nil {
 				return fmt.Errorf("%s: path %w", where, err)
 			}
@@ -79,7 +80,7 @@ func (r *runner) applyReplacements(secrets map[string]string) error {
 				if rep.RequiredPaths {
 					return fmt.Errorf("%s: %s does not exist (requiredPaths)", where, rel)
 				}
-				r.o.logger.Warn("replacement path does not exist", "path", rel)
+				t.log.Warn("replacement path does not exist", "path", rel)
 				continue
 			}
 			if err != nil {
@@ -91,7 +92,7 @@ func (r *runner) applyReplacements(secrets map[string]string) error {
 				f.changed = true
 			}
 			found = found || n > 0
-			r.o.logger.Info("replaced", "tag", rep.Tag, "path", rel, "count", n)
+			t.log.Info("replaced", "tag", rep.Tag, "path", rel, "count", n)
 		}
 		if rep.Required && !found {
 			return fmt.Errorf("%s: tag %q not found in %v (required)", where, rep.Tag, rep.Paths)

@@ -11,10 +11,10 @@ import (
 	"time"
 
 	"github.com/mmbuild/mmbuild/core/build/config"
+	"github.com/mmbuild/mmbuild/core/build/remote"
 	"github.com/mmbuild/mmbuild/core/evidence/digest"
 	"github.com/mmbuild/mmbuild/core/evidence/sbom"
 	"github.com/mmbuild/mmbuild/core/evidence/signing"
-	"github.com/mmbuild/mmbuild/sdk/storage"
 )
 
 // File names of the trust outputs, beside provenance.json locally and at
@@ -24,19 +24,13 @@ const (
 	SBOMName   = "sbom.spdx.json"
 )
 
-// trustOutputs are the files attest adds beside the statement.
-type trustOutputs struct {
-	bundle []byte // .intoto.jsonl: the provenance envelope, then the SBOM's
-	sbom   []byte // SPDX JSON
-}
-
-// signers returns the keys the attestation is signed with: --sign-key
+// loadSigners returns the keys the attestation is signed with: --sign-key
 // (WithSigners) or the config's signing: entry.
-func (r *runner) signers(secrets map[string]string) ([]signing.Signer, error) {
-	if len(r.o.signers) > 0 {
-		return r.o.signers, nil
+func loadSigners(cfg *config.Config, given []signing.Signer, secrets map[string]string) ([]signing.Signer, error) {
+	if len(given) > 0 {
+		return given, nil
 	}
-	s := r.cfg.Signing
+	s := cfg.Signing
 	if s == nil {
 		return nil, nil
 	}
@@ -51,7 +45,7 @@ func (r *runner) signers(secrets map[string]string) ([]signing.Signer, error) {
 	case s.Key != "":
 		p := s.Key
 		if !filepath.IsAbs(p) {
-			p = filepath.Join(filepath.Dir(r.cfg.Path), p)
+			p = filepath.Join(filepath.Dir(cfg.Path), p)
 		}
 		b, err := os.ReadFile(p)
 		if err != nil {
@@ -71,75 +65,80 @@ func (r *runner) signers(secrets map[string]string) ([]signing.Signer, error) {
 
 // sourceDateEpoch is the time reproducible outputs carry: SOURCE_DATE_EPOCH
 // of the builder's environment, else fallback.
-func (r *runner) sourceDateEpoch(fallback time.Time) time.Time {
-	for _, kv := range r.env {
-		if len(kv) > len(SourceDateEpochVar)+1 && kv[:len(SourceDateEpochVar)+1] == SourceDateEpochVar+"=" {
-			if n, err := strconv.ParseInt(kv[len(SourceDateEpochVar)+1:], 10, 64); err == nil {
-				return time.Unix(n, 0).UTC()
-			}
+func sourceDateEpoch(env builderEnv, fallback time.Time) time.Time {
+	if v, ok := env.lookup(SourceDateEpochVar); ok {
+		if n, err := strconv.ParseInt(v, 10, 64); err == nil {
+			return time.Unix(n, 0).UTC()
 		}
 	}
 	return fallback.UTC()
 }
 
-// trust signs the statement and writes the SBOM, as configured.
-func (r *runner) trust(ctx context.Context, statement []byte, subjects []Artifact, finished time.Time, signers []signing.Signer) (*trustOutputs, error) {
-	out := &trustOutputs{}
+// signAndSBOM signs the statement and writes the SBOM, as configured. It
+// returns the .intoto.jsonl bundle (nil when neither is asked for) and the
+// SBOM document (nil without one).
+func signAndSBOM(ctx context.Context, t tools, cfg *config.Config, in *prepared, statement []byte, out *built) ([]byte, []byte, error) {
 	var lines [][]byte
-	if len(signers) > 0 {
-		env, err := signing.SignStatement(ctx, statement, signers...)
+	if len(in.signers) > 0 {
+		env, err := signing.SignStatement(ctx, statement, in.signers...)
 		if err != nil {
-			return nil, fmt.Errorf("signing the attestation: %w", err)
+			return nil, nil, fmt.Errorf("signing the attestation: %w", err)
 		}
 		lines = append(lines, env)
 	}
-	if r.cfg.SBOM || r.o.sbom {
-		files := make([]sbom.File, 0, len(subjects))
-		for _, a := range subjects {
-			files = append(files, sbom.File{Name: a.Name, Digest: a.Digest, Size: a.Size})
-		}
-		created := r.sourceDateEpoch(finished)
-		name := filepath.Base(r.workDir)
-		doc, err := sbom.Document(name, files, created)
+	var doc []byte
+	if cfg.SBOM || t.o.sbom {
+		var sbomLine []byte
+		var err error
+		doc, sbomLine, err = makeSBOM(ctx, in, out)
 		if err != nil {
-			return nil, fmt.Errorf("writing the SBOM: %w", err)
+			return nil, nil, err
 		}
-		out.sbom = doc
-		st, err := sbom.Statement(name, files, created)
-		if err != nil {
-			return nil, fmt.Errorf("attesting the SBOM: %w", err)
-		}
-		if len(signers) > 0 {
-			env, err := signing.SignStatement(ctx, st, signers...)
-			if err != nil {
-				return nil, fmt.Errorf("signing the SBOM attestation: %w", err)
-			}
-			lines = append(lines, env)
-		} else {
+		if len(lines) == 0 {
 			// Unsigned: the statement travels as an envelope without
 			// signatures, so the bundle keeps one format.
-			env, err := json.Marshal(signing.Envelope{PayloadType: signing.PayloadType, Payload: st})
+			prov, err := json.Marshal(signing.Envelope{PayloadType: signing.PayloadType, Payload: statement})
 			if err != nil {
-				return nil, err
+				return nil, nil, err
 			}
-			if len(lines) == 0 {
-				prov, err := json.Marshal(signing.Envelope{PayloadType: signing.PayloadType, Payload: statement})
-				if err != nil {
-					return nil, err
-				}
-				lines = append(lines, prov)
-			}
-			lines = append(lines, env)
+			lines = append(lines, prov)
 		}
+		lines = append(lines, sbomLine)
 	}
-	if len(lines) > 0 {
-		b, err := signing.Bundle(lines...)
-		if err != nil {
-			return nil, err
-		}
-		out.bundle = b
+	if len(lines) == 0 {
+		return nil, doc, nil
 	}
-	return out, nil
+	b, err := signing.Bundle(lines...)
+	return b, doc, err
+}
+
+// makeSBOM writes the SPDX document of the subjects and its statement as a
+// bundle line (an envelope, signed when the run signs).
+func makeSBOM(ctx context.Context, in *prepared, out *built) ([]byte, []byte, error) {
+	subjects := out.subjects()
+	files := make([]sbom.File, 0, len(subjects))
+	for _, a := range subjects {
+		files = append(files, sbom.File{Name: a.Name, Digest: a.Digest, Size: a.Size})
+	}
+	created := sourceDateEpoch(in.env, out.finished)
+	name := filepath.Base(in.workDir)
+	doc, err := sbom.Document(name, files, created)
+	if err != nil {
+		return nil, nil, fmt.Errorf("writing the SBOM: %w", err)
+	}
+	st, err := sbom.Statement(name, files, created)
+	if err != nil {
+		return nil, nil, fmt.Errorf("attesting the SBOM: %w", err)
+	}
+	if len(in.signers) == 0 {
+		line, err := json.Marshal(signing.Envelope{PayloadType: signing.PayloadType, Payload: st})
+		return doc, line, err
+	}
+	line, err := signing.SignStatement(ctx, st, in.signers...)
+	if err != nil {
+		return nil, nil, fmt.Errorf("signing the SBOM attestation: %w", err)
+	}
+	return doc, line, nil
 }
 
 // ErrUpstream reports a material whose upstream attestation does not
@@ -149,28 +148,24 @@ var ErrUpstream = errors.New("upstream attestation check failed")
 // checkUpstream verifies the attestation a material names: signed by one
 // of its keys (when keys are given), and a subject covering the material's
 // sha256 as the core computed it.
-func (r *runner) checkUpstream(ctx context.Context, m config.Material, got digest.Set) error {
+func checkUpstream(ctx context.Context, t tools, store *remote.Store, cfg *config.Config, m config.Material, got digest.Set) error {
 	if m.Attestation == "" {
 		return nil
 	}
-	st, p, err := r.storageFor(m.Attestation)
-	if err != nil {
-		return err
-	}
-	dest, err := r.ws.StagingPath("upstream.intoto.jsonl")
+	dest, err := t.ws.StagingPath("upstream.intoto.jsonl")
 	if err != nil {
 		return err
 	}
 	defer os.RemoveAll(filepath.Dir(dest))
-	if _, err := st.Get(ctx, &storage.GetRequest{URL: m.Attestation, DestPath: dest, Options: r.storageOptions(m.Attestation)}); err != nil {
-		return fmt.Errorf("%w: fetching %s: %w", ErrUpstream, redactURL(m.Attestation), p.Explain(err))
+	if _, err := store.Get(ctx, m.Attestation, dest, remote.Quiet()); err != nil {
+		return fmt.Errorf("%w: %w", ErrUpstream, err)
 	}
 	fi, err := os.Stat(dest)
 	if err != nil {
 		return err
 	}
 	if fi.Size() > 16<<20 {
-		return fmt.Errorf("%w: %s is larger than 16 MiB", ErrUpstream, redactURL(m.Attestation))
+		return fmt.Errorf("%w: %s is larger than 16 MiB", ErrUpstream, remote.Redact(m.Attestation))
 	}
 	data, err := os.ReadFile(dest)
 	if err != nil {
@@ -180,7 +175,7 @@ func (r *runner) checkUpstream(ctx context.Context, m config.Material, got diges
 	for _, k := range m.Keys {
 		kp := k
 		if !filepath.IsAbs(kp) {
-			kp = filepath.Join(filepath.Dir(r.cfg.Path), kp)
+			kp = filepath.Join(filepath.Dir(cfg.Path), kp)
 		}
 		pem, err := os.ReadFile(kp)
 		if err != nil {
@@ -194,7 +189,7 @@ func (r *runner) checkUpstream(ctx context.Context, m config.Material, got diges
 	}
 	envs, err := signing.ReadBundle(data)
 	if err != nil {
-		return fmt.Errorf("%w: %s: %v", ErrUpstream, redactURL(m.Attestation), err)
+		return fmt.Errorf("%w: %s: %v", ErrUpstream, remote.Redact(m.Attestation), err)
 	}
 	var lastErr error
 	for i := range envs {
@@ -202,12 +197,12 @@ func (r *runner) checkUpstream(ctx context.Context, m config.Material, got diges
 		payload := env.Payload
 		if len(verifiers) > 0 {
 			if !env.Signed() {
-				lastErr = fmt.Errorf("%w: %s is not signed, but keys are required", ErrUpstream, redactURL(m.Attestation))
+				lastErr = fmt.Errorf("%w: %s is not signed, but keys are required", ErrUpstream, remote.Redact(m.Attestation))
 				continue
 			}
 			p, _, err := signing.VerifyEnvelope(env, 1, verifiers...)
 			if err != nil {
-				lastErr = fmt.Errorf("%w: %s: signature: %v", ErrUpstream, redactURL(m.Attestation), err)
+				lastErr = fmt.Errorf("%w: %s: signature: %v", ErrUpstream, remote.Redact(m.Attestation), err)
 				continue
 			}
 			payload = p
@@ -219,22 +214,22 @@ func (r *runner) checkUpstream(ctx context.Context, m config.Material, got diges
 			} `json:"subject"`
 		}
 		if err := json.Unmarshal(payload, &stmt); err != nil {
-			lastErr = fmt.Errorf("%w: %s: %v", ErrUpstream, redactURL(m.Attestation), err)
+			lastErr = fmt.Errorf("%w: %s: %v", ErrUpstream, remote.Redact(m.Attestation), err)
 			continue
 		}
 		for _, s := range stmt.Subject {
 			if s.Digest[digest.SHA256] != "" && s.Digest[digest.SHA256] == got[digest.SHA256] {
 				if len(verifiers) == 0 {
-					r.o.logger.Warn("upstream attestation covers the material, but no keys were given to check who signed it", "material", redactURL(m.URI))
+					t.log.Warn("upstream attestation covers the material, but no keys were given to check who signed it", "material", remote.Redact(m.URI))
 				}
-				r.o.logger.Info("upstream attestation verified", "material", redactURL(m.URI), "subject", s.Name)
+				t.log.Info("upstream attestation verified", "material", remote.Redact(m.URI), "subject", s.Name)
 				return nil
 			}
 		}
-		lastErr = fmt.Errorf("%w: no subject of %s has the material's sha256 %s", ErrUpstream, redactURL(m.Attestation), got[digest.SHA256])
+		lastErr = fmt.Errorf("%w: no subject of %s has the material's sha256 %s", ErrUpstream, remote.Redact(m.Attestation), got[digest.SHA256])
 	}
 	if lastErr == nil {
-		lastErr = fmt.Errorf("%w: %s holds no statement", ErrUpstream, redactURL(m.Attestation))
+		lastErr = fmt.Errorf("%w: %s holds no statement", ErrUpstream, remote.Redact(m.Attestation))
 	}
 	return lastErr
 }

@@ -39,14 +39,15 @@ type Plugin struct {
 	stderr *tail
 }
 
-// Exited reports whether the plugin process has ended.
-func (p *Plugin) Exited() bool { return p.client.Exited() }
+// Exited reports whether the plugin process has ended (never, for an
+// attached plugin).
+func (p *Plugin) Exited() bool { return p.client != nil && p.client.Exited() }
 
 // Explain turns an error from a call to p into one that says the plugin
 // crashed, with the first line it printed about it, when that is what
 // happened.
 func (p *Plugin) Explain(err error) error {
-	if err == nil || !errors.Is(err, plugin.ErrConnection) {
+	if err == nil || p.client == nil || !errors.Is(err, plugin.ErrConnection) {
 		return err
 	}
 	// Give the process a moment to be reaped so Exited is accurate.
@@ -68,6 +69,8 @@ type Host struct {
 	logger        hclog.Logger
 	env           []string
 	startTimeout  time.Duration
+
+	attached map[string]*plugin.Conn
 
 	mu      sync.Mutex
 	started map[string]*startResult
@@ -180,7 +183,7 @@ func (h *Host) Close() {
 		go func() {
 			defer wg.Done()
 			<-r.done
-			if r.p != nil {
+			if r.p != nil && r.p.client != nil {
 				r.p.client.Kill()
 			}
 		}()
@@ -224,6 +227,9 @@ func (e *UnpinnedError) Error() string {
 }
 
 func (h *Host) start(ctx context.Context, name string) (*Plugin, error) {
+	if conn, ok := h.attached[name]; ok {
+		return attach(ctx, name, conn)
+	}
 	path, err := h.find(name)
 	if err != nil {
 		return nil, err
@@ -266,16 +272,12 @@ func (h *Host) start(ctx context.Context, name string) (*Plugin, error) {
 			}
 			return nil, &ChecksumError{Name: name, Path: path, Pinned: sum, Actual: actual}
 		}
-		msg := firstLine(err.Error())
-		if l := st.firstPanicOrLast(); l != "" && !strings.Contains(msg, l) {
-			msg += " (stderr: " + l + ")"
-		}
-		return nil, fmt.Errorf("starting plugin %s (%s): %s", name, path, msg)
+		return nil, &StartError{Name: name, Path: path, Stderr: st.firstPanicOrLast(), Err: err}
 	}
 	conn, err := plugin.Dispense(rpc)
 	if err != nil {
 		client.Kill()
-		return nil, fmt.Errorf("starting plugin %s (%s): %s", name, path, firstLine(err.Error()))
+		return nil, &StartError{Name: name, Path: path, Err: err}
 	}
 	p := &Plugin{Name: name, Path: path, SHA256: sum, Pinned: pinned, Conn: conn, client: client, stderr: st}
 	info, err := conn.Info(ctx)
@@ -286,6 +288,24 @@ func (h *Host) start(ctx context.Context, name string) (*Plugin, error) {
 	p.Info = info
 	return p, nil
 }
+
+// StartError reports a plugin that could not be started or dispensed. Its
+// message is one line; the cause is kept for errors.Is.
+type StartError struct {
+	Name, Path string
+	Stderr     string // the line the plugin printed about it, if any
+	Err        error
+}
+
+func (e *StartError) Error() string {
+	msg := firstLine(e.Err.Error())
+	if e.Stderr != "" && !strings.Contains(msg, e.Stderr) {
+		msg += " (stderr: " + e.Stderr + ")"
+	}
+	return fmt.Sprintf("starting plugin %s (%s): %s", e.Name, e.Path, msg)
+}
+
+func (e *StartError) Unwrap() error { return e.Err }
 
 func firstLine(s string) string {
 	s = strings.TrimSpace(s)

@@ -1,0 +1,135 @@
+package remote
+
+import (
+	"context"
+	"errors"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/mmbuild/mmbuild/core/build/config"
+	"github.com/mmbuild/mmbuild/core/build/redact"
+	"github.com/mmbuild/mmbuild/plugins/storage-file/filestore"
+	"github.com/mmbuild/mmbuild/sdk/plugin"
+)
+
+type finished struct{ ops []string }
+
+func (f *finished) Update(string, string, int64, int64) {}
+func (f *finished) Close()                              {}
+func (f *finished) Finish(op, url string, _ int64)      { f.ops = append(f.ops, op+" "+url) }
+
+// fileStore is a Store over the real file plugin, in-process over gRPC.
+func fileStore(t *testing.T, rep *finished, red *redact.Redactor) *Store {
+	conn := plugin.TestConn(t, plugin.WithName("file"), plugin.WithStorage("file", filestore.New()))
+	resolve := func(scheme string) (Backend, error) {
+		if scheme != "file" {
+			return Backend{}, errors.New("no plugin for " + scheme)
+		}
+		return Backend{Name: "file", Storage: conn.Storage()}, nil
+	}
+	return New(resolve, rep, red)
+}
+
+func TestGetPutRoundTrip(t *testing.T) {
+	dir := t.TempDir()
+	src := filepath.Join(dir, "a.txt")
+	if err := os.WriteFile(src, []byte("data"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	rep := &finished{}
+	s := fileStore(t, rep, nil)
+	ctx := context.Background()
+	u := "file://" + dir + "/out/a.txt"
+	if _, err := s.Put(ctx, src, u); err != nil {
+		t.Fatal(err)
+	}
+	obj, err := s.Get(ctx, u, filepath.Join(dir, "got"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if obj.Bytes != 4 || obj.Plugin != "file" {
+		t.Fatalf("object %+v", obj)
+	}
+	if _, err := s.Get(ctx, u, filepath.Join(dir, "quiet"), Quiet()); err != nil {
+		t.Fatal(err)
+	}
+	want := []string{"put " + u, "get " + u}
+	if strings.Join(rep.ops, ",") != strings.Join(want, ",") {
+		t.Fatalf("progress %v, want %v (a quiet get reports nothing)", rep.ops, want)
+	}
+}
+
+func TestNotFoundIsTheSameForEveryCaller(t *testing.T) {
+	dir := t.TempDir()
+	red := redact.New()
+	red.Add("hunter2-secret")
+	s := fileStore(t, &finished{}, red)
+	_, err := s.Get(context.Background(), "file://"+dir+"/hunter2-secret/missing", filepath.Join(dir, "x"))
+	if !errors.Is(err, ErrNotFound) || !errors.Is(err, fs.ErrNotExist) {
+		t.Fatalf("err = %v: want ErrNotFound and fs.ErrNotExist", err)
+	}
+	if strings.Contains(err.Error(), "hunter2") {
+		t.Fatalf("error leaks the secret: %v", err)
+	}
+	// The file plugin refuses a query, echoing the URL: the store rewords it.
+	_, err = s.Get(context.Background(), "file://"+dir+"/x?token=abc", filepath.Join(dir, "q"))
+	if err == nil || strings.Contains(err.Error(), "token=abc") {
+		t.Fatalf("error leaks the query: %v", err)
+	}
+	if _, err := s.Get(context.Background(), "ftp://h/x", filepath.Join(dir, "y")); err == nil || !strings.Contains(err.Error(), "no plugin for ftp") {
+		t.Fatalf("unknown scheme: %v", err)
+	}
+}
+
+func TestCredentials(t *testing.T) {
+	entries := []config.Credential{
+		{URL: "https://h/", Secret: "A"},
+		{URL: "https://h/private/", Secret: "B", Header: "X-Api-Key"},
+		{URL: "git+https://g/", Secret: "A"},
+		{URL: "https://unresolved/", Secret: "C"},
+	}
+	creds := Credentials(entries, map[string]string{"A": "tok-a", "B": "tok-b"})
+	tests := []struct {
+		url  string
+		want map[string]string
+	}{
+		{"https://h/x", map[string]string{"header": "Authorization: Bearer tok-a"}},
+		{"https://h/private/x", map[string]string{"header": "X-Api-Key: tok-b"}},
+		{"git+https://g/r.git@v1", map[string]string{"token": "tok-a"}},
+		{"https://other/x", nil},
+		{"https://unresolved/x", nil},
+	}
+	for _, tt := range tests {
+		got := creds(tt.url)
+		if len(got) != len(tt.want) {
+			t.Errorf("%s: %v, want %v", tt.url, got, tt.want)
+		}
+		for k, v := range tt.want {
+			if got[k] != v {
+				t.Errorf("%s: %s = %q, want %q", tt.url, k, got[k], v)
+			}
+		}
+	}
+}
+
+func TestRedactAndScheme(t *testing.T) {
+	tests := []struct{ in, redacted string }{
+		{"https://u:pw@h/x?sig=1", "https://u:REDACTED@h/x?REDACTED"},
+		{"s3://b/k", "s3://b/k"},
+		{"http://[::1", "<unparsable URL>"},
+	}
+	for _, tt := range tests {
+		if got := Redact(tt.in); got != tt.redacted {
+			t.Errorf("Redact(%q) = %q, want %q", tt.in, got, tt.redacted)
+		}
+	}
+	if s, err := Scheme("GIT+HTTPS://h/r", "x"); err != nil || s != "git+https" {
+		t.Errorf("Scheme: %q %v", s, err)
+	}
+	if _, err := Scheme("https://u:pw@h/", "materials[0]"); err == nil || strings.Contains(err.Error(), "pw@") {
+		t.Errorf("password URL: %v", err)
+	}
+}

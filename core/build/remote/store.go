@@ -1,0 +1,164 @@
+package remote
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"strings"
+
+	"github.com/mmbuild/mmbuild/core/build/progress"
+	"github.com/mmbuild/mmbuild/core/build/redact"
+	"github.com/mmbuild/mmbuild/sdk/storage"
+)
+
+// ErrNotFound reports an object the backend does not have (a plugin
+// returns fs.ErrNotExist for it, which the error still wraps).
+var ErrNotFound = errors.New("not found")
+
+type notFoundError struct{ err error }
+
+func (e *notFoundError) Error() string        { return "not found: " + e.err.Error() }
+func (e *notFoundError) Unwrap() error        { return e.err }
+func (e *notFoundError) Is(target error) bool { return target == ErrNotFound }
+
+// Backend is a started storage plugin.
+type Backend struct {
+	Name    string // plugin name, for messages
+	Storage storage.Storage
+	// Explain turns a call's error into one that says the plugin crashed
+	// when it did; nil leaves errors as they are.
+	Explain func(error) error
+}
+
+// Resolver returns the backend serving a URL scheme.
+type Resolver func(scheme string) (Backend, error)
+
+// Store gets and puts objects by URL. Its methods are safe for concurrent
+// use.
+type Store struct {
+	resolve  Resolver
+	creds    CredentialFunc
+	progress progress.Reporter
+	redact   *redact.Redactor
+}
+
+// New returns a Store over the backends resolve returns. red may be nil (no
+// secret values to scrub), rep may be nil (no progress).
+func New(resolve Resolver, rep progress.Reporter, red *redact.Redactor) *Store {
+	if rep == nil {
+		rep = progress.Nop{}
+	}
+	if red == nil {
+		red = redact.New()
+	}
+	return &Store{resolve: resolve, creds: func(string) map[string]string { return nil }, progress: rep, redact: red}
+}
+
+// WithCredentials returns a copy of s that hands each call the options
+// creds returns for its URL.
+func (s *Store) WithCredentials(creds CredentialFunc) *Store {
+	c := *s
+	c.creds = creds
+	return &c
+}
+
+// Object is what a Get wrote.
+type Object struct {
+	storage.GetResponse
+	Plugin string // the plugin that served it
+}
+
+// GetOption configures one Get.
+type GetOption func(*getOptions)
+
+type getOptions struct{ quiet bool }
+
+// Quiet reports no progress for this call (small objects the user did not
+// name: a cached attestation, a secret).
+func Quiet() GetOption { return func(o *getOptions) { o.quiet = true } }
+
+// Get writes the object at rawURL to dest (a path that does not exist yet,
+// in a folder the caller owns). A missing object is an error wrapping
+// ErrNotFound (and fs.ErrNotExist).
+func (s *Store) Get(ctx context.Context, rawURL, dest string, opts ...GetOption) (*Object, error) {
+	var o getOptions
+	for _, opt := range opts {
+		opt(&o)
+	}
+	b, err := s.backend(rawURL)
+	if err != nil {
+		return nil, err
+	}
+	shown := s.shown(rawURL)
+	req := &storage.GetRequest{URL: rawURL, DestPath: dest, Options: s.creds(rawURL)}
+	if !o.quiet {
+		req.Progress = s.progressFunc("get", shown)
+	}
+	resp, err := b.Storage.Get(ctx, req)
+	if err != nil {
+		return nil, s.fail("getting", rawURL, b, err)
+	}
+	if !o.quiet {
+		s.progress.Finish("get", shown, resp.Bytes)
+	}
+	return &Object{GetResponse: *resp, Plugin: b.Name}, nil
+}
+
+// Put uploads the file or tree at src to rawURL.
+func (s *Store) Put(ctx context.Context, src, rawURL string) (*storage.PutResponse, error) {
+	b, err := s.backend(rawURL)
+	if err != nil {
+		return nil, err
+	}
+	shown := s.shown(rawURL)
+	resp, err := b.Storage.Put(ctx, &storage.PutRequest{SourcePath: src, URL: rawURL, Options: s.creds(rawURL), Progress: s.progressFunc("put", shown)})
+	if err != nil {
+		return nil, s.fail("putting", rawURL, b, err)
+	}
+	s.progress.Finish("put", shown, resp.Bytes)
+	return resp, nil
+}
+
+// Shown is rawURL as every message of the store prints it.
+func (s *Store) Shown(rawURL string) string { return s.shown(rawURL) }
+
+func (s *Store) shown(rawURL string) string { return s.redact.String(Redact(rawURL)) }
+
+func (s *Store) backend(rawURL string) (Backend, error) {
+	scheme, err := Scheme(rawURL, s.shown(rawURL))
+	if err != nil {
+		return Backend{}, err
+	}
+	return s.resolve(scheme)
+}
+
+// fail wraps a plugin's error with what was done, keeping the cause for
+// errors.Is, and says "not found" the same way for every backend.
+func (s *Store) fail(op, rawURL string, b Backend, err error) error {
+	if b.Explain != nil {
+		err = b.Explain(err)
+	}
+	shown := s.shown(rawURL)
+	// A plugin may echo the URL it was given, query and password included.
+	if msg := err.Error(); strings.Contains(msg, rawURL) {
+		err = &rewordedError{msg: strings.ReplaceAll(msg, rawURL, shown), err: err}
+	}
+	if errors.Is(err, fs.ErrNotExist) {
+		err = &notFoundError{err}
+	}
+	return s.redact.Err(fmt.Errorf("%s %s: %w", op, shown, err))
+}
+
+// rewordedError keeps err's chain for errors.Is under another message.
+type rewordedError struct {
+	msg string
+	err error
+}
+
+func (e *rewordedError) Error() string { return e.msg }
+func (e *rewordedError) Unwrap() error { return e.err }
+
+func (s *Store) progressFunc(op, shown string) storage.ProgressFunc {
+	return func(p storage.Progress) { s.progress.Update(op, shown, p.DoneBytes, p.TotalBytes) }
+}

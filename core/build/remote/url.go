@@ -1,0 +1,49 @@
+package remote
+
+import (
+	"fmt"
+	"net/url"
+	"strings"
+)
+
+// Scheme returns the lower-cased scheme of a URL. where names the config
+// entry in errors. A URL carrying a password is refused: credentials reach
+// a plugin through credentials:, never inside a URL.
+func Scheme(raw, where string) (string, error) {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return "", fmt.Errorf("%s: invalid URL %s: %w", where, Redact(raw), err)
+	}
+	if u.Scheme == "" {
+		return "", fmt.Errorf("%s: %q is not a URL (no scheme such as file:// or s3://)", where, Redact(raw))
+	}
+	if u.User != nil {
+		if _, hasPassword := u.User.Password(); hasPassword {
+			return "", fmt.Errorf("%s: credentials in URL %s are refused: use a secret", where, Redact(raw))
+		}
+	}
+	return strings.ToLower(u.Scheme), nil
+}
+
+// Redact returns a URL fit for messages: its password and query replaced.
+// An unparsable URL is never echoed.
+func Redact(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return "<unparsable URL>"
+	}
+	if u.User != nil {
+		if _, ok := u.User.Password(); ok {
+			u.User = url.UserPassword(u.User.Username(), "REDACTED")
+		}
+	}
+	if u.RawQuery != "" {
+		u.RawQuery = "REDACTED"
+	}
+	return u.String()
+}
+
+// Join appends one path element to a base URL.
+func Join(base, elem string) string {
+	return strings.TrimSuffix(base, "/") + "/" + elem
+}

@@ -1,0 +1,192 @@
+package run
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/bmatcuk/doublestar/v4"
+
+	"github.com/mmbuild/mmbuild/core/build/config"
+	"github.com/mmbuild/mmbuild/core/build/workspace"
+	"github.com/mmbuild/mmbuild/core/evidence/digest"
+	"github.com/mmbuild/mmbuild/core/plugins/pluginhost"
+	"github.com/mmbuild/mmbuild/sdk/handler"
+)
+
+// matchFiles expands patterns (globs with ** relative to the work tree) to
+// regular files inside it. Every pattern must match at least one file.
+func matchFiles(workDir string, patterns []string, where func(i int) string) ([]string, error) {
+	var out []string
+	seen := map[string]bool{}
+	for i, pat := range patterns {
+		if filepath.IsAbs(pat) || strings.HasPrefix(pat, "/") {
+			return nil, fmt.Errorf("%s: %q is absolute: artifact paths are relative to the work tree", where(i), pat)
+		}
+		for _, seg := range strings.Split(pat, "/") {
+			if seg == ".." {
+				return nil, fmt.Errorf("%s: %q leaves the work tree", where(i), pat)
+			}
+		}
+		if !doublestar.ValidatePattern(pat) {
+			return nil, fmt.Errorf("%s: %q is not a valid glob", where(i), pat)
+		}
+		matches, err := doublestar.Glob(os.DirFS(workDir), pat, doublestar.WithFilesOnly(), doublestar.WithFailOnIOErrors())
+		if err != nil {
+			return nil, fmt.Errorf("%s: matching %q: %w", where(i), pat, err)
+		}
+		if len(matches) == 0 {
+			return nil, fmt.Errorf("%s: %q matched no file in %s", where(i), pat, workDir)
+		}
+		sort.Strings(matches)
+		for _, m := range matches {
+			p, err := workspace.Join(workDir, m)
+			if err != nil {
+				return nil, fmt.Errorf("%s: %w", where(i), err)
+			}
+			fi, err := os.Stat(p)
+			if err != nil {
+				return nil, fmt.Errorf("%s: %w", where(i), err)
+			}
+			if !fi.Mode().IsRegular() {
+				return nil, fmt.Errorf("%s: %s is not a regular file", where(i), m)
+			}
+			if !seen[p] {
+				seen[p] = true
+				out = append(out, p)
+			}
+		}
+	}
+	return out, nil
+}
+
+// hashArtifacts hashes files in parallel and names each by its base name,
+// which must be unique: it is the name the artifact is published under.
+func hashArtifacts(ctx context.Context, files []string, what string) ([]Artifact, error) {
+	names := map[string]string{}
+	for _, f := range files {
+		n := filepath.Base(f)
+		if prev, dup := names[n]; dup {
+			return nil, fmt.Errorf("%s %s and %s would be published under the same name %s", what, prev, f, n)
+		}
+		names[n] = f
+	}
+	results, err := digest.Files(ctx, files, digest.SHA512)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]Artifact, len(results))
+	for i, res := range results {
+		out[i] = Artifact{Name: filepath.Base(res.Path), Path: res.Path, Digest: res.Digest, Size: res.Size}
+	}
+	return out, nil
+}
+
+// collect matches and hashes the artifacts.
+func collect(ctx context.Context, t tools, cfg *config.Config, workDir string) ([]Artifact, error) {
+	files, err := matchFiles(workDir, cfg.Artifacts.Files, func(i int) string {
+		return fmt.Sprintf("%s: artifacts.files[%d]", cfg.PositionOf(fmt.Sprintf("artifacts.files[%d]", i)), i)
+	})
+	if err != nil {
+		return nil, err
+	}
+	arts, err := hashArtifacts(ctx, files, "artifacts")
+	if err != nil {
+		return nil, err
+	}
+	for _, a := range arts {
+		t.log.Info("artifact", "name", a.Name, "sha256", a.Digest[digest.SHA256], "bytes", a.Size)
+	}
+	return arts, nil
+}
+
+// transferSet is one transfer's files, hashed, and where they go.
+type transferSet struct {
+	destination string
+	files       []Artifact
+}
+
+// collectTransfers matches and hashes every transfer's sources.
+func collectTransfers(ctx context.Context, cfg *config.Config, workDir string) ([]transferSet, error) {
+	var out []transferSet
+	for ti, t := range cfg.Transfers {
+		files, err := matchFiles(workDir, t.Source, func(i int) string {
+			return fmt.Sprintf("%s: transfers[%d].source[%d]", t.Pos, ti, i)
+		})
+		if err != nil {
+			return nil, err
+		}
+		arts, err := hashArtifacts(ctx, files, fmt.Sprintf("transfers[%d] sources", ti))
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, transferSet{destination: t.Destination, files: arts})
+	}
+	return out, nil
+}
+
+// built is what the build stage leaves: the artifacts and the transfers'
+// files, hashed, and when the build finished.
+type built struct {
+	artifacts []Artifact
+	transfers []transferSet
+	finished  time.Time
+}
+
+// subjects are every file the attestation covers: the artifacts, then each
+// transfer's files.
+func (b *built) subjects() []Artifact {
+	out := append([]Artifact(nil), b.artifacts...)
+	for _, t := range b.transfers {
+		out = append(out, t.files...)
+	}
+	return out
+}
+
+// buildAndCollect applies the replacements, runs the builder, and hashes
+// what it made.
+func buildAndCollect(ctx context.Context, t tools, cfg *config.Config, in *prepared) (*built, error) {
+	if err := applyReplacements(t, in.workDir, cfg.Replacements, in.secrets); err != nil {
+		return nil, err
+	}
+	if err := runBuilder(ctx, t, cfg.Handler, in.plugins.handler, in.workDir, in.env); err != nil {
+		return nil, err
+	}
+	arts, err := collect(ctx, t, cfg, in.workDir)
+	if err != nil {
+		return nil, err
+	}
+	transfers, err := collectTransfers(ctx, cfg, in.workDir)
+	if err != nil {
+		return nil, err
+	}
+	return &built{artifacts: arts, transfers: transfers, finished: time.Now()}, nil
+}
+
+// runBuilder runs the handler plugin in the work tree, its output redacted.
+func runBuilder(ctx context.Context, t tools, h config.Handler, p *pluginhost.Plugin, workDir string, env builderEnv) error {
+	t.log.Info("building", "handler", h.ID, "params", t.red.String(strings.Join(h.Params, " ")), "dir", workDir)
+	resp, err := p.Conn.Handler().Build(ctx, &handler.BuildRequest{
+		HandlerID: h.ID,
+		WorkDir:   workDir,
+		Params:    h.Params,
+		Env:       env.vars,
+		Stdout:    t.red.Writer(t.o.stdout),
+		Stderr:    t.red.Writer(t.o.stderr),
+	})
+	t.red.Flush()
+	if err != nil {
+		if ctx.Err() != nil {
+			return fmt.Errorf("build with handler %q interrupted: %w", h.ID, ctx.Err())
+		}
+		return fmt.Errorf("build with handler %q: %w", h.ID, p.Explain(err))
+	}
+	if resp.ExitCode != 0 {
+		return &BuildFailedError{ExitCode: resp.ExitCode}
+	}
+	return nil
+}

@@ -1,0 +1,145 @@
+package run
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"os"
+	"strings"
+
+	"github.com/mmbuild/mmbuild/core/build/config"
+	"github.com/mmbuild/mmbuild/core/build/redact"
+	"github.com/mmbuild/mmbuild/core/build/remote"
+	"github.com/mmbuild/mmbuild/core/build/stagingkey"
+	"github.com/mmbuild/mmbuild/core/evidence/digest"
+)
+
+// stagingKey is a run's content address and where it is published.
+type stagingKey struct {
+	key       string
+	cacheable bool
+	url       string // destination + key; empty without a destination
+}
+
+// materialsAndCache fetches the materials and looks the build up in the
+// cache. When every material's sha256 is given in the config the key is
+// known before anything is fetched, so a cache hit fetches nothing; else
+// the lookup waits for the fetched digests. A hit returns its Result.
+func materialsAndCache(ctx context.Context, t tools, cfg *config.Config, in *prepared) ([]fetchedMaterial, stagingKey, *Result, error) {
+	names, err := materialNames(t, cfg.Materials)
+	if err != nil {
+		return nil, stagingKey{}, nil, err
+	}
+	var mats []fetchedMaterial
+	early := digestsKnown(cfg.Materials)
+	if !early {
+		if mats, err = fetchMaterials(ctx, t, in.store, cfg, names); err != nil {
+			return nil, stagingKey{}, nil, err
+		}
+	}
+	key, err := computeKey(t, cfg, in, keyMaterials(cfg.Materials, mats))
+	if err != nil {
+		return nil, stagingKey{}, nil, err
+	}
+	if key.cacheable && key.url != "" && !t.o.force {
+		res, err := lookupCache(ctx, t, in.store, cfg, key, in.outDir)
+		if err != nil {
+			return nil, stagingKey{}, nil, err
+		}
+		if res != nil {
+			t.log.Info("the destination already holds this build: skipping it (use --force to rebuild)", "staging_url", t.red.String(key.url))
+			return nil, key, res, writeOutputs(t, in.outDir, res)
+		}
+	}
+	if early {
+		if mats, err = fetchMaterials(ctx, t, in.store, cfg, names); err != nil {
+			return nil, stagingKey{}, nil, err
+		}
+	}
+	return mats, key, nil, nil
+}
+
+// digestsKnown reports whether every material's sha256 is given, so the
+// staging key can be computed before fetching.
+func digestsKnown(mats []config.Material) bool {
+	for _, m := range mats {
+		if m.Digest[digest.SHA256] == "" {
+			return false
+		}
+	}
+	return true
+}
+
+// keyMaterials are the materials as the key covers them: the digest the
+// config gives when it includes sha256 (fetching verifies the same
+// values), else the digest the core computed. fetched is nil when nothing
+// was fetched yet, and then every material has a given sha256.
+func keyMaterials(mats []config.Material, fetched []fetchedMaterial) []stagingkey.Material {
+	out := make([]stagingkey.Material, len(mats))
+	for i, m := range mats {
+		d := map[string]string{}
+		if m.Digest[digest.SHA256] != "" {
+			for a, v := range m.Digest {
+				d[a] = strings.ToLower(v)
+			}
+		} else {
+			d = fetched[i].digest
+		}
+		out[i] = stagingkey.Material{URI: m.URI, Digest: d}
+	}
+	return out
+}
+
+// computeKey computes the staging key of a run (docs/staging-key.md).
+func computeKey(t tools, cfg *config.Config, in *prepared, mats []stagingkey.Material) (stagingKey, error) {
+	cfgBytes, err := os.ReadFile(cfg.Path)
+	if err != nil {
+		return stagingKey{}, fmt.Errorf("reading %s: %w", cfg.Path, err)
+	}
+	k := stagingkey.Inputs{
+		Source:       "unversioned:" + in.invocationID,
+		ConfigSHA256: sha256Hex(cfgBytes),
+		HandlerID:    cfg.Handler.ID,
+		Params:       cfg.Handler.Params,
+		PluginSHA256: in.plugins.handler.SHA256,
+		Materials:    mats,
+		Env:          keyEnv(t, cfg, in.env),
+	}
+	if in.src.Commit != "" && !in.src.Dirty {
+		k.Source = "git:" + in.src.Commit
+	}
+	out := stagingKey{key: stagingkey.Key(k), cacheable: stagingkey.Cacheable(k)}
+	if cfg.Artifacts.Destination != "" {
+		out.url = remote.Join(cfg.Artifacts.Destination, out.key)
+	}
+	return out, nil
+}
+
+// keyEnv is the declared environment and the values replacements take from
+// the environment, as the key covers them; secrets enter by name only.
+func keyEnv(t tools, cfg *config.Config, env builderEnv) [][2]string {
+	var out [][2]string
+	for _, e := range cfg.Env {
+		v, ok := env.lookup(e.Var)
+		if !ok {
+			continue
+		}
+		if env.secret[e.Var] {
+			v = redact.Text
+		}
+		out = append(out, [2]string{e.Var, v})
+	}
+	for _, rep := range cfg.Replacements {
+		if rep.ValueFrom != nil && rep.ValueFrom.Env != "" {
+			v, _ := t.o.lookupEnv(rep.ValueFrom.Env)
+			out = append(out, [2]string{"replacement:" + rep.ValueFrom.Env, t.red.String(v)})
+		}
+	}
+	return out
+}
+
+func sha256Hex(b []byte) string {
+	sum := sha256.Sum256(b)
+	return hex.EncodeToString(sum[:])
+}

@@ -1,0 +1,153 @@
+package run
+
+import (
+	"errors"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/mmbuild/mmbuild/core/build/config"
+	"github.com/mmbuild/mmbuild/core/plugins/discovery"
+)
+
+func TestMakePlan(t *testing.T) {
+	arts := config.Artifacts{Files: []string{"dist/x"}}
+	tests := []struct {
+		name    string
+		cfg     config.Config
+		plugins []string
+		wantErr string
+	}{
+		{
+			name:    "handler only",
+			cfg:     config.Config{Handler: config.Handler{ID: "make"}, Artifacts: arts},
+			plugins: []string{"make"},
+		},
+		{
+			name: "every URL's scheme, each plugin once, handler first",
+			cfg: config.Config{
+				Handler:   config.Handler{ID: "make"},
+				Materials: []config.Material{{URI: "https://h/a"}, {URI: "git+https://h/r.git@v1"}, {URI: "http://h/b", Attestation: "s3://b/att"}},
+				Secrets:   []config.Secret{{Name: "A", From: "env://X"}, {Name: "B", From: "file:///run/s"}},
+				Artifacts: config.Artifacts{Destination: "file:///out/", Files: []string{"x"}},
+				Transfers: []config.Transfer{{Destination: "s3://rel/"}},
+			},
+			plugins: []string{"make", "file", "git", "http", "s3"},
+		},
+		{
+			name:    "no scheme",
+			cfg:     config.Config{Handler: config.Handler{ID: "make"}, Materials: []config.Material{{URI: "/abs/path"}}, Artifacts: arts},
+			wantErr: "is not a URL",
+		},
+		{
+			name:    "password in a URL",
+			cfg:     config.Config{Handler: config.Handler{ID: "make"}, Materials: []config.Material{{URI: "https://u:pw@h/a"}}, Artifacts: arts},
+			wantErr: "credentials in URL https://u:REDACTED@h/a are refused",
+		},
+		{
+			name:    "credentials for s3",
+			cfg:     config.Config{Handler: config.Handler{ID: "make"}, Credentials: []config.Credential{{URL: "s3://b/", Secret: "S"}}, Artifacts: arts},
+			wantErr: "standard AWS chain",
+		},
+		{
+			name:    "nothing to attest",
+			cfg:     config.Config{Handler: config.Handler{ID: "make"}},
+			wantErr: "artifacts.files is empty",
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			p, err := makePlan(&tt.cfg)
+			if tt.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+					t.Fatalf("err = %v, want %q", err, tt.wantErr)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := p.pluginNames(); !slices.Equal(got, tt.plugins) {
+				t.Fatalf("plugins %v, want %v", got, tt.plugins)
+			}
+		})
+	}
+}
+
+func TestWhyPluginSaysWhatItWasNeededFor(t *testing.T) {
+	cfg := &config.Config{Handler: config.Handler{ID: "make"}}
+	p := &plan{handlerPlugin: "make", storages: map[string]string{"https": "http", "http": "http"}}
+	tests := []struct {
+		missing, want string
+	}{
+		{"make", `handler.id "make" needs the plugin mmbuild-plugin-make`},
+		{"http", "http://, https:// URLs need the storage plugin mmbuild-plugin-http"},
+		{"other", `plugin "other" not found`},
+	}
+	for _, tt := range tests {
+		nf := &discovery.NotFoundError{Name: tt.missing}
+		err := whyPlugin(cfg, p, nf)
+		if !strings.Contains(err.Error(), tt.want) || !errors.Is(err, nf) {
+			t.Errorf("%s: %v, want %q (and the cause kept)", tt.missing, err, tt.want)
+		}
+	}
+}
+
+func TestKeyMaterials(t *testing.T) {
+	sha := strings.Repeat("a", 64)
+	given := config.Material{URI: "file:///a", Digest: config.Digest{"sha256": strings.ToUpper(sha), "sha512": "BB"}}
+	sha512Only := config.Material{URI: "file:///b", Digest: config.Digest{"sha512": "cc"}}
+	none := config.Material{URI: "file:///c"}
+	if !digestsKnown([]config.Material{given}) || digestsKnown([]config.Material{given, sha512Only}) || digestsKnown([]config.Material{none}) {
+		t.Fatal("digestsKnown: only materials with a given sha256 are known before fetching")
+	}
+	if !digestsKnown(nil) {
+		t.Fatal("digestsKnown(nil): no material is known")
+	}
+	early := keyMaterials([]config.Material{given}, nil)
+	if early[0].Digest["sha256"] != sha || early[0].Digest["sha512"] != "bb" {
+		t.Fatalf("given digests are lower-cased into the key: %v", early[0].Digest)
+	}
+	fetched := []fetchedMaterial{{digest: map[string]string{"sha256": sha}}, {digest: map[string]string{"sha256": "dd", "sha512": "cc"}}}
+	late := keyMaterials([]config.Material{given, sha512Only}, fetched)
+	if late[0].Digest["sha512"] != "bb" || late[1].Digest["sha256"] != "dd" {
+		t.Fatalf("late key: %v", late)
+	}
+}
+
+func TestEntryPoint(t *testing.T) {
+	tests := []struct{ cfg, src, want string }{
+		{"/r/ci/mmbuild.yaml", "/r", "ci/mmbuild.yaml"},
+		{"/r/mmbuild.yaml", "/r", "mmbuild.yaml"},
+		{"/elsewhere/mmbuild.yaml", "/r", "mmbuild.yaml"},
+		{"/r/mmbuild.yaml", "", "mmbuild.yaml"},
+	}
+	for _, tt := range tests {
+		if got := entryPoint(tt.cfg, tt.src); got != tt.want {
+			t.Errorf("entryPoint(%q, %q) = %q, want %q", tt.cfg, tt.src, got, tt.want)
+		}
+	}
+}
+
+func TestMaterialName(t *testing.T) {
+	tests := []struct{ url, want, err string }{
+		{"file:///m/greeting.txt", "greeting.txt", ""},
+		{"https://h/a/b.tar.gz?x=1", "b.tar.gz", ""},
+		{"s3://bucket/prefix/", "prefix", ""},
+		{"git+https://h/org/repo.git@v1.2", "repo", ""},
+		{"git+https://h/org/repo.git//sub/dir@main", "dir", ""},
+		{"https://h/", "", "no file name"},
+	}
+	for _, tt := range tests {
+		got, err := materialName(tt.url)
+		if tt.err != "" {
+			if err == nil || !strings.Contains(err.Error(), tt.err) {
+				t.Errorf("%s: err %v, want %q", tt.url, err, tt.err)
+			}
+			continue
+		}
+		if err != nil || got != tt.want {
+			t.Errorf("%s: %q, %v; want %q", tt.url, got, err, tt.want)
+		}
+	}
+}

@@ -1,0 +1,101 @@
+package run
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sort"
+	"strings"
+
+	"github.com/mmbuild/mmbuild/core/build/config"
+	"github.com/mmbuild/mmbuild/core/build/remote"
+	"github.com/mmbuild/mmbuild/core/plugins/discovery"
+	"github.com/mmbuild/mmbuild/core/plugins/pluginhost"
+)
+
+// plugins are the started plugins of a run.
+type plugins struct {
+	handler  *pluginhost.Plugin
+	storages map[string]*pluginhost.Plugin // by URL scheme
+	all      []*pluginhost.Plugin          // sorted by name, for the provenance
+}
+
+// resolve is the remote.Resolver over the started storage plugins.
+func (ps *plugins) resolve(scheme string) (remote.Backend, error) {
+	p, ok := ps.storages[scheme]
+	if !ok {
+		return remote.Backend{}, fmt.Errorf("no storage plugin started for %s://", scheme)
+	}
+	return remote.Backend{Name: p.Name, Storage: p.Conn.Storage(), Explain: p.Explain}, nil
+}
+
+// pendingPlugins are plugins being started.
+type pendingPlugins struct {
+	host *pluginhost.Host
+	ch   chan startedPlugins
+}
+
+type startedPlugins struct {
+	m   map[string]*pluginhost.Plugin
+	err error
+}
+
+// startPlugins starts every plugin of p concurrently; wait collects them.
+func startPlugins(ctx context.Context, host *pluginhost.Host, p *plan) *pendingPlugins {
+	pp := &pendingPlugins{host: host, ch: make(chan startedPlugins, 1)}
+	go func() {
+		m, err := host.StartAll(ctx, p.pluginNames())
+		pp.ch <- startedPlugins{m, err}
+	}()
+	return pp
+}
+
+// wait returns the started plugins once each is checked to serve what it
+// was started for.
+func (pp *pendingPlugins) wait(cfg *config.Config, p *plan) (*plugins, error) {
+	st := <-pp.ch
+	if st.err != nil {
+		return nil, whyPlugin(cfg, p, st.err)
+	}
+	ps := &plugins{handler: st.m[p.handlerPlugin], storages: map[string]*pluginhost.Plugin{}}
+	if kind := "handler:" + cfg.Handler.ID; !ps.handler.Info.HasKind(kind) {
+		h := ps.handler
+		return nil, fmt.Errorf("%s: handler.id %q: plugin %s (%s) does not serve %s (it serves %s)",
+			cfg.Handler.Pos, cfg.Handler.ID, h.Name, h.Path, kind, strings.Join(h.Info.Kinds, ", "))
+	}
+	for scheme, name := range p.storages {
+		sp := st.m[name]
+		if kind := "storage:" + scheme; !sp.Info.HasKind(kind) {
+			return nil, fmt.Errorf("%s:// URLs: plugin %s (%s) does not serve %s (it serves %s)",
+				scheme, sp.Name, sp.Path, kind, strings.Join(sp.Info.Kinds, ", "))
+		}
+		ps.storages[scheme] = sp
+	}
+	for _, sp := range st.m {
+		ps.all = append(ps.all, sp)
+	}
+	sort.Slice(ps.all, func(i, j int) bool { return ps.all[i].Name < ps.all[j].Name })
+	return ps, nil
+}
+
+// whyPlugin says what a plugin that could not be found was needed for.
+func whyPlugin(cfg *config.Config, p *plan, err error) error {
+	var nf *discovery.NotFoundError
+	if !errors.As(err, &nf) {
+		return err
+	}
+	if nf.Name == p.handlerPlugin {
+		return fmt.Errorf("%s: handler.id %q needs the plugin mmbuild-plugin-%s: %w", cfg.Handler.Pos, cfg.Handler.ID, nf.Name, err)
+	}
+	schemes := make([]string, 0, len(p.storages))
+	for scheme, name := range p.storages {
+		if name == nf.Name {
+			schemes = append(schemes, scheme+"://")
+		}
+	}
+	if len(schemes) > 0 {
+		sort.Strings(schemes)
+		return fmt.Errorf("%s URLs need the storage plugin mmbuild-plugin-%s: %w", strings.Join(schemes, ", "), nf.Name, err)
+	}
+	return err
+}

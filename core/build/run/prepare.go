@@ -1,0 +1,113 @@
+package run
+
+import (
+	"context"
+	"fmt"
+	"path/filepath"
+
+	"github.com/mmbuild/mmbuild/core/build/config"
+	"github.com/mmbuild/mmbuild/core/build/remote"
+	"github.com/mmbuild/mmbuild/core/build/source"
+	"github.com/mmbuild/mmbuild/core/build/workspace"
+	"github.com/mmbuild/mmbuild/core/evidence/signing"
+)
+
+// prepared is everything the run knows once its inputs other than the
+// materials are resolved: the output of prepare, the input of every later
+// stage.
+type prepared struct {
+	invocationID string
+	plugins      *plugins
+	store        *remote.Store // with the credentials of the resolved secrets
+	secrets      map[string]string
+	src          source.Info
+	workDir      string // where the builder runs
+	outDir       string // where provenance: and build.env go
+	env          builderEnv
+	signers      []signing.Signer
+}
+
+// prepare runs the stages before the materials: secrets (a git source may
+// need one), source, env, and the signing key (a bad key fails the run
+// before anything is built).
+func prepare(ctx context.Context, t tools, cfg *config.Config, ps *plugins) (*prepared, error) {
+	in := &prepared{invocationID: newInvocationID(), plugins: ps}
+	base := remote.New(ps.resolve, t.o.progress, t.red)
+	secrets, err := resolveSecrets(ctx, t, base, cfg)
+	if err != nil {
+		return nil, err
+	}
+	in.secrets = secrets
+	in.store = base.WithCredentials(remote.Credentials(cfg.Credentials, secrets))
+	if in.src, in.workDir, err = prepareSource(ctx, t, cfg, secrets); err != nil {
+		return nil, err
+	}
+	in.outDir = in.workDir
+	if cfg.Source != nil {
+		// The clone lives in the workspace and is removed after the run.
+		in.outDir = filepath.Dir(cfg.Path)
+	}
+	if in.env, err = buildEnv(t, cfg.Env, secrets, in.src); err != nil {
+		return nil, err
+	}
+	if in.signers, err = loadSigners(cfg, t.o.signers, secrets); err != nil {
+		return nil, err
+	}
+	return in, nil
+}
+
+// prepareSource clones the configured git source into the workspace, or
+// records the work tree the build runs in. It returns the source and the
+// folder the builder runs in.
+func prepareSource(ctx context.Context, t tools, cfg *config.Config, secrets map[string]string) (source.Info, string, error) {
+	workDir := t.o.workDir
+	if workDir == "" {
+		workDir = filepath.Dir(cfg.Path)
+	}
+	src := cfg.Source
+	if src == nil {
+		abs, err := filepath.Abs(workDir)
+		if err != nil {
+			return source.Info{}, "", err
+		}
+		info, err := source.WorkTree(abs)
+		if err != nil {
+			return source.Info{}, "", err
+		}
+		if info.Dirty {
+			t.log.Warn("the work tree has uncommitted changes: recorded as dirty, build not cacheable", "commit", info.Commit)
+		}
+		return info, abs, nil
+	}
+	var auth *source.Auth
+	if src.CredentialsSecret != "" {
+		tok, ok := secrets[src.CredentialsSecret]
+		if !ok {
+			return source.Info{}, "", fmt.Errorf("%s: source.credentialsSecret: secret %q is not declared", src.Pos, src.CredentialsSecret)
+		}
+		auth = &source.Auth{Token: tok}
+	}
+	dest := filepath.Join(t.ws.Root, "source")
+	rev := src.Commit
+	if rev == "" {
+		rev = src.Ref
+	}
+	t.log.Info("cloning source", "repo", t.red.String(source.StripCredentials(src.Repo)), "revision", rev)
+	info, err := source.Clone(ctx, dest, src.Repo, src.Commit, src.Ref, auth)
+	if err != nil {
+		return source.Info{}, "", fmt.Errorf("%s: source: %w", src.Pos, err)
+	}
+	t.log.Info("source checked out", "commit", info.Commit)
+	// The build runs at the root of the clone, or in --workdir relative to it.
+	if t.o.workDir == "" {
+		return info, dest, nil
+	}
+	if filepath.IsAbs(t.o.workDir) {
+		return source.Info{}, "", fmt.Errorf("%s: with source:, --workdir must be relative to the clone, not %s", src.Pos, t.o.workDir)
+	}
+	wd, err := workspace.Join(dest, t.o.workDir)
+	if err != nil {
+		return source.Info{}, "", fmt.Errorf("--workdir: %w", err)
+	}
+	return info, wd, nil
+}

@@ -1,0 +1,239 @@
+package run
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/mmbuild/mmbuild/core/build/remote"
+)
+
+const baseConfig = `handler:
+  id: make
+  params: ["dist/out.txt"]
+env:
+  - var: SHOUT
+    value: plain
+materials:
+  - uri: ${MAT}
+    digest: {sha256: ` + greetingSHA256 + `}
+artifacts:
+  destination: ${DEST}
+  files: ["dist/out.txt"]
+provenance: out/
+`
+
+type outcome struct {
+	res    *Result
+	err    error
+	stdout string
+	gets   []string
+}
+
+func runProject(t *testing.T, p *project, extra ...Option) outcome {
+	t.Helper()
+	var stdout bytes.Buffer
+	rec := &transfers{}
+	opts := append([]Option{
+		WithHost(attachedHost(t)),
+		WithLookupEnv(p.lookup),
+		WithOutput(&stdout, &stdout),
+		WithProgress(rec),
+		WithTempDir(t.TempDir()),
+	}, extra...)
+	res, err := Run(context.Background(), p.load(t), opts...)
+	return outcome{res: res, err: err, stdout: stdout.String(), gets: rec.gets}
+}
+
+func TestRunPublishesArtifactsThenAttestation(t *testing.T) {
+	p := newProject(t, baseConfig)
+	o := runProject(t, p)
+	if o.err != nil {
+		t.Fatal(o.err)
+	}
+	key := o.res.StagingKey
+	want := []string{filepath.Join(key, "out.txt"), filepath.Join(key, StatementName)}
+	if got := p.published(t); !slices.Equal(got, want) {
+		t.Fatalf("published %v, want %v", got, want)
+	}
+	if len(o.res.Artifacts) != 1 || o.res.Artifacts[0].URL == "" || o.res.Artifacts[0].Digest["sha256"] != greetingSHA256 {
+		t.Fatalf("artifacts: %+v", o.res.Artifacts)
+	}
+	if _, err := os.Stat(filepath.Join(p.dir, "out", StatementName)); err != nil {
+		t.Fatalf("local attestation: %v", err)
+	}
+	env, err := os.ReadFile(filepath.Join(p.dir, DefaultOutputEnv))
+	if err != nil || !strings.Contains(string(env), StagingPathVar+"="+key+"\n") {
+		t.Fatalf("build.env: %q %v", env, err)
+	}
+}
+
+// With every material's sha256 in the config the staging key is known
+// before fetching, so a cache hit fetches no material at all: here the
+// material is even gone.
+func TestCacheHitFetchesNoMaterialWhenDigestsAreGiven(t *testing.T) {
+	p := newProject(t, baseConfig)
+	if o := runProject(t, p); o.err != nil {
+		t.Fatal(o.err)
+	}
+	if err := os.Remove(p.material); err != nil {
+		t.Fatal(err)
+	}
+	o := runProject(t, p)
+	if o.err != nil {
+		t.Fatal(o.err)
+	}
+	if !o.res.Cached {
+		t.Fatal("second run was not a cache hit")
+	}
+	if len(o.gets) != 0 {
+		t.Fatalf("cache hit fetched %v", o.gets)
+	}
+	if n := p.builds(t); n != 1 {
+		t.Fatalf("builder ran %d times, want 1", n)
+	}
+}
+
+// Without a digest the key depends on the fetched bytes: the lookup waits
+// for the fetch, then hits.
+func TestCacheWaitsForMaterialsWithoutDigest(t *testing.T) {
+	p := newProject(t, strings.Replace(baseConfig, "    digest: {sha256: "+greetingSHA256+"}\n", "", 1))
+	if o := runProject(t, p); o.err != nil {
+		t.Fatal(o.err)
+	}
+	o := runProject(t, p)
+	if o.err != nil {
+		t.Fatal(o.err)
+	}
+	if !o.res.Cached || len(o.gets) != 1 {
+		t.Fatalf("cached=%v gets=%v, want a hit after one fetch", o.res.Cached, o.gets)
+	}
+	write(t, p.material, "changed\n")
+	if o := runProject(t, p); o.err != nil || o.res.Cached {
+		t.Fatalf("changed material: cached=%v err=%v, want a rebuild", o.res != nil && o.res.Cached, o.err)
+	}
+}
+
+// Each failure stops the run where it happens: nothing is published, and
+// failures before the build leave the builder unrun.
+func TestFailuresPublishNothing(t *testing.T) {
+	tests := []struct {
+		name    string
+		edit    func(cfg string) string
+		prepare func(t *testing.T, p *project)
+		built   int
+		wantErr string
+		is      error
+	}{
+		{
+			name:    "digest mismatch stops before the build",
+			edit:    func(c string) string { return strings.Replace(c, greetingSHA256, strings.Repeat("0", 64), 1) },
+			wantErr: "sha256",
+		},
+		{
+			name:    "missing material",
+			prepare: func(t *testing.T, p *project) { _ = os.Remove(p.material) },
+			wantErr: "not found",
+			is:      remote.ErrNotFound,
+		},
+		{
+			name: "builder fails",
+			edit: func(c string) string {
+				return strings.Replace(c, `params: ["dist/out.txt"]`, `params: ["no-such-target"]`, 1)
+			},
+			wantErr: "build failed",
+		},
+		{
+			name: "artifact glob matches nothing",
+			edit: func(c string) string {
+				return strings.Replace(c, `files: ["dist/out.txt"]`, `files: ["dist/*.zip"]`, 1)
+			},
+			built:   1,
+			wantErr: "matched no file",
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			cfg := baseConfig
+			if tt.edit != nil {
+				cfg = tt.edit(cfg)
+			}
+			p := newProject(t, cfg)
+			if tt.prepare != nil {
+				tt.prepare(t, p)
+			}
+			o := runProject(t, p)
+			if o.err == nil || !strings.Contains(o.err.Error(), tt.wantErr) {
+				t.Fatalf("err = %v, want %q", o.err, tt.wantErr)
+			}
+			if tt.is != nil && !errors.Is(o.err, tt.is) {
+				t.Fatalf("errors.Is(%v, %v) = false", o.err, tt.is)
+			}
+			if got := p.published(t); len(got) != 0 {
+				t.Fatalf("published %v after a failure", got)
+			}
+			if n := p.builds(t); n != tt.built {
+				t.Fatalf("builder ran %d times, want %d", n, tt.built)
+			}
+			if _, err := os.Stat(filepath.Join(p.dir, "out", StatementName)); !errors.Is(err, fs.ErrNotExist) {
+				t.Fatalf("local attestation after a failure: %v", err)
+			}
+		})
+	}
+}
+
+func TestBuildFailedIsTyped(t *testing.T) {
+	p := newProject(t, strings.Replace(baseConfig, `params: ["dist/out.txt"]`, `params: ["nope"]`, 1))
+	o := runProject(t, p)
+	var bf *BuildFailedError
+	if !errors.As(o.err, &bf) || bf.ExitCode == 0 {
+		t.Fatalf("err = %v, want a BuildFailedError", o.err)
+	}
+}
+
+// A secret's value is redacted from the builder's output and the
+// attestation, also where it reaches them through a plain variable.
+func TestSecretValueRedactedHoweverItArrives(t *testing.T) {
+	const secret = "s3cr3t-token-value"
+	cfg := strings.Replace(baseConfig, "env:\n  - var: SHOUT\n    value: plain\n",
+		"secrets:\n  - name: TOKEN\n    from: env://CI_TOKEN\nenv:\n  - var: SHOUT\n  - var: AUTH\n    valueFrom: {secret: TOKEN}\n", 1)
+	p := newProject(t, cfg)
+	p.env["CI_TOKEN"] = secret
+	p.env["SHOUT"] = "the token is " + secret // a plain passthrough variable holding it
+	o := runProject(t, p)
+	if o.err != nil {
+		t.Fatal(o.err)
+	}
+	if strings.Contains(o.stdout, secret) || !strings.Contains(o.stdout, "the token is [redacted]") {
+		t.Fatalf("builder output: %q", o.stdout)
+	}
+	data, err := os.ReadFile(o.res.StatementPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if bytes.Contains(data, []byte(secret)) {
+		t.Fatal("secret in the attestation")
+	}
+	var stmt struct {
+		Predicate struct {
+			Invocation struct {
+				Environment map[string]string `json:"environment"`
+			} `json:"invocation"`
+		} `json:"predicate"`
+	}
+	if err := json.Unmarshal(data, &stmt); err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range []string{"AUTH", "SHOUT"} {
+		if v := stmt.Predicate.Invocation.Environment[name]; v != "[redacted]" {
+			t.Errorf("attested %s = %v, want [redacted]", name, v)
+		}
+	}
+}
