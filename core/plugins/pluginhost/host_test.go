@@ -1,0 +1,116 @@
+package pluginhost
+
+import (
+	"context"
+	"errors"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/mmbuild/mmbuild/core/plugins/discovery"
+	"github.com/mmbuild/mmbuild/plugins/storage-file/filestore"
+	"github.com/mmbuild/mmbuild/sdk/plugin"
+)
+
+func TestBaseEnvKeepsOnlyWhatABackendNeeds(t *testing.T) {
+	in := []string{"PATH=/bin", "HOME=/h", "CI_JOB_TOKEN=secret", "AWS_REGION=x", "MMBUILD_S3_ENDPOINT=e",
+		"XDG_DATA_HOME=/d", "https_proxy=p", "GITHUB_TOKEN=t", "novalue"}
+	want := []string{"PATH=/bin", "HOME=/h", "AWS_REGION=x", "MMBUILD_S3_ENDPOINT=e", "XDG_DATA_HOME=/d", "https_proxy=p"}
+	if got := BaseEnv(in); !slices.Equal(got, want) {
+		t.Fatalf("BaseEnv = %v, want %v", got, want)
+	}
+	if got := BaseEnv(nil); got == nil || len(got) != 0 {
+		t.Fatalf("BaseEnv(nil) = %#v, want an empty, non-nil list (nil would mean inherit)", got)
+	}
+}
+
+func TestTailExplainsACrashInOneLine(t *testing.T) {
+	tests := []struct {
+		name, stderr, want string
+	}{
+		{"panic wins", "{\"@level\":\"info\"}\npanic: boom\n\ngoroutine 1 [running]:\nmain.main()\n", "panic: boom"},
+		{"fatal error", "fatal error: out of memory\nmore\n", "fatal error: out of memory"},
+		{"last plain line", "starting\n{\"json\":1}\nlisten tcp: address in use\n{\"json\":2}\n", "listen tcp: address in use"},
+		{"only json", "{\"a\":1}\n", ""},
+	}
+	for _, tt := range tests {
+		var tl tail
+		_, _ = tl.Write([]byte(tt.stderr))
+		if got := tl.firstPanicOrLast(); got != tt.want {
+			t.Errorf("%s: %q, want %q", tt.name, got, tt.want)
+		}
+	}
+}
+
+func TestAttachedStartsEachPluginOnce(t *testing.T) {
+	conn := plugin.TestConn(t, plugin.WithName("file"), plugin.WithVersion("1.2.3"), plugin.WithStorage("file", filestore.New()))
+	h := NewAttached(map[string]*plugin.Conn{"file": conn})
+	defer h.Close()
+	ctx := context.Background()
+	m, err := h.StartAll(ctx, []string{"file", "file"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	again, err := h.Start(ctx, "file")
+	if err != nil || again != m["file"] {
+		t.Fatalf("second start: %v, same process: %v", err, again == m["file"])
+	}
+	if p := m["file"]; p.Info.Version != "1.2.3" || !p.Info.HasKind("storage:file") || !strings.HasPrefix(p.SHA256, "sha256:") {
+		t.Fatalf("plugin %+v", p)
+	}
+	if len(h.Plugins()) != 1 {
+		t.Fatalf("Plugins() = %d, want 1", len(h.Plugins()))
+	}
+	_, err = h.StartAll(ctx, []string{"file", "s3"})
+	var nf *discovery.NotFoundError
+	if !errors.As(err, &nf) || nf.Name != "s3" {
+		t.Fatalf("unknown plugin: %v", err)
+	}
+}
+
+// The pin is checked before anything runs: these "binaries" are shell
+// scripts that would leave a mark if executed.
+func TestPinCheckedBeforeExec(t *testing.T) {
+	dir := t.TempDir()
+	bin := filepath.Join(dir, "mmbuild-plugin-x")
+	mark := filepath.Join(dir, "ran")
+	if err := os.WriteFile(bin, []byte("#!/bin/sh\ntouch "+mark+"\n"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	find := func(string) (string, error) { return bin, nil }
+	tests := []struct {
+		name string
+		pin  func(string) (string, bool)
+		want any
+	}{
+		{"unpinned", func(string) (string, bool) { return "", false }, &UnpinnedError{}},
+		{"wrong sum", func(string) (string, bool) { return "sha256:" + strings.Repeat("0", 64), true }, &ChecksumError{}},
+		{"malformed sum", func(string) (string, bool) { return "md5:abc", true }, "malformed pinned sum"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			h := New(find, tt.pin)
+			defer h.Close()
+			_, err := h.Start(context.Background(), "x")
+			switch want := tt.want.(type) {
+			case *UnpinnedError:
+				if !errors.As(err, &want) {
+					t.Fatalf("err = %v, want UnpinnedError", err)
+				}
+			case *ChecksumError:
+				if !errors.As(err, &want) || !strings.Contains(want.Actual, "sha256:") {
+					t.Fatalf("err = %v, want ChecksumError naming both sums", err)
+				}
+			case string:
+				if err == nil || !strings.Contains(err.Error(), want) {
+					t.Fatalf("err = %v, want %q", err, want)
+				}
+			}
+			if _, err := os.Stat(mark); err == nil {
+				t.Fatal("the unverified binary ran")
+			}
+		})
+	}
+}
