@@ -12,6 +12,7 @@ import (
 	"github.com/mmbuild/mmbuild/core/build/config"
 	"github.com/mmbuild/mmbuild/core/build/pipeline"
 	"github.com/mmbuild/mmbuild/core/build/run"
+	"github.com/mmbuild/mmbuild/core/plugins/project"
 )
 
 func newPipelineCmd(g *globalOptions) *cobra.Command {
@@ -19,8 +20,8 @@ func newPipelineCmd(g *globalOptions) *cobra.Command {
 		Use:   "pipeline",
 		Short: "Chain several builds on this machine",
 	}
-	o := &runOptions{}
-	runCmd := &cobra.Command{
+	o := &runFlags{}
+	runSub := &cobra.Command{
 		Use:   "run FILE",
 		Short: "Run the builds of a pipeline file in order, each fed the outputs of the ones before",
 		Long: `Run the builds listed in a pipeline file in order:
@@ -37,64 +38,58 @@ gets from the previous job's build.env: MMBUILD_STAGING_PATH, MMBUILD_STAGING_UR
 and MMBUILD_ARTIFACT_<NAME>_URL of the build just before, and prefixed copies
 (MMBUILD_<BUILD>_STAGING_URL, ...) of every earlier one. Its materials can use
 them: uri: ${MMBUILD_STAGING_URL}/webapp.tar.gz. Each build writes its own
-build.env in its folder. The first failing build stops the pipeline.`,
+build.env in its folder. The first failing build stops the pipeline.
+
+The flags are run's and apply to every build; each build's config, work tree
+and build.env are the pipeline file's to name. Each build uses its own
+mmbuild.lock.hcl (beside its config, else above it up to the repository
+root), else the one beside the pipeline file.`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return runPipeline(cmd.Context(), g, o, args[0])
 		},
 	}
-	runCmd.Flags().BoolVar(&o.force, "force", false, "rebuild even when a destination already holds a build")
-	runCmd.Flags().BoolVar(&o.allowUnpinned, "allow-unpinned", false, "start plugins that have no entry in mmbuild.lock.hcl")
-	runCmd.Flags().BoolVar(&o.requireDigests, "require-digests", false, "refuse materials without a digest in the config")
-	runCmd.Flags().StringVar(&o.builderID, "builder-id", "", "builder.id URI recorded in the attestations")
-	runCmd.Flags().BoolVar(&o.json, "json", false, "print the results as JSON on stdout")
-	runCmd.Flags().StringVar(&o.signKey, "sign-key", "", "private key (PEM) to sign every build's attestation with")
-	runCmd.Flags().BoolVar(&o.sbom, "sbom", false, "write and attest an SPDX SBOM for every build")
-	cmd.AddCommand(runCmd)
+	o.addFlags(runSub.Flags(), pipelineCmd)
+	cmd.AddCommand(runSub)
 	return cmd
 }
 
-func runPipeline(ctx context.Context, g *globalOptions, o *runOptions, file string) error {
+func runPipeline(ctx context.Context, g *globalOptions, o *runFlags, file string) error {
 	p, err := pipeline.Load(file)
 	if err != nil {
 		return err
 	}
 	logger := g.logger()
-	stdout := g.stdout
-	if o.json {
-		stdout = g.stderr
-	}
-	prog := g.progress(o.json)
-	defer prog.Close()
-	trust, err := trustOptions(o)
+	opts, prog, err := o.runOptions(g, logger)
 	if err != nil {
 		return err
 	}
+	defer prog.Close()
 	runOne := func(ctx context.Context, b pipeline.Build, cfg *config.Config, lookup func(string) (string, bool), outEnv string) (*run.Result, error) {
 		logger.Info("pipeline: starting build", "name", b.Name, "config", cfg.Path)
-		// The build's own lock file, else the one beside the pipeline file.
-		host, err := newHost(filepath.Dir(cfg.Path), o.allowUnpinned, logger, filepath.Dir(cfg.Path), filepath.Dir(p.Path))
+		host, err := project.OpenHost(filepath.Dir(cfg.Path), o.projectOptions(logger, filepath.Dir(p.Path))...)
 		if err != nil {
 			return nil, err
 		}
 		defer host.Close()
-		return run.Run(ctx, cfg, append(append([]run.Option(nil), trust...),
+		return run.Run(ctx, cfg, append(opts,
 			run.WithHost(host),
-			run.WithWorkDir(b.WorkDir),
-			run.WithOutput(stdout, g.stderr),
 			run.WithLogger(logger.Named(b.Name)),
-			run.WithForce(o.force),
-			run.WithBuilderID(o.builderID),
-			run.WithRequireDigests(o.requireDigests),
+			run.WithWorkDir(b.WorkDir),
 			run.WithOutputEnv(outEnv),
 			run.WithLookupEnv(lookup),
-			run.WithProgress(prog),
 		)...)
 	}
 	steps, err := pipeline.Run(ctx, p, os.LookupEnv, runOne)
 	if err != nil {
 		return err
 	}
+	return printPipeline(g, steps, o.json)
+}
+
+// printPipeline prints what each build of a pipeline made: JSON on stdout
+// with --json, else a line per build on stderr.
+func printPipeline(g *globalOptions, steps []pipeline.StepResult, asJSON bool) error {
 	type stepReport struct {
 		Name string `json:"name"`
 		runReport
@@ -103,7 +98,7 @@ func runPipeline(ctx context.Context, g *globalOptions, o *runOptions, file stri
 	for _, s := range steps {
 		reps = append(reps, stepReport{Name: s.Name, runReport: newRunReport(s.Result)})
 	}
-	if o.json {
+	if asJSON {
 		enc := json.NewEncoder(g.stdout)
 		enc.SetIndent("", "  ")
 		return enc.Encode(map[string]any{"builds": reps})

@@ -3,12 +3,9 @@ package main
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"net/url"
-	"os"
-	"path/filepath"
 	"strings"
 	"text/tabwriter"
 
@@ -20,7 +17,7 @@ import (
 	"github.com/mmbuild/mmbuild/core/plugins/install"
 	"github.com/mmbuild/mmbuild/core/plugins/lockfile"
 	"github.com/mmbuild/mmbuild/core/plugins/pluginhost"
-	"github.com/mmbuild/mmbuild/sdk/plugin"
+	"github.com/mmbuild/mmbuild/core/plugins/project"
 	"github.com/mmbuild/mmbuild/sdk/storage"
 )
 
@@ -38,13 +35,6 @@ the sha256 of its binary per platform; run starts a plugin only if it matches.`,
 	}
 	cmd.AddCommand(newPluginsListCmd(g), newPluginsLockCmd(g), newPluginsInstallCmd(g))
 	return cmd
-}
-
-func projectDir(dir string) (string, error) {
-	if dir == "" {
-		return os.Getwd()
-	}
-	return filepath.Abs(dir)
 }
 
 func newPluginsListCmd(g *globalOptions) *cobra.Command {
@@ -70,45 +60,37 @@ matches their pin are asked to describe themselves (answers are cached by
 sha256). --strict exits non-zero unless every plugin is ok.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			pd, err := projectDir(dir)
-			if err != nil {
-				return err
-			}
-			reports, err := auditPlugins(cmd.Context(), pd)
-			if err != nil {
-				return err
-			}
-			if asJSON {
-				enc := json.NewEncoder(g.stdout)
-				enc.SetIndent("", "  ")
-				if err := enc.Encode(map[string]any{"plugins": reports, "ok": audit.OK(reports)}); err != nil {
-					return err
-				}
-			} else {
-				printReports(g.stdout, reports)
-			}
-			if strict && !audit.OK(reports) {
-				return fmt.Errorf("plugins list --strict: %s", audit.Summary(reports))
-			}
-			return nil
+			return listPlugins(cmd.Context(), g, dir, asJSON, strict)
 		},
 	}
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print the audit as JSON")
 	cmd.Flags().BoolVar(&strict, "strict", false, "exit non-zero unless every plugin is ok")
-	cmd.Flags().StringVarP(&dir, "dir", "C", "", "project folder (its .mmbuild/plugins and mmbuild.lock.hcl; default: the current folder)")
+	cmd.Flags().StringVarP(&dir, "dir", "C", "", "project folder: its .mmbuild/plugins, and its mmbuild.lock.hcl, found as run finds it (default: the current folder)")
 	return cmd
 }
 
-func auditPlugins(ctx context.Context, pd string) ([]audit.Report, error) {
-	lock, err := lockfile.Load(filepath.Join(pd, LockFileName))
+func listPlugins(ctx context.Context, g *globalOptions, dir string, asJSON, strict bool) error {
+	p, err := project.Open(dir)
 	if err != nil {
-		return nil, err
+		return err
 	}
-	cands, err := discovery.Scan(discovery.SearchPath(discovery.WithProjectDir(pd)))
-	if err != nil && len(cands) == 0 {
-		return nil, err
+	reports, err := p.Audit(ctx)
+	if err != nil {
+		return err
 	}
-	return audit.Audit(ctx, cands, lock), nil
+	if asJSON {
+		enc := json.NewEncoder(g.stdout)
+		enc.SetIndent("", "  ")
+		if err := enc.Encode(map[string]any{"plugins": reports, "ok": audit.OK(reports)}); err != nil {
+			return err
+		}
+	} else {
+		printReports(g.stdout, reports)
+	}
+	if strict && !audit.OK(reports) {
+		return fmt.Errorf("plugins list --strict: %s", audit.Summary(reports))
+	}
+	return nil
 }
 
 func printReports(w io.Writer, reports []audit.Report) {
@@ -150,7 +132,6 @@ func short(sum string) string {
 
 func newPluginsLockCmd(g *globalOptions) *cobra.Command {
 	var dir string
-	var only []string
 	cmd := &cobra.Command{
 		Use:   "lock [NAME...]",
 		Short: "Pin the installed plugins' versions and sha256 in mmbuild.lock.hcl",
@@ -158,82 +139,47 @@ func newPluginsLockCmd(g *globalOptions) *cobra.Command {
 plugin that wins on the search path (or only the NAMEs given) for this
 platform; other platforms' pins are kept. Locking is a decision to trust the
 binaries as they are now: each one is asked to describe itself, and one that
-speaks another API version is refused.`,
+speaks another API version is refused.
+
+The lock file updated is the project's: the one in the project folder, else
+the nearest one above it up to the repository root (the folder holding
+.git); without one, a new one is written in the project folder. The last
+line printed names it.`,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			pd, err := projectDir(dir)
-			if err != nil {
-				return err
-			}
-			only = append(only, args...)
-			return lockPlugins(cmd.Context(), g.stdout, pd, only)
+			return lockPlugins(cmd.Context(), g, dir, args)
 		},
 	}
 	cmd.Flags().StringVarP(&dir, "dir", "C", "", "project folder (default: the current folder)")
 	return cmd
 }
 
-func lockPlugins(ctx context.Context, w io.Writer, pd string, only []string) error {
-	path := filepath.Join(pd, LockFileName)
-	lock, err := lockfile.Load(path)
+func lockPlugins(ctx context.Context, g *globalOptions, dir string, names []string) error {
+	p, err := project.Open(dir)
 	if err != nil {
 		return err
 	}
-	cands, err := discovery.Scan(discovery.SearchPath(discovery.WithProjectDir(pd)))
-	if err != nil && len(cands) == 0 {
+	res, err := p.UpdateLock(ctx, names)
+	if err != nil {
 		return err
 	}
-	want := map[string]bool{}
-	for _, n := range only {
-		want[n] = true
+	for _, pin := range res.Pins {
+		state := string(pin.State())
+		if pin.State() == project.Updated {
+			state += " (was " + short(pin.Previous) + ")"
+		}
+		fmt.Fprintf(g.stdout, "%-10s %-10s %s %s  %s\n", pin.Name, pin.Version, res.Platform, pin.SHA256, state)
 	}
-	platform := lockfile.Platform()
-	locked := 0
-	for _, c := range cands {
-		if c.ShadowedBy != "" || !discovery.Runnable(c.Path) || (len(want) > 0 && !want[c.Name]) {
-			continue
-		}
-		delete(want, c.Name)
-		sum, err := discovery.SHA256(c.Path)
-		if err != nil {
-			return err
-		}
-		info, err := audit.Describe(ctx, c.Path, sum)
-		if err != nil {
-			return fmt.Errorf("locking plugin %s: %w", c.Name, err)
-		}
-		if info.APIVersion != plugin.APIVersion {
-			return fmt.Errorf("locking plugin %s (%s): it speaks plugin API v%d, this mmbuild speaks v%d", c.Name, c.Path, info.APIVersion, plugin.APIVersion)
-		}
-		prev, had := lock.Pin(c.Name)
-		if err := lock.Set(c.Name, info.Version, platform, sum); err != nil {
-			return err
-		}
-		state := "pinned"
-		if old, ok := prev.Sum(platform); had && ok {
-			state = "unchanged"
-			if old != sum {
-				state = "updated (was " + short(old) + ")"
-			}
-		}
-		fmt.Fprintf(w, "%-10s %-10s %s %s  %s\n", c.Name, info.Version, platform, sum, state)
-		locked++
-	}
-	for n := range want {
-		return fmt.Errorf("plugin %q not found on the search path", n)
-	}
-	if locked == 0 {
-		return errors.New("no plugins found to lock (see mmbuild plugins list)")
-	}
-	if err := lock.Write(path); err != nil {
-		return err
-	}
-	fmt.Fprintf(w, "wrote %s\n", path)
+	fmt.Fprintf(g.stdout, "wrote %s\n", res.Path)
 	return nil
 }
 
+type installOptions struct {
+	checksum, name, dir string
+	allowUnpinned       bool
+}
+
 func newPluginsInstallCmd(g *globalOptions) *cobra.Command {
-	var checksum, name, dir string
-	var allowUnpinned bool
+	o := &installOptions{}
 	cmd := &cobra.Command{
 		Use:   "install SRC",
 		Short: "Install a plugin binary from a path or any storage URL into your plugin folder",
@@ -246,43 +192,45 @@ The binary is not executed. Pin it afterwards with: mmbuild plugins lock`,
   mmbuild plugins install https://example.com/dl/mmbuild-plugin-s3_linux_amd64 --name s3`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if checksum != "" {
-				if _, err := lockfile.ParseSum(checksum); err != nil {
-					return usageError{fmt.Errorf("--checksum: %w", err)}
-				}
-			}
-			dest := dir
-			if dest == "" {
-				dest = discovery.UserDir()
-			}
-			req := install.Request{Source: args[0], Name: name, Checksum: checksum, DestDir: dest}
-			if install.IsURL(args[0]) {
-				pd, err := os.Getwd()
-				if err != nil {
-					return err
-				}
-				host, err := newHost(pd, allowUnpinned, g.logger())
-				if err != nil {
-					return err
-				}
-				defer host.Close()
-				req.Fetch = func(ctx context.Context, rawURL, dst string) error {
-					return fetchURL(ctx, host, rawURL, dst)
-				}
-			}
-			res, err := install.Install(cmd.Context(), req)
-			if err != nil {
-				return err
-			}
-			fmt.Fprintf(g.stdout, "installed %s as %s (%s)\npin it with: mmbuild plugins lock %s\n", args[0], res.Path, res.SHA256, res.Name)
-			return nil
+			return installPlugin(cmd.Context(), g, o, args[0])
 		},
 	}
-	cmd.Flags().StringVar(&checksum, "checksum", "", "expected sha256 of the binary (sha256:HEX); refused if it differs")
-	cmd.Flags().StringVar(&name, "name", "", "plugin name (default: from the file name mmbuild-plugin-<name>)")
-	cmd.Flags().StringVar(&dir, "dir", "", "plugin folder to install into (default: $XDG_DATA_HOME/mmbuild/plugins)")
-	cmd.Flags().BoolVar(&allowUnpinned, "allow-unpinned", false, "let an unpinned storage plugin fetch SRC")
+	f := cmd.Flags()
+	f.StringVar(&o.checksum, "checksum", "", "expected sha256 of the binary (sha256:HEX); refused if it differs")
+	f.StringVar(&o.name, "name", "", "plugin name (default: from the file name mmbuild-plugin-<name>)")
+	f.StringVar(&o.dir, "dir", "", "plugin folder to install into (default: $XDG_DATA_HOME/mmbuild/plugins)")
+	f.BoolVar(&o.allowUnpinned, "allow-unpinned", false, "let an unpinned storage plugin fetch SRC")
 	return cmd
+}
+
+func installPlugin(ctx context.Context, g *globalOptions, o *installOptions, src string) error {
+	if o.checksum != "" {
+		if _, err := lockfile.ParseSum(o.checksum); err != nil {
+			return usageError{fmt.Errorf("--checksum: %w", err)}
+		}
+	}
+	dest := o.dir
+	if dest == "" {
+		dest = discovery.UserDir()
+	}
+	req := install.Request{Source: src, Name: o.name, Checksum: o.checksum, DestDir: dest}
+	if install.IsURL(src) {
+		// The project in the current folder lends its storage plugins.
+		host, err := project.OpenHost("", project.WithAllowUnpinned(o.allowUnpinned), project.WithLogger(g.logger()))
+		if err != nil {
+			return err
+		}
+		defer host.Close()
+		req.Fetch = func(ctx context.Context, rawURL, dst string) error {
+			return fetchURL(ctx, host, rawURL, dst)
+		}
+	}
+	res, err := install.Install(ctx, req)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(g.stdout, "installed %s as %s (%s)\npin it with: mmbuild plugins lock %s\n", src, res.Path, res.SHA256, res.Name)
+	return nil
 }
 
 // fetchURL downloads one object through the storage plugin for its scheme.

@@ -7,16 +7,16 @@ import (
 	"os"
 	"path/filepath"
 
+	"github.com/hashicorp/go-hclog"
 	"github.com/spf13/cobra"
 
 	"github.com/mmbuild/mmbuild/core/build/run"
 	"github.com/mmbuild/mmbuild/core/evidence/replay"
 	"github.com/mmbuild/mmbuild/core/evidence/signing"
 	"github.com/mmbuild/mmbuild/core/plugins/install"
+	"github.com/mmbuild/mmbuild/core/plugins/pluginhost"
+	"github.com/mmbuild/mmbuild/core/plugins/project"
 )
-
-// exitNotReproducible is replay's answer when the rebuild differs.
-const exitNotReproducible = 4
 
 // notReproducibleError carries the replay verdict to the exit code.
 type notReproducibleError struct{ differing []string }
@@ -69,41 +69,66 @@ listed, and diffoscope is run on them when installed), 1 could not replay.`,
 }
 
 func runReplay(cmd *cobra.Command, g *globalOptions, o *replayOptions, src string) error {
+	ctx := cmd.Context()
 	logger := g.logger()
-	pd, err := os.Getwd()
-	if err != nil {
-		return err
-	}
-	host, err := newHost(pd, o.allowUnpinned, logger)
+	host, err := project.OpenHost("", project.WithAllowUnpinned(o.allowUnpinned), project.WithLogger(logger))
 	if err != nil {
 		return err
 	}
 	defer host.Close()
+	data, err := readAttestation(ctx, host, src)
+	if err != nil {
+		return err
+	}
+	opts, err := o.replayOptions(g, logger, host)
+	if err != nil {
+		return err
+	}
+	res, err := replay.Replay(ctx, data, opts...)
+	if err != nil {
+		return err
+	}
+	if err := printReplay(g, res, o.json); err != nil {
+		return err
+	}
+	if !res.Reproducible {
+		return &notReproducibleError{differing: res.Differing}
+	}
+	return nil
+}
 
-	var data []byte
+// readAttestation reads src, a path or a storage URL fetched through host,
+// up to 16 MiB.
+func readAttestation(ctx context.Context, host *pluginhost.Host, src string) ([]byte, error) {
 	if install.IsURL(src) {
 		tmp, err := os.MkdirTemp("", "mmbuild-attestation-")
 		if err != nil {
-			return err
+			return nil, err
 		}
 		defer os.RemoveAll(tmp)
 		dst := filepath.Join(tmp, "attestation")
-		if err := fetchURL(cmd.Context(), host, src, dst); err != nil {
-			return fmt.Errorf("fetching attestation: %w", err)
+		if err := fetchURL(ctx, host, src, dst); err != nil {
+			return nil, fmt.Errorf("fetching attestation: %w", err)
 		}
 		src = dst
 	}
 	fi, err := os.Stat(src)
 	if err != nil {
-		return fmt.Errorf("reading attestation: %w", err)
+		return nil, fmt.Errorf("reading attestation: %w", err)
 	}
 	if fi.Size() > 16<<20 {
-		return fmt.Errorf("reading attestation %s: larger than 16 MiB", src)
+		return nil, fmt.Errorf("reading attestation %s: larger than 16 MiB", src)
 	}
-	if data, err = os.ReadFile(src); err != nil {
-		return fmt.Errorf("reading attestation: %w", err)
+	data, err := os.ReadFile(src)
+	if err != nil {
+		return nil, fmt.Errorf("reading attestation: %w", err)
 	}
+	return data, nil
+}
 
+// replayOptions turns the flags into replay options; the rebuild starts its
+// plugins with host and prints to stderr.
+func (o *replayOptions) replayOptions(g *globalOptions, logger hclog.Logger, host *pluginhost.Host) ([]replay.Option, error) {
 	opts := []replay.Option{
 		replay.WithThreshold(o.threshold),
 		replay.WithAllowUnsigned(o.allowUnsigned),
@@ -113,11 +138,11 @@ func runReplay(cmd *cobra.Command, g *globalOptions, o *replayOptions, src strin
 	for _, k := range o.keys {
 		pem, err := os.ReadFile(k)
 		if err != nil {
-			return fmt.Errorf("--key: %w", err)
+			return nil, fmt.Errorf("--key: %w", err)
 		}
 		v, err := signing.LoadVerifier(pem)
 		if err != nil {
-			return fmt.Errorf("--key %s: %w", k, err)
+			return nil, fmt.Errorf("--key %s: %w", k, err)
 		}
 		opts = append(opts, replay.WithKeys(v))
 	}
@@ -130,35 +155,30 @@ func runReplay(cmd *cobra.Command, g *globalOptions, o *replayOptions, src strin
 	opts = append(opts, replay.WithDiffoscope(func(ctx context.Context, rawURL, dst string) error {
 		return fetchURL(ctx, host, rawURL, dst)
 	}, g.stderr))
-	res, err := replay.Replay(cmd.Context(), data, opts...)
-	if err != nil {
-		return err
-	}
-	if o.json {
+	return opts, nil
+}
+
+// printReplay prints the verdict on every artifact: JSON with --json.
+func printReplay(g *globalOptions, res *replay.Result, asJSON bool) error {
+	if asJSON {
 		enc := json.NewEncoder(g.stdout)
 		enc.SetIndent("", "  ")
-		if err := enc.Encode(res); err != nil {
-			return err
-		}
-	} else {
-		for _, s := range res.Subjects {
-			state := "reproducible"
-			switch {
-			case s.Missing:
-				state = "MISSING"
-			case !s.Match:
-				state = "DIFFERS"
-			}
-			fmt.Fprintf(g.stdout, "%-13s %s  recorded sha256:%s  rebuilt sha256:%s\n", state, s.Name, s.Recorded["sha256"], orDash(s.Rebuilt["sha256"]))
-		}
-		verdict := "reproducible"
-		if !res.Reproducible {
-			verdict = "NOT reproducible (rebuilt tree kept in " + res.Workspace + ")"
-		}
-		fmt.Fprintf(g.stdout, "%s@%s: %s\n", res.Repo, res.Commit, verdict)
+		return enc.Encode(res)
 	}
+	for _, s := range res.Subjects {
+		state := "reproducible"
+		switch {
+		case s.Missing:
+			state = "MISSING"
+		case !s.Match:
+			state = "DIFFERS"
+		}
+		fmt.Fprintf(g.stdout, "%-13s %s  recorded sha256:%s  rebuilt sha256:%s\n", state, s.Name, s.Recorded["sha256"], orDash(s.Rebuilt["sha256"]))
+	}
+	verdict := "reproducible"
 	if !res.Reproducible {
-		return &notReproducibleError{differing: res.Differing}
+		verdict = "NOT reproducible (rebuilt tree kept in " + res.Workspace + ")"
 	}
+	fmt.Fprintf(g.stdout, "%s@%s: %s\n", res.Repo, res.Commit, verdict)
 	return nil
 }

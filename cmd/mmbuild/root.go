@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -14,16 +13,6 @@ import (
 	"golang.org/x/term"
 
 	"github.com/mmbuild/mmbuild/core/build/progress"
-	"github.com/mmbuild/mmbuild/core/build/run"
-)
-
-// Exit codes.
-const (
-	exitOK          = 0
-	exitError       = 1 // bad input, a plugin or transfer failure, a check that failed
-	exitUsage       = 2 // wrong flags or arguments
-	exitBuildFailed = 3 // the builder ran and failed
-	exitInterrupted = 130
 )
 
 type globalOptions struct {
@@ -61,9 +50,6 @@ func (g *globalOptions) progress(asJSON bool) progress.Reporter {
 	return progress.Nop{}
 }
 
-// usageError marks errors that should exit with exitUsage.
-type usageError struct{ error }
-
 func newRootCmd(g *globalOptions) *cobra.Command {
 	root := &cobra.Command{
 		Use:   "mmbuild",
@@ -80,7 +66,6 @@ mmbuild-plugin-<name>, pinned by sha256 in mmbuild.lock.hcl.`,
 		SilenceErrors: true,
 	}
 	root.PersistentFlags().StringVar(&g.logLevel, "log-level", "", "log level: trace, debug, info, warn, error, off (default info, or $MMBUILD_LOG_LEVEL)")
-	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError{err} })
 	root.AddCommand(
 		newRunCmd(g, "run"),
 		newBuildCmd(g),
@@ -92,35 +77,27 @@ mmbuild-plugin-<name>, pinned by sha256 in mmbuild.lock.hcl.`,
 		newKeysCmd(g),
 		newVerifyCmd(g),
 	)
+	usageErrors(root)
+	root.SetOut(g.stdout)
+	root.SetErr(g.stderr)
 	return root
 }
 
+// execute runs the command line args and returns its exit status.
 func execute(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	g := &globalOptions{stdout: stdout, stderr: stderr}
-	root := newRootCmd(g)
+	return executeCommand(ctx, newRootCmd(g), args)
+}
+
+// executeCommand runs root with args, prints the error it ends with on
+// root's stderr, on one line, and returns the exit status for it.
+func executeCommand(ctx context.Context, root *cobra.Command, args []string) int {
 	root.SetArgs(args)
-	root.SetOut(stdout)
-	root.SetErr(stderr)
 	err := root.ExecuteContext(ctx)
-	if err == nil {
-		return exitOK
+	if err != nil {
+		fmt.Fprintf(root.ErrOrStderr(), "mmbuild: %s\n", oneLine(err.Error()))
 	}
-	fmt.Fprintf(stderr, "mmbuild: %s\n", oneLine(err.Error()))
-	var bf *run.BuildFailedError
-	var ue usageError
-	var nr *notReproducibleError
-	switch {
-	case ctx.Err() != nil:
-		return exitInterrupted
-	case errors.As(err, &nr):
-		return exitNotReproducible
-	case errors.As(err, &bf):
-		return exitBuildFailed
-	case errors.As(err, &ue), strings.HasPrefix(err.Error(), "unknown command"), strings.HasPrefix(err.Error(), "accepts "),
-		strings.HasPrefix(err.Error(), "requires "):
-		return exitUsage
-	}
-	return exitError
+	return exitCode(ctx, err)
 }
 
 func oneLine(s string) string {

@@ -1,0 +1,118 @@
+package main
+
+import (
+	"fmt"
+	"os"
+	"slices"
+
+	"github.com/hashicorp/go-hclog"
+	"github.com/spf13/pflag"
+
+	"github.com/mmbuild/mmbuild/core/build/progress"
+	"github.com/mmbuild/mmbuild/core/build/run"
+	"github.com/mmbuild/mmbuild/core/evidence/signing"
+	"github.com/mmbuild/mmbuild/core/plugins/project"
+)
+
+// runFlags are the flags of the commands that run builds: run, build (its
+// original spelling) and pipeline run. They are declared once, in
+// addFlags, and turned into run options once, in runOptions, so that a new
+// run option reaches all three commands.
+type runFlags struct {
+	file      string // run, build: the build config
+	workDir   string // run, build
+	outputEnv string // run, build
+
+	force          bool
+	allowUnpinned  bool
+	requireDigests bool
+	keepWorkspace  bool
+	sbom           bool
+	json           bool
+	builderID      string
+	signKey        string
+}
+
+// runCommand is the command a runFlags is for.
+type runCommand int
+
+const (
+	runCmd      runCommand = iota // mmbuild run: -f/--file CONFIG, --force
+	buildCmd                      // mmbuild build: --conf CONFIG, -f/--force
+	pipelineCmd                   // mmbuild pipeline run: the pipeline names each build's config and work tree
+)
+
+// addFlags adds the flags of c to f.
+func (o *runFlags) addFlags(f *pflag.FlagSet, c runCommand) {
+	const force = "build even if the destination already holds this build"
+	switch c {
+	case runCmd:
+		f.StringVarP(&o.file, "file", "f", "", "build config (default: mmbuild.yaml, else matterbuild.yaml, in the current folder)")
+		f.BoolVar(&o.force, "force", false, force)
+	case buildCmd:
+		f.StringVar(&o.file, "conf", "", "build config (default: mmbuild.yaml, else matterbuild.yaml, in the current folder)")
+		f.BoolVarP(&o.force, "force", "f", false, force)
+	case pipelineCmd:
+		f.BoolVar(&o.force, "force", false, "rebuild even when a destination already holds a build")
+	}
+	if c != pipelineCmd {
+		f.StringVarP(&o.workDir, "workdir", "w", "", "work tree the builder runs in (default: the config file's folder)")
+		f.StringVar(&o.outputEnv, "output-env", "", "dotenv file for the next build (default: build.env in the work tree)")
+	}
+	f.BoolVar(&o.allowUnpinned, "allow-unpinned", false, "start plugins that have no entry in mmbuild.lock.hcl (their sha256 is still recorded)")
+	f.BoolVar(&o.requireDigests, "require-digests", false, "refuse materials without a digest in the config")
+	f.StringVar(&o.builderID, "builder-id", "", "builder.id URI recorded in the attestation (default: $MMBUILD_BUILDER_ID or https://mmbuild.dev/builder/local@v1)")
+	f.StringVar(&o.signKey, "sign-key", "", "private key (PEM) to sign the attestation with, over the config's signing: (see mmbuild keys generate)")
+	f.BoolVar(&o.sbom, "sbom", false, "write an SPDX 2.3 SBOM of the artifacts and attest it, as sbom: true")
+	f.BoolVar(&o.keepWorkspace, "keep-workspace", false, "keep the run's scratch folder (materials, staging) for inspection")
+	f.BoolVar(&o.json, "json", false, "print the result as JSON on stdout, and transfer progress as JSON lines on stderr")
+}
+
+// projectOptions are the options the plugin set of a build is opened with.
+func (o *runFlags) projectOptions(logger hclog.Logger, lockDirs ...string) []project.Option {
+	return []project.Option{project.WithAllowUnpinned(o.allowUnpinned), project.WithLogger(logger), project.WithLockDirs(lockDirs...)}
+}
+
+// runOptions returns the run options the flags ask for, with where the
+// builds print: the builder's output on stdout (on stderr with --json, so
+// that it cannot corrupt the JSON) and the progress reporter, which the
+// caller closes. The signing key is read here, once. A caller adds the
+// plugin host and anything particular to one build.
+func (o *runFlags) runOptions(g *globalOptions, logger hclog.Logger) ([]run.Option, progress.Reporter, error) {
+	opts := []run.Option{
+		run.WithForce(o.force),
+		run.WithBuilderID(o.builderID),
+		run.WithRequireDigests(o.requireDigests),
+		run.WithKeepWorkspace(o.keepWorkspace),
+		run.WithSBOM(o.sbom),
+		run.WithWorkDir(o.workDir),
+		run.WithOutputEnv(o.outputEnv),
+		run.WithLogger(logger),
+	}
+	if o.signKey != "" {
+		s, err := loadSigner(o.signKey)
+		if err != nil {
+			return nil, nil, err
+		}
+		opts = append(opts, run.WithSigners(s))
+	}
+	stdout := g.stdout
+	if o.json {
+		stdout = g.stderr
+	}
+	prog := g.progress(o.json)
+	opts = append(opts, run.WithOutput(stdout, g.stderr), run.WithProgress(prog))
+	return slices.Clip(opts), prog, nil
+}
+
+func loadSigner(path string) (signing.Signer, error) {
+	pem, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("--sign-key: %w", err)
+	}
+	s, err := signing.LoadSigner(pem)
+	if err != nil {
+		return nil, fmt.Errorf("--sign-key %s: %w", path, err)
+	}
+	return s, nil
+}
