@@ -3,7 +3,6 @@ package remote
 import (
 	"context"
 	"errors"
-	"fmt"
 	"io/fs"
 	"strings"
 
@@ -147,8 +146,18 @@ func (s *Store) fail(op, rawURL string, b Backend, err error) error {
 	if errors.Is(err, fs.ErrNotExist) {
 		err = &notFoundError{err}
 	}
-	return s.redact.Err(fmt.Errorf("%s %s: %w", op, shown, err))
+	return s.redact.Err(&Error{Op: op, URL: shown, Err: err})
 }
+
+// Error is a failed get or put: "getting URL: cause". URL is redacted.
+type Error struct {
+	Op  string // "getting" or "putting"
+	URL string
+	Err error
+}
+
+func (e *Error) Error() string { return e.Op + " " + e.URL + ": " + e.Err.Error() }
+func (e *Error) Unwrap() error { return e.Err }
 
 // rewordedError keeps err's chain for errors.Is under another message.
 type rewordedError struct {

@@ -2,6 +2,7 @@ package run
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/url"
 	"os"
@@ -92,12 +93,12 @@ func fetchMaterials(ctx context.Context, t tools, store *remote.Store, cfg *conf
 			if err == nil {
 				err = checkUpstream(gctx, t, store, cfg, m, fm.digest)
 			}
-			if err != nil {
-				return fmt.Errorf("%s: material %s: %w", m.Pos, store.Shown(m.URI), err)
+			final := filepath.Join(t.ws.Materials, names[i])
+			if err == nil {
+				err = os.Rename(fm.path, final)
 			}
-			final := filepath.Join(t.ws.Materials, fm.name)
-			if err := os.Rename(fm.path, final); err != nil {
-				return fmt.Errorf("%s: material %s: %w", m.Pos, store.Shown(m.URI), err)
+			if err != nil {
+				return materialError(m, store, err)
 			}
 			fm.path = final
 			out[i] = *fm
@@ -108,6 +109,16 @@ func fetchMaterials(ctx context.Context, t tools, store *remote.Store, cfg *conf
 		return nil, err
 	}
 	return out, nil
+}
+
+// materialError says which material failed; the URL once, also when the
+// store's error already names it.
+func materialError(m config.Material, store *remote.Store, err error) error {
+	var re *remote.Error
+	if errors.As(err, &re) && re.URL == store.Shown(m.URI) {
+		return fmt.Errorf("%s: fetching material: %w", m.Pos, err)
+	}
+	return fmt.Errorf("%s: fetching material %s: %w", m.Pos, store.Shown(m.URI), err)
 }
 
 // fetchMaterial gets one material into the staging area and verifies its
