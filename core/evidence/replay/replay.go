@@ -6,7 +6,6 @@ package replay
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -24,7 +23,7 @@ import (
 	"github.com/mmbuild/mmbuild/core/build/run"
 	"github.com/mmbuild/mmbuild/core/build/source"
 	"github.com/mmbuild/mmbuild/core/build/workspace"
-	"github.com/mmbuild/mmbuild/core/evidence/digest"
+	"github.com/mmbuild/mmbuild/core/evidence/attestation"
 	"github.com/mmbuild/mmbuild/core/evidence/provenance"
 	"github.com/mmbuild/mmbuild/core/evidence/signing"
 	"github.com/mmbuild/mmbuild/core/evidence/verify"
@@ -120,49 +119,43 @@ func WithLogger(l hclog.Logger) Option { return func(o *options) { o.logger = l 
 var commitPattern = regexp.MustCompile(`^[0-9a-f]{40}$`)
 
 // Load verifies an attestation (statement, envelope or .intoto.jsonl
-// bundle) and returns its provenance statement. It never runs anything.
+// bundle) and returns its provenance statement, the ids of the keys that
+// verified it, and whether keys did. It never runs anything.
 func Load(data []byte, opts ...Option) (*provenance.Statement, []string, bool, error) {
 	o := newOptions(opts)
-	envs, err := signing.ReadBundle(data)
+	a, err := attestation.Open(data, attestation.Options{Verifiers: o.verifiers, Threshold: o.threshold, AllowUnsigned: o.allowUnsigned})
 	if err != nil {
-		return nil, nil, false, fmt.Errorf("%w: %v", ErrRefused, err)
+		return nil, nil, false, fmt.Errorf("%w: %w", ErrRefused, err)
 	}
-	for _, env := range envs {
-		if env.PayloadType != signing.PayloadType {
-			continue
-		}
-		payload := env.Payload
-		var keyIDs []string
-		signed := env.Signed()
-		switch {
-		case len(o.verifiers) > 0:
-			if !signed {
-				return nil, nil, false, fmt.Errorf("%w: the attestation is not signed but --key was given", ErrRefused)
-			}
-			p, ids, err := signing.VerifyEnvelope(&env, o.threshold, o.verifiers...)
-			if err != nil {
-				return nil, nil, false, fmt.Errorf("%w: signature: %v", ErrRefused, err)
-			}
-			payload, keyIDs = p, ids
-		case !o.allowUnsigned:
-			return nil, nil, false, fmt.Errorf("%w: give the signer's public key with --key (or --allow-unsigned to replay without checking who made it)", ErrRefused)
-		}
-		var head struct {
-			PredicateType string `json:"predicateType"`
-		}
-		if err := json.Unmarshal(payload, &head); err == nil && head.PredicateType != slsaPredicate {
-			continue // another statement of the bundle (an SBOM)
-		}
-		st, err := verify.ParseStatement(payload)
-		if err != nil {
-			return nil, nil, false, fmt.Errorf("%w: %v", ErrRefused, err)
-		}
-		if err := checkShape(st); err != nil {
-			return nil, nil, false, fmt.Errorf("%w: %v", ErrRefused, err)
-		}
-		return st, keyIDs, signed && len(o.verifiers) > 0, nil
+	// Only the provenance statement is acted on: the other statements of a
+	// bundle (an SBOM) are neither needed nor trusted.
+	st, err := a.Pick(slsaPredicate)
+	if err != nil {
+		return nil, nil, false, fmt.Errorf("%w: %w", ErrRefused, err)
 	}
-	return nil, nil, false, fmt.Errorf("%w: no SLSA v0.2 provenance statement in it", ErrRefused)
+	if st.Err != nil {
+		return nil, nil, false, refusal(st.Err)
+	}
+	prov, err := verify.ParseStatement(st.Payload)
+	if err != nil {
+		return nil, nil, false, fmt.Errorf("%w: %w", ErrRefused, err)
+	}
+	if err := checkShape(prov); err != nil {
+		return nil, nil, false, fmt.Errorf("%w: %w", ErrRefused, err)
+	}
+	return prov, st.KeyIDs, st.Verified, nil
+}
+
+// refusal says why the statement was refused in the words of the replay
+// command's flags.
+func refusal(err error) error {
+	switch {
+	case errors.Is(err, attestation.ErrNoKey):
+		return fmt.Errorf("%w: %w (give the signer's public key with --key, or --allow-unsigned to replay without checking who made it)", ErrRefused, err)
+	case errors.Is(err, attestation.ErrUnsigned):
+		return fmt.Errorf("%w: %w, but --key was given", ErrRefused, err)
+	}
+	return fmt.Errorf("%w: %w", ErrRefused, err)
 }
 
 const slsaPredicate = "https://slsa.dev/provenance/v0.2"
@@ -265,18 +258,9 @@ func Replay(ctx context.Context, data []byte, opts ...Option) (*Result, error) {
 		return nil, fmt.Errorf("replay: %w", err)
 	}
 
-	cfgPath := o.configPath
-	if cfgPath == "" {
-		if cfgPath, err = workspace.Join(clone, pred.Invocation.ConfigSource.EntryPoint); err != nil {
-			return nil, fmt.Errorf("replay: entry point: %w", err)
-		}
-	}
-	cfg, err := config.Load(cfgPath)
+	cfg, cfgPath, err := o.recordedConfig(clone, st)
 	if err != nil {
-		return nil, fmt.Errorf("replay: the recorded config: %w (use --config when the config is not in the source)", err)
-	}
-	if err := rewrite(cfg, st, o.lookupEnv); err != nil {
-		return nil, fmt.Errorf("replay: %w", err)
+		return nil, err
 	}
 
 	runOpts := append([]run.Option{
@@ -294,36 +278,38 @@ func Replay(ctx context.Context, data []byte, opts ...Option) (*Result, error) {
 		return nil, fmt.Errorf("replay: the build: %w", err)
 	}
 
-	rebuilt := map[string]run.Artifact{}
+	rebuilt := make(map[string]Artifact, len(out.Artifacts))
 	for _, a := range out.Artifacts {
-		rebuilt[a.Name] = a
+		rebuilt[a.Name] = Artifact{Digest: a.Digest, Path: a.Path}
 	}
-	res.Reproducible = true
-	for _, s := range st.Subject {
-		sub := Subject{Name: s.Name, Recorded: map[string]string(s.Digest)}
-		a, ok := rebuilt[s.Name]
-		switch {
-		case !ok:
-			sub.Missing = true
-		default:
-			sub.Rebuilt = map[string]string(a.Digest)
-			sub.Match = digest.Matches(digest.Set(s.Digest), a.Digest) == nil
-			sub.Path = a.Path
-		}
-		if !sub.Match {
-			res.Reproducible = false
-			res.Differing = append(res.Differing, s.Name)
-		} else {
-			sub.Path = ""
-		}
-		res.Subjects = append(res.Subjects, sub)
-	}
+	c := Compare(st.Subject, rebuilt)
+	res.Subjects, res.Differing, res.Reproducible = c.Subjects, c.Differing, c.Reproducible
 	if !res.Reproducible {
 		keep = true
 		res.Workspace = root
 		res.Diffoscope = o.diffoscope(ctx, st, root, res)
 	}
 	return res, nil
+}
+
+// recordedConfig loads the config at the recorded entry point of the clone
+// (or the one WithConfig gives) and rewrites it into the recorded build.
+func (o *options) recordedConfig(clone string, st *provenance.Statement) (*config.Config, string, error) {
+	cfgPath := o.configPath
+	if cfgPath == "" {
+		var err error
+		if cfgPath, err = workspace.Join(clone, st.Predicate.Invocation.ConfigSource.EntryPoint); err != nil {
+			return nil, "", fmt.Errorf("replay: entry point: %w", err)
+		}
+	}
+	cfg, err := config.Load(cfgPath)
+	if err != nil {
+		return nil, "", fmt.Errorf("replay: the recorded config: %w (use --config when the config is not in the source)", err)
+	}
+	if err := rewrite(cfg, st, o.lookupEnv); err != nil {
+		return nil, "", fmt.Errorf("replay: %w", err)
+	}
+	return cfg, cfgPath, nil
 }
 
 // diffoscope compares each differing artifact with the published original.

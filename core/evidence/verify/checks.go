@@ -17,58 +17,36 @@ import (
 	intoto "github.com/in-toto/in-toto-golang/in_toto"
 	slsa "github.com/in-toto/in-toto-golang/in_toto/slsa_provenance/v0.2"
 
+	"github.com/mmbuild/mmbuild/core/evidence/attestation"
 	"github.com/mmbuild/mmbuild/core/evidence/digest"
 	"github.com/mmbuild/mmbuild/core/evidence/provenance"
 	"github.com/mmbuild/mmbuild/core/evidence/signing"
 )
 
-// pickEnvelope chooses the envelope to check: the only one, or in a bundle
-// the one whose statement has the SLSA provenance predicate (a bundle may
-// also hold an SBOM statement).
-func pickEnvelope(envs []signing.Envelope) (*signing.Envelope, string, error) {
-	if len(envs) == 0 {
-		return nil, "", errors.New("no envelope in the attestation")
-	}
-	describe := func(e *signing.Envelope, where string) (*signing.Envelope, string, error) {
-		if e.PayloadType != signing.PayloadType {
-			return nil, "", fmt.Errorf("%spayloadType is %q, want %q", where, e.PayloadType, signing.PayloadType)
+// pickStatement chooses the statement to check: the only one, whatever its
+// predicate type (checkStatement reports a wrong one), or in a bundle the
+// one with the SLSA provenance predicate (a bundle may also hold an SBOM
+// statement).
+func pickStatement(a *attestation.Attestation) (*attestation.Statement, string, error) {
+	var st *attestation.Statement
+	where := ""
+	if len(a.Statements) == 1 {
+		st = &a.Statements[0]
+		if st.PayloadType != signing.PayloadType {
+			return nil, "", st.Err
 		}
-		kind := "DSSE envelope"
-		if !e.Signed() {
-			kind = "unsigned statement"
+	} else {
+		var err error
+		if st, err = a.Pick(slsa.PredicateSLSAProvenance); err != nil {
+			return nil, "", err
 		}
-		n := len(e.Signatures)
-		return e, fmt.Sprintf("%s%s, payloadType %s, %d signature%s", where, kind, e.PayloadType, n, plural(n)), nil
+		where = fmt.Sprintf("line %d of %d: ", st.Line, len(a.Statements))
 	}
-	if len(envs) == 1 {
-		return describe(&envs[0], "")
+	kind := "DSSE envelope"
+	if st.Signatures == 0 {
+		kind = "unsigned statement"
 	}
-	var found []int
-	for i := range envs {
-		if envs[i].PayloadType == signing.PayloadType && predicateType(envs[i].Payload) == slsa.PredicateSLSAProvenance {
-			found = append(found, i)
-		}
-	}
-	switch len(found) {
-	case 0:
-		return nil, "", fmt.Errorf("none of the %d envelopes holds a %s statement", len(envs), slsa.PredicateSLSAProvenance)
-	case 1:
-		return describe(&envs[found[0]], fmt.Sprintf("line %d of %d: ", found[0]+1, len(envs)))
-	}
-	return nil, "", fmt.Errorf("%d envelopes hold a provenance statement; expected one", len(found))
-}
-
-// predicateType peeks at a payload's predicateType ("" if it has none).
-func predicateType(payload []byte) string {
-	var probe map[string]json.RawMessage
-	if signing.UnmarshalStrict(payload, &probe) != nil {
-		return ""
-	}
-	var pt string
-	if json.Unmarshal(probe["predicateType"], &pt) != nil {
-		return ""
-	}
-	return pt
+	return st, fmt.Sprintf("%s%s, payloadType %s, %d signature%s", where, kind, st.PayloadType, st.Signatures, plural(st.Signatures)), nil
 }
 
 type statementHeader struct {

@@ -2,12 +2,12 @@ package verify
 
 import (
 	"context"
+	"errors"
 	"fmt"
-	"io"
-	"os"
 	"strings"
 	"time"
 
+	"github.com/mmbuild/mmbuild/core/evidence/attestation"
 	"github.com/mmbuild/mmbuild/core/evidence/provenance"
 	"github.com/mmbuild/mmbuild/core/evidence/signing"
 )
@@ -117,17 +117,18 @@ type Options struct {
 }
 
 // File reads the attestation at path and verifies it. Only failing to read
-// the file is an error; everything about its content is in the report.
+// the file is an error; everything about its content is in the report,
+// also its being too large.
 func File(ctx context.Context, path string, opts Options) (*Report, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, fmt.Errorf("reading attestation: %w", err)
+	data, err := attestation.ReadFile(path)
+	if errors.Is(err, attestation.ErrTooLarge) {
+		if err := opts.check(); err != nil {
+			return nil, err
+		}
+		return verify(ctx, nil, err, opts), nil
 	}
-	defer f.Close()
-	// One byte more than the limit, so that ReadBundle reports the size.
-	data, err := io.ReadAll(io.LimitReader(f, signing.MaxBundleSize+1))
 	if err != nil {
-		return nil, fmt.Errorf("reading attestation %s: %w", path, err)
+		return nil, err
 	}
 	return Attestation(ctx, data, opts)
 }
@@ -138,23 +139,19 @@ func Attestation(ctx context.Context, data []byte, opts Options) (*Report, error
 	if err := opts.check(); err != nil {
 		return nil, err
 	}
-	envs, err := signing.ReadBundle(data)
-	return verify(ctx, envs, err, opts), nil
+	a, err := attestation.Open(data, opts.openOptions())
+	return verify(ctx, a, err, opts), nil
 }
 
-func (o *Options) check() error {
-	if o.Threshold < 0 {
-		return fmt.Errorf("threshold %d is less than 1", o.Threshold)
-	}
-	if n := len(o.Keys); n > 0 && o.Threshold > n {
-		return fmt.Errorf("threshold %d is more than the %d keys given", o.Threshold, n)
-	}
-	return nil
+func (o *Options) openOptions() attestation.Options {
+	return attestation.Options{Verifiers: o.Keys, Threshold: o.Threshold, AllowUnsigned: o.AllowUnsigned}
 }
 
-// verify runs every check in order. readErr is the error reading the
-// bundle, if any.
-func verify(ctx context.Context, envs []signing.Envelope, readErr error, opts Options) *Report {
+func (o *Options) check() error { return o.openOptions().Check() }
+
+// verify runs every check in order. openErr is the error opening the
+// attestation, if any.
+func verify(ctx context.Context, a *attestation.Attestation, openErr error, opts Options) *Report {
 	r := &Report{}
 	add := func(name string, s Status, format string, args ...any) {
 		r.Checks = append(r.Checks, result(name, s, format, args...))
@@ -169,12 +166,12 @@ func verify(ctx context.Context, envs []signing.Envelope, readErr error, opts Op
 	}()
 
 	// envelope
-	if readErr != nil {
-		add(CheckEnvelope, Fail, "%v", readErr)
+	if openErr != nil {
+		add(CheckEnvelope, Fail, "%v", openErr)
 		skipRest("the attestation did not parse")
 		return r
 	}
-	env, detail, err := pickEnvelope(envs)
+	st, detail, err := pickStatement(a)
 	if err != nil {
 		add(CheckEnvelope, Fail, "%v", err)
 		skipRest("no envelope to check")
@@ -183,33 +180,34 @@ func verify(ctx context.Context, envs []signing.Envelope, readErr error, opts Op
 	add(CheckEnvelope, Pass, "%s", detail)
 
 	// signature
-	checkSignature(env, opts, r, add)
+	checkSignature(st, opts, r, add)
 
 	// statement-type, predicate-type
-	st, ok := checkStatement(env.Payload, add)
+	prov, ok := checkStatement(st.Payload, add)
 	if !ok {
 		skipRest("the statement did not parse")
 		return r
 	}
-	r.Statement = st
+	r.Statement = prov
 
 	now := time.Now
 	if opts.Now != nil {
 		now = opts.Now
 	}
 	r.Checks = append(r.Checks,
-		checkSubjects(ctx, st, opts.Artifacts),
-		checkBuilderID(st, opts.BuilderID),
-		checkSourceURI(st, opts.SourceURI),
-		checkSourceCommit(st, opts.SourceCommit),
-		checkMaterials(st),
-		checkTimes(st, now()),
+		checkSubjects(ctx, prov, opts.Artifacts),
+		checkBuilderID(prov, opts.BuilderID),
+		checkSourceURI(prov, opts.SourceURI),
+		checkSourceCommit(prov, opts.SourceCommit),
+		checkMaterials(prov),
+		checkTimes(prov, now()),
 	)
 	return r
 }
 
-func checkSignature(env *signing.Envelope, opts Options, r *Report, add func(string, Status, string, ...any)) {
-	sigs := fmt.Sprintf("%d signature%s", len(env.Signatures), plural(len(env.Signatures)))
+// checkSignature reports what Open found of the statement's signatures.
+func checkSignature(st *attestation.Statement, opts Options, r *Report, add func(string, Status, string, ...any)) {
+	sigs := fmt.Sprintf("%d signature%s", st.Signatures, plural(st.Signatures))
 	if len(opts.Keys) == 0 {
 		if opts.AllowUnsigned {
 			add(CheckSignature, Skipped, "NOT VERIFIED: no key given and unsigned attestations allowed (%s present)", sigs)
@@ -222,12 +220,14 @@ func checkSignature(env *signing.Envelope, opts Options, r *Report, add func(str
 	if threshold == 0 {
 		threshold = 1
 	}
-	_, ids, err := signing.VerifyEnvelope(env, threshold, opts.Keys...)
-	r.KeyIDs = ids
-	if err != nil {
-		add(CheckSignature, Fail, "%v", err)
+	r.KeyIDs = st.KeyIDs
+	if !st.Verified {
+		// Open checks the signature before the payload: with keys given,
+		// an unverified statement's Err is the signature's.
+		add(CheckSignature, Fail, "%v", st.Err)
 		return
 	}
+	ids := st.KeyIDs
 	add(CheckSignature, Pass, "%d of %d key%s verified (threshold %d): %s", len(ids), len(opts.Keys), plural(len(opts.Keys)), threshold, strings.Join(shortIDs(ids), ", "))
 }
 
