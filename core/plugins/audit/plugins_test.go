@@ -83,7 +83,7 @@ func buildPlugin(name string, useSDK bool) (string, error) {
 	}
 	gomod := "module example.com/" + name + "\n\ngo 1.26.0\n"
 	if useSDK {
-		sdkDir, err := filepath.Abs(filepath.Join("..", "..", "sdk"))
+		sdkDir, err := filepath.Abs(filepath.Join("..", "..", "..", "sdk"))
 		if err != nil {
 			return "", err
 		}
