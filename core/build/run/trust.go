@@ -12,6 +12,7 @@ import (
 
 	"github.com/mmbuild/mmbuild/core/build/config"
 	"github.com/mmbuild/mmbuild/core/build/remote"
+	"github.com/mmbuild/mmbuild/core/evidence/attestation"
 	"github.com/mmbuild/mmbuild/core/evidence/digest"
 	"github.com/mmbuild/mmbuild/core/evidence/sbom"
 	"github.com/mmbuild/mmbuild/core/evidence/signing"
@@ -152,6 +153,10 @@ func checkUpstream(ctx context.Context, t tools, store *remote.Store, cfg *confi
 	if m.Attestation == "" {
 		return nil
 	}
+	verifiers, err := loadVerifiers(cfg, m.Keys)
+	if err != nil {
+		return fmt.Errorf("%w: %w", ErrUpstream, err)
+	}
 	dest, err := t.ws.StagingPath("upstream.intoto.jsonl")
 	if err != nil {
 		return err
@@ -160,76 +165,43 @@ func checkUpstream(ctx context.Context, t tools, store *remote.Store, cfg *confi
 	if _, err := store.Get(ctx, m.Attestation, dest, remote.Quiet()); err != nil {
 		return fmt.Errorf("%w: %w", ErrUpstream, err)
 	}
-	fi, err := os.Stat(dest)
+	f, err := os.Open(dest)
 	if err != nil {
 		return err
 	}
-	if fi.Size() > 16<<20 {
-		return fmt.Errorf("%w: %s is larger than 16 MiB", ErrUpstream, remote.Redact(m.Attestation))
+	defer f.Close()
+	data, err := attestation.Read(f)
+	if err == nil {
+		var up attestation.Upstream
+		if up, err = attestation.CheckUpstream(data, verifiers, got[digest.SHA256]); err == nil {
+			if !up.Signed {
+				t.log.Warn("upstream attestation covers the material, but no keys were given to check who signed it", "material", store.Shown(m.URI))
+			}
+			t.log.Info("upstream attestation verified", "material", store.Shown(m.URI), "subject", up.Subject)
+			return nil
+		}
 	}
-	data, err := os.ReadFile(dest)
-	if err != nil {
-		return err
-	}
-	var verifiers []signing.Verifier
-	for _, k := range m.Keys {
+	return fmt.Errorf("%w: %s: %w", ErrUpstream, store.Shown(m.Attestation), err)
+}
+
+// loadVerifiers reads the public keys a material's attestation must be
+// signed with (paths relative to the config's folder).
+func loadVerifiers(cfg *config.Config, keys []string) ([]signing.Verifier, error) {
+	var out []signing.Verifier
+	for _, k := range keys {
 		kp := k
 		if !filepath.IsAbs(kp) {
 			kp = filepath.Join(filepath.Dir(cfg.Path), kp)
 		}
 		pem, err := os.ReadFile(kp)
 		if err != nil {
-			return fmt.Errorf("%w: key %s: %v", ErrUpstream, k, err)
+			return nil, fmt.Errorf("key %s: %w", k, err)
 		}
 		v, err := signing.LoadVerifier(pem)
 		if err != nil {
-			return fmt.Errorf("%w: key %s: %v", ErrUpstream, k, err)
+			return nil, fmt.Errorf("key %s: %w", k, err)
 		}
-		verifiers = append(verifiers, v)
+		out = append(out, v)
 	}
-	envs, err := signing.ReadBundle(data)
-	if err != nil {
-		return fmt.Errorf("%w: %s: %v", ErrUpstream, remote.Redact(m.Attestation), err)
-	}
-	var lastErr error
-	for i := range envs {
-		env := &envs[i]
-		payload := env.Payload
-		if len(verifiers) > 0 {
-			if !env.Signed() {
-				lastErr = fmt.Errorf("%w: %s is not signed, but keys are required", ErrUpstream, remote.Redact(m.Attestation))
-				continue
-			}
-			p, _, err := signing.VerifyEnvelope(env, 1, verifiers...)
-			if err != nil {
-				lastErr = fmt.Errorf("%w: %s: signature: %v", ErrUpstream, remote.Redact(m.Attestation), err)
-				continue
-			}
-			payload = p
-		}
-		var stmt struct {
-			Subject []struct {
-				Name   string            `json:"name"`
-				Digest map[string]string `json:"digest"`
-			} `json:"subject"`
-		}
-		if err := json.Unmarshal(payload, &stmt); err != nil {
-			lastErr = fmt.Errorf("%w: %s: %v", ErrUpstream, remote.Redact(m.Attestation), err)
-			continue
-		}
-		for _, s := range stmt.Subject {
-			if s.Digest[digest.SHA256] != "" && s.Digest[digest.SHA256] == got[digest.SHA256] {
-				if len(verifiers) == 0 {
-					t.log.Warn("upstream attestation covers the material, but no keys were given to check who signed it", "material", remote.Redact(m.URI))
-				}
-				t.log.Info("upstream attestation verified", "material", remote.Redact(m.URI), "subject", s.Name)
-				return nil
-			}
-		}
-		lastErr = fmt.Errorf("%w: no subject of %s has the material's sha256 %s", ErrUpstream, remote.Redact(m.Attestation), got[digest.SHA256])
-	}
-	if lastErr == nil {
-		lastErr = fmt.Errorf("%w: %s holds no statement", ErrUpstream, remote.Redact(m.Attestation))
-	}
-	return lastErr
+	return out, nil
 }

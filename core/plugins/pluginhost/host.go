@@ -71,6 +71,7 @@ type Host struct {
 	startTimeout  time.Duration
 
 	attached map[string]*plugin.Conn
+	resolver Resolver
 
 	mu      sync.Mutex
 	started map[string]*startResult
@@ -104,6 +105,7 @@ func New(find FindFunc, pin PinFunc, opts ...Option) *Host {
 		logger:       hclog.NewNullLogger(),
 		startTimeout: 20 * time.Second,
 		started:      map[string]*startResult{},
+		resolver:     ByName{},
 	}
 	for _, o := range opts {
 		o(h)

@@ -1,0 +1,58 @@
+package pluginhost
+
+import (
+	"context"
+	"fmt"
+	"strings"
+)
+
+// Resolver names the plugin serving a handler id or a URL scheme.
+type Resolver interface {
+	Handler(id string) (string, error)
+	Storage(scheme string) (string, error)
+}
+
+// WithResolver sets how handler ids and URL schemes map to plugins.
+// Default: ByName.
+func WithResolver(r Resolver) Option { return func(h *Host) { h.resolver = r } }
+
+// ByName resolves a handler id or a scheme to the plugin of that very name:
+// the fallback where no lock records which plugin serves what.
+type ByName struct{}
+
+// Handler implements Resolver.
+func (ByName) Handler(id string) (string, error) { return id, nil }
+
+// Storage implements Resolver.
+func (ByName) Storage(scheme string) (string, error) { return strings.ToLower(scheme), nil }
+
+// HandlerPlugin names the plugin serving handler id.
+func (h *Host) HandlerPlugin(id string) (string, error) { return h.resolver.Handler(id) }
+
+// StoragePlugin names the plugin serving URL scheme.
+func (h *Host) StoragePlugin(scheme string) (string, error) { return h.resolver.Storage(scheme) }
+
+// StartStorage starts (once) the plugin serving scheme and checks that it
+// says it does.
+func (h *Host) StartStorage(ctx context.Context, scheme string) (*Plugin, error) {
+	name, err := h.StoragePlugin(scheme)
+	if err != nil {
+		return nil, err
+	}
+	p, err := h.Start(ctx, name)
+	if err != nil {
+		return nil, err
+	}
+	if err := p.Serves("storage:" + scheme); err != nil {
+		return nil, err
+	}
+	return p, nil
+}
+
+// Serves checks that p announces kind ("handler:make", "storage:s3").
+func (p *Plugin) Serves(kind string) error {
+	if p.Info.HasKind(kind) {
+		return nil
+	}
+	return fmt.Errorf("plugin %s (%s) does not serve %s (it serves %s)", p.Name, p.Path, kind, strings.Join(p.Info.Kinds, ", "))
+}
