@@ -8,13 +8,13 @@ import (
 	"io/fs"
 	"maps"
 	"os"
-	"path/filepath"
 	"runtime"
 	"slices"
 	"strings"
 	"sync"
 	"time"
 
+	"github.com/mmbuild/mmbuild/core/plugins/binary"
 	"github.com/mmbuild/mmbuild/core/plugins/discovery"
 	"github.com/mmbuild/mmbuild/core/plugins/lockfile"
 	"github.com/mmbuild/mmbuild/sdk/plugin"
@@ -216,35 +216,9 @@ func auditOne(ctx context.Context, c discovery.Candidate, lock *lockfile.File, o
 }
 
 // insecure returns why the file could be replaced by someone other than
-// the user or root, or "". It checks the file (through symlinks), the
-// directory it was found in, and the directory of the file it resolves to.
-func insecure(c discovery.Candidate) string {
-	real, err := filepath.EvalSymlinks(c.Path)
-	if err != nil {
-		return fmt.Sprintf("cannot resolve %s: %v", c.Path, err)
-	}
-	checks := []struct{ path, what string }{{real, ""}, {filepath.Dir(c.Path), "directory "}}
-	if d := filepath.Dir(real); d != filepath.Dir(c.Path) {
-		checks = append(checks, struct{ path, what string }{d, "directory "})
-	}
-	for _, ch := range checks {
-		st, err := os.Stat(ch.path)
-		if err != nil {
-			return fmt.Sprintf("cannot stat %s%s: %v", ch.what, ch.path, err)
-		}
-		subject := ch.what + ch.path
-		if ch.what == "" && real == c.Path {
-			subject = "the file"
-		}
-		if m := st.Mode().Perm(); m&0o022 != 0 {
-			return fmt.Sprintf("%s is writable by group or others (mode %04o)", subject, m)
-		}
-		if uid, ok := owner(st); ok && uid != os.Getuid() && uid != 0 {
-			return fmt.Sprintf("%s is owned by uid %d, neither you (uid %d) nor root", subject, uid, os.Getuid())
-		}
-	}
-	return ""
-}
+// the user or root, or "": the same rule run applies before it starts a
+// plugin (binary.Insecure: the file and every folder above it).
+func insecure(c discovery.Candidate) string { return binary.Insecure(c.Path) }
 
 func kind(m fs.FileMode) string {
 	switch {

@@ -15,7 +15,7 @@ import (
 	"github.com/hashicorp/go-hclog"
 	goplugin "github.com/hashicorp/go-plugin"
 
-	"github.com/mmbuild/mmbuild/core/evidence/digest"
+	"github.com/mmbuild/mmbuild/core/plugins/binary"
 	"github.com/mmbuild/mmbuild/sdk/plugin"
 )
 
@@ -72,6 +72,7 @@ type Host struct {
 
 	attached map[string]*plugin.Conn
 	resolver Resolver
+	sums     *binary.SumCache
 
 	mu      sync.Mutex
 	started map[string]*startResult
@@ -92,6 +93,10 @@ func WithAllowUnpinned(allow bool) Option { return func(h *Host) { h.allowUnpinn
 
 // WithLogger sets where plugin logs are relayed. Default: discarded.
 func WithLogger(l hclog.Logger) Option { return func(h *Host) { h.logger = l } }
+
+// WithSumCache remembers verified binaries' sums in c, so an unchanged
+// binary is not re-hashed on every run. Default: none (every start hashes).
+func WithSumCache(c *binary.SumCache) Option { return func(h *Host) { h.sums = c } }
 
 // WithEnv sets the plugin processes' environment. Default: BaseEnv of the
 // running environment.
@@ -186,12 +191,27 @@ func (h *Host) Close() {
 			defer wg.Done()
 			<-r.done
 			if r.p != nil && r.p.client != nil {
-				r.p.client.Kill()
+				stop(r.p.client)
 			}
 		}()
 	}
 	h.mu.Unlock()
 	wg.Wait()
+	if h.sums != nil {
+		_ = h.sums.Save() // a cache not written only costs a hash next time
+	}
+}
+
+// stop ends a plugin that has nothing left to do: every call of the run
+// has returned, so there is nothing to flush and no graceful shutdown to
+// wait for. The process is killed, then go-plugin reaps it.
+func stop(c *goplugin.Client) {
+	if rc := c.ReattachConfig(); rc != nil && rc.Pid > 0 {
+		if proc, err := os.FindProcess(rc.Pid); err == nil {
+			_ = proc.Kill()
+		}
+	}
+	c.Kill()
 }
 
 // Plugins returns the plugins started so far.
@@ -236,44 +256,24 @@ func (h *Host) start(ctx context.Context, name string) (*Plugin, error) {
 	if err != nil {
 		return nil, err
 	}
-	sum, pinned := h.pin(name)
-	if !pinned {
-		set, _, err := digest.File(path)
-		if err != nil {
-			return nil, fmt.Errorf("plugin %s: hashing %s: %w", name, path, err)
-		}
-		sum = "sha256:" + set[digest.SHA256]
-		if !h.allowUnpinned {
-			return nil, &UnpinnedError{Name: name, Path: path, SHA256: sum}
-		}
+	bin, sum, pinned, err := h.verify(name, path)
+	if err != nil {
+		return nil, err
 	}
-	want, err := hex.DecodeString(strings.TrimPrefix(sum, "sha256:"))
-	if err != nil || !strings.HasPrefix(sum, "sha256:") || len(want) != sha256.Size {
-		return nil, fmt.Errorf("plugin %s: malformed pinned sum %q", name, sum)
+	// The process starts from the descriptor that was verified; it is
+	// closed once the plugin runs (the child does not inherit it).
+	defer bin.Close()
+	execPath, err := bin.ExecPath()
+	if err != nil {
+		return nil, err
 	}
-
-	cmd := exec.Command(path)
-	cmd.Env = append([]string(nil), h.env...)
-	setPdeathsig(cmd)
-	st := &tail{}
-	cfg := plugin.ClientConfig(cmd)
-	cfg.SecureConfig = &goplugin.SecureConfig{Checksum: want, Hash: sha256.New()}
-	cfg.SkipHostEnv = true
-	cfg.Logger = h.logger
-	cfg.Stderr = st
-	cfg.StartTimeout = h.startTimeout
-	client := goplugin.NewClient(cfg)
-
+	client, st, err := h.launch(name, path, execPath, sum)
+	if err != nil {
+		return nil, err
+	}
 	rpc, err := client.Client()
 	if err != nil {
 		client.Kill()
-		if errors.Is(err, goplugin.ErrChecksumsDoNotMatch) {
-			actual := "unknown"
-			if set, _, herr := digest.File(path); herr == nil {
-				actual = "sha256:" + set[digest.SHA256]
-			}
-			return nil, &ChecksumError{Name: name, Path: path, Pinned: sum, Actual: actual}
-		}
 		return nil, &StartError{Name: name, Path: path, Stderr: st.firstPanicOrLast(), Err: err}
 	}
 	conn, err := plugin.Dispense(rpc)
@@ -289,6 +289,63 @@ func (h *Host) start(ctx context.Context, name string) (*Plugin, error) {
 	}
 	p.Info = info
 	return p, nil
+}
+
+// verify opens the binary at path (refused when anyone but the user or root
+// could change it) and checks its sha256 against the pin. The open file is
+// what will run.
+func (h *Host) verify(name, path string) (*binary.File, string, bool, error) {
+	bin, err := binary.Open(path)
+	if err != nil {
+		return nil, "", false, fmt.Errorf("plugin %s: %w", name, err)
+	}
+	sum, err := bin.SHA256(h.sums)
+	if err != nil {
+		bin.Close()
+		return nil, "", false, fmt.Errorf("plugin %s: %w", name, err)
+	}
+	pin, pinned := h.pin(name)
+	switch {
+	case !pinned && !h.allowUnpinned:
+		err = &UnpinnedError{Name: name, Path: path, SHA256: sum}
+	case !pinned:
+	case !validSum(pin):
+		err = fmt.Errorf("plugin %s: malformed pinned sum %q", name, pin)
+	case !strings.EqualFold(pin, sum):
+		err = &ChecksumError{Name: name, Path: path, Pinned: pin, Actual: sum}
+	}
+	if err != nil {
+		bin.Close()
+		return nil, "", false, err
+	}
+	return bin, sum, pinned, nil
+}
+
+func validSum(sum string) bool {
+	b, err := hex.DecodeString(strings.TrimPrefix(sum, "sha256:"))
+	return err == nil && strings.HasPrefix(sum, "sha256:") && len(b) == sha256.Size
+}
+
+// launch prepares the go-plugin client that runs execPath (argv[0] is the
+// plugin's path, for ps and its own messages). Where the exec path is the
+// plain path (no /proc/self/fd), go-plugin's SecureConfig hashes it once
+// more right before the exec.
+func (h *Host) launch(name, path, execPath, sum string) (*goplugin.Client, *tail, error) {
+	cmd := exec.Command(execPath)
+	cmd.Args[0] = path
+	cmd.Env = append([]string(nil), h.env...)
+	setPdeathsig(cmd)
+	st := &tail{}
+	cfg := plugin.ClientConfig(cmd)
+	if execPath == path {
+		want, _ := hex.DecodeString(strings.TrimPrefix(sum, "sha256:"))
+		cfg.SecureConfig = &goplugin.SecureConfig{Checksum: want, Hash: sha256.New()}
+	}
+	cfg.SkipHostEnv = true
+	cfg.Logger = h.logger
+	cfg.Stderr = st
+	cfg.StartTimeout = h.startTimeout
+	return goplugin.NewClient(cfg), st, nil
 }
 
 // StartError reports a plugin that could not be started or dispensed. Its

@@ -1,0 +1,127 @@
+package pluginhost
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+)
+
+// buildMinimal compiles the SDK's example storage plugin.
+func buildMinimal(t *testing.T, out string) {
+	t.Helper()
+	cmd := exec.Command("go", "build", "-trimpath", "-o", out, ".")
+	cmd.Dir = filepath.Join("..", "..", "..", "sdk", "examples", "storage-minimal")
+	if b, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("building the example plugin: %v\n%s", err, b)
+	}
+}
+
+// While a loop swaps the plugin file between the pinned binary and another
+// executable, repeated starts either run the pinned binary or refuse: the
+// swapped-in file never executes, because the bytes hashed are the bytes
+// executed (one open descriptor), not whatever the path names a moment
+// later.
+func TestSwappedBinaryNeverRuns(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds a plugin binary")
+	}
+	dir := t.TempDir()
+	good := filepath.Join(dir, "good")
+	buildMinimal(t, good)
+	mark := filepath.Join(dir, "evil-ran")
+	evil := filepath.Join(dir, "evil")
+	if err := os.WriteFile(evil, []byte("#!/bin/sh\ntouch "+mark+"\n"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	data, err := os.ReadFile(good)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sum := sha256.Sum256(data)
+	pin := "sha256:" + hex.EncodeToString(sum[:])
+	plugins := filepath.Join(dir, "plugins")
+	if err := os.Mkdir(plugins, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	target := filepath.Join(plugins, "mmbuild-plugin-minimal")
+	swap := func(src string) {
+		tmp := target + ".tmp"
+		_ = os.Remove(tmp)
+		if err := os.Link(src, tmp); err == nil {
+			_ = os.Rename(tmp, target)
+		}
+	}
+	swap(good)
+
+	var stop atomic.Bool
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		for i := 0; !stop.Load(); i++ {
+			if i%2 == 0 {
+				swap(evil)
+			} else {
+				swap(good)
+			}
+			time.Sleep(50 * time.Microsecond)
+		}
+	}()
+	started, refused := 0, 0
+	for i := 0; i < 60 && (started < 3 || i < 20); i++ {
+		h := New(func(string) (string, error) { return target, nil }, func(string) (string, bool) { return pin, true })
+		p, err := h.Start(context.Background(), "minimal")
+		if err == nil {
+			started++
+			if !p.Info.HasKind("storage:mem") {
+				t.Errorf("started plugin serves %v", p.Info.Kinds)
+			}
+		} else {
+			refused++
+		}
+		h.Close()
+	}
+	stop.Store(true)
+	wg.Wait()
+	if _, err := os.Stat(mark); err == nil {
+		t.Fatal("the swapped-in binary ran")
+	}
+	if started == 0 {
+		t.Fatalf("no start succeeded in %d tries: the test proves nothing", refused)
+	}
+	t.Logf("%d starts ran the pinned binary, %d were refused, the swapped-in file never ran", started, refused)
+}
+
+// A plugin whose folder others can write is refused before anything runs.
+func TestInsecureFolderRefused(t *testing.T) {
+	dir := t.TempDir()
+	plugins := filepath.Join(dir, "plugins")
+	if err := os.Mkdir(plugins, 0o777); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chmod(plugins, 0o777); err != nil { // past the umask
+		t.Fatal(err)
+	}
+	bin := filepath.Join(plugins, "mmbuild-plugin-x")
+	mark := filepath.Join(dir, "ran")
+	if err := os.WriteFile(bin, []byte("#!/bin/sh\ntouch "+mark+"\n"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	h := New(func(string) (string, error) { return bin, nil }, func(string) (string, bool) { return "sha256:" + hex.EncodeToString(make([]byte, 32)), true })
+	defer h.Close()
+	_, err := h.Start(context.Background(), "x")
+	if err == nil || !strings.Contains(err.Error(), "refusing to run plugin") || !strings.Contains(err.Error(), "writable by group or others") {
+		t.Fatalf("err = %v", err)
+	}
+	if _, err := os.Stat(mark); err == nil {
+		t.Fatal("the plugin ran")
+	}
+}
