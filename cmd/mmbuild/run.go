@@ -60,23 +60,7 @@ func newBuildCmd(g *globalOptions) *cobra.Command {
 }
 
 func loadConfig(file string) (*config.Config, error) {
-	if file == "" {
-		wd, err := os.Getwd()
-		if err != nil {
-			return nil, err
-		}
-		if file, err = config.Find(wd); err != nil {
-			return nil, err
-		}
-	}
-	cfg, err := config.Load(file)
-	if err != nil {
-		return nil, err
-	}
-	if err := cfg.Expand(os.LookupEnv); err != nil {
-		return nil, err
-	}
-	return cfg, nil
+	return config.LoadFile(file, os.LookupEnv)
 }
 
 type runReport struct {

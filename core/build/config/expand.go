@@ -289,15 +289,66 @@ func (c *Config) Expand(lookup func(name string) (string, bool)) error {
 		lookup = os.LookupEnv
 	}
 	secrets := c.secretVars()
-	declared := map[string]int{}
-	for i, e := range c.Env {
-		if _, dup := declared[e.Var]; !dup {
-			declared[e.Var] = i
+	ts := c.targets()
+	results := make([]string, len(ts))
+	// env values first: the other strings may use them.
+	if err := c.expandTargets(ts, true, envLookup(lookup, secrets), results); err != nil {
+		return err
+	}
+	values := envValues(ts, results)
+	if err := c.expandTargets(ts, false, c.configLookup(lookup, secrets, values), results); err != nil {
+		return err
+	}
+	for j, t := range ts {
+		*t.s = results[j]
+	}
+	return nil
+}
+
+// getter returns the value of the variable name, used in the string at
+// path (for error messages).
+type getter func(name, path string) (string, error)
+
+// expandTargets expands, with get, the targets of ts whose envOnly is
+// envOnly, checks each result, and stores it in results at the target's
+// index. It changes nothing in the config, so that Expand can leave the
+// config as it was when a later target fails.
+func (c *Config) expandTargets(ts []target, envOnly bool, get getter, results []string) error {
+	for j, t := range ts {
+		if t.envOnly != envOnly {
+			continue
+		}
+		v, err := expandString(*t.s, t.path, get)
+		if err != nil {
+			return &Error{Pos: c.PositionOf(t.path), Msg: err.Error()}
+		}
+		if t.check != nil {
+			if problem := t.check(t.path, &v); problem != "" {
+				return &Error{Pos: c.PositionOf(t.path), Msg: problem + " after expansion"}
+			}
+		}
+		results[j] = v
+	}
+	return nil
+}
+
+// envValues returns the expanded env[].value strings of results, by index
+// in Config.Env: the values the other strings see for those variables.
+func envValues(ts []target, results []string) map[int]string {
+	values := map[int]string{}
+	for j, t := range ts {
+		if t.envOnly {
+			values[t.env] = results[j]
 		}
 	}
-	values := map[int]string{} // expanded env[].value, by index
+	return values
+}
 
-	fromEnv := func(name, path string) (string, error) {
+// envLookup returns the getter of env[].value strings: they see the
+// running environment (lookup) only, not the declared env entries, and
+// never a variable that holds a secret (secrets maps those to the reason).
+func envLookup(lookup func(string) (string, bool), secrets map[string]string) getter {
+	return func(name, path string) (string, error) {
 		if reason, ok := secrets[name]; ok {
 			return "", secretError(name, path, reason)
 		}
@@ -306,7 +357,21 @@ func (c *Config) Expand(lookup func(name string) (string, bool)) error {
 		}
 		return "", fmt.Errorf("undefined variable %q in %s", name, path)
 	}
-	get := func(name, path string) (string, error) {
+}
+
+// configLookup returns the getter of every string but env[].value: a
+// variable declared under env is resolved through its first entry (values
+// holds the expanded env[].value strings, by index), any other through
+// envLookup. Variables that hold secrets are refused either way.
+func (c *Config) configLookup(lookup func(string) (string, bool), secrets map[string]string, values map[int]string) getter {
+	declared := map[string]int{}
+	for i, e := range c.Env {
+		if _, dup := declared[e.Var]; !dup {
+			declared[e.Var] = i
+		}
+	}
+	fromEnv := envLookup(lookup, secrets)
+	return func(name, path string) (string, error) {
 		if reason, ok := secrets[name]; ok {
 			return "", secretError(name, path, reason)
 		}
@@ -314,57 +379,33 @@ func (c *Config) Expand(lookup func(name string) (string, bool)) error {
 		if !ok {
 			return fromEnv(name, path)
 		}
-		e := c.Env[i]
-		from := name
-		switch {
-		case e.Value != nil:
-			return values[i], nil
-		case e.ValueFrom != nil && e.ValueFrom.Secret != "":
-			return "", secretError(name, path, fmt.Sprintf("%s takes it from secret %q", indexPath("env", i), e.ValueFrom.Secret))
-		case e.ValueFrom != nil:
-			from = e.ValueFrom.Env
-		}
-		if v, ok := lookup(from); ok {
-			return v, nil
-		}
-		if e.Optional {
-			return "", nil
-		}
-		if from != name {
-			return "", fmt.Errorf("undefined variable %q in %s (%s takes it from %q, which is not set)", name, path, indexPath("env", i), from)
-		}
-		return "", fmt.Errorf("undefined variable %q in %s (%s passes it through, but it is not set)", name, path, indexPath("env", i))
+		return c.declaredValue(i, name, path, lookup, values)
 	}
+}
 
-	ts := c.targets()
-	results := make([]string, len(ts))
-	// env values first: the other strings may use them.
-	for pass := 0; pass < 2; pass++ {
-		for j, t := range ts {
-			if t.envOnly != (pass == 0) {
-				continue
-			}
-			g := get
-			if t.envOnly {
-				g = fromEnv
-			}
-			v, err := expandString(*t.s, t.path, g)
-			if err != nil {
-				return &Error{Pos: c.PositionOf(t.path), Msg: err.Error()}
-			}
-			if t.check != nil {
-				if problem := t.check(t.path, &v); problem != "" {
-					return &Error{Pos: c.PositionOf(t.path), Msg: problem + " after expansion"}
-				}
-			}
-			results[j] = v
-			if t.envOnly {
-				values[t.env] = v
-			}
-		}
+// declaredValue returns the value of name, declared by env[i]: its
+// expanded value, the variable its valueFrom.env names, or itself passed
+// through from lookup. An unset optional entry is "". The errors say which
+// entry made the variable undefined, since the file does declare it.
+func (c *Config) declaredValue(i int, name, path string, lookup func(string) (string, bool), values map[int]string) (string, error) {
+	e := c.Env[i]
+	from := name
+	switch {
+	case e.Value != nil:
+		return values[i], nil
+	case e.ValueFrom != nil && e.ValueFrom.Secret != "":
+		return "", secretError(name, path, fmt.Sprintf("%s takes it from secret %q", indexPath("env", i), e.ValueFrom.Secret))
+	case e.ValueFrom != nil:
+		from = e.ValueFrom.Env
 	}
-	for j, t := range ts {
-		*t.s = results[j]
+	if v, ok := lookup(from); ok {
+		return v, nil
 	}
-	return nil
+	if e.Optional {
+		return "", nil
+	}
+	if from != name {
+		return "", fmt.Errorf("undefined variable %q in %s (%s takes it from %q, which is not set)", name, path, indexPath("env", i), from)
+	}
+	return "", fmt.Errorf("undefined variable %q in %s (%s passes it through, but it is not set)", name, path, indexPath("env", i))
 }

@@ -5,36 +5,85 @@ import "strings"
 // validate checks what the schema walk cannot: required values, names,
 // references between entries, digests, and the ${…} syntax of every string
 // Expand will rewrite. It normalizes digests and commits to lower case.
+//
+// Each section is checked by its own function, in file order, so the first
+// problem in the file is the one reported. Secrets come first: the other
+// sections refer to them by name.
 func (c *Config) validate() error {
 	hk := c.handlerKey
 	if c.Handler.ID == "" {
 		return c.errorf(hk+".id", "%s.id is required", hk)
 	}
+	secrets, err := c.validateSecrets()
+	if err != nil {
+		return err
+	}
+	declared := func(name string) bool { _, ok := secrets[name]; return ok }
+	if err := c.validateSource(declared); err != nil {
+		return err
+	}
+	if err := c.validateEnv(declared); err != nil {
+		return err
+	}
+	if err := c.validateReplacements(declared); err != nil {
+		return err
+	}
+	if err := c.validateMaterials(); err != nil {
+		return err
+	}
+	if err := c.validateArtifacts(); err != nil {
+		return err
+	}
+	if err := c.validateTransfers(); err != nil {
+		return err
+	}
+	if err := c.validateCredentials(declared); err != nil {
+		return err
+	}
+	if err := c.validateSigning(declared); err != nil {
+		return err
+	}
+	return c.checkReferences()
+}
 
+// validateSecrets checks the secrets' names and returns the index of each
+// name, for the sections that refer to secrets.
+func (c *Config) validateSecrets() (map[string]int, error) {
 	secrets := map[string]int{}
 	for i, s := range c.Secrets {
 		p := indexPath("secrets", i)
 		switch first, dup := secrets[s.Name]; {
 		case s.Name == "":
-			return c.errorf(p+".name", "%s.name is required", p)
+			return nil, c.errorf(p+".name", "%s.name is required", p)
 		case !validName(s.Name):
-			return c.errorf(p+".name", "invalid secret name %q in %s.name (want letters, digits and _, not starting with a digit)", s.Name, p)
+			return nil, c.errorf(p+".name", "invalid secret name %q in %s.name (want letters, digits and _, not starting with a digit)", s.Name, p)
 		case dup:
-			return c.errorf(p+".name", "duplicate secret %q in %s.name (first declared in %s)", s.Name, p, indexPath("secrets", first))
+			return nil, c.errorf(p+".name", "duplicate secret %q in %s.name (first declared in %s)", s.Name, p, indexPath("secrets", first))
 		}
 		secrets[s.Name] = i
 	}
-	declared := func(name string) bool { _, ok := secrets[name]; return ok }
+	return secrets, nil
+}
 
-	if s := c.Source; s != nil {
-		if s.Commit != "" && s.Ref != "" {
-			return c.errorf("source.ref", "source.commit and source.ref are both set; use one")
-		}
-		if s.CredentialsSecret != "" && !declared(s.CredentialsSecret) {
-			return c.errorf("source.credentialsSecret", "undeclared secret %q in source.credentialsSecret (declare it under secrets)", s.CredentialsSecret)
-		}
+// validateSource checks that the source names at most one of commit and
+// ref, and that its credentials secret is declared.
+func (c *Config) validateSource(declared func(string) bool) error {
+	s := c.Source
+	if s == nil {
+		return nil
 	}
+	if s.Commit != "" && s.Ref != "" {
+		return c.errorf("source.ref", "source.commit and source.ref are both set; use one")
+	}
+	if s.CredentialsSecret != "" && !declared(s.CredentialsSecret) {
+		return c.errorf("source.credentialsSecret", "undeclared secret %q in source.credentialsSecret (declare it under secrets)", s.CredentialsSecret)
+	}
+	return nil
+}
 
+// validateEnv checks that each env entry names a new variable and takes
+// its value from at most one place.
+func (c *Config) validateEnv(declared func(string) bool) error {
 	vars := map[string]int{}
 	for i, e := range c.Env {
 		p := indexPath("env", i)
@@ -53,7 +102,12 @@ func (c *Config) validate() error {
 			return err
 		}
 	}
+	return nil
+}
 
+// validateReplacements checks that each replacement has a tag, paths, and
+// exactly one of value and valueFrom.
+func (c *Config) validateReplacements(declared func(string) bool) error {
 	for i, r := range c.Replacements {
 		p := indexPath("replacements", i)
 		switch {
@@ -70,23 +124,42 @@ func (c *Config) validate() error {
 			return err
 		}
 	}
+	return nil
+}
 
+// validateMaterials checks (and lower-cases) the materials' digests.
+func (c *Config) validateMaterials() error {
 	for i := range c.Materials {
 		if err := c.validateDigest(indexPath("materials", i)+".digest", c.Materials[i].Digest); err != nil {
 			return err
 		}
 	}
+	return nil
+}
 
+// validateArtifacts refuses what the artifacts section can say but the
+// build cannot do yet: container images.
+func (c *Config) validateArtifacts() error {
 	if len(c.Artifacts.Images) > 0 {
 		return c.errorf("artifacts.images", "container images are not supported yet (artifacts.images)")
 	}
+	return nil
+}
 
+// validateTransfers checks that each transfer copies at least one file.
+func (c *Config) validateTransfers() error {
 	for i, t := range c.Transfers {
 		if p := indexPath("transfers", i); len(t.Source) == 0 {
 			return c.errorf(p+".source", "%s.source needs at least one file", p)
 		}
 	}
+	return nil
+}
 
+// validateCredentials checks that each credential has a URL prefix, a
+// declared secret and, if it names one, a plain header name (the secret
+// must not be smuggled into another header or line).
+func (c *Config) validateCredentials(declared func(string) bool) error {
 	for i, cr := range c.Credentials {
 		p := indexPath("credentials", i)
 		switch {
@@ -102,12 +175,15 @@ func (c *Config) validate() error {
 			return c.errorf(p+".header", "%s.header %q must be a header name", p, cr.Header)
 		}
 	}
+	return nil
+}
 
+// validateSigning checks that the signing key's secret, if any, is declared.
+func (c *Config) validateSigning(declared func(string) bool) error {
 	if s := c.Signing; s != nil && s.KeySecret != "" && !declared(s.KeySecret) {
 		return c.errorf("signing.keySecret", "undeclared secret %q in signing.keySecret (declare it under secrets)", s.KeySecret)
 	}
-
-	return c.checkReferences()
+	return nil
 }
 
 // validateValueFrom checks a valueFrom at path (nil is fine).
