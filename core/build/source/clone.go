@@ -112,43 +112,17 @@ func (e *CloneError) Unwrap() error { return e.Err }
 // ctx stops the clone.
 func Clone(ctx context.Context, dest, repo, commit, ref string, auth *Auth, opts ...CloneOption) (info Info, err error) {
 	shown := StripCredentials(repo)
-	rev := ref
-	switch {
-	case commit != "":
-		rev = commit
-	case ref == "":
-		rev = "HEAD"
-	}
 	defer func() {
 		if err != nil {
-			if auth != nil && auth.Token != "" {
-				err = &redactedError{err: err, secret: auth.Token}
-			}
-			err = &CloneError{Repo: shown, Revision: rev, Err: err}
+			err = cloneError(err, shown, revision(commit, ref), auth)
 		}
 	}()
 
-	var o cloneOptions
-	for _, opt := range opts {
-		if err := opt(&o); err != nil {
-			return Info{}, err
-		}
+	o, err := applyOptions(opts)
+	if err != nil {
+		return Info{}, err
 	}
-	if commit != "" && ref != "" {
-		return Info{}, errors.New("both a commit and a ref are given; use one")
-	}
-	var want plumbing.Hash
-	if commit != "" {
-		if want, err = parseCommit(commit); err != nil {
-			return Info{}, err
-		}
-	}
-	if ref != "" {
-		if err := checkRefName(ref); err != nil {
-			return Info{}, err
-		}
-	}
-	local, err := parseRepo(repo)
+	want, local, err := checkRequest(repo, commit, ref)
 	if err != nil {
 		return Info{}, err
 	}
@@ -169,30 +143,12 @@ func Clone(ctx context.Context, dest, repo, commit, ref string, auth *Auth, opts
 		}
 	}()
 
-	var r *git.Repository
-	var head plumbing.Hash
-	if local != "" {
-		r, head, err = cloneLocal(ctx, dest, local, repo, want, ref)
-	} else {
-		r, head, err = cloneRemote(ctx, dest, repo, want, ref, auth, &o)
-	}
-	if err != nil {
-		if ctx.Err() != nil {
-			return Info{}, ctx.Err()
-		}
-		return Info{}, err
-	}
-	if err := ctx.Err(); err != nil {
-		return Info{}, err
-	}
-	c, err := checkout(r, head)
+	r, head, err := fetchCommit(ctx, dest, local, repo, want, ref, auth, &o)
 	if err != nil {
 		return Info{}, err
 	}
-	if !want.IsZero() && c.Hash != want {
-		return Info{}, fmt.Errorf("checked out %s instead of the requested commit", c.Hash)
-	}
-	if err := checkSymlinks(dest); err != nil {
+	c, err := checkoutSafely(r, head, want, dest)
+	if err != nil {
 		return Info{}, err
 	}
 	return Info{
@@ -201,6 +157,105 @@ func Clone(ctx context.Context, dest, repo, commit, ref string, auth *Auth, opts
 		Dir:        dest,
 		CommitTime: c.Committer.When,
 	}, nil
+}
+
+// revision is what a clone of commit or ref checks out, as its errors name
+// it: the commit, else the ref, else "HEAD".
+func revision(commit, ref string) string {
+	switch {
+	case commit != "":
+		return commit
+	case ref == "":
+		return "HEAD"
+	}
+	return ref
+}
+
+// cloneError is the error Clone returns for err: the token of auth, if
+// any, hidden from its message, and the repository (shown, without
+// credentials) and revision named.
+func cloneError(err error, shown, rev string, auth *Auth) error {
+	if auth != nil && auth.Token != "" {
+		err = &redactedError{err: err, secret: auth.Token}
+	}
+	return &CloneError{Repo: shown, Revision: rev, Err: err}
+}
+
+// applyOptions returns the options opts set over the defaults.
+func applyOptions(opts []CloneOption) (cloneOptions, error) {
+	var o cloneOptions
+	for _, opt := range opts {
+		if err := opt(&o); err != nil {
+			return cloneOptions{}, err
+		}
+	}
+	return o, nil
+}
+
+// checkRequest checks what Clone is asked for before anything is touched:
+// at most one of commit and ref, each well formed, and a supported
+// repository URL. It returns the commit's hash (zero when none is asked
+// for) and the repository's local path ("" when it is remote).
+func checkRequest(repo, commit, ref string) (want plumbing.Hash, local string, err error) {
+	if commit != "" && ref != "" {
+		return plumbing.ZeroHash, "", errors.New("both a commit and a ref are given; use one")
+	}
+	if commit != "" {
+		if want, err = parseCommit(commit); err != nil {
+			return plumbing.ZeroHash, "", err
+		}
+	}
+	if ref != "" {
+		if err := checkRefName(ref); err != nil {
+			return plumbing.ZeroHash, "", err
+		}
+	}
+	if local, err = parseRepo(repo); err != nil {
+		return plumbing.ZeroHash, "", err
+	}
+	return want, local, nil
+}
+
+// fetchCommit brings the commit into the repository at dest, from the
+// repository at local (read in place) or, when local is "", from the remote
+// repo, and returns that repository and the commit to check out. When ctx
+// is cancelled its error is returned, not the one the cancellation caused.
+func fetchCommit(ctx context.Context, dest, local, repo string, want plumbing.Hash, ref string, auth *Auth, o *cloneOptions) (*git.Repository, plumbing.Hash, error) {
+	var r *git.Repository
+	var head plumbing.Hash
+	var err error
+	if local != "" {
+		r, head, err = cloneLocal(ctx, dest, local, repo, want, ref)
+	} else {
+		r, head, err = cloneRemote(ctx, dest, repo, want, ref, auth, o)
+	}
+	if err != nil {
+		if ctx.Err() != nil {
+			return nil, plumbing.ZeroHash, ctx.Err()
+		}
+		return nil, plumbing.ZeroHash, err
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, plumbing.ZeroHash, err
+	}
+	return r, head, nil
+}
+
+// checkoutSafely checks out head and then makes sure of what was checked
+// out: the commit asked for (want, unless zero), and a tree whose symbolic
+// links stay inside dest.
+func checkoutSafely(r *git.Repository, head, want plumbing.Hash, dest string) (*object.Commit, error) {
+	c, err := checkout(r, head)
+	if err != nil {
+		return nil, err
+	}
+	if !want.IsZero() && c.Hash != want {
+		return nil, fmt.Errorf("checked out %s instead of the requested commit", c.Hash)
+	}
+	if err := checkSymlinks(dest); err != nil {
+		return nil, err
+	}
+	return c, nil
 }
 
 // checkout checks out commit h (detached HEAD) and verifies that HEAD is h.
