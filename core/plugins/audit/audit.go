@@ -125,91 +125,172 @@ func Audit(ctx context.Context, candidates []discovery.Candidate, lock *lockfile
 	return reports
 }
 
+// auditOne reports on one candidate: the facts that need no execution
+// first, then the rules in the order of the statuses, the first that fails
+// giving the verdict, and describe only for a binary that passed them all.
 func auditOne(ctx context.Context, c discovery.Candidate, lock *lockfile.File, o *options) Report {
 	r := Report{Name: c.Name, Path: c.Path, Origin: c.Dir.Origin, Kinds: []string{}}
-	verdict := func(s Status, format string, args ...any) Report {
-		r.Status, r.Reason = s, oneLine(fmt.Sprintf(format, args...))
-		return r
-	}
 	if err := ctx.Err(); err != nil {
-		return verdict(StatusBroken, "not audited: %v", err)
+		return withVerdict(r, fail(StatusBroken, "not audited: %v", err))
 	}
 
 	// Facts first (none of them executes the file), then the rules in order.
-	var entry lockfile.Entry
-	var hasEntry bool
-	if lock != nil {
-		entry, hasEntry = lock.Pin(c.Name)
-		if hasEntry {
-			r.PinnedVersion = entry.Version
-			r.Pinned, _ = entry.Sum(o.platform)
-		}
+	entry, hasEntry := lookupPin(lock, c.Name)
+	if hasEntry {
+		r.PinnedVersion = entry.Version
+		r.Pinned, _ = entry.Sum(o.platform)
 	}
-	st, err := os.Stat(c.Path)
-	if err != nil {
-		if target, lerr := os.Readlink(c.Path); lerr == nil && errors.Is(err, fs.ErrNotExist) {
-			return verdict(StatusNotExecutable, "dangling symlink to %s", target)
-		}
-		return verdict(StatusNotExecutable, "cannot stat: %v", err)
+	mode, v := regularFile(c.Path)
+	if v != nil {
+		return withVerdict(r, v)
 	}
-	if !st.Mode().IsRegular() {
-		return verdict(StatusNotExecutable, "not a regular file (%s)", kind(st.Mode()))
+	content := readContent(c.Path)
+	r.SHA256 = content.sum
+	if content.buildErr == nil {
+		r = withBuildInfo(r, content.build)
 	}
-	sum, sumErr := discovery.SHA256(c.Path)
-	r.SHA256 = sum
-	bi, biErr := buildinfo.ReadFile(c.Path)
-	if biErr == nil {
-		r.GoVersion, r.Module, r.Version = bi.GoVersion, bi.Main.Path, bi.Main.Version
-		for _, d := range bi.Deps {
-			if d.Path == SDKModule {
-				r.SDKVersion = d.Version
-			}
-		}
+	if v := fileRules(c, mode, content); v != nil {
+		return withVerdict(r, v)
 	}
-
-	if st.Mode().Perm()&0o111 == 0 {
-		return verdict(StatusNotExecutable, "no execute permission (mode %04o)", st.Mode().Perm())
-	}
-	if reason := insecure(c); reason != "" {
-		return verdict(StatusInsecurePermissions, "%s", reason)
-	}
-	if sumErr != nil {
-		return verdict(StatusBroken, "%v", sumErr)
-	}
-	if biErr != nil {
-		if inner := errors.Unwrap(biErr); inner != nil {
-			biErr = inner // the path is in the report already
-		}
-		return verdict(StatusBroken, "not a Go binary built with the mmbuild SDK (no Go build info: %v)", biErr)
-	}
-	if c.ShadowedBy != "" {
-		return verdict(StatusShadowed, "shadowed by %s, found earlier in the search path", c.ShadowedBy)
-	}
-	if !hasEntry {
-		return verdict(StatusUnpinned, "no entry in %s: run `mmbuild plugins lock`", lockfile.FileName)
-	}
-	if r.Pinned == "" {
-		return verdict(StatusUnpinned, "%s pins it for %s only, not %s: run `mmbuild plugins lock`",
-			lockfile.FileName, strings.Join(platforms(entry), ", "), o.platform)
-	}
-	if r.SHA256 != r.Pinned {
-		return verdict(StatusChecksumMismatch, "binary %s does not match pinned %s: reinstall the pinned build, or run `mmbuild plugins lock` if the change is expected",
-			r.SHA256, r.Pinned)
+	if v := pinRules(r, entry, hasEntry, o.platform); v != nil {
+		return withVerdict(r, v)
 	}
 
 	// The binary is the one pinned: asking it is the user's decision, made
 	// when they locked it.
+	return describeRule(ctx, c, r, o)
+}
+
+// verdict is a failed rule: the status it gives and why, in one line.
+type verdict struct {
+	status Status
+	reason string
+}
+
+// fail returns the verdict s with the reason format says.
+func fail(s Status, format string, args ...any) *verdict {
+	return &verdict{status: s, reason: oneLine(fmt.Sprintf(format, args...))}
+}
+
+// withVerdict returns r with the status and reason of v.
+func withVerdict(r Report, v *verdict) Report {
+	r.Status, r.Reason = v.status, v.reason
+	return r
+}
+
+// lookupPin returns the lock's entry for name; lock may be nil (no lock
+// file: no entry).
+func lookupPin(lock *lockfile.File, name string) (lockfile.Entry, bool) {
+	if lock == nil {
+		return lockfile.Entry{}, false
+	}
+	return lock.Pin(name)
+}
+
+// regularFile returns the mode of the file at path (through symlinks), or
+// the verdict when there is no regular file there to execute.
+func regularFile(path string) (fs.FileMode, *verdict) {
+	st, err := os.Stat(path)
+	if err != nil {
+		if target, lerr := os.Readlink(path); lerr == nil && errors.Is(err, fs.ErrNotExist) {
+			return 0, fail(StatusNotExecutable, "dangling symlink to %s", target)
+		}
+		return 0, fail(StatusNotExecutable, "cannot stat: %v", err)
+	}
+	if !st.Mode().IsRegular() {
+		return 0, fail(StatusNotExecutable, "not a regular file (%s)", kind(st.Mode()))
+	}
+	return st.Mode(), nil
+}
+
+// fileContent is what the audit reads from a file without executing it. The
+// errors are kept for their rules, which come after the permission rules:
+// an unreadable file that others could replace is reported as insecure.
+type fileContent struct {
+	sum      string // "sha256:<hex>", "" when it could not be read
+	sumErr   error
+	build    *buildinfo.BuildInfo
+	buildErr error
+}
+
+// readContent hashes the file at path and reads its Go build info.
+func readContent(path string) fileContent {
+	var c fileContent
+	c.sum, c.sumErr = discovery.SHA256(path)
+	c.build, c.buildErr = buildinfo.ReadFile(path)
+	return c
+}
+
+// withBuildInfo returns r with what the build info bi says: Go version,
+// main module and its version, and the SDK's version if the binary uses it.
+func withBuildInfo(r Report, bi *buildinfo.BuildInfo) Report {
+	r.GoVersion, r.Module, r.Version = bi.GoVersion, bi.Main.Path, bi.Main.Version
+	for _, d := range bi.Deps {
+		if d.Path == SDKModule {
+			r.SDKVersion = d.Version
+		}
+	}
+	return r
+}
+
+// fileRules are the rules on the file itself, in order: executable, safe
+// from others, readable, a Go binary, and the first of its name in the
+// search path. It returns the first that fails, or nil.
+func fileRules(c discovery.Candidate, mode fs.FileMode, content fileContent) *verdict {
+	if mode.Perm()&0o111 == 0 {
+		return fail(StatusNotExecutable, "no execute permission (mode %04o)", mode.Perm())
+	}
+	if reason := insecure(c); reason != "" {
+		return fail(StatusInsecurePermissions, "%s", reason)
+	}
+	if content.sumErr != nil {
+		return fail(StatusBroken, "%v", content.sumErr)
+	}
+	if biErr := content.buildErr; biErr != nil {
+		if inner := errors.Unwrap(biErr); inner != nil {
+			biErr = inner // the path is in the report already
+		}
+		return fail(StatusBroken, "not a Go binary built with the mmbuild SDK (no Go build info: %v)", biErr)
+	}
+	if c.ShadowedBy != "" {
+		return fail(StatusShadowed, "shadowed by %s, found earlier in the search path", c.ShadowedBy)
+	}
+	return nil
+}
+
+// pinRules are the rules against the lock file, in order: an entry, a sum
+// for this platform, and that sum matching r.SHA256. It returns the first
+// that fails, or nil.
+func pinRules(r Report, entry lockfile.Entry, hasEntry bool, platform string) *verdict {
+	if !hasEntry {
+		return fail(StatusUnpinned, "no entry in %s: run `mmbuild plugins lock`", lockfile.FileName)
+	}
+	if r.Pinned == "" {
+		return fail(StatusUnpinned, "%s pins it for %s only, not %s: run `mmbuild plugins lock`",
+			lockfile.FileName, strings.Join(platforms(entry), ", "), platform)
+	}
+	if r.SHA256 != r.Pinned {
+		return fail(StatusChecksumMismatch, "binary %s does not match pinned %s: reinstall the pinned build, or run `mmbuild plugins lock` if the change is expected",
+			r.SHA256, r.Pinned)
+	}
+	return nil
+}
+
+// describeRule asks the pinned binary to describe itself, and returns r
+// with its answer and the last verdict: ok when it speaks this mmbuild's
+// plugin API.
+func describeRule(ctx context.Context, c discovery.Candidate, r Report, o *options) Report {
 	hex, _ := lockfile.ParseSum(r.SHA256)
 	info, err := describe(ctx, c.Path, hex, o)
 	if err != nil {
-		return verdict(StatusBroken, "describe failed: %v", err)
+		return withVerdict(r, fail(StatusBroken, "describe failed: %v", err))
 	}
 	r.Version, r.Kinds, r.APIVersion, r.SDKVersion = info.Version, info.Kinds, info.APIVersion, info.SDKVersion
 	if r.Kinds == nil {
 		r.Kinds = []string{}
 	}
 	if info.APIVersion != plugin.APIVersion {
-		return verdict(StatusIncompatibleAPI, "speaks plugin API v%d; this mmbuild speaks v%d", info.APIVersion, plugin.APIVersion)
+		return withVerdict(r, fail(StatusIncompatibleAPI, "speaks plugin API v%d; this mmbuild speaks v%d", info.APIVersion, plugin.APIVersion))
 	}
 	r.Status = StatusOK
 	return r
