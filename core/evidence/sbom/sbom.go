@@ -70,34 +70,12 @@ func Document(name string, artifacts []File, created time.Time) ([]byte, error) 
 	return buf.Bytes(), nil
 }
 
+// build assembles and validates the document: the inputs checked and
+// sorted, then one package per artifact, each described by the document.
 func build(name string, artifacts []File, created time.Time) (*spdx.Document, error) {
-	if strings.TrimSpace(name) == "" {
-		return nil, errors.New("writing SBOM: empty document name")
-	}
-	if len(artifacts) == 0 {
-		return nil, errors.New("writing SBOM: no artifacts")
-	}
-	files := make([]File, len(artifacts))
-	copy(files, artifacts)
-	sort.SliceStable(files, func(i, j int) bool { return files[i].Name < files[j].Name })
-	for i, f := range files {
-		if f.Name == "" {
-			return nil, errors.New("writing SBOM: an artifact has no name")
-		}
-		if i > 0 && files[i-1].Name == f.Name {
-			return nil, fmt.Errorf("writing SBOM: artifact %s given twice", f.Name)
-		}
-		if f.Size < 0 {
-			return nil, fmt.Errorf("writing SBOM: artifact %s has a negative size", f.Name)
-		}
-		if f.Digest["sha256"] == "" {
-			return nil, fmt.Errorf("writing SBOM: artifact %s has no sha256", f.Name)
-		}
-		for _, c := range checksums {
-			if v, ok := f.Digest[c.alg]; ok && !isHex(v, c.hex) {
-				return nil, fmt.Errorf("writing SBOM: artifact %s: malformed %s %q", f.Name, c.alg, v)
-			}
-		}
+	files, err := sortedFiles(name, artifacts)
+	if err != nil {
+		return nil, err
 	}
 	created = created.UTC().Truncate(time.Second)
 	ns, err := namespace(name, files, created)
@@ -118,25 +96,7 @@ func build(name string, artifacts []File, created time.Time) (*spdx.Document, er
 	used := map[spdxcommon.ElementID]bool{}
 	for _, f := range files {
 		id := elementID(f.Name, used)
-		p := &spdx.Package{
-			PackageName:               f.Name,
-			PackageSPDXIdentifier:     id,
-			PackageFileName:           f.Name,
-			PackageDownloadLocation:   noAssertion,
-			FilesAnalyzed:             false,
-			IsFilesAnalyzedTagPresent: true,
-			PackageLicenseConcluded:   noAssertion,
-			PackageLicenseDeclared:    noAssertion,
-			PackageCopyrightText:      noAssertion,
-			PackageComment:            fmt.Sprintf("%d bytes", f.Size),
-			PrimaryPackagePurpose:     purpose(f.Name),
-		}
-		for _, c := range checksums {
-			if v, ok := f.Digest[c.alg]; ok {
-				p.PackageChecksums = append(p.PackageChecksums, spdx.Checksum{Algorithm: c.spdx, Value: strings.ToLower(v)})
-			}
-		}
-		doc.Packages = append(doc.Packages, p)
+		doc.Packages = append(doc.Packages, artifactPackage(f, id))
 		doc.Relationships = append(doc.Relationships, &spdx.Relationship{
 			RefA:         spdxcommon.MakeDocElementID("", "DOCUMENT"),
 			RefB:         spdxcommon.MakeDocElementID("", string(id)),
@@ -147,6 +107,76 @@ func build(name string, artifacts []File, created time.Time) (*spdx.Document, er
 		return nil, fmt.Errorf("writing SBOM: %w", err)
 	}
 	return doc, nil
+}
+
+// sortedFiles checks the inputs and returns a copy of artifacts sorted by
+// name (the caller's slice is left as it was): the order, and so the
+// bytes, of the document depend on the artifacts only, not on how they
+// were listed.
+func sortedFiles(name string, artifacts []File) ([]File, error) {
+	if strings.TrimSpace(name) == "" {
+		return nil, errors.New("writing SBOM: empty document name")
+	}
+	if len(artifacts) == 0 {
+		return nil, errors.New("writing SBOM: no artifacts")
+	}
+	files := make([]File, len(artifacts))
+	copy(files, artifacts)
+	sort.SliceStable(files, func(i, j int) bool { return files[i].Name < files[j].Name })
+	for i, f := range files {
+		if f.Name == "" {
+			return nil, errors.New("writing SBOM: an artifact has no name")
+		}
+		if i > 0 && files[i-1].Name == f.Name {
+			return nil, fmt.Errorf("writing SBOM: artifact %s given twice", f.Name)
+		}
+		if err := checkFile(f); err != nil {
+			return nil, err
+		}
+	}
+	return files, nil
+}
+
+// checkFile checks one named artifact: a size, a sha256, and digests that
+// are hex of the right length.
+func checkFile(f File) error {
+	if f.Size < 0 {
+		return fmt.Errorf("writing SBOM: artifact %s has a negative size", f.Name)
+	}
+	if f.Digest["sha256"] == "" {
+		return fmt.Errorf("writing SBOM: artifact %s has no sha256", f.Name)
+	}
+	for _, c := range checksums {
+		if v, ok := f.Digest[c.alg]; ok && !isHex(v, c.hex) {
+			return fmt.Errorf("writing SBOM: artifact %s: malformed %s %q", f.Name, c.alg, v)
+		}
+	}
+	return nil
+}
+
+// artifactPackage is the package of one artifact, with SPDX identifier id.
+// Nothing is asserted about its origin or licence: mmbuild knows only the
+// file, so its size goes in the comment and its digests in the checksums.
+func artifactPackage(f File, id spdxcommon.ElementID) *spdx.Package {
+	p := &spdx.Package{
+		PackageName:               f.Name,
+		PackageSPDXIdentifier:     id,
+		PackageFileName:           f.Name,
+		PackageDownloadLocation:   noAssertion,
+		FilesAnalyzed:             false,
+		IsFilesAnalyzedTagPresent: true,
+		PackageLicenseConcluded:   noAssertion,
+		PackageLicenseDeclared:    noAssertion,
+		PackageCopyrightText:      noAssertion,
+		PackageComment:            fmt.Sprintf("%d bytes", f.Size),
+		PrimaryPackagePurpose:     purpose(f.Name),
+	}
+	for _, c := range checksums {
+		if v, ok := f.Digest[c.alg]; ok {
+			p.PackageChecksums = append(p.PackageChecksums, spdx.Checksum{Algorithm: c.spdx, Value: strings.ToLower(v)})
+		}
+	}
+	return p
 }
 
 // namespace is NamespacePrefix, the name made URI-safe, and the sha256 of
