@@ -45,10 +45,18 @@ type Config struct {
 
 // Handler names the handler plugin and its arguments (legacy key: runner).
 type Handler struct {
-	ID     string   `yaml:"id"`
-	Params []string `yaml:"params,omitempty"`
-	Pos    Position `yaml:"-"`
+	ID      string   `yaml:"id"`
+	Params  []string `yaml:"params,omitempty"`
+	Options Options  `yaml:"options,omitempty"`
+	Pos     Position `yaml:"-"`
 }
+
+// Options are a plugin's options for one use of it (the handler, a
+// material, a secret, the artifacts' destination, a transfer, a
+// credential): names and scalar values as written, checked against the
+// schema the plugin publishes. They never carry secrets: a credential's
+// secret reaches its option through Credential.Secrets.
+type Options map[string]string
 
 // Source asks for a native git clone of Repo at Commit or Ref (at most one
 // of them; neither means the remote's default branch).
@@ -65,8 +73,9 @@ type Secret struct {
 	Name string `yaml:"name"`
 	// From is env://VAR, file:///path or any other URL scheme a plugin
 	// serves. Empty is the legacy form: the environment variable Name.
-	From string   `yaml:"from,omitempty"`
-	Pos  Position `yaml:"-"`
+	From    string   `yaml:"from,omitempty"`
+	Options Options  `yaml:"options,omitempty"` // for the plugin serving From
+	Pos     Position `yaml:"-"`
 }
 
 // EnvVar is one variable of the build environment. With neither Value nor
@@ -105,6 +114,7 @@ type Material struct {
 	Digest      Digest   `yaml:"digest,omitempty"`
 	Attestation string   `yaml:"attestation,omitempty"` // parsed only
 	Keys        []string `yaml:"keys,omitempty"`        // parsed only
+	Options     Options  `yaml:"options,omitempty"`
 	Pos         Position `yaml:"-"`
 }
 
@@ -119,6 +129,7 @@ type Artifacts struct {
 	Destination string   `yaml:"destination,omitempty"`
 	Files       []string `yaml:"files,omitempty"`
 	Images      []string `yaml:"images,omitempty"` // accepted by the format, refused if non-empty
+	Options     Options  `yaml:"options,omitempty"`         // for the destination's plugin
 	Pos         Position `yaml:"-"`
 }
 
@@ -126,18 +137,42 @@ type Artifacts struct {
 type Transfer struct {
 	Source      []string `yaml:"source"`
 	Destination string   `yaml:"destination"`
+	Options     Options  `yaml:"options,omitempty"`
 	Pos         Position `yaml:"-"`
 }
 
-// Credential hands a secret to the storage plugin for every URL that starts
-// with URL: an http(s) server gets it as a header (Authorization: Bearer
-// <secret>, or Header: <secret>), a git server as the token of HTTP basic
-// auth. S3 takes credentials only from the standard AWS chain.
+// Credential hands secrets to the storage plugin serving every URL that
+// starts with URL, as options of the shape that plugin's schema declares:
+// Secrets maps an option name to a declared secret (username, password,
+// key_file…). The short form Secret is the option "token", and Header the
+// option "token_header" (the header a plugin sends the token in).
 type Credential struct {
-	URL    string   `yaml:"url"`
-	Secret string   `yaml:"secret"`
-	Header string   `yaml:"header,omitempty"`
-	Pos    Position `yaml:"-"`
+	URL     string            `yaml:"url"`
+	Secret  string            `yaml:"secret,omitempty"`
+	Header  string            `yaml:"header,omitempty"`
+	Secrets map[string]string `yaml:"secrets,omitempty"` // option name → secret name
+	Options Options           `yaml:"options,omitempty"` // plain options sent with them
+	Pos     Position          `yaml:"-"`
+}
+
+// TokenOption and TokenHeaderOption are the options the short form of a
+// credential fills (secret:, header:).
+const (
+	TokenOption       = "token"
+	TokenHeaderOption = "token_header"
+)
+
+// SecretOptions returns the options c fills from secrets: option name →
+// secret name.
+func (c Credential) SecretOptions() map[string]string {
+	out := map[string]string{}
+	for k, v := range c.Secrets {
+		out[k] = v
+	}
+	if c.Secret != "" {
+		out[TokenOption] = c.Secret
+	}
+	return out
 }
 
 // Signing says which key signs the attestation: Key is a path or a secret

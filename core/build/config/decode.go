@@ -359,8 +359,9 @@ func (d *decoder) config(root *yaml.Node, c *Config) error {
 func (d *decoder) handler(v *yaml.Node, path string, h *Handler) error {
 	h.Pos = d.at(v)
 	_, err := d.mapping(v, path, map[string]fieldFunc{
-		"id":     d.setStr(&h.ID),
-		"params": d.setStrList(&h.Params),
+		"id":      d.setStr(&h.ID),
+		"params":  d.setStrList(&h.Params),
+		"options": d.setOptions(&h.Options),
 	})
 	return err
 }
@@ -381,8 +382,9 @@ func (d *decoder) secrets(v *yaml.Node, path string, dst *[]Secret) error {
 	return d.list(v, path, func(elem *yaml.Node, p string) error {
 		s := Secret{Pos: d.at(elem)}
 		_, err := d.mapping(elem, p, map[string]fieldFunc{
-			"name": d.setStr(&s.Name),
-			"from": d.setStr(&s.From),
+			"name":    d.setStr(&s.Name),
+			"from":    d.setStr(&s.From),
+			"options": d.setOptions(&s.Options),
 		})
 		*dst = append(*dst, s)
 		return err
@@ -437,6 +439,7 @@ func (d *decoder) materials(v *yaml.Node, path string, dst *[]Material) error {
 			"digest":      func(v *yaml.Node, path string) error { return d.digest(v, path, &m.Digest) },
 			"attestation": d.setStr(&m.Attestation),
 			"keys":        d.setStrList(&m.Keys),
+			"options":     d.setOptions(&m.Options),
 		})
 		*dst = append(*dst, m)
 		return err
@@ -474,6 +477,7 @@ func (d *decoder) artifacts(v *yaml.Node, path string, a *Artifacts) error {
 		"destination": d.setStr(&a.Destination),
 		"files":       d.setStrList(&a.Files),
 		"images":      d.setStrList(&a.Images),
+		"options":     d.setOptions(&a.Options),
 	})
 	return err
 }
@@ -484,6 +488,7 @@ func (d *decoder) transfers(v *yaml.Node, path string, dst *[]Transfer) error {
 		_, err := d.mapping(elem, p, map[string]fieldFunc{
 			"source":      d.setStrList(&t.Source),
 			"destination": d.setStr(&t.Destination),
+			"options":     d.setOptions(&t.Options),
 		})
 		*dst = append(*dst, t)
 		return err
@@ -504,11 +509,55 @@ func (d *decoder) credentials(v *yaml.Node, path string, dst *[]Credential) erro
 	return d.list(v, path, func(elem *yaml.Node, p string) error {
 		c := Credential{Pos: d.at(elem)}
 		_, err := d.mapping(elem, p, map[string]fieldFunc{
-			"url":    d.setStr(&c.URL),
-			"secret": d.setStr(&c.Secret),
-			"header": d.setStr(&c.Header),
+			"url":     d.setStr(&c.URL),
+			"secret":  d.setStr(&c.Secret),
+			"header":  d.setStr(&c.Header),
+			"secrets": func(v *yaml.Node, path string) error { return d.strMap(v, path, &c.Secrets) },
+			"options": d.setOptions(&c.Options),
 		})
 		*dst = append(*dst, c)
 		return err
 	})
+}
+
+// setOptions returns a fieldFunc reading a plugin's options: a mapping of
+// names to scalars, kept as written.
+func (d *decoder) setOptions(dst *Options) fieldFunc {
+	return func(v *yaml.Node, path string) error {
+		m := map[string]string{}
+		err := d.strMap(v, path, &m)
+		*dst = Options(m)
+		return err
+	}
+}
+
+// optionName is what a plugin option may be called.
+var optionName = regexp.MustCompile(`^[A-Za-z][A-Za-z0-9_.-]*$`)
+
+// strMap reads a mapping of names to scalars. Keys are free (they are the
+// plugin's), but must be names; values may not be lists or mappings.
+func (d *decoder) strMap(v *yaml.Node, path string, dst *map[string]string) error {
+	m := resolve(v)
+	if m.Kind != yaml.MappingNode {
+		return d.wrongType(v, path, "a mapping")
+	}
+	out := map[string]string{}
+	for i := 0; i+1 < len(m.Content); i += 2 {
+		k, val := resolve(m.Content[i]), m.Content[i+1]
+		if k.Kind != yaml.ScalarNode || k.ShortTag() == "!!merge" || !optionName.MatchString(k.Value) {
+			return d.errorf(m.Content[i], "invalid name %q %s (want letters, digits, _ . -)", k.Value, where(path))
+		}
+		if _, dup := out[k.Value]; dup {
+			return d.errorf(m.Content[i], "duplicate key %q %s", k.Value, where(path))
+		}
+		p := joinPath(path, k.Value)
+		d.positions[p] = d.at(val)
+		s, err := d.str(val, p)
+		if err != nil {
+			return err
+		}
+		out[k.Value] = s
+	}
+	*dst = out
+	return nil
 }

@@ -289,7 +289,8 @@ func (c *Config) Expand(lookup func(name string) (string, bool)) error {
 		lookup = os.LookupEnv
 	}
 	secrets := c.secretVars()
-	ts := c.targets()
+	opts, storeOptions := c.optionTargets()
+	ts := append(c.targets(), opts...)
 	results := make([]string, len(ts))
 	// env values first: the other strings may use them.
 	if err := c.expandTargets(ts, true, envLookup(lookup, secrets), results); err != nil {
@@ -302,7 +303,42 @@ func (c *Config) Expand(lookup func(name string) (string, bool)) error {
 	for j, t := range ts {
 		*t.s = results[j]
 	}
+	storeOptions()
 	return nil
+}
+
+// optionTargets lists the plugin options' values as targets (copies: map
+// values have no address) and returns the function that stores the
+// expanded copies back.
+func (c *Config) optionTargets() ([]target, func()) {
+	var ts []target
+	var stores []func()
+	add := func(path string, m Options) {
+		for _, k := range sortedKeys(m) {
+			v := m[k]
+			ts = append(ts, target{path: path + "." + k, s: &v})
+			stores = append(stores, func() { m[k] = v })
+		}
+	}
+	add(c.handlerKey+".options", c.Handler.Options)
+	for i := range c.Secrets {
+		add(indexPath("secrets", i)+".options", c.Secrets[i].Options)
+	}
+	for i := range c.Materials {
+		add(indexPath("materials", i)+".options", c.Materials[i].Options)
+	}
+	add("artifacts.options", c.Artifacts.Options)
+	for i := range c.Transfers {
+		add(indexPath("transfers", i)+".options", c.Transfers[i].Options)
+	}
+	for i := range c.Credentials {
+		add(indexPath("credentials", i)+".options", c.Credentials[i].Options)
+	}
+	return ts, func() {
+		for _, store := range stores {
+			store()
+		}
+	}
 }
 
 // getter returns the value of the variable name, used in the string at

@@ -1,6 +1,9 @@
 package config
 
-import "strings"
+import (
+	"sort"
+	"strings"
+)
 
 // validate checks what the schema walk cannot: required values, names,
 // references between entries, digests, and the ${…} syntax of every string
@@ -156,9 +159,10 @@ func (c *Config) validateTransfers() error {
 	return nil
 }
 
-// validateCredentials checks that each credential has a URL prefix, a
-// declared secret and, if it names one, a plain header name (the secret
-// must not be smuggled into another header or line).
+// validateCredentials checks that each credential has a URL prefix and
+// declared secrets for the options it fills, and, if it names one, a plain
+// header name (the secret must not be smuggled into another header or
+// line).
 func (c *Config) validateCredentials(declared func(string) bool) error {
 	for i, cr := range c.Credentials {
 		p := indexPath("credentials", i)
@@ -167,15 +171,37 @@ func (c *Config) validateCredentials(declared func(string) bool) error {
 			return c.errorf(p+".url", "%s.url is required (a URL prefix such as https://artifacts.example.com/)", p)
 		case !strings.Contains(cr.URL, "://"):
 			return c.errorf(p+".url", "%s.url %q is not a URL", p, cr.URL)
-		case cr.Secret == "":
-			return c.errorf(p+".secret", "%s.secret is required (the name of a declared secret)", p)
-		case !declared(cr.Secret):
-			return c.errorf(p+".secret", "undeclared secret %q in %s.secret (declare it under secrets)", cr.Secret, p)
+		case cr.Secret == "" && len(cr.Secrets) == 0:
+			return c.errorf(p, "%s needs secret (the name of a declared secret) or secrets (option: secret name)", p)
+		case cr.Secret != "" && cr.Secrets[TokenOption] != "":
+			return c.errorf(p+".secret", "%s sets the token twice (secret and secrets.%s); keep one", p, TokenOption)
+		case cr.Header != "" && cr.Secret == "":
+			return c.errorf(p+".header", "%s.header names the header of secret:, which is not set", p)
 		case strings.ContainsAny(cr.Header, ": \r\n"):
 			return c.errorf(p+".header", "%s.header %q must be a header name", p, cr.Header)
 		}
+		if cr.Secret != "" && !declared(cr.Secret) {
+			return c.errorf(p+".secret", "undeclared secret %q in %s.secret (declare it under secrets)", cr.Secret, p)
+		}
+		for _, opt := range sortedKeys(cr.Secrets) {
+			if !declared(cr.Secrets[opt]) {
+				return c.errorf(p+".secrets."+opt, "undeclared secret %q in %s.secrets.%s (declare it under secrets)", cr.Secrets[opt], p, opt)
+			}
+			if _, both := cr.Options[opt]; both {
+				return c.errorf(p+".options."+opt, "%s.options.%s is also filled from a secret; keep one", p, opt)
+			}
+		}
 	}
 	return nil
+}
+
+func sortedKeys(m map[string]string) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
 }
 
 // validateSigning checks that the signing key's secret, if any, is declared.

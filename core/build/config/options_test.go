@@ -1,0 +1,91 @@
+package config
+
+import (
+	"strings"
+	"testing"
+)
+
+const optionsBase = `handler:
+  id: make
+  options: {jobs: 4, file: build.mk}
+secrets:
+  - name: TOKEN
+  - name: USER
+materials:
+  - uri: https://h/a
+    options: {timeout: 30s}
+artifacts:
+  files: [x]
+  destination: s3://b/
+  options: {storage_class: STANDARD}
+transfers:
+  - source: [x]
+    destination: s3://rel/
+    options: {acl: private}
+credentials:
+  - url: https://h/
+    secrets: {username: USER, password: TOKEN}
+    options: {realm: x}
+`
+
+func TestOptionsAreReadWithPositions(t *testing.T) {
+	c, err := Parse("mmbuild.yaml", []byte(optionsBase))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Handler.Options["jobs"] != "4" || c.Handler.Options["file"] != "build.mk" {
+		t.Fatalf("handler options %v", c.Handler.Options)
+	}
+	if c.Materials[0].Options["timeout"] != "30s" || c.Artifacts.Options["storage_class"] != "STANDARD" || c.Transfers[0].Options["acl"] != "private" {
+		t.Fatal("material, artifacts or transfer options not read")
+	}
+	cr := c.Credentials[0]
+	if got := cr.SecretOptions(); got["username"] != "USER" || got["password"] != "TOKEN" || cr.Options["realm"] != "x" {
+		t.Fatalf("credential %+v", cr)
+	}
+	if pos := c.PositionOf("handler.options.jobs").String(); pos != "mmbuild.yaml:3:19" {
+		t.Fatalf("position %s", pos)
+	}
+}
+
+func TestOptionsErrors(t *testing.T) {
+	tests := []struct {
+		name, from, to, want string
+	}{
+		{"nested value", "options: {jobs: 4, file: build.mk}", "options: {jobs: [4]}", "3:19: wrong type for handler.options.jobs: expected a string, got a list"},
+		{"not a mapping", "options: {jobs: 4, file: build.mk}", "options: [jobs]", "wrong type for handler.options: expected a mapping"},
+		{"bad name", "options: {timeout: 30s}", `options: {"a b": 1}`, `invalid name "a b" in materials[0].options`},
+		{"undeclared secret", "secrets: {username: USER, password: TOKEN}", "secrets: {username: NOPE}", `undeclared secret "NOPE" in credentials[0].secrets.username`},
+		{"no secret at all", "secrets: {username: USER, password: TOKEN}", "header: X-Key", "credentials[0] needs secret"},
+		{"option filled twice", "options: {realm: x}", "options: {username: x}", "credentials[0].options.username is also filled from a secret"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			src := strings.Replace(optionsBase, tt.from, tt.to, 1)
+			if src == optionsBase {
+				t.Fatal("edit did not apply")
+			}
+			_, err := Parse("mmbuild.yaml", []byte(src))
+			if err == nil || !strings.Contains(err.Error(), tt.want) {
+				t.Fatalf("err = %v, want %q", err, tt.want)
+			}
+		})
+	}
+}
+
+func TestOptionsAreExpanded(t *testing.T) {
+	c, err := Parse("mmbuild.yaml", []byte(strings.Replace(optionsBase, "{timeout: 30s}", "{timeout: \"${T}\", literal: \"$$x\"}", 1)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Expand(func(k string) (string, bool) { return map[string]string{"T": "1m"}[k], k == "T" }); err != nil {
+		t.Fatal(err)
+	}
+	if got := c.Materials[0].Options; got["timeout"] != "1m" || got["literal"] != "$x" {
+		t.Fatalf("options %v", got)
+	}
+	c, _ = Parse("mmbuild.yaml", []byte(strings.Replace(optionsBase, "{timeout: 30s}", "{timeout: \"${NOPE}\"}", 1)))
+	if err := c.Expand(func(string) (string, bool) { return "", false }); err == nil || !strings.Contains(err.Error(), "materials[0].options.timeout") {
+		t.Fatalf("undefined variable in an option: %v", err)
+	}
+}
