@@ -355,61 +355,20 @@ func (o *options) diffoscope(ctx context.Context, st *provenance.Statement, root
 // publishing.
 func rewrite(cfg *config.Config, st *provenance.Statement, lookup func(string) (string, bool)) error {
 	pred := st.Predicate
-	params := pred.Invocation.Parameters.(map[string]any)
-	cfg.Handler.ID = params["handler"].(string)
-	cfg.Handler.Params = nil
-	if ps, ok := params["params"].([]any); ok {
-		for _, p := range ps {
-			s, ok := p.(string)
-			if !ok {
-				return fmt.Errorf("invocation.parameters.params holds a non-string")
-			}
-			cfg.Handler.Params = append(cfg.Handler.Params, s)
-		}
+	id, params, err := recordedHandler(pred.Invocation.Parameters.(map[string]any))
+	if err != nil {
+		return err
 	}
-
-	declared := map[string]config.EnvVar{}
-	for _, e := range cfg.Env {
-		declared[e.Var] = e
-	}
+	cfg.Handler.ID, cfg.Handler.Params = id, params
 	recorded, _ := pred.Invocation.Environment.(map[string]any)
-	names := make([]string, 0, len(recorded))
-	for k := range recorded {
-		names = append(names, k)
-	}
-	sort.Strings(names)
-	var env []config.EnvVar
-	for _, k := range names {
-		v, ok := recorded[k].(string)
-		if !ok {
-			return fmt.Errorf("invocation.environment.%s is not a string", k)
-		}
-		switch {
-		case k == run.MaterialsDirVar:
-			continue // the replay's own materials folder
-		case v == provenance.Redacted:
-			d, ok := declared[k]
-			if !ok || d.ValueFrom == nil || d.ValueFrom.Secret == "" {
-				return fmt.Errorf("environment variable %s was a secret, but the config at that commit does not say which secret", k)
-			}
-			env = append(env, d)
-		default:
-			val := v
-			env = append(env, config.EnvVar{Var: k, Value: &val})
-		}
+	env, err := recordedEnv(recorded, cfg.Env)
+	if err != nil {
+		return err
 	}
 	cfg.Env = env
-
-	var mats []config.Material
-	for _, m := range pred.Materials {
-		switch {
-		case m.URI == pred.Invocation.ConfigSource.URI, strings.HasPrefix(m.URI, "mmbuild-plugin:"):
-			continue
-		}
-		if len(m.Digest) == 0 {
-			return fmt.Errorf("material %s has no recorded digest", m.URI)
-		}
-		mats = append(mats, config.Material{URI: m.URI, Digest: config.Digest(m.Digest)})
+	mats, err := recordedMaterials(st)
+	if err != nil {
+		return err
 	}
 	cfg.Materials = mats
 	cfg.Artifacts.Destination = ""
@@ -424,4 +383,78 @@ func rewrite(cfg *config.Config, st *provenance.Statement, lookup func(string) (
 		}
 		return lookup(k)
 	})
+}
+
+// recordedHandler returns the handler id and params recorded in the
+// invocation's parameters (verified to have that shape before replay).
+func recordedHandler(params map[string]any) (id string, handlerParams []string, err error) {
+	id = params["handler"].(string)
+	if ps, ok := params["params"].([]any); ok {
+		for _, p := range ps {
+			s, ok := p.(string)
+			if !ok {
+				return "", nil, fmt.Errorf("invocation.parameters.params holds a non-string")
+			}
+			handlerParams = append(handlerParams, s)
+		}
+	}
+	return id, handlerParams, nil
+}
+
+// recordedEnv returns the recorded environment as env entries, sorted by
+// name: a recorded value as it was, a redacted one as the entry of the
+// config at that commit (declared) that names its secret, so the secret is
+// resolved again by name and never taken from the attestation. The
+// replay's own materials folder is left out.
+func recordedEnv(recorded map[string]any, declared []config.EnvVar) ([]config.EnvVar, error) {
+	byName := map[string]config.EnvVar{}
+	for _, e := range declared {
+		byName[e.Var] = e
+	}
+	names := make([]string, 0, len(recorded))
+	for k := range recorded {
+		names = append(names, k)
+	}
+	sort.Strings(names)
+	var env []config.EnvVar
+	for _, k := range names {
+		v, ok := recorded[k].(string)
+		if !ok {
+			return nil, fmt.Errorf("invocation.environment.%s is not a string", k)
+		}
+		switch {
+		case k == run.MaterialsDirVar:
+			continue // the replay's own materials folder
+		case v == provenance.Redacted:
+			d, ok := byName[k]
+			if !ok || d.ValueFrom == nil || d.ValueFrom.Secret == "" {
+				return nil, fmt.Errorf("environment variable %s was a secret, but the config at that commit does not say which secret", k)
+			}
+			env = append(env, d)
+		default:
+			val := v
+			env = append(env, config.EnvVar{Var: k, Value: &val})
+		}
+	}
+	return env, nil
+}
+
+// recordedMaterials returns the recorded materials with their recorded
+// digests, to be fetched and verified again; the config source and the
+// plugins are not materials to fetch (the clone and the plugin pins cover
+// them).
+func recordedMaterials(st *provenance.Statement) ([]config.Material, error) {
+	pred := st.Predicate
+	var mats []config.Material
+	for _, m := range pred.Materials {
+		switch {
+		case m.URI == pred.Invocation.ConfigSource.URI, strings.HasPrefix(m.URI, "mmbuild-plugin:"):
+			continue
+		}
+		if len(m.Digest) == 0 {
+			return nil, fmt.Errorf("material %s has no recorded digest", m.URI)
+		}
+		mats = append(mats, config.Material{URI: m.URI, Digest: config.Digest(m.Digest)})
+	}
+	return mats, nil
 }
