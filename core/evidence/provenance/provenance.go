@@ -68,31 +68,18 @@ type Statement = intoto.ProvenanceStatementSLSA02
 // New assembles the statement. Subjects and materials are sorted so that the
 // same inputs give the same bytes.
 func New(b Build) (*Statement, error) {
-	if len(b.Subjects) == 0 {
-		return nil, fmt.Errorf("building statement: no subjects")
+	subjects, err := sortedSubjects(b.Subjects)
+	if err != nil {
+		return nil, err
 	}
 	builderID := b.BuilderID
 	if builderID == "" {
 		builderID = DefaultBuilderID
 	}
-	subjects := make([]intoto.Subject, 0, len(b.Subjects))
-	for _, s := range b.Subjects {
-		if s.Digest["sha256"] == "" {
-			return nil, fmt.Errorf("building statement: subject %s has no sha256", s.URI)
-		}
-		subjects = append(subjects, intoto.Subject{Name: s.URI, Digest: common.DigestSet(copyDigest(s.Digest))})
-	}
-	sort.SliceStable(subjects, func(i, j int) bool { return subjects[i].Name < subjects[j].Name })
-	materials := make([]common.ProvenanceMaterial, 0, len(b.Materials))
-	for _, m := range b.Materials {
-		materials = append(materials, common.ProvenanceMaterial{URI: m.URI, Digest: common.DigestSet(copyDigest(m.Digest))})
-	}
-	sort.SliceStable(materials, func(i, j int) bool { return materials[i].URI < materials[j].URI })
 	params := b.Params
 	if params == nil {
 		params = []string{}
 	}
-	started, finished := b.Started.UTC(), b.Finished.UTC()
 	st := &Statement{
 		StatementHeader: intoto.StatementHeader{
 			Type:          intoto.StatementInTotoV01,
@@ -111,24 +98,61 @@ func New(b Build) (*Statement, error) {
 				Parameters:  Parameters{Handler: b.HandlerID, Params: params},
 				Environment: b.Environment,
 			},
-			Metadata: &slsa.ProvenanceMetadata{
-				BuildInvocationID: b.InvocationID,
-				BuildStartedOn:    &started,
-				BuildFinishedOn:   &finished,
-				Completeness: slsa.ProvenanceComplete{
-					Parameters:  b.Completeness.Parameters,
-					Environment: b.Completeness.Environment,
-					Materials:   b.Completeness.Materials,
-				},
-				Reproducible: b.Reproducible,
-			},
-			Materials: materials,
+			Metadata:  metadata(b),
+			Materials: sortedMaterials(b.Materials),
 		},
 	}
 	if b.Extra != nil {
 		st.Predicate.BuildConfig = b.Extra
 	}
 	return st, nil
+}
+
+// sortedSubjects returns the subjects sorted by name, each with its own copy
+// of its digests. A statement needs at least one subject, and each a sha256:
+// that is the digest verifiers match artifacts by.
+func sortedSubjects(rs []Resource) ([]intoto.Subject, error) {
+	if len(rs) == 0 {
+		return nil, fmt.Errorf("building statement: no subjects")
+	}
+	subjects := make([]intoto.Subject, 0, len(rs))
+	for _, s := range rs {
+		if s.Digest["sha256"] == "" {
+			return nil, fmt.Errorf("building statement: subject %s has no sha256", s.URI)
+		}
+		subjects = append(subjects, intoto.Subject{Name: s.URI, Digest: common.DigestSet(copyDigest(s.Digest))})
+	}
+	sort.SliceStable(subjects, func(i, j int) bool { return subjects[i].Name < subjects[j].Name })
+	return subjects, nil
+}
+
+// sortedMaterials returns the materials sorted by URI, each with its own
+// copy of its digests.
+func sortedMaterials(rs []Resource) []common.ProvenanceMaterial {
+	materials := make([]common.ProvenanceMaterial, 0, len(rs))
+	for _, m := range rs {
+		materials = append(materials, common.ProvenanceMaterial{URI: m.URI, Digest: common.DigestSet(copyDigest(m.Digest))})
+	}
+	sort.SliceStable(materials, func(i, j int) bool { return materials[i].URI < materials[j].URI })
+	return materials
+}
+
+// metadata is the predicate's metadata: the run's id and times (in UTC, so
+// the bytes do not depend on the builder's time zone) and what b says is
+// complete and reproducible.
+func metadata(b Build) *slsa.ProvenanceMetadata {
+	started, finished := b.Started.UTC(), b.Finished.UTC()
+	return &slsa.ProvenanceMetadata{
+		BuildInvocationID: b.InvocationID,
+		BuildStartedOn:    &started,
+		BuildFinishedOn:   &finished,
+		Completeness: slsa.ProvenanceComplete{
+			Parameters:  b.Completeness.Parameters,
+			Environment: b.Completeness.Environment,
+			Materials:   b.Completeness.Materials,
+		},
+		Reproducible: b.Reproducible,
+	}
 }
 
 // Parameters is what invocation.parameters holds.
