@@ -251,13 +251,36 @@ func (s Set) Algorithms() []string {
 // goroutine per hash, while the next chunk is read: several algorithms cost
 // the time of the slowest one (sha512 next to sha256), not their sum.
 func hashConcurrently(r io.Reader, hashes []hash.Hash) (int64, error) {
-	type chunk struct {
-		buf  *[]byte
-		n    int
-		done sync.WaitGroup
+	feeds, workers := startHashers(hashes)
+	total, err := readChunks(r, feeds)
+	for _, f := range feeds {
+		close(f)
 	}
+	workers.Wait()
+	return total, err
+}
+
+// chunk is one buffer read, shared by the goroutines of every hash; done
+// counts the hashes that have yet to write it.
+type chunk struct {
+	buf  *[]byte
+	n    int
+	done sync.WaitGroup
+}
+
+// release waits until every hash has written c, then gives its buffer back
+// to the pool.
+func (c *chunk) release() {
+	c.done.Wait()
+	bufPool.Put(c.buf)
+}
+
+// startHashers starts one goroutine per hash, writing into it the chunks
+// sent on its feed, in order. Close the feeds, then wait on the group, to
+// stop them.
+func startHashers(hashes []hash.Hash) ([]chan *chunk, *sync.WaitGroup) {
 	feeds := make([]chan *chunk, len(hashes))
-	var workers sync.WaitGroup
+	workers := &sync.WaitGroup{}
 	for i, h := range hashes {
 		feeds[i] = make(chan *chunk, 2)
 		workers.Add(1)
@@ -269,24 +292,27 @@ func hashConcurrently(r io.Reader, hashes []hash.Hash) (int64, error) {
 			}
 		}()
 	}
+	return feeds, workers
+}
+
+// readChunks reads r to its end into pool buffers and sends each chunk to
+// every feed, returning the bytes read once every hash has written every
+// chunk. While the hashes write one chunk, the next one is read.
+func readChunks(r io.Reader, feeds []chan *chunk) (int64, error) {
 	var total int64
 	var readErr error
 	var pending []*chunk
-	release := func(c *chunk) {
-		c.done.Wait()
-		bufPool.Put(c.buf)
-	}
 	for {
 		// At most two chunks in flight: memory stays at two buffers.
 		if len(pending) == 2 {
-			release(pending[0])
+			pending[0].release()
 			pending = pending[1:]
 		}
 		bp := bufPool.Get().(*[]byte)
 		n, err := io.ReadFull(r, *bp)
 		if n > 0 {
 			c := &chunk{buf: bp, n: n}
-			c.done.Add(len(hashes))
+			c.done.Add(len(feeds))
 			for _, f := range feeds {
 				f <- c
 			}
@@ -304,11 +330,7 @@ func hashConcurrently(r io.Reader, hashes []hash.Hash) (int64, error) {
 		}
 	}
 	for _, c := range pending {
-		release(c)
+		c.release()
 	}
-	for _, f := range feeds {
-		close(f)
-	}
-	workers.Wait()
 	return total, readErr
 }
