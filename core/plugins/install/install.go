@@ -48,6 +48,42 @@ func IsURL(src string) bool {
 // Install copies or fetches the binary into DestDir as
 // mmbuild-plugin-<name>, mode 0755, replacing an existing one atomically.
 func Install(ctx context.Context, req Request) (*Result, error) {
+	name, err := pluginName(req)
+	if err != nil {
+		return nil, err
+	}
+	if err := os.MkdirAll(req.DestDir, 0o755); err != nil {
+		return nil, fmt.Errorf("installing %s: %w", req.Source, err)
+	}
+	// The binary is put together beside its destination, so the final
+	// rename is atomic and a failure leaves nothing behind.
+	tmpDir, err := os.MkdirTemp(req.DestDir, ".install-")
+	if err != nil {
+		return nil, fmt.Errorf("installing %s: %w", req.Source, err)
+	}
+	defer os.RemoveAll(tmpDir)
+	tmp := filepath.Join(tmpDir, "plugin")
+	if err := obtain(ctx, req, tmp); err != nil {
+		return nil, err
+	}
+	sum, err := verifiedSum(tmp, req)
+	if err != nil {
+		return nil, err
+	}
+	if err := os.Chmod(tmp, 0o755); err != nil {
+		return nil, err
+	}
+	dst := filepath.Join(req.DestDir, plugin.BinaryPrefix+name)
+	if err := os.Rename(tmp, dst); err != nil {
+		return nil, fmt.Errorf("installing %s: %w", req.Source, err)
+	}
+	return &Result{Name: name, Path: dst, SHA256: sum}, nil
+}
+
+// pluginName is the name to install under: req.Name, else the source's
+// file name without the plugin prefix (which it must have, so that a file
+// that is not a plugin is not installed by mistake).
+func pluginName(req Request) (string, error) {
 	base := ""
 	if IsURL(req.Source) {
 		u, _ := url.Parse(req.Source)
@@ -58,55 +94,52 @@ func Install(ctx context.Context, req Request) (*Result, error) {
 	name := req.Name
 	if name == "" {
 		if !strings.HasPrefix(base, plugin.BinaryPrefix) {
-			return nil, fmt.Errorf("installing %s: the file name does not start with %s; give the plugin's name with --name", req.Source, plugin.BinaryPrefix)
+			return "", fmt.Errorf("installing %s: the file name does not start with %s; give the plugin's name with --name", req.Source, plugin.BinaryPrefix)
 		}
 		name = strings.TrimPrefix(base, plugin.BinaryPrefix)
 	}
 	if !discovery.ValidName(name) {
-		return nil, fmt.Errorf("installing %s: invalid plugin name %q", req.Source, name)
+		return "", fmt.Errorf("installing %s: invalid plugin name %q", req.Source, name)
 	}
-	if err := os.MkdirAll(req.DestDir, 0o755); err != nil {
-		return nil, fmt.Errorf("installing %s: %w", req.Source, err)
-	}
-	tmpDir, err := os.MkdirTemp(req.DestDir, ".install-")
-	if err != nil {
-		return nil, fmt.Errorf("installing %s: %w", req.Source, err)
-	}
-	defer os.RemoveAll(tmpDir)
-	tmp := filepath.Join(tmpDir, "plugin")
+	return name, nil
+}
+
+// obtain puts the source's bytes at tmp (which does not exist): fetched
+// with req.Fetch for a URL, copied for a local path.
+func obtain(ctx context.Context, req Request, tmp string) error {
 	if IsURL(req.Source) {
 		if req.Fetch == nil {
-			return nil, fmt.Errorf("installing %s: no way to fetch URLs", req.Source)
+			return fmt.Errorf("installing %s: no way to fetch URLs", req.Source)
 		}
 		if err := req.Fetch(ctx, req.Source, tmp); err != nil {
-			return nil, fmt.Errorf("installing %s: %w", req.Source, err)
+			return fmt.Errorf("installing %s: %w", req.Source, err)
 		}
 	} else if err := copyFile(req.Source, tmp); err != nil {
-		return nil, fmt.Errorf("installing %s: %w", req.Source, err)
+		return fmt.Errorf("installing %s: %w", req.Source, err)
 	}
+	return nil
+}
+
+// verifiedSum returns the "sha256:<hex>" of the regular file at tmp, after
+// checking it against req.Checksum when one is given: a mismatch installs
+// nothing.
+func verifiedSum(tmp string, req Request) (string, error) {
 	fi, err := os.Lstat(tmp)
 	if err != nil {
-		return nil, fmt.Errorf("installing %s: %w", req.Source, err)
+		return "", fmt.Errorf("installing %s: %w", req.Source, err)
 	}
 	if !fi.Mode().IsRegular() {
-		return nil, fmt.Errorf("installing %s: not a regular file", req.Source)
+		return "", fmt.Errorf("installing %s: not a regular file", req.Source)
 	}
 	set, _, err := digest.File(tmp)
 	if err != nil {
-		return nil, fmt.Errorf("installing %s: %w", req.Source, err)
+		return "", fmt.Errorf("installing %s: %w", req.Source, err)
 	}
 	sum := "sha256:" + set[digest.SHA256]
 	if req.Checksum != "" && !strings.EqualFold(req.Checksum, sum) {
-		return nil, fmt.Errorf("installing %s: checksum mismatch: expected %s, got %s; nothing installed", req.Source, req.Checksum, sum)
+		return "", fmt.Errorf("installing %s: checksum mismatch: expected %s, got %s; nothing installed", req.Source, req.Checksum, sum)
 	}
-	if err := os.Chmod(tmp, 0o755); err != nil {
-		return nil, err
-	}
-	dst := filepath.Join(req.DestDir, plugin.BinaryPrefix+name)
-	if err := os.Rename(tmp, dst); err != nil {
-		return nil, fmt.Errorf("installing %s: %w", req.Source, err)
-	}
-	return &Result{Name: name, Path: dst, SHA256: sum}, nil
+	return sum, nil
 }
 
 func copyFile(src, dst string) error {
