@@ -3,6 +3,7 @@ package lockfile
 import (
 	"bytes"
 	"fmt"
+	"slices"
 
 	"github.com/hashicorp/hcl/v2"
 	"github.com/hashicorp/hcl/v2/hclsyntax"
@@ -18,6 +19,7 @@ var (
 		Attributes: []hcl.AttributeSchema{
 			{Name: "version", Required: true},
 			{Name: "hashes", Required: true},
+			{Name: "kinds"},
 		},
 	}
 )
@@ -33,28 +35,82 @@ func Parse(src []byte, filename string) (*File, error) {
 		return nil, err
 	}
 	f := New()
+	claimedBy := map[string]string{} // kind → the plugin that recorded it first
 	for _, block := range content.Blocks {
-		e, err := parsePlugin(block, filename)
+		e, kindRanges, err := parsePlugin(block, filename)
 		if err != nil {
 			return nil, err
 		}
 		if _, dup := f.entries[e.Name]; dup {
 			return nil, errorAt(filename, block.LabelRanges[0], fmt.Sprintf("plugin %q is pinned twice", e.Name))
 		}
+		for _, k := range e.Kinds {
+			if other, ok := claimedBy[k]; ok {
+				return nil, errorAt(filename, kindRanges[k], fmt.Sprintf("plugin %q: kind %s is recorded by plugin %q too (one plugin serves a kind: remove one of them and run `mmbuild plugins lock`)", e.Name, k, other))
+			}
+			claimedBy[k] = e.Name
+		}
 		f.entries[e.Name] = e
 	}
 	return f, nil
 }
 
-func parsePlugin(block *hcl.Block, filename string) (*Entry, error) {
+// parsePlugin reads one plugin block; kindRanges says where each kind is.
+func parsePlugin(block *hcl.Block, filename string) (e *Entry, kindRanges map[string]hcl.Range, err error) {
 	name := block.Labels[0]
 	if !namePattern.MatchString(name) {
-		return nil, errorAt(filename, block.LabelRanges[0], fmt.Sprintf("invalid plugin name %q (want [a-z][a-z0-9+.-]*)", name))
+		return nil, nil, errorAt(filename, block.LabelRanges[0], fmt.Sprintf("invalid plugin name %q (want [a-z][a-z0-9+.-]*)", name))
 	}
 	content, diags := block.Body.Content(pluginSchema)
 	if err := firstError(diags, filename); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
+	if e, err = parsePin(name, content, filename); err != nil {
+		return nil, nil, err
+	}
+	if attr, ok := content.Attributes["kinds"]; ok {
+		if e.Kinds, kindRanges, err = parseKinds(attr, e.Name, filename); err != nil {
+			return nil, nil, err
+		}
+	}
+	return e, kindRanges, nil
+}
+
+// parseKinds reads a kinds attribute: a non-empty list of distinct kinds.
+func parseKinds(attr *hcl.Attribute, name, filename string) ([]string, map[string]hcl.Range, error) {
+	exprs, diags := hcl.ExprList(attr.Expr)
+	if diags.HasErrors() {
+		return nil, nil, errorAt(filename, attr.Expr.Range(), fmt.Sprintf("plugin %q: kinds must be a list such as [\"storage:https\"]", name))
+	}
+	if len(exprs) == 0 {
+		return nil, nil, errorAt(filename, attr.Expr.Range(), fmt.Sprintf("plugin %q: kinds is empty (leave it out when it is not known)", name))
+	}
+	ranges := map[string]hcl.Range{}
+	kinds := make([]string, 0, len(exprs))
+	for i, expr := range exprs {
+		v, diags := expr.Value(nil)
+		if err := firstError(diags, filename); err != nil {
+			return nil, nil, err
+		}
+		if v.IsNull() || v.Type() != cty.String {
+			return nil, nil, errorAt(filename, expr.Range(), fmt.Sprintf("plugin %q: kinds[%d] must be a string", name, i))
+		}
+		k := v.AsString()
+		if _, _, err := ParseKind(k); err != nil {
+			return nil, nil, errorAt(filename, expr.Range(), fmt.Sprintf("plugin %q: kinds[%d]: %v", name, i, err))
+		}
+		if _, dup := ranges[k]; dup {
+			return nil, nil, errorAt(filename, expr.Range(), fmt.Sprintf("plugin %q: kind %s is listed twice", name, k))
+		}
+		ranges[k] = expr.Range()
+		kinds = append(kinds, k)
+	}
+	slices.Sort(kinds)
+	return kinds, ranges, nil
+}
+
+// parsePin reads a plugin block's version and hashes.
+func parsePin(name string, content *hcl.BodyContent, filename string) (*Entry, error) {
 	e := &Entry{Name: name, Hashes: map[string]string{}}
 
 	attr := content.Attributes["version"]
@@ -141,6 +197,13 @@ func (f *File) Bytes() []byte {
 		e := f.entries[name]
 		b := body.AppendNewBlock("plugin", []string{name}).Body()
 		b.SetAttributeValue("version", cty.StringVal(e.Version))
+		if len(e.Kinds) > 0 {
+			kinds := make([]cty.Value, len(e.Kinds))
+			for i, k := range e.Kinds {
+				kinds[i] = cty.StringVal(k)
+			}
+			b.SetAttributeValue("kinds", cty.ListVal(kinds))
+		}
 		hashes := map[string]cty.Value{}
 		for platform, sum := range e.Hashes {
 			hashes[platform] = cty.StringVal(sum)

@@ -11,7 +11,10 @@ import (
 	"regexp"
 	"runtime"
 	"slices"
+	"strconv"
 	"strings"
+
+	"github.com/mmbuild/mmbuild/sdk/plugin"
 )
 
 // FileName is the lock file's name, beside mmbuild.yaml.
@@ -29,6 +32,15 @@ type Entry struct {
 	Name    string
 	Version string            // as the plugin described itself when it was locked
 	Hashes  map[string]string // platform ("linux_amd64") → "sha256:<hex>"
+	// Kinds is what the plugin serves ("handler:make", "storage:https"), as
+	// it described itself when it was locked: sorted, each once. nil when
+	// the lock does not record it (a lock written before kinds were).
+	Kinds []string
+}
+
+// Serves reports whether e records kind.
+func (e Entry) Serves(kind string) bool {
+	return slices.Contains(e.Kinds, kind)
 }
 
 // Sum returns the pinned "sha256:<hex>" for platform.
@@ -76,7 +88,21 @@ func (f *File) Pin(name string) (Entry, bool) {
 	if !ok {
 		return Entry{}, false
 	}
-	return Entry{Name: e.Name, Version: e.Version, Hashes: maps.Clone(e.Hashes)}, true
+	return e.clone(), true
+}
+
+func (e *Entry) clone() Entry {
+	return Entry{Name: e.Name, Version: e.Version, Hashes: maps.Clone(e.Hashes), Kinds: slices.Clone(e.Kinds)}
+}
+
+// Clone returns a copy of f that shares nothing with it.
+func (f *File) Clone() *File {
+	g := &File{entries: make(map[string]*Entry, len(f.entries)), missing: f.missing}
+	for name, e := range f.entries {
+		c := e.clone()
+		g.entries[name] = &c
+	}
+	return g
 }
 
 // Set pins the plugin called name at version, with sum for platform. The
@@ -102,6 +128,104 @@ func (f *File) Set(name, version, platform, sum string) error {
 	return nil
 }
 
+// SetKinds records what the plugin called name serves, replacing what was
+// recorded: each kind is "handler:<id>" or "storage:<scheme>" (see
+// ParseKind); they are kept sorted, each once. No kinds (nil or empty)
+// records none, as in a lock written before kinds were. The plugin must be
+// pinned already (Set). SetKinds does not look at other plugins: see
+// Conflicts.
+func (f *File) SetKinds(name string, kinds []string) error {
+	e, ok := f.entries[name]
+	if !ok {
+		return fmt.Errorf("recording the kinds of plugin %q: it is not pinned", name)
+	}
+	for _, k := range kinds {
+		if _, _, err := ParseKind(k); err != nil {
+			return fmt.Errorf("recording the kinds of plugin %q: %w", name, err)
+		}
+	}
+	e.Kinds = nil
+	if len(kinds) > 0 {
+		e.Kinds = slices.Compact(slices.Sorted(slices.Values(kinds)))
+	}
+	return nil
+}
+
+// Claims returns the plugins whose entry records kind, sorted.
+func (f *File) Claims(kind string) []string {
+	var names []string
+	for _, name := range f.Names() {
+		if f.entries[name].Serves(kind) {
+			names = append(names, name)
+		}
+	}
+	return names
+}
+
+// Conflict is a kind that more than one plugin claims.
+type Conflict struct {
+	Kind    string
+	Plugins []string // sorted
+}
+
+// Conflicts lists the kinds that more than one entry records, sorted by
+// kind. Load refuses such a file, and Write refuses to write one.
+func (f *File) Conflicts() []Conflict {
+	claims := map[string][]string{}
+	for _, name := range f.Names() {
+		for _, k := range f.entries[name].Kinds {
+			claims[k] = append(claims[k], name)
+		}
+	}
+	var out []Conflict
+	for _, k := range slices.Sorted(maps.Keys(claims)) {
+		if len(claims[k]) > 1 {
+			out = append(out, Conflict{Kind: k, Plugins: claims[k]})
+		}
+	}
+	return out
+}
+
+// Error says which plugins claim the kind.
+func (c Conflict) Error() string {
+	both := "both"
+	if len(c.Plugins) > 2 {
+		both = "all"
+	}
+	return fmt.Sprintf("plugins %s %s record kind %s (one plugin serves a kind)", quotedList(c.Plugins), both, c.Kind)
+}
+
+// quotedList quotes names for a message: `"a"`, `"a" and "b"`,
+// `"a", "b" and "c"`.
+func quotedList(names []string) string {
+	quoted := make([]string, len(names))
+	for i, n := range names {
+		quoted[i] = strconv.Quote(n)
+	}
+	if len(quoted) < 2 {
+		return strings.Join(quoted, "")
+	}
+	return strings.Join(quoted[:len(quoted)-1], ", ") + " and " + quoted[len(quoted)-1]
+}
+
+// ParseKind splits a kind, "handler:<id>" or "storage:<scheme>", into its
+// class (plugin.KindHandler, plugin.KindStorage) and its id or scheme, which
+// is lower case: [a-z][a-z0-9+.-]*.
+func ParseKind(kind string) (class, id string, err error) {
+	class, id, ok := strings.Cut(kind, ":")
+	if !ok || (class != plugin.KindHandler && class != plugin.KindStorage) {
+		return "", "", fmt.Errorf("invalid kind %q (want %s:<id> or %s:<scheme>)", kind, plugin.KindHandler, plugin.KindStorage)
+	}
+	if !namePattern.MatchString(id) {
+		what := "handler id"
+		if class == plugin.KindStorage {
+			what = "scheme"
+		}
+		return "", "", fmt.Errorf("invalid kind %q (want a lower-case %s: [a-z][a-z0-9+.-]*)", kind, what)
+	}
+	return class, id, nil
+}
+
 // Remove drops the plugin called name; it is not an error if it has no entry.
 func (f *File) Remove(name string) { delete(f.entries, name) }
 
@@ -109,8 +233,12 @@ func (f *File) Remove(name string) { delete(f.entries, name) }
 func (f *File) Names() []string { return slices.Sorted(maps.Keys(f.entries)) }
 
 // Write writes f to path atomically (a temporary file in the same directory,
-// renamed over path), with mode 0644.
+// renamed over path), with mode 0644. It refuses a File with Conflicts,
+// which Load would reject. After a write, Missing reports false.
 func (f *File) Write(path string) (err error) {
+	if c := f.Conflicts(); len(c) > 0 {
+		return fmt.Errorf("writing lock file %s: %w", path, c[0])
+	}
 	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*.tmp")
 	if err != nil {
 		return fmt.Errorf("writing lock file: %w", err)
@@ -134,7 +262,11 @@ func (f *File) Write(path string) (err error) {
 	if err = tmp.Close(); err != nil {
 		return err
 	}
-	return os.Rename(tmp.Name(), path)
+	if err = os.Rename(tmp.Name(), path); err != nil {
+		return err
+	}
+	f.missing = false
+	return nil
 }
 
 // ParseSum checks that sum is "sha256:" followed by 64 lower-case hex digits

@@ -233,7 +233,7 @@ func TestQuotingRoundTrips(t *testing.T) {
 }
 
 func TestLoadErrors(t *testing.T) {
-	for _, tc := range []struct {
+	table := []struct {
 		file string
 		pos  string // line:col
 		want string
@@ -257,7 +257,19 @@ func TestLoadErrors(t *testing.T) {
 		{"hashes-empty.hcl", "3:12", "hashes is empty"},
 		{"interpolation.hcl", "2:16", "Variables not allowed"},
 		{"version-number.hcl", "2:13", "version must be a string"},
-	} {
+		{"kinds-bad-class.hcl", "3:35", `plugin "git": kinds[1]: invalid kind "source:git" (want handler:<id> or storage:<scheme>)`},
+		{"kinds-no-class.hcl", "3:14", `plugin "make": kinds[0]: invalid kind "make" (want handler:<id> or storage:<scheme>)`},
+		{"kinds-upper.hcl", "3:14", `invalid kind "storage:HTTPS" (want a lower-case scheme: [a-z][a-z0-9+.-]*)`},
+		{"kinds-empty-id.hcl", "4:5", `invalid kind "handler:" (want a lower-case handler id`},
+		{"kinds-bad-scheme.hcl", "3:14", `invalid kind "storage:3d"`},
+		{"kinds-not-list.hcl", "3:13", `plugin "http": kinds must be a list such as ["storage:https"]`},
+		{"kinds-not-string.hcl", "3:28", `plugin "s3": kinds[1] must be a string`},
+		{"kinds-empty.hcl", "3:13", `plugin "s3": kinds is empty`},
+		{"kinds-duplicate.hcl", "3:47", `plugin "http": kind storage:https is listed twice`},
+		{"kinds-conflict.hcl", "9:14", `plugin "web": kind storage:https is recorded by plugin "http" too`},
+		{"kinds-interpolation.hcl", "3:25", "Variables not allowed"},
+	}
+	for _, tc := range table {
 		t.Run(tc.file, func(t *testing.T) {
 			path := filepath.Join("testdata", "errors", tc.file)
 			f, err := Load(path)
@@ -282,8 +294,8 @@ func TestLoadErrors(t *testing.T) {
 	}
 	// Every fixture is covered.
 	files, _ := filepath.Glob(filepath.Join("testdata", "errors", "*.hcl"))
-	if len(files) != 19 {
-		t.Errorf("%d fixtures in testdata/errors, the table covers 19", len(files))
+	if len(files) != len(table) {
+		t.Errorf("%d fixtures in testdata/errors, the table covers %d", len(files), len(table))
 	}
 }
 

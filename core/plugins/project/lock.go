@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io/fs"
 	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/mmbuild/mmbuild/core/plugins/audit"
@@ -52,7 +53,8 @@ type Pin struct {
 	Name    string
 	Version string // as the plugin described itself
 	Path    string
-	SHA256  string // "sha256:<hex>", pinned now
+	SHA256  string   // "sha256:<hex>", pinned now
+	Kinds   []string // what it serves, as it described itself; sorted
 	// Previous is the sum pinned before for this platform; "" when none.
 	Previous string
 }
@@ -77,10 +79,13 @@ type LockResult struct {
 
 // UpdateLock pins the version and sha256 of every plugin that wins on the
 // search path (or only those in names) for this platform, keeping other
-// platforms' pins, and writes the lock file to LockPath. Locking is a
-// decision to trust the binaries as they are now: each one is asked to
-// describe itself (this executes it), and one that speaks another plugin
-// API version is refused. Nothing is written on an error.
+// platforms' pins, records what each serves (its kinds), and writes the lock
+// file to LockPath. Locking is a decision to trust the binaries as they are
+// now: each one is asked to describe itself (this executes it), and one that
+// speaks another plugin API version, or describes a kind the lock cannot
+// record, is refused. Two plugins of the lock (after the update, also those
+// not locked this time) that serve one kind are a *ConflictError. Nothing is
+// written on an error, and LockFile is changed only once the file is.
 func (p *Plugins) UpdateLock(ctx context.Context, names []string) (*LockResult, error) {
 	cands, err := discovery.Scan(p.SearchPath)
 	if err != nil && len(cands) == 0 {
@@ -101,15 +106,88 @@ func (p *Plugins) UpdateLock(ctx context.Context, names []string) (*LockResult, 
 		}
 		res.Pins = append(res.Pins, pin)
 	}
+	lock := p.lock().Clone()
 	for _, pin := range res.Pins {
-		if err := p.LockFile.Set(pin.Name, pin.Version, res.Platform, pin.SHA256); err != nil {
+		if err := lock.Set(pin.Name, pin.Version, res.Platform, pin.SHA256); err != nil {
+			return nil, fmt.Errorf("locking plugin %s: %w", pin.Name, err)
+		}
+		if err := lock.SetKinds(pin.Name, pin.Kinds); err != nil {
 			return nil, fmt.Errorf("locking plugin %s: %w", pin.Name, err)
 		}
 	}
-	if err := p.LockFile.Write(p.LockPath); err != nil {
+	if c := lock.Conflicts(); len(c) > 0 {
+		e := newConflictError(c[0], res.Pins, p.LockPath)
+		e.More = len(c) - 1
+		return nil, e
+	}
+	if err := lock.Write(p.LockPath); err != nil {
 		return nil, err
 	}
+	p.setLock(lock)
 	return res, nil
+}
+
+// ConflictError reports plugins of one lock that serve the same kind: a
+// handler id or a URL scheme must name one plugin.
+type ConflictError struct {
+	Kind     string // "storage:https"
+	Plugins  []string
+	Paths    map[string]string // the binaries of the plugins locked now
+	LockPath string            // where the others are pinned
+	More     int               // how many more kinds are served twice
+}
+
+func newConflictError(c lockfile.Conflict, pins []Pin, lockPath string) *ConflictError {
+	e := &ConflictError{Kind: c.Kind, Plugins: c.Plugins, Paths: map[string]string{}, LockPath: lockPath}
+	for _, pin := range pins {
+		if slices.Contains(c.Plugins, pin.Name) {
+			e.Paths[pin.Name] = pin.Path
+		}
+	}
+	return e
+}
+
+// Error returns one line: `plugins "http" (/p/mmbuild-plugin-http) and
+// "web" (pinned in …/mmbuild.lock.hcl, not locked now) both serve
+// storage:https, …`, with what to do about it.
+func (e *ConflictError) Error() string {
+	named := make([]string, len(e.Plugins))
+	var stale, fresh []string
+	for i, n := range e.Plugins {
+		where, ok := e.Paths[n]
+		if ok {
+			fresh = append(fresh, strconv.Quote(n))
+		} else {
+			stale = append(stale, strconv.Quote(n))
+			where = "pinned in " + e.LockPath + ", not locked now"
+		}
+		named[i] = fmt.Sprintf("%q (%s)", n, where)
+	}
+	both := "both"
+	if len(named) > 2 {
+		both = "all"
+	}
+	hint := "lock only the one to use (`mmbuild plugins lock NAME`) or remove the others from the search path"
+	if len(stale) > 0 {
+		hint = fmt.Sprintf("delete the block of %s from the lock file, or do not lock %s", andList(stale), andList(fresh))
+	}
+	more := ""
+	switch {
+	case e.More == 1:
+		more = " (and 1 more kind is served twice)"
+	case e.More > 1:
+		more = fmt.Sprintf(" (and %d more kinds are served twice)", e.More)
+	}
+	return fmt.Sprintf("plugins %s %s serve %s%s, but a kind must be served by one plugin: %s; nothing was written",
+		andList(named), both, e.Kind, more, hint)
+}
+
+// andList joins items for a message: "a", "a and b", "a, b and c".
+func andList(items []string) string {
+	if len(items) < 2 {
+		return strings.Join(items, "")
+	}
+	return strings.Join(items[:len(items)-1], ", ") + " and " + items[len(items)-1]
 }
 
 // choose picks the candidates to lock: those that win on the search path
@@ -147,8 +225,14 @@ func (p *Plugins) describe(ctx context.Context, c discovery.Candidate, platform 
 	if info.APIVersion != plugin.APIVersion {
 		return Pin{}, fmt.Errorf("locking plugin %s (%s): it speaks plugin API v%d, this mmbuild speaks v%d", c.Name, c.Path, info.APIVersion, plugin.APIVersion)
 	}
-	pin := Pin{Name: c.Name, Version: info.Version, Path: c.Path, SHA256: sum}
-	if prev, ok := p.LockFile.Pin(c.Name); ok {
+	for _, k := range info.Kinds {
+		if _, _, err := lockfile.ParseKind(k); err != nil {
+			return Pin{}, fmt.Errorf("locking plugin %s (%s): it describes a kind this mmbuild cannot record: %w", c.Name, c.Path, err)
+		}
+	}
+	kinds := slices.Compact(slices.Sorted(slices.Values(info.Kinds)))
+	pin := Pin{Name: c.Name, Version: info.Version, Path: c.Path, SHA256: sum, Kinds: kinds}
+	if prev, ok := p.lock().Pin(c.Name); ok {
 		pin.Previous, _ = prev.Sum(platform)
 	}
 	return pin, nil

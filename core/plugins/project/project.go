@@ -6,6 +6,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"sync"
 
 	"github.com/hashicorp/go-hclog"
 
@@ -25,12 +26,35 @@ type Plugins struct {
 	// there is none, the one beside the project that UpdateLock creates.
 	LockPath string
 	// LockFile is LockPath's content (empty, and Missing, when there is no
-	// file).
+	// file). UpdateLock replaces it with what it wrote; it is not changed in
+	// place.
 	LockFile *lockfile.File
 	// SearchPath is where plugin binaries are looked for, in order.
 	SearchPath []discovery.Dir
 
 	o options
+
+	// mu guards LockFile against UpdateLock, and the resolver's state.
+	mu       sync.Mutex
+	resolved map[string]resolution // kind → plugin, memoised
+	fallback *servedIndex          // what unrecorded plugins serve; nil until needed
+}
+
+// lock returns LockFile, read under mu.
+func (p *Plugins) lock() *lockfile.File {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.LockFile
+}
+
+// setLock makes f the LockFile and forgets what was resolved from the old
+// one. The old File is left as it was, so whoever still reads it (a host
+// checking a pin) reads a consistent lock.
+func (p *Plugins) setLock(f *lockfile.File) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.LockFile = f
+	p.resolved, p.fallback = nil, nil
 }
 
 type options struct {
@@ -148,15 +172,17 @@ func lockDirs(dir string) []string {
 	}
 }
 
-// Host returns a plugin host that finds plugins on the search path and
-// checks them against the lock file. Plugins get the base environment and
-// MMBUILD_PLUGIN_LOG_LEVEL, the level of the WithLogger logger.
+// Host returns a plugin host that finds plugins on the search path, checks
+// them against the lock file, and resolves handler ids and URL schemes to
+// plugins with p (see Handler and Storage). Plugins get the base
+// environment and MMBUILD_PLUGIN_LOG_LEVEL, the level of the WithLogger
+// logger.
 func (p *Plugins) Host() *pluginhost.Host {
 	platform := lockfile.Platform()
 	find := func(name string) (string, error) {
 		c, err := discovery.Find(p.SearchPath, name)
 		if err != nil {
-			if p.LockFile.Missing() {
+			if p.lock().Missing() {
 				return "", fmt.Errorf("%w (and there is no %s)", err, p.LockPath)
 			}
 			return "", err
@@ -164,7 +190,7 @@ func (p *Plugins) Host() *pluginhost.Host {
 		return c.Path, nil
 	}
 	pin := func(name string) (string, bool) {
-		e, ok := p.LockFile.Pin(name)
+		e, ok := p.lock().Pin(name)
 		if !ok {
 			return "", false
 		}
@@ -175,6 +201,7 @@ func (p *Plugins) Host() *pluginhost.Host {
 		pluginhost.WithAllowUnpinned(p.o.allowUnpinned),
 		pluginhost.WithLogger(p.o.logger.Named("plugin")),
 		pluginhost.WithEnv(env),
+		pluginhost.WithResolver(p),
 	)
 }
 
