@@ -5,20 +5,18 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"net/url"
 	"strings"
 	"text/tabwriter"
 
 	"github.com/spf13/cobra"
 
-	"github.com/mmbuild/mmbuild/core/build/run"
+	"github.com/mmbuild/mmbuild/core/build/remote"
 	"github.com/mmbuild/mmbuild/core/plugins/audit"
 	"github.com/mmbuild/mmbuild/core/plugins/discovery"
 	"github.com/mmbuild/mmbuild/core/plugins/install"
 	"github.com/mmbuild/mmbuild/core/plugins/lockfile"
 	"github.com/mmbuild/mmbuild/core/plugins/pluginhost"
 	"github.com/mmbuild/mmbuild/core/plugins/project"
-	"github.com/mmbuild/mmbuild/sdk/storage"
 )
 
 func newPluginsCmd(g *globalOptions) *cobra.Command {
@@ -235,16 +233,6 @@ func installPlugin(ctx context.Context, g *globalOptions, o *installOptions, src
 
 // fetchURL downloads one object through the storage plugin for its scheme.
 func fetchURL(ctx context.Context, host *pluginhost.Host, rawURL, dst string) error {
-	u, err := url.Parse(rawURL)
-	if err != nil {
-		return err
-	}
-	p, err := host.Start(ctx, run.StoragePlugin(u.Scheme))
-	if err != nil {
-		return err
-	}
-	if _, err := p.Conn.Storage().Get(ctx, &storage.GetRequest{URL: rawURL, DestPath: dst}); err != nil {
-		return p.Explain(err)
-	}
-	return nil
+	_, err := remote.New(remote.HostResolver(ctx, host), nil, nil).Get(ctx, rawURL, dst)
+	return err
 }

@@ -231,3 +231,37 @@ func copyFileMode(t testing.TB, src, dst string, mode os.FileMode) {
 		t.Fatal(err)
 	}
 }
+
+var (
+	casOnce sync.Once
+	casBin  string
+	casErr  error
+)
+
+// ThirdPartyPlugin copies mmbuild-plugin-cas (internal/testplugins/thirdparty)
+// into the install's bin folder and returns its path. It is built once, as
+// a third party builds a plugin: outside the workspace (GOWORK=off), against
+// the SDK through its own go.mod.
+func (in *Install) ThirdPartyPlugin() string {
+	in.t.Helper()
+	casOnce.Do(func() {
+		dir, err := os.MkdirTemp("", "mmbuild-cas-")
+		if err != nil {
+			casErr = err
+			return
+		}
+		casBin = filepath.Join(dir, "mmbuild-plugin-cas")
+		cmd := exec.Command("go", "build", "-trimpath", "-o", casBin, ".")
+		cmd.Dir = filepath.Join(Root(), "internal", "testplugins", "thirdparty")
+		cmd.Env = append(os.Environ(), "GOWORK=off")
+		if out, err := cmd.CombinedOutput(); err != nil {
+			casErr = fmt.Errorf("building the third-party plugin (GOWORK=off): %v\n%s", err, out)
+		}
+	})
+	if casErr != nil {
+		in.t.Fatal(casErr)
+	}
+	dst := filepath.Join(in.BinDir, "mmbuild-plugin-cas")
+	copyFile(in.t, casBin, dst)
+	return dst
+}

@@ -2,6 +2,7 @@ package config
 
 import (
 	"fmt"
+	"net/url"
 	"os"
 	"strings"
 )
@@ -53,20 +54,20 @@ func (c *Config) targets() []target {
 	for i := range c.Materials {
 		m := &c.Materials[i]
 		p := indexPath("materials", i)
-		add(p+".uri", &m.URI, required)
-		add(p+".attestation", &m.Attestation, nil)
+		add(p+".uri", &m.URI, requiredURL)
+		add(p+".attestation", &m.Attestation, optionalURL)
 	}
-	add("artifacts.destination", &c.Artifacts.Destination, nil)
+	add("artifacts.destination", &c.Artifacts.Destination, optionalURL)
 	addList("artifacts.files", c.Artifacts.Files, workPath)
 	for i := range c.Transfers {
 		t := &c.Transfers[i]
 		p := indexPath("transfers", i)
 		addList(p+".source", t.Source, workPath)
-		add(p+".destination", &t.Destination, required)
+		add(p+".destination", &t.Destination, requiredURL)
 	}
 	add("provenance", &c.Provenance, optionalWorkPath)
 	for i := range c.Credentials {
-		add(indexPath("credentials", i)+".url", &c.Credentials[i].URL, required)
+		add(indexPath("credentials", i)+".url", &c.Credentials[i].URL, requiredURL)
 	}
 	return ts
 }
@@ -74,6 +75,27 @@ func (c *Config) targets() []target {
 func required(path string, v *string) string {
 	if *v == "" {
 		return path + " is required"
+	}
+	return ""
+}
+
+// requiredURL is required and optionalURL.
+func requiredURL(path string, v *string) string {
+	if problem := required(path, v); problem != "" {
+		return problem
+	}
+	return optionalURL(path, v)
+}
+
+// optionalURL refuses a URL that carries a user name or password: often a
+// token (https://TOKEN@host/), and credentials reach plugins only through
+// credentials:. The message never repeats the URL.
+func optionalURL(path string, v *string) string {
+	if *v == "" {
+		return ""
+	}
+	if u, err := url.Parse(*v); err == nil && u.User != nil {
+		return path + " carries a user name or password (user@host): credentials are refused in URLs, give them through credentials: and a secret"
 	}
 	return ""
 }
@@ -129,6 +151,9 @@ func checkCommit(path string, v *string) string {
 func checkSecretFrom(path string, v *string) string {
 	if *v == "" {
 		return ""
+	}
+	if problem := optionalURL(path, v); problem != "" {
+		return problem
 	}
 	scheme, rest, ok := strings.Cut(*v, "://")
 	if !ok || !validScheme(scheme) {

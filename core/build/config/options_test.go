@@ -89,3 +89,24 @@ func TestOptionsAreExpanded(t *testing.T) {
 		t.Fatalf("undefined variable in an option: %v", err)
 	}
 }
+
+// A user name alone in a URL is often a token: refused wherever a URL is
+// given, and never repeated in the message.
+func TestUserinfoInURLsRefused(t *testing.T) {
+	tests := []struct{ yaml, path string }{
+		{"materials:\n  - uri: https://TOKEN1234@h/a\n", "materials[0].uri"},
+		{"materials:\n  - uri: file:///a\n    attestation: https://u:TOKEN1234@h/a\n", "materials[0].attestation"},
+		{"transfers:\n  - source: [x]\n    destination: git+http://TOKEN1234@h/r\n", "transfers[0].destination"},
+		{"secrets:\n  - name: S\n    from: https://TOKEN1234@h/s\n", "secrets[0].from"},
+		{"credentials:\n  - url: https://TOKEN1234@h/\n    secret: S\nsecrets: [{name: S}]\n", "credentials[0].url"},
+	}
+	for _, tt := range tests {
+		c, err := Parse("mmbuild.yaml", []byte("handler: {id: make}\nartifacts: {files: [x]}\n"+tt.yaml))
+		if err == nil {
+			err = c.Expand(func(string) (string, bool) { return "", false })
+		}
+		if err == nil || !strings.Contains(err.Error(), tt.path+" carries a user name or password") || strings.Contains(err.Error(), "TOKEN1234") {
+			t.Errorf("%s: %v", tt.path, err)
+		}
+	}
+}

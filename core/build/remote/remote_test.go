@@ -43,7 +43,7 @@ func TestGetPutRoundTrip(t *testing.T) {
 	s := fileStore(t, rep, nil)
 	ctx := context.Background()
 	u := "file://" + dir + "/out/a.txt"
-	if _, err := s.Put(ctx, src, u); err != nil {
+	if _, err := s.Put(ctx, src, u, nil); err != nil {
 		t.Fatal(err)
 	}
 	obj, err := s.Get(ctx, u, filepath.Join(dir, "got"))
@@ -88,7 +88,7 @@ func TestCredentials(t *testing.T) {
 	entries := []config.Credential{
 		{URL: "https://h/", Secret: "A"},
 		{URL: "https://h/private/", Secret: "B", Header: "X-Api-Key"},
-		{URL: "git+https://g/", Secret: "A"},
+		{URL: "gcs://bucket/", Secrets: map[string]string{"key_file": "B"}, Options: config.Options{"project": "p1"}},
 		{URL: "https://unresolved/", Secret: "C"},
 	}
 	creds := Credentials(entries, map[string]string{"A": "tok-a", "B": "tok-b"})
@@ -96,9 +96,9 @@ func TestCredentials(t *testing.T) {
 		url  string
 		want map[string]string
 	}{
-		{"https://h/x", map[string]string{"header": "Authorization: Bearer tok-a"}},
-		{"https://h/private/x", map[string]string{"header": "X-Api-Key: tok-b"}},
-		{"git+https://g/r.git@v1", map[string]string{"token": "tok-a"}},
+		{"https://h/x", map[string]string{"token": "tok-a"}},
+		{"https://h/private/x", map[string]string{"token": "tok-b", "token_header": "X-Api-Key"}},
+		{"gcs://bucket/obj", map[string]string{"key_file": "tok-b", "project": "p1"}},
 		{"https://other/x", nil},
 		{"https://unresolved/x", nil},
 	}
@@ -117,7 +117,8 @@ func TestCredentials(t *testing.T) {
 
 func TestRedactAndScheme(t *testing.T) {
 	tests := []struct{ in, redacted string }{
-		{"https://u:pw@h/x?sig=1", "https://u:REDACTED@h/x?REDACTED"},
+		{"https://u:pw@h/x?sig=1", "https://REDACTED@h/x?REDACTED"},
+		{"https://TOKEN123@h/x", "https://REDACTED@h/x"},
 		{"s3://b/k", "s3://b/k"},
 		{"http://[::1", "<unparsable URL>"},
 	}
@@ -129,7 +130,9 @@ func TestRedactAndScheme(t *testing.T) {
 	if s, err := Scheme("GIT+HTTPS://h/r", "x"); err != nil || s != "git+https" {
 		t.Errorf("Scheme: %q %v", s, err)
 	}
-	if _, err := Scheme("https://u:pw@h/", "materials[0]"); err == nil || strings.Contains(err.Error(), "pw@") {
-		t.Errorf("password URL: %v", err)
+	for _, u := range []string{"https://u:pw@h/", "git+http://TOKEN123@h/r.git"} {
+		if _, err := Scheme(u, "materials[0]"); err == nil || strings.Contains(err.Error(), "pw@") || strings.Contains(err.Error(), "TOKEN123") {
+			t.Errorf("%s: %v", u, err)
+		}
 	}
 }

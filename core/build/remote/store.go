@@ -71,11 +71,37 @@ type Object struct {
 // GetOption configures one Get.
 type GetOption func(*getOptions)
 
-type getOptions struct{ quiet bool }
+type getOptions struct {
+	quiet   bool
+	options map[string]string
+}
 
 // Quiet reports no progress for this call (small objects the user did not
 // name: a cached attestation, a secret).
 func Quiet() GetOption { return func(o *getOptions) { o.quiet = true } }
+
+// WithOptions sends the config's options for this use of the plugin,
+// beside the URL's credentials.
+func WithOptions(opts map[string]string) GetOption {
+	return func(o *getOptions) { o.options = opts }
+}
+
+// options merges a use's options with the URL's credentials (validation
+// refused any option set both ways).
+func (s *Store) options(rawURL string, use map[string]string) map[string]string {
+	creds := s.creds(rawURL)
+	if len(use) == 0 {
+		return creds
+	}
+	out := make(map[string]string, len(use)+len(creds))
+	for k, v := range use {
+		out[k] = v
+	}
+	for k, v := range creds {
+		out[k] = v
+	}
+	return out
+}
 
 // Get writes the object at rawURL to dest (a path that does not exist yet,
 // in a folder the caller owns). A missing object is an error wrapping
@@ -90,7 +116,7 @@ func (s *Store) Get(ctx context.Context, rawURL, dest string, opts ...GetOption)
 		return nil, err
 	}
 	shown := s.shown(rawURL)
-	req := &storage.GetRequest{URL: rawURL, DestPath: dest, Options: s.creds(rawURL)}
+	req := &storage.GetRequest{URL: rawURL, DestPath: dest, Options: s.options(rawURL, o.options)}
 	if !o.quiet {
 		req.Progress = s.progressFunc("get", shown)
 	}
@@ -104,14 +130,15 @@ func (s *Store) Get(ctx context.Context, rawURL, dest string, opts ...GetOption)
 	return &Object{GetResponse: *resp, Plugin: b.Name}, nil
 }
 
-// Put uploads the file or tree at src to rawURL.
-func (s *Store) Put(ctx context.Context, src, rawURL string) (*storage.PutResponse, error) {
+// Put uploads the file or tree at src to rawURL, with the use's options
+// (nil for none).
+func (s *Store) Put(ctx context.Context, src, rawURL string, use map[string]string) (*storage.PutResponse, error) {
 	b, err := s.backend(rawURL)
 	if err != nil {
 		return nil, err
 	}
 	shown := s.shown(rawURL)
-	resp, err := b.Storage.Put(ctx, &storage.PutRequest{SourcePath: src, URL: rawURL, Options: s.creds(rawURL), Progress: s.progressFunc("put", shown)})
+	resp, err := b.Storage.Put(ctx, &storage.PutRequest{SourcePath: src, URL: rawURL, Options: s.options(rawURL, use), Progress: s.progressFunc("put", shown)})
 	if err != nil {
 		return nil, s.fail("putting", rawURL, b, err)
 	}

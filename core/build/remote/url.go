@@ -18,24 +18,21 @@ func Scheme(raw, where string) (string, error) {
 		return "", fmt.Errorf("%s: %q is not a URL (no scheme such as file:// or s3://)", where, Redact(raw))
 	}
 	if u.User != nil {
-		if _, hasPassword := u.User.Password(); hasPassword {
-			return "", fmt.Errorf("%s: credentials in URL %s are refused: use a secret", where, Redact(raw))
-		}
+		return "", fmt.Errorf("%s: credentials in URL %s are refused: use credentials: and a secret", where, Redact(raw))
 	}
 	return strings.ToLower(u.Scheme), nil
 }
 
-// Redact returns a URL fit for messages: its password and query replaced.
-// An unparsable URL is never echoed.
+// Redact returns a URL fit for messages: its user name, password and
+// query replaced (a user name alone is often a token). An unparsable URL is
+// never echoed.
 func Redact(raw string) string {
 	u, err := url.Parse(raw)
 	if err != nil {
 		return "<unparsable URL>"
 	}
 	if u.User != nil {
-		if _, ok := u.User.Password(); ok {
-			u.User = url.UserPassword(u.User.Username(), "REDACTED")
-		}
+		u.User = url.User("REDACTED")
 	}
 	if u.RawQuery != "" {
 		u.RawQuery = "REDACTED"

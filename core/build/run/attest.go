@@ -3,6 +3,7 @@ package run
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"path/filepath"
 	"sort"
 	"strings"
@@ -54,6 +55,7 @@ func attest(t tools, cfg *config.Config, in *prepared, mats []fetchedMaterial, o
 		BuilderID:    builderID,
 		HandlerID:    cfg.Handler.ID,
 		Params:       cfg.Handler.Params,
+		Options:      cfg.Handler.Options,
 		ConfigSource: configSource,
 		EntryPoint:   entryPoint(cfg.Path, in.src.Dir),
 		Environment:  in.env.attested(t.red),
@@ -70,7 +72,7 @@ func attest(t tools, cfg *config.Config, in *prepared, mats []fetchedMaterial, o
 			// A dirty or unversioned work tree is an input we cannot name.
 			Materials: in.src.Commit != "" && !in.src.Dirty,
 		},
-		Extra: buildConfig(t, in, out, key),
+		Extra: buildConfig(t, cfg, in, out, key),
 	})
 }
 
@@ -127,7 +129,7 @@ func entryPoint(cfgPath, srcDir string) string {
 // buildConfig is the predicate's buildConfig: the staging key, where the
 // subjects are published (replay fetches the originals from there to show
 // what differs), and the transfers.
-func buildConfig(t tools, in *prepared, out *built, key stagingKey) map[string]any {
+func buildConfig(t tools, cfg *config.Config, in *prepared, out *built, key stagingKey) map[string]any {
 	extra := map[string]any{"stagingKey": key.key, "cacheable": key.cacheable}
 	if key.url != "" {
 		extra["stagingURL"] = t.red.String(remote.Redact(key.url))
@@ -137,6 +139,9 @@ func buildConfig(t tools, in *prepared, out *built, key stagingKey) map[string]a
 	}
 	if len(out.transfers) > 0 {
 		extra[transfersKey] = recordTransfers(out.transfers)
+	}
+	if opts := storageOptions(cfg); len(opts) > 0 {
+		extra["storageOptions"] = opts
 	}
 	return extra
 }
@@ -187,4 +192,27 @@ func recordedTransfers(stmt *provenance.Statement) []transferRecord {
 		return nil
 	}
 	return bc.Transfers
+}
+
+// storageOptions are the storage plugins' options of the config, by the
+// config path of their use ("materials[0]"), as replay reuses them.
+// Credentials are not options of the config: they never appear here.
+func storageOptions(cfg *config.Config) map[string]map[string]string {
+	out := map[string]map[string]string{}
+	add := func(where string, o config.Options) {
+		if len(o) > 0 {
+			out[where] = o
+		}
+	}
+	for i, s := range cfg.Secrets {
+		add(fmt.Sprintf("secrets[%d]", i), s.Options)
+	}
+	for i, m := range cfg.Materials {
+		add(fmt.Sprintf("materials[%d]", i), m.Options)
+	}
+	add("artifacts", cfg.Artifacts.Options)
+	for i, t := range cfg.Transfers {
+		add(fmt.Sprintf("transfers[%d]", i), t.Options)
+	}
+	return out
 }

@@ -107,6 +107,7 @@ func collect(ctx context.Context, t tools, cfg *config.Config, workDir string) (
 // transferSet is one transfer's files, hashed, and where they go.
 type transferSet struct {
 	destination string
+	options     map[string]string
 	files       []Artifact
 }
 
@@ -124,7 +125,7 @@ func collectTransfers(ctx context.Context, cfg *config.Config, workDir string) (
 		if err != nil {
 			return nil, err
 		}
-		out = append(out, transferSet{destination: t.Destination, files: arts})
+		out = append(out, transferSet{destination: t.Destination, options: t.Options, files: arts})
 	}
 	return out, nil
 }
@@ -174,6 +175,7 @@ func runBuilder(ctx context.Context, t tools, h config.Handler, p *pluginhost.Pl
 		HandlerID: h.ID,
 		WorkDir:   workDir,
 		Params:    h.Params,
+		Options:   h.Options,
 		Env:       env.vars,
 		Stdout:    t.red.Writer(t.o.stdout),
 		Stderr:    t.red.Writer(t.o.stderr),

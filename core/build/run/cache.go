@@ -24,7 +24,7 @@ func lookupCache(ctx context.Context, t tools, store *remote.Store, cfg *config.
 	if err != nil {
 		return nil, err
 	}
-	if _, err := store.Get(ctx, stmtURL, dest, remote.Quiet()); err != nil {
+	if _, err := store.Get(ctx, stmtURL, dest, remote.Quiet(), remote.WithOptions(cfg.Artifacts.Options)); err != nil {
 		if errors.Is(err, remote.ErrNotFound) {
 			return nil, nil
 		}
@@ -67,10 +67,10 @@ func verifyCachedSubjects(ctx context.Context, t tools, store *remote.Store, cfg
 		t.log.Warn("cached attestation records more transfers than the config has: rebuilding", "url", store.Shown(stagingURL))
 		return nil, false, nil
 	}
-	transferred := map[string][]string{}
+	transferred := map[string][]cachedObject{}
 	for i, tr := range recorded {
 		for _, name := range tr.Files {
-			transferred[name] = append(transferred[name], remote.Join(cfg.Transfers[i].Destination, name))
+			transferred[name] = append(transferred[name], cachedObject{remote.Join(cfg.Transfers[i].Destination, name), cfg.Transfers[i].Options})
 		}
 	}
 	var arts []Artifact
@@ -82,7 +82,7 @@ func verifyCachedSubjects(ctx context.Context, t tools, store *remote.Store, cfg
 			return nil, false, nil
 		}
 		u := remote.Join(stagingURL, s.Name)
-		set, size, ok, err := verifyCached(ctx, t, store, u, s.Name, s.Digest, len(transferred[s.Name]) > 0)
+		set, size, ok, err := verifyCached(ctx, t, store, cachedObject{u, cfg.Artifacts.Options}, s.Name, s.Digest, len(transferred[s.Name]) > 0)
 		if err != nil || !ok {
 			return nil, false, err
 		}
@@ -102,13 +102,20 @@ func verifyCachedSubjects(ctx context.Context, t tools, store *remote.Store, cfg
 // returns ok=false (after saying why) when the object is missing or differs:
 // the cache does not hold this build. With optional, a missing object is
 // fine and reported as a nil set.
-func verifyCached(ctx context.Context, t tools, store *remote.Store, u, name string, want map[string]string, optional bool) (digest.Set, int64, bool, error) {
+// cachedObject is where a cached subject is, and the options of that use.
+type cachedObject struct {
+	url     string
+	options map[string]string
+}
+
+func verifyCached(ctx context.Context, t tools, store *remote.Store, obj cachedObject, name string, want map[string]string, optional bool) (digest.Set, int64, bool, error) {
+	u := obj.url
 	local, err := t.ws.StagingPath(name)
 	if err != nil {
 		return nil, 0, false, err
 	}
 	defer os.RemoveAll(filepath.Dir(local))
-	if _, err := store.Get(ctx, u, local, remote.Quiet()); err != nil {
+	if _, err := store.Get(ctx, u, local, remote.Quiet(), remote.WithOptions(obj.options)); err != nil {
 		if !errors.Is(err, remote.ErrNotFound) {
 			return nil, 0, false, err
 		}

@@ -37,7 +37,7 @@ func resolveSecrets(ctx context.Context, t tools, store *remote.Store, cfg *conf
 	for i, s := range cfg.Secrets {
 		where := fmt.Sprintf("%s: secret %s (secrets[%d])", s.Pos, s.Name, i)
 		withCreds := store.WithCredentials(remote.Credentials(cfg.Credentials, out))
-		v, err := readSecret(ctx, t, withCreds, s.Name, s.From)
+		v, err := readSecret(ctx, t, withCreds, s)
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w", where, err)
 		}
@@ -52,9 +52,10 @@ func resolveSecrets(ctx context.Context, t tools, store *remote.Store, cfg *conf
 
 // readSecret reads one secret: env:// and file:// by the core itself, any
 // other scheme through its storage plugin.
-func readSecret(ctx context.Context, t tools, store *remote.Store, name, from string) (string, error) {
+func readSecret(ctx context.Context, t tools, store *remote.Store, s config.Secret) (string, error) {
+	from := s.From
 	if from == "" {
-		from = "env://" + name
+		from = "env://" + s.Name
 	}
 	u, err := url.Parse(from)
 	if err != nil {
@@ -81,7 +82,7 @@ func readSecret(ctx context.Context, t tools, store *remote.Store, name, from st
 			return "", err
 		}
 		defer os.RemoveAll(filepath.Dir(dest))
-		if _, err := store.Get(ctx, from, dest, remote.Quiet()); err != nil {
+		if _, err := store.Get(ctx, from, dest, remote.Quiet(), remote.WithOptions(s.Options)); err != nil {
 			return "", err
 		}
 		if b, err = os.ReadFile(dest); err != nil {

@@ -102,6 +102,7 @@ func computeKey(t tools, cfg *config.Config, in *prepared, mats []stagingkey.Mat
 		ConfigSHA256: sha256Hex(cfgBytes),
 		HandlerID:    cfg.Handler.ID,
 		Params:       cfg.Handler.Params,
+		Options:      cfg.Handler.Options,
 		PluginSHA256: in.plugins.handler.SHA256,
 		Materials:    mats,
 		Env:          keyEnv(t, cfg, in.env),

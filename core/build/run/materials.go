@@ -128,7 +128,7 @@ func fetchMaterial(ctx context.Context, t tools, store *remote.Store, m config.M
 	if err != nil {
 		return nil, err
 	}
-	obj, err := store.Get(ctx, m.URI, dest)
+	obj, err := store.Get(ctx, m.URI, dest, remote.WithOptions(m.Options))
 	if err != nil {
 		return nil, err
 	}

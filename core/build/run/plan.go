@@ -3,24 +3,16 @@ package run
 import (
 	"fmt"
 	"sort"
-	"strings"
 
 	"github.com/mmbuild/mmbuild/core/build/config"
 	"github.com/mmbuild/mmbuild/core/build/remote"
 )
 
-// StoragePlugin returns the name of the plugin serving a URL scheme: the
-// scheme itself, the part before "+" for compound schemes (git+https → git),
-// and http for https.
-func StoragePlugin(scheme string) string {
-	scheme = strings.ToLower(scheme)
-	if i := strings.IndexByte(scheme, '+'); i > 0 {
-		return scheme[:i]
-	}
-	if scheme == "https" {
-		return "http"
-	}
-	return scheme
+// resolver names the plugin serving a handler id or a URL scheme: the
+// plugin host, which knows it from the lock file.
+type resolver interface {
+	HandlerPlugin(id string) (string, error)
+	StoragePlugin(scheme string) (string, error)
 }
 
 // plan is what a run needs before it starts anything.
@@ -52,8 +44,12 @@ func (p *plan) pluginNames() []string {
 // makePlan resolves the handler and every storage scheme of cfg to a
 // plugin, and refuses what no run of cfg could do (a URL without a scheme
 // or with a password, credentials no plugin takes, nothing to attest).
-func makePlan(cfg *config.Config) (*plan, error) {
-	p := &plan{handlerPlugin: cfg.Handler.ID, storages: map[string]string{}}
+func makePlan(cfg *config.Config, r resolver) (*plan, error) {
+	h, err := r.HandlerPlugin(cfg.Handler.ID)
+	if err != nil {
+		return nil, fmt.Errorf("%s: handler.id %q: %w", cfg.Handler.Pos, cfg.Handler.ID, err)
+	}
+	p := &plan{handlerPlugin: h, storages: map[string]string{}}
 	for _, u := range planURLs(cfg) {
 		scheme, err := remote.Scheme(u.url, u.where)
 		if err != nil {
@@ -62,10 +58,14 @@ func makePlan(cfg *config.Config) (*plan, error) {
 		if u.secret && (scheme == "env" || scheme == "file") {
 			continue // read by the core itself
 		}
-		p.storages[scheme] = StoragePlugin(scheme)
-	}
-	if err := remote.CheckCredentials(cfg.Credentials); err != nil {
-		return nil, err
+		if _, done := p.storages[scheme]; done {
+			continue
+		}
+		name, err := r.StoragePlugin(scheme)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", u.where, err)
+		}
+		p.storages[scheme] = name
 	}
 	if len(cfg.Artifacts.Files) == 0 {
 		return nil, fmt.Errorf("%s: artifacts.files is empty: a build must produce at least one artifact to attest", cfg.Artifacts.Pos)
@@ -97,6 +97,9 @@ func planURLs(cfg *config.Config) []planURL {
 	}
 	for i, t := range cfg.Transfers {
 		out = append(out, planURL{url: t.Destination, where: fmt.Sprintf("%s: transfers[%d].destination", t.Pos, i)})
+	}
+	for i, c := range cfg.Credentials {
+		out = append(out, planURL{url: c.URL, where: fmt.Sprintf("%s: credentials[%d].url", c.Pos, i)})
 	}
 	return out
 }

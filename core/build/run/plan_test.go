@@ -10,6 +10,23 @@ import (
 	"github.com/mmbuild/mmbuild/core/plugins/discovery"
 )
 
+// kinds resolves as a lock file with recorded kinds would.
+type kinds map[string]string
+
+func (k kinds) HandlerPlugin(id string) (string, error) { return k.find("handler:" + id) }
+func (k kinds) StoragePlugin(scheme string) (string, error) {
+	return k.find("storage:" + scheme)
+}
+func (k kinds) find(kind string) (string, error) {
+	if name, ok := k[kind]; ok {
+		return name, nil
+	}
+	return "", errors.New("no installed plugin serves " + kind)
+}
+
+var testKinds = kinds{"handler:make": "make", "storage:file": "file", "storage:http": "http", "storage:https": "http",
+	"storage:git+https": "git", "storage:s3": "s3"}
+
 func TestMakePlan(t *testing.T) {
 	arts := config.Artifacts{Files: []string{"dist/x"}}
 	tests := []struct {
@@ -35,6 +52,16 @@ func TestMakePlan(t *testing.T) {
 			plugins: []string{"make", "file", "git", "http", "s3"},
 		},
 		{
+			name:    "no plugin serves the scheme",
+			cfg:     config.Config{Handler: config.Handler{ID: "make"}, Materials: []config.Material{{URI: "ftp://h/a"}}, Artifacts: arts},
+			wantErr: "materials[0].uri: no installed plugin serves storage:ftp",
+		},
+		{
+			name:    "no plugin serves the handler",
+			cfg:     config.Config{Handler: config.Handler{ID: "bazel"}, Artifacts: arts},
+			wantErr: `handler.id "bazel": no installed plugin serves handler:bazel`,
+		},
+		{
 			name:    "no scheme",
 			cfg:     config.Config{Handler: config.Handler{ID: "make"}, Materials: []config.Material{{URI: "/abs/path"}}, Artifacts: arts},
 			wantErr: "is not a URL",
@@ -42,12 +69,7 @@ func TestMakePlan(t *testing.T) {
 		{
 			name:    "password in a URL",
 			cfg:     config.Config{Handler: config.Handler{ID: "make"}, Materials: []config.Material{{URI: "https://u:pw@h/a"}}, Artifacts: arts},
-			wantErr: "credentials in URL https://u:REDACTED@h/a are refused",
-		},
-		{
-			name:    "credentials for s3",
-			cfg:     config.Config{Handler: config.Handler{ID: "make"}, Credentials: []config.Credential{{URL: "s3://b/", Secret: "S"}}, Artifacts: arts},
-			wantErr: "standard AWS chain",
+			wantErr: "credentials in URL https://REDACTED@h/a are refused",
 		},
 		{
 			name:    "nothing to attest",
@@ -57,7 +79,7 @@ func TestMakePlan(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			p, err := makePlan(&tt.cfg)
+			p, err := makePlan(&tt.cfg, testKinds)
 			if tt.wantErr != "" {
 				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
 					t.Fatalf("err = %v, want %q", err, tt.wantErr)

@@ -15,9 +15,10 @@ import (
 
 // plugins are the started plugins of a run.
 type plugins struct {
-	handler  *pluginhost.Plugin
-	storages map[string]*pluginhost.Plugin // by URL scheme
-	all      []*pluginhost.Plugin          // sorted by name, for the provenance
+	handlerID string
+	handler   *pluginhost.Plugin
+	storages  map[string]*pluginhost.Plugin // by URL scheme
+	all       []*pluginhost.Plugin          // sorted by name, for the provenance
 }
 
 // resolve is the remote.Resolver over the started storage plugins.
@@ -57,7 +58,7 @@ func (pp *pendingPlugins) wait(cfg *config.Config, p *plan) (*plugins, error) {
 	if st.err != nil {
 		return nil, whyPlugin(cfg, p, st.err)
 	}
-	ps := &plugins{handler: st.m[p.handlerPlugin], storages: map[string]*pluginhost.Plugin{}}
+	ps := &plugins{handlerID: cfg.Handler.ID, handler: st.m[p.handlerPlugin], storages: map[string]*pluginhost.Plugin{}}
 	if kind := "handler:" + cfg.Handler.ID; !ps.handler.Info.HasKind(kind) {
 		h := ps.handler
 		return nil, fmt.Errorf("%s: handler.id %q: plugin %s (%s) does not serve %s (it serves %s)",
@@ -75,6 +76,11 @@ func (pp *pendingPlugins) wait(cfg *config.Config, p *plan) (*plugins, error) {
 		ps.all = append(ps.all, sp)
 	}
 	sort.Slice(ps.all, func(i, j int) bool { return ps.all[i].Name < ps.all[j].Name })
+	// Every option is checked against its plugin's schema before anything
+	// runs.
+	if err := CheckOptions(cfg, ps.infoOf); err != nil {
+		return nil, err
+	}
 	return ps, nil
 }
 

@@ -14,13 +14,13 @@ import (
 // publish uploads the artifacts, then the transfers, then the attestation
 // last: a destination without an attestation is an incomplete build. It
 // returns the run's Result.
-func publish(ctx context.Context, t tools, store *remote.Store, key stagingKey, out *built, ev *evidence) (*Result, error) {
+func publish(ctx context.Context, t tools, store *remote.Store, cfg *config.Config, key stagingKey, out *built, ev *evidence) (*Result, error) {
 	res := &Result{StagingKey: key.key, StagingURL: key.url, Statement: ev.statement, Artifacts: append([]Artifact(nil), out.artifacts...)}
 	if key.url != "" {
 		for i := range res.Artifacts {
 			a := &res.Artifacts[i]
 			u := remote.Join(key.url, a.Name)
-			if _, err := store.Put(ctx, a.Path, u); err != nil {
+			if _, err := store.Put(ctx, a.Path, u, cfg.Artifacts.Options); err != nil {
 				return nil, fmt.Errorf("publishing artifact %s: %w", a.Name, err)
 			}
 			a.URL = u
@@ -28,7 +28,7 @@ func publish(ctx context.Context, t tools, store *remote.Store, key stagingKey, 
 	}
 	for _, tr := range out.transfers {
 		for _, f := range tr.files {
-			if _, err := store.Put(ctx, f.Path, remote.Join(tr.destination, f.Name)); err != nil {
+			if _, err := store.Put(ctx, f.Path, remote.Join(tr.destination, f.Name), tr.options); err != nil {
 				return nil, fmt.Errorf("transferring %s: %w", f.Name, err)
 			}
 		}
@@ -46,7 +46,7 @@ func publish(ctx context.Context, t tools, store *remote.Store, key stagingKey, 
 		if err := os.WriteFile(tmp, f.data, 0o644); err != nil {
 			return nil, err
 		}
-		if _, err := store.Put(ctx, tmp, remote.Join(key.url, f.name)); err != nil {
+		if _, err := store.Put(ctx, tmp, remote.Join(key.url, f.name), cfg.Artifacts.Options); err != nil {
 			return nil, fmt.Errorf("publishing %s: %w", f.name, err)
 		}
 	}

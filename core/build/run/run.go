@@ -81,7 +81,7 @@ type tools struct {
 // before any material is fetched when every material's sha256 is given.
 func run(ctx context.Context, cfg *config.Config, o *options, red *redact.Redactor) (*Result, error) {
 	started := time.Now()
-	p, err := makePlan(cfg)
+	p, err := makePlan(cfg, o.host)
 	if err != nil {
 		return nil, err
 	}
@@ -112,7 +112,7 @@ func run(ctx context.Context, cfg *config.Config, o *options, red *redact.Redact
 	if err != nil {
 		return nil, err
 	}
-	res, err := publish(ctx, t, in.store, key, out, ev)
+	res, err := publish(ctx, t, in.store, cfg, key, out, ev)
 	if err != nil {
 		return nil, err
 	}

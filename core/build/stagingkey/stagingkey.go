@@ -10,6 +10,7 @@
 //	config sha256:<hex of the config file's bytes>
 //	handler <handler id as a JSON string>
 //	param <each handler param as a JSON string, in order>
+//	option <name as a JSON string> <value as a JSON string>   (the handler's options, sorted by name)
 //	plugin sha256:<hex of the handler plugin binary>
 //	material <uri as a JSON string> <alg>:<hex> ...   (sorted by uri; algs sorted)
 //	env <name as a JSON string> <value as a JSON string>   (sorted by name)
@@ -41,7 +42,8 @@ type Inputs struct {
 	ConfigSHA256 string // hex
 	HandlerID    string
 	Params       []string
-	PluginSHA256 string // "sha256:<hex>"
+	Options      map[string]string // the handler's options
+	PluginSHA256 string            // "sha256:<hex>"
 	Materials    []Material
 	Env          [][2]string // name, value
 }
@@ -61,6 +63,14 @@ func Text(in Inputs) string {
 	fmt.Fprintf(&b, "handler %s\n", quote(in.HandlerID))
 	for _, p := range in.Params {
 		fmt.Fprintf(&b, "param %s\n", quote(p))
+	}
+	opts := make([]string, 0, len(in.Options))
+	for k := range in.Options {
+		opts = append(opts, k)
+	}
+	sort.Strings(opts)
+	for _, k := range opts {
+		fmt.Fprintf(&b, "option %s %s\n", quote(k), quote(in.Options[k]))
 	}
 	fmt.Fprintf(&b, "plugin %s\n", in.PluginSHA256)
 	ms := append([]Material(nil), in.Materials...)

@@ -1,6 +1,9 @@
 package stagingkey
 
-import "testing"
+import (
+	"strings"
+	"testing"
+)
 
 // The vectors pin the documented formula: changing it changes every key and
 // so every cache. Recompute one by hand with:
@@ -65,5 +68,25 @@ func TestVectors(t *testing.T) {
 	}
 	if !Cacheable(base) || Cacheable(Inputs{Source: "unversioned:x"}) {
 		t.Fatal("Cacheable")
+	}
+}
+
+// Handler options are inputs: a key with none is the key of v2 before
+// options existed; any option changes it.
+func TestOptionsChangeTheKey(t *testing.T) {
+	in := Inputs{Source: "git:abc", ConfigSHA256: "00", HandlerID: "make", PluginSHA256: "sha256:01"}
+	base := Key(in)
+	in.Options = map[string]string{}
+	if Key(in) != base {
+		t.Fatal("empty options changed the key")
+	}
+	in.Options = map[string]string{"jobs": "4"}
+	withJobs := Key(in)
+	if withJobs == base || !strings.Contains(Text(in), "option \"jobs\" \"4\"\n") {
+		t.Fatalf("options not in the key: %s", Text(in))
+	}
+	in.Options = map[string]string{"jobs": "8"}
+	if Key(in) == withJobs {
+		t.Fatal("a changed option value kept the key")
 	}
 }

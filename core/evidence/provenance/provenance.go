@@ -37,9 +37,11 @@ type Resource struct {
 
 // Build is everything a statement records about one build.
 type Build struct {
-	BuilderID    string
-	HandlerID    string
-	Params       []string
+	BuilderID string
+	HandlerID string
+	Params    []string
+	// Options are the handler's options from the config (never secrets).
+	Options      map[string]string
 	ConfigSource Resource // URI: git+<repo>@<commit>; Digest: {sha1: commit}
 	EntryPoint   string   // the config path, relative to the source
 	// Environment is the builder's environment with secret values already
@@ -95,7 +97,7 @@ func New(b Build) (*Statement, error) {
 					Digest:     common.DigestSet(copyDigest(b.ConfigSource.Digest)),
 					EntryPoint: b.EntryPoint,
 				},
-				Parameters:  Parameters{Handler: b.HandlerID, Params: params},
+				Parameters:  Parameters{Handler: b.HandlerID, Params: params, Options: b.Options},
 				Environment: b.Environment,
 			},
 			Metadata:  metadata(b),
@@ -157,8 +159,9 @@ func metadata(b Build) *slsa.ProvenanceMetadata {
 
 // Parameters is what invocation.parameters holds.
 type Parameters struct {
-	Handler string   `json:"handler"`
-	Params  []string `json:"params"`
+	Handler string            `json:"handler"`
+	Params  []string          `json:"params"`
+	Options map[string]string `json:"options,omitempty"`
 }
 
 func copyDigest(d Digest) Digest {

@@ -11,6 +11,7 @@ import (
 	"github.com/hashicorp/go-hclog"
 
 	"github.com/mmbuild/mmbuild/core/plugins/audit"
+	"github.com/mmbuild/mmbuild/core/plugins/binary"
 	"github.com/mmbuild/mmbuild/core/plugins/discovery"
 	"github.com/mmbuild/mmbuild/core/plugins/lockfile"
 	"github.com/mmbuild/mmbuild/core/plugins/pluginhost"
@@ -202,6 +203,8 @@ func (p *Plugins) Host() *pluginhost.Host {
 		pluginhost.WithLogger(p.o.logger.Named("plugin")),
 		pluginhost.WithEnv(env),
 		pluginhost.WithResolver(p),
+		// An unchanged binary is not re-hashed on every run.
+		pluginhost.WithSumCache(binary.DefaultSumCache()),
 	)
 }
 

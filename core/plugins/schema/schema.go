@@ -21,6 +21,7 @@ import (
 	"strings"
 
 	"github.com/santhosh-tekuri/jsonschema/v6"
+	"github.com/santhosh-tekuri/jsonschema/v6/kind"
 
 	"github.com/mmbuild/mmbuild/sdk/plugin"
 )
@@ -33,6 +34,9 @@ type Use struct {
 	// Secret names the options filled from secrets (credentials:); their
 	// values are never looked at here.
 	Secret []string
+	// Partial is a use that gives only some options (a credentials: entry
+	// checked on its own): option names are checked, not the whole object.
+	Partial bool
 }
 
 // Error is a problem with one option (Option "" for the use as a whole).
@@ -77,7 +81,43 @@ func Check(info *plugin.Info, u Use) error {
 			return fail(name, "the plugin does not mark option %s writeOnly, so it may print it: mmbuild will not hand it a secret", name)
 		}
 	}
-	return validate(doc, u, props, fail)
+	if u.Partial {
+		return checkNames(u, props, fail)
+	}
+	return validate(withoutRequired(doc, u), u, props, fail)
+}
+
+// checkNames refuses plain options the schema does not declare.
+func checkNames(u Use, props map[string]any, fail func(string, string, ...any) error) error {
+	for _, name := range sortedKeys(u.Options) {
+		if _, ok := props[name]; !ok {
+			return fail(name, "unknown option (the plugin takes: %s)", knownOptions(props))
+		}
+	}
+	return nil
+}
+
+// withoutRequired drops the secret-filled options from the options
+// object's required list: they are present, but their values are not
+// given to the validator.
+func withoutRequired(doc any, u Use) any {
+	obj, _ := doc.(map[string]any)
+	if isHandler(u.Kind) {
+		props, _ := obj["properties"].(map[string]any)
+		obj, _ = props["options"].(map[string]any)
+	}
+	req, _ := obj["required"].([]any)
+	if obj == nil || len(req) == 0 || len(u.Secret) == 0 {
+		return doc
+	}
+	kept := []any{}
+	for _, r := range req {
+		if name, _ := r.(string); !slices.Contains(u.Secret, name) {
+			kept = append(kept, r)
+		}
+	}
+	obj["required"] = kept
+	return doc
 }
 
 // validate runs the schema over the plain options (credential options left
@@ -113,6 +153,9 @@ func validate(doc any, u Use, props map[string]any, fail func(string, string, ..
 		return fail("", "%v", firstLine(err.Error()))
 	}
 	loc, msg := firstLeaf(ve)
+	if extra := unknownOptions(ve); len(extra) > 0 {
+		return fail(extra[0], "unknown option (the plugin takes: %s)", knownOptions(props))
+	}
 	option := ""
 	if len(loc) > 0 && (!isHandler(u.Kind) || (loc[0] == "options" && len(loc) > 1)) {
 		option = loc[len(loc)-1]
@@ -121,6 +164,30 @@ func validate(doc any, u Use, props map[string]any, fail func(string, string, ..
 		}
 	}
 	return fail(option, "%s", msg)
+}
+
+// unknownOptions returns the options additionalProperties refused, if that
+// is the first problem.
+func unknownOptions(ve *jsonschema.ValidationError) []string {
+	for len(ve.Causes) > 0 {
+		ve = ve.Causes[0]
+	}
+	if ap, ok := ve.ErrorKind.(*kind.AdditionalProperties); ok {
+		return ap.Properties
+	}
+	return nil
+}
+
+func knownOptions(props map[string]any) string {
+	if len(props) == 0 {
+		return "no options"
+	}
+	names := make([]string, 0, len(props))
+	for k := range props {
+		names = append(names, k)
+	}
+	slices.Sort(names)
+	return strings.Join(names, ", ")
 }
 
 // firstLeaf returns the instance location and message of the deepest first

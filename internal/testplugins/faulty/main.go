@@ -13,6 +13,8 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"path/filepath"
+	"strings"
 
 	"github.com/mmbuild/mmbuild/sdk/handler"
 	"github.com/mmbuild/mmbuild/sdk/plugin"
@@ -53,9 +55,16 @@ func main() {
 		os.Exit(3)
 	}
 	f := faulty{mode: mode}
+	// It stands in for the plugin it is installed as, and serves only what
+	// that one serves: two plugins of a lock may not serve one kind.
+	// describe runs with a clean environment, so the binary's name decides.
 	name := os.Getenv("MMBUILD_TEST_FAULT_NAME")
 	if name == "" {
-		name = "make"
+		name = strings.TrimPrefix(filepath.Base(os.Args[0]), plugin.BinaryPrefix)
 	}
-	plugin.Serve(plugin.WithName(name), plugin.WithHandler("make", f), plugin.WithStorage("file", f))
+	serve := plugin.WithHandler("make", f)
+	if name == "file" {
+		serve = plugin.WithStorage("file", f)
+	}
+	plugin.Serve(plugin.WithName(name), serve)
 }

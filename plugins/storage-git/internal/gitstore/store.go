@@ -37,7 +37,7 @@ func (*Store) ConfigSchema() json.RawMessage {
   "$schema": "https://json-schema.org/draft/2020-12/schema",
   "type": "object",
   "properties": {
-    "token": {"type": "string", "description": "Token sent as HTTP basic auth over git+https and git+http (take it from a secret); ignored for git+file."},
+    "token": {"type": "string", "writeOnly": true, "description": "Token sent as HTTP basic auth over git+https and git+http (credentials: [{url, secret}] hands it over); ignored for git+file."},
     "user": {"type": "string", "description": "Basic-auth user sent with token.", "default": "` + DefaultUser + `"},
     "submodules": {"enum": ["refuse", "skip"], "default": "refuse", "description": "What a tree holding a submodule does: fail the transfer, or leave submodules out."}
   },

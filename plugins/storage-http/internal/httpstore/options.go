@@ -34,7 +34,7 @@ var schema []byte
 
 // optionKeys are the keys of req.Options the backend takes; schema.json
 // describes the same.
-var optionKeys = []string{"authorization", "ca_file", "header", "read_timeout", "timeout"}
+var optionKeys = []string{"authorization", "ca_file", "header", "read_timeout", "timeout", "token", "token_header"}
 
 // config is what a request's options and the environment ask for.
 type config struct {
@@ -101,7 +101,42 @@ func (s *Store) config(opts map[string]string) (*config, error) {
 		}
 		c.header.Set("Authorization", v)
 	}
+	if err := c.setToken(opts); err != nil {
+		return nil, err
+	}
 	return c, nil
+}
+
+// setToken sends the token option (the core's credentials: secret) as
+// "Authorization: Bearer <token>", or as the value of the header
+// token_header names.
+func (c *config) setToken(opts map[string]string) error {
+	tok, hasToken := opts["token"]
+	name, hasName := opts["token_header"]
+	switch {
+	case !hasToken && hasName:
+		return errors.New("option token_header names the header of token, which is not set")
+	case !hasToken:
+		return nil
+	}
+	tok = strings.TrimSpace(tok)
+	if tok == "" || strings.ContainsAny(tok, "\r\n\x00") {
+		return errors.New("option token: the value is empty or holds a line break")
+	}
+	value := "Bearer " + tok
+	if hasName {
+		if !isToken(name) || reservedHeaders[http.CanonicalHeaderKey(name)] {
+			return fmt.Errorf("option token_header: %q is not a header name the plugin may send", name)
+		}
+		value = tok
+	} else {
+		name = "Authorization"
+	}
+	if c.header.Get(name) != "" {
+		return fmt.Errorf("options token and header both set the %s header", http.CanonicalHeaderKey(name))
+	}
+	c.header.Set(name, value)
+	return nil
 }
 
 func parseDuration(dst *time.Duration, v string) error {
