@@ -163,7 +163,7 @@ func (s storageClient) Get(ctx context.Context, req *storage.GetRequest) (*stora
 	if err != nil {
 		return nil, err
 	}
-	return &storage.GetResponse{Bytes: r.Bytes, Files: r.Files, IsDir: r.IsDir, Revision: r.Revision}, nil
+	return &storage.GetResponse{Bytes: r.Bytes, Files: r.Files, IsDir: r.IsDir, Revision: r.Revision, Name: r.Name}, nil
 }
 
 func (s storageClient) Put(ctx context.Context, req *storage.PutRequest) (*storage.PutResponse, error) {

@@ -173,7 +173,7 @@ func (s *storageServer) Get(req *pb.GetRequest, stream pb.Storage_GetServer) err
 		return wire.ToStatus(err)
 	}
 	return send(&pb.TransferEvent{Event: &pb.TransferEvent_Result{Result: &pb.TransferResult{
-		Bytes: resp.Bytes, Files: resp.Files, IsDir: resp.IsDir, Revision: resp.Revision,
+		Bytes: resp.Bytes, Files: resp.Files, IsDir: resp.IsDir, Revision: resp.Revision, Name: resp.Name,
 	}}})
 }
 

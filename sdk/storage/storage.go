@@ -108,6 +108,11 @@ type GetResponse struct {
 	// Revision is the exact revision a versioned source resolved to (the
 	// git commit id of a tag or branch); empty for unversioned backends.
 	Revision string
+	// Name is the file name the object goes by, which the core gives the
+	// material in $MMBUILD_MATERIALS_DIR: the last segment of its path,
+	// without what only the backend knows is not part of it (a revision,
+	// a ".git" suffix). Empty: the core takes the URL's last segment.
+	Name string
 }
 
 // PutResponse says what was transferred.

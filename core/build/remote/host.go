@@ -14,6 +14,6 @@ func HostResolver(ctx context.Context, h *pluginhost.Host) Resolver {
 		if err != nil {
 			return Backend{}, err
 		}
-		return Backend{Name: p.Name, Storage: p.Conn.Storage(), Explain: p.Explain}, nil
+		return Backend{Name: p.Name, Storage: p.Conn.Storage(), Explain: p.Explain, Capabilities: p.Info.Capabilities}, nil
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"io/fs"
+	"slices"
 	"strings"
 
 	"github.com/mmbuild/mmbuild/core/build/progress"
@@ -28,6 +29,15 @@ type Backend struct {
 	// Explain turns a call's error into one that says the plugin crashed
 	// when it did; nil leaves errors as they are.
 	Explain func(error) error
+	// Capabilities are the optional abilities the plugin announces
+	// ("storage:revision", …).
+	Capabilities []string
+}
+
+// Capable reports whether the plugin serving rawURL announces capability.
+func (s *Store) Capable(rawURL, capability string) bool {
+	b, err := s.backend(rawURL)
+	return err == nil && slices.Contains(b.Capabilities, capability)
 }
 
 // Resolver returns the backend serving a URL scheme.

@@ -27,14 +27,14 @@ type stagingKey struct {
 // known before anything is fetched, so a cache hit fetches nothing; else
 // the lookup waits for the fetched digests. A hit returns its Result.
 func materialsAndCache(ctx context.Context, t tools, cfg *config.Config, in *prepared) ([]fetchedMaterial, stagingKey, *Result, error) {
-	names, err := materialNames(t, cfg.Materials)
-	if err != nil {
+	if err := checkMaterials(t, cfg.Materials); err != nil {
 		return nil, stagingKey{}, nil, err
 	}
 	var mats []fetchedMaterial
+	var err error
 	early := digestsKnown(cfg.Materials)
 	if !early {
-		if mats, err = fetchMaterials(ctx, t, in.store, cfg, names); err != nil {
+		if mats, err = fetchMaterials(ctx, t, in.store, cfg); err != nil {
 			return nil, stagingKey{}, nil, err
 		}
 	}
@@ -53,7 +53,7 @@ func materialsAndCache(ctx context.Context, t tools, cfg *config.Config, in *pre
 		}
 	}
 	if early {
-		if mats, err = fetchMaterials(ctx, t, in.store, cfg, names); err != nil {
+		if mats, err = fetchMaterials(ctx, t, in.store, cfg); err != nil {
 			return nil, stagingKey{}, nil, err
 		}
 	}

@@ -28,79 +28,92 @@ type fetchedMaterial struct {
 	size   int64
 }
 
-// materialName is the file name a material gets in the materials folder:
-// the last segment of its URL path (for git+ URLs, before "@rev").
-func materialName(raw string) (string, error) {
+// CapabilityRevision is announced by a versioned storage plugin (git):
+// its Get returns the revision a ref resolved to, and a material's sha1
+// digest is that revision, not a hash of the bytes.
+const CapabilityRevision = "storage:revision"
+
+// urlName is a material's file name when its plugin suggests none: the
+// last segment of the URL's path, else its host (cas://name).
+func urlName(raw string) string {
 	u, err := url.Parse(raw)
 	if err != nil {
-		return "", err
+		return ""
 	}
 	p := u.Path
 	if u.Opaque != "" {
 		p = u.Opaque
 	}
-	if strings.HasPrefix(u.Scheme, "git+") {
-		if i := strings.LastIndexByte(p, '@'); i >= 0 {
-			p = p[:i]
-		}
-		p = strings.TrimSuffix(p, ".git")
+	if p = strings.TrimRight(p, "/"); p == "" {
+		return u.Host
 	}
-	name := path.Base(strings.TrimRight(p, "/"))
-	if name == "" || name == "." || name == ".." || name == "/" || strings.ContainsAny(name, `/\`) {
-		return "", fmt.Errorf("no file name in URL %s", remote.Redact(raw))
-	}
-	return name, nil
+	return path.Base(p)
 }
 
-// materialNames checks every material before anything is fetched: a file
-// name for each, no two landing on the same name, a digest where one is
-// required. It returns the names, in config order.
-func materialNames(t tools, mats []config.Material) ([]string, error) {
-	names := make([]string, len(mats))
-	seen := map[string]int{}
+// plainName reports whether name can be a file in the materials folder.
+func plainName(name string) bool {
+	return name != "" && name != "." && name != ".." && !strings.ContainsAny(name, `/\`)
+}
+
+// checkMaterials checks what can be checked before anything is fetched: a
+// digest where one is required (a warning where none is given).
+func checkMaterials(t tools, mats []config.Material) error {
 	for i, m := range mats {
-		name, err := materialName(m.URI)
-		if err != nil {
-			return nil, fmt.Errorf("%s: materials[%d].uri: %w", m.Pos, i, err)
+		if len(m.Digest) > 0 {
+			continue
 		}
-		if j, dup := seen[name]; dup {
-			return nil, fmt.Errorf("%s: materials[%d] and materials[%d] would both land as %s in %s", m.Pos, j, i, name, MaterialsDirVar)
+		if t.o.requireDigests {
+			return fmt.Errorf("%s: materials[%d] %s has no digest (--require-digests)", m.Pos, i, t.red.String(remote.Redact(m.URI)))
 		}
-		seen[name] = i
-		names[i] = name
-		if len(m.Digest) == 0 {
-			if t.o.requireDigests {
-				return nil, fmt.Errorf("%s: materials[%d] %s has no digest (--require-digests)", m.Pos, i, t.red.String(remote.Redact(m.URI)))
-			}
-			t.log.Warn("material has no digest: it is fetched, hashed and recorded, but not verified", "uri", t.red.String(remote.Redact(m.URI)))
-		}
+		t.log.Warn("material has no digest: it is fetched, hashed and recorded, but not verified", "uri", t.red.String(remote.Redact(m.URI)))
 	}
-	return names, nil
+	return nil
+}
+
+// placeMaterials names the fetched materials (the name their plugin
+// suggests, else the URL's last segment), refuses two landing on one name,
+// and moves them into the materials folder.
+func placeMaterials(t tools, mats []config.Material, fetched []fetchedMaterial) error {
+	seen := map[string]int{}
+	for i := range fetched {
+		m, fm := mats[i], &fetched[i]
+		if !plainName(fm.name) {
+			return fmt.Errorf("%s: materials[%d].uri: no file name in URL %s", m.Pos, i, t.red.String(remote.Redact(m.URI)))
+		}
+		if j, dup := seen[fm.name]; dup {
+			return fmt.Errorf("%s: materials[%d] and materials[%d] would both land as %s in %s", m.Pos, j, i, fm.name, MaterialsDirVar)
+		}
+		seen[fm.name] = i
+	}
+	for i := range fetched {
+		fm := &fetched[i]
+		final := filepath.Join(t.ws.Materials, fm.name)
+		if err := os.Rename(fm.path, final); err != nil {
+			return fmt.Errorf("%s: placing material %s: %w", mats[i].Pos, fm.name, err)
+		}
+		fm.path = final
+	}
+	return nil
 }
 
 // fetchMaterials fetches every material in parallel into the staging area,
 // hashes it, refuses a digest mismatch, checks its upstream attestation,
 // and moves it into the materials folder. Nothing runs before all are
 // verified.
-func fetchMaterials(ctx context.Context, t tools, store *remote.Store, cfg *config.Config, names []string) ([]fetchedMaterial, error) {
+func fetchMaterials(ctx context.Context, t tools, store *remote.Store, cfg *config.Config) ([]fetchedMaterial, error) {
 	mats := cfg.Materials
 	out := make([]fetchedMaterial, len(mats))
 	g, gctx := errgroup.WithContext(ctx)
 	g.SetLimit(8)
 	for i, m := range mats {
 		g.Go(func() error {
-			fm, err := fetchMaterial(gctx, t, store, m, names[i])
+			fm, err := fetchMaterial(gctx, t, store, m, i)
 			if err == nil {
 				err = checkUpstream(gctx, t, store, cfg, m, fm.digest)
-			}
-			final := filepath.Join(t.ws.Materials, names[i])
-			if err == nil {
-				err = os.Rename(fm.path, final)
 			}
 			if err != nil {
 				return materialError(m, store, err)
 			}
-			fm.path = final
 			out[i] = *fm
 			return nil
 		})
@@ -108,7 +121,7 @@ func fetchMaterials(ctx context.Context, t tools, store *remote.Store, cfg *conf
 	if err := g.Wait(); err != nil {
 		return nil, err
 	}
-	return out, nil
+	return out, placeMaterials(t, mats, out)
 }
 
 // materialError says which material failed; the URL once, also when the
@@ -123,8 +136,8 @@ func materialError(m config.Material, store *remote.Store, err error) error {
 
 // fetchMaterial gets one material into the staging area and verifies its
 // digest; the material is not in the materials folder yet.
-func fetchMaterial(ctx context.Context, t tools, store *remote.Store, m config.Material, name string) (*fetchedMaterial, error) {
-	dest, err := t.ws.StagingPath(name)
+func fetchMaterial(ctx context.Context, t tools, store *remote.Store, m config.Material, i int) (*fetchedMaterial, error) {
+	dest, err := t.ws.StagingPath(fmt.Sprintf("material-%d", i))
 	if err != nil {
 		return nil, err
 	}
@@ -132,7 +145,8 @@ func fetchMaterial(ctx context.Context, t tools, store *remote.Store, m config.M
 	if err != nil {
 		return nil, err
 	}
-	set, size, isDir, err := hashFetched(ctx, obj, dest, extraAlgs(m))
+	versioned := store.Capable(m.URI, CapabilityRevision)
+	set, size, isDir, err := hashFetched(ctx, obj, dest, extraAlgs(m, versioned))
 	if err != nil {
 		return nil, err
 	}
@@ -143,6 +157,10 @@ func fetchMaterial(ctx context.Context, t tools, store *remote.Store, m config.M
 		t.log.Info("material verified", "uri", store.Shown(m.URI), "sha256", set[digest.SHA256], "bytes", size)
 	} else {
 		t.log.Info("material fetched and hashed", "uri", store.Shown(m.URI), "sha256", set[digest.SHA256], "bytes", size)
+	}
+	name := obj.Name
+	if name == "" {
+		name = urlName(m.URI)
 	}
 	return &fetchedMaterial{uri: m.URI, name: name, path: dest, isDir: isDir, digest: set, size: size}, nil
 }
@@ -182,20 +200,16 @@ func hashFetched(ctx context.Context, obj *remote.Object, dest string, extra []s
 }
 
 // extraAlgs are the algorithms besides sha256 the core computes for m: those
-// its digest names, except a versioned source's sha1 (its commit).
-func extraAlgs(m config.Material) []string {
+// its digest names, except a versioned source's sha1 (its revision).
+func extraAlgs(m config.Material, versioned bool) []string {
 	var extra []string
 	for a := range m.Digest {
-		if a != digest.SHA256 && !(a == digest.SHA1 && isVersioned(m.URI)) {
+		if a != digest.SHA256 && !(a == digest.SHA1 && versioned) {
 			extra = append(extra, a)
 		}
 	}
 	return extra
 }
-
-// isVersioned reports whether a URL names a versioned source, whose sha1
-// digest is the commit it resolved to, not a hash of bytes.
-func isVersioned(rawURL string) bool { return strings.HasPrefix(strings.ToLower(rawURL), "git+") }
 
 func isCommitID(s string) bool {
 	if len(s) != 40 && len(s) != 64 {

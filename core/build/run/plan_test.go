@@ -151,25 +151,24 @@ func TestEntryPoint(t *testing.T) {
 	}
 }
 
-func TestMaterialName(t *testing.T) {
-	tests := []struct{ url, want, err string }{
-		{"file:///m/greeting.txt", "greeting.txt", ""},
-		{"https://h/a/b.tar.gz?x=1", "b.tar.gz", ""},
-		{"s3://bucket/prefix/", "prefix", ""},
-		{"git+https://h/org/repo.git@v1.2", "repo", ""},
-		{"git+https://h/org/repo.git//sub/dir@main", "dir", ""},
-		{"https://h/", "", "no file name"},
+// The core names a material by its URL's last segment only when its plugin
+// suggests no name; it knows no URL layout (git's "@rev", ".git").
+func TestURLName(t *testing.T) {
+	tests := []struct{ url, want string }{
+		{"file:///m/greeting.txt", "greeting.txt"},
+		{"https://h/a/b.tar.gz?x=1", "b.tar.gz"},
+		{"s3://bucket/prefix/", "prefix"},
+		{"cas://data.txt", "data.txt"},
+		{"https://h/", "h"},
 	}
 	for _, tt := range tests {
-		got, err := materialName(tt.url)
-		if tt.err != "" {
-			if err == nil || !strings.Contains(err.Error(), tt.err) {
-				t.Errorf("%s: err %v, want %q", tt.url, err, tt.err)
-			}
-			continue
+		if got := urlName(tt.url); got != tt.want {
+			t.Errorf("%s: %q, want %q", tt.url, got, tt.want)
 		}
-		if err != nil || got != tt.want {
-			t.Errorf("%s: %q, %v; want %q", tt.url, got, err, tt.want)
+	}
+	for _, bad := range []string{"", ".", "..", "a/b", `a\b`} {
+		if plainName(bad) {
+			t.Errorf("plainName(%q) = true", bad)
 		}
 	}
 }

@@ -27,7 +27,7 @@ func (ps *plugins) resolve(scheme string) (remote.Backend, error) {
 	if !ok {
 		return remote.Backend{}, fmt.Errorf("no storage plugin started for %s://", scheme)
 	}
-	return remote.Backend{Name: p.Name, Storage: p.Conn.Storage(), Explain: p.Explain}, nil
+	return remote.Backend{Name: p.Name, Storage: p.Conn.Storage(), Explain: p.Explain, Capabilities: p.Info.Capabilities}, nil
 }
 
 // pendingPlugins are plugins being started.

@@ -46,8 +46,10 @@ var (
 
 func newStore() *store { return &store{objects: map[string]object{}} }
 
-// Capabilities announces Put and progress; without "storage:get-dir" and
-// "storage:put-dir" the core knows this store holds files, not trees.
+// Capabilities announces Put and progress, and by leaving out
+// "storage:get-dir" and "storage:put-dir" that this store holds files, not
+// trees. They inform whoever reads `describe`; what the core acts on is the
+// error a call returns (errors.ErrUnsupported for a tree).
 func (*store) Capabilities() []string { return []string{"storage:put", "storage:progress"} }
 
 // key turns mem://bucket/some/key into "bucket/some/key". Anything else is

@@ -845,7 +845,12 @@ type TransferResult struct {
 	// revision is the exact revision a versioned source resolved to (a git
 	// commit id for a ref), empty otherwise. The core records it; it never
 	// trusts it as a digest of the bytes, which it computes itself.
-	Revision      string `protobuf:"bytes,4,opt,name=revision,proto3" json:"revision,omitempty"`
+	Revision string `protobuf:"bytes,4,opt,name=revision,proto3" json:"revision,omitempty"`
+	// name is the file name the object goes by (the last segment of its path,
+	// without a revision or a backend's suffix: "repo" for a git repository).
+	// The core names the material so in $MMBUILD_MATERIALS_DIR; empty lets
+	// the core take the last segment of the URL.
+	Name          string `protobuf:"bytes,5,opt,name=name,proto3" json:"name,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -904,6 +909,13 @@ func (x *TransferResult) GetIsDir() bool {
 func (x *TransferResult) GetRevision() string {
 	if x != nil {
 		return x.Revision
+	}
+	return ""
+}
+
+func (x *TransferResult) GetName() string {
+	if x != nil {
+		return x.Name
 	}
 	return ""
 }
@@ -987,12 +999,13 @@ const file_mmbuild_plugin_v1_plugin_proto_rawDesc = "" +
 	"done_bytes\x18\x01 \x01(\x03R\tdoneBytes\x12\x1f\n" +
 	"\vtotal_bytes\x18\x02 \x01(\x03R\n" +
 	"totalBytes\x12\x18\n" +
-	"\acurrent\x18\x03 \x01(\tR\acurrent\"o\n" +
+	"\acurrent\x18\x03 \x01(\tR\acurrent\"\x83\x01\n" +
 	"\x0eTransferResult\x12\x14\n" +
 	"\x05bytes\x18\x01 \x01(\x03R\x05bytes\x12\x14\n" +
 	"\x05files\x18\x02 \x01(\x03R\x05files\x12\x15\n" +
 	"\x06is_dir\x18\x03 \x01(\bR\x05isDir\x12\x1a\n" +
-	"\brevision\x18\x04 \x01(\tR\brevision2Q\n" +
+	"\brevision\x18\x04 \x01(\tR\brevision\x12\x12\n" +
+	"\x04name\x18\x05 \x01(\tR\x04name2Q\n" +
 	"\x06Plugin\x12G\n" +
 	"\x04Info\x12\x1e.mmbuild.plugin.v1.InfoRequest\x1a\x1f.mmbuild.plugin.v1.InfoResponse2T\n" +
 	"\aHandler\x12I\n" +

@@ -142,7 +142,7 @@ func (*Store) Get(ctx context.Context, req *storage.GetRequest) (_ *storage.GetR
 	}
 	plugin.Logger().Debug("get", "repo", l.repo(), "path", l.subPath(), "revision", l.rev(),
 		"commit", s.commit.Hash.String(), "files", p.files, "bytes", prog.done)
-	return &storage.GetResponse{Bytes: prog.done, Files: p.files, IsDir: p.dir, Revision: s.commit.Hash.String()}, nil
+	return &storage.GetResponse{Bytes: prog.done, Files: p.files, IsDir: p.dir, Revision: s.commit.Hash.String(), Name: l.name()}, nil
 }
 
 // ResolvedRevision returns the full commit id the revision of rawURL

@@ -22,6 +22,24 @@ type location struct {
 	ref    string // a branch, tag or full ref name; "" with commit, or for HEAD
 }
 
+// name is what the object goes by: the last path component inside the
+// tree, else the repository's name without ".git" ("repo" for
+// git+https://host/org/repo.git@v1).
+func (l *location) name() string {
+	if len(l.sub) > 0 {
+		return l.sub[len(l.sub)-1]
+	}
+	r := l.remote
+	if r == "" {
+		r = l.local
+	}
+	r = strings.TrimRight(r, "/")
+	if i := strings.LastIndexByte(r, '/'); i >= 0 {
+		r = r[i+1:]
+	}
+	return strings.TrimSuffix(r, ".git")
+}
+
 // repo names the repository in messages.
 func (l *location) repo() string {
 	if l.remote != "" {
