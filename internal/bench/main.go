@@ -1,83 +1,60 @@
 // Command bench measures mmbuild's fixed cost against the bare tools, in
-// the same run: the median wall time of `mmbuild run` on an empty make
-// target against `make` alone, and of `mmbuild plugins list`. Runs are
-// interleaved so that machine noise hits both sides alike.
+// the same run: the median wall time of `mmbuild run` over bare `make` on
+// the same build, in three shapes (make only; make + one 100 kB file
+// material + one artifact published to a file destination; the same,
+// signed with ed25519), and of witness on the signed shape when -witness
+// names its binary. Runs are interleaved so that machine noise hits every
+// case alike; the overheads are the medians of paired differences (each
+// run minus the bare make of the same round).
 //
-//	go run ./internal/bench -bin ./bin [-n 30]
+//	go run ./internal/bench -bin ./bin [-n 30] [-witness /path/to/witness]
 package main
 
 import (
+	"crypto/ed25519"
+	"crypto/rand"
+	"crypto/x509"
+	"encoding/pem"
 	"flag"
 	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"sort"
+	"strings"
 	"time"
 )
 
 func main() {
 	bin := flag.String("bin", "bin", "folder with mmbuild and the mmbuild-plugin-* binaries")
 	n := flag.Int("n", 30, "runs per measurement")
+	witness := flag.String("witness", os.Getenv("MMBUILD_BENCH_WITNESS"), "witness binary, for a side-by-side figure (default $MMBUILD_BENCH_WITNESS; none: skipped)")
 	flag.Parse()
-	if err := run(*bin, *n); err != nil {
+	if err := run(*bin, *witness, *n); err != nil {
 		fmt.Fprintln(os.Stderr, "bench:", err)
 		os.Exit(1)
 	}
 }
 
-func run(bin string, n int) error {
+type benchCase struct {
+	name string
+	dir  string
+	args []string
+}
+
+func run(bin, witness string, n int) error {
 	bin, err := filepath.Abs(bin)
 	if err != nil {
 		return err
 	}
-	mmbuild := filepath.Join(bin, "mmbuild")
 	dir, err := os.MkdirTemp("", "mmbuild-bench-")
 	if err != nil {
 		return err
 	}
 	defer os.RemoveAll(dir)
-	home := filepath.Join(dir, "home")
-	env := []string{"PATH=" + os.Getenv("PATH"), "HOME=" + home, "XDG_CACHE_HOME=" + filepath.Join(home, "cache"),
-		"XDG_DATA_HOME=" + filepath.Join(home, "data"), "MMBUILD_LOG_LEVEL=warn"}
-
-	empty := filepath.Join(dir, "empty")
-	full := filepath.Join(dir, "full")
-	files := map[string]string{
-		filepath.Join(empty, "Makefile"):     "empty:\n\t@:\n",
-		filepath.Join(empty, "VERSION"):      "1\n",
-		filepath.Join(empty, "mmbuild.yaml"): "handler: {id: make, params: [empty]}\nartifacts: {files: [VERSION]}\nprovenance: out/\n",
-		filepath.Join(full, "Makefile"):      "empty:\n\t@:\n",
-		filepath.Join(full, "VERSION"):       "1\n",
-		filepath.Join(full, "in.txt"):        "material\n",
-		filepath.Join(full, "mmbuild.yaml"): "handler: {id: make, params: [empty]}\n" +
-			"materials: [{uri: \"file://" + full + "/in.txt\"}]\n" +
-			"artifacts: {files: [VERSION], destination: \"file://" + full + "/pub/\"}\nprovenance: out/\n",
-	}
-	for p, c := range files {
-		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-			return err
-		}
-		if err := os.WriteFile(p, []byte(c), 0o644); err != nil {
-			return err
-		}
-	}
-	for _, d := range []string{empty, full} {
-		if out, err := command(env, d, mmbuild, "plugins", "lock").CombinedOutput(); err != nil {
-			return fmt.Errorf("plugins lock: %v\n%s", err, out)
-		}
-	}
-
-	cases := []struct {
-		name string
-		dir  string
-		args []string
-	}{
-		{"make (bare)", empty, []string{"make", "-s", "empty"}},
-		{"mmbuild run (make only)", empty, []string{mmbuild, "run"}},
-		{"mmbuild run (make + file material + publish)", full, []string{mmbuild, "run", "--force"}},
-		{"mmbuild plugins list", empty, []string{mmbuild, "plugins", "list"}},
-		{"mmbuild version", empty, []string{mmbuild, "version"}},
+	env, cases, err := setup(dir, filepath.Join(bin, "mmbuild"), witness)
+	if err != nil {
+		return err
 	}
 	times := make([][]time.Duration, len(cases))
 	for i := 0; i < n+2; i++ {
@@ -91,16 +68,92 @@ func run(bin string, n int) error {
 			}
 		}
 	}
-	base := median(times[0])
-	fmt.Printf("mmbuild fixed cost, median of %d interleaved runs (2 warm-up rounds dropped)\n", n)
-	fmt.Printf("%-48s %10s %10s %8s\n", "command", "median", "p90", "ratio")
-	for c, tc := range cases {
-		m := median(times[c])
-		fmt.Printf("%-48s %8.1fms %8.1fms %7.2fx\n", tc.name, ms(m), ms(percentile(times[c], 0.9)), float64(m)/float64(base))
-	}
-	fmt.Printf("overhead of mmbuild run over bare make: %.1f ms (make only), %.1f ms (with material + publish)\n",
-		ms(median(times[1])-base), ms(median(times[2])-base))
+	report(cases, times, n)
 	return nil
+}
+
+// setup lays out the projects and returns the environment and the cases,
+// bare make first.
+func setup(dir, mmbuild, witness string) ([]string, []benchCase, error) {
+	home := filepath.Join(dir, "home")
+	env := []string{"PATH=" + os.Getenv("PATH"), "HOME=" + home, "XDG_CACHE_HOME=" + filepath.Join(home, "cache"),
+		"XDG_DATA_HOME=" + filepath.Join(home, "data"), "MMBUILD_LOG_LEVEL=warn"}
+	empty, full := filepath.Join(dir, "empty"), filepath.Join(dir, "full")
+	material := strings.Repeat("0123456789abcdef", 100<<10/16) // 100 kB
+	makefile := "build:\n\t@cp in.txt out.txt 2>/dev/null || echo 1 > out.txt\n"
+	files := map[string]string{
+		filepath.Join(empty, "Makefile"):     makefile,
+		filepath.Join(empty, "mmbuild.yaml"): "handler: {id: make, params: [build]}\nartifacts: {files: [out.txt]}\nprovenance: out/\n",
+		filepath.Join(full, "Makefile"):      makefile,
+		filepath.Join(full, "in.txt"):        material,
+		filepath.Join(dir, "material.bin"):   material,
+		filepath.Join(full, "mmbuild.yaml"): "handler: {id: make, params: [build]}\n" +
+			"materials: [{uri: \"file://" + dir + "/material.bin\"}]\n" +
+			"artifacts: {files: [out.txt], destination: \"file://" + full + "/pub/\"}\nprovenance: out/\n",
+	}
+	for p, c := range files {
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			return nil, nil, err
+		}
+		if err := os.WriteFile(p, []byte(c), 0o644); err != nil {
+			return nil, nil, err
+		}
+	}
+	key := filepath.Join(dir, "ed25519.key")
+	if err := writeKey(key); err != nil {
+		return nil, nil, err
+	}
+	for _, d := range []string{empty, full} {
+		if out, err := command(env, d, mmbuild, "plugins", "lock").CombinedOutput(); err != nil {
+			return nil, nil, fmt.Errorf("plugins lock: %v\n%s", err, out)
+		}
+	}
+	cases := []benchCase{
+		{"make (bare)", full, []string{"make", "-s", "build"}},
+		{"mmbuild run (make only)", empty, []string{mmbuild, "run", "--force"}},
+		{"mmbuild run (make + file material + publish)", full, []string{mmbuild, "run", "--force"}},
+		{"mmbuild run (the same, signed ed25519)", full, []string{mmbuild, "run", "--force", "--sign-key", key}},
+	}
+	if witness != "" {
+		cases = append(cases, benchCase{"witness run (signed ed25519)", full,
+			[]string{witness, "run", "-s", "build", "-k", key, "-o", filepath.Join(dir, "witness.json"), "--", "make", "-s", "build"}})
+	}
+	cases = append(cases,
+		benchCase{"mmbuild plugins list", empty, []string{mmbuild, "plugins", "list"}},
+		benchCase{"mmbuild version", empty, []string{mmbuild, "version"}})
+	return env, cases, nil
+}
+
+// report prints each case's median and p90, and the median of its paired
+// overhead over the bare make of the same round.
+func report(cases []benchCase, times [][]time.Duration, n int) {
+	fmt.Printf("mmbuild fixed cost, median of %d interleaved runs (2 warm-up rounds dropped)\n", n)
+	fmt.Printf("%-48s %10s %10s %12s\n", "command", "median", "p90", "overhead")
+	overhead := map[string]time.Duration{}
+	for c, tc := range cases {
+		diffs := make([]time.Duration, len(times[c]))
+		for i := range times[c] {
+			diffs[i] = times[c][i] - times[0][i]
+		}
+		overhead[tc.name] = median(diffs)
+		fmt.Printf("%-48s %8.1fms %8.1fms %+10.1fms\n", tc.name, ms(median(times[c])), ms(percentile(times[c], 0.9)), ms(median(diffs)))
+	}
+	if w, ok := overhead["witness run (signed ed25519)"]; ok && w > 0 {
+		m := overhead["mmbuild run (the same, signed ed25519)"]
+		fmt.Printf("signed build: mmbuild's overhead over bare make is %.2fx witness's (%.1f ms vs %.1f ms)\n", float64(m)/float64(w), ms(m), ms(w))
+	}
+}
+
+func writeKey(path string) error {
+	_, priv, err := ed25519.GenerateKey(rand.Reader)
+	if err != nil {
+		return err
+	}
+	der, err := x509.MarshalPKCS8PrivateKey(priv)
+	if err != nil {
+		return err
+	}
+	return os.WriteFile(path, pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der}), 0o600)
 }
 
 func command(env []string, dir, name string, args ...string) *exec.Cmd {
