@@ -13,12 +13,20 @@ import (
 	"golang.org/x/term"
 
 	"github.com/mmbuild/mmbuild/core/build/progress"
+	"github.com/mmbuild/mmbuild/core/build/redact"
 )
 
 type globalOptions struct {
 	logLevel string
-	stdout   io.Writer
-	stderr   io.Writer
+	// stdout and stderr pass every byte through red: log lines (the
+	// plugins' relayed ones too), progress events, --json output, the
+	// error line. The runs teach red their secret values.
+	stdout io.Writer
+	stderr io.Writer
+	red    *redact.Redactor
+	// rawStderr is stderr itself, for the live status line on a terminal
+	// (whose URLs the run has redacted already).
+	rawStderr io.Writer
 }
 
 func (g *globalOptions) logger() hclog.Logger {
@@ -34,8 +42,17 @@ func (g *globalOptions) logger() hclog.Logger {
 		Level:       hclog.LevelFromString(level),
 		Output:      g.stderr,
 		DisableTime: true,
-		Color:       hclog.AutoColor,
+		Color:       g.color(),
 	}))
+}
+
+// color is whether log lines are coloured: only on a terminal (stderr is
+// wrapped by the redactor, so hclog cannot tell by itself).
+func (g *globalOptions) color() hclog.ColorOption {
+	if f, ok := g.rawStderr.(*os.File); ok && term.IsTerminal(int(f.Fd())) {
+		return hclog.ForceColor
+	}
+	return hclog.ColorOff
 }
 
 // progress picks how transfers are shown: JSON events on stderr with
@@ -44,7 +61,7 @@ func (g *globalOptions) progress(asJSON bool) progress.Reporter {
 	if asJSON {
 		return progress.NewJSON(g.stderr)
 	}
-	if f, ok := g.stderr.(*os.File); ok && term.IsTerminal(int(f.Fd())) {
+	if f, ok := g.rawStderr.(*os.File); ok && term.IsTerminal(int(f.Fd())) {
 		return progress.NewTerminal(f)
 	}
 	return progress.Nop{}
@@ -85,7 +102,9 @@ mmbuild-plugin-<name>, pinned by sha256 in mmbuild.lock.hcl.`,
 
 // execute runs the command line args and returns its exit status.
 func execute(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	g := &globalOptions{stdout: stdout, stderr: stderr}
+	red := redact.New()
+	g := &globalOptions{stdout: red.Writer(stdout), stderr: red.Writer(stderr), red: red, rawStderr: stderr}
+	defer red.Flush()
 	return executeCommand(ctx, newRootCmd(g), args)
 }
 

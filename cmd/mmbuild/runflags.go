@@ -88,6 +88,7 @@ func (o *runFlags) runOptions(g *globalOptions, logger hclog.Logger) ([]run.Opti
 		run.WithWorkDir(o.workDir),
 		run.WithOutputEnv(o.outputEnv),
 		run.WithLogger(logger),
+		run.WithRedactor(g.red),
 	}
 	if o.signKey != "" {
 		s, err := loadSigner(o.signKey)

@@ -99,6 +99,13 @@ func setup(dir, mmbuild, witness string) ([]string, []benchCase, error) {
 			return nil, nil, err
 		}
 	}
+	// Both projects are committed git work trees, as a CI checkout is: both
+	// tools record the commit.
+	for _, d := range []string{empty, full} {
+		if err := gitCommit(d); err != nil {
+			return nil, nil, err
+		}
+	}
 	key := filepath.Join(dir, "ed25519.key")
 	if err := writeKey(key); err != nil {
 		return nil, nil, err
@@ -144,6 +151,18 @@ func report(cases []benchCase, times [][]time.Duration, n int) {
 	}
 }
 
+func gitCommit(dir string) error {
+	if err := os.WriteFile(filepath.Join(dir, ".gitignore"), []byte("out.txt\nout/\npub/\nbuild.env\n"), 0o644); err != nil {
+		return err
+	}
+	for _, args := range [][]string{{"init", "-q"}, {"add", "."}, {"-c", "user.name=bench", "-c", "user.email=bench@localhost", "commit", "-qm", "bench"}} {
+		if out, err := command(nil, dir, "git", args...).CombinedOutput(); err != nil {
+			return fmt.Errorf("git %v: %v\n%s", args, err, out)
+		}
+	}
+	return nil
+}
+
 func writeKey(path string) error {
 	_, priv, err := ed25519.GenerateKey(rand.Reader)
 	if err != nil {
@@ -159,7 +178,9 @@ func writeKey(path string) error {
 func command(env []string, dir, name string, args ...string) *exec.Cmd {
 	cmd := exec.Command(name, args...)
 	cmd.Dir = dir
-	cmd.Env = append(append([]string(nil), env...), "PWD="+dir)
+	if env != nil {
+		cmd.Env = append(append([]string(nil), env...), "PWD="+dir)
+	}
 	return cmd
 }
 

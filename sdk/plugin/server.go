@@ -95,7 +95,7 @@ func (s *handlerServer) Build(req *pb.BuildRequest, stream pb.Handler_BuildServe
 		HandlerID: req.HandlerId,
 		WorkDir:   req.WorkDir,
 		Params:    req.Params,
-		Env:       req.Env,
+		Env:       nonNil(req.Env),
 		Options:   req.Options,
 		Stdout:    &streamWriter{mu: mu, send: stream.Send, stream: pb.Output_STREAM_STDOUT},
 		Stderr:    &streamWriter{mu: mu, send: stream.Send, stream: pb.Output_STREAM_STDERR},
@@ -207,4 +207,13 @@ func infoToPB(i *Info) *pb.InfoResponse {
 		}
 	}
 	return out
+}
+
+// nonNil keeps an empty environment empty: protobuf sends none as nil, and
+// a nil exec.Cmd.Env would inherit the plugin's own environment.
+func nonNil(env []string) []string {
+	if env == nil {
+		return []string{}
+	}
+	return env
 }

@@ -11,15 +11,27 @@ import (
 type CredentialFunc func(rawURL string) map[string]string
 
 // MatchCredential returns the index of the credentials: entry with the
-// longest URL prefix of rawURL, or -1.
+// longest URL prefix of rawURL, or -1. A prefix matches only up to a
+// boundary: https://a.example.com covers https://a.example.com/x, never
+// https://a.example.com.evil/.
 func MatchCredential(entries []config.Credential, rawURL string) int {
 	best := -1
 	for i, c := range entries {
-		if strings.HasPrefix(rawURL, c.URL) && (best < 0 || len(c.URL) > len(entries[best].URL)) {
+		if prefixAtBoundary(rawURL, c.URL) && (best < 0 || len(c.URL) > len(entries[best].URL)) {
 			best = i
 		}
 	}
 	return best
+}
+
+func prefixAtBoundary(rawURL, prefix string) bool {
+	if !strings.HasPrefix(rawURL, prefix) || prefix == "" {
+		return false
+	}
+	if len(rawURL) == len(prefix) || strings.HasSuffix(prefix, "/") {
+		return true
+	}
+	return strings.ContainsRune("/?#", rune(rawURL[len(prefix)]))
 }
 
 // Credentials hands the plugin serving a URL the options of the longest

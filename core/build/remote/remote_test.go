@@ -88,7 +88,7 @@ func TestCredentials(t *testing.T) {
 	entries := []config.Credential{
 		{URL: "https://h/", Secret: "A"},
 		{URL: "https://h/private/", Secret: "B", Header: "X-Api-Key"},
-		{URL: "gcs://bucket/", Secrets: map[string]string{"key_file": "B"}, Options: config.Options{"project": "p1"}},
+		{URL: "gcs://bucket", Secrets: map[string]string{"key_file": "B"}, Options: config.Options{"project": "p1"}},
 		{URL: "https://unresolved/", Secret: "C"},
 	}
 	creds := Credentials(entries, map[string]string{"A": "tok-a", "B": "tok-b"})
@@ -100,6 +100,8 @@ func TestCredentials(t *testing.T) {
 		{"https://h/private/x", map[string]string{"token": "tok-b", "token_header": "X-Api-Key"}},
 		{"gcs://bucket/obj", map[string]string{"key_file": "tok-b", "project": "p1"}},
 		{"https://other/x", nil},
+		{"https://h.evil/x", nil},
+		{"gcs://bucket.evil/obj", nil},
 		{"https://unresolved/x", nil},
 	}
 	for _, tt := range tests {

@@ -96,8 +96,8 @@ func WithOptions(opts map[string]string) GetOption {
 	return func(o *getOptions) { o.options = opts }
 }
 
-// options merges a use's options with the URL's credentials (validation
-// refused any option set both ways).
+// options merges a use's options with the URL's credentials (CheckOptions
+// refuses an option set both ways before any run).
 func (s *Store) options(rawURL string, use map[string]string) map[string]string {
 	creds := s.creds(rawURL)
 	if len(use) == 0 {

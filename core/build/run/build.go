@@ -165,7 +165,15 @@ func buildAndCollect(ctx context.Context, t tools, cfg *config.Config, in *prepa
 	if err != nil {
 		return nil, err
 	}
-	return &built{artifacts: arts, transfers: transfers, finished: time.Now()}, nil
+	out := &built{artifacts: arts, transfers: transfers, finished: time.Now()}
+	// A published name is public (URLs, build.env, the attestation): one
+	// that holds a secret's value is refused, before anything is published.
+	for _, a := range out.subjects() {
+		if t.red.Contains(a.Name) {
+			return nil, fmt.Errorf("the output %s would be published under a name that holds a secret's value: rename it", t.red.String(a.Name))
+		}
+	}
+	return out, nil
 }
 
 // runBuilder runs the handler plugin in the work tree, its output redacted.

@@ -146,7 +146,7 @@ func fetchMaterial(ctx context.Context, t tools, store *remote.Store, m config.M
 		return nil, err
 	}
 	versioned := store.Capable(m.URI, CapabilityRevision)
-	set, size, isDir, err := hashFetched(ctx, obj, dest, extraAlgs(m, versioned))
+	set, size, isDir, err := hashFetched(ctx, obj, dest, extraAlgs(m, versioned), versioned)
 	if err != nil {
 		return nil, err
 	}
@@ -169,7 +169,7 @@ func fetchMaterial(ctx context.Context, t tools, store *remote.Store, m config.M
 // it is what the plugin said it wrote. A versioned source (git) resolves to
 // a commit: its id is the sha1 recorded and compared, beside the sha256 of
 // the bytes.
-func hashFetched(ctx context.Context, obj *remote.Object, dest string, extra []string) (digest.Set, int64, bool, error) {
+func hashFetched(ctx context.Context, obj *remote.Object, dest string, extra []string, versioned bool) (digest.Set, int64, bool, error) {
 	fi, err := os.Lstat(dest)
 	if err != nil {
 		return nil, 0, false, fmt.Errorf("plugin %s reported success but wrote nothing: %w", obj.Plugin, err)
@@ -191,6 +191,9 @@ func hashFetched(ctx context.Context, obj *remote.Object, dest string, extra []s
 		return nil, 0, false, fmt.Errorf("plugin %s said is_dir=%v but wrote is_dir=%v", obj.Plugin, obj.IsDir, fi.IsDir())
 	}
 	if obj.Revision != "" {
+		if !versioned {
+			return nil, 0, false, fmt.Errorf("plugin %s returned a revision but does not announce %s", obj.Plugin, CapabilityRevision)
+		}
 		if !isCommitID(obj.Revision) {
 			return nil, 0, false, fmt.Errorf("plugin %s returned a malformed revision %q", obj.Plugin, obj.Revision)
 		}

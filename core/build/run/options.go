@@ -7,6 +7,7 @@ import (
 	"github.com/hashicorp/go-hclog"
 
 	"github.com/mmbuild/mmbuild/core/build/progress"
+	"github.com/mmbuild/mmbuild/core/build/redact"
 	"github.com/mmbuild/mmbuild/core/evidence/signing"
 	"github.com/mmbuild/mmbuild/core/plugins/pluginhost"
 )
@@ -27,6 +28,7 @@ type options struct {
 	noBaseEnv      bool
 	signers        []signing.Signer
 	sbom           bool
+	red            *redact.Redactor
 }
 
 // Option configures Run.
@@ -83,6 +85,11 @@ func WithSBOM(b bool) Option { return func(o *options) { o.sbom = b } }
 // the base taken from the running environment (replay: the recorded
 // environment is the whole environment).
 func WithoutBaseEnv() Option { return func(o *options) { o.noBaseEnv = true } }
+
+// WithRedactor sets the redactor that learns the run's secret values, so
+// that the caller's own output (its logger, its --json) passes the same
+// one. Default: a redactor of the run's own.
+func WithRedactor(r *redact.Redactor) Option { return func(o *options) { o.red = r } }
 
 // WithTempDir sets where the run's workspace is created. Default:
 // os.TempDir().

@@ -57,7 +57,10 @@ func Run(ctx context.Context, cfg *config.Config, opts ...Option) (*Result, erro
 	if o.host == nil {
 		return nil, errors.New("run: no plugin host")
 	}
-	red := redact.New()
+	red := o.red
+	if red == nil {
+		red = redact.New()
+	}
 	res, err := run(ctx, cfg, o, red)
 	if err != nil {
 		return nil, red.Err(err)

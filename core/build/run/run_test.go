@@ -237,3 +237,22 @@ func TestSecretValueRedactedHoweverItArrives(t *testing.T) {
 		}
 	}
 }
+
+// An artifact named after a secret's value is refused before anything is
+// published: its name would be public.
+func TestArtifactNamedAfterASecretIsRefused(t *testing.T) {
+	const secret = "s3cr3t-name-value"
+	cfg := strings.Replace(baseConfig, "env:\n  - var: SHOUT\n    value: plain\n",
+		"secrets:\n  - name: TOKEN\n    from: env://CI_TOKEN\nenv:\n  - var: SHOUT\n    value: plain\n", 1)
+	cfg = strings.Replace(cfg, `files: ["dist/out.txt"]`, `files: ["dist/*"]`, 1)
+	p := newProject(t, cfg)
+	p.env["CI_TOKEN"] = secret
+	write(t, filepath.Join(p.dir, "Makefile"), makefile+"\tcp dist/out.txt dist/"+secret+"\n")
+	o := runProject(t, p)
+	if o.err == nil || !strings.Contains(o.err.Error(), "holds a secret's value") || strings.Contains(o.err.Error(), secret) {
+		t.Fatalf("err = %v", o.err)
+	}
+	if got := p.published(t); len(got) != 0 {
+		t.Fatalf("published %v", got)
+	}
+}

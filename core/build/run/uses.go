@@ -118,6 +118,11 @@ func storageUse(cfg *config.Config, where, rawURL string, opts config.Options) (
 	}
 	c := cfg.Credentials[i]
 	cp := fmt.Sprintf("credentials[%d]", i)
+	for k := range c.Options {
+		if _, both := u.Options[k]; both {
+			return use{}, fmt.Errorf("%s: %s.options.%s and %s both set option %s; keep one", cfg.PositionOf(cp+".options."+k), cp, k, u.written[k], k)
+		}
+	}
 	addOptions(&u, cp, c.Options)
 	if c.Header != "" {
 		u.Options[config.TokenHeaderOption] = c.Header

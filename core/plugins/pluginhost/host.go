@@ -72,6 +72,7 @@ type Host struct {
 
 	attached map[string]*plugin.Conn
 	resolver Resolver
+	ctx      context.Context // the first Start's: its end means the run was interrupted
 	sums     *binary.SumCache
 
 	mu      sync.Mutex
@@ -125,6 +126,9 @@ func New(find FindFunc, pin PinFunc, opts ...Option) *Host {
 // ones) return the same process.
 func (h *Host) Start(ctx context.Context, name string) (*Plugin, error) {
 	h.mu.Lock()
+	if h.ctx == nil {
+		h.ctx = ctx
+	}
 	r, ok := h.started[name]
 	if !ok {
 		r = &startResult{done: make(chan struct{})}
@@ -184,13 +188,23 @@ func (h *Host) StartAll(ctx context.Context, names []string) (map[string]*Plugin
 // Close stops every plugin this Host started, concurrently.
 func (h *Host) Close() {
 	h.mu.Lock()
+	// When the context plugins were started with has ended, a handler may
+	// still be stopping the build.
+	interrupted := h.ctx != nil && h.ctx.Err() != nil
 	var wg sync.WaitGroup
 	for _, r := range h.started {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
 			<-r.done
-			if r.p != nil && r.p.client != nil {
+			switch {
+			case r.p == nil || r.p.client == nil:
+			case r.p.servesHandler() && interrupted:
+				// A handler may still be ending an interrupted build
+				// (SIGTERM to its process group, then SIGKILL): go-plugin's
+				// graceful stop lets that finish.
+				r.p.client.Kill()
+			default:
 				stop(r.p.client)
 			}
 		}()
@@ -200,6 +214,15 @@ func (h *Host) Close() {
 	if h.sums != nil {
 		_ = h.sums.Save() // a cache not written only costs a hash next time
 	}
+}
+
+func (p *Plugin) servesHandler() bool {
+	for _, k := range p.Info.Kinds {
+		if strings.HasPrefix(k, "handler:") {
+			return true
+		}
+	}
+	return false
 }
 
 // stop ends a plugin that has nothing left to do: every call of the run
