@@ -44,6 +44,10 @@ func (h *Handler) run(ctx context.Context, c *command) (*handler.BuildResponse, 
 		return nil, fmt.Errorf("starting make: %w", err)
 	}
 	pgid := cmd.Process.Pid
+	// Should this plugin die before make's group is gone (SIGKILLed, or
+	// with mmbuild), the watchdog kills the group.
+	wd := startWatchdog(pgid)
+	defer wd.stop()
 
 	copied := make(chan error, 2)
 	go func() { copied <- pump(c.stdout, outR) }()

@@ -1,0 +1,124 @@
+package e2e
+
+import (
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/mmbuild/mmbuild/internal/testenv"
+)
+
+// stubborn is a recipe that ignores SIGTERM and SIGINT and keeps a child
+// writing into the work tree.
+const stubborn = `stubborn:
+	@trap '' TERM INT; (trap '' TERM INT; while :; do date >> still-writing; sleep 0.1; done; sleep 8888) & echo started > long-started; wait
+`
+
+// When mmbuild or the handler plugin is SIGKILLed mid-build, no process of
+// the build lives on: make dies with the plugin (Pdeathsig), and the
+// plugin's watchdog kills make's process group, the recipe's children
+// included, even those that ignore SIGTERM.
+func TestSIGKILLLeavesNoBuildProcess(t *testing.T) {
+	for _, victim := range []string{"mmbuild", "handler plugin", "SIGINT to mmbuild"} {
+		t.Run(victim, func(t *testing.T) {
+			in := testenv.NewInstall(t)
+			dir := lockedProject(t, in, "")
+			writeFiles(t, dir, map[string]string{"Makefile": strings.Replace(string(mustRead(t, filepath.Join(dir, "Makefile"))), "long:", stubborn+"long:", 1)})
+			cfg := filepath.Join(dir, "mmbuild.yaml")
+			writeFiles(t, dir, map[string]string{"mmbuild.yaml": strings.Replace(string(mustRead(t, cfg)), `params: ["all"]`, `params: ["stubborn"]`, 1)})
+			cmd := in.Command(t.Context(), dir, "run")
+			if err := cmd.Start(); err != nil {
+				t.Fatal(err)
+			}
+			defer func() { _ = cmd.Process.Kill(); _ = cmd.Wait() }()
+			waitFor(t, filepath.Join(dir, "long-started"))
+			pid, sig := cmd.Process.Pid, syscall.SIGKILL
+			switch victim {
+			case "handler plugin":
+				pid = childNamed(t, cmd.Process.Pid, "mmbuild-plugin-make")
+			case "SIGINT to mmbuild":
+				sig = syscall.SIGINT
+			}
+			if err := syscall.Kill(pid, sig); err != nil {
+				t.Fatal(err)
+			}
+			if sig == syscall.SIGINT {
+				// A recipe ignoring SIGTERM gets SIGKILL after the handler's
+				// grace period; mmbuild ends within it.
+				done := make(chan error, 1)
+				go func() { done <- cmd.Wait() }()
+				select {
+				case err := <-done:
+					if err == nil {
+						t.Fatal("mmbuild exited 0 after SIGINT")
+					}
+				case <-time.After(10 * time.Second):
+					t.Fatal("mmbuild did not end within 10 s of SIGINT")
+				}
+			}
+			var left []string
+			for i := 0; i < 50; i++ {
+				if left = processesMatching(t, in.BinDir, "8888"); len(left) == 0 {
+					break
+				}
+				time.Sleep(100 * time.Millisecond)
+			}
+			if len(left) > 0 {
+				t.Fatalf("processes of the build outlived the SIGKILL of the %s: %v", victim, left)
+			}
+			before := fileSize(filepath.Join(dir, "still-writing"))
+			time.Sleep(400 * time.Millisecond)
+			if after := fileSize(filepath.Join(dir, "still-writing")); after != before {
+				t.Fatalf("something still writes into the work tree (%d → %d bytes)", before, after)
+			}
+		})
+	}
+}
+
+func waitFor(t *testing.T, path string) {
+	t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for !exists(path) {
+		if time.Now().After(deadline) {
+			t.Fatalf("%s never appeared", path)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// childNamed returns the pid of parent's child whose executable is named
+// name.
+func childNamed(t *testing.T, parent int, name string) int {
+	t.Helper()
+	entries, _ := os.ReadDir("/proc")
+	for _, e := range entries {
+		stat, err := os.ReadFile("/proc/" + e.Name() + "/stat")
+		if err != nil {
+			continue
+		}
+		s := string(stat)
+		rest := s[strings.LastIndexByte(s, ')')+2:]
+		fields := strings.Fields(rest)
+		if len(fields) < 2 || fields[1] != strconv.Itoa(parent) {
+			continue
+		}
+		if exe, _ := os.Readlink("/proc/" + e.Name() + "/exe"); filepath.Base(exe) == name {
+			pid, _ := strconv.Atoi(e.Name())
+			return pid
+		}
+	}
+	t.Fatalf("no child %s of %d", name, parent)
+	return 0
+}
+
+func fileSize(p string) int64 {
+	fi, err := os.Stat(p)
+	if err != nil {
+		return -1
+	}
+	return fi.Size()
+}
