@@ -81,6 +81,16 @@ func TestPluginFailuresAreOneLine(t *testing.T) {
 			want: []string{"starting plugin make", "hello from a plugin that talks too early"},
 		},
 		{
+			name: "handshake to an address that never answers",
+			setup: func(t *testing.T, in *testenv.Install, dir string) []string {
+				in.FaultyPlugin(in.BinDir, "make")
+				in.MustRun(dir, "plugins", "lock")
+				in.Env = append(in.Env, "MMBUILD_TEST_FAULT=dead-address", "MMBUILD_PLUGIN_START_TIMEOUT=2s")
+				return nil
+			},
+			want: []string{"starting plugin make", "no answer within 2s"},
+		},
+		{
 			name: "crash during build",
 			setup: func(t *testing.T, in *testenv.Install, dir string) []string {
 				in.FaultyPlugin(in.BinDir, "make")

@@ -95,6 +95,18 @@ func WithAllowUnpinned(allow bool) Option { return func(h *Host) { h.allowUnpinn
 // WithLogger sets where plugin logs are relayed. Default: discarded.
 func WithLogger(l hclog.Logger) Option { return func(h *Host) { h.logger = l } }
 
+// DefaultStartTimeout bounds a plugin's start, handshake and first call.
+const DefaultStartTimeout = 20 * time.Second
+
+// StartTimeout is $MMBUILD_PLUGIN_START_TIMEOUT (a Go duration), else
+// DefaultStartTimeout.
+func StartTimeout() time.Duration {
+	if d, err := time.ParseDuration(os.Getenv("MMBUILD_PLUGIN_START_TIMEOUT")); err == nil && d > 0 {
+		return d
+	}
+	return DefaultStartTimeout
+}
+
 // WithSumCache remembers verified binaries' sums in c, so an unchanged
 // binary is not re-hashed on every run. Default: none (every start hashes).
 func WithSumCache(c *binary.SumCache) Option { return func(h *Host) { h.sums = c } }
@@ -109,7 +121,7 @@ func New(find FindFunc, pin PinFunc, opts ...Option) *Host {
 		find:         find,
 		pin:          pin,
 		logger:       hclog.NewNullLogger(),
-		startTimeout: 20 * time.Second,
+		startTimeout: StartTimeout(),
 		started:      map[string]*startResult{},
 		resolver:     ByName{},
 	}
@@ -225,15 +237,20 @@ func (p *Plugin) servesHandler() bool {
 	return false
 }
 
-// stop ends a plugin that has nothing left to do: every call of the run
-// has returned, so there is nothing to flush and no graceful shutdown to
-// wait for. The process is killed, then go-plugin reaps it.
-func stop(c *goplugin.Client) {
+// killProcess SIGKILLs the plugin's process, if it has one yet.
+func killProcess(c *goplugin.Client) {
 	if rc := c.ReattachConfig(); rc != nil && rc.Pid > 0 {
 		if proc, err := os.FindProcess(rc.Pid); err == nil {
 			_ = proc.Kill()
 		}
 	}
+}
+
+// stop ends a plugin that has nothing left to do: every call of the run
+// has returned, so there is nothing to flush and no graceful shutdown to
+// wait for. The process is killed, then go-plugin reaps it.
+func stop(c *goplugin.Client) {
+	killProcess(c)
 	c.Kill()
 }
 
@@ -294,20 +311,49 @@ func (h *Host) start(ctx context.Context, name string) (*Plugin, error) {
 	if err != nil {
 		return nil, err
 	}
+	// The handshake, the connection and the first call are bounded: a
+	// plugin that hand-shakes to an address nobody answers on must not
+	// hang the run, and Ctrl-C must end it.
+	ctx, cancel := context.WithTimeout(ctx, h.startTimeout)
+	defer cancel()
+	type started struct {
+		p   *Plugin
+		err error
+	}
+	ch := make(chan started, 1)
+	go func() {
+		p, err := connect(ctx, client, name, path, sum, pinned, st)
+		ch <- started{p, err}
+	}()
+	select {
+	case r := <-ch:
+		if r.err != nil {
+			client.Kill()
+		}
+		return r.p, r.err
+	case <-ctx.Done():
+		// go-plugin holds its lock while it connects, so anything that
+		// would stop the process can block too: stop it in the background;
+		// Pdeathsig ends it with mmbuild at the latest.
+		go client.Kill()
+		return nil, &StartError{Name: name, Path: path, Stderr: st.firstPanicOrLast(),
+			Err: fmt.Errorf("no answer within %v: %w", h.startTimeout, ctx.Err())}
+	}
+}
+
+// connect hand-shakes with a launched plugin and asks what it serves.
+func connect(ctx context.Context, client *goplugin.Client, name, path, sum string, pinned bool, st *tail) (*Plugin, error) {
 	rpc, err := client.Client()
 	if err != nil {
-		client.Kill()
 		return nil, &StartError{Name: name, Path: path, Stderr: st.firstPanicOrLast(), Err: err}
 	}
 	conn, err := plugin.Dispense(rpc)
 	if err != nil {
-		client.Kill()
 		return nil, &StartError{Name: name, Path: path, Err: err}
 	}
 	p := &Plugin{Name: name, Path: path, SHA256: sum, Pinned: pinned, Conn: conn, client: client, stderr: st}
 	info, err := conn.Info(ctx)
 	if err != nil {
-		client.Kill()
 		return nil, fmt.Errorf("plugin %s (%s): Info: %w", name, path, p.Explain(err))
 	}
 	p.Info = info

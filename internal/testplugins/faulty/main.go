@@ -5,6 +5,7 @@
 //	crash-build   serve, then crash (panic) during Build
 //	crash-get     serve, then crash during Get
 //	exit-start    exit 3 before serving
+//	dead-address  hand-shake to an address nobody answers on, then sleep
 //
 // It serves handler "make" and storage "file" so it can stand in for either.
 package main
@@ -12,9 +13,11 @@ package main
 import (
 	"context"
 	"fmt"
+	"net"
 	"os"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"github.com/mmbuild/mmbuild/sdk/handler"
 	"github.com/mmbuild/mmbuild/sdk/plugin"
@@ -53,6 +56,26 @@ func main() {
 	case "exit-start":
 		fmt.Fprintln(os.Stderr, "faulty plugin: refusing to start")
 		os.Exit(3)
+	case "dead-address":
+		if len(os.Args) > 1 && os.Args[1] == "describe" {
+			break // describes itself like any other
+		}
+		// A listener that accepts and never speaks: the connection hangs.
+		l, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			os.Exit(4)
+		}
+		go func() {
+			for {
+				c, err := l.Accept()
+				if err != nil {
+					return
+				}
+				defer c.Close()
+			}
+		}()
+		fmt.Printf("1|1|tcp|%s|grpc\n", l.Addr())
+		time.Sleep(time.Hour)
 	}
 	f := faulty{mode: mode}
 	// It stands in for the plugin it is installed as, and serves only what
