@@ -3,6 +3,7 @@ package config
 import (
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -115,7 +116,22 @@ type Material struct {
 	Attestation string   `yaml:"attestation,omitempty"` // parsed only
 	Keys        []string `yaml:"keys,omitempty"`        // parsed only
 	Options     Options  `yaml:"options,omitempty"`
-	Pos         Position `yaml:"-"`
+	// MaxSize bounds what the fetch may write ("500MiB", "2GB", bytes);
+	// 0 means DefaultMaxMaterialSize.
+	MaxSize int64    `yaml:"maxSize,omitempty"`
+	Pos     Position `yaml:"-"`
+}
+
+// DefaultMaxMaterialSize bounds a material without maxSize: a fetch that
+// writes more is stopped and refused.
+const DefaultMaxMaterialSize = 10 << 30
+
+// Limit is the most bytes m's fetch may write.
+func (m Material) Limit() int64 {
+	if m.MaxSize > 0 {
+		return m.MaxSize
+	}
+	return DefaultMaxMaterialSize
 }
 
 // Digest maps an algorithm (sha1, sha256, sha512) to a lower-case hex value.
@@ -221,12 +237,24 @@ func oneLine(s string) string {
 	return strings.NewReplacer("\r\n", `\n`, "\n", `\n`, "\r", `\r`).Replace(s)
 }
 
+// MaxSize bounds a config file: a build config is a page or two of YAML,
+// and a huge one would only cost memory before it is refused.
+const MaxSize = 1 << 20
+
 // Load reads, parses and validates the config at path. It does not expand
 // ${VAR}; call Expand for that. Problems in the file are *Error.
 func Load(path string) (*Config, error) {
-	data, err := os.ReadFile(path)
+	f, err := os.Open(path)
 	if err != nil {
 		return nil, fmt.Errorf("loading config: %w", err)
+	}
+	defer f.Close()
+	data, err := io.ReadAll(io.LimitReader(f, MaxSize+1))
+	if err != nil {
+		return nil, fmt.Errorf("loading config: %w", err)
+	}
+	if len(data) > MaxSize {
+		return nil, &Error{Pos: Position{File: path}, Msg: fmt.Sprintf("the config is larger than %d KiB: refusing to read it", MaxSize>>10)}
 	}
 	return Parse(path, data)
 }

@@ -440,6 +440,7 @@ func (d *decoder) materials(v *yaml.Node, path string, dst *[]Material) error {
 			"attestation": d.setStr(&m.Attestation),
 			"keys":        d.setStrList(&m.Keys),
 			"options":     d.setOptions(&m.Options),
+			"maxSize":     d.setSize(&m.MaxSize),
 		})
 		*dst = append(*dst, m)
 		return err
@@ -560,4 +561,42 @@ func (d *decoder) strMap(v *yaml.Node, path string, dst *map[string]string) erro
 	}
 	*dst = out
 	return nil
+}
+
+// sizeUnits are the suffixes a size may carry, longest first.
+var sizeUnits = []struct {
+	suffix string
+	factor int64
+}{{"KiB", 1 << 10}, {"MiB", 1 << 20}, {"GiB", 1 << 30}, {"TiB", 1 << 40}, {"KB", 1e3}, {"MB", 1e6}, {"GB", 1e9}, {"TB", 1e12}, {"B", 1}}
+
+// setSize reads a size: bytes, or a number with KiB MiB GiB TiB KB MB GB TB.
+func (d *decoder) setSize(dst *int64) fieldFunc {
+	return func(v *yaml.Node, path string) error {
+		s, err := d.str(v, path)
+		if err != nil {
+			return err
+		}
+		n, ok := parseSize(s)
+		if !ok {
+			return d.errorf(v, "invalid size %q for %s: want bytes or a number with KiB, MiB, GiB, KB, MB, GB", s, path)
+		}
+		*dst = n
+		return nil
+	}
+}
+
+func parseSize(s string) (int64, bool) {
+	s = strings.TrimSpace(s)
+	factor := int64(1)
+	for _, u := range sizeUnits {
+		if num, ok := strings.CutSuffix(s, u.suffix); ok {
+			s, factor = strings.TrimSpace(num), u.factor
+			break
+		}
+	}
+	n, err := strconv.ParseInt(s, 10, 64)
+	if err != nil || n <= 0 || n > (1<<62)/factor {
+		return 0, false
+	}
+	return n * factor, true
 }

@@ -94,8 +94,17 @@ func optionalURL(path string, v *string) string {
 	if *v == "" {
 		return ""
 	}
-	if u, err := url.Parse(*v); err == nil && u.User != nil {
+	u, err := url.Parse(*v)
+	if err != nil {
+		return ""
+	}
+	if u.User != nil {
 		return path + " carries a user name or password (user@host): credentials are refused in URLs, give them through credentials: and a secret"
+	}
+	for _, seg := range strings.Split(u.Path+"/"+u.Opaque, "/") {
+		if seg == ".." {
+			return path + " has a .. segment: a URL names its object directly"
+		}
 	}
 	return ""
 }

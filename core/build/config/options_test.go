@@ -1,6 +1,7 @@
 package config
 
 import (
+	"os"
 	"strings"
 	"testing"
 )
@@ -107,6 +108,63 @@ func TestUserinfoInURLsRefused(t *testing.T) {
 		}
 		if err == nil || !strings.Contains(err.Error(), tt.path+" carries a user name or password") || strings.Contains(err.Error(), "TOKEN1234") {
 			t.Errorf("%s: %v", tt.path, err)
+		}
+	}
+}
+
+func TestMaterialMaxSize(t *testing.T) {
+	tests := []struct {
+		size string
+		want int64
+		err  string
+	}{
+		{"1024", 1024, ""}, {"500MiB", 500 << 20, ""}, {"2GB", 2e9, ""}, {"1 KiB", 1024, ""},
+		{"0", 0, "invalid size"}, {"-1", 0, "invalid size"}, {"lots", 0, "invalid size"}, {"9999999TiB", 0, "invalid size"},
+	}
+	for _, tt := range tests {
+		c, err := Parse("mmbuild.yaml", []byte("handler: {id: make}\nartifacts: {files: [x]}\nmaterials:\n  - uri: file:///a\n    maxSize: "+tt.size+"\n"))
+		if tt.err != "" {
+			if err == nil || !strings.Contains(err.Error(), tt.err) || !strings.Contains(err.Error(), "mmbuild.yaml:5:") {
+				t.Errorf("%s: %v", tt.size, err)
+			}
+			continue
+		}
+		if err != nil || c.Materials[0].Limit() != tt.want {
+			t.Errorf("%s: %v, limit %d, want %d", tt.size, err, c.Materials[0].Limit(), tt.want)
+		}
+	}
+	c, _ := Parse("mmbuild.yaml", []byte("handler: {id: make}\nartifacts: {files: [x]}\nmaterials:\n  - uri: file:///a\n"))
+	if c.Materials[0].Limit() != DefaultMaxMaterialSize {
+		t.Errorf("default limit %d", c.Materials[0].Limit())
+	}
+}
+
+func TestConfigSizeLimit(t *testing.T) {
+	path := t.TempDir() + "/mmbuild.yaml"
+	big := "handler: {id: make}\nartifacts: {files: [x]}\n# " + strings.Repeat("x", MaxSize) + "\n"
+	if err := os.WriteFile(path, []byte(big), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Load(path); err == nil || !strings.Contains(err.Error(), "larger than 1024 KiB") {
+		t.Fatalf("err = %v", err)
+	}
+}
+
+// validate refuses what run would refuse later, with a position.
+func TestValidateKnowsWhatRunKnows(t *testing.T) {
+	tests := []struct{ yaml, want string }{
+		{"handler: {id: ../../x}\nartifacts: {files: [x]}\n", `mmbuild.yaml:1:15: invalid handler.id "../../x"`},
+		{"handler: {id: Make}\nartifacts: {files: [x]}\n", `invalid handler.id "Make"`},
+		{"handler: {id: make}\nartifacts: {files: [x]}\ntransfers:\n  - source: [x]\n    destination: file:///srv/../etc/\n", "mmbuild.yaml:5:18: transfers[0].destination has a .. segment"},
+		{"handler: {id: make}\nartifacts: {files: [x]}\nmaterials:\n  - uri: s3://b/a/../../k\n", "materials[0].uri has a .. segment"},
+	}
+	for _, tt := range tests {
+		c, err := Parse("mmbuild.yaml", []byte(tt.yaml))
+		if err == nil {
+			err = c.Expand(func(string) (string, bool) { return "", false })
+		}
+		if err == nil || !strings.Contains(err.Error(), tt.want) {
+			t.Errorf("%q: %v, want %q", tt.yaml, err, tt.want)
 		}
 	}
 }

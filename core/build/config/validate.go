@@ -1,6 +1,7 @@
 package config
 
 import (
+	"regexp"
 	"sort"
 	"strings"
 )
@@ -12,10 +13,17 @@ import (
 // Each section is checked by its own function, in file order, so the first
 // problem in the file is the one reported. Secrets come first: the other
 // sections refer to them by name.
+// handlerID is what a handler id may be: the id part of a plugin's kind
+// "handler:<id>".
+var handlerID = regexp.MustCompile(`^[a-z][a-z0-9+.-]*$`)
+
 func (c *Config) validate() error {
 	hk := c.handlerKey
 	if c.Handler.ID == "" {
 		return c.errorf(hk+".id", "%s.id is required", hk)
+	}
+	if !handlerID.MatchString(c.Handler.ID) {
+		return c.errorf(hk+".id", "invalid %s.id %q: want a plugin's handler id, [a-z][a-z0-9+.-]*", hk, c.Handler.ID)
 	}
 	secrets, err := c.validateSecrets()
 	if err != nil {

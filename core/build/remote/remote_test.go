@@ -138,3 +138,23 @@ func TestRedactAndScheme(t *testing.T) {
 		}
 	}
 }
+
+func TestMaxBytes(t *testing.T) {
+	dir := t.TempDir()
+	src := filepath.Join(dir, "big")
+	if err := os.WriteFile(src, make([]byte, 1<<20), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	s := fileStore(t, &finished{}, nil)
+	dest := filepath.Join(dir, "got")
+	_, err := s.Get(context.Background(), "file://"+src, dest, WithMaxBytes(1000))
+	if !errors.Is(err, ErrTooLarge) || !strings.Contains(err.Error(), "larger than its size limit of 1000 bytes") {
+		t.Fatalf("err = %v", err)
+	}
+	if _, err := os.Lstat(dest); !errors.Is(err, fs.ErrNotExist) {
+		t.Fatalf("the refused object was left at %s: %v", dest, err)
+	}
+	if _, err := s.Get(context.Background(), "file://"+src, dest, WithMaxBytes(1<<20)); err != nil {
+		t.Fatalf("exactly at the limit: %v", err)
+	}
+}

@@ -3,9 +3,13 @@ package remote
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io/fs"
+	"os"
+	"path/filepath"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/mmbuild/mmbuild/core/build/progress"
 	"github.com/mmbuild/mmbuild/core/build/redact"
@@ -84,7 +88,16 @@ type GetOption func(*getOptions)
 type getOptions struct {
 	quiet   bool
 	options map[string]string
+	max     int64
 }
+
+// WithMaxBytes stops the transfer, and fails it with ErrTooLarge, as soon
+// as it has written more than n bytes. The core watches what lands at the
+// destination itself, so a plugin that reports no progress is bounded too.
+func WithMaxBytes(n int64) GetOption { return func(o *getOptions) { o.max = n } }
+
+// ErrTooLarge reports an object larger than its limit.
+var ErrTooLarge = errors.New("larger than its size limit")
 
 // Quiet reports no progress for this call (small objects the user did not
 // name: a cached attestation, a secret).
@@ -130,7 +143,12 @@ func (s *Store) Get(ctx context.Context, rawURL, dest string, opts ...GetOption)
 	if !o.quiet {
 		req.Progress = s.progressFunc("get", shown)
 	}
+	ctx, stopWatch := watchSize(ctx, req, dest, o.max)
 	resp, err := b.Storage.Get(ctx, req)
+	if tooLarge := stopWatch(); tooLarge || (err == nil && o.max > 0 && resp.Bytes > o.max) {
+		_ = os.RemoveAll(dest)
+		return nil, s.redact.Err(&Error{Op: "getting", URL: shown, Err: fmt.Errorf("%w of %d bytes (maxSize)", ErrTooLarge, o.max)})
+	}
 	if err != nil {
 		return nil, s.fail("getting", rawURL, b, err)
 	}
@@ -207,4 +225,64 @@ func (e *rewordedError) Unwrap() error { return e.err }
 
 func (s *Store) progressFunc(op, shown string) storage.ProgressFunc {
 	return func(p storage.Progress) { s.progress.Update(op, shown, p.DoneBytes, p.TotalBytes) }
+}
+
+// watchSize cancels the returned context once the transfer has written more
+// than max bytes (0: no limit), by what the plugin reports and by what is at
+// dest, polled. stop ends the watch and reports whether the limit was hit.
+func watchSize(ctx context.Context, req *storage.GetRequest, dest string, max int64) (context.Context, func() bool) {
+	if max <= 0 {
+		return ctx, func() bool { return false }
+	}
+	ctx, cancel := context.WithCancelCause(ctx)
+	check := func(n int64) {
+		if n > max {
+			cancel(ErrTooLarge)
+		}
+	}
+	report := req.Progress
+	req.Progress = func(p storage.Progress) {
+		check(p.DoneBytes)
+		if report != nil {
+			report(p)
+		}
+	}
+	done := make(chan struct{})
+	stopped := make(chan struct{})
+	go func() {
+		defer close(stopped)
+		t := time.NewTicker(100 * time.Millisecond)
+		defer t.Stop()
+		for {
+			select {
+			case <-done:
+				return
+			case <-ctx.Done():
+				return
+			case <-t.C:
+				check(sizeAt(dest))
+			}
+		}
+	}()
+	return ctx, func() bool {
+		close(done)
+		<-stopped
+		tooLarge := errors.Is(context.Cause(ctx), ErrTooLarge)
+		cancel(nil)
+		return tooLarge
+	}
+}
+
+// sizeAt is the total size of the regular files at path (0 if none yet).
+func sizeAt(path string) int64 {
+	var n int64
+	_ = filepath.WalkDir(path, func(_ string, d fs.DirEntry, err error) error {
+		if err == nil && d.Type().IsRegular() {
+			if fi, err := d.Info(); err == nil {
+				n += fi.Size()
+			}
+		}
+		return nil
+	})
+	return n
 }

@@ -141,7 +141,7 @@ func fetchMaterial(ctx context.Context, t tools, store *remote.Store, m config.M
 	if err != nil {
 		return nil, err
 	}
-	obj, err := store.Get(ctx, m.URI, dest, remote.WithOptions(m.Options))
+	obj, err := store.Get(ctx, m.URI, dest, remote.WithOptions(m.Options), remote.WithMaxBytes(m.Limit()))
 	if err != nil {
 		return nil, err
 	}

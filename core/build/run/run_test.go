@@ -256,3 +256,15 @@ func TestArtifactNamedAfterASecretIsRefused(t *testing.T) {
 		t.Fatalf("published %v", got)
 	}
 }
+
+// A material larger than its maxSize is refused before anything runs.
+func TestMaterialOverItsSizeLimit(t *testing.T) {
+	p := newProject(t, strings.Replace(baseConfig, "    digest: {sha256: "+greetingSHA256+"}\n", "    maxSize: 3\n", 1))
+	o := runProject(t, p)
+	if o.err == nil || !strings.Contains(o.err.Error(), "larger than its size limit of 3 bytes") || !strings.Contains(o.err.Error(), "mmbuild.yaml:") {
+		t.Fatalf("err = %v", o.err)
+	}
+	if p.builds(t) != 0 || len(p.published(t)) != 0 {
+		t.Fatal("built or published after a refused material")
+	}
+}
