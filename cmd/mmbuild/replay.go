@@ -4,12 +4,18 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+	"unicode"
 
 	"github.com/hashicorp/go-hclog"
 	"github.com/spf13/cobra"
 
+	"github.com/mmbuild/mmbuild/core/build/remote"
 	"github.com/mmbuild/mmbuild/core/build/run"
 	"github.com/mmbuild/mmbuild/core/evidence/replay"
 	"github.com/mmbuild/mmbuild/core/evidence/signing"
@@ -32,6 +38,7 @@ type replayOptions struct {
 	allowUnpinned bool
 	config        string
 	json          bool
+	dryRun        bool
 }
 
 func newReplayCmd(g *globalOptions) *cobra.Command {
@@ -51,6 +58,14 @@ resolved again by name from today's backends, never taken from the
 attestation), the materials are fetched again and checked against the
 recorded digests, and nothing is published.
 
+The attestation's values are data, never expanded: the config at the recorded
+commit is expanded first (its ${VAR}s from the recorded environment; a
+variable it neither declares nor the attestation records is refused, except
+inside a material's URI, where the recorded URI says what it was), then the
+recorded handler, params, handler options, environment names and values,
+secrets and materials must agree with it: any difference is refused, named,
+before anything runs. What will run is printed first; --dry-run stops there.
+
 Exit status: 0 reproducible, 4 not reproducible (the differing artifacts are
 listed, and diffoscope is run on them when installed), 1 could not replay.`,
 		Args: cobra.ExactArgs(1),
@@ -64,7 +79,8 @@ listed, and diffoscope is run on them when installed), 1 could not replay.`,
 	f.BoolVar(&o.allowUnsigned, "allow-unsigned", false, "replay without checking the signature (who made the attestation is then unknown)")
 	f.BoolVar(&o.allowUnpinned, "allow-unpinned", false, "start plugins that have no entry in mmbuild.lock.hcl")
 	f.StringVar(&o.config, "config", "", "build config to use instead of the one at the recorded entry point")
-	f.BoolVar(&o.json, "json", false, "print the result as JSON on stdout")
+	f.BoolVar(&o.json, "json", false, "print the result as JSON on stdout (with its \"plan\")")
+	f.BoolVar(&o.dryRun, "dry-run", false, "verify and check the attestation and print what would run, then stop: nothing is built")
 	return cmd
 }
 
@@ -84,9 +100,19 @@ func runReplay(cmd *cobra.Command, g *globalOptions, o *replayOptions, src strin
 	if err != nil {
 		return err
 	}
+	// The plan is printed before anything runs: on stdout, or on stderr
+	// when stdout carries the JSON result.
+	planOut := g.stdout
+	if o.json {
+		planOut = g.stderr
+	}
+	opts = append(opts, replay.WithDryRun(o.dryRun), replay.WithPlan(func(p *replay.Plan) { printPlan(planOut, p) }))
 	res, err := replay.Replay(ctx, data, opts...)
 	if err != nil {
 		return err
+	}
+	if res.DryRun {
+		return printDryRun(g, res, o.json)
 	}
 	if err := printReplay(g, res, o.json); err != nil {
 		return err
@@ -180,5 +206,94 @@ func printReplay(g *globalOptions, res *replay.Result, asJSON bool) error {
 		verdict = "NOT reproducible (rebuilt tree kept in " + res.Workspace + ")"
 	}
 	fmt.Fprintf(g.stdout, "%s@%s: %s\n", res.Repo, res.Commit, verdict)
+	return nil
+}
+
+// printPlan prints what the replay runs: the commit, the handler, its
+// params and options, the environment (secrets by where they are resolved
+// again, never a value) and the materials with their digests.
+func printPlan(w io.Writer, p *replay.Plan) {
+	fmt.Fprintf(w, "replay plan: %s@%s (%s)\n", p.Repo, p.Commit, planConfig(p))
+	fmt.Fprintf(w, "  handler   %s\n", p.Handler)
+	fmt.Fprintf(w, "  params    %s\n", quotedList(p.Params))
+	if len(p.Options) > 0 {
+		keys := make([]string, 0, len(p.Options))
+		for k := range p.Options {
+			keys = append(keys, k)
+		}
+		sort.Strings(keys)
+		for _, k := range keys {
+			fmt.Fprintf(w, "  option    %s=%q\n", k, p.Options[k])
+		}
+	}
+	for _, v := range p.Env {
+		switch {
+		case v.Secret:
+			fmt.Fprintf(w, "  env       %s  (secret, resolved again from %s)\n", v.Name, v.From)
+		case v.Name == run.MaterialsDirVar:
+			fmt.Fprintf(w, "  env       %s  (the replay's materials folder)\n", v.Name)
+		default:
+			own := ""
+			if !v.Declared {
+				own = "  (the run's own)"
+			}
+			fmt.Fprintf(w, "  env       %s=%q%s\n", v.Name, v.Value, own)
+		}
+	}
+	for _, m := range p.Materials {
+		fmt.Fprintf(w, "  material  %s  %s\n", remote.Redact(m.URI), digestList(m.Digest))
+	}
+}
+
+// planConfig names the config the plan was checked against.
+func planConfig(p *replay.Plan) string {
+	if p.Config != "" {
+		return "config " + p.Config
+	}
+	return "config " + p.EntryPoint + " at that commit"
+}
+
+func quotedList(l []string) string {
+	q := make([]string, len(l))
+	for i, s := range l {
+		q[i] = fmt.Sprintf("%q", s)
+	}
+	return "[" + strings.Join(q, ", ") + "]"
+}
+
+// digestList is "sha256:… sha512:…", sorted by algorithm.
+func digestList(d map[string]string) string {
+	algs := make([]string, 0, len(d))
+	for a := range d {
+		algs = append(algs, a)
+	}
+	sort.Strings(algs)
+	for i, a := range algs {
+		algs[i] = a + ":" + d[a]
+	}
+	s := strings.Join(algs, " ")
+	for _, r := range s {
+		if !unicode.IsPrint(r) {
+			return strconv.Quote(s) // the attestation's, shown only as text
+		}
+	}
+	return s
+}
+
+// printDryRun ends a --dry-run: the plan was printed; JSON with --json.
+func printDryRun(g *globalOptions, res *replay.Result, asJSON bool) error {
+	if asJSON {
+		enc := json.NewEncoder(g.stdout)
+		enc.SetIndent("", "  ")
+		return enc.Encode(struct {
+			DryRun bool         `json:"dry_run"`
+			Repo   string       `json:"repo"`
+			Commit string       `json:"commit"`
+			Signed bool         `json:"signed"`
+			KeyIDs []string     `json:"key_ids,omitempty"`
+			Plan   *replay.Plan `json:"plan"`
+		}{true, res.Repo, res.Commit, res.Signed, res.KeyIDs, res.Plan})
+	}
+	fmt.Fprintf(g.stdout, "%s@%s: dry run, nothing built\n", res.Repo, res.Commit)
 	return nil
 }

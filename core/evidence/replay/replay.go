@@ -1,7 +1,9 @@
 // Package replay rebuilds what an attestation records and compares the new
 // subjects with the recorded ones, bit for bit. The attestation is untrusted
 // input: it chooses a repository, a builder, arguments and URLs, so it is
-// verified (signature and shape) before anything it names is run.
+// verified (signature and shape), and what it records is checked against
+// the config at the recorded commit, before anything it names is run. Its
+// values are data: never expanded (see check.go).
 package replay
 
 import (
@@ -14,7 +16,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
-	"sort"
 	"strings"
 
 	"github.com/hashicorp/go-hclog"
@@ -58,6 +59,9 @@ type Result struct {
 	Workspace string `json:"workspace,omitempty"`
 	// Diffoscope is true when diffoscope compared the differing artifacts.
 	Diffoscope bool `json:"diffoscope,omitempty"`
+	// Plan is what the replay ran (or, with DryRun, would run).
+	Plan   *Plan `json:"plan,omitempty"`
+	DryRun bool  `json:"dry_run,omitempty"`
 }
 
 type options struct {
@@ -71,6 +75,8 @@ type options struct {
 	logger        hclog.Logger
 	fetch         FetchFunc
 	diffOut       io.Writer
+	onPlan        func(*Plan)
+	dryRun        bool
 }
 
 // FetchFunc downloads the object at a URL to dest.
@@ -112,6 +118,16 @@ func WithConfig(path string) Option { return func(o *options) { o.configPath = p
 func WithDiffoscope(fetch FetchFunc, w io.Writer) Option {
 	return func(o *options) { o.fetch, o.diffOut = fetch, w }
 }
+
+// WithPlan calls f with what the replay will run, once the attestation
+// was checked against the config at the recorded commit and before
+// anything runs.
+func WithPlan(f func(*Plan)) Option { return func(o *options) { o.onPlan = f } }
+
+// WithDryRun stops the replay once its plan is made: the attestation is
+// verified, the recorded commit cloned and its config checked, nothing is
+// built. The Result then has DryRun set and no subjects.
+func WithDryRun(b bool) Option { return func(o *options) { o.dryRun = b } }
 
 // WithLogger sets the logger. Default: discarded.
 func WithLogger(l hclog.Logger) Option { return func(o *options) { o.logger = l } }
@@ -229,9 +245,12 @@ func newOptions(opts []Option) *options {
 	return o
 }
 
-// Replay verifies the attestation, rebuilds in a clean workspace and
-// compares. An error means the replay could not be made; a Result with
-// Reproducible false means it was made and differs.
+// Replay verifies the attestation, clones the recorded commit, checks the
+// recorded invocation against the config there (a difference is a refusal,
+// ErrRefused), reports the plan (WithPlan), rebuilds in a clean workspace
+// and compares. An error means the replay could not be made; a Result with
+// Reproducible false means it was made and differs; with WithDryRun it
+// stops after the plan.
 func Replay(ctx context.Context, data []byte, opts ...Option) (*Result, error) {
 	o := newOptions(opts)
 	st, keyIDs, signed, err := Load(data, opts...)
@@ -241,6 +260,10 @@ func Replay(ctx context.Context, data []byte, opts ...Option) (*Result, error) {
 	pred := st.Predicate
 	repo, commit, _ := splitConfigSource(pred.Invocation.ConfigSource.URI)
 	res := &Result{Commit: commit, Repo: repo, Signed: signed, KeyIDs: keyIDs}
+	rec, err := recordedInvocation(st)
+	if err != nil {
+		return nil, err
+	}
 
 	root, err := os.MkdirTemp(o.tempDir, "mmbuild-replay-")
 	if err != nil {
@@ -258,9 +281,19 @@ func Replay(ctx context.Context, data []byte, opts ...Option) (*Result, error) {
 		return nil, fmt.Errorf("replay: %w", err)
 	}
 
-	cfg, cfgPath, err := o.recordedConfig(clone, st)
+	cfg, cfgPath, plan, err := o.recordedConfig(clone, st, rec)
 	if err != nil {
 		return nil, err
+	}
+	plan.Repo, plan.Commit = repo, commit
+	plan.EntryPoint, plan.Config = pred.Invocation.ConfigSource.EntryPoint, o.configPath
+	res.Plan = plan
+	if o.onPlan != nil {
+		o.onPlan(plan)
+	}
+	if o.dryRun {
+		res.DryRun = true
+		return res, nil
 	}
 
 	runOpts := append([]run.Option{
@@ -293,23 +326,29 @@ func Replay(ctx context.Context, data []byte, opts ...Option) (*Result, error) {
 }
 
 // recordedConfig loads the config at the recorded entry point of the clone
-// (or the one WithConfig gives) and rewrites it into the recorded build.
-func (o *options) recordedConfig(clone string, st *provenance.Statement) (*config.Config, string, error) {
+// (or the one WithConfig gives), checks the recorded invocation against it
+// and rewrites it into the recorded build (see rewrite).
+func (o *options) recordedConfig(clone string, st *provenance.Statement, rec *invocation) (*config.Config, string, *Plan, error) {
+	var err error
+	_, commit, _ := splitConfigSource(st.Predicate.Invocation.ConfigSource.URI)
+	where := "the config at " + commit
 	cfgPath := o.configPath
 	if cfgPath == "" {
-		var err error
 		if cfgPath, err = workspace.Join(clone, st.Predicate.Invocation.ConfigSource.EntryPoint); err != nil {
-			return nil, "", fmt.Errorf("replay: entry point: %w", err)
+			return nil, "", nil, fmt.Errorf("replay: entry point: %w", err)
 		}
+	} else {
+		where = "the config " + cfgPath + " (--config)"
 	}
 	cfg, err := config.Load(cfgPath)
 	if err != nil {
-		return nil, "", fmt.Errorf("replay: the recorded config: %w (use --config when the config is not in the source)", err)
+		return nil, "", nil, fmt.Errorf("replay: the recorded config: %w (use --config when the config is not in the source)", err)
 	}
-	if err := rewrite(cfg, st, o.lookupEnv); err != nil {
-		return nil, "", fmt.Errorf("replay: %w", err)
+	plan, err := rewrite(cfg, rec, where)
+	if err != nil {
+		return nil, "", nil, err
 	}
-	return cfg, cfgPath, nil
+	return cfg, cfgPath, plan, nil
 }
 
 // diffoscope compares each differing artifact with the published original.
@@ -346,115 +385,4 @@ func (o *options) diffoscope(ctx context.Context, st *provenance.Statement, root
 		ran = true
 	}
 	return ran
-}
-
-// rewrite turns the config found at the recorded commit into exactly the
-// recorded build: the recorded handler and params, the recorded environment
-// (secrets resolved again by name from today's backends, never from the
-// attestation), the recorded materials with their recorded digests, and no
-// publishing.
-func rewrite(cfg *config.Config, st *provenance.Statement, lookup func(string) (string, bool)) error {
-	pred := st.Predicate
-	id, params, err := recordedHandler(pred.Invocation.Parameters.(map[string]any))
-	if err != nil {
-		return err
-	}
-	cfg.Handler.ID, cfg.Handler.Params = id, params
-	recorded, _ := pred.Invocation.Environment.(map[string]any)
-	env, err := recordedEnv(recorded, cfg.Env)
-	if err != nil {
-		return err
-	}
-	cfg.Env = env
-	mats, err := recordedMaterials(st)
-	if err != nil {
-		return err
-	}
-	cfg.Materials = mats
-	cfg.Artifacts.Destination = ""
-	cfg.Transfers = nil
-	cfg.Provenance = ""
-	cfg.Source = nil
-	// ${VAR} in the fields kept (artifact globs, replacements) resolve from
-	// the recorded environment first.
-	return cfg.Expand(func(k string) (string, bool) {
-		if v, ok := recorded[k].(string); ok && v != provenance.Redacted {
-			return v, true
-		}
-		return lookup(k)
-	})
-}
-
-// recordedHandler returns the handler id and params recorded in the
-// invocation's parameters (verified to have that shape before replay).
-func recordedHandler(params map[string]any) (id string, handlerParams []string, err error) {
-	id = params["handler"].(string)
-	if ps, ok := params["params"].([]any); ok {
-		for _, p := range ps {
-			s, ok := p.(string)
-			if !ok {
-				return "", nil, fmt.Errorf("invocation.parameters.params holds a non-string")
-			}
-			handlerParams = append(handlerParams, s)
-		}
-	}
-	return id, handlerParams, nil
-}
-
-// recordedEnv returns the recorded environment as env entries, sorted by
-// name: a recorded value as it was, a redacted one as the entry of the
-// config at that commit (declared) that names its secret, so the secret is
-// resolved again by name and never taken from the attestation. The
-// replay's own materials folder is left out.
-func recordedEnv(recorded map[string]any, declared []config.EnvVar) ([]config.EnvVar, error) {
-	byName := map[string]config.EnvVar{}
-	for _, e := range declared {
-		byName[e.Var] = e
-	}
-	names := make([]string, 0, len(recorded))
-	for k := range recorded {
-		names = append(names, k)
-	}
-	sort.Strings(names)
-	var env []config.EnvVar
-	for _, k := range names {
-		v, ok := recorded[k].(string)
-		if !ok {
-			return nil, fmt.Errorf("invocation.environment.%s is not a string", k)
-		}
-		switch {
-		case k == run.MaterialsDirVar:
-			continue // the replay's own materials folder
-		case v == provenance.Redacted:
-			d, ok := byName[k]
-			if !ok || d.ValueFrom == nil || d.ValueFrom.Secret == "" {
-				return nil, fmt.Errorf("environment variable %s was a secret, but the config at that commit does not say which secret", k)
-			}
-			env = append(env, d)
-		default:
-			val := v
-			env = append(env, config.EnvVar{Var: k, Value: &val})
-		}
-	}
-	return env, nil
-}
-
-// recordedMaterials returns the recorded materials with their recorded
-// digests, to be fetched and verified again; the config source and the
-// plugins are not materials to fetch (the clone and the plugin pins cover
-// them).
-func recordedMaterials(st *provenance.Statement) ([]config.Material, error) {
-	pred := st.Predicate
-	var mats []config.Material
-	for _, m := range pred.Materials {
-		switch {
-		case m.URI == pred.Invocation.ConfigSource.URI, strings.HasPrefix(m.URI, "mmbuild-plugin:"):
-			continue
-		}
-		if len(m.Digest) == 0 {
-			return nil, fmt.Errorf("material %s has no recorded digest", m.URI)
-		}
-		mats = append(mats, config.Material{URI: m.URI, Digest: config.Digest(m.Digest)})
-	}
-	return mats, nil
 }
