@@ -1,7 +1,6 @@
 package run
 
 import (
-	"fmt"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -34,35 +33,15 @@ func OutputVars(res *Result) [][2]string {
 	return vars
 }
 
-// writeOutputs writes the dotenv file and appends to $GITHUB_OUTPUT.
+// writeOutputs writes the dotenv file and appends to $GITHUB_OUTPUT at
+// once (a cache hit: nothing is published).
 func writeOutputs(t tools, outDir string, res *Result) error {
-	var b strings.Builder
-	for _, kv := range OutputVars(res) {
-		fmt.Fprintf(&b, "%s=%s\n", kv[0], kv[1])
+	l := &localOutputs{}
+	if err := l.stageOutputs(t, outDir, res); err != nil {
+		l.discard()
+		return err
 	}
-	data := t.red.Bytes([]byte(b.String()))
-	path := t.o.outputEnv
-	if path == "" {
-		path = filepath.Join(outDir, DefaultOutputEnv)
-	}
-	if err := writeFileAtomic(path, data, 0o644); err != nil {
-		return fmt.Errorf("writing %s: %w", path, err)
-	}
-	res.OutputEnvPath = path
-	if gh, ok := t.o.lookupEnv("GITHUB_OUTPUT"); ok && gh != "" {
-		f, err := os.OpenFile(gh, os.O_APPEND|os.O_WRONLY|os.O_CREATE, 0o644)
-		if err != nil {
-			return fmt.Errorf("appending to $GITHUB_OUTPUT: %w", err)
-		}
-		_, werr := f.Write(data)
-		if cerr := f.Close(); werr == nil {
-			werr = cerr
-		}
-		if werr != nil {
-			return fmt.Errorf("appending to $GITHUB_OUTPUT: %w", werr)
-		}
-	}
-	return nil
+	return l.commit()
 }
 
 // writeFileAtomic writes data to path through a temporary file in the same
@@ -71,9 +50,23 @@ func writeFileAtomic(path string, data []byte, mode os.FileMode) error {
 	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
 		return err
 	}
-	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp-*")
+	tmp, err := writeTemp(path, data, mode)
 	if err != nil {
 		return err
+	}
+	if err := os.Rename(tmp, path); err != nil {
+		_ = os.Remove(tmp)
+		return err
+	}
+	return nil
+}
+
+// writeTemp writes data, synced, to a new temporary file beside path and
+// returns its name.
+func writeTemp(path string, data []byte, mode os.FileMode) (string, error) {
+	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp-*")
+	if err != nil {
+		return "", err
 	}
 	tmp := f.Name()
 	_, werr := f.Write(data)
@@ -86,11 +79,9 @@ func writeFileAtomic(path string, data []byte, mode os.FileMode) error {
 	if werr == nil {
 		werr = os.Chmod(tmp, mode)
 	}
-	if werr == nil {
-		werr = os.Rename(tmp, path)
-	}
 	if werr != nil {
 		_ = os.Remove(tmp)
+		return "", werr
 	}
-	return werr
+	return tmp, nil
 }

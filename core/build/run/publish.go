@@ -1,57 +1,66 @@
 package run
 
 import (
+	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"os"
-	"path/filepath"
 
 	"github.com/mmbuild/mmbuild/core/build/config"
 	"github.com/mmbuild/mmbuild/core/build/remote"
-	"github.com/mmbuild/mmbuild/core/build/workspace"
+	"github.com/mmbuild/mmbuild/core/evidence/provenance"
 )
 
-// publish uploads the artifacts, then the transfers, then the attestation
-// last: a destination without an attestation is an incomplete build. It
-// returns the run's Result.
-func publish(ctx context.Context, t tools, store *remote.Store, cfg *config.Config, key stagingKey, out *built, ev *evidence) (*Result, error) {
+// planResult is the Result of a run that publishes: the artifacts' URLs
+// are where publish puts them.
+func planResult(key stagingKey, out *built, ev *evidence) *Result {
 	res := &Result{StagingKey: key.key, StagingURL: key.url, Statement: ev.statement, Artifacts: append([]Artifact(nil), out.artifacts...)}
 	if key.url != "" {
 		for i := range res.Artifacts {
-			a := &res.Artifacts[i]
-			u := remote.Join(key.url, a.Name)
-			if _, err := store.Put(ctx, a.Path, u, cfg.Artifacts.Options); err != nil {
-				return nil, fmt.Errorf("publishing artifact %s: %w", a.Name, err)
-			}
-			a.URL = u
+			res.Artifacts[i].URL = remote.Join(key.url, res.Artifacts[i].Name)
+		}
+	}
+	return res
+}
+
+// publish uploads the artifacts, then the transfers, then the attestation
+// last: a destination without an attestation is an incomplete build.
+func publish(ctx context.Context, t tools, store *remote.Store, cfg *config.Config, res *Result, out *built, ev *evidence) error {
+	for _, a := range res.Artifacts {
+		if a.URL == "" {
+			continue
+		}
+		if _, err := store.Put(ctx, a.Path, a.URL, cfg.Artifacts.Options); err != nil {
+			return fmt.Errorf("publishing artifact %s: %w", a.Name, err)
 		}
 	}
 	for _, tr := range out.transfers {
 		for _, f := range tr.files {
 			if _, err := store.Put(ctx, f.Path, remote.Join(tr.destination, f.Name), tr.options); err != nil {
-				return nil, fmt.Errorf("transferring %s: %w", f.Name, err)
+				return fmt.Errorf("transferring %s: %w", f.Name, err)
 			}
 		}
 	}
-	if key.url == "" {
-		return res, nil
+	if res.StagingURL == "" {
+		return nil
 	}
 	// The SBOM and the signed bundle, then the plain statement last: its
 	// presence marks a complete build.
 	for _, f := range evidenceFiles(ev) {
 		tmp, err := t.ws.StagingPath(f.name)
 		if err != nil {
-			return nil, err
+			return err
 		}
 		if err := os.WriteFile(tmp, f.data, 0o644); err != nil {
-			return nil, err
+			return err
 		}
-		if _, err := store.Put(ctx, tmp, remote.Join(key.url, f.name), cfg.Artifacts.Options); err != nil {
-			return nil, fmt.Errorf("publishing %s: %w", f.name, err)
+		if _, err := store.Put(ctx, tmp, remote.Join(res.StagingURL, f.name), cfg.Artifacts.Options); err != nil {
+			return fmt.Errorf("publishing %s: %w", f.name, err)
 		}
 	}
-	t.log.Info("published", "staging_url", store.Shown(key.url), "artifacts", len(res.Artifacts))
-	return res, nil
+	t.log.Info("published", "staging_url", store.Shown(res.StagingURL), "artifacts", len(res.Artifacts))
+	return nil
 }
 
 type namedFile struct {
@@ -71,28 +80,47 @@ func evidenceFiles(ev *evidence) []namedFile {
 	return out
 }
 
-// writeLocal writes the local copies of the evidence into provenance:,
-// only once everything is published: a failed run leaves no attestation
-// that could be mistaken for a complete build.
-func writeLocal(t tools, cfg *config.Config, outDir string, ev *evidence, res *Result) error {
-	if cfg.Provenance == "" {
+// ErrConcurrentPublish reports a destination another run of the same
+// staging key published to at the same time, leaving it inconsistent with
+// this run's attestation.
+var ErrConcurrentPublish = errors.New("another run published this staging key at the same time")
+
+// verifyPublished checks that the destination holds what this run
+// published: its attestation, and every subject with this run's digest
+// (hashed again by the core). Two runs of one key publishing at once can
+// interleave their uploads; then the published attestation may name
+// artifacts the destination does not hold. A destination that holds
+// another run's complete, consistent build is fine (the staging key names
+// the same inputs); anything else fails the run and is left for the next
+// run's cache check to refuse.
+func verifyPublished(ctx context.Context, t tools, store *remote.Store, cfg *config.Config, key stagingKey, ev *evidence) error {
+	if key.url == "" {
 		return nil
 	}
-	dir, err := workspace.Join(outDir, cfg.Provenance)
+	stmtURL := remote.Join(key.url, StatementName)
+	dest, err := t.ws.StagingPath("published-" + StatementName)
 	if err != nil {
-		return fmt.Errorf("%s: provenance: %w", cfg.PositionOf("provenance"), err)
+		return err
 	}
-	for _, f := range evidenceFiles(ev) {
-		if err := writeFileAtomic(filepath.Join(dir, f.name), f.data, 0o644); err != nil {
-			return fmt.Errorf("writing %s: %w", f.name, err)
+	if _, err := store.Get(ctx, stmtURL, dest, remote.Quiet(), remote.WithOptions(cfg.Artifacts.Options)); err != nil {
+		return fmt.Errorf("verifying the published build: %w", err)
+	}
+	data, err := os.ReadFile(dest)
+	if err != nil {
+		return err
+	}
+	stmt := ev.statement
+	if !bytes.Equal(data, ev.data) {
+		if stmt, err = provenance.Parse(data); err != nil {
+			return fmt.Errorf("%w: its attestation at %s is not this run's and does not parse", ErrConcurrentPublish, store.Shown(stmtURL))
 		}
+		t.log.Warn("another run published this staging key at the same time: checking its build", "staging_url", store.Shown(key.url))
 	}
-	res.StatementPath = filepath.Join(dir, StatementName)
-	if ev.bundle != nil {
-		res.BundlePath = filepath.Join(dir, BundleName)
-	}
-	if ev.sbom != nil {
-		res.SBOMPath = filepath.Join(dir, SBOMName)
+	if _, ok, err := verifyCachedSubjects(ctx, t, store, cfg, key.url, stmt); err != nil || !ok {
+		if err == nil {
+			err = fmt.Errorf("%w: the published artifacts do not match the published attestation at %s; run again (the next run finds a consistent build or rebuilds)", ErrConcurrentPublish, store.Shown(stmtURL))
+		}
+		return err
 	}
 	return nil
 }

@@ -115,15 +115,44 @@ func run(ctx context.Context, cfg *config.Config, o *options, red *redact.Redact
 	if err != nil {
 		return nil, err
 	}
-	res, err := publish(ctx, t, in.store, cfg, key, out, ev)
+	return publishAndRecord(ctx, t, cfg, in, key, out, ev)
+}
+
+// publishAndRecord stages the local outputs (so that a local failure
+// happens before the first byte is published), publishes, checks that the
+// destination holds exactly what this run published, and then puts the
+// local outputs in place.
+func publishAndRecord(ctx context.Context, t tools, cfg *config.Config, in *prepared, key stagingKey, out *built, ev *evidence) (*Result, error) {
+	res := planResult(key, out, ev)
+	local, err := stageLocal(t, cfg, in.outDir, ev, res)
 	if err != nil {
 		return nil, err
 	}
-	if err := writeLocal(t, cfg, in.outDir, ev, res); err != nil {
-		return nil, err
+	defer local.discard()
+	// Another run of the same key publishing at once can interleave its
+	// uploads with ours. The run that publishes last leaves a consistent
+	// build; a run that finds the destination inconsistent publishes
+	// again, so that it never ends leaving its own attestation beside
+	// another run's bytes.
+	for attempt := 1; ; attempt++ {
+		if err := publish(ctx, t, in.store, cfg, res, out, ev); err != nil {
+			return nil, err
+		}
+		err := verifyPublished(ctx, t, in.store, cfg, key, ev)
+		if err == nil {
+			break
+		}
+		if !errors.Is(err, ErrConcurrentPublish) || attempt == maxPublishAttempts {
+			return nil, err
+		}
+		t.log.Warn("the destination changed while publishing (another run of this staging key): publishing again", "staging_url", in.store.Shown(key.url))
 	}
-	return res, writeOutputs(t, in.outDir, res)
+	return res, local.commit()
 }
+
+// maxPublishAttempts bounds how often a run publishes again after finding
+// the destination changed under it.
+const maxPublishAttempts = 3
 
 func newInvocationID() string {
 	b := make([]byte, 16)

@@ -268,3 +268,95 @@ func TestMaterialOverItsSizeLimit(t *testing.T) {
 		t.Fatal("built or published after a refused material")
 	}
 }
+
+// A local output that cannot be written fails the run before anything is
+// published, and leaves no local attestation.
+func TestLocalOutputFailureBeforePublishing(t *testing.T) {
+	tests := []struct {
+		name  string
+		block func(p *project) // makes the output's place unwritable
+		opts  []Option
+		want  string
+	}{
+		{"provenance folder is a file", func(p *project) { write(t, filepath.Join(p.dir, "out"), "not a folder") }, nil, "provenance: writing"},
+		{"output-env in a folder that is a file", func(p *project) { write(t, filepath.Join(p.dir, "blocked"), "x") }, []Option{WithOutputEnv("blocked/build.env")}, "build.env"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			p := newProject(t, baseConfig)
+			tt.block(p)
+			var opts []Option
+			if len(tt.opts) > 0 { // relative to this test's project
+				opts = []Option{WithOutputEnv(filepath.Join(p.dir, "blocked", "build.env"))}
+			}
+			o := runProject(t, p, opts...)
+			if o.err == nil || !strings.Contains(o.err.Error(), tt.want) {
+				t.Fatalf("err = %v, want %q", o.err, tt.want)
+			}
+			if got := p.published(t); len(got) != 0 {
+				t.Fatalf("published %v although the run failed", got)
+			}
+		})
+	}
+}
+
+// Two runs of one staging key publishing to one destination at the same
+// time, with a builder that is not reproducible: whatever the interleaving,
+// a run that succeeds leaves a destination whose attestation matches its
+// artifacts, and a run that finds the destination inconsistent fails with
+// ErrConcurrentPublish.
+func TestConcurrentPublishOfOneKey(t *testing.T) {
+	cfg := strings.Replace(baseConfig, "    digest: {sha256: "+greetingSHA256+"}\n", "    digest: {sha256: "+greetingSHA256+"}\n", 1)
+	p := newProject(t, cfg)
+	write(t, filepath.Join(p.dir, "Makefile"), "dist/out.txt:\n\tmkdir -p dist\n\tdate +%N > dist/out.txt\n")
+	git(t, p.dir, "commit", "-qam", "not reproducible")
+	clone := filepath.Join(t.TempDir(), "clone")
+	git(t, filepath.Dir(clone), "clone", "-q", p.dir, clone)
+	q := *p
+	q.dir = clone
+	succeeded, refused := 0, 0
+	defer func() { t.Logf("%d runs succeeded, %d found the destination inconsistent", succeeded, refused) }()
+	for round := 0; round < 8; round++ {
+		_ = os.RemoveAll(p.dest)
+		results := make(chan outcome, 2)
+		for _, pr := range []*project{p, &q} {
+			go func() { results <- runProject(t, pr, WithForce(true)) }()
+		}
+		var keys []string
+		for range 2 {
+			o := <-results
+			if o.err != nil {
+				if !errors.Is(o.err, ErrConcurrentPublish) {
+					t.Fatalf("round %d: %v", round, o.err)
+				}
+				refused++
+				continue
+			}
+			succeeded++
+			keys = append(keys, o.res.StagingKey)
+		}
+		if len(keys) == 2 && keys[0] != keys[1] {
+			t.Fatalf("the two runs have different keys (%v): the test proves nothing", keys)
+		}
+		if len(keys) > 0 {
+			assertConsistent(t, filepath.Join(p.dest, keys[0]))
+		}
+	}
+}
+
+// assertConsistent checks that the attestation in dir names exactly the
+// sha256 of the artifact beside it.
+func assertConsistent(t *testing.T, dir string) {
+	t.Helper()
+	data, err := os.ReadFile(filepath.Join(dir, StatementName))
+	if err != nil {
+		t.Fatal(err)
+	}
+	art, err := os.ReadFile(filepath.Join(dir, "out.txt"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := sha256Hex(art); !bytes.Contains(data, []byte(want)) {
+		t.Fatalf("the published attestation does not name the published artifact's sha256 %s", want)
+	}
+}

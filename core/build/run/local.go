@@ -1,0 +1,135 @@
+package run
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/mmbuild/mmbuild/core/build/config"
+	"github.com/mmbuild/mmbuild/core/build/workspace"
+)
+
+// localOutputs are the files a run leaves on this machine (the copies of
+// the evidence in provenance:, the dotenv file), written to temporary files
+// beside their places BEFORE anything is published and renamed into place
+// after: a full disk or an unwritable folder fails the run while the
+// destination is still untouched, and a failed run leaves none of them.
+type localOutputs struct {
+	staged []stagedFile
+	github string // $GITHUB_OUTPUT, appended to on commit
+	dotenv []byte
+}
+
+type stagedFile struct {
+	tmp, final string
+}
+
+// stageLocal writes the local outputs of a run whose result will be res
+// (its artifact URLs already those publish gives them) to temporary files.
+func stageLocal(t tools, cfg *config.Config, outDir string, ev *evidence, res *Result) (*localOutputs, error) {
+	l := &localOutputs{}
+	if cfg.Provenance != "" {
+		dir, err := workspace.Join(outDir, cfg.Provenance)
+		if err != nil {
+			return nil, fmt.Errorf("%s: provenance: %w", cfg.PositionOf("provenance"), err)
+		}
+		for _, f := range evidenceFiles(ev) {
+			if err := l.stage(filepath.Join(dir, f.name), f.data); err != nil {
+				l.discard()
+				return nil, fmt.Errorf("%s: provenance: writing %s: %w", cfg.PositionOf("provenance"), f.name, err)
+			}
+		}
+		res.StatementPath = filepath.Join(dir, StatementName)
+		if ev.bundle != nil {
+			res.BundlePath = filepath.Join(dir, BundleName)
+		}
+		if ev.sbom != nil {
+			res.SBOMPath = filepath.Join(dir, SBOMName)
+		}
+	}
+	if err := l.stageOutputs(t, outDir, res); err != nil {
+		l.discard()
+		return nil, err
+	}
+	return l, nil
+}
+
+// stageOutputs stages the dotenv file and checks $GITHUB_OUTPUT can be
+// appended to.
+func (l *localOutputs) stageOutputs(t tools, outDir string, res *Result) error {
+	l.dotenv = dotenv(t, res)
+	path := t.o.outputEnv
+	if path == "" {
+		path = filepath.Join(outDir, DefaultOutputEnv)
+	}
+	if err := l.stage(path, l.dotenv); err != nil {
+		return fmt.Errorf("writing %s: %w", path, err)
+	}
+	res.OutputEnvPath = path
+	if gh, ok := t.o.lookupEnv("GITHUB_OUTPUT"); ok && gh != "" {
+		f, err := os.OpenFile(gh, os.O_APPEND|os.O_WRONLY|os.O_CREATE, 0o644)
+		if err != nil {
+			return fmt.Errorf("appending to $GITHUB_OUTPUT: %w", err)
+		}
+		f.Close()
+		l.github = gh
+	}
+	return nil
+}
+
+func (l *localOutputs) stage(final string, data []byte) error {
+	if err := os.MkdirAll(filepath.Dir(final), 0o755); err != nil {
+		return err
+	}
+	tmp, err := writeTemp(final, data, 0o644)
+	if err != nil {
+		return err
+	}
+	l.staged = append(l.staged, stagedFile{tmp: tmp, final: final})
+	return nil
+}
+
+// commit moves the staged files into place and appends to $GITHUB_OUTPUT.
+func (l *localOutputs) commit() error {
+	for i, f := range l.staged {
+		if err := os.Rename(f.tmp, f.final); err != nil {
+			l.staged = l.staged[i:]
+			l.discard()
+			return fmt.Errorf("writing %s: %w", f.final, err)
+		}
+	}
+	l.staged = nil
+	if l.github == "" {
+		return nil
+	}
+	f, err := os.OpenFile(l.github, os.O_APPEND|os.O_WRONLY, 0o644)
+	if err != nil {
+		return fmt.Errorf("appending to $GITHUB_OUTPUT: %w", err)
+	}
+	_, werr := f.Write(l.dotenv)
+	if cerr := f.Close(); werr == nil {
+		werr = cerr
+	}
+	if werr != nil {
+		return fmt.Errorf("appending to $GITHUB_OUTPUT: %w", werr)
+	}
+	return nil
+}
+
+// discard removes what is still staged.
+func (l *localOutputs) discard() {
+	for _, f := range l.staged {
+		_ = os.Remove(f.tmp)
+	}
+	l.staged = nil
+}
+
+// dotenv is the dotenv file of res, secrets redacted.
+func dotenv(t tools, res *Result) []byte {
+	var b strings.Builder
+	for _, kv := range OutputVars(res) {
+		fmt.Fprintf(&b, "%s=%s\n", kv[0], kv[1])
+	}
+	return t.red.Bytes([]byte(b.String()))
+}
