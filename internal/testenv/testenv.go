@@ -13,6 +13,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -123,7 +124,54 @@ func NewInstall(t testing.TB) *Install {
 		"TMPDIR=" + os.TempDir(),
 		"LANG=C",
 	}
+	// After the test, no process started from this install may be left:
+	// mmbuild, its plugins and whatever they started must all be gone.
+	t.Cleanup(func() { in.checkNoOrphans() })
 	return in
+}
+
+// checkNoOrphans fails the test when a process whose executable lies in
+// the install (mmbuild, a plugin) is still alive a few seconds after the
+// test, and kills it.
+func (in *Install) checkNoOrphans() {
+	var left []int
+	for i := 0; i < 30; i++ {
+		if left = processesUnder(in.Prefix); len(left) == 0 {
+			return
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	for _, pid := range left {
+		cmdline, _ := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", pid))
+		in.t.Errorf("process %d (%s) outlived the test", pid, strings.ReplaceAll(string(cmdline), "\x00", " "))
+		if p, err := os.FindProcess(pid); err == nil {
+			_ = p.Kill()
+		}
+	}
+}
+
+// processesUnder lists the live (not zombie) processes whose executable
+// is under dir. Without /proc it finds none.
+func processesUnder(dir string) []int {
+	entries, err := os.ReadDir("/proc")
+	if err != nil {
+		return nil
+	}
+	var out []int
+	for _, e := range entries {
+		pid, err := strconv.Atoi(e.Name())
+		if err != nil {
+			continue
+		}
+		stat, err := os.ReadFile("/proc/" + e.Name() + "/stat")
+		if err != nil || strings.Contains(string(stat), ") Z ") {
+			continue
+		}
+		if exe, err := os.Readlink("/proc/" + e.Name() + "/exe"); err == nil && strings.HasPrefix(exe, dir+string(filepath.Separator)) {
+			out = append(out, pid)
+		}
+	}
+	return out
 }
 
 // FaultyPlugin installs the misbehaving test plugin as mmbuild-plugin-NAME
