@@ -2,6 +2,7 @@ package config
 
 import (
 	"fmt"
+	"github.com/bmatcuk/doublestar/v4"
 	"net/url"
 	"os"
 	"strings"
@@ -58,11 +59,11 @@ func (c *Config) targets() []target {
 		add(p+".attestation", &m.Attestation, optionalURL)
 	}
 	add("artifacts.destination", &c.Artifacts.Destination, optionalURL)
-	addList("artifacts.files", c.Artifacts.Files, workPath)
+	addList("artifacts.files", c.Artifacts.Files, workGlob)
 	for i := range c.Transfers {
 		t := &c.Transfers[i]
 		p := indexPath("transfers", i)
-		addList(p+".source", t.Source, workPath)
+		addList(p+".source", t.Source, workGlob)
 		add(p+".destination", &t.Destination, requiredURL)
 	}
 	add("provenance", &c.Provenance, optionalWorkPath)
@@ -124,6 +125,18 @@ func workPath(path string, v *string) string {
 		return path + " is empty"
 	}
 	return optionalWorkPath(path, v)
+}
+
+// workGlob is workPath for a glob (** allowed), which must be one that the
+// run can match.
+func workGlob(path string, v *string) string {
+	if problem := workPath(path, v); problem != "" {
+		return problem
+	}
+	if !doublestar.ValidatePattern(*v) {
+		return fmt.Sprintf("%s %q is not a valid glob", path, *v)
+	}
+	return ""
 }
 
 // optionalWorkPath is workPath for an optional value: empty is fine.

@@ -168,3 +168,13 @@ func TestValidateKnowsWhatRunKnows(t *testing.T) {
 		}
 	}
 }
+
+func TestInvalidGlobRefused(t *testing.T) {
+	c, err := Parse("mmbuild.yaml", []byte("handler: {id: make}\nartifacts: {files: [\"dist/[x\"]}\n"))
+	if err == nil {
+		err = c.Expand(func(string) (string, bool) { return "", false })
+	}
+	if err == nil || !strings.Contains(err.Error(), `mmbuild.yaml:2:21: artifacts.files[0] "dist/[x" is not a valid glob`) {
+		t.Fatalf("err = %v", err)
+	}
+}
