@@ -90,3 +90,43 @@ clean:
 demo-remote: install
 	.ci/install-test-servers.sh
 	$(GO) run ./examples/remote/demo -bin $(BINDIR)
+
+# Fuzzing, FUZZTIME per target, one target at a time (go refuses -fuzz over
+# several packages): the parsers of untrusted or hand-edited input. Plain
+# `go test` (make test) runs every target's seed corpus and the crashers kept
+# under testdata/fuzz/; this explores further. A crash is written to the
+# package's testdata/fuzz/<Target>/ by go: commit it beside the fix. The
+# execs each target reached are printed at the end. FUZZMINIMIZETIME bounds
+# the minimizing of each new input, which by default (60s) can take up the
+# whole run. Go 1.26 may end a run that found nothing with a bare "context
+# deadline exceeded" (golang/go#75804, fixed in Go 1.27): that is not a
+# finding, and does not fail the target.
+FUZZTIME         ?= 10s
+FUZZMINIMIZETIME ?= 1s
+# package directory : fuzz target
+FUZZ_TARGETS := \
+	core/build/config:FuzzParse \
+	core/build/remote:FuzzURL \
+	core/plugins/lockfile:FuzzParse \
+	core/evidence/attestation:FuzzOpen \
+	core/evidence/signing:FuzzReadBundle
+
+.PHONY: fuzz
+fuzz:
+	@log=$$(mktemp -d); trap 'rm -rf "$$log"' EXIT; failed=""; \
+	for t in $(FUZZ_TARGETS); do \
+		pkg=$${t%%:*}; fn=$${t##*:}; out="$$log/$$(echo $$t | tr /: __)"; \
+		echo "== $$fn ./$$pkg"; \
+		{ $(GO) test -run '^$$' -fuzz "^$$fn\$$" -fuzztime $(FUZZTIME) -fuzzminimizetime $(FUZZMINIMIZETIME) -parallel 1 ./$$pkg 2>&1; echo $$? > "$$out.rc"; } | tee "$$out"; \
+		if [ "$$(cat "$$out.rc")" != 0 ]; then \
+			if ! grep -q 'Failing input written' "$$out" && grep -qx '    context deadline exceeded' "$$out"; then \
+				echo "(not a finding: go's fuzzing stopped with its own -fuzztime deadline, golang/go#75804)"; \
+			else failed="$$failed $$fn(./$$pkg)"; fi; \
+		fi; \
+	done; \
+	echo "== execs in $(FUZZTIME) per target"; \
+	for t in $(FUZZ_TARGETS); do \
+		out="$$log/$$(echo $$t | tr /: __)"; \
+		printf '%-44s %s\n' "$${t##*:} ./$${t%%:*}" "$$(grep -o 'execs: [0-9]*' "$$out" | tail -n 1)"; \
+	done; \
+	if [ -n "$$failed" ]; then echo "fuzzing failed:$$failed (see testdata/fuzz/ in those packages)"; exit 1; fi

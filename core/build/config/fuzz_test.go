@@ -43,10 +43,10 @@ var fuzzSeeds = []string{
 	"handler: {id: make, params: [\x01]}\n",
 }
 
-// FuzzParse checks that no input panics, not even one that Parse would
-// recover from, or hangs, and that every error, from Parse or from Expand, is an
-// *Error on one line at a position in the file given. An Expand that fails
-// leaves the config as it was.
+// FuzzParse checks that no input panics (not even one that Parse would
+// recover from) or hangs, and that every error, from Parse or from Expand,
+// is an *Error on one line at a position in the file given. An Expand that
+// fails leaves the config as it was.
 func FuzzParse(f *testing.F) {
 	files, _ := filepath.Glob(filepath.Join("testdata", "*", "*.yaml"))
 	for _, file := range files {

@@ -117,23 +117,28 @@ func FuzzURL(f *testing.F) {
 		} else if ru.RawQuery != "" {
 			t.Fatalf("Redact(%q) = %q: query %q appears", raw, red, ru.RawQuery)
 		}
-		if ru.Scheme != u.Scheme || ru.Opaque != u.Opaque || ru.Host != u.Host || ru.Path != u.Path || ru.Fragment != u.Fragment {
+		// url.URL.String writes a relative path whose first segment
+		// holds a colon as "./path", lest it read as a scheme.
+		samePath := ru.Path == u.Path || u.Scheme == "" && u.Host == "" && ru.Path == "./"+u.Path
+		if ru.Scheme != u.Scheme || ru.Opaque != u.Opaque || ru.Host != u.Host || !samePath || ru.Fragment != u.Fragment {
 			t.Fatalf("Redact(%q) = %q: it parses as %#v, want the parts of %#v", raw, red, ru, u)
 		}
 		// Textually: the sensitive parts show nowhere but where they are
 		// part of the public URL too (a password "h" in https://u:h@h/).
 		// In Scheme's errors, the URL shows as Redact has it, beside the
 		// entry's name and Scheme's own words.
-		shown := strings.NewReplacer("REDACTED@", "\x00", "?REDACTED", "\x00").Replace(red)
-		said := strings.ReplaceAll(msg, red, "\x00")
+		// Both are cut where the redacted parts were: a secret "DACT" or
+		// "D@h" is not shown by https://REDACTED@h/.
+		shown := strings.Split(strings.NewReplacer("REDACTED@", "\x00", "?REDACTED", "\x00").Replace(red), "\x00")
+		said := strings.Split(msg, red)
 		for _, s := range secrets {
 			if s == "" || strings.Contains(public, s) {
 				continue
 			}
-			if strings.Contains(shown, s) {
+			if anyContains(shown, s) {
 				t.Fatalf("Redact(%q) = %q shows %q", raw, red, s)
 			}
-			if strings.Contains(said, s) && !strings.Contains(schemeWords, s) {
+			if anyContains(said, s) && !strings.Contains(schemeWords, s) {
 				t.Fatalf("Scheme(%q) error shows %q: %q", raw, s, msg)
 			}
 		}
@@ -151,6 +156,15 @@ func FuzzURL(f *testing.F) {
 // schemeWords are the words of Scheme's errors, with the entry's name the
 // fuzzer gives it.
 const schemeWords = `materials[0].uri: invalid URL <unparsable URL>: "" is not a URL (no scheme such as file:// or s3://) credentials in URL  are refused: use credentials: and a secret`
+
+func anyContains(parts []string, s string) bool {
+	for _, p := range parts {
+		if strings.Contains(p, s) {
+			return true
+		}
+	}
+	return false
+}
 
 // looksLikeUserinfo returns, for a URL net/url refuses, what lies between
 // "://" and the last "@" of the authority when it is long enough (8 bytes
