@@ -45,6 +45,8 @@ MODULES := . sdk $(foreach p,$(PLUGINS),plugins/$(firstword $(subst :, ,$(p))))
 
 test: check
 	@set -e; for m in $(MODULES); do echo "== $$m"; (cd $$m && $(GO) test -race -count=1 -timeout 20m ./...); done
+	@# The parsers of untrusted input, fuzzed for a bounded time (5 targets).
+	$(MAKE) --no-print-directory fuzz FUZZTIME=$(TEST_FUZZTIME)
 
 # gofmt and go vet: cheap, and part of the test command.
 check:
@@ -102,6 +104,8 @@ demo-remote: install
 # deadline exceeded" (golang/go#75804, fixed in Go 1.27): that is not a
 # finding, and does not fail the target.
 FUZZTIME         ?= 10s
+# What make test gives each fuzz target.
+TEST_FUZZTIME    ?= 8s
 FUZZMINIMIZETIME ?= 1s
 # package directory : fuzz target
 FUZZ_TARGETS := \

@@ -296,6 +296,28 @@ func Replay(ctx context.Context, data []byte, opts ...Option) (*Result, error) {
 		return res, nil
 	}
 
+	out, err := o.rebuild(ctx, cfg, cfgPath, root, clone)
+	if err != nil {
+		return nil, err
+	}
+	rebuilt := make(map[string]Artifact, len(out.Artifacts))
+	for _, a := range out.Artifacts {
+		rebuilt[a.Name] = Artifact{Digest: a.Digest, Path: a.Path}
+	}
+	c := Compare(st.Subject, rebuilt)
+	res.Subjects, res.Differing, res.Reproducible = c.Subjects, c.Differing, c.Reproducible
+	if !res.Reproducible {
+		keep = true
+		res.Workspace = root
+		res.Diffoscope = o.diffoscope(ctx, st, root, res)
+	}
+	return res, nil
+}
+
+// rebuild runs the rewritten config in the clean clone: the same stages as
+// any run, forced, with exactly the recorded environment, publishing
+// nothing.
+func (o *options) rebuild(ctx context.Context, cfg *config.Config, cfgPath, root, clone string) (*run.Result, error) {
 	runOpts := append([]run.Option{
 		run.WithWorkDir(filepath.Dir(cfgPath)),
 		run.WithOutputEnv(filepath.Join(root, "build.env")),
@@ -310,19 +332,7 @@ func Replay(ctx context.Context, data []byte, opts ...Option) (*Result, error) {
 	if err != nil {
 		return nil, fmt.Errorf("replay: the build: %w", err)
 	}
-
-	rebuilt := make(map[string]Artifact, len(out.Artifacts))
-	for _, a := range out.Artifacts {
-		rebuilt[a.Name] = Artifact{Digest: a.Digest, Path: a.Path}
-	}
-	c := Compare(st.Subject, rebuilt)
-	res.Subjects, res.Differing, res.Reproducible = c.Subjects, c.Differing, c.Reproducible
-	if !res.Reproducible {
-		keep = true
-		res.Workspace = root
-		res.Diffoscope = o.diffoscope(ctx, st, root, res)
-	}
-	return res, nil
+	return out, nil
 }
 
 // recordedConfig loads the config at the recorded entry point of the clone
