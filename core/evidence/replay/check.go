@@ -291,6 +291,32 @@ const (
 // checkEnvNames checks the names of the recorded environment against the
 // declared ones (before expansion: names are not expanded) and says how
 // each recorded variable is replayed.
+// declaredKind is how the recorded variable k (value v), which the config
+// declares as e (env[i]), is replayed; a secret recorded with a value, or a
+// redacted value the config does not take from a secret, is refused.
+func declaredKind(e config.EnvVar, i int, k, v string, secretSources map[string]string, where string) (envKind, error) {
+	secret := ""
+	switch {
+	case e.ValueFrom != nil && e.ValueFrom.Secret != "":
+		secret = fmt.Sprintf("secret %q", e.ValueFrom.Secret)
+	case e.ValueFrom != nil && secretSources[e.ValueFrom.Env] != "":
+		secret = fmt.Sprintf("variable %s, which %s reads", e.ValueFrom.Env, secretSources[e.ValueFrom.Env])
+	case e.Value == nil && e.ValueFrom == nil && secretSources[k] != "":
+		secret = fmt.Sprintf("variable %s, which %s reads", k, secretSources[k])
+	}
+	switch {
+	case secret != "" && v != provenance.Redacted:
+		return 0, refuse("the attestation's environment has a value for %s, which %s takes from %s (env[%d]): a secret is never taken from an attestation", k, where, secret, i)
+	case secret != "":
+		return envSecret, nil
+	case v == provenance.Redacted:
+		return 0, refuse("the attestation's environment has %s as a secret (%s), but %s does not take it from a secret (env[%d])", k, provenance.Redacted, where, i)
+	case e.Value != nil:
+		return envValue, nil
+	}
+	return envPassed, nil
+}
+
 func checkEnvNames(cfg *config.Config, rec *invocation, where string) (map[string]envKind, error) {
 	declared := map[string]int{}
 	for i, e := range cfg.Env {
@@ -313,28 +339,11 @@ func checkEnvNames(cfg *config.Config, rec *invocation, where string) (map[strin
 		case !ok:
 			extra = append(extra, safe(k))
 		default:
-			e := cfg.Env[i]
-			secret := ""
-			switch {
-			case e.ValueFrom != nil && e.ValueFrom.Secret != "":
-				secret = fmt.Sprintf("secret %q", e.ValueFrom.Secret)
-			case e.ValueFrom != nil && secretSources[e.ValueFrom.Env] != "":
-				secret = fmt.Sprintf("variable %s, which %s reads", e.ValueFrom.Env, secretSources[e.ValueFrom.Env])
-			case e.Value == nil && e.ValueFrom == nil && secretSources[k] != "":
-				secret = fmt.Sprintf("variable %s, which %s reads", k, secretSources[k])
+			kind, err := declaredKind(cfg.Env[i], i, k, v, secretSources, where)
+			if err != nil {
+				return nil, err
 			}
-			switch {
-			case secret != "" && v != provenance.Redacted:
-				return nil, refuse("the attestation's environment has a value for %s, which %s takes from %s (env[%d]): a secret is never taken from an attestation", k, where, secret, i)
-			case secret != "":
-				kinds[k] = envSecret
-			case v == provenance.Redacted:
-				return nil, refuse("the attestation's environment has %s as a secret (%s), but %s does not take it from a secret (env[%d])", k, provenance.Redacted, where, i)
-			case e.Value != nil:
-				kinds[k] = envValue
-			default:
-				kinds[k] = envPassed
-			}
+			kinds[k] = kind
 		}
 	}
 	if len(extra) > 0 {
