@@ -17,6 +17,7 @@ import (
 
 	"github.com/mmbuild/mmbuild/core/build/remote"
 	"github.com/mmbuild/mmbuild/core/build/run"
+	"github.com/mmbuild/mmbuild/core/evidence/attestation"
 	"github.com/mmbuild/mmbuild/core/evidence/replay"
 	"github.com/mmbuild/mmbuild/core/evidence/signing"
 	"github.com/mmbuild/mmbuild/core/plugins/install"
@@ -124,7 +125,7 @@ func runReplay(cmd *cobra.Command, g *globalOptions, o *replayOptions, src strin
 }
 
 // readAttestation reads src, a path or a storage URL fetched through host,
-// up to 16 MiB.
+// within the attestation size limit (attestation.ReadFile).
 func readAttestation(ctx context.Context, host *pluginhost.Host, src string) ([]byte, error) {
 	if install.IsURL(src) {
 		tmp, err := os.MkdirTemp("", "mmbuild-attestation-")
@@ -138,18 +139,7 @@ func readAttestation(ctx context.Context, host *pluginhost.Host, src string) ([]
 		}
 		src = dst
 	}
-	fi, err := os.Stat(src)
-	if err != nil {
-		return nil, fmt.Errorf("reading attestation: %w", err)
-	}
-	if fi.Size() > 16<<20 {
-		return nil, fmt.Errorf("reading attestation %s: larger than 16 MiB", src)
-	}
-	data, err := os.ReadFile(src)
-	if err != nil {
-		return nil, fmt.Errorf("reading attestation: %w", err)
-	}
-	return data, nil
+	return attestation.ReadFile(src)
 }
 
 // replayOptions turns the flags into replay options; the rebuild starts its
@@ -159,7 +149,7 @@ func (o *replayOptions) replayOptions(g *globalOptions, logger hclog.Logger, hos
 		replay.WithThreshold(o.threshold),
 		replay.WithAllowUnsigned(o.allowUnsigned),
 		replay.WithLogger(logger),
-		replay.WithRunOptions(run.WithHost(host), run.WithLogger(logger), run.WithOutput(g.stderr, g.stderr)),
+		replay.WithRunOptions(run.WithHost(host), run.WithLogger(logger), run.WithOutput(g.stderr, g.stderr), run.WithRedactor(g.red)),
 	}
 	for _, k := range o.keys {
 		pem, err := os.ReadFile(k)
