@@ -66,7 +66,9 @@ func newFixture(t testing.TB) *fixture {
 	t.Helper()
 	dir := t.TempDir()
 	f := &fixture{dir: dir}
-	for name, content := range map[string]string{"app.tar.gz": "the app\n", "mmctl": "the cli\n"} {
+	// A slice, not a map: the tests rely on artifacts[0] being app.tar.gz.
+	for _, a := range []struct{ name, content string }{{"app.tar.gz", "the app\n"}, {"mmctl", "the cli\n"}} {
+		name, content := a.name, a.content
 		p := filepath.Join(dir, name)
 		if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
 			t.Fatal(err)
