@@ -122,3 +122,40 @@ func fileSize(p string) int64 {
 	}
 	return fi.Size()
 }
+
+// A plugin that hand-shakes to an address that never answers does not hold
+// mmbuild: SIGTERM ends the run at once, well before the start timeout, and
+// the plugin goes with it.
+func TestSIGTERMWhileAPluginHangs(t *testing.T) {
+	in := testenv.NewInstall(t)
+	dir := lockedProject(t, in, "")
+	in.FaultyPlugin(in.BinDir, "make")
+	in.MustRun(dir, "plugins", "lock")
+	in.Env = append(in.Env, "MMBUILD_TEST_FAULT=dead-address", "MMBUILD_PLUGIN_START_TIMEOUT=120s")
+	cmd := in.Command(t.Context(), dir, "run")
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = cmd.Process.Kill() }()
+	deadline := time.Now().Add(20 * time.Second)
+	for len(processesMatching(t, in.BinDir, "no-marker")) < 2 { // mmbuild and the hanging plugin
+		if time.Now().After(deadline) {
+			t.Fatal("the plugin never started")
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	time.Sleep(300 * time.Millisecond) // it is past the handshake, waiting on the connection
+	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	select {
+	case err := <-done:
+		if err == nil {
+			t.Fatal("mmbuild exited 0 after SIGTERM")
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("mmbuild did not end within 10 s of SIGTERM while a plugin hung")
+	}
+}

@@ -12,6 +12,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/hashicorp/go-hclog"
+
 	"github.com/mmbuild/mmbuild/core/build/remote"
 )
 
@@ -358,5 +360,24 @@ func assertConsistent(t *testing.T, dir string) {
 	}
 	if want := sha256Hex(art); !bytes.Contains(data, []byte(want)) {
 		t.Fatalf("the published attestation does not name the published artifact's sha256 %s", want)
+	}
+}
+
+// The "building" log line names the handler's params: one holding a
+// secret's value is redacted there too.
+func TestBuildingLogLineRedacted(t *testing.T) {
+	const secret = "s3cr3t-param-value"
+	cfg := strings.Replace(baseConfig, "env:\n  - var: SHOUT\n    value: plain\n",
+		"secrets:\n  - name: TOKEN\n    from: env://CI_TOKEN\nenv:\n  - var: SHOUT\n    value: plain\n", 1)
+	cfg = strings.Replace(cfg, `params: ["dist/out.txt"]`, `params: ["dist/out.txt", "X=`+secret+`"]`, 1)
+	p := newProject(t, cfg)
+	p.env["CI_TOKEN"] = secret
+	var logs bytes.Buffer
+	o := runProject(t, p, WithLogger(hclog.New(&hclog.LoggerOptions{Output: &logs, Level: hclog.Info})))
+	if o.err != nil {
+		t.Fatal(o.err)
+	}
+	if !strings.Contains(logs.String(), "building") || strings.Contains(logs.String(), secret) {
+		t.Fatalf("log:\n%s", logs.String())
 	}
 }
