@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -49,25 +50,9 @@ func TestSIGKILLLeavesNoBuildProcess(t *testing.T) {
 			if sig == syscall.SIGINT {
 				// A recipe ignoring SIGTERM gets SIGKILL after the handler's
 				// grace period; mmbuild ends within it.
-				done := make(chan error, 1)
-				go func() { done <- cmd.Wait() }()
-				select {
-				case err := <-done:
-					if err == nil {
-						t.Fatal("mmbuild exited 0 after SIGINT")
-					}
-				case <-time.After(10 * time.Second):
-					t.Fatal("mmbuild did not end within 10 s of SIGINT")
-				}
+				mustEndFailing(t, cmd, 10*time.Second, "SIGINT")
 			}
-			var left []string
-			for i := 0; i < 50; i++ {
-				if left = processesMatching(t, in.BinDir, "8888"); len(left) == 0 {
-					break
-				}
-				time.Sleep(100 * time.Millisecond)
-			}
-			if len(left) > 0 {
+			if left := lingering(t, in.BinDir, "8888"); len(left) > 0 {
 				t.Fatalf("processes of the build outlived the SIGKILL of the %s: %v", victim, left)
 			}
 			before := fileSize(filepath.Join(dir, "still-writing"))
@@ -148,14 +133,36 @@ func TestSIGTERMWhileAPluginHangs(t *testing.T) {
 	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
 		t.Fatal(err)
 	}
+	mustEndFailing(t, cmd, 10*time.Second, "SIGTERM while a plugin hung")
+}
+
+// mustEndFailing waits for cmd, which must exit non-zero within limit of
+// what happened to it.
+func mustEndFailing(t *testing.T, cmd *exec.Cmd, limit time.Duration, what string) {
+	t.Helper()
 	done := make(chan error, 1)
 	go func() { done <- cmd.Wait() }()
 	select {
 	case err := <-done:
 		if err == nil {
-			t.Fatal("mmbuild exited 0 after SIGTERM")
+			t.Fatalf("mmbuild exited 0 after %s", what)
 		}
-	case <-time.After(10 * time.Second):
-		t.Fatal("mmbuild did not end within 10 s of SIGTERM while a plugin hung")
+	case <-time.After(limit):
+		_ = cmd.Process.Kill()
+		t.Fatalf("mmbuild did not end within %v of %s", limit, what)
 	}
+}
+
+// lingering waits up to 5 s for the processes processesMatching finds to
+// go, and returns those that did not.
+func lingering(t *testing.T, binDir, marker string) []string {
+	t.Helper()
+	var left []string
+	for i := 0; i < 50; i++ {
+		if left = processesMatching(t, binDir, marker); len(left) == 0 {
+			return nil
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	return left
 }

@@ -101,26 +101,9 @@ func TestInterruptKillsEverything(t *testing.T) {
 	if err := cmd.Process.Signal(syscall.SIGINT); err != nil {
 		t.Fatal(err)
 	}
-	done := make(chan error, 1)
-	go func() { done <- cmd.Wait() }()
-	select {
-	case err := <-done:
-		if err == nil {
-			t.Fatal("mmbuild exited 0 after SIGINT")
-		}
-	case <-time.After(20 * time.Second):
-		_ = cmd.Process.Kill()
-		t.Fatal("mmbuild did not exit within 20s of SIGINT")
-	}
+	mustEndFailing(t, cmd, 20*time.Second, "SIGINT")
 	// Processes are reaped asynchronously; give the kernel a moment.
-	var left []string
-	for i := 0; i < 50; i++ {
-		if left = processesMatching(t, in.BinDir, "7777"); len(left) == 0 {
-			break
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
-	if len(left) > 0 {
+	if left := lingering(t, in.BinDir, "7777"); len(left) > 0 {
 		t.Fatalf("processes left running after mmbuild exited: %v", left)
 	}
 	assertNothingPublished(t, dir)
