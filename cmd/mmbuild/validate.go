@@ -31,6 +31,9 @@ answer is cached by sha256); --no-plugins checks the config alone.`,
 			if err != nil {
 				return err
 			}
+			if err := run.CheckConfig(cfg); err != nil {
+				return err
+			}
 			if !noPlugins {
 				ps, err := project.Open(filepath.Dir(cfg.Path), project.WithAllowUnpinned(allowUnpinned), project.WithLogger(g.logger()))
 				if err != nil {

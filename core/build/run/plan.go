@@ -44,7 +44,25 @@ func (p *plan) pluginNames() []string {
 // makePlan resolves the handler and every storage scheme of cfg to a
 // plugin, and refuses what no run of cfg could do (a URL without a scheme
 // or with a password, credentials no plugin takes, nothing to attest).
+// CheckConfig refuses what no run of cfg could do, whatever plugins are
+// installed: a URL without a scheme or with credentials, nothing to
+// attest. `mmbuild validate` and every run check it.
+func CheckConfig(cfg *config.Config) error {
+	for _, u := range planURLs(cfg) {
+		if _, err := remote.Scheme(u.url, u.where); err != nil {
+			return err
+		}
+	}
+	if len(cfg.Artifacts.Files) == 0 {
+		return fmt.Errorf("%s: artifacts.files is empty: a build must produce at least one artifact to attest (add artifacts: {files: [...]})", cfg.PositionOf("artifacts.files"))
+	}
+	return nil
+}
+
 func makePlan(cfg *config.Config, r resolver) (*plan, error) {
+	if err := CheckConfig(cfg); err != nil {
+		return nil, err
+	}
 	h, err := r.HandlerPlugin(cfg.Handler.ID)
 	if err != nil {
 		return nil, fmt.Errorf("%s: handler.id %q: %w", cfg.Handler.Pos, cfg.Handler.ID, err)
@@ -66,9 +84,6 @@ func makePlan(cfg *config.Config, r resolver) (*plan, error) {
 			return nil, fmt.Errorf("%s: %w", u.where, err)
 		}
 		p.storages[scheme] = name
-	}
-	if len(cfg.Artifacts.Files) == 0 {
-		return nil, fmt.Errorf("%s: artifacts.files is empty: a build must produce at least one artifact to attest", cfg.Artifacts.Pos)
 	}
 	return p, nil
 }

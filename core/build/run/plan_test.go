@@ -73,8 +73,8 @@ func TestMakePlan(t *testing.T) {
 		},
 		{
 			name:    "nothing to attest",
-			cfg:     config.Config{Handler: config.Handler{ID: "make"}},
-			wantErr: "artifacts.files is empty",
+			cfg:     config.Config{Path: "mmbuild.yaml", Handler: config.Handler{ID: "make"}},
+			wantErr: "mmbuild.yaml: artifacts.files is empty",
 		},
 	}
 	for _, tt := range tests {
