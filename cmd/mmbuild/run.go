@@ -22,14 +22,20 @@ func newRunCmd(g *globalOptions, use string) *cobra.Command {
 matterbuild.yaml, in the current folder by default):
 
   load and validate the config; start the handler and storage plugins it needs
-  (each checked against mmbuild.lock.hcl); fetch and verify the materials into
-  $MMBUILD_MATERIALS_DIR; run the builder with exactly the declared environment;
-  hash the artifacts; write the attestation (in-toto + SLSA v0.2); publish the
-  artifacts to artifacts.destination/<staging key>/ with the attestation last;
-  write build.env for the next build.
+  (the plugins serving its handler id and URL schemes, as mmbuild.lock.hcl
+  records them, each checked against its pin; the lock is found beside the
+  config, else in the folders above it up to the repository root); check every
+  option against its plugin's schema; fetch and verify the materials into
+  $MMBUILD_MATERIALS_DIR (each at most its maxSize, default 10 GiB); run the
+  builder with exactly the declared environment; hash the artifacts; write the
+  attestation (in-toto + SLSA v0.2); publish the artifacts to
+  artifacts.destination/<staging key>/ with the attestation last, and check the
+  destination holds what was published; write build.env for the next build.
 
 If the destination already holds a complete, verified build with the same
-staging key, the build is skipped (use --force to rebuild).
+staging key, the build is skipped (use --force to rebuild). Secret values are
+redacted from everything mmbuild prints or writes. A plugin's start is bounded
+by $MMBUILD_PLUGIN_START_TIMEOUT (default 20s).
 
 Exit status: 0 success, 1 error, 2 usage, 3 the builder failed, 130 interrupted.`,
 		Example: `  mmbuild run
