@@ -66,7 +66,7 @@ func (c *Config) targets() []target {
 		addList(p+".source", t.Source, workGlob)
 		add(p+".destination", &t.Destination, requiredURL)
 	}
-	add("provenance", &c.Provenance, optionalWorkPath)
+	add("provenance", &c.Provenance, provenancePath)
 	for i := range c.Credentials {
 		add(indexPath("credentials", i)+".url", &c.Credentials[i].URL, requiredURL)
 	}
@@ -137,6 +137,16 @@ func workGlob(path string, v *string) string {
 		return fmt.Sprintf("%s %q is not a valid glob", path, *v)
 	}
 	return ""
+}
+
+// provenancePath accepts the folder for the local copy of the attestation:
+// the user's own output folder, so an absolute path is fine (the original
+// format wrote to /tmp/slsa/); a relative one must stay in the work tree.
+func provenancePath(path string, v *string) string {
+	if strings.HasPrefix(*v, "/") {
+		return ""
+	}
+	return optionalWorkPath(path, v)
 }
 
 // optionalWorkPath is workPath for an optional value: empty is fine.

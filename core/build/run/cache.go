@@ -9,7 +9,6 @@ import (
 
 	"github.com/mmbuild/mmbuild/core/build/config"
 	"github.com/mmbuild/mmbuild/core/build/remote"
-	"github.com/mmbuild/mmbuild/core/build/workspace"
 	"github.com/mmbuild/mmbuild/core/evidence/digest"
 	"github.com/mmbuild/mmbuild/core/evidence/provenance"
 )
@@ -45,7 +44,7 @@ func lookupCache(ctx context.Context, t tools, store *remote.Store, cfg *config.
 	}
 	res := &Result{StagingKey: key.key, StagingURL: key.url, Cached: true, Statement: stmt, Artifacts: arts}
 	if cfg.Provenance != "" {
-		dir, err := workspace.Join(outDir, cfg.Provenance)
+		dir, err := provenanceDir(outDir, cfg.Provenance)
 		if err != nil {
 			return nil, err
 		}

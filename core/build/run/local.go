@@ -30,7 +30,7 @@ type stagedFile struct {
 func stageLocal(t tools, cfg *config.Config, outDir string, ev *evidence, res *Result) (*localOutputs, error) {
 	l := &localOutputs{}
 	if cfg.Provenance != "" {
-		dir, err := workspace.Join(outDir, cfg.Provenance)
+		dir, err := provenanceDir(outDir, cfg.Provenance)
 		if err != nil {
 			return nil, fmt.Errorf("%s: provenance: %w", cfg.PositionOf("provenance"), err)
 		}
@@ -132,4 +132,13 @@ func dotenv(t tools, res *Result) []byte {
 		fmt.Fprintf(&b, "%s=%s\n", kv[0], kv[1])
 	}
 	return t.red.Bytes([]byte(b.String()))
+}
+
+// provenanceDir is the folder provenance: names: an absolute path as it
+// is (the user's own output folder), a relative one inside outDir.
+func provenanceDir(outDir, p string) (string, error) {
+	if filepath.IsAbs(p) {
+		return filepath.Clean(p), nil
+	}
+	return workspace.Join(outDir, p)
 }

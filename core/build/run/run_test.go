@@ -381,3 +381,20 @@ func TestBuildingLogLineRedacted(t *testing.T) {
 		t.Fatalf("log:\n%s", logs.String())
 	}
 }
+
+// provenance: may name the user's own folder by an absolute path, as the
+// original format's /tmp/slsa/ did.
+func TestAbsoluteProvenanceFolder(t *testing.T) {
+	abs := filepath.Join(t.TempDir(), "slsa")
+	p := newProject(t, strings.Replace(baseConfig, "provenance: out/", "provenance: "+abs+"/", 1))
+	o := runProject(t, p)
+	if o.err != nil {
+		t.Fatal(o.err)
+	}
+	if o.res.StatementPath != filepath.Join(abs, StatementName) {
+		t.Fatalf("statement at %s", o.res.StatementPath)
+	}
+	if _, err := os.Stat(o.res.StatementPath); err != nil {
+		t.Fatal(err)
+	}
+}
