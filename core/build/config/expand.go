@@ -32,7 +32,7 @@ func (c *Config) targets() []target {
 	}
 	addList(c.handlerKey+".params", c.Handler.Params, nil)
 	if s := c.Source; s != nil {
-		add("source.repo", &s.Repo, required)
+		add("source.repo", &s.Repo, sourceRepo)
 		add("source.commit", &s.Commit, checkCommit)
 		add("source.ref", &s.Ref, nil)
 	}
@@ -76,6 +76,18 @@ func (c *Config) targets() []target {
 func required(path string, v *string) string {
 	if *v == "" {
 		return path + " is required"
+	}
+	return ""
+}
+
+// sourceRepo is required and carries no user name or password (a token
+// reaches the clone through source.credentialsSecret).
+func sourceRepo(path string, v *string) string {
+	if problem := required(path, v); problem != "" {
+		return problem
+	}
+	if u, err := url.Parse(*v); err == nil && u.User != nil {
+		return path + " carries a user name or password (user@host): name a secret holding the token in source.credentialsSecret instead"
 	}
 	return ""
 }

@@ -100,6 +100,7 @@ func TestUserinfoInURLsRefused(t *testing.T) {
 		{"transfers:\n  - source: [x]\n    destination: git+http://TOKEN1234@h/r\n", "transfers[0].destination"},
 		{"secrets:\n  - name: S\n    from: https://TOKEN1234@h/s\n", "secrets[0].from"},
 		{"credentials:\n  - url: https://TOKEN1234@h/\n    secret: S\nsecrets: [{name: S}]\n", "credentials[0].url"},
+		{"source:\n  repo: https://TOKEN1234@git.example.com/app.git\n", "source.repo"},
 	}
 	for _, tt := range tests {
 		c, err := Parse("mmbuild.yaml", []byte("handler: {id: make}\nartifacts: {files: [x]}\n"+tt.yaml))
