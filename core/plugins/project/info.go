@@ -2,10 +2,10 @@ package project
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 
-	"github.com/mmbuild/mmbuild/core/plugins/audit"
 	"github.com/mmbuild/mmbuild/core/plugins/binary"
 	"github.com/mmbuild/mmbuild/core/plugins/discovery"
 	"github.com/mmbuild/mmbuild/core/plugins/lockfile"
@@ -27,20 +27,15 @@ func (p *Plugins) Info(ctx context.Context, kind string) (*plugin.Info, error) {
 	if err != nil {
 		return nil, err
 	}
-	if why := binary.Insecure(c.Path); why != "" {
-		return nil, &binary.InsecureError{Path: c.Path, Reason: why}
-	}
-	sum, err := discovery.SHA256(c.Path)
-	if err != nil {
-		return nil, err
-	}
 	e, _ := p.LockFile.Pin(name)
 	pinned, ok := e.Sum(lockfile.Platform())
-	switch {
-	case !ok && !p.o.allowUnpinned:
+	if !ok && !p.o.allowUnpinned {
 		return nil, fmt.Errorf("plugin %s (%s) is not pinned in %s: run `mmbuild plugins lock`, or pass --allow-unpinned", name, c.Path, p.LockPath)
-	case ok && sum != pinned:
-		return nil, fmt.Errorf("plugin %s (%s): binary is %s but %s pins %s", name, c.Path, sum, p.LockPath, pinned)
 	}
-	return audit.Describe(ctx, c.Path, sum, p.o.audit...)
+	info, err := p.describeRunnable(ctx, c, pinned)
+	var insecure *binary.InsecureError
+	if err != nil && !errors.As(err, &insecure) {
+		return nil, fmt.Errorf("plugin %s (%s): %w", name, c.Path, err)
+	}
+	return info, err
 }

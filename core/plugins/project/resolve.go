@@ -2,6 +2,7 @@ package project
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io/fs"
 	"runtime"
@@ -159,12 +160,26 @@ func (p *Plugins) scanServed() *servedIndex {
 	return idx
 }
 
-// askKinds runs `PLUGIN describe` (or reads its cached answer) for a
-// binary that may run: not writable by others, its sum the pinned one
-// (pinned "" when it is unpinned and that is allowed).
+// askKinds says what a binary that may run serves (see describeRunnable).
 func (p *Plugins) askKinds(c discovery.Candidate, pinned string) ([]string, error) {
+	info, err := p.describeRunnable(context.Background(), c, pinned)
+	var insecure *binary.InsecureError
+	if errors.As(err, &insecure) {
+		return nil, fmt.Errorf("refused: %s", insecure.Reason)
+	}
+	if err != nil {
+		return nil, err
+	}
+	return info.Kinds, nil
+}
+
+// describeRunnable runs `PLUGIN describe` (or reads its cached answer) for
+// a binary that may run: not writable by others (a *binary.InsecureError
+// otherwise), its sum the pinned one (pinned "" when it is unpinned and
+// that is allowed), speaking this mmbuild's plugin API.
+func (p *Plugins) describeRunnable(ctx context.Context, c discovery.Candidate, pinned string) (*plugin.Info, error) {
 	if why := binary.Insecure(c.Path); why != "" {
-		return nil, fmt.Errorf("refused: %s", why)
+		return nil, &binary.InsecureError{Path: c.Path, Reason: why}
 	}
 	sum, err := discovery.SHA256(c.Path)
 	if err != nil {
@@ -173,14 +188,14 @@ func (p *Plugins) askKinds(c discovery.Candidate, pinned string) ([]string, erro
 	if pinned != "" && sum != pinned {
 		return nil, fmt.Errorf("binary is %s but the lock pins %s", sum, pinned)
 	}
-	info, err := audit.Describe(context.Background(), c.Path, sum, p.o.audit...)
+	info, err := audit.Describe(ctx, c.Path, sum, p.o.audit...)
 	if err != nil {
 		return nil, err
 	}
 	if info.APIVersion != plugin.APIVersion {
 		return nil, fmt.Errorf("speaks plugin API v%d, this mmbuild speaks v%d", info.APIVersion, plugin.APIVersion)
 	}
-	return info.Kinds, nil
+	return info, nil
 }
 
 func (idx *servedIndex) notServed(kind string) *NotServedError {
