@@ -59,16 +59,13 @@ func (pp *pendingPlugins) wait(cfg *config.Config, p *plan) (*plugins, error) {
 		return nil, whyPlugin(cfg, p, st.err)
 	}
 	ps := &plugins{handlerID: cfg.Handler.ID, handler: st.m[p.handlerPlugin], storages: map[string]*pluginhost.Plugin{}}
-	if kind := "handler:" + cfg.Handler.ID; !ps.handler.Info.HasKind(kind) {
-		h := ps.handler
-		return nil, fmt.Errorf("%s: handler.id %q: plugin %s (%s) does not serve %s (it serves %s)",
-			cfg.Handler.Pos, cfg.Handler.ID, h.Name, h.Path, kind, strings.Join(h.Info.Kinds, ", "))
+	if err := ps.handler.Serves("handler:" + cfg.Handler.ID); err != nil {
+		return nil, fmt.Errorf("%s: handler.id %q: %w", cfg.Handler.Pos, cfg.Handler.ID, err)
 	}
 	for scheme, name := range p.storages {
 		sp := st.m[name]
-		if kind := "storage:" + scheme; !sp.Info.HasKind(kind) {
-			return nil, fmt.Errorf("%s:// URLs: plugin %s (%s) does not serve %s (it serves %s)",
-				scheme, sp.Name, sp.Path, kind, strings.Join(sp.Info.Kinds, ", "))
+		if err := sp.Serves("storage:" + scheme); err != nil {
+			return nil, fmt.Errorf("%s:// URLs: %w", scheme, err)
 		}
 		ps.storages[scheme] = sp
 	}
