@@ -228,15 +228,15 @@ func (s *Store) progressFunc(op, shown string) storage.ProgressFunc {
 }
 
 // watchSize cancels the returned context once the transfer has written more
-// than max bytes (0: no limit), by what the plugin reports and by what is at
+// than limit bytes (0: no limit), by what the plugin reports and by what is at
 // dest, polled. stop ends the watch and reports whether the limit was hit.
-func watchSize(ctx context.Context, req *storage.GetRequest, dest string, max int64) (context.Context, func() bool) {
-	if max <= 0 {
+func watchSize(ctx context.Context, req *storage.GetRequest, dest string, limit int64) (context.Context, func() bool) {
+	if limit <= 0 {
 		return ctx, func() bool { return false }
 	}
 	ctx, cancel := context.WithCancelCause(ctx)
 	check := func(n int64) {
-		if n > max {
+		if n > limit {
 			cancel(ErrTooLarge)
 		}
 	}
@@ -251,17 +251,24 @@ func watchSize(ctx context.Context, req *storage.GetRequest, dest string, max in
 	stopped := make(chan struct{})
 	go func() {
 		defer close(stopped)
-		t := time.NewTicker(100 * time.Millisecond)
-		defer t.Stop()
+		// Walking a large tree is not free: the next look waits at least
+		// four times as long as the last one took, so the watch costs a
+		// fifth of a core at most, never more.
+		wait := 100 * time.Millisecond
 		for {
+			t := time.NewTimer(wait)
 			select {
 			case <-done:
+				t.Stop()
 				return
 			case <-ctx.Done():
+				t.Stop()
 				return
 			case <-t.C:
-				check(sizeAt(dest))
 			}
+			start := time.Now()
+			check(sizeAt(dest))
+			wait = max(100*time.Millisecond, 4*time.Since(start))
 		}
 	}()
 	return ctx, func() bool {
