@@ -2,13 +2,13 @@ package config
 
 import (
 	"errors"
-	"fmt"
 	"os"
 	"path/filepath"
 	"reflect"
 	"strings"
 	"testing"
-	"time"
+
+	"github.com/mmbuild/mmbuild/internal/fuzzwatch"
 )
 
 // fuzzFile is the name the fuzzer gives Parse: a path with a directory,
@@ -60,7 +60,7 @@ func FuzzParse(f *testing.F) {
 		f.Add([]byte(s))
 	}
 	f.Fuzz(func(t *testing.T, data []byte) {
-		defer watchdog("Parse and Expand", data)()
+		defer fuzzwatch.Start("Parse and Expand", data)()
 		c, err := Parse(fuzzFile, data)
 		if err != nil {
 			checkError(t, "Parse", err)
@@ -131,24 +131,4 @@ func checkError(t *testing.T, what string, err error) {
 	if strings.Contains(e.Msg, "internal error") {
 		t.Fatalf("%s panicked: %q", what, msg)
 	}
-}
-
-// hangAfter is how long one input may take: ample for a config under the
-// race detector on a busy machine, far below the time limit of a fuzzing
-// run.
-const hangAfter = 5 * time.Second
-
-// watchdog crashes the test binary when what has not returned within
-// hangAfter: the fuzzer knows no time limit per input, so a hang would
-// only stall it, while a crash records the input under testdata/fuzz.
-// Call the function it returns when what returns.
-func watchdog(what string, input []byte) (stop func()) {
-	timer := time.AfterFunc(hangAfter, func() {
-		shown := input
-		if len(shown) > 200 {
-			shown = shown[:200]
-		}
-		panic(fmt.Sprintf("%s has run for more than %v on %d bytes: %q…", what, hangAfter, len(input), shown))
-	})
-	return func() { timer.Stop() }
 }

@@ -10,10 +10,10 @@ import (
 	"slices"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/mmbuild/mmbuild/core/evidence/attestation"
 	"github.com/mmbuild/mmbuild/core/evidence/signing"
+	"github.com/mmbuild/mmbuild/internal/fuzzwatch"
 )
 
 // FuzzOpen checks Read and Open on any input: no panic; every error, of
@@ -72,7 +72,7 @@ func FuzzOpen(f *testing.F) {
 	}
 	key := fixtureKey(f)
 	f.Fuzz(func(t *testing.T, data []byte) {
-		defer watchdog("Open", data)()
+		defer fuzzwatch.Start("Open", data)()
 		read, err := attestation.Read(bytes.NewReader(data))
 		if err != nil || !bytes.Equal(read, data) {
 			t.Fatalf("Read: %d of %d bytes, %v", len(read), len(data), err)
@@ -193,24 +193,4 @@ func unsignedLine(t testing.TB, payloadType string, payload []byte) []byte {
 		t.Fatal(err)
 	}
 	return b
-}
-
-// hangAfter is how long one input may take: ample for an attestation of
-// the seeds' size (with a signature check) under the race detector on a
-// busy machine, far below the time limit of a fuzzing run.
-const hangAfter = 5 * time.Second
-
-// watchdog crashes the test binary when what has not returned within
-// hangAfter: the fuzzer knows no time limit per input, so a hang would
-// only stall it, while a crash records the input under testdata/fuzz.
-// Call the function it returns when what returns.
-func watchdog(what string, input []byte) (stop func()) {
-	timer := time.AfterFunc(hangAfter, func() {
-		shown := input
-		if len(shown) > 200 {
-			shown = shown[:200]
-		}
-		panic(fmt.Sprintf("%s has run for more than %v on %d bytes: %q…", what, hangAfter, len(input), shown))
-	})
-	return func() { timer.Stop() }
 }

@@ -3,13 +3,13 @@ package lockfile
 import (
 	"bytes"
 	"errors"
-	"fmt"
 	"os"
 	"path/filepath"
 	"reflect"
 	"strings"
 	"testing"
-	"time"
+
+	"github.com/mmbuild/mmbuild/internal/fuzzwatch"
 )
 
 // lockSeeds are lock files of the tests, beside those of testdata/: the
@@ -49,7 +49,7 @@ func FuzzParse(f *testing.F) {
 		f.Add([]byte(s))
 	}
 	f.Fuzz(func(t *testing.T, src []byte) {
-		defer watchdog("Parse", src)()
+		defer fuzzwatch.Start("Parse", src)()
 		lf, err := Parse(src, FileName)
 		if err != nil {
 			var e *Error
@@ -99,24 +99,4 @@ func FuzzParse(f *testing.F) {
 			t.Fatalf("Bytes differs once read back:\n%s\n---\n%s", out, again)
 		}
 	})
-}
-
-// hangAfter is how long one input may take: ample for a lock file under
-// the race detector on a busy machine, yet far below the time limit of a
-// fuzzing run.
-const hangAfter = 5 * time.Second
-
-// watchdog crashes the test binary when what has not returned within
-// hangAfter: the fuzzer knows no time limit per input, so a hang would
-// only stall it, while a crash records the input under testdata/fuzz.
-// Call the function it returns when what returns.
-func watchdog(what string, input []byte) (stop func()) {
-	timer := time.AfterFunc(hangAfter, func() {
-		shown := input
-		if len(shown) > 200 {
-			shown = shown[:200]
-		}
-		panic(fmt.Sprintf("%s has run for more than %v on %d bytes: %q…", what, hangAfter, len(input), shown))
-	})
-	return func() { timer.Stop() }
 }
