@@ -4,7 +4,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -79,21 +78,9 @@ func waitFor(t *testing.T, path string) {
 // name.
 func childNamed(t *testing.T, parent int, name string) int {
 	t.Helper()
-	entries, _ := os.ReadDir("/proc")
-	for _, e := range entries {
-		stat, err := os.ReadFile("/proc/" + e.Name() + "/stat")
-		if err != nil {
-			continue
-		}
-		s := string(stat)
-		rest := s[strings.LastIndexByte(s, ')')+2:]
-		fields := strings.Fields(rest)
-		if len(fields) < 2 || fields[1] != strconv.Itoa(parent) {
-			continue
-		}
-		if exe, _ := os.Readlink("/proc/" + e.Name() + "/exe"); filepath.Base(exe) == name {
-			pid, _ := strconv.Atoi(e.Name())
-			return pid
+	for _, p := range testenv.Processes() {
+		if p.PPID == parent && filepath.Base(p.Exe) == name {
+			return p.PID
 		}
 	}
 	t.Fatalf("no child %s of %d", name, parent)

@@ -3,6 +3,7 @@ package e2e
 import (
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -113,25 +114,13 @@ func TestInterruptKillsEverything(t *testing.T) {
 // whose command line contains marker.
 func processesMatching(t *testing.T, binDir, marker string) []string {
 	t.Helper()
-	entries, err := os.ReadDir("/proc")
-	if err != nil {
+	if _, err := os.Stat("/proc/self"); err != nil {
 		t.Skip("no /proc")
 	}
 	var out []string
-	for _, e := range entries {
-		pid := e.Name()
-		if pid[0] < '0' || pid[0] > '9' {
-			continue
-		}
-		stat, err := os.ReadFile("/proc/" + pid + "/stat")
-		if err != nil || strings.Contains(string(stat), ") Z ") {
-			continue // gone, or a zombie awaiting its parent
-		}
-		exe, _ := os.Readlink("/proc/" + pid + "/exe")
-		cmdline, _ := os.ReadFile("/proc/" + pid + "/cmdline")
-		cl := strings.ReplaceAll(string(cmdline), "\x00", " ")
-		if strings.HasPrefix(exe, binDir+"/") || strings.Contains(cl, "sleep "+marker) {
-			out = append(out, pid+":"+cl)
+	for _, p := range testenv.Processes() {
+		if strings.HasPrefix(p.Exe, binDir+"/") || strings.Contains(p.Cmdline, "sleep "+marker) {
+			out = append(out, strconv.Itoa(p.PID)+":"+p.Cmdline)
 		}
 	}
 	return out

@@ -150,26 +150,51 @@ func (in *Install) checkNoOrphans() {
 	}
 }
 
-// processesUnder lists the live (not zombie) processes whose executable
-// is under dir. Without /proc it finds none.
+// processesUnder lists the live processes whose executable is under dir.
 func processesUnder(dir string) []int {
+	var out []int
+	for _, p := range Processes() {
+		if strings.HasPrefix(p.Exe, dir+string(filepath.Separator)) {
+			out = append(out, p.PID)
+		}
+	}
+	return out
+}
+
+// Process is a live process, as /proc shows it.
+type Process struct {
+	PID, PPID int
+	Exe       string // the executable's path ("" when not readable)
+	Cmdline   string // the arguments, joined by spaces
+}
+
+// Processes lists the live processes (zombies awaiting their parent left
+// out). Without /proc it finds none.
+func Processes() []Process {
 	entries, err := os.ReadDir("/proc")
 	if err != nil {
 		return nil
 	}
-	var out []int
+	var out []Process
 	for _, e := range entries {
 		pid, err := strconv.Atoi(e.Name())
 		if err != nil {
 			continue
 		}
 		stat, err := os.ReadFile("/proc/" + e.Name() + "/stat")
-		if err != nil || strings.Contains(string(stat), ") Z ") {
+		if err != nil {
+			continue // gone
+		}
+		// pid (comm) state ppid ...: comm may hold spaces and parentheses.
+		s := string(stat)
+		fields := strings.Fields(s[strings.LastIndexByte(s, ')')+1:])
+		if len(fields) < 2 || fields[0] == "Z" {
 			continue
 		}
-		if exe, err := os.Readlink("/proc/" + e.Name() + "/exe"); err == nil && strings.HasPrefix(exe, dir+string(filepath.Separator)) {
-			out = append(out, pid)
-		}
+		ppid, _ := strconv.Atoi(fields[1])
+		exe, _ := os.Readlink("/proc/" + e.Name() + "/exe")
+		cmdline, _ := os.ReadFile("/proc/" + e.Name() + "/cmdline")
+		out = append(out, Process{PID: pid, PPID: ppid, Exe: exe, Cmdline: strings.TrimSpace(strings.ReplaceAll(string(cmdline), "\x00", " "))})
 	}
 	return out
 }
