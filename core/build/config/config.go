@@ -178,6 +178,19 @@ const (
 	TokenHeaderOption = "token_header"
 )
 
+// PlainOptions returns the options c sends as written: its options and,
+// for header:, token_header.
+func (c Credential) PlainOptions() Options {
+	out := Options{}
+	for k, v := range c.Options {
+		out[k] = v
+	}
+	if c.Header != "" {
+		out[TokenHeaderOption] = c.Header
+	}
+	return out
+}
+
 // SecretOptions returns the options c fills from secrets: option name →
 // secret name.
 func (c Credential) SecretOptions() map[string]string {

@@ -183,6 +183,8 @@ func (c *Config) validateCredentials(declared func(string) bool) error {
 			return c.errorf(p, "%s needs secret (the name of a declared secret) or secrets (option: secret name)", p)
 		case cr.Secret != "" && cr.Secrets[TokenOption] != "":
 			return c.errorf(p+".secret", "%s sets the token twice (secret and secrets.%s); keep one", p, TokenOption)
+		case cr.Header != "" && cr.Options[TokenHeaderOption] != "":
+			return c.errorf(p+".header", "%s sets the token's header twice (header and options.%s); keep one", p, TokenHeaderOption)
 		case cr.Header != "" && cr.Secret == "":
 			return c.errorf(p+".header", "%s.header names the header of secret:, which is not set", p)
 		case strings.ContainsAny(cr.Header, ": \r\n"):

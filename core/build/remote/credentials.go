@@ -47,19 +47,13 @@ func Credentials(entries []config.Credential, secrets map[string]string) Credent
 			return nil
 		}
 		c := entries[i]
-		out := map[string]string{}
-		for k, v := range c.Options {
-			out[k] = v
-		}
+		out := c.PlainOptions()
 		for opt, name := range c.SecretOptions() {
 			v, ok := secrets[name]
 			if !ok {
 				return nil
 			}
 			out[opt] = v
-		}
-		if c.Header != "" {
-			out[config.TokenHeaderOption] = c.Header
 		}
 		return out
 	}

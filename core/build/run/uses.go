@@ -118,15 +118,17 @@ func storageUse(cfg *config.Config, where, rawURL string, opts config.Options) (
 	}
 	c := cfg.Credentials[i]
 	cp := fmt.Sprintf("credentials[%d]", i)
-	for k := range c.Options {
-		if _, both := u.Options[k]; both {
-			return use{}, fmt.Errorf("%s: %s.options.%s and %s both set option %s; keep one", cfg.PositionOf(cp+".options."+k), cp, k, u.written[k], k)
+	plain := c.PlainOptions()
+	for k := range plain {
+		at := cp + ".options." + k
+		if k == config.TokenHeaderOption && c.Header != "" {
+			at = cp + ".header"
 		}
-	}
-	addOptions(&u, cp, c.Options)
-	if c.Header != "" {
-		u.Options[config.TokenHeaderOption] = c.Header
-		u.written[config.TokenHeaderOption] = cp + ".header"
+		if _, both := u.Options[k]; both {
+			return use{}, fmt.Errorf("%s: %s and %s both set option %s; keep one", cfg.PositionOf(at), at, u.written[k], k)
+		}
+		u.Options[k] = plain[k]
+		u.written[k] = at
 	}
 	for opt := range c.SecretOptions() {
 		u.Secret = append(u.Secret, opt)
