@@ -9,6 +9,7 @@ import (
 
 	"github.com/mmbuild/mmbuild/core/build/config"
 	"github.com/mmbuild/mmbuild/core/build/remote"
+	"github.com/mmbuild/mmbuild/core/evidence/attestation"
 	"github.com/mmbuild/mmbuild/core/evidence/digest"
 	"github.com/mmbuild/mmbuild/core/evidence/provenance"
 )
@@ -19,18 +20,14 @@ import (
 // core). The attestation is untrusted: anything odd in it is a miss.
 func lookupCache(ctx context.Context, t tools, store *remote.Store, cfg *config.Config, key stagingKey, outDir string) (*Result, error) {
 	stmtURL := remote.Join(key.url, StatementName)
-	dest, err := t.ws.StagingPath(StatementName)
-	if err != nil {
-		return nil, err
-	}
-	if _, err := store.Get(ctx, stmtURL, dest, remote.Quiet(), remote.WithOptions(cfg.Artifacts.Options)); err != nil {
-		if errors.Is(err, remote.ErrNotFound) {
-			return nil, nil
-		}
-		return nil, err
-	}
-	data, err := os.ReadFile(dest)
-	if err != nil {
+	data, err := fetchStatement(ctx, t, store, cfg, key.url)
+	switch {
+	case errors.Is(err, remote.ErrNotFound):
+		return nil, nil
+	case errors.Is(err, attestation.ErrTooLarge):
+		t.log.Warn("ignoring an oversized attestation in the cache", "url", store.Shown(stmtURL))
+		return nil, nil
+	case err != nil:
 		return nil, err
 	}
 	stmt, err := provenance.Parse(data)
@@ -54,6 +51,20 @@ func lookupCache(ctx context.Context, t tools, store *remote.Store, cfg *config.
 		}
 	}
 	return res, nil
+}
+
+// fetchStatement gets the statement published under stagingURL into the
+// workspace and reads it, within the attestation size limit: what is at a
+// destination is untrusted.
+func fetchStatement(ctx context.Context, t tools, store *remote.Store, cfg *config.Config, stagingURL string) ([]byte, error) {
+	dest, err := t.ws.StagingPath(StatementName)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := store.Get(ctx, remote.Join(stagingURL, StatementName), dest, remote.Quiet(), remote.WithOptions(cfg.Artifacts.Options)); err != nil {
+		return nil, err
+	}
+	return attestation.ReadFile(dest)
 }
 
 // verifyCachedSubjects checks every subject of a cached statement. Subjects

@@ -98,16 +98,9 @@ func verifyPublished(ctx context.Context, t tools, store *remote.Store, cfg *con
 		return nil
 	}
 	stmtURL := remote.Join(key.url, StatementName)
-	dest, err := t.ws.StagingPath("published-" + StatementName)
+	data, err := fetchStatement(ctx, t, store, cfg, key.url)
 	if err != nil {
-		return err
-	}
-	if _, err := store.Get(ctx, stmtURL, dest, remote.Quiet(), remote.WithOptions(cfg.Artifacts.Options)); err != nil {
 		return fmt.Errorf("verifying the published build: %w", err)
-	}
-	data, err := os.ReadFile(dest)
-	if err != nil {
-		return err
 	}
 	stmt := ev.statement
 	if !bytes.Equal(data, ev.data) {
