@@ -4,8 +4,9 @@
 # pinned version is kept. Building from the Go module proxy takes minutes
 # on a fresh machine (versitygw ~4 min, rclone ~8 min on 2 cores).
 #
-#   .ci/install-test-servers.sh          versitygw (S3) and cosign (interop of our
-#                                        signed attestations), for `make test`
+#   .ci/install-test-servers.sh          versitygw (S3), cosign v2 (as cosign) and
+#                                        cosign v3 (as cosign3): interop of our
+#                                        signed attestations, for `make test`
 #   .ci/install-test-servers.sh --bench  also rclone, for `make bench`
 set -euo pipefail
 
@@ -13,6 +14,7 @@ set -euo pipefail
 VERSITYGW_VERSION=v1.8.0
 RCLONE_VERSION=v1.76.0
 COSIGN_VERSION=v2.6.5
+COSIGN3_VERSION=v3.1.3
 
 gobin="$(go env GOPATH | cut -d: -f1)/bin"
 
@@ -26,12 +28,19 @@ install() {
 	fi
 	echo "installing $bin $version into $gobin (go install from the module proxy)"
 	local start=$SECONDS
-	GOBIN="$gobin" GOFLAGS=-buildvcs=false go install "$pkg@$version"
+	# Built in a folder of its own, then moved: two major versions of one
+	# tool (cosign v2 and v3) are both named after their package.
+	local tmp
+	tmp=$(mktemp -d)
+	GOBIN="$tmp" GOFLAGS=-buildvcs=false go install "$pkg@$version"
+	mv "$tmp/$(basename "$pkg")" "$gobin/$bin"
+	rmdir "$tmp"
 	echo "$bin $version: built in $((SECONDS - start))s"
 }
 
 install github.com/versity/versitygw github.com/versity/versitygw/cmd/versitygw "$VERSITYGW_VERSION" versitygw
 install github.com/sigstore/cosign/v2 github.com/sigstore/cosign/v2/cmd/cosign "$COSIGN_VERSION" cosign
+install github.com/sigstore/cosign/v3 github.com/sigstore/cosign/v3/cmd/cosign "$COSIGN3_VERSION" cosign3
 if [ "${1:-}" = "--bench" ]; then
 	install github.com/rclone/rclone github.com/rclone/rclone "$RCLONE_VERSION" rclone
 fi
