@@ -6,7 +6,8 @@
 #
 #   .ci/install-test-servers.sh          versitygw (S3), cosign v2 (as cosign) and
 #                                        cosign v3 (as cosign3): interop of our
-#                                        signed attestations, for `make test`
+#                                        signed attestations; the distribution
+#                                        registry (OCI) and crane, for `make test`
 #   .ci/install-test-servers.sh --bench  also rclone, for `make bench`
 set -euo pipefail
 
@@ -14,6 +15,9 @@ set -euo pipefail
 VERSITYGW_VERSION=v1.8.0
 RCLONE_VERSION=v1.76.0
 COSIGN_VERSION=v2.6.5
+# Keep in step with internal/testservers (DistributionVersion, CraneVersion).
+DISTRIBUTION_VERSION=v3.1.2
+CRANE_VERSION=v0.22.1
 COSIGN3_VERSION=v3.1.3
 
 gobin="$(go env GOPATH | cut -d: -f1)/bin"
@@ -40,6 +44,8 @@ install() {
 
 install github.com/versity/versitygw github.com/versity/versitygw/cmd/versitygw "$VERSITYGW_VERSION" versitygw
 install github.com/sigstore/cosign/v2 github.com/sigstore/cosign/v2/cmd/cosign "$COSIGN_VERSION" cosign
+install github.com/distribution/distribution/v3 github.com/distribution/distribution/v3/cmd/registry "$DISTRIBUTION_VERSION" registry
+install github.com/google/go-containerregistry github.com/google/go-containerregistry/cmd/crane "$CRANE_VERSION" crane
 install github.com/sigstore/cosign/v3 github.com/sigstore/cosign/v3/cmd/cosign "$COSIGN3_VERSION" cosign3
 if [ "${1:-}" = "--bench" ]; then
 	install github.com/rclone/rclone github.com/rclone/rclone "$RCLONE_VERSION" rclone

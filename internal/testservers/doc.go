@@ -1,6 +1,7 @@
 // Package testservers starts real servers on loopback for tests: an
 // S3-compatible server, HTTP file servers with failure modes, git over
-// smart HTTP. It is its own module with no dependencies beyond the
-// standard library, so every plugin module can use it in its tests; each
-// helper lives here once and is reused.
+// smart HTTP, an OCI registry (and crane to make images in it). It is its
+// own module with no dependencies beyond the standard library, so every
+// plugin module can use it in its tests; each helper lives here once and is
+// reused.
 package testservers

@@ -5,7 +5,6 @@ import (
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/hex"
-	"fmt"
 	"io"
 	"net"
 	"net/http"
@@ -14,7 +13,6 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 )
@@ -75,26 +73,7 @@ func StartS3(t testing.TB) *S3Server {
 
 func findVersityGW(t testing.TB) string {
 	t.Helper()
-	if p := os.Getenv("MMBUILD_VERSITYGW"); p != "" {
-		return p
-	}
-	if p, err := exec.LookPath("versitygw"); err == nil {
-		return p
-	}
-	if out, err := exec.Command("go", "env", "GOPATH").Output(); err == nil {
-		for _, dir := range filepath.SplitList(strings.TrimSpace(string(out))) {
-			p := filepath.Join(dir, "bin", "versitygw")
-			if fi, err := os.Stat(p); err == nil && fi.Mode().IsRegular() {
-				return p
-			}
-		}
-	}
-	msg := "versitygw not found ($MMBUILD_VERSITYGW, $PATH, $(go env GOPATH)/bin): install it with\n\t" + VersityGWInstall
-	if os.Getenv("CI") != "" {
-		t.Fatal("testservers: " + msg)
-	}
-	t.Skip(msg)
-	return ""
+	return findTool(t, "MMBUILD_VERSITYGW", "versitygw", VersityGWInstall)
 }
 
 func s3FreeAddr() (string, error) {
@@ -112,52 +91,20 @@ func (s *S3Server) start(t testing.TB, bin, addr string) error {
 	cmd := exec.Command(bin, "--port", addr, "--region", s.Region, "--quiet", "posix", s.Dir)
 	// Credentials through the environment, not argv: no need to show them in ps.
 	cmd.Env = append(os.Environ(), "ROOT_ACCESS_KEY_ID="+s.AccessKey, "ROOT_SECRET_ACCESS_KEY="+s.SecretKey)
-	out := &s3Output{}
-	cmd.Stdout, cmd.Stderr = out, out
-	s3KillWithParent(cmd) // never outlive the test binary, where the OS allows
-	if err := cmd.Start(); err != nil {
-		return err
-	}
-	exited := make(chan error, 1)
-	go func() { exited <- cmd.Wait() }()
-	stop := func() {
-		_ = cmd.Process.Signal(syscall.SIGTERM)
-		select {
-		case <-exited:
-		case <-time.After(5 * time.Second):
-			_ = cmd.Process.Kill()
-			<-exited
-		}
-	}
-
 	endpoint := "http://" + addr
 	client := &http.Client{Timeout: time.Second}
-	deadline := time.Now().Add(s3StartTimeout)
-	for {
-		select {
-		case err := <-exited:
-			return fmt.Errorf("exited before answering (%v):\n%s", err, out.String())
-		default:
+	up := func() bool {
+		resp, err := client.Get(endpoint + "/")
+		if err != nil {
+			return false
 		}
-		if resp, err := client.Get(endpoint + "/"); err == nil {
-			resp.Body.Close() // any HTTP answer (403 without credentials) means up
-			break
-		}
-		if time.Now().After(deadline) {
-			stop()
-			return fmt.Errorf("no answer on %s within %v:\n%s", endpoint, s3StartTimeout, out.String())
-		}
-		time.Sleep(20 * time.Millisecond)
+		resp.Body.Close() // any HTTP answer (403 without credentials) means up
+		return true
+	}
+	if err := runServer(t, cmd, "versitygw", endpoint, s3StartTimeout, up); err != nil {
+		return err
 	}
 	s.Endpoint = endpoint
-	t.Cleanup(func() {
-		stop()
-		if t.Failed() {
-			if log := strings.TrimSpace(out.String()); log != "" {
-				t.Logf("versitygw output:\n%s", log)
-			}
-		}
-	})
 	return nil
 }
 
