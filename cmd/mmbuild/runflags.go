@@ -10,6 +10,7 @@ import (
 
 	"github.com/mmbuild/mmbuild/core/build/progress"
 	"github.com/mmbuild/mmbuild/core/build/run"
+	"github.com/mmbuild/mmbuild/core/evidence/provenance"
 	"github.com/mmbuild/mmbuild/core/evidence/signing"
 	"github.com/mmbuild/mmbuild/core/plugins/project"
 )
@@ -31,6 +32,7 @@ type runFlags struct {
 	json           bool
 	builderID      string
 	signKey        string
+	slsa           string
 }
 
 // runCommand is the command a runFlags is for.
@@ -64,6 +66,7 @@ func (o *runFlags) addFlags(f *pflag.FlagSet, c runCommand) {
 	f.StringVar(&o.builderID, "builder-id", "", "builder.id URI recorded in the attestation (default: $MMBUILD_BUILDER_ID or https://mmbuild.dev/builder/local@v1)")
 	f.StringVar(&o.signKey, "sign-key", "", "private key (PEM) to sign the attestation with, over the config's signing: (see mmbuild keys generate)")
 	f.BoolVar(&o.sbom, "sbom", false, "write an SPDX 2.3 SBOM of the artifacts and attest it, as sbom: true")
+	f.StringVar(&o.slsa, "slsa", "", "SLSA provenance version to write, over the config's slsa: v0.2 (in-toto Statement v0.1, the default) or v1 (Statement v1)")
 	f.BoolVar(&o.keepWorkspace, "keep-workspace", false, "keep the run's scratch folder (materials, staging) for inspection")
 	f.BoolVar(&o.json, "json", false, "print the result as JSON on stdout, and transfer progress as JSON lines on stderr")
 }
@@ -89,6 +92,14 @@ func (o *runFlags) runOptions(g *globalOptions, logger hclog.Logger) ([]run.Opti
 		run.WithOutputEnv(o.outputEnv),
 		run.WithLogger(logger),
 		run.WithRedactor(g.red),
+		run.WithToolVersion(version),
+	}
+	if o.slsa != "" {
+		f, err := provenance.ParseFormat(o.slsa)
+		if err != nil {
+			return nil, nil, fmt.Errorf("--slsa: %w", err)
+		}
+		opts = append(opts, run.WithSLSA(f))
 	}
 	if o.signKey != "" {
 		s, err := loadSigner(o.signKey)

@@ -33,8 +33,11 @@ type Config struct {
 	Transfers    []Transfer    `yaml:"transfers,omitempty"`
 	Provenance   string        `yaml:"provenance,omitempty"` // folder for the local copy of the attestation
 	SBOM         bool          `yaml:"sbom,omitempty"`
-	Signing      *Signing      `yaml:"signing,omitempty"`
-	Credentials  []Credential  `yaml:"credentials,omitempty"`
+	// SLSA is the provenance version the build writes: "v0.2" (the
+	// default, also when empty) or "v1". --slsa overrides it.
+	SLSA        string       `yaml:"slsa,omitempty"`
+	Signing     *Signing     `yaml:"signing,omitempty"`
+	Credentials []Credential `yaml:"credentials,omitempty"`
 
 	// handlerKey is the key the handler was written under: "handler", or
 	// "runner" in the legacy format. Error messages use it.

@@ -318,6 +318,34 @@ func (d *decoder) setBool(dst *bool) fieldFunc {
 	}
 }
 
+// SLSAVersions are the values slsa: takes.
+var SLSAVersions = []string{"v0.2", "v1"}
+
+// setSLSA reads slsa:, one of SLSAVersions (a number such as 1 or 0.2 is
+// read as its string).
+func (d *decoder) setSLSA(dst *string) fieldFunc {
+	return func(v *yaml.Node, path string) error {
+		s := resolve(v)
+		if s.Kind != yaml.ScalarNode {
+			return d.wrongType(v, path, "a string")
+		}
+		val := s.Value
+		if !strings.HasPrefix(val, "v") {
+			val = "v" + val
+		}
+		if val == "v1.0" {
+			val = "v1"
+		}
+		for _, ok := range SLSAVersions {
+			if val == ok {
+				*dst = val
+				return nil
+			}
+		}
+		return d.errorf(v, "invalid value %q for %s: expected %s", s.Value, path, strings.Join(SLSAVersions, " or "))
+	}
+}
+
 func (d *decoder) config(root *yaml.Node, c *Config) error {
 	d.positions[""] = d.at(root)
 	handler := func(v *yaml.Node, path string) error { return d.handler(v, path, &c.Handler) }
@@ -333,6 +361,7 @@ func (d *decoder) config(root *yaml.Node, c *Config) error {
 		"transfers":    func(v *yaml.Node, path string) error { return d.transfers(v, path, &c.Transfers) },
 		"provenance":   d.setStr(&c.Provenance),
 		"sbom":         d.setBool(&c.SBOM),
+		"slsa":         d.setSLSA(&c.SLSA),
 		"signing":      func(v *yaml.Node, path string) error { return d.signing(v, path, &c.Signing) },
 		"credentials":  func(v *yaml.Node, path string) error { return d.credentials(v, path, &c.Credentials) },
 	})

@@ -17,32 +17,55 @@ import (
 
 // evidence is what the attest and sign stages produce.
 type evidence struct {
-	statement *provenance.Statement
-	data      []byte // the statement as published, secrets redacted
-	bundle    []byte // .intoto.jsonl: the provenance envelope, then the SBOM's
-	sbom      []byte // SPDX JSON
+	statement *provenance.Record // data as read back by the one reader
+	data      []byte             // the statement as published, secrets redacted
+	bundle    []byte             // .intoto.jsonl: the provenance envelope, then the SBOM's
+	sbom      []byte             // SPDX JSON
+	// sigstore are the Sigstore bundles (v0.3) of the signed statements:
+	// the provenance's, then the SBOM's. Nil when unsigned.
+	sigstore, sbomSigstore []byte
 }
 
 // makeEvidence attests the build, then signs the statement and writes the
 // SBOM as configured.
 func makeEvidence(ctx context.Context, t tools, cfg *config.Config, in *prepared, mats []fetchedMaterial, out *built, key stagingKey, started time.Time) (*evidence, error) {
-	stmt, err := attest(t, cfg, in, mats, out, key, started)
+	b := attest(t, cfg, in, mats, out, key, started)
+	format, err := provenanceFormat(t, cfg)
 	if err != nil {
 		return nil, err
 	}
-	data, err := provenance.Marshal(stmt)
+	data, err := provenance.Encode(b, format)
 	if err != nil {
 		return nil, err
 	}
-	ev := &evidence{statement: stmt, data: t.red.Bytes(data)}
-	if ev.bundle, ev.sbom, err = signAndSBOM(ctx, t, cfg, in, ev.data, out); err != nil {
+	ev := &evidence{data: t.red.Bytes(data)}
+	// What is published is read back by the reader every consumer uses
+	// (verify, replay, the cache): a statement it refused would be
+	// evidence nobody can check.
+	if ev.statement, err = provenance.Decode(ev.data); err != nil {
+		return nil, fmt.Errorf("reading back the attestation: %w", err)
+	}
+	if err := signAndSBOM(ctx, t, cfg, in, ev, out); err != nil {
 		return nil, err
 	}
 	return ev, nil
 }
 
+// provenanceFormat is the SLSA version to write: --slsa, else the
+// config's slsa:, else v0.2.
+func provenanceFormat(t tools, cfg *config.Config) (provenance.Format, error) {
+	if t.o.slsa != "" {
+		return t.o.slsa, nil
+	}
+	f, err := provenance.ParseFormat(cfg.SLSA)
+	if err != nil {
+		return "", fmt.Errorf("%s: slsa: %w", cfg.PositionOf("slsa"), err)
+	}
+	return f, nil
+}
+
 // attest assembles the statement.
-func attest(t tools, cfg *config.Config, in *prepared, mats []fetchedMaterial, out *built, key stagingKey, started time.Time) (*provenance.Statement, error) {
+func attest(t tools, cfg *config.Config, in *prepared, mats []fetchedMaterial, out *built, key stagingKey, started time.Time) provenance.Build {
 	configSource := provenance.Resource{URI: in.src.URI()}
 	if in.src.Commit != "" {
 		configSource.Digest = provenance.Digest{"sha1": in.src.Commit}
@@ -51,19 +74,24 @@ func attest(t tools, cfg *config.Config, in *prepared, mats []fetchedMaterial, o
 	if builderID == "" {
 		builderID, _ = t.o.lookupEnv("MMBUILD_BUILDER_ID")
 	}
-	return provenance.New(provenance.Build{
-		BuilderID:    builderID,
-		HandlerID:    cfg.Handler.ID,
-		Params:       cfg.Handler.Params,
-		Options:      cfg.Handler.Options,
-		ConfigSource: configSource,
-		EntryPoint:   entryPoint(cfg.Path, in.src.Dir),
-		Environment:  in.env.attested(t.red),
-		Materials:    attestedMaterials(in, mats),
-		Subjects:     attestedSubjects(out),
-		InvocationID: in.invocationID,
-		Started:      started,
-		Finished:     out.finished,
+	var version map[string]string
+	if t.o.toolVersion != "" {
+		version = map[string]string{"mmbuild": t.o.toolVersion}
+	}
+	return provenance.Build{
+		BuilderID:      builderID,
+		BuilderVersion: version,
+		HandlerID:      cfg.Handler.ID,
+		Params:         cfg.Handler.Params,
+		Options:        cfg.Handler.Options,
+		ConfigSource:   configSource,
+		EntryPoint:     entryPoint(cfg.Path, in.src.Dir),
+		Environment:    in.env.attested(t.red),
+		Materials:      attestedMaterials(in, mats),
+		Subjects:       attestedSubjects(out),
+		InvocationID:   in.invocationID,
+		Started:        started,
+		Finished:       out.finished,
 		Completeness: provenance.Completeness{
 			// Params are the handler's whole input from the config.
 			Parameters: true,
@@ -73,7 +101,7 @@ func attest(t tools, cfg *config.Config, in *prepared, mats []fetchedMaterial, o
 			Materials: in.src.Commit != "" && !in.src.Dirty,
 		},
 		Extra: buildConfig(t, cfg, in, out, key),
-	})
+	}
 }
 
 // attestedSubjects are the artifacts and transferred files, each once.
@@ -180,8 +208,8 @@ func recordTransfers(transfers []transferSet) []transferRecord {
 
 // recordedTransfers reads the transfers a statement's buildConfig records
 // (none when it records none or is not readable).
-func recordedTransfers(stmt *provenance.Statement) []transferRecord {
-	data, err := json.Marshal(stmt.Predicate.BuildConfig)
+func recordedTransfers(stmt *provenance.Record) []transferRecord {
+	data, err := json.Marshal(stmt.Extra)
 	if err != nil {
 		return nil
 	}

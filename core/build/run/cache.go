@@ -30,9 +30,15 @@ func lookupCache(ctx context.Context, t tools, store *remote.Store, cfg *config.
 	case err != nil:
 		return nil, err
 	}
-	stmt, err := provenance.Parse(data)
+	stmt, err := provenance.Decode(data)
 	if err != nil {
 		t.log.Warn("ignoring an unreadable attestation in the cache", "url", store.Shown(stmtURL), "error", err)
+		return nil, nil
+	}
+	if want, err := provenanceFormat(t, cfg); err != nil {
+		return nil, err
+	} else if stmt.Format != want {
+		t.log.Info("the cached attestation is SLSA "+string(stmt.Format)+", this run writes "+string(want)+": rebuilding", "url", store.Shown(stmtURL))
 		return nil, nil
 	}
 	arts, ok, err := verifyCachedSubjects(ctx, t, store, cfg, key.url, stmt)
@@ -71,7 +77,7 @@ func fetchStatement(ctx context.Context, t tools, store *remote.Store, cfg *conf
 // sent by a transfer are verified at the destination this config gives
 // that transfer (the staging key covers the config, so the transfers are the
 // same ones in the same order); the others at the staging URL.
-func verifyCachedSubjects(ctx context.Context, t tools, store *remote.Store, cfg *config.Config, stagingURL string, stmt *provenance.Statement) ([]Artifact, bool, error) {
+func verifyCachedSubjects(ctx context.Context, t tools, store *remote.Store, cfg *config.Config, stagingURL string, stmt *provenance.Record) ([]Artifact, bool, error) {
 	recorded := recordedTransfers(stmt)
 	if len(recorded) > len(cfg.Transfers) {
 		t.log.Warn("cached attestation records more transfers than the config has: rebuilding", "url", store.Shown(stagingURL))
@@ -84,7 +90,11 @@ func verifyCachedSubjects(ctx context.Context, t tools, store *remote.Store, cfg
 		}
 	}
 	var arts []Artifact
-	for _, s := range stmt.Subject {
+	for _, sub := range stmt.Subjects {
+		s := struct {
+			Name   string
+			Digest provenance.Digest
+		}{sub.URI, sub.Digest}
 		// A subject is published under a plain file name, and nothing else
 		// may name a path.
 		if s.Name == "" || s.Name == "." || s.Name == ".." || strings.ContainsAny(s.Name, "/\\") {

@@ -44,6 +44,9 @@ func stageLocal(t tools, cfg *config.Config, outDir string, ev *evidence, res *R
 		if ev.bundle != nil {
 			res.BundlePath = filepath.Join(dir, BundleName)
 		}
+		if ev.sigstore != nil {
+			res.SigstorePath = filepath.Join(dir, SigstoreName)
+		}
 		if ev.sbom != nil {
 			res.SBOMPath = filepath.Join(dir, SBOMName)
 		}

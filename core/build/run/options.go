@@ -8,6 +8,7 @@ import (
 
 	"github.com/mmbuild/mmbuild/core/build/progress"
 	"github.com/mmbuild/mmbuild/core/build/redact"
+	"github.com/mmbuild/mmbuild/core/evidence/provenance"
 	"github.com/mmbuild/mmbuild/core/evidence/signing"
 	"github.com/mmbuild/mmbuild/core/plugins/pluginhost"
 )
@@ -28,6 +29,8 @@ type options struct {
 	noBaseEnv      bool
 	signers        []signing.Signer
 	sbom           bool
+	slsa           provenance.Format
+	toolVersion    string
 	red            *redact.Redactor
 }
 
@@ -80,6 +83,14 @@ func WithSigners(s ...signing.Signer) Option {
 
 // WithSBOM writes and attests an SPDX SBOM of the artifacts, as sbom: true.
 func WithSBOM(b bool) Option { return func(o *options) { o.sbom = b } }
+
+// WithSLSA sets the provenance format, overriding the config's slsa:.
+// Default: the config's, else provenance.V02.
+func WithSLSA(f provenance.Format) Option { return func(o *options) { o.slsa = f } }
+
+// WithToolVersion is mmbuild's version, recorded as builder.version of a
+// SLSA v1 statement.
+func WithToolVersion(v string) Option { return func(o *options) { o.toolVersion = v } }
 
 // WithoutBaseEnv gives the builder only the declared environment, without
 // the base taken from the running environment (replay: the recorded

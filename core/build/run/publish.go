@@ -72,7 +72,7 @@ type namedFile struct {
 // statement last.
 func evidenceFiles(ev *evidence) []namedFile {
 	var out []namedFile
-	for _, f := range []namedFile{{SBOMName, ev.sbom}, {BundleName, ev.bundle}, {StatementName, ev.data}} {
+	for _, f := range []namedFile{{SBOMName, ev.sbom}, {SBOMSigstoreName, ev.sbomSigstore}, {BundleName, ev.bundle}, {SigstoreName, ev.sigstore}, {StatementName, ev.data}} {
 		if f.data != nil {
 			out = append(out, f)
 		}
@@ -104,7 +104,7 @@ func verifyPublished(ctx context.Context, t tools, store *remote.Store, cfg *con
 	}
 	stmt := ev.statement
 	if !bytes.Equal(data, ev.data) {
-		if stmt, err = provenance.Parse(data); err != nil {
+		if stmt, err = provenance.Decode(data); err != nil {
 			return fmt.Errorf("%w: its attestation at %s is not this run's and does not parse", ErrConcurrentPublish, store.Shown(stmtURL))
 		}
 		t.log.Warn("another run published this staging key at the same time: checking its build", "staging_url", store.Shown(key.url))

@@ -23,6 +23,10 @@ import (
 const (
 	BundleName = "provenance.intoto.jsonl"
 	SBOMName   = "sbom.spdx.json"
+	// The Sigstore bundles (v0.3) of the signed statements, one statement
+	// each, as cosign 3 reads them (verify-blob-attestation --bundle).
+	SigstoreName     = "provenance.sigstore.json"
+	SBOMSigstoreName = "sbom.sigstore.json"
 )
 
 // loadSigners returns the keys the attestation is signed with: --sign-key
@@ -75,47 +79,71 @@ func sourceDateEpoch(env builderEnv, fallback time.Time) time.Time {
 	return fallback.UTC()
 }
 
-// signAndSBOM signs the statement and writes the SBOM, as configured. It
-// returns the .intoto.jsonl bundle (nil when neither is asked for) and the
-// SBOM document (nil without one).
-func signAndSBOM(ctx context.Context, t tools, cfg *config.Config, in *prepared, statement []byte, out *built) ([]byte, []byte, error) {
+// signAndSBOM signs the statement and writes the SBOM, as configured,
+// into ev: the .intoto.jsonl bundle (nil when neither is asked for), the
+// Sigstore bundles of what is signed, and the SBOM document.
+func signAndSBOM(ctx context.Context, t tools, cfg *config.Config, in *prepared, ev *evidence, out *built) error {
 	var lines [][]byte
+	var err error
 	if len(in.signers) > 0 {
-		env, err := signing.SignStatement(ctx, statement, in.signers...)
-		if err != nil {
-			return nil, nil, fmt.Errorf("signing the attestation: %w", err)
+		var env []byte
+		if env, ev.sigstore, err = sign(ctx, ev.data, in.signers); err != nil {
+			return fmt.Errorf("signing the attestation: %w", err)
 		}
 		lines = append(lines, env)
 	}
-	var doc []byte
 	if cfg.SBOM || t.o.sbom {
-		var sbomLine []byte
-		var err error
-		doc, sbomLine, err = makeSBOM(ctx, in, out)
-		if err != nil {
-			return nil, nil, err
+		var st []byte
+		if ev.sbom, st, err = makeSBOM(in, out); err != nil {
+			return err
 		}
 		if len(lines) == 0 {
 			// Unsigned: the statement travels as an envelope without
 			// signatures, so the bundle keeps one format.
-			prov, err := json.Marshal(signing.Envelope{PayloadType: signing.PayloadType, Payload: statement})
+			prov, err := json.Marshal(signing.Envelope{PayloadType: signing.PayloadType, Payload: ev.data})
 			if err != nil {
-				return nil, nil, err
+				return err
 			}
 			lines = append(lines, prov)
 		}
-		lines = append(lines, sbomLine)
+		var line []byte
+		if len(in.signers) == 0 {
+			line, err = json.Marshal(signing.Envelope{PayloadType: signing.PayloadType, Payload: st})
+		} else {
+			line, ev.sbomSigstore, err = sign(ctx, st, in.signers)
+		}
+		if err != nil {
+			return fmt.Errorf("signing the SBOM attestation: %w", err)
+		}
+		lines = append(lines, line)
 	}
 	if len(lines) == 0 {
-		return nil, doc, nil
+		return nil
 	}
-	b, err := signing.Bundle(lines...)
-	return b, doc, err
+	ev.bundle, err = signing.Bundle(lines...)
+	return err
 }
 
-// makeSBOM writes the SPDX document of the subjects and its statement as a
-// bundle line (an envelope, signed when the run signs).
-func makeSBOM(ctx context.Context, in *prepared, out *built) ([]byte, []byte, error) {
+// sign signs a statement and returns its envelope (a .intoto.jsonl line)
+// and its Sigstore bundle.
+func sign(ctx context.Context, statement []byte, signers []signing.Signer) ([]byte, []byte, error) {
+	env, err := signing.Sign(ctx, signing.PayloadType, statement, signers...)
+	if err != nil {
+		return nil, nil, err
+	}
+	line, err := env.MarshalJSON()
+	if err != nil {
+		return nil, nil, err
+	}
+	sb, err := signing.SigstoreBundle(env)
+	if err != nil {
+		return nil, nil, err
+	}
+	return line, sb, nil
+}
+
+// makeSBOM writes the SPDX document of the subjects and its statement.
+func makeSBOM(in *prepared, out *built) ([]byte, []byte, error) {
 	subjects := out.subjects()
 	files := make([]sbom.File, 0, len(subjects))
 	for _, a := range subjects {
@@ -131,15 +159,7 @@ func makeSBOM(ctx context.Context, in *prepared, out *built) ([]byte, []byte, er
 	if err != nil {
 		return nil, nil, fmt.Errorf("attesting the SBOM: %w", err)
 	}
-	if len(in.signers) == 0 {
-		line, err := json.Marshal(signing.Envelope{PayloadType: signing.PayloadType, Payload: st})
-		return doc, line, err
-	}
-	line, err := signing.SignStatement(ctx, st, in.signers...)
-	if err != nil {
-		return nil, nil, fmt.Errorf("signing the SBOM attestation: %w", err)
-	}
-	return doc, line, nil
+	return doc, st, nil
 }
 
 // ErrUpstream reports a material whose upstream attestation does not

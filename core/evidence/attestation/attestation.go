@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"slices"
+	"strings"
 
 	"github.com/mmbuild/mmbuild/core/evidence/signing"
 )
@@ -104,6 +106,9 @@ func (o Options) Check() error {
 // each with whether it was accepted.
 type Attestation struct {
 	Statements []Statement
+	// Sigstore is the media type of the Sigstore bundle the attestation
+	// came in, "" for a statement, envelope or .intoto.jsonl bundle.
+	Sigstore string
 }
 
 // Statement is one envelope of an attestation (a plain statement counts as
@@ -156,14 +161,14 @@ func Open(data []byte, opts Options) (*Attestation, error) {
 	if len(data) > signing.MaxBundleSize {
 		return nil, tooLarge("attestation")
 	}
-	envs, err := signing.ReadBundle(data)
+	envs, mediaType, err := signing.ReadForm(data)
 	if err != nil {
 		return nil, refuse(ErrMalformed, err)
 	}
 	if opts.Threshold == 0 {
 		opts.Threshold = 1
 	}
-	a := &Attestation{Statements: make([]Statement, len(envs))}
+	a := &Attestation{Statements: make([]Statement, len(envs)), Sigstore: mediaType}
 	for i := range envs {
 		a.Statements[i] = open(&envs[i], i+1, opts)
 	}
@@ -229,17 +234,19 @@ func (st *Statement) readPayload() error {
 }
 
 // Pick returns the one in-toto statement of the attestation whose
-// predicateType is predicateType, accepted or not (its Err says). None is
-// ErrNoStatement; more than one is ErrAmbiguous, since a reader could not
-// tell which one the attestation vouches for.
-func (a *Attestation) Pick(predicateType string) (*Statement, error) {
+// predicateType is one of predicateTypes (the versions of one kind of
+// predicate), accepted or not (its Err says). None is ErrNoStatement; more
+// than one is ErrAmbiguous, since a reader could not tell which one the
+// attestation vouches for.
+func (a *Attestation) Pick(predicateTypes ...string) (*Statement, error) {
 	var found []*Statement
 	for i := range a.Statements {
 		st := &a.Statements[i]
-		if st.PayloadType == signing.PayloadType && st.PredicateType == predicateType {
+		if st.PayloadType == signing.PayloadType && slices.Contains(predicateTypes, st.PredicateType) {
 			found = append(found, st)
 		}
 	}
+	predicateType := strings.Join(predicateTypes, " or ")
 	switch {
 	case len(found) == 1:
 		return found[0], nil

@@ -1,5 +1,7 @@
-// Package provenance builds the in-toto Statement v0.1 with the SLSA v0.2
-// provenance predicate that every build produces, deterministically.
+// Package provenance builds the provenance statement of a build,
+// deterministically, in either format (Format): in-toto Statement v0.1 with
+// the SLSA v0.2 predicate (the default) or Statement v1 with SLSA v1; and
+// reads both back into one model (Record).
 package provenance
 
 import (
@@ -38,8 +40,11 @@ type Resource struct {
 // Build is everything a statement records about one build.
 type Build struct {
 	BuilderID string
-	HandlerID string
-	Params    []string
+	// BuilderVersion is builder.version of a v1 statement (v0.2 has no
+	// place for it), e.g. {"mmbuild": "0.2.0"}.
+	BuilderVersion map[string]string
+	HandlerID      string
+	Params         []string
 	// Options are the handler's options from the config (never secrets).
 	Options      map[string]string
 	ConfigSource Resource // URI: git+<repo>@<commit>; Digest: {sha1: commit}
@@ -187,22 +192,4 @@ func Marshal(st *Statement) ([]byte, error) {
 		return nil, fmt.Errorf("encoding statement: %w", err)
 	}
 	return buf.Bytes(), nil
-}
-
-// Parse decodes a statement and checks its type and predicate type. Unknown
-// fields are refused: an attestation is untrusted input.
-func Parse(data []byte) (*Statement, error) {
-	var st Statement
-	dec := json.NewDecoder(bytes.NewReader(data))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&st); err != nil {
-		return nil, fmt.Errorf("parsing statement: %w", err)
-	}
-	if st.Type != intoto.StatementInTotoV01 {
-		return nil, fmt.Errorf("parsing statement: _type is %q, want %q", st.Type, intoto.StatementInTotoV01)
-	}
-	if st.PredicateType != slsa.PredicateSLSAProvenance {
-		return nil, fmt.Errorf("parsing statement: predicateType is %q, want %q", st.PredicateType, slsa.PredicateSLSAProvenance)
-	}
-	return &st, nil
 }

@@ -114,30 +114,19 @@ type invocation struct {
 	asked []string
 }
 
-// recordedInvocation reads the recorded invocation of st, statement as
-// parsed (JSON values) or as built (provenance types).
-func recordedInvocation(st *provenance.Statement) (*invocation, error) {
-	pred := st.Predicate
-	var params struct {
-		Handler string            `json:"handler"`
-		Params  []string          `json:"params"`
-		Options map[string]string `json:"options"`
+// recordedInvocation reads the recorded invocation of st, in either
+// provenance format.
+func recordedInvocation(st *provenance.Record) (*invocation, error) {
+	inv, err := st.Invocation()
+	if err != nil {
+		return nil, refuse("%v", err)
 	}
-	if err := strictRoundTrip(pred.Invocation.Parameters, &params); err != nil {
-		return nil, refuse("invocation.parameters is not the mmbuild shape {handler, params, options}: %v", err)
+	if !handlerIDPattern.MatchString(inv.Handler) {
+		return nil, refuse("the recorded handler %q is not a handler id", inv.Handler)
 	}
-	if !handlerIDPattern.MatchString(params.Handler) {
-		return nil, refuse("invocation.parameters.handler %q is not a handler id", params.Handler)
-	}
-	var env map[string]string
-	if pred.Invocation.Environment != nil {
-		if err := strictRoundTrip(pred.Invocation.Environment, &env); err != nil {
-			return nil, refuse("invocation.environment is not a map of names to strings: %v", err)
-		}
-	}
-	rec := &invocation{handler: params.Handler, params: params.Params, options: params.Options, env: env}
-	for _, m := range pred.Materials {
-		if m.URI == pred.Invocation.ConfigSource.URI || strings.HasPrefix(m.URI, "mmbuild-plugin:") {
+	rec := &invocation{handler: inv.Handler, params: inv.Params, options: inv.Options, env: inv.Env}
+	for _, m := range st.Materials {
+		if m.URI == st.Source.URI || strings.HasPrefix(m.URI, "mmbuild-plugin:") {
 			continue
 		}
 		if len(m.Digest) == 0 {

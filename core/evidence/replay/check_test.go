@@ -1,6 +1,7 @@
 package replay
 
 import (
+	"encoding/json"
 	"errors"
 	"strings"
 	"testing"
@@ -62,20 +63,15 @@ func checkBuild() provenance.Build {
 	return b
 }
 
-// checkRewrite parses yaml, builds the statement of b (with provenance.New,
-// or as Load sees it when asParsed) and rewrites.
-func checkRewrite(t *testing.T, yaml string, b provenance.Build, asParsed bool) (*config.Config, *invocation, *Plan, error) {
+// checkRewrite parses yaml, writes the statement of b in format f, reads
+// it as Load does and rewrites.
+func checkRewrite(t *testing.T, yaml string, b provenance.Build, f provenance.Format) (*config.Config, *invocation, *Plan, error) {
 	t.Helper()
 	cfg, err := config.Parse("mmbuild.yaml", []byte(yaml))
 	if err != nil {
 		t.Fatal(err)
 	}
-	var st *provenance.Statement
-	if asParsed {
-		st = parsed(t, b)
-	} else if st, err = provenance.New(b); err != nil {
-		t.Fatal(err)
-	}
+	st := parsedAs(t, b, f)
 	rec, err := recordedInvocation(st)
 	if err != nil {
 		return cfg, nil, nil, err
@@ -96,8 +92,8 @@ func envOf(cfg *config.Config) map[string]config.EnvVar {
 // value: the config is expanded first, the recorded values are data.
 func TestRewriteHonest(t *testing.T) {
 	t.Setenv("HOME", "/home/replayer") // never read
-	for _, asParsed := range []bool{false, true} {
-		cfg, rec, plan, err := checkRewrite(t, checkYAML, checkBuild(), asParsed)
+	for _, f := range []provenance.Format{provenance.V02, provenance.V1} {
+		cfg, rec, plan, err := checkRewrite(t, checkYAML, checkBuild(), f)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -248,7 +244,7 @@ func TestRewriteRefuses(t *testing.T) {
 			if tt.build != nil {
 				tt.build(&b)
 			}
-			_, _, _, err := checkRewrite(t, yaml, b, false)
+			_, _, _, err := checkRewrite(t, yaml, b, provenance.V1)
 			if !errors.Is(err, ErrRefused) {
 				t.Fatalf("rewrite: %v, want a refusal", err)
 			}
@@ -287,7 +283,7 @@ func TestRewriteExpandsFromTheRecord(t *testing.T) {
 	b := checkBuild()
 	b.Params = []string{"dist", "V=1.2", "H=/home/builder", "S=src-value", "D=${HOME}"}
 	b.Environment["FROMSRC"] = "src-value"
-	cfg, _, _, err := checkRewrite(t, yaml, b, true)
+	cfg, _, _, err := checkRewrite(t, yaml, b, provenance.V02)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -297,7 +293,7 @@ func TestRewriteExpandsFromTheRecord(t *testing.T) {
 	// The same config, params from the replaying machine: refused.
 	yaml = replace(`"D=$${HOME}"`, `"T=${CI_TAG}"`)(yaml)
 	b.Params[4] = "T=from-the-replaying-machine"
-	if _, _, _, err := checkRewrite(t, yaml, b, true); err == nil || !strings.Contains(err.Error(), "uses ${CI_TAG} in handler.params[4]") {
+	if _, _, _, err := checkRewrite(t, yaml, b, provenance.V02); err == nil || !strings.Contains(err.Error(), "uses ${CI_TAG} in handler.params[4]") {
 		t.Fatalf("rewrite: %v", err)
 	}
 }
@@ -334,21 +330,25 @@ func TestMatchURI(t *testing.T) {
 func TestRecordedInvocationShape(t *testing.T) {
 	tests := []struct {
 		name string
-		stmt func(*provenance.Statement)
+		stmt func(*provenance.Record)
 		want string
 	}{
-		{name: "non-string param", stmt: func(st *provenance.Statement) {
-			st.Predicate.Invocation.Parameters = map[string]any{"handler": "make", "params": []any{1}}
+		{name: "non-string param", stmt: func(st *provenance.Record) {
+			st.Parameters = json.RawMessage(`{"handler": "make", "params": [1]}`)
 		}, want: "invocation.parameters is not the mmbuild shape"},
-		{name: "unknown parameter", stmt: func(st *provenance.Statement) {
-			st.Predicate.Invocation.Parameters = map[string]any{"handler": "make", "params": []any{}, "shell": "sh"}
+		{name: "unknown parameter", stmt: func(st *provenance.Record) {
+			st.Parameters = json.RawMessage(`{"handler": "make", "params": [], "shell": "sh"}`)
 		}, want: `unknown field "shell"`},
-		{name: "non-string option", stmt: func(st *provenance.Statement) {
-			st.Predicate.Invocation.Parameters = map[string]any{"handler": "make", "options": map[string]any{"j": 4}}
+		{name: "non-string option", stmt: func(st *provenance.Record) {
+			st.Parameters = json.RawMessage(`{"handler": "make", "options": {"j": 4}}`)
 		}, want: "invocation.parameters is not the mmbuild shape"},
-		{name: "non-string env", stmt: func(st *provenance.Statement) {
-			st.Predicate.Invocation.Environment = map[string]any{"CC": []any{"cc"}}
+		{name: "non-string env", stmt: func(st *provenance.Record) {
+			st.Environment = json.RawMessage(`{"CC": ["cc"]}`)
 		}, want: "invocation.environment is not a map of names to strings"},
+		{name: "v1: unknown external parameter", stmt: func(st *provenance.Record) {
+			st.Format = provenance.V1
+			st.Parameters = json.RawMessage(`{"handler": "make", "params": [], "source": {"uri": "x", "entryPoint": "y"}, "shell": "sh"}`)
+		}, want: `unknown field "shell"`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -1,9 +1,8 @@
 package replay
 
 import (
-	intoto "github.com/in-toto/in-toto-golang/in_toto"
-
 	"github.com/mmbuild/mmbuild/core/evidence/digest"
+	"github.com/mmbuild/mmbuild/core/evidence/provenance"
 )
 
 // Artifact is one file the replay built: its digests (as the core computed
@@ -33,11 +32,11 @@ type Comparison struct {
 // replay did not compute is a difference, not a pass. Rebuilt artifacts no
 // subject names are ignored: the record says what was published. The path
 // of a rebuilt file is kept only where it differs, for inspection.
-func Compare(recorded []intoto.Subject, rebuilt map[string]Artifact) Comparison {
+func Compare(recorded []provenance.Resource, rebuilt map[string]Artifact) Comparison {
 	c := Comparison{Reproducible: len(recorded) > 0}
 	for _, s := range recorded {
-		sub := Subject{Name: s.Name, Recorded: map[string]string(s.Digest)}
-		if a, ok := rebuilt[s.Name]; ok {
+		sub := Subject{Name: s.URI, Recorded: map[string]string(s.Digest)}
+		if a, ok := rebuilt[s.URI]; ok {
 			sub.Rebuilt = map[string]string(a.Digest)
 			sub.Match = digest.Matches(digest.Set(s.Digest), a.Digest) == nil
 			if !sub.Match {
@@ -48,7 +47,7 @@ func Compare(recorded []intoto.Subject, rebuilt map[string]Artifact) Comparison 
 		}
 		if !sub.Match {
 			c.Reproducible = false
-			c.Differing = append(c.Differing, s.Name)
+			c.Differing = append(c.Differing, s.URI)
 		}
 		c.Subjects = append(c.Subjects, sub)
 	}

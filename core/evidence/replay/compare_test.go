@@ -4,18 +4,20 @@ import (
 	"strings"
 	"testing"
 
-	intoto "github.com/in-toto/in-toto-golang/in_toto"
 	"github.com/in-toto/in-toto-golang/in_toto/slsa_provenance/common"
 
 	"github.com/mmbuild/mmbuild/core/evidence/digest"
+	"github.com/mmbuild/mmbuild/core/evidence/provenance"
 )
 
 func TestCompare(t *testing.T) {
 	sha := func(c string) string { return strings.Repeat(c, 64) }
-	subject := func(name string, d common.DigestSet) intoto.Subject { return intoto.Subject{Name: name, Digest: d} }
+	subject := func(name string, d common.DigestSet) provenance.Resource {
+		return provenance.Resource{URI: name, Digest: provenance.Digest(d)}
+	}
 	tests := []struct {
 		name         string
-		recorded     []intoto.Subject
+		recorded     []provenance.Resource
 		rebuilt      map[string]Artifact
 		reproducible bool
 		differing    []string
@@ -23,32 +25,32 @@ func TestCompare(t *testing.T) {
 		paths        map[string]string // kept paths by subject name
 	}{
 		{name: "match", reproducible: true,
-			recorded: []intoto.Subject{subject("app", common.DigestSet{"sha256": sha("a")})},
+			recorded: []provenance.Resource{subject("app", common.DigestSet{"sha256": sha("a")})},
 			rebuilt:  map[string]Artifact{"app": {Digest: digest.Set{"sha256": sha("a")}, Path: "/ws/app"}}},
 		{name: "match, case of the hex aside", reproducible: true,
-			recorded: []intoto.Subject{subject("app", common.DigestSet{"sha256": strings.ToUpper(sha("a"))})},
+			recorded: []provenance.Resource{subject("app", common.DigestSet{"sha256": strings.ToUpper(sha("a"))})},
 			rebuilt:  map[string]Artifact{"app": {Digest: digest.Set{"sha256": sha("a")}}}},
 		{name: "differs",
-			recorded:  []intoto.Subject{subject("app", common.DigestSet{"sha256": sha("a")}), subject("cli", common.DigestSet{"sha256": sha("c")})},
+			recorded:  []provenance.Resource{subject("app", common.DigestSet{"sha256": sha("a")}), subject("cli", common.DigestSet{"sha256": sha("c")})},
 			rebuilt:   map[string]Artifact{"app": {Digest: digest.Set{"sha256": sha("b")}, Path: "/ws/app"}, "cli": {Digest: digest.Set{"sha256": sha("c")}, Path: "/ws/cli"}},
 			differing: []string{"app"}, paths: map[string]string{"app": "/ws/app"}},
 		{name: "missing",
-			recorded:  []intoto.Subject{subject("app", common.DigestSet{"sha256": sha("a")})},
+			recorded:  []provenance.Resource{subject("app", common.DigestSet{"sha256": sha("a")})},
 			rebuilt:   map[string]Artifact{},
 			differing: []string{"app"}, missing: []string{"app"}},
 		{name: "extra rebuilt artifact ignored", reproducible: true,
-			recorded: []intoto.Subject{subject("app", common.DigestSet{"sha256": sha("a")})},
+			recorded: []provenance.Resource{subject("app", common.DigestSet{"sha256": sha("a")})},
 			rebuilt:  map[string]Artifact{"app": {Digest: digest.Set{"sha256": sha("a")}}, "debug.log": {Digest: digest.Set{"sha256": sha("d")}}}},
 		{name: "recorded algorithm not computed",
-			recorded:  []intoto.Subject{subject("app", common.DigestSet{"sha256": sha("a"), "sha512": strings.Repeat("e", 128)})},
+			recorded:  []provenance.Resource{subject("app", common.DigestSet{"sha256": sha("a"), "sha512": strings.Repeat("e", 128)})},
 			rebuilt:   map[string]Artifact{"app": {Digest: digest.Set{"sha256": sha("a")}, Path: "/ws/app"}},
 			differing: []string{"app"}, paths: map[string]string{"app": "/ws/app"}},
 		{name: "sha512 differs, sha256 equal",
-			recorded:  []intoto.Subject{subject("app", common.DigestSet{"sha256": sha("a"), "sha512": strings.Repeat("e", 128)})},
+			recorded:  []provenance.Resource{subject("app", common.DigestSet{"sha256": sha("a"), "sha512": strings.Repeat("e", 128)})},
 			rebuilt:   map[string]Artifact{"app": {Digest: digest.Set{"sha256": sha("a"), "sha512": strings.Repeat("f", 128)}}},
 			differing: []string{"app"}},
 		{name: "subject without digests",
-			recorded:  []intoto.Subject{subject("app", nil)},
+			recorded:  []provenance.Resource{subject("app", nil)},
 			rebuilt:   map[string]Artifact{"app": {Digest: digest.Set{"sha256": sha("a")}}},
 			differing: []string{"app"}},
 		{name: "nothing recorded is not reproducible",
@@ -65,8 +67,8 @@ func TestCompare(t *testing.T) {
 			}
 			var missing []string
 			for i, s := range c.Subjects {
-				if s.Name != tt.recorded[i].Name {
-					t.Errorf("subject %d is %s, want %s: the recorded order is kept", i, s.Name, tt.recorded[i].Name)
+				if s.Name != tt.recorded[i].URI {
+					t.Errorf("subject %d is %s, want %s: the recorded order is kept", i, s.Name, tt.recorded[i].URI)
 				}
 				if s.Missing {
 					missing = append(missing, s.Name)

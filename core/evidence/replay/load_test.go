@@ -2,6 +2,7 @@ package replay
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"strings"
 	"testing"
@@ -29,21 +30,28 @@ func testBuild() provenance.Build {
 
 func statementJSON(t *testing.T, b provenance.Build) []byte {
 	t.Helper()
-	st, err := provenance.New(b)
-	if err != nil {
-		t.Fatal(err)
-	}
-	data, err := provenance.Marshal(st)
+	return statementAs(t, b, provenance.V02)
+}
+
+func statementAs(t *testing.T, b provenance.Build, f provenance.Format) []byte {
+	t.Helper()
+	data, err := provenance.Encode(b, f)
 	if err != nil {
 		t.Fatal(err)
 	}
 	return data
 }
 
-// parsed is the statement as Load sees it: parameters decoded as JSON.
-func parsed(t *testing.T, b provenance.Build) *provenance.Statement {
+// parsed is the v0.2 statement of b as Load sees it.
+func parsed(t *testing.T, b provenance.Build) *provenance.Record {
 	t.Helper()
-	st, err := verify.ParseStatement(statementJSON(t, b))
+	return parsedAs(t, b, provenance.V02)
+}
+
+// parsedAs is the statement of b in format f as Load sees it.
+func parsedAs(t *testing.T, b provenance.Build, f provenance.Format) *provenance.Record {
+	t.Helper()
+	st, err := verify.ParseStatement(statementAs(t, b, f))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -57,9 +65,9 @@ func TestCheckShape(t *testing.T) {
 	}
 	tests := []struct {
 		name  string
-		build func(*provenance.Build)     // a change before the statement is made
-		stmt  func(*provenance.Statement) // a change no honest build makes
-		want  string                      // in the error; "" for accepted
+		build func(*provenance.Build)  // a change before the statement is made
+		stmt  func(*provenance.Record) // a change no honest build makes
+		want  string                   // in the error; "" for accepted
 	}{
 		{name: "as built"},
 		{name: "entry point in a folder", build: entry("ci/mmbuild.yaml")},
@@ -70,41 +78,43 @@ func TestCheckShape(t *testing.T) {
 		{name: "entry point empty", build: entry(""), want: "not a path inside the source"},
 		{name: "handler not an id", build: func(b *provenance.Build) { b.HandlerID = "../make" }, want: "is not a handler id"},
 		{name: "handler with a shell character", build: func(b *provenance.Build) { b.HandlerID = "make;rm" }, want: "is not a handler id"},
-		{name: "build type of another builder", stmt: func(st *provenance.Statement) { st.Predicate.BuildType = "https://example.com/other/v1" },
+		{name: "build type of another builder", stmt: func(st *provenance.Record) { st.BuildType = "https://example.com/other/v1" },
 			want: "not an mmbuild build type"},
-		{name: "parameters of another shape", stmt: func(st *provenance.Statement) { st.Predicate.Invocation.Parameters = []any{"make"} },
+		{name: "parameters of another shape", stmt: func(st *provenance.Record) { st.Parameters = json.RawMessage(`["make"]`) },
 			want: "not the mmbuild shape"},
 		{name: "sha1 not the commit of the URI", build: func(b *provenance.Build) { b.ConfigSource.Digest = provenance.Digest{"sha1": strings.Repeat("1", 40)} },
 			want: "does not match the commit"},
 		{name: "file:// config source", build: func(b *provenance.Build) { b.ConfigSource.URI = "file:///home/me/app" }, want: "unversioned work tree"},
-		{name: "no subjects", stmt: func(st *provenance.Statement) { st.Subject = nil }, want: "no subjects"},
+		{name: "no subjects", stmt: func(st *provenance.Record) { st.Subjects = nil }, want: "no subjects"},
 		{name: "subject name with /", build: subject("dist/app.tar.gz"), want: "not a plain file name"},
 		{name: "subject name ../x", build: subject("../x"), want: "not a plain file name"},
 		{name: `subject name with \`, build: subject(`..\x`), want: "not a plain file name"},
 		{name: "subject name ..", build: subject(".."), want: "not a plain file name"},
 		{name: "subject name .", build: subject("."), want: "not a plain file name"},
 	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			b := testBuild()
-			if tt.build != nil {
-				tt.build(&b)
-			}
-			st := parsed(t, b)
-			if tt.stmt != nil {
-				tt.stmt(st)
-			}
-			err := checkShape(st)
-			if tt.want == "" {
-				if err != nil {
-					t.Fatal(err)
+	for _, f := range []provenance.Format{provenance.V02, provenance.V1} {
+		for _, tt := range tests {
+			t.Run(string(f)+"/"+tt.name, func(t *testing.T) {
+				b := testBuild()
+				if tt.build != nil {
+					tt.build(&b)
 				}
-				return
-			}
-			if err == nil || !strings.Contains(err.Error(), tt.want) {
-				t.Fatalf("checkShape: %v, want %q", err, tt.want)
-			}
-		})
+				st := parsedAs(t, b, f)
+				if tt.stmt != nil {
+					tt.stmt(st)
+				}
+				err := checkShape(st)
+				if tt.want == "" {
+					if err != nil {
+						t.Fatal(err)
+					}
+					return
+				}
+				if err == nil || !strings.Contains(err.Error(), tt.want) {
+					t.Fatalf("checkShape: %v, want %q", err, tt.want)
+				}
+			})
+		}
 	}
 }
 
@@ -181,7 +191,7 @@ func TestLoad(t *testing.T) {
 		{name: "threshold above the keys", data: sign(stmt), opts: []Option{WithKeys(key), WithThreshold(2)}, want: errAny},
 		{name: "not provenance", data: []byte(`{"_type":"https://in-toto.io/Statement/v0.1","predicateType":"https://spdx.dev/Document","subject":[],"predicate":{}}`),
 			opts: []Option{WithAllowUnsigned(true)}, want: attestation.ErrNoStatement},
-		{name: "hostile shape", data: sign(statementJSON(t, bad)), opts: []Option{WithKeys(key)}, want: errAny, text: "entryPoint"},
+		{name: "hostile shape", data: sign(statementJSON(t, bad)), opts: []Option{WithKeys(key)}, want: errAny, text: "entry point"},
 		{name: "not an attestation", data: []byte("<html>"), opts: []Option{WithAllowUnsigned(true)}, want: attestation.ErrMalformed},
 	}
 	for _, tt := range tests {

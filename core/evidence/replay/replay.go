@@ -137,7 +137,7 @@ var commitPattern = regexp.MustCompile(`^[0-9a-f]{40}$`)
 // Load verifies an attestation (statement, envelope or .intoto.jsonl
 // bundle) and returns its provenance statement, the ids of the keys that
 // verified it, and whether keys did. It never runs anything.
-func Load(data []byte, opts ...Option) (*provenance.Statement, []string, bool, error) {
+func Load(data []byte, opts ...Option) (*provenance.Record, []string, bool, error) {
 	o := newOptions(opts)
 	a, err := attestation.Open(data, attestation.Options{Verifiers: o.verifiers, Threshold: o.threshold, AllowUnsigned: o.allowUnsigned})
 	if err != nil {
@@ -145,7 +145,7 @@ func Load(data []byte, opts ...Option) (*provenance.Statement, []string, bool, e
 	}
 	// Only the provenance statement is acted on: the other statements of a
 	// bundle (an SBOM) are neither needed nor trusted.
-	st, err := a.Pick(slsaPredicate)
+	st, err := a.Pick(provenance.PredicateTypes...)
 	if err != nil {
 		return nil, nil, false, fmt.Errorf("%w: %w", ErrRefused, err)
 	}
@@ -174,42 +174,38 @@ func refusal(err error) error {
 	return fmt.Errorf("%w: %w", ErrRefused, err)
 }
 
-const slsaPredicate = "https://slsa.dev/provenance/v0.2"
-
 var handlerIDPattern = regexp.MustCompile(`^[a-z][a-z0-9+.-]*$`)
 
 // checkShape refuses a statement that names anything a replay could not
 // run safely.
-func checkShape(st *provenance.Statement) error {
-	p := st.Predicate
-	params, ok := p.Invocation.Parameters.(map[string]any)
-	if !ok {
-		return errors.New("invocation.parameters is not the mmbuild shape {handler, params}")
+func checkShape(st *provenance.Record) error {
+	if !strings.HasPrefix(st.BuildType, provenance.BuildTypePrefix) {
+		return fmt.Errorf("buildType %q is not an mmbuild build type", st.BuildType)
 	}
-	if h, _ := params["handler"].(string); !handlerIDPattern.MatchString(h) {
-		return fmt.Errorf("invocation.parameters.handler %q is not a handler id", h)
-	}
-	if !strings.HasPrefix(p.BuildType, provenance.BuildTypePrefix) {
-		return fmt.Errorf("buildType %q is not an mmbuild build type", p.BuildType)
-	}
-	repo, commit, err := splitConfigSource(p.Invocation.ConfigSource.URI)
+	inv, err := st.Invocation()
 	if err != nil {
 		return err
 	}
-	if p.Invocation.ConfigSource.Digest["sha1"] != commit {
-		return fmt.Errorf("configSource digest sha1 %q does not match the commit in its URI %s", p.Invocation.ConfigSource.Digest["sha1"], commit)
+	if !handlerIDPattern.MatchString(inv.Handler) {
+		return fmt.Errorf("the recorded handler %q is not a handler id", inv.Handler)
 	}
-	_ = repo
-	ep := p.Invocation.ConfigSource.EntryPoint
+	_, commit, err := splitConfigSource(st.Source.URI)
+	if err != nil {
+		return err
+	}
+	if st.Source.Digest["sha1"] != commit {
+		return fmt.Errorf("the source's digest sha1 %q does not match the commit in its URI %s", st.Source.Digest["sha1"], commit)
+	}
+	ep := st.EntryPoint
 	if ep == "" || filepath.IsAbs(ep) || strings.HasPrefix(ep, "/") || strings.Contains("/"+ep+"/", "/../") {
-		return fmt.Errorf("configSource.entryPoint %q is not a path inside the source", ep)
+		return fmt.Errorf("the entry point %q is not a path inside the source", ep)
 	}
-	if len(st.Subject) == 0 {
+	if len(st.Subjects) == 0 {
 		return errors.New("no subjects to compare")
 	}
-	for _, s := range st.Subject {
-		if s.Name == "" || strings.ContainsAny(s.Name, `/\`) || s.Name == "." || s.Name == ".." {
-			return fmt.Errorf("subject name %q is not a plain file name", s.Name)
+	for _, s := range st.Subjects {
+		if s.URI == "" || strings.ContainsAny(s.URI, `/\`) || s.URI == "." || s.URI == ".." {
+			return fmt.Errorf("subject name %q is not a plain file name", s.URI)
 		}
 	}
 	return nil
@@ -257,8 +253,7 @@ func Replay(ctx context.Context, data []byte, opts ...Option) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	pred := st.Predicate
-	repo, commit, _ := splitConfigSource(pred.Invocation.ConfigSource.URI)
+	repo, commit, _ := splitConfigSource(st.Source.URI)
 	res := &Result{Commit: commit, Repo: repo, Signed: signed, KeyIDs: keyIDs}
 	rec, err := recordedInvocation(st)
 	if err != nil {
@@ -286,7 +281,7 @@ func Replay(ctx context.Context, data []byte, opts ...Option) (*Result, error) {
 		return nil, err
 	}
 	plan.Repo, plan.Commit = repo, commit
-	plan.EntryPoint, plan.Config = pred.Invocation.ConfigSource.EntryPoint, o.configPath
+	plan.EntryPoint, plan.Config = st.EntryPoint, o.configPath
 	res.Plan = plan
 	if o.onPlan != nil {
 		o.onPlan(plan)
@@ -304,7 +299,7 @@ func Replay(ctx context.Context, data []byte, opts ...Option) (*Result, error) {
 	for _, a := range out.Artifacts {
 		rebuilt[a.Name] = Artifact{Digest: a.Digest, Path: a.Path}
 	}
-	c := Compare(st.Subject, rebuilt)
+	c := Compare(st.Subjects, rebuilt)
 	res.Subjects, res.Differing, res.Reproducible = c.Subjects, c.Differing, c.Reproducible
 	if !res.Reproducible {
 		keep = true
@@ -338,13 +333,13 @@ func (o *options) rebuild(ctx context.Context, cfg *config.Config, cfgPath, root
 // recordedConfig loads the config at the recorded entry point of the clone
 // (or the one WithConfig gives), checks the recorded invocation against it
 // and rewrites it into the recorded build (see rewrite).
-func (o *options) recordedConfig(clone string, st *provenance.Statement, rec *invocation) (*config.Config, string, *Plan, error) {
+func (o *options) recordedConfig(clone string, st *provenance.Record, rec *invocation) (*config.Config, string, *Plan, error) {
 	var err error
-	_, commit, _ := splitConfigSource(st.Predicate.Invocation.ConfigSource.URI)
+	_, commit, _ := splitConfigSource(st.Source.URI)
 	where := "the config at " + commit
 	cfgPath := o.configPath
 	if cfgPath == "" {
-		if cfgPath, err = workspace.Join(clone, st.Predicate.Invocation.ConfigSource.EntryPoint); err != nil {
+		if cfgPath, err = workspace.Join(clone, st.EntryPoint); err != nil {
 			return nil, "", nil, fmt.Errorf("replay: entry point: %w", err)
 		}
 	} else {
@@ -363,7 +358,7 @@ func (o *options) recordedConfig(clone string, st *provenance.Statement, rec *in
 
 // diffoscope compares each differing artifact with the published original.
 // It reports whether it ran; it is an aid, never a reason to fail.
-func (o *options) diffoscope(ctx context.Context, st *provenance.Statement, root string, res *Result) bool {
+func (o *options) diffoscope(ctx context.Context, st *provenance.Record, root string, res *Result) bool {
 	if o.fetch == nil || o.diffOut == nil {
 		return false
 	}
@@ -371,8 +366,7 @@ func (o *options) diffoscope(ctx context.Context, st *provenance.Statement, root
 	if err != nil {
 		return false
 	}
-	bc, _ := st.Predicate.BuildConfig.(map[string]any)
-	stagingURL, _ := bc["stagingURL"].(string)
+	stagingURL := st.StagingURL()
 	if stagingURL == "" {
 		return false
 	}

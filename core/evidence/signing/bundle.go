@@ -21,28 +21,38 @@ const (
 //   - a plain in-toto statement (JSON object with "_type"), returned as one
 //     unsigned envelope of PayloadType holding the bytes as given;
 //   - one DSSE envelope, compact or indented;
+//   - a Sigstore bundle (v0.1 to v0.3, .sigstore.json) holding a DSSE
+//     envelope, as cosign 3 and mmbuild write them;
 //   - a .intoto.jsonl bundle: one compact envelope per line.
 //
 // The input is untrusted: it is size-limited, and JSON is decoded strictly
 // (valid UTF-8, no duplicate keys, no unknown fields, nothing after the value).
 func ReadBundle(data []byte) ([]Envelope, error) {
+	envs, _, err := ReadForm(data)
+	return envs, err
+}
+
+// ReadForm is ReadBundle that also returns the media type of the Sigstore
+// bundle the envelope came in ("" for the other forms).
+func ReadForm(data []byte) ([]Envelope, string, error) {
 	if len(data) > MaxBundleSize {
-		return nil, fmt.Errorf("reading attestation: larger than %d MiB", MaxBundleSize>>20)
+		return nil, "", fmt.Errorf("reading attestation: larger than %d MiB", MaxBundleSize>>20)
 	}
 	trimmed := bytes.TrimSpace(data)
 	if len(trimmed) == 0 {
-		return nil, errors.New("reading attestation: empty")
+		return nil, "", errors.New("reading attestation: empty")
 	}
 	if trimmed[0] != '{' {
-		return nil, errors.New("reading attestation: not a JSON object (want a statement, a DSSE envelope or a .intoto.jsonl bundle)")
+		return nil, "", errors.New("reading attestation: not a JSON object (want a statement, a DSSE envelope, a Sigstore bundle or a .intoto.jsonl bundle)")
 	}
-	// One JSON value, possibly spread over lines: a statement or an envelope.
+	// One JSON value, possibly spread over lines: a statement, an envelope
+	// or a Sigstore bundle.
 	if n, ok := oneValue(trimmed); ok && n == len(trimmed) {
-		env, err := readOne(trimmed, data)
+		env, mediaType, err := readOne(trimmed, data)
 		if err != nil {
-			return nil, fmt.Errorf("reading attestation: %w", err)
+			return nil, "", fmt.Errorf("reading attestation: %w", err)
 		}
-		return []Envelope{*env}, nil
+		return []Envelope{*env}, mediaType, nil
 	}
 	var out []Envelope
 	for i, line := range bytes.Split(trimmed, []byte("\n")) {
@@ -51,22 +61,22 @@ func ReadBundle(data []byte) ([]Envelope, error) {
 			continue
 		}
 		if len(out) == MaxEnvelopes {
-			return nil, fmt.Errorf("reading attestation: more than %d envelopes", MaxEnvelopes)
+			return nil, "", fmt.Errorf("reading attestation: more than %d envelopes", MaxEnvelopes)
 		}
 		kind, err := classify(line)
 		if err != nil {
-			return nil, fmt.Errorf("reading attestation line %d: %w", i+1, err)
+			return nil, "", fmt.Errorf("reading attestation line %d: %w", i+1, err)
 		}
 		if kind != kindEnvelope {
-			return nil, fmt.Errorf("reading attestation line %d: a .intoto.jsonl line must be a DSSE envelope", i+1)
+			return nil, "", fmt.Errorf("reading attestation line %d: a .intoto.jsonl line must be a DSSE envelope", i+1)
 		}
 		env, err := ParseEnvelope(line)
 		if err != nil {
-			return nil, fmt.Errorf("reading attestation line %d: %w", i+1, err)
+			return nil, "", fmt.Errorf("reading attestation line %d: %w", i+1, err)
 		}
 		out = append(out, *env)
 	}
-	return out, nil
+	return out, "", nil
 }
 
 // ReadBundleFile reads an attestation file (see ReadBundle), refusing one
@@ -93,22 +103,30 @@ type kind int
 const (
 	kindStatement kind = iota + 1
 	kindEnvelope
+	kindSigstore
 )
 
 // readOne reads one JSON value; original is the input before trimming,
 // kept as the payload of a plain statement.
-func readOne(data, original []byte) (*Envelope, error) {
+func readOne(data, original []byte) (*Envelope, string, error) {
 	k, err := classify(data)
 	if err != nil {
-		return nil, err
+		return nil, "", err
 	}
-	if k == kindStatement {
+	switch k {
+	case kindStatement:
 		if err := checkJSON(data); err != nil {
-			return nil, fmt.Errorf("parsing statement: %w", err)
+			return nil, "", fmt.Errorf("parsing statement: %w", err)
 		}
-		return &Envelope{PayloadType: PayloadType, Payload: append([]byte(nil), original...)}, nil
+		return &Envelope{PayloadType: PayloadType, Payload: append([]byte(nil), original...)}, "", nil
+	case kindSigstore:
+		if err := checkJSON(data); err != nil {
+			return nil, "", fmt.Errorf("parsing Sigstore bundle: %w", err)
+		}
+		return readSigstore(data)
 	}
-	return ParseEnvelope(data)
+	env, err := ParseEnvelope(data)
+	return env, "", err
 }
 
 // classify tells a statement from an envelope by their required keys.
@@ -120,12 +138,14 @@ func classify(data []byte) (kind, error) {
 	_, isEnv := probe["payloadType"]
 	_, isStmt := probe["_type"]
 	switch {
+	case isSigstore(probe) && !isEnv && !isStmt:
+		return kindSigstore, nil
 	case isEnv && !isStmt:
 		return kindEnvelope, nil
 	case isStmt && !isEnv:
 		return kindStatement, nil
 	}
-	return 0, errors.New("neither a DSSE envelope (payloadType) nor an in-toto statement (_type)")
+	return 0, errors.New("neither a DSSE envelope (payloadType), a Sigstore bundle (mediaType) nor an in-toto statement (_type)")
 }
 
 // rawJSON skips a value without decoding it.

@@ -1,6 +1,7 @@
 package signing_test
 
 import (
+	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -113,4 +114,111 @@ func TestCosignVerifiesOurEnvelope(t *testing.T) {
 func lastLine(s string) string {
 	lines := strings.Split(strings.TrimSpace(s), "\n")
 	return lines[len(lines)-1]
+}
+
+// TestCosign3VerifiesOurSigstoreBundle checks interop with cosign 3
+// (installed as cosign3 by .ci/install-test-servers.sh; skipped when not on
+// PATH): the Sigstore bundle v0.3 mmbuild writes for a key-signed
+// statement, of either SLSA version, verifies offline with
+//
+//	cosign verify-blob-attestation --bundle B --key KEY.pub --type T \
+//	  --insecure-ignore-tlog ARTIFACT
+//
+// and a tampered bundle or another artifact does not. ReadForm reads the
+// bundle back to the same envelope.
+func TestCosign3VerifiesOurSigstoreBundle(t *testing.T) {
+	cosign, err := exec.LookPath("cosign3")
+	if err != nil {
+		t.Skip("cosign3 (cosign v3) not on PATH: .ci/install-test-servers.sh installs it")
+	}
+	dir := t.TempDir()
+	artifact := filepath.Join(dir, "app.tar.gz")
+	content := []byte("the artifact\n")
+	if err := os.WriteFile(artifact, content, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	other := filepath.Join(dir, "other.tar.gz")
+	if err := os.WriteFile(other, []byte("something else\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	sum := sha256.Sum256(content)
+	build := provenance.Build{
+		HandlerID: "make",
+		Params:    []string{"dist"},
+		Subjects:  []provenance.Resource{{URI: "app.tar.gz", Digest: provenance.Digest{"sha256": hex.EncodeToString(sum[:])}}},
+		Started:   time.Unix(1700000000, 0),
+		Finished:  time.Unix(1700000060, 0),
+	}
+	for _, f := range []struct {
+		format     provenance.Format
+		cosignType string
+	}{{provenance.V02, "slsaprovenance02"}, {provenance.V1, "slsaprovenance1"}} {
+		stmt, err := provenance.Encode(build, f.format)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, alg := range []signing.Algorithm{signing.ECDSAP256, signing.Ed25519} {
+			t.Run(string(f.format)+"/"+string(alg), func(t *testing.T) {
+				priv, pub, err := signing.Generate(alg)
+				if err != nil {
+					t.Fatal(err)
+				}
+				s, err := signing.LoadSigner(priv)
+				if err != nil {
+					t.Fatal(err)
+				}
+				env, err := signing.Sign(context.Background(), signing.PayloadType, stmt, s)
+				if err != nil {
+					t.Fatal(err)
+				}
+				bundle, err := signing.SigstoreBundle(env)
+				if err != nil {
+					t.Fatal(err)
+				}
+				back, mediaType, err := signing.ReadForm(bundle)
+				if err != nil || mediaType != signing.SigstoreMediaType || len(back) != 1 ||
+					!bytes.Equal(back[0].Payload, stmt) || back[0].Signatures[0].KeyID != s.KeyID() {
+					t.Fatalf("ReadForm: %v %q %+v", err, mediaType, back)
+				}
+				pubPath := filepath.Join(dir, string(f.format)+string(alg)+".pub")
+				bundlePath := filepath.Join(dir, string(f.format)+string(alg)+".sigstore.json")
+				if err := os.WriteFile(pubPath, pub, 0o644); err != nil {
+					t.Fatal(err)
+				}
+				if err := os.WriteFile(bundlePath, bundle, 0o644); err != nil {
+					t.Fatal(err)
+				}
+				run := func(bundle, blob string) (string, error) {
+					ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+					defer cancel()
+					cmd := exec.CommandContext(ctx, cosign, "verify-blob-attestation",
+						"--key", pubPath, "--type", f.cosignType, "--insecure-ignore-tlog",
+						"--bundle", bundle, blob)
+					cmd.Env = append(os.Environ(), "HOME="+dir, "TUF_ROOT="+filepath.Join(dir, "tuf"))
+					out, err := cmd.CombinedOutput()
+					return string(out), err
+				}
+				if out, err := run(bundlePath, artifact); err != nil || !strings.Contains(out, "Verified OK") {
+					t.Fatalf("cosign 3 rejected our bundle: %v\n%s\n%s", err, out, bundle)
+				}
+				if out, err := run(bundlePath, other); err == nil {
+					t.Fatalf("cosign 3 verified the bundle against another artifact:\n%s", out)
+				} else {
+					t.Logf("another artifact: %s", lastLine(out))
+				}
+				tampered := env
+				tampered.Signatures = []signing.Signature{{KeyID: s.KeyID(), Sig: append([]byte{1, 2, 3}, env.Signatures[0].Sig[3:]...)}}
+				tb, _ := signing.SigstoreBundle(tampered)
+				tamperedPath := filepath.Join(dir, string(f.format)+string(alg)+"-tampered.sigstore.json")
+				if err := os.WriteFile(tamperedPath, tb, 0o644); err != nil {
+					t.Fatal(err)
+				}
+				if out, err := run(tamperedPath, artifact); err == nil {
+					t.Fatalf("cosign 3 verified a tampered bundle:\n%s", out)
+				} else {
+					t.Logf("tampered: %s", lastLine(out))
+				}
+			})
+		}
+	}
 }

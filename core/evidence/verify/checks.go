@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/hex"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"path"
 	"path/filepath"
@@ -14,9 +13,6 @@ import (
 	"sync"
 	"time"
 
-	intoto "github.com/in-toto/in-toto-golang/in_toto"
-	slsa "github.com/in-toto/in-toto-golang/in_toto/slsa_provenance/v0.2"
-
 	"github.com/mmbuild/mmbuild/core/evidence/attestation"
 	"github.com/mmbuild/mmbuild/core/evidence/digest"
 	"github.com/mmbuild/mmbuild/core/evidence/provenance"
@@ -25,8 +21,8 @@ import (
 
 // pickStatement chooses the statement to check: the only one, whatever its
 // predicate type (checkStatement reports a wrong one), or in a bundle the
-// one with the SLSA provenance predicate (a bundle may also hold an SBOM
-// statement).
+// one with a provenance predicate of either version (a bundle may also
+// hold an SBOM statement).
 func pickStatement(a *attestation.Attestation) (*attestation.Statement, string, error) {
 	var st *attestation.Statement
 	where := ""
@@ -37,83 +33,67 @@ func pickStatement(a *attestation.Attestation) (*attestation.Statement, string, 
 		}
 	} else {
 		var err error
-		if st, err = a.Pick(slsa.PredicateSLSAProvenance); err != nil {
+		if st, err = a.Pick(provenance.PredicateTypes...); err != nil {
 			return nil, "", err
 		}
 		where = fmt.Sprintf("line %d of %d: ", st.Line, len(a.Statements))
 	}
 	kind := "DSSE envelope"
-	if st.Signatures == 0 {
+	switch {
+	case a.Sigstore != "":
+		kind = "Sigstore bundle (" + a.Sigstore + ")"
+	case st.Signatures == 0:
 		kind = "unsigned statement"
 	}
 	return st, fmt.Sprintf("%s%s, payloadType %s, %d signature%s", where, kind, st.PayloadType, st.Signatures, plural(st.Signatures)), nil
 }
 
-type statementHeader struct {
-	Type          string           `json:"_type"`
-	PredicateType string           `json:"predicateType"`
-	Subject       []intoto.Subject `json:"subject"`
-	Predicate     json.RawMessage  `json:"predicate"`
-}
-
-// ParseStatement decodes a provenance statement strictly (see
-// signing.UnmarshalStrict) and checks its type and predicate type.
-func ParseStatement(payload []byte) (*provenance.Statement, error) {
-	var fail error
-	st, ok := checkStatement(payload, func(_ string, s Status, format string, args ...any) {
-		if s == Fail && fail == nil {
-			fail = fmt.Errorf("parsing statement: "+format, args...)
-		}
-	})
-	if fail != nil {
-		return nil, fail
-	}
-	if !ok {
-		return nil, errors.New("parsing statement: failed")
-	}
-	return st, nil
+// ParseStatement decodes a provenance statement of either version strictly
+// (see provenance.Decode).
+func ParseStatement(payload []byte) (*provenance.Record, error) {
+	return provenance.Decode(payload)
 }
 
 // checkStatement adds statement-type and predicate-type. ok is false when
 // the statement could not be parsed at all (later checks cannot run).
-func checkStatement(payload []byte, add func(string, Status, string, ...any)) (*provenance.Statement, bool) {
-	var h statementHeader
-	if err := signing.UnmarshalStrict(payload, &h); err != nil {
+func checkStatement(payload []byte, add func(string, Status, string, ...any)) (*provenance.Record, bool) {
+	var h struct {
+		Type          string `json:"_type"`
+		PredicateType string `json:"predicateType"`
+	}
+	if err := json.Unmarshal(payload, &h); err != nil {
 		add(CheckStatementType, Fail, "the payload is not an in-toto statement: %v", err)
 		return nil, false
 	}
-	if h.Type != intoto.StatementInTotoV01 {
-		add(CheckStatementType, Fail, "_type is %q, want %q", h.Type, intoto.StatementInTotoV01)
+	typeOK := h.Type == provenance.StatementV01 || h.Type == provenance.StatementV1
+	if !typeOK {
+		add(CheckStatementType, Fail, "_type is %q, want %q or %q", h.Type, provenance.StatementV01, provenance.StatementV1)
 	} else {
 		add(CheckStatementType, Pass, "%s", h.Type)
 	}
-	if h.PredicateType != slsa.PredicateSLSAProvenance {
-		add(CheckPredicateType, Fail, "predicateType is %q, want %q", h.PredicateType, slsa.PredicateSLSAProvenance)
+	if h.PredicateType != provenance.PredicateV02 && h.PredicateType != provenance.PredicateV1 {
+		add(CheckPredicateType, Fail, "predicateType is %q, want %q or %q", h.PredicateType, provenance.PredicateV02, provenance.PredicateV1)
 		return nil, false
 	}
-	var pred slsa.ProvenancePredicate
-	if len(h.Predicate) == 0 || string(h.Predicate) == "null" {
-		add(CheckPredicateType, Fail, "the statement has no predicate")
+	if !typeOK {
+		add(CheckPredicateType, Skipped, "not checked: the statement is not an in-toto statement (predicateType says %s)", h.PredicateType)
 		return nil, false
 	}
-	if err := signing.UnmarshalStrict(h.Predicate, &pred); err != nil {
-		add(CheckPredicateType, Fail, "the predicate is not SLSA v0.2 provenance: %v", err)
+	rec, err := provenance.Decode(payload)
+	if err != nil {
+		add(CheckPredicateType, Fail, "%v", strings.TrimPrefix(err.Error(), "parsing statement: "))
 		return nil, false
 	}
 	add(CheckPredicateType, Pass, "%s", h.PredicateType)
-	st := &provenance.Statement{
-		StatementHeader: intoto.StatementHeader{Type: h.Type, PredicateType: h.PredicateType, Subject: h.Subject},
-		Predicate:       pred,
-	}
-	return st, true
+	return rec, true
 }
 
 // checkSubjects: every artifact is covered by a subject named like its
 // base name (the subject's name, or its last path element) with every
 // digest it records matching, at least one of them strong.
-func checkSubjects(ctx context.Context, st *provenance.Statement, artifacts []string) Check {
+func checkSubjects(ctx context.Context, st *provenance.Record, artifacts []string) Check {
 	if len(artifacts) == 0 {
-		return result(CheckSubjects, Skipped, "no artifact given (%d subject%s recorded)", len(st.Subject), plural(len(st.Subject)))
+		return result(CheckSubjects, Skipped, "no artifact given (%d subject%s recorded)", len(st.Subjects), plural(len(st.Subjects)))
 	}
 	type outcome struct {
 		err  error
@@ -132,7 +112,7 @@ func checkSubjects(ctx context.Context, st *provenance.Statement, artifacts []st
 				results[i].err = err
 				return
 			}
-			results[i].algs, results[i].err = coveredBy(a, st.Subject)
+			results[i].algs, results[i].err = coveredBy(a, st.Subjects)
 		}()
 	}
 	wg.Wait()
@@ -165,11 +145,11 @@ var strongAlgs = []string{digest.SHA256, digest.SHA512}
 
 // coveredBy hashes the artifact and returns the algorithms of the subject
 // that matched it, or why none did.
-func coveredBy(artifact string, subjects []intoto.Subject) ([]string, error) {
+func coveredBy(artifact string, subjects []provenance.Resource) ([]string, error) {
 	base := filepath.Base(artifact)
-	var candidates []intoto.Subject
+	var candidates []provenance.Resource
 	for _, s := range subjects {
-		if s.Name == base || path.Base(s.Name) == base {
+		if s.URI == base || path.Base(s.URI) == base {
 			candidates = append(candidates, s)
 		}
 	}
@@ -207,7 +187,7 @@ func coveredBy(artifact string, subjects []intoto.Subject) ([]string, error) {
 }
 
 // matches compares every digest a subject records with the computed ones.
-func matches(s intoto.Subject, got digest.Set) ([]string, error) {
+func matches(s provenance.Resource, got digest.Set) ([]string, error) {
 	strong := false
 	for _, a := range strongAlgs {
 		if s.Digest[a] != "" {
@@ -215,7 +195,7 @@ func matches(s intoto.Subject, got digest.Set) ([]string, error) {
 		}
 	}
 	if !strong {
-		return nil, fmt.Errorf("subject %s records no sha256 or sha512", s.Name)
+		return nil, fmt.Errorf("subject %s records no sha256 or sha512", s.URI)
 	}
 	algs := make([]string, 0, len(s.Digest))
 	for a := range s.Digest {
@@ -226,17 +206,17 @@ func matches(s intoto.Subject, got digest.Set) ([]string, error) {
 		want := s.Digest[a]
 		have, ok := got[a]
 		if !ok {
-			return nil, fmt.Errorf("subject %s records a %s digest, which cannot be checked", s.Name, a)
+			return nil, fmt.Errorf("subject %s records a %s digest, which cannot be checked", s.URI, a)
 		}
 		if !strings.EqualFold(want, have) {
-			return nil, fmt.Errorf("%s is %s, subject %s records %s", a, have, s.Name, want)
+			return nil, fmt.Errorf("%s is %s, subject %s records %s", a, have, s.URI, want)
 		}
 	}
 	return algs, nil
 }
 
-func checkBuilderID(st *provenance.Statement, want string) Check {
-	got := st.Predicate.Builder.ID
+func checkBuilderID(st *provenance.Record, want string) Check {
+	got := st.BuilderID
 	switch {
 	case want == "":
 		return result(CheckBuilderID, Skipped, "not requested (the statement says %s)", orNone(got))
@@ -246,15 +226,15 @@ func checkBuilderID(st *provenance.Statement, want string) Check {
 	return result(CheckBuilderID, Fail, "builder.id is %s, want %s", orNone(got), want)
 }
 
-func checkSourceURI(st *provenance.Statement, want string) Check {
-	got := st.Predicate.Invocation.ConfigSource.URI
+func checkSourceURI(st *provenance.Record, want string) Check {
+	got := st.Source.URI
 	if want == "" {
 		return result(CheckSourceURI, Skipped, "not requested (the statement says %s)", orNone(got))
 	}
 	if SourceURIMatches(got, want) {
 		return result(CheckSourceURI, Pass, "%s", got)
 	}
-	return result(CheckSourceURI, Fail, "configSource.uri is %s, want %s", orNone(got), want)
+	return result(CheckSourceURI, Fail, "the source is %s, want %s", orNone(got), want)
 }
 
 // SourceURIMatches compares a recorded configSource.uri with an expected
@@ -297,19 +277,23 @@ func splitRevision(uri string) (base, rev string) {
 	return uri[:off+k], rest[k+1:]
 }
 
-func checkSourceCommit(st *provenance.Statement, want string) Check {
-	got := st.Predicate.Invocation.ConfigSource.Digest[digest.SHA1]
+func checkSourceCommit(st *provenance.Record, want string) Check {
+	got := st.Source.Digest[digest.SHA1]
 	switch {
 	case want == "":
 		return result(CheckSourceCommit, Skipped, "not requested (the statement says %s)", orNone(got))
 	case got != "" && strings.EqualFold(got, want):
 		return result(CheckSourceCommit, Pass, "%s", got)
 	}
-	return result(CheckSourceCommit, Fail, "configSource.digest.sha1 is %s, want %s", orNone(got), want)
+	return result(CheckSourceCommit, Fail, "the source commit is %s, want %s", orNone(got), want)
 }
 
 // hexLen is the length of a hex digest per algorithm.
 var hexLen = map[string]int{digest.SHA1: 40, digest.SHA256: 64, digest.SHA512: 128}
+
+// gitCommit is the in-toto digest name of a git commit (SLSA v1 writers
+// use it where v0.2 used sha1).
+const gitCommit = "gitCommit"
 
 func isHex(s string, n int) bool {
 	if len(s) != n {
@@ -320,11 +304,11 @@ func isHex(s string, n int) bool {
 }
 
 // checkMaterials: every material names a URI and has a strong digest:
-// sha256 or sha512, or sha1 alone for a git+ URI (a commit). Every digest
+// sha256 or sha512, or sha1 / gitCommit alone for a git+ URI (a commit). Every digest
 // value given for those algorithms must be well-formed hex.
-func checkMaterials(st *provenance.Statement) Check {
+func checkMaterials(st *provenance.Record) Check {
 	var fails []string
-	for i, m := range st.Predicate.Materials {
+	for i, m := range st.Materials {
 		name := m.URI
 		if name == "" {
 			fails = append(fails, fmt.Sprintf("material %d has no uri", i+1))
@@ -342,7 +326,7 @@ func checkMaterials(st *provenance.Statement) Check {
 		}
 		switch {
 		case m.Digest[digest.SHA256] != "" || m.Digest[digest.SHA512] != "":
-		case m.Digest[digest.SHA1] != "" && strings.HasPrefix(name, "git+"):
+		case (m.Digest[digest.SHA1] != "" || m.Digest[gitCommit] != "") && strings.HasPrefix(name, "git+"):
 		case m.Digest[digest.SHA1] != "":
 			fails = append(fails, fmt.Sprintf("%s: only a sha1 digest (accepted for git+ commits only)", name))
 		default:
@@ -356,13 +340,13 @@ func checkMaterials(st *provenance.Statement) Check {
 		}
 		return result(CheckMaterials, Fail, "%s", strings.Join(fails, "; "))
 	}
-	n := len(st.Predicate.Materials)
+	n := len(st.Materials)
 	return result(CheckMaterials, Pass, "%d material%s, each with a uri and a strong digest", n, plural(n))
 }
 
-func checkTimes(st *provenance.Statement, now time.Time) Check {
-	md := st.Predicate.Metadata
-	if md == nil || (md.BuildStartedOn == nil && md.BuildFinishedOn == nil) {
+func checkTimes(st *provenance.Record, now time.Time) Check {
+	md := struct{ BuildStartedOn, BuildFinishedOn *time.Time }{st.Started, st.Finished}
+	if md.BuildStartedOn == nil && md.BuildFinishedOn == nil {
 		return result(CheckTimes, Skipped, "the statement records no build times")
 	}
 	limit := now.Add(MaxSkew)

@@ -58,7 +58,7 @@ type Report struct {
 	KeyIDs []string `json:"key_ids,omitempty"`
 	// Statement is the parsed statement when it parsed, whatever the
 	// checks say: use it only when OK.
-	Statement *provenance.Statement `json:"-"`
+	Statement *provenance.Record `json:"-"`
 }
 
 // Check returns the check of that name, if reported.

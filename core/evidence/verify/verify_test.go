@@ -237,7 +237,7 @@ func TestVerify(t *testing.T) {
 			return mutateEnvelope(t, good(t, f), func(e *signing.Envelope) { e.PayloadType = "application/json" })
 		}, failed: []string{verify.CheckEnvelope}},
 		{name: "statement type", att: func(t *testing.T, f *fixture) []byte {
-			s := strings.Replace(string(f.statement(t)), "https://in-toto.io/Statement/v0.1", "https://in-toto.io/Statement/v1", 1)
+			s := strings.Replace(string(f.statement(t)), "https://in-toto.io/Statement/v0.1", "https://in-toto.io/Statement/v0.9", 1)
 			return signed(t, []byte(s), k1.s)
 		}, failed: []string{verify.CheckStatementType}},
 		{name: "predicate type", att: func(t *testing.T, f *fixture) []byte {
@@ -395,7 +395,7 @@ func TestReportJSON(t *testing.T) {
 	if err := json.Unmarshal(b, &back); err != nil || !back.OK || len(back.Checks) != len(verify.CheckNames) || back.Checks[0].Status != "pass" {
 		t.Fatalf("%v %s", err, b)
 	}
-	if r.Statement == nil || r.Statement.Predicate.Builder.ID != builderID {
+	if r.Statement == nil || r.Statement.BuilderID != builderID {
 		t.Fatal("statement not returned")
 	}
 }

@@ -1,0 +1,160 @@
+package provenance
+
+import (
+	"encoding/json"
+	"fmt"
+
+	slsa1 "github.com/in-toto/attestation/go/predicates/provenance/v1"
+	ita1 "github.com/in-toto/attestation/go/v1"
+	"google.golang.org/protobuf/encoding/protojson"
+	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/types/known/structpb"
+	"google.golang.org/protobuf/types/known/timestamppb"
+)
+
+// ExternalParameters is buildDefinition.externalParameters of an mmbuild
+// v1 statement: what the user controls — the handler and its parameters,
+// the config in the source, the builder's environment (secrets redacted)
+// and the storage plugins' options.
+type ExternalParameters struct {
+	Handler        string                       `json:"handler"`
+	Params         []string                     `json:"params"`
+	Options        map[string]string            `json:"options,omitempty"`
+	Source         ExternalSource               `json:"source"`
+	Environment    map[string]string            `json:"environment,omitempty"`
+	StorageOptions map[string]map[string]string `json:"storageOptions,omitempty"`
+}
+
+// ExternalSource is the config source: the repository at its commit and
+// the config's path in it.
+type ExternalSource struct {
+	URI        string `json:"uri"`
+	Digest     Digest `json:"digest,omitempty"`
+	EntryPoint string `json:"entryPoint"`
+}
+
+// storageOptionsKey is the buildConfig entry (v0.2) that v1 records in
+// externalParameters: the user sets those options in the config.
+const storageOptionsKey = "storageOptions"
+
+// encodeV1 writes b as in-toto Statement v1 with the SLSA v1 predicate.
+// Every resource goes through the in-toto library's types and validators,
+// so what is written is what its decoder accepts.
+func encodeV1(b Build) ([]byte, error) {
+	subjects, err := sortedSubjects(b.Subjects)
+	if err != nil {
+		return nil, err
+	}
+	params := b.Params
+	if params == nil {
+		params = []string{}
+	}
+	ext := ExternalParameters{
+		Handler:     b.HandlerID,
+		Params:      params,
+		Options:     b.Options,
+		Source:      ExternalSource{URI: b.ConfigSource.URI, Digest: copyDigest(b.ConfigSource.Digest), EntryPoint: b.EntryPoint},
+		Environment: b.Environment,
+	}
+	internal := map[string]any{}
+	for k, v := range b.Extra {
+		if k == storageOptionsKey {
+			so, ok := v.(map[string]map[string]string)
+			if !ok {
+				return nil, fmt.Errorf("building statement: %s is %T", k, v)
+			}
+			ext.StorageOptions = so
+			continue
+		}
+		internal[k] = v
+	}
+	extStruct, err := toStruct(ext)
+	if err != nil {
+		return nil, fmt.Errorf("building statement: externalParameters: %w", err)
+	}
+	def := &slsa1.BuildDefinition{
+		BuildType:          BuildType(b.HandlerID),
+		ExternalParameters: extStruct,
+	}
+	if len(internal) > 0 {
+		if def.InternalParameters, err = toStruct(internal); err != nil {
+			return nil, fmt.Errorf("building statement: internalParameters: %w", err)
+		}
+	}
+	for _, m := range sortedMaterials(b.Materials) {
+		def.ResolvedDependencies = append(def.ResolvedDependencies, descriptor(m.URI, Digest(m.Digest)))
+	}
+	builderID := b.BuilderID
+	if builderID == "" {
+		builderID = DefaultBuilderID
+	}
+	pred := &slsa1.Provenance{
+		BuildDefinition: def,
+		RunDetails: &slsa1.RunDetails{
+			Builder: &slsa1.Builder{Id: builderID, Version: b.BuilderVersion},
+			Metadata: &slsa1.BuildMetadata{
+				InvocationId: b.InvocationID,
+				StartedOn:    timestamppb.New(b.Started.UTC()),
+				FinishedOn:   timestamppb.New(b.Finished.UTC()),
+			},
+		},
+	}
+	if err := pred.Validate(); err != nil {
+		return nil, fmt.Errorf("building statement: %w", err)
+	}
+	predStruct, err := protoStruct(pred)
+	if err != nil {
+		return nil, fmt.Errorf("building statement: predicate: %w", err)
+	}
+	st := &ita1.Statement{Type: StatementV1, PredicateType: PredicateV1, Predicate: predStruct}
+	for _, s := range subjects {
+		st.Subject = append(st.Subject, &ita1.ResourceDescriptor{Name: s.Name, Digest: s.Digest})
+	}
+	if err := st.Validate(); err != nil {
+		return nil, fmt.Errorf("building statement: %w", err)
+	}
+	data, err := protojson.Marshal(st)
+	if err != nil {
+		return nil, fmt.Errorf("encoding statement: %w", err)
+	}
+	return canonicalJSON(data)
+}
+
+// descriptor is a resolved dependency. A git commit is recorded as
+// gitCommit (the in-toto digest name for it) and as sha1, which v0.2
+// readers and mmbuild's own checks use.
+func descriptor(uri string, d Digest) *ita1.ResourceDescriptor {
+	d = copyDigest(d)
+	if c := d["sha1"]; len(c) == 40 && isGitURI(uri) {
+		d["gitCommit"] = c
+	}
+	return &ita1.ResourceDescriptor{Uri: uri, Digest: d}
+}
+
+func isGitURI(uri string) bool { return len(uri) > 4 && uri[:4] == "git+" }
+
+// toStruct converts a Go value to a protobuf Struct through its JSON.
+func toStruct(v any) (*structpb.Struct, error) {
+	data, err := json.Marshal(v)
+	if err != nil {
+		return nil, err
+	}
+	s := &structpb.Struct{}
+	if err := protojson.Unmarshal(data, s); err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+// protoStruct converts a message to a Struct (a statement's predicate).
+func protoStruct(m proto.Message) (*structpb.Struct, error) {
+	data, err := protojson.Marshal(m)
+	if err != nil {
+		return nil, err
+	}
+	s := &structpb.Struct{}
+	if err := protojson.Unmarshal(data, s); err != nil {
+		return nil, err
+	}
+	return s, nil
+}
