@@ -10,11 +10,13 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"time"
 	"unicode"
 
 	"github.com/hashicorp/go-hclog"
 	"github.com/spf13/cobra"
 
+	"github.com/mmbuild/mmbuild/core/build/outfile"
 	"github.com/mmbuild/mmbuild/core/build/remote"
 	"github.com/mmbuild/mmbuild/core/build/run"
 	"github.com/mmbuild/mmbuild/core/evidence/attestation"
@@ -40,6 +42,8 @@ type replayOptions struct {
 	config        string
 	json          bool
 	dryRun        bool
+	vsaDir        string
+	signKey       string
 }
 
 func newReplayCmd(g *globalOptions) *cobra.Command {
@@ -67,6 +71,14 @@ recorded handler, params, handler options, environment names and values,
 secrets and materials must agree with it: any difference is refused, named,
 before anything runs. What will run is printed first; --dry-run stops there.
 
+A replay never needs the original build's signing key: the config's signing:
+is ignored (the rebuild publishes nothing). With --vsa DIR the verdict is
+written as a SLSA Verification Summary Attestation (vsa.json: verifier,
+time, resourceUri, policy, the attestation replayed with its sha256,
+PASSED/FAILED, each artifact's outcome), signed with the replayer's own
+--sign-key as vsa.intoto.jsonl and vsa.sigstore.json; mmbuild verify reads
+it back. A FAILED verdict is written too.
+
 Exit status: 0 reproducible, 4 not reproducible (the differing artifacts are
 listed, and diffoscope is run on them when installed), 1 could not replay.`,
 		Args: cobra.ExactArgs(1),
@@ -82,12 +94,27 @@ listed, and diffoscope is run on them when installed), 1 could not replay.`,
 	f.StringVar(&o.config, "config", "", "build config to use instead of the one at the recorded entry point")
 	f.BoolVar(&o.json, "json", false, "print the result as JSON on stdout (with its \"plan\")")
 	f.BoolVar(&o.dryRun, "dry-run", false, "verify and check the attestation and print what would run, then stop: nothing is built")
+	f.StringVar(&o.vsaDir, "vsa", "", "write the verdict as a SLSA VSA into this folder (vsa.json; signed with --sign-key also vsa.intoto.jsonl and vsa.sigstore.json)")
+	f.StringVar(&o.signKey, "sign-key", "", "the replayer's private key (PEM) to sign the VSA with (needs --vsa); never the original build's key")
 	return cmd
 }
 
 func runReplay(cmd *cobra.Command, g *globalOptions, o *replayOptions, src string) error {
 	ctx := cmd.Context()
 	logger := g.logger()
+	var signers []signing.Signer
+	switch {
+	case o.signKey != "" && o.vsaDir == "":
+		return fmt.Errorf("--sign-key signs the verdict: give --vsa DIR to write it")
+	case o.vsaDir != "" && o.dryRun:
+		return fmt.Errorf("--vsa: a dry run verifies nothing, there is no verdict to write")
+	case o.signKey != "":
+		s, err := loadSigner(o.signKey)
+		if err != nil {
+			return err
+		}
+		signers = append(signers, s)
+	}
 	host, err := project.OpenHost("", project.WithAllowUnpinned(o.allowUnpinned), project.WithLogger(logger))
 	if err != nil {
 		return err
@@ -115,11 +142,45 @@ func runReplay(cmd *cobra.Command, g *globalOptions, o *replayOptions, src strin
 	if res.DryRun {
 		return printDryRun(g, res, o.json)
 	}
+	if o.vsaDir != "" {
+		if err := writeVerdict(ctx, g, o.vsaDir, res, src, data, signers); err != nil {
+			return err
+		}
+	}
 	if err := printReplay(g, res, o.json); err != nil {
 		return err
 	}
 	if !res.Reproducible {
 		return &notReproducibleError{differing: res.Differing}
+	}
+	return nil
+}
+
+// writeVerdict writes the replay's VSA files into dir, all or none.
+func writeVerdict(ctx context.Context, g *globalOptions, dir string, res *replay.Result, src string, data []byte, signers []signing.Signer) error {
+	uri := src
+	if install.IsURL(src) {
+		uri = remote.Redact(src)
+	} else if abs, err := filepath.Abs(src); err == nil {
+		uri = "file://" + filepath.ToSlash(abs)
+	}
+	files, err := replay.Verdict(ctx, res, uri, data, time.Now(), signers...)
+	if err != nil {
+		return err
+	}
+	out := make([]outfile.File, 0, len(files))
+	for _, f := range files {
+		out = append(out, outfile.File{Path: filepath.Join(dir, f.Name), Data: f.Data})
+	}
+	if err := outfile.WriteAll(out, 0o644); err != nil {
+		return fmt.Errorf("--vsa: %w", err)
+	}
+	verdict := "PASSED"
+	if !res.Reproducible {
+		verdict = "FAILED"
+	}
+	for _, f := range out {
+		fmt.Fprintf(g.stderr, "mmbuild: VSA (%s) %s\n", verdict, f.Path)
 	}
 	return nil
 }

@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/mmbuild/mmbuild/core/build/config"
+	"github.com/mmbuild/mmbuild/core/build/outfile"
 	"github.com/mmbuild/mmbuild/core/build/remote"
 	"github.com/mmbuild/mmbuild/core/evidence/attestation"
 	"github.com/mmbuild/mmbuild/core/evidence/digest"
@@ -52,7 +53,7 @@ func lookupCache(ctx context.Context, t tools, store *remote.Store, cfg *config.
 			return nil, err
 		}
 		res.StatementPath = filepath.Join(dir, StatementName)
-		if err := writeFileAtomic(res.StatementPath, data, 0o644); err != nil {
+		if err := outfile.WriteAtomic(res.StatementPath, data, 0o644); err != nil {
 			return nil, err
 		}
 	}

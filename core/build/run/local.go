@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/mmbuild/mmbuild/core/build/config"
+	"github.com/mmbuild/mmbuild/core/build/outfile"
 	"github.com/mmbuild/mmbuild/core/build/workspace"
 )
 
@@ -85,7 +86,7 @@ func (l *localOutputs) stage(final string, data []byte) error {
 	if err := os.MkdirAll(filepath.Dir(final), 0o755); err != nil {
 		return err
 	}
-	tmp, err := writeTemp(final, data, 0o644)
+	tmp, err := outfile.Temp(final, data, 0o644)
 	if err != nil {
 		return err
 	}

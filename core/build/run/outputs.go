@@ -1,8 +1,6 @@
 package run
 
 import (
-	"os"
-	"path/filepath"
 	"regexp"
 	"strings"
 )
@@ -42,46 +40,4 @@ func writeOutputs(t tools, outDir string, res *Result) error {
 		return err
 	}
 	return l.commit()
-}
-
-// writeFileAtomic writes data to path through a temporary file in the same
-// folder, so a reader never sees a half-written file.
-func writeFileAtomic(path string, data []byte, mode os.FileMode) error {
-	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-		return err
-	}
-	tmp, err := writeTemp(path, data, mode)
-	if err != nil {
-		return err
-	}
-	if err := os.Rename(tmp, path); err != nil {
-		_ = os.Remove(tmp)
-		return err
-	}
-	return nil
-}
-
-// writeTemp writes data, synced, to a new temporary file beside path and
-// returns its name.
-func writeTemp(path string, data []byte, mode os.FileMode) (string, error) {
-	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp-*")
-	if err != nil {
-		return "", err
-	}
-	tmp := f.Name()
-	_, werr := f.Write(data)
-	if werr == nil {
-		werr = f.Sync()
-	}
-	if cerr := f.Close(); werr == nil {
-		werr = cerr
-	}
-	if werr == nil {
-		werr = os.Chmod(tmp, mode)
-	}
-	if werr != nil {
-		_ = os.Remove(tmp)
-		return "", werr
-	}
-	return tmp, nil
 }

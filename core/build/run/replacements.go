@@ -8,6 +8,7 @@ import (
 	"os"
 
 	"github.com/mmbuild/mmbuild/core/build/config"
+	"github.com/mmbuild/mmbuild/core/build/outfile"
 	"github.com/mmbuild/mmbuild/core/build/workspace"
 )
 
@@ -72,7 +73,7 @@ func applyReplacements(t tools, workDir string, reps []config.Replacement, secre
 		if !f.changed {
 			continue
 		}
-		if err := writeFileAtomic(f.path, f.data, f.mode); err != nil {
+		if err := outfile.WriteAtomic(f.path, f.data, f.mode); err != nil {
 			return fmt.Errorf("replacements: writing %s: %w", f.path, err)
 		}
 	}

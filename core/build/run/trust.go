@@ -87,7 +87,7 @@ func signAndSBOM(ctx context.Context, t tools, cfg *config.Config, in *prepared,
 	var err error
 	if len(in.signers) > 0 {
 		var env []byte
-		if env, ev.sigstore, err = sign(ctx, ev.data, in.signers); err != nil {
+		if env, ev.sigstore, err = signing.SignForms(ctx, ev.data, in.signers...); err != nil {
 			return fmt.Errorf("signing the attestation: %w", err)
 		}
 		lines = append(lines, env)
@@ -110,7 +110,7 @@ func signAndSBOM(ctx context.Context, t tools, cfg *config.Config, in *prepared,
 		if len(in.signers) == 0 {
 			line, err = json.Marshal(signing.Envelope{PayloadType: signing.PayloadType, Payload: st})
 		} else {
-			line, ev.sbomSigstore, err = sign(ctx, st, in.signers)
+			line, ev.sbomSigstore, err = signing.SignForms(ctx, st, in.signers...)
 		}
 		if err != nil {
 			return fmt.Errorf("signing the SBOM attestation: %w", err)
@@ -122,24 +122,6 @@ func signAndSBOM(ctx context.Context, t tools, cfg *config.Config, in *prepared,
 	}
 	ev.bundle, err = signing.Bundle(lines...)
 	return err
-}
-
-// sign signs a statement and returns its envelope (a .intoto.jsonl line)
-// and its Sigstore bundle.
-func sign(ctx context.Context, statement []byte, signers []signing.Signer) ([]byte, []byte, error) {
-	env, err := signing.Sign(ctx, signing.PayloadType, statement, signers...)
-	if err != nil {
-		return nil, nil, err
-	}
-	line, err := env.MarshalJSON()
-	if err != nil {
-		return nil, nil, err
-	}
-	sb, err := signing.SigstoreBundle(env)
-	if err != nil {
-		return nil, nil, err
-	}
-	return line, sb, nil
 }
 
 // makeSBOM writes the SPDX document of the subjects and its statement.

@@ -1,8 +1,6 @@
 package provenance
 
 import (
-	"bytes"
-	"encoding/json"
 	"fmt"
 )
 
@@ -68,24 +66,4 @@ func Encode(b Build, f Format) ([]byte, error) {
 		return encodeV1(b)
 	}
 	return nil, fmt.Errorf("building statement: %w", fmt.Errorf("unknown format %q", f))
-}
-
-// canonicalJSON re-encodes JSON with sorted keys and a fixed indent.
-// protojson's output is deliberately unstable in its spacing; a statement
-// must be a function of its inputs.
-func canonicalJSON(data []byte) ([]byte, error) {
-	var v any
-	dec := json.NewDecoder(bytes.NewReader(data))
-	dec.UseNumber()
-	if err := dec.Decode(&v); err != nil {
-		return nil, err
-	}
-	var buf bytes.Buffer
-	enc := json.NewEncoder(&buf)
-	enc.SetEscapeHTML(false)
-	enc.SetIndent("", "  ")
-	if err := enc.Encode(v); err != nil {
-		return nil, err
-	}
-	return buf.Bytes(), nil
 }

@@ -1,15 +1,13 @@
 package provenance
 
 import (
-	"encoding/json"
 	"fmt"
 
 	slsa1 "github.com/in-toto/attestation/go/predicates/provenance/v1"
 	ita1 "github.com/in-toto/attestation/go/v1"
-	"google.golang.org/protobuf/encoding/protojson"
-	"google.golang.org/protobuf/proto"
-	"google.golang.org/protobuf/types/known/structpb"
 	"google.golang.org/protobuf/types/known/timestamppb"
+
+	"github.com/mmbuild/mmbuild/core/evidence/canonical"
 )
 
 // ExternalParameters is buildDefinition.externalParameters of an mmbuild
@@ -68,7 +66,7 @@ func encodeV1(b Build) ([]byte, error) {
 		}
 		internal[k] = v
 	}
-	extStruct, err := toStruct(ext)
+	extStruct, err := canonical.StructOf(ext)
 	if err != nil {
 		return nil, fmt.Errorf("building statement: externalParameters: %w", err)
 	}
@@ -77,7 +75,7 @@ func encodeV1(b Build) ([]byte, error) {
 		ExternalParameters: extStruct,
 	}
 	if len(internal) > 0 {
-		if def.InternalParameters, err = toStruct(internal); err != nil {
+		if def.InternalParameters, err = canonical.StructOf(internal); err != nil {
 			return nil, fmt.Errorf("building statement: internalParameters: %w", err)
 		}
 	}
@@ -102,7 +100,7 @@ func encodeV1(b Build) ([]byte, error) {
 	if err := pred.Validate(); err != nil {
 		return nil, fmt.Errorf("building statement: %w", err)
 	}
-	predStruct, err := protoStruct(pred)
+	predStruct, err := canonical.Struct(pred)
 	if err != nil {
 		return nil, fmt.Errorf("building statement: predicate: %w", err)
 	}
@@ -113,11 +111,11 @@ func encodeV1(b Build) ([]byte, error) {
 	if err := st.Validate(); err != nil {
 		return nil, fmt.Errorf("building statement: %w", err)
 	}
-	data, err := protojson.Marshal(st)
+	data, err := canonical.Message(st)
 	if err != nil {
 		return nil, fmt.Errorf("encoding statement: %w", err)
 	}
-	return canonicalJSON(data)
+	return data, nil
 }
 
 // descriptor is a resolved dependency. A git commit is recorded as
@@ -132,29 +130,3 @@ func descriptor(uri string, d Digest) *ita1.ResourceDescriptor {
 }
 
 func isGitURI(uri string) bool { return len(uri) > 4 && uri[:4] == "git+" }
-
-// toStruct converts a Go value to a protobuf Struct through its JSON.
-func toStruct(v any) (*structpb.Struct, error) {
-	data, err := json.Marshal(v)
-	if err != nil {
-		return nil, err
-	}
-	s := &structpb.Struct{}
-	if err := protojson.Unmarshal(data, s); err != nil {
-		return nil, err
-	}
-	return s, nil
-}
-
-// protoStruct converts a message to a Struct (a statement's predicate).
-func protoStruct(m proto.Message) (*structpb.Struct, error) {
-	data, err := protojson.Marshal(m)
-	if err != nil {
-		return nil, err
-	}
-	s := &structpb.Struct{}
-	if err := protojson.Unmarshal(data, s); err != nil {
-		return nil, err
-	}
-	return s, nil
-}

@@ -62,6 +62,9 @@ type Result struct {
 	// Plan is what the replay ran (or, with DryRun, would run).
 	Plan   *Plan `json:"plan,omitempty"`
 	DryRun bool  `json:"dry_run,omitempty"`
+	// ResourceURI is where the subjects are: the staging URL the build
+	// published them at, else its source (the VSA's resourceUri).
+	ResourceURI string `json:"resource_uri,omitempty"`
 }
 
 type options struct {
@@ -254,7 +257,10 @@ func Replay(ctx context.Context, data []byte, opts ...Option) (*Result, error) {
 		return nil, err
 	}
 	repo, commit, _ := splitConfigSource(st.Source.URI)
-	res := &Result{Commit: commit, Repo: repo, Signed: signed, KeyIDs: keyIDs}
+	res := &Result{Commit: commit, Repo: repo, Signed: signed, KeyIDs: keyIDs, ResourceURI: st.StagingURL()}
+	if res.ResourceURI == "" {
+		res.ResourceURI = st.Source.URI
+	}
 	rec, err := recordedInvocation(st)
 	if err != nil {
 		return nil, err
@@ -323,11 +329,60 @@ func (o *options) rebuild(ctx context.Context, cfg *config.Config, cfgPath, root
 	if o.configPath != "" {
 		runOpts = append(runOpts, run.WithWorkDir(clone))
 	}
+	withoutSigning(cfg)
 	out, err := run.Run(ctx, cfg, runOpts...)
 	if err != nil {
 		return nil, fmt.Errorf("replay: the build: %w", err)
 	}
 	return out, nil
+}
+
+// withoutSigning drops the config's signing: and the secret only it uses.
+// The rebuild publishes nothing, so its statement needs no signature, and
+// a replay must never need the original builder's key (which, rightly, is
+// not in the repository nor in the replayer's hands). The replayer signs
+// the verdict (the VSA) with its own key instead.
+func withoutSigning(cfg *config.Config) {
+	s := cfg.Signing
+	if s == nil {
+		return
+	}
+	cfg.Signing = nil
+	if s.KeySecret == "" || secretUsed(cfg, s.KeySecret) {
+		return
+	}
+	kept := cfg.Secrets[:0]
+	for _, sec := range cfg.Secrets {
+		if sec.Name != s.KeySecret {
+			kept = append(kept, sec)
+		}
+	}
+	cfg.Secrets = kept
+}
+
+// secretUsed reports whether anything but signing: takes the secret.
+func secretUsed(cfg *config.Config, name string) bool {
+	for _, e := range cfg.Env {
+		if e.ValueFrom != nil && e.ValueFrom.Secret == name {
+			return true
+		}
+	}
+	for _, r := range cfg.Replacements {
+		if r.ValueFrom != nil && r.ValueFrom.Secret == name {
+			return true
+		}
+	}
+	for _, c := range cfg.Credentials {
+		if c.Secret == name {
+			return true
+		}
+		for _, sec := range c.Secrets {
+			if sec == name {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // recordedConfig loads the config at the recorded entry point of the clone

@@ -2,6 +2,7 @@ package signing
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -57,6 +58,24 @@ func SigstoreBundle(env *Envelope) ([]byte, error) {
 		return nil, fmt.Errorf("writing Sigstore bundle: %w", err)
 	}
 	return append(out, '\n'), nil
+}
+
+// SignForms signs an in-toto statement with every signer and returns it in
+// both signed forms mmbuild publishes: the DSSE envelope as one compact
+// .intoto.jsonl line (all signatures), and its Sigstore bundle v0.3 (see
+// SigstoreBundle).
+func SignForms(ctx context.Context, statement []byte, signers ...Signer) (line, sigstore []byte, err error) {
+	env, err := Sign(ctx, PayloadType, statement, signers...)
+	if err != nil {
+		return nil, nil, err
+	}
+	if line, err = env.MarshalJSON(); err != nil {
+		return nil, nil, err
+	}
+	if sigstore, err = SigstoreBundle(env); err != nil {
+		return nil, nil, err
+	}
+	return line, sigstore, nil
 }
 
 // isSigstore reports whether a JSON object's keys are a Sigstore bundle's.

@@ -17,6 +17,7 @@ import (
 	"github.com/mmbuild/mmbuild/core/evidence/digest"
 	"github.com/mmbuild/mmbuild/core/evidence/provenance"
 	"github.com/mmbuild/mmbuild/core/evidence/signing"
+	"github.com/mmbuild/mmbuild/core/evidence/vsa"
 )
 
 // pickStatement chooses the statement to check: the only one, whatever its
@@ -33,7 +34,7 @@ func pickStatement(a *attestation.Attestation) (*attestation.Statement, string, 
 		}
 	} else {
 		var err error
-		if st, err = a.Pick(provenance.PredicateTypes...); err != nil {
+		if st, err = a.Pick(append([]string{vsa.PredicateType}, provenance.PredicateTypes...)...); err != nil {
 			return nil, "", err
 		}
 		where = fmt.Sprintf("line %d of %d: ", st.Line, len(a.Statements))
@@ -91,9 +92,9 @@ func checkStatement(payload []byte, add func(string, Status, string, ...any)) (*
 // checkSubjects: every artifact is covered by a subject named like its
 // base name (the subject's name, or its last path element) with every
 // digest it records matching, at least one of them strong.
-func checkSubjects(ctx context.Context, st *provenance.Record, artifacts []string) Check {
+func checkSubjects(ctx context.Context, subjects []provenance.Resource, artifacts []string) Check {
 	if len(artifacts) == 0 {
-		return result(CheckSubjects, Skipped, "no artifact given (%d subject%s recorded)", len(st.Subjects), plural(len(st.Subjects)))
+		return result(CheckSubjects, Skipped, "no artifact given (%d subject%s recorded)", len(subjects), plural(len(subjects)))
 	}
 	type outcome struct {
 		err  error
@@ -112,7 +113,7 @@ func checkSubjects(ctx context.Context, st *provenance.Record, artifacts []strin
 				results[i].err = err
 				return
 			}
-			results[i].algs, results[i].err = coveredBy(a, st.Subjects)
+			results[i].algs, results[i].err = coveredBy(a, subjects)
 		}()
 	}
 	wg.Wait()

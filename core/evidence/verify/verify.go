@@ -10,6 +10,7 @@ import (
 	"github.com/mmbuild/mmbuild/core/evidence/attestation"
 	"github.com/mmbuild/mmbuild/core/evidence/provenance"
 	"github.com/mmbuild/mmbuild/core/evidence/signing"
+	"github.com/mmbuild/mmbuild/core/evidence/vsa"
 )
 
 // Check names, in the order they are reported.
@@ -24,12 +25,14 @@ const (
 	CheckSourceCommit  = "source-commit"
 	CheckMaterials     = "materials"
 	CheckTimes         = "times"
+	// CheckVerdict is a VSA's verificationResult (PASSED passes).
+	CheckVerdict = "verification-result"
 )
 
 // CheckNames lists every check in report order.
 var CheckNames = []string{
 	CheckEnvelope, CheckSignature, CheckStatementType, CheckPredicateType, CheckSubjects,
-	CheckBuilderID, CheckSourceURI, CheckSourceCommit, CheckMaterials, CheckTimes,
+	CheckBuilderID, CheckSourceURI, CheckSourceCommit, CheckMaterials, CheckTimes, CheckVerdict,
 }
 
 // Status is the outcome of one check.
@@ -59,6 +62,9 @@ type Report struct {
 	// Statement is the parsed statement when it parsed, whatever the
 	// checks say: use it only when OK.
 	Statement *provenance.Record `json:"-"`
+	// VSA is the parsed verification summary when the attestation is one
+	// (Statement is then nil).
+	VSA *vsa.Summary `json:"-"`
 }
 
 // Check returns the check of that name, if reported.
@@ -182,25 +188,29 @@ func verify(ctx context.Context, a *attestation.Attestation, openErr error, opts
 	// signature
 	checkSignature(st, opts, r, add)
 
+	now := time.Now
+	if opts.Now != nil {
+		now = opts.Now
+	}
 	// statement-type, predicate-type
+	if isVSA(st.Payload) {
+		verifyVSA(ctx, st.Payload, opts, now(), r, add)
+		return r
+	}
 	prov, ok := checkStatement(st.Payload, add)
 	if !ok {
 		skipRest("the statement did not parse")
 		return r
 	}
 	r.Statement = prov
-
-	now := time.Now
-	if opts.Now != nil {
-		now = opts.Now
-	}
 	r.Checks = append(r.Checks,
-		checkSubjects(ctx, prov, opts.Artifacts),
+		checkSubjects(ctx, prov.Subjects, opts.Artifacts),
 		checkBuilderID(prov, opts.BuilderID),
 		checkSourceURI(prov, opts.SourceURI),
 		checkSourceCommit(prov, opts.SourceCommit),
 		checkMaterials(prov),
 		checkTimes(prov, now()),
+		result(CheckVerdict, Skipped, "not a verification summary"),
 	)
 	return r
 }
