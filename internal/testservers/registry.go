@@ -147,9 +147,16 @@ func (r *Registry) start(t testing.TB, bin, conf, addr string, o registryOptions
 		return err
 	}
 	cmd := exec.Command(bin, "serve", cfgPath)
-	// No tracing exporter: the registry would otherwise try to reach a
+	// The registry reads every REGISTRY_* variable as a setting (a client's
+	// REGISTRY_AUTH_FILE would be taken for the auth section): none of the
+	// test's reach it. No tracing exporter: it would try to reach a
 	// collector.
-	cmd.Env = append(os.Environ(), "OTEL_TRACES_EXPORTER=none", "OTEL_METRICS_EXPORTER=none", "OTEL_LOGS_EXPORTER=none")
+	for _, kv := range os.Environ() {
+		if !strings.HasPrefix(kv, "REGISTRY_") {
+			cmd.Env = append(cmd.Env, kv)
+		}
+	}
+	cmd.Env = append(cmd.Env, "OTEL_TRACES_EXPORTER=none", "OTEL_METRICS_EXPORTER=none", "OTEL_LOGS_EXPORTER=none")
 	client := &http.Client{Timeout: time.Second}
 	up := func() bool {
 		resp, err := client.Get("http://" + addr + "/v2/")

@@ -32,10 +32,7 @@ func (s *Store) getArtifact(ctx context.Context, p *remote.Puller, c *call, a *a
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", c.loc.shown, err)
 	}
-	if err := os.Mkdir(req.DestPath, 0o755); err != nil {
-		return nil, err
-	}
-	root, err := os.OpenRoot(req.DestPath)
+	root, err := newDir(req.DestPath)
 	if err != nil {
 		return nil, err
 	}
@@ -111,6 +108,15 @@ func (s *Store) fetchBlob(ctx context.Context, p *remote.Puller, c *call, desc v
 		return fmt.Errorf("reading blob %s: the registry sent %s bytes, its descriptor says %d", desc.Digest, sizeSent(n, desc.Size), desc.Size)
 	}
 	return nil
+}
+
+// newDir creates the directory dest (which must not exist) and opens it as
+// the root everything is written through.
+func newDir(dest string) (*os.Root, error) {
+	if err := os.Mkdir(dest, 0o755); err != nil {
+		return nil, err
+	}
+	return os.OpenRoot(dest)
 }
 
 // sizeSent says how many bytes came: "more than N" when the read was cut.

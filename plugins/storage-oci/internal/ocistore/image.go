@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
-	"os"
 	"path"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
@@ -38,9 +37,10 @@ const layoutVersion = `{"imageLayoutVersion":"1.0.0"}`
 // digests) and the blobs they name (configs and layers), each once.
 type imagePlan struct {
 	top       v1.Descriptor // what index.json names
+	index     []byte        // index.json
 	manifests map[v1.Hash][]byte
 	blobs     []v1.Descriptor
-	size      int64 // total bytes of the layout's blobs
+	size      int64 // total bytes of the layout's files
 }
 
 // planImage walks the manifest d names: an image, or an index and the
@@ -62,6 +62,12 @@ func planImage(ctx context.Context, p *remote.Puller, c *call, d *remote.Descrip
 	}
 	top = v1.Descriptor{MediaType: top.MediaType, Size: top.Size, Digest: top.Digest}
 	plan.top = top
+	index, err := json.Marshal(v1.IndexManifest{SchemaVersion: 2, MediaType: types.OCIImageIndex, Manifests: []v1.Descriptor{top}})
+	if err != nil {
+		return nil, err
+	}
+	plan.index = index
+	plan.size = int64(len(index) + len(layoutVersion))
 	seen := map[v1.Hash]bool{}
 	if err := plan.walk(ctx, p, c, top, raw, 0, seen); err != nil {
 		return nil, err
@@ -175,10 +181,7 @@ func (s *Store) getImage(ctx context.Context, p *remote.Puller, c *call, d *remo
 	if err != nil {
 		return nil, err
 	}
-	if err := os.Mkdir(req.DestPath, 0o755); err != nil {
-		return nil, err
-	}
-	root, err := os.OpenRoot(req.DestPath)
+	root, err := newDir(req.DestPath)
 	if err != nil {
 		return nil, err
 	}
@@ -186,11 +189,7 @@ func (s *Store) getImage(ctx context.Context, p *remote.Puller, c *call, d *remo
 	if err := root.MkdirAll(path.Join("blobs", "sha256"), 0o755); err != nil {
 		return nil, err
 	}
-	index, err := json.Marshal(v1.IndexManifest{SchemaVersion: 2, MediaType: types.OCIImageIndex, Manifests: []v1.Descriptor{plan.top}})
-	if err != nil {
-		return nil, err
-	}
-	prog := newProgress(req.Report, plan.size+int64(len(index)+len(layoutVersion)))
+	prog := newProgress(req.Report, plan.size)
 	write := func(name string, data []byte) error {
 		if err := root.WriteFile(name, data, 0o644); err != nil {
 			return err
@@ -217,10 +216,10 @@ func (s *Store) getImage(ctx context.Context, p *remote.Puller, c *call, d *remo
 	if err := write("oci-layout", []byte(layoutVersion)); err != nil {
 		return nil, err
 	}
-	if err := write("index.json", index); err != nil {
+	if err := write("index.json", plan.index); err != nil {
 		return nil, err
 	}
-	plugin.Logger().Info("image fetched as an OCI layout", "url", c.loc.shown, "digest", plan.top.Digest.String(), "mediaType", string(plan.top.MediaType), "blobs", len(plan.blobs)+len(plan.manifests))
+	plugin.Logger().Info("image fetched as an OCI layout", "url", c.loc.redacted, "digest", plan.top.Digest.String(), "mediaType", string(plan.top.MediaType), "blobs", len(plan.blobs)+len(plan.manifests))
 	return &storage.GetResponse{Bytes: prog.total, Files: files, IsDir: true}, nil
 }
 

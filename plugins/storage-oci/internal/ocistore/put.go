@@ -94,7 +94,7 @@ func (s *Store) put(ctx context.Context, c *call, req *storage.PutRequest) (*sto
 	if err := pusher.Put(ctx, c.loc.ref, rawManifest{raw: raw, mediaType: types.OCIManifestSchema1}); err != nil {
 		return nil, c.fail("pushing the manifest", err)
 	}
-	plugin.Logger().Debug("put", "url", c.loc.shown, "tag", c.loc.ref.Identifier(), "files", len(files), "bytes", total)
+	plugin.Logger().Debug("put", "url", c.loc.redacted, "tag", c.loc.ref.Identifier(), "files", len(files), "bytes", total)
 	return &storage.PutResponse{Bytes: total, Files: int64(len(files)), IsDir: dir}, nil
 }
 

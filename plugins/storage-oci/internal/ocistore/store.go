@@ -100,28 +100,28 @@ func (s *Store) begin(ctx context.Context, rawURL string, options map[string]str
 // fail is the call's error for step, without its secrets.
 func (c *call) fail(step string, err error) error { return fail(step, c.cfg, err) }
 
-// puller is a client that reads from the call's registry, authenticating
-// once for all its requests.
-func (c *call) puller() (*remote.Puller, error) {
+// open begins a call that reads: it resolves the URL to its manifest with
+// a client that authenticates once for all the call's requests.
+func (s *Store) open(ctx context.Context, rawURL string, options map[string]string) (*call, *remote.Puller, *target, error) {
+	c, err := s.begin(ctx, rawURL, options)
+	if err != nil {
+		return nil, nil, nil, err
+	}
 	p, err := remote.NewPuller(c.opts...)
 	if err != nil {
-		return nil, c.fail("connecting to the registry", err)
+		return nil, nil, nil, c.fail("connecting to the registry", err)
 	}
-	return p, nil
+	t, err := resolve(ctx, p, c)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	return c, p, t, nil
 }
 
 // Stat describes what the URL names: a file, or a tree (a stored tree, or
 // an image, whose Size is the total of the blobs Get would write).
 func (s *Store) Stat(ctx context.Context, req *storage.StatRequest) (*storage.StatResponse, error) {
-	c, err := s.begin(ctx, req.URL, req.Options)
-	if err != nil {
-		return nil, err
-	}
-	p, err := c.puller()
-	if err != nil {
-		return nil, err
-	}
-	t, err := resolve(ctx, p, c)
+	c, p, t, err := s.open(ctx, req.URL, req.Options)
 	if err != nil {
 		return nil, err
 	}
@@ -139,15 +139,7 @@ func (s *Store) Stat(ctx context.Context, req *storage.StatRequest) (*storage.St
 // it was put, anything else (an image, an image index) as an OCI image
 // layout.
 func (s *Store) Get(ctx context.Context, req *storage.GetRequest) (resp *storage.GetResponse, err error) {
-	c, err := s.begin(ctx, req.URL, req.Options)
-	if err != nil {
-		return nil, err
-	}
-	p, err := c.puller()
-	if err != nil {
-		return nil, err
-	}
-	t, err := resolve(ctx, p, c)
+	c, p, t, err := s.open(ctx, req.URL, req.Options)
 	if err != nil {
 		return nil, err
 	}
@@ -168,7 +160,7 @@ func (s *Store) Get(ctx context.Context, req *storage.GetRequest) (resp *storage
 		return nil, err
 	}
 	resp.Name = c.loc.name
-	plugin.Logger().Debug("get", "url", c.loc.shown, "digest", t.desc.Digest.String(), "bytes", resp.Bytes)
+	plugin.Logger().Debug("get", "url", c.loc.redacted, "digest", t.desc.Digest.String(), "bytes", resp.Bytes)
 	return resp, nil
 }
 

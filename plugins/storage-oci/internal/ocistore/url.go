@@ -22,9 +22,10 @@ import (
 //     in REPO under a tag derived from PATH (objectTag), so that a prefix
 //     and file names (a pipeline's staging URL) map to objects.
 type location struct {
-	shown string // the URL for messages (it holds no user info: that is refused)
-	repo  name.Repository
-	ref   name.Reference // the tag or digest read or written
+	redacted string // the URL without user info (refused anyway) and query, for logs
+	shown    string // redacted, quoted, for messages
+	repo     name.Repository
+	ref      name.Reference // the tag or digest read or written
 	// object is the path of the object form ("" for a reference); it is
 	// recorded in the artifact and checked when it is read.
 	object string
@@ -50,6 +51,15 @@ const (
 // storage.ErrUnsafePath. Credentials in the URL are refused: they come from
 // the options (credentials:) or the docker config.
 func parseURL(raw string, insecure bool) (location, error) {
+	loc, err := parseLocation(raw, insecure)
+	if err == nil {
+		loc.redacted = redactURL(raw)
+		loc.shown = shownURL(raw)
+	}
+	return loc, err
+}
+
+func parseLocation(raw string, insecure bool) (location, error) {
 	shown := shownURL(raw)
 	invalid := func(why string) (location, error) {
 		return location{}, fmt.Errorf("%w: %s: %s", storage.ErrInvalidURL, shown, why)
@@ -95,7 +105,7 @@ func parseObject(shown, host, repoPath, objectPath string, opts []name.Option) (
 	if strings.ContainsAny(repoPath, "%:@") {
 		return invalid(fmt.Sprintf("repository %q: an object URL (REPO//PATH) names a repository, without tag or digest", repoPath))
 	}
-	repo, err := name.NewRepository(host+"/"+repoPath, opts...)
+	repo, err := repository(host, repoPath, opts)
 	if err != nil {
 		return invalid(err.Error())
 	}
@@ -123,11 +133,8 @@ func parseObject(shown, host, repoPath, objectPath string, opts []name.Option) (
 	if len(object) > maxObjectLen {
 		return invalid(fmt.Sprintf("object path longer than %d bytes", maxObjectLen))
 	}
-	tag, err := name.NewTag(repo.Name()+":"+objectTag(object), opts...)
-	if err != nil {
-		return invalid(fmt.Sprintf("object path %q: %v", object, err)) // not reached: objectTag makes valid tags
-	}
-	return location{shown: shown, repo: repo, ref: tag, object: object, name: segs[len(segs)-1]}, nil
+	tag := repo.Tag(objectTag(object)) // a valid tag, by construction
+	return location{repo: repo, ref: tag, object: object, name: segs[len(segs)-1]}, nil
 }
 
 // parseReference reads the reference form, HOST/REPO:TAG or
@@ -143,13 +150,52 @@ func parseReference(shown, host, path string, opts []name.Option) (location, err
 	if path == "" || (!strings.Contains(last, ":") && !strings.Contains(last, "@")) {
 		return invalid("no tag or digest: want oci://HOST/REPO:TAG, oci://HOST/REPO@sha256:HEX, or oci://HOST/REPO//PATH for an object this plugin stores")
 	}
-	ref, err := name.ParseReference(host+"/"+path, opts...)
+	var repoPath, sep, id string
+	if i := strings.IndexByte(path, '@'); i >= 0 {
+		repoPath, sep, id = path[:i], "@", path[i+1:]
+	} else {
+		i := strings.LastIndexByte(path, ':')
+		repoPath, sep, id = path[:i], ":", path[i+1:]
+	}
+	repo, err := repository(host, repoPath, opts)
 	if err != nil {
 		return invalid(err.Error())
 	}
-	repo := ref.Context()
+	// The tag or digest is checked on a placeholder reference: the check
+	// does not depend on the registry.
+	var ref name.Reference
+	if sep == "@" {
+		if _, err := name.NewDigest(placeholderRegistry+"/r@"+id, name.StrictValidation); err != nil {
+			return invalid(err.Error())
+		}
+		ref = repo.Digest(id)
+	} else {
+		if _, err := name.NewTag(placeholderRegistry+"/r:"+id, name.StrictValidation); err != nil {
+			return invalid(err.Error())
+		}
+		ref = repo.Tag(id)
+	}
 	rp := repo.RepositoryStr()
-	return location{shown: shown, repo: repo, ref: ref, name: rp[strings.LastIndex(rp, "/")+1:]}, nil
+	return location{repo: repo, ref: ref, name: rp[strings.LastIndex(rp, "/")+1:]}, nil
+}
+
+// placeholderRegistry stands for the registry when a repository name, tag
+// or digest is checked: go-containerregistry only recognizes a host as a
+// registry when it holds a "." or a ":" or is localhost, and a registry
+// on a private network may be called "registry".
+const placeholderRegistry = "registry.invalid"
+
+// repository is repoPath on the registry host, its name checked against
+// the distribution spec's rules.
+func repository(host, repoPath string, opts []name.Option) (name.Repository, error) {
+	if _, err := name.NewRepository(placeholderRegistry+"/"+repoPath, name.StrictValidation); err != nil {
+		return name.Repository{}, fmt.Errorf("repository %q: %v", repoPath, err)
+	}
+	reg, err := name.NewRegistry(host, opts...)
+	if err != nil {
+		return name.Repository{}, fmt.Errorf("registry %q: %v", host, err)
+	}
+	return reg.Repo(strings.Split(repoPath, "/")...), nil
 }
 
 // objectTag is the tag an object path is stored under: the path with every
@@ -179,8 +225,12 @@ func objectTag(object string) string {
 	return readable + "-" + h
 }
 
-// shownURL is raw as messages show it: without user info and query.
-func shownURL(raw string) string {
+// shownURL is raw as messages show it: quoted, without user info and
+// query.
+func shownURL(raw string) string { return fmt.Sprintf("%q", redactURL(raw)) }
+
+// redactURL is raw without user info and query.
+func redactURL(raw string) string {
 	if i := strings.IndexAny(raw, "?#"); i >= 0 {
 		raw = raw[:i]
 	}
@@ -193,5 +243,5 @@ func shownURL(raw string) string {
 			raw = scheme + "://REDACTED@" + rest[at+1:]
 		}
 	}
-	return fmt.Sprintf("%q", raw)
+	return raw
 }
