@@ -95,6 +95,29 @@ func TestSLSAv1BundleCosign3AndReplayVSA(t *testing.T) {
 		t.Fatalf("verify did not read the Sigstore bundle:\n%s", r.Stdout)
 	}
 
+	// A consumer's policy in its own repository: whom it trusts, what it
+	// accepts. A policy that only accepts SLSA v0.2 refuses this build.
+	policyDir := t.TempDir()
+	policy := filepath.Join(policyDir, "verify-policy.yaml")
+	writePolicy := func(predicateType string) {
+		t.Helper()
+		y := "keys: [" + pub + "]\npredicateTypes: [" + predicateType + "]\nbuilderIDs: [https://mmbuild.dev/builder/local@v1]\n"
+		if err := os.WriteFile(policy, []byte(y), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	writePolicy("https://slsa.dev/provenance/v1")
+	r = engineMustRun(t, in, dir, "verify", "--json", "--policy", policy, "--attestation", bundle, artifact)
+	for _, n := range []string{"policy:predicate-type", "policy:builder-id"} {
+		if c := checkOf(t, r.Stdout, n); c.Status != "pass" {
+			t.Fatalf("%s: %+v", n, c)
+		}
+	}
+	writePolicy("https://slsa.dev/provenance/v0.2")
+	if r := in.Run(dir, "verify", "--policy", policy, "--attestation", bundle, artifact); r.Code != 1 || !strings.Contains(r.Stdout, "FAIL     policy:predicate-type") {
+		t.Fatalf("a policy refusing SLSA v1 passed (exit %d):\n%s", r.Code, r.Stdout)
+	}
+
 	// The replayer has neither the builder's key nor a reason to: replay
 	// ignores signing: and signs the verdict with its own key.
 	if err := os.Remove(filepath.Join(dir, "mmbuild.key")); err != nil {

@@ -23,6 +23,7 @@ type verifyOptions struct {
 	sourceURI     string
 	sourceCommit  string
 	json          bool
+	policy        string
 }
 
 func newVerifyCmd(g *globalOptions) *cobra.Command {
@@ -33,35 +34,60 @@ func newVerifyCmd(g *globalOptions) *cobra.Command {
 		Long: `Check that an attestation is signed by the given keys and that it covers the
 artifacts, and report every check by name:
 
-  envelope        the file parses (statement, DSSE envelope or .intoto.jsonl
-                  bundle) and the payload type is application/vnd.in-toto+json
+  envelope        the file parses (statement, DSSE envelope, Sigstore bundle
+                  v0.1-v0.3 or .intoto.jsonl bundle) and the payload type is
+                  application/vnd.in-toto+json
   signature       signatures verify with --threshold of the --key public keys
-                  (key ids in the envelope are only hints)
-  statement-type  _type is https://in-toto.io/Statement/v0.1
-  predicate-type  predicateType is https://slsa.dev/provenance/v0.2
+                  (key ids in the envelope are only hints; a Sigstore
+                  bundle's transparency-log entries are not checked)
+  statement-type  _type is https://in-toto.io/Statement/v0.1 or v1
+  predicate-type  SLSA provenance v0.2 or v1, or a SLSA verification summary
+                  (VSA v1, as mmbuild replay --vsa writes), decoded strictly
   subjects        every ARTIFACT has a subject named like its base name, and
                   every digest that subject records (sha256, sha512, sha1)
                   matches the file
   builder-id      builder.id equals --builder-id
-  source-uri      invocation.configSource.uri equals --source-uri: exactly if
+  source-uri      the source (v0.2 configSource.uri; v1 mmbuild's
+                  externalParameters.source, another builder's git+
+                  resolved dependency) equals --source-uri: exactly if
                   --source-uri ends in @REVISION, else ignoring the recorded
-                  @commit; the git+ prefix may be left out
-  source-commit   invocation.configSource.digest.sha1 equals --source-commit
+                  @revision; the git+ prefix may be left out
+  source-commit   the source's commit (sha1 / gitCommit) equals --source-commit
   materials       every material has a uri and a sha256 or sha512 digest (a
-                  sha1 alone only for git+ commits)
-  times           buildStartedOn <= buildFinishedOn, neither in the future
-                  (5 minutes of clock skew allowed)
+                  sha1 or gitCommit alone only for git+ commits)
+  times           the start is not after the finish, neither in the future
+                  (5 minutes of clock skew allowed); a VSA's timeVerified
+  verification-result  a VSA's verdict is PASSED
 
-Expectations not given are reported as skipped. Without --key, the signature
-check fails unless --allow-unsigned is given, and is then reported as
-skipped: the attestation's content is checked but nothing proves who made it.
+With --policy FILE (YAML, kept in the consumer's repository) four more:
+
+  policy:predicate-type  the predicate type is one of predicateTypes
+  policy:builder-id      builder.id is one of builderIDs
+  policy:source          the source is one of sources[].repo, at one of its
+                         refs (or commits) when it lists any
+  policy:materials       every materials[] entry (sha256, and uri when given)
+                         was used by the build
+
+  # verify-policy.yaml
+  keys: [keys/release.pub]     # trusted keys, relative to the policy file
+  threshold: 1
+  predicateTypes: [https://slsa.dev/provenance/v1]
+  builderIDs: [https://ci.example.com/runner@v1]
+  sources: [{repo: https://git.example.com/org/app.git, refs: [refs/heads/main]}]
+  materials: [{uri: https://example.com/lib-1.2.tgz, sha256: 4b0f...}]
+
+Expectations not given are reported as skipped. Without --key (or policy
+keys), the signature check fails unless --allow-unsigned is given, and is
+then reported as skipped: the attestation's content is checked but nothing
+proves who made it.
 
 The attestation is read from a local path (storage URLs are not supported
 yet). Exit status: 0 when no check failed, 1 otherwise, 2 on wrong usage.`,
 		Example: `  mmbuild verify dist/server.tar.gz --attestation out/server.intoto.jsonl --key mmbuild.pub
   mmbuild verify dist/* --attestation build.intoto.jsonl --key a.pub --key b.pub --threshold 2 \
       --builder-id https://ci.example.com/runner@v1 --source-uri https://git.example.com/org/app.git
-  mmbuild verify app.tar.gz --attestation statement.json --allow-unsigned --json`,
+  mmbuild verify app.tar.gz --attestation statement.json --allow-unsigned --json
+  mmbuild verify app.tar.gz --attestation app.sigstore.json --policy verify-policy.yaml`,
 		Args: cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return verifyArtifacts(cmd.Context(), g, o, args)
@@ -76,6 +102,7 @@ yet). Exit status: 0 when no check failed, 1 otherwise, 2 on wrong usage.`,
 	f.StringVar(&o.sourceURI, "source-uri", "", "expected source repository (invocation.configSource.uri)")
 	f.StringVar(&o.sourceCommit, "source-commit", "", "expected source commit (invocation.configSource.digest.sha1)")
 	f.BoolVar(&o.json, "json", false, "print the report as JSON")
+	f.StringVar(&o.policy, "policy", "", "policy file (YAML): trusted keys and threshold, allowed predicate types, builder ids, source repos/refs, required material digests; each is a named check")
 	return cmd
 }
 
@@ -92,7 +119,18 @@ func verifyArtifacts(ctx context.Context, g *globalOptions, o *verifyOptions, ar
 	if len(o.keys) == 0 && o.threshold > 1 {
 		return usageError{fmt.Errorf("--threshold %d: no --key given", o.threshold)}
 	}
+	var policy *verify.Policy
+	if o.policy != "" {
+		var err error
+		if policy, err = verify.LoadPolicy(o.policy); err != nil {
+			return err
+		}
+		if len(o.keys) > 0 && len(policy.Keys) > 0 {
+			return usageError{fmt.Errorf("--key and the keys of --policy %s: give the trusted keys in one place", o.policy)}
+		}
+	}
 	opts := verify.Options{
+		Policy:        policy,
 		Artifacts:     artifacts,
 		Threshold:     o.threshold,
 		AllowUnsigned: o.allowUnsigned,
@@ -139,6 +177,6 @@ func printReport(w io.Writer, r *verify.Report) {
 		case verify.Skipped:
 			label = "skipped"
 		}
-		fmt.Fprintf(w, "%-8s %-15s %s\n", label, c.Name, c.Detail)
+		fmt.Fprintf(w, "%-8s %-21s %s\n", label, c.Name, c.Detail)
 	}
 }

@@ -120,12 +120,16 @@ type Options struct {
 	BuilderID, SourceURI, SourceCommit string
 	// Now returns the current time; time.Now if nil.
 	Now func() time.Time
+	// Policy adds the policy's checks (PolicyCheckNames) to the report; its
+	// keys and threshold are used when Keys is empty.
+	Policy *Policy
 }
 
 // File reads the attestation at path and verifies it. Only failing to read
 // the file is an error; everything about its content is in the report,
 // also its being too large.
 func File(ctx context.Context, path string, opts Options) (*Report, error) {
+	opts = opts.withPolicyKeys()
 	data, err := attestation.ReadFile(path)
 	if errors.Is(err, attestation.ErrTooLarge) {
 		if err := opts.check(); err != nil {
@@ -142,6 +146,7 @@ func File(ctx context.Context, path string, opts Options) (*Report, error) {
 // Attestation verifies an attestation given as bytes: a statement, an
 // envelope or a .intoto.jsonl bundle.
 func Attestation(ctx context.Context, data []byte, opts Options) (*Report, error) {
+	opts = opts.withPolicyKeys()
 	if err := opts.check(); err != nil {
 		return nil, err
 	}
@@ -151,6 +156,15 @@ func Attestation(ctx context.Context, data []byte, opts Options) (*Report, error
 
 func (o *Options) openOptions() attestation.Options {
 	return attestation.Options{Verifiers: o.Keys, Threshold: o.Threshold, AllowUnsigned: o.AllowUnsigned}
+}
+
+// withPolicyKeys is opts with the policy's keys and threshold when no key
+// was given: the policy is where a consumer keeps whom it trusts.
+func (o Options) withPolicyKeys() Options {
+	if len(o.Keys) == 0 && o.Policy != nil {
+		o.Keys, o.Threshold = o.Policy.Verifiers, o.Policy.Threshold
+	}
+	return o
 }
 
 func (o *Options) check() error { return o.openOptions().Check() }
@@ -195,6 +209,9 @@ func verify(ctx context.Context, a *attestation.Attestation, openErr error, opts
 	// statement-type, predicate-type
 	if isVSA(st.Payload) {
 		verifyVSA(ctx, st.Payload, opts, now(), r, add)
+		if opts.Policy != nil && r.VSA != nil {
+			r.Checks = append(r.Checks, policyChecks(opts.Policy, st.PredicateType, nil)...)
+		}
 		return r
 	}
 	prov, ok := checkStatement(st.Payload, add)
@@ -212,6 +229,9 @@ func verify(ctx context.Context, a *attestation.Attestation, openErr error, opts
 		checkTimes(prov, now()),
 		result(CheckVerdict, Skipped, "not a verification summary"),
 	)
+	if opts.Policy != nil {
+		r.Checks = append(r.Checks, policyChecks(opts.Policy, prov.PredicateType, prov)...)
+	}
 	return r
 }
 

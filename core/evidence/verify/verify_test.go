@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -145,12 +146,16 @@ func run(t testing.TB, att []byte, opts verify.Options) *verify.Report {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(r.Checks) != len(verify.CheckNames) {
-		t.Fatalf("%d checks reported, want %d: %+v", len(r.Checks), len(verify.CheckNames), r.Checks)
+	names := verify.CheckNames
+	if opts.Policy != nil {
+		names = append(slices.Clone(names), verify.PolicyCheckNames...)
+	}
+	if len(r.Checks) != len(names) {
+		t.Fatalf("%d checks reported, want %d: %+v", len(r.Checks), len(names), r.Checks)
 	}
 	for i, c := range r.Checks {
-		if c.Name != verify.CheckNames[i] {
-			t.Fatalf("check %d is %s, want %s", i, c.Name, verify.CheckNames[i])
+		if c.Name != names[i] {
+			t.Fatalf("check %d is %s, want %s", i, c.Name, names[i])
 		}
 		if c.Detail == "" || strings.Contains(c.Detail, "\n") {
 			t.Fatalf("check %s: detail %q", c.Name, c.Detail)

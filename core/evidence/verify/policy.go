@@ -1,0 +1,228 @@
+package verify
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+
+	"gopkg.in/yaml.v3"
+
+	"github.com/mmbuild/mmbuild/core/evidence/digest"
+	"github.com/mmbuild/mmbuild/core/evidence/provenance"
+	"github.com/mmbuild/mmbuild/core/evidence/signing"
+)
+
+// Policy check names: reported after the standard checks, each one, when a
+// policy is given (skipped when the policy says nothing about it).
+const (
+	CheckPolicyPredicateType = "policy:predicate-type"
+	CheckPolicyBuilderID     = "policy:builder-id"
+	CheckPolicySource        = "policy:source"
+	CheckPolicyMaterials     = "policy:materials"
+)
+
+// PolicyCheckNames lists the policy checks in report order.
+var PolicyCheckNames = []string{CheckPolicyPredicateType, CheckPolicyBuilderID, CheckPolicySource, CheckPolicyMaterials}
+
+// Policy is what a consumer requires of any builder's provenance, kept in
+// a YAML file in its repository:
+//
+//	keys: [keys/release.pub]        # trusted public keys (relative to the file)
+//	threshold: 1                    # how many of them must have signed
+//	predicateTypes: [https://slsa.dev/provenance/v1]
+//	builderIDs: [https://github.com/actions/runner/github-hosted]
+//	sources:
+//	  - repo: https://github.com/octo/app
+//	    refs: [refs/heads/main]     # or commit ids; empty: any revision
+//	materials:
+//	  - uri: https://example.com/lib-1.2.tgz   # optional
+//	    sha256: 4b0f…
+type Policy struct {
+	Keys           []string         `yaml:"keys"`
+	Threshold      int              `yaml:"threshold"`
+	PredicateTypes []string         `yaml:"predicateTypes"`
+	BuilderIDs     []string         `yaml:"builderIDs"`
+	Sources        []PolicySource   `yaml:"sources"`
+	Materials      []PolicyMaterial `yaml:"materials"`
+
+	// Path is the file the policy was read from; Verifiers its keys, loaded.
+	Path      string             `yaml:"-"`
+	Verifiers []signing.Verifier `yaml:"-"`
+}
+
+// PolicySource is a repository builds may come from, optionally at given
+// refs or commits.
+type PolicySource struct {
+	Repo string   `yaml:"repo"`
+	Refs []string `yaml:"refs"`
+}
+
+// PolicyMaterial is a material the build must have used.
+type PolicyMaterial struct {
+	URI    string `yaml:"uri"`
+	SHA256 string `yaml:"sha256"`
+}
+
+// maxPolicySize bounds the policy file read.
+const maxPolicySize = 1 << 20
+
+// LoadPolicy reads a policy file strictly (unknown keys are errors with
+// their line) and loads its keys.
+func LoadPolicy(path string) (*Policy, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("reading policy: %w", err)
+	}
+	defer f.Close()
+	data, err := io.ReadAll(io.LimitReader(f, maxPolicySize+1))
+	if err != nil {
+		return nil, fmt.Errorf("reading policy %s: %w", path, err)
+	}
+	if len(data) > maxPolicySize {
+		return nil, fmt.Errorf("policy %s: larger than %d MiB", path, maxPolicySize>>20)
+	}
+	var p Policy
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	dec.KnownFields(true)
+	if err := dec.Decode(&p); err != nil {
+		if errors.Is(err, io.EOF) {
+			return nil, fmt.Errorf("policy %s: empty", path)
+		}
+		return nil, fmt.Errorf("policy %s: %s", path, strings.ReplaceAll(err.Error(), "\n", "; "))
+	}
+	p.Path = path
+	if err := p.check(); err != nil {
+		return nil, fmt.Errorf("policy %s: %w", path, err)
+	}
+	for _, k := range p.Keys {
+		kp := k
+		if !filepath.IsAbs(kp) {
+			kp = filepath.Join(filepath.Dir(path), kp)
+		}
+		pem, err := os.ReadFile(kp)
+		if err != nil {
+			return nil, fmt.Errorf("policy %s: keys: %w", path, err)
+		}
+		v, err := signing.LoadVerifier(pem)
+		if err != nil {
+			return nil, fmt.Errorf("policy %s: keys: %s: %w", path, k, err)
+		}
+		p.Verifiers = append(p.Verifiers, v)
+	}
+	return &p, nil
+}
+
+func (p *Policy) check() error {
+	if p.Threshold < 0 || (p.Threshold > 0 && p.Threshold > len(p.Keys)) {
+		return fmt.Errorf("threshold %d: %d keys given", p.Threshold, len(p.Keys))
+	}
+	for i, s := range p.Sources {
+		if s.Repo == "" {
+			return fmt.Errorf("sources[%d]: repo is empty", i)
+		}
+	}
+	for i, m := range p.Materials {
+		if !isHex(strings.ToLower(m.SHA256), 64) {
+			return fmt.Errorf("materials[%d]: sha256 %q is not 64 hex digits", i, m.SHA256)
+		}
+	}
+	return nil
+}
+
+// policyChecks evaluates the policy against the statement read, one check
+// each; rec is nil for a verification summary (only the predicate type
+// applies to it).
+func policyChecks(p *Policy, predicateType string, rec *provenance.Record) []Check {
+	out := []Check{policyPredicateType(p, predicateType)}
+	if rec == nil {
+		for _, n := range PolicyCheckNames[1:] {
+			out = append(out, result(n, Skipped, "not applicable to a verification summary"))
+		}
+		return out
+	}
+	return append(out, policyBuilderID(p, rec), policySource(p, rec), policyMaterials(p, rec))
+}
+
+func policyPredicateType(p *Policy, got string) Check {
+	if len(p.PredicateTypes) == 0 {
+		return result(CheckPolicyPredicateType, Skipped, "the policy allows any (the statement's is %s)", got)
+	}
+	if slices.Contains(p.PredicateTypes, got) {
+		return result(CheckPolicyPredicateType, Pass, "%s", got)
+	}
+	return result(CheckPolicyPredicateType, Fail, "predicateType %s is not one the policy allows (%s)", got, strings.Join(p.PredicateTypes, ", "))
+}
+
+func policyBuilderID(p *Policy, rec *provenance.Record) Check {
+	if len(p.BuilderIDs) == 0 {
+		return result(CheckPolicyBuilderID, Skipped, "the policy allows any (the statement's is %s)", orNone(rec.BuilderID))
+	}
+	if slices.Contains(p.BuilderIDs, rec.BuilderID) {
+		return result(CheckPolicyBuilderID, Pass, "%s", rec.BuilderID)
+	}
+	return result(CheckPolicyBuilderID, Fail, "builder %s is not one the policy trusts (%s)", orNone(rec.BuilderID), strings.Join(p.BuilderIDs, ", "))
+}
+
+// policySource: the recorded source is one of the policy's repositories,
+// at one of its refs or commits when it names any. A ref matches the
+// revision of the source URI (git+repo@refs/heads/main) and a commit also
+// the recorded commit digest.
+func policySource(p *Policy, rec *provenance.Record) Check {
+	if len(p.Sources) == 0 {
+		return result(CheckPolicySource, Skipped, "the policy allows any (the statement's is %s)", orNone(rec.Source.URI))
+	}
+	got := rec.Source.URI
+	_, rev := splitRevision(got)
+	commit := rec.Source.Digest[digest.SHA1]
+	for _, s := range p.Sources {
+		if !SourceURIMatches(got, s.Repo) {
+			continue
+		}
+		if len(s.Refs) == 0 {
+			return result(CheckPolicySource, Pass, "%s (any revision)", got)
+		}
+		for _, ref := range s.Refs {
+			if ref == rev || (commit != "" && strings.EqualFold(ref, commit)) {
+				return result(CheckPolicySource, Pass, "%s at %s", got, ref)
+			}
+		}
+		return result(CheckPolicySource, Fail, "%s is from %s but not at a revision the policy allows (%s)", orNone(got), s.Repo, strings.Join(s.Refs, ", "))
+	}
+	repos := make([]string, 0, len(p.Sources))
+	for _, s := range p.Sources {
+		repos = append(repos, s.Repo)
+	}
+	return result(CheckPolicySource, Fail, "source %s is not a repository the policy allows (%s)", orNone(got), strings.Join(repos, ", "))
+}
+
+func policyMaterials(p *Policy, rec *provenance.Record) Check {
+	if len(p.Materials) == 0 {
+		return result(CheckPolicyMaterials, Skipped, "the policy requires none (the statement records %d)", len(rec.Materials))
+	}
+	var missing []string
+	for _, want := range p.Materials {
+		found := false
+		for _, m := range rec.Materials {
+			if strings.EqualFold(m.Digest[digest.SHA256], want.SHA256) && (want.URI == "" || want.URI == m.URI) {
+				found = true
+				break
+			}
+		}
+		if !found {
+			name := want.URI
+			if name == "" {
+				name = "sha256:" + want.SHA256
+			}
+			missing = append(missing, name)
+		}
+	}
+	if len(missing) > 0 {
+		return result(CheckPolicyMaterials, Fail, "the build did not use %s with the required sha256", strings.Join(missing, ", "))
+	}
+	return result(CheckPolicyMaterials, Pass, "%d required material%s used with the required sha256", len(p.Materials), plural(len(p.Materials)))
+}
