@@ -17,7 +17,7 @@ GOFLAGS_BUILD := -trimpath -buildvcs=false
 LDFLAGS := -s -w -X main.version=$(VERSION)
 
 # plugin directory : binary name
-PLUGINS := handler-make:make storage-file:file storage-http:http storage-git:git storage-s3:s3
+PLUGINS := handler-make:make storage-file:file storage-http:http storage-git:git storage-s3:s3 storage-oci:oci
 
 # Pinned code generators for `make proto`.
 PROTOC_GEN_GO_VERSION      := v1.36.11
@@ -45,7 +45,7 @@ MODULES := . sdk $(foreach p,$(PLUGINS),plugins/$(firstword $(subst :, ,$(p))))
 
 test: check
 	@set -e; for m in $(MODULES); do echo "== $$m"; (cd $$m && $(GO) test -race -count=1 -timeout 20m ./...); done
-	@# The parsers of untrusted input, fuzzed for a bounded time (5 targets).
+	@# The parsers of untrusted input, fuzzed for a bounded time (6 targets).
 	$(MAKE) --no-print-directory fuzz FUZZTIME=$(TEST_FUZZTIME)
 
 # gofmt and go vet: cheap, and part of the test command.
@@ -113,6 +113,7 @@ FUZZ_TARGETS := \
 	core/build/remote:FuzzURL \
 	core/plugins/lockfile:FuzzParse \
 	core/evidence/attestation:FuzzOpen \
+	core/evidence/provenance:FuzzDecode \
 	core/evidence/signing:FuzzReadBundle
 
 .PHONY: fuzz

@@ -1,11 +1,13 @@
 package attestation_test
 
 import (
+	"context"
 	"errors"
 	"strings"
 	"testing"
 
 	"github.com/mmbuild/mmbuild/core/evidence/attestation"
+	"github.com/mmbuild/mmbuild/core/evidence/provenance"
 	"github.com/mmbuild/mmbuild/core/evidence/signing"
 )
 
@@ -43,6 +45,11 @@ func TestCheckUpstream(t *testing.T) {
 		{name: "sha512 is not sha256", data: prov, sha256: "568d90dffe1602369104527d2c440b7de1d7e1267811faad720629a465cfe556a4a088c2f9f6ceff9c5189505f393715e20d6f60fe326ef72377bcb97a84701c", err: attestation.ErrNoSubject},
 		{name: "foreign payload type", data: envelope(t, "application/json", prov), sha256: appSHA256, err: attestation.ErrMalformed},
 		{name: "not an attestation", data: []byte("<html>"), sha256: appSHA256, err: attestation.ErrMalformed},
+		{name: "key, Sigstore bundle signed by it", data: sigstore(t, prov, a.s), verifiers: keysA, sha256: appSHA256,
+			want: attestation.Upstream{Subject: "app.tar.gz", Line: 1, Signed: true, KeyIDs: []string{a.v.KeyID()}}},
+		{name: "key, Sigstore bundle of another signer", data: sigstore(t, prov, b.s), verifiers: keysA, sha256: appSHA256, err: attestation.ErrSignature},
+		{name: "key, Sigstore bundle of a Statement v1 / SLSA v1", data: sigstore(t, v1Statement(t), a.s), verifiers: keysA, sha256: appSHA256,
+			want: attestation.Upstream{Subject: "app.tar.gz", Line: 1, Signed: true, KeyIDs: []string{a.v.KeyID()}}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -61,4 +68,28 @@ func TestCheckUpstream(t *testing.T) {
 			}
 		})
 	}
+}
+
+// sigstore is stmt signed into a Sigstore bundle v0.3.
+func sigstore(t testing.TB, stmt []byte, s signing.Signer) []byte {
+	t.Helper()
+	_, b, err := signing.SignForms(context.Background(), stmt, s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+// v1Statement is a Statement v1 with the SLSA v1 predicate whose subject
+// is app.tar.gz.
+func v1Statement(t testing.TB) []byte {
+	t.Helper()
+	b, err := provenance.Encode(provenance.Build{
+		HandlerID: "make",
+		Subjects:  []provenance.Resource{{URI: "app.tar.gz", Digest: provenance.Digest{"sha256": appSHA256}}},
+	}, provenance.V1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
 }
