@@ -15,6 +15,7 @@ import (
 	"github.com/mmbuild/mmbuild/sdk/handler"
 	"github.com/mmbuild/mmbuild/sdk/internal/pb"
 	"github.com/mmbuild/mmbuild/sdk/internal/wire"
+	"github.com/mmbuild/mmbuild/sdk/sbom"
 	"github.com/mmbuild/mmbuild/sdk/storage"
 )
 
@@ -43,13 +44,14 @@ func Dispense(rpc goplugin.ClientProtocol) (*Conn, error) {
 
 // Conn is the host's side of a connection to one plugin process.
 type Conn struct {
-	plugin  pb.PluginClient
-	handler pb.HandlerClient
-	storage pb.StorageClient
+	plugin    pb.PluginClient
+	handler   pb.HandlerClient
+	storage   pb.StorageClient
+	cataloger pb.CatalogerClient
 }
 
 func newConn(c *grpc.ClientConn) *Conn {
-	return &Conn{plugin: pb.NewPluginClient(c), handler: pb.NewHandlerClient(c), storage: pb.NewStorageClient(c)}
+	return &Conn{plugin: pb.NewPluginClient(c), handler: pb.NewHandlerClient(c), storage: pb.NewStorageClient(c), cataloger: pb.NewCatalogerClient(c)}
 }
 
 // Info asks the plugin to describe itself.
@@ -77,6 +79,57 @@ func (c *Conn) Handler() handler.Handler { return handlerClient{c.handler} }
 // Storage returns the plugin's storage backends as a storage.Storage; the
 // plugin routes each call by the URL's scheme.
 func (c *Conn) Storage() storage.Storage { return storageClient{c.storage} }
+
+// Cataloger returns the plugin's catalogers as an sbom.Cataloger; the
+// plugin routes each call by CatalogerID.
+func (c *Conn) Cataloger() sbom.Cataloger { return catalogerClient{c.cataloger} }
+
+type catalogerClient struct{ c pb.CatalogerClient }
+
+var _ sbom.Cataloger = catalogerClient{}
+
+// Catalog streams the plugin's findings to emit. It stops with an error as
+// soon as the plugin sends more than req.MaxEntries packages and files:
+// what a plugin sends is bounded by the host, not by the plugin's word.
+func (c catalogerClient) Catalog(ctx context.Context, req *sbom.CatalogRequest, emit func(sbom.Chunk) error) (*sbom.CatalogResult, error) {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	stream, err := c.c.Catalog(ctx, &pb.CatalogRequest{
+		CatalogerId: req.CatalogerID, Name: req.Name, Path: req.Path, Options: req.Options, MaxEntries: req.MaxEntries,
+	})
+	if err != nil {
+		return nil, wire.FromStatus(err)
+	}
+	var n int64
+	for {
+		ev, err := stream.Recv()
+		if errors.Is(err, io.EOF) {
+			return nil, fmt.Errorf("%w: catalog stream ended without a result", ErrConnection)
+		}
+		if err != nil {
+			return nil, wire.FromStatus(err)
+		}
+		switch e := ev.Event.(type) {
+		case *pb.CatalogEvent_Chunk:
+			ch := sbom.Chunk{}
+			for _, p := range e.Chunk.Packages {
+				ch.Packages = append(ch.Packages, sbom.Package{Name: p.Name, Version: p.Version, Type: p.Type, PURL: p.Purl, Licenses: p.Licenses, Locations: p.Locations})
+			}
+			for _, f := range e.Chunk.Files {
+				ch.Files = append(ch.Files, sbom.File{Path: f.Path, Size: f.Size, SHA256: f.Sha256})
+			}
+			n += int64(len(ch.Packages) + len(ch.Files))
+			if req.MaxEntries > 0 && n > req.MaxEntries {
+				return nil, fmt.Errorf("%w: the cataloger sent more than %d packages and files", sbom.ErrTooMany, req.MaxEntries)
+			}
+			if err := emit(ch); err != nil {
+				return nil, err
+			}
+		case *pb.CatalogEvent_Result:
+			return &sbom.CatalogResult{SHA256: e.Result.Sha256, Tool: e.Result.Tool}, nil
+		}
+	}
+}
 
 type handlerClient struct{ c pb.HandlerClient }
 

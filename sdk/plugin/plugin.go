@@ -1,4 +1,4 @@
-// Package plugin serves handler and storage implementations as an mmbuild
+// Package plugin serves handler, storage and cataloger implementations as an mmbuild
 // plugin binary, and connects the host to one. A plugin's main is one call:
 //
 //	func main() {
@@ -19,6 +19,7 @@ import (
 	goplugin "github.com/hashicorp/go-plugin"
 
 	"github.com/mmbuild/mmbuild/sdk/handler"
+	"github.com/mmbuild/mmbuild/sdk/sbom"
 	"github.com/mmbuild/mmbuild/sdk/storage"
 )
 
@@ -48,6 +49,9 @@ var Handshake = goplugin.HandshakeConfig{
 const (
 	KindHandler = "handler"
 	KindStorage = "storage"
+	// KindSBOM is a cataloger: it says what is inside an artifact, for the
+	// SBOM the core assembles ("sbom:syft").
+	KindSBOM = "sbom"
 )
 
 // Info describes a plugin binary. The host reads it with the Info RPC, and a
@@ -85,10 +89,11 @@ type Schemer interface {
 }
 
 type options struct {
-	name     string
-	version  string
-	handlers map[string]handler.Handler
-	storages map[string]storage.Storage
+	name       string
+	version    string
+	handlers   map[string]handler.Handler
+	storages   map[string]storage.Storage
+	catalogers map[string]sbom.Cataloger
 }
 
 // Option configures Serve.
@@ -149,8 +154,26 @@ func WithStorage(scheme string, s storage.Storage) Option {
 	}
 }
 
+// WithCataloger serves c for sbom.generator == id (kind "sbom:<id>"). A
+// binary may hold several.
+func WithCataloger(id string, c sbom.Cataloger) Option {
+	return func(o *options) error {
+		if !idPattern.MatchString(id) {
+			return fmt.Errorf("invalid cataloger id %q", id)
+		}
+		if c == nil {
+			return fmt.Errorf("cataloger %q is nil", id)
+		}
+		if _, dup := o.catalogers[id]; dup {
+			return fmt.Errorf("cataloger %q registered twice", id)
+		}
+		o.catalogers[id] = c
+		return nil
+	}
+}
+
 func newOptions(opts []Option) (*options, error) {
-	o := &options{handlers: map[string]handler.Handler{}, storages: map[string]storage.Storage{}}
+	o := &options{handlers: map[string]handler.Handler{}, storages: map[string]storage.Storage{}, catalogers: map[string]sbom.Cataloger{}}
 	for _, opt := range opts {
 		if err := opt(o); err != nil {
 			return nil, err
@@ -159,8 +182,8 @@ func newOptions(opts []Option) (*options, error) {
 	if o.name == "" {
 		return nil, fmt.Errorf("plugin name not set (use plugin.WithName)")
 	}
-	if len(o.handlers)+len(o.storages) == 0 {
-		return nil, fmt.Errorf("plugin %q serves nothing (use plugin.WithHandler or plugin.WithStorage)", o.name)
+	if len(o.handlers)+len(o.storages)+len(o.catalogers) == 0 {
+		return nil, fmt.Errorf("plugin %q serves nothing (use plugin.WithHandler, plugin.WithStorage or plugin.WithCataloger)", o.name)
 	}
 	if o.version == "" {
 		o.version = "devel"
@@ -195,6 +218,9 @@ func (o *options) info() *Info {
 	}
 	for scheme, s := range o.storages {
 		add(KindStorage+":"+scheme, s)
+	}
+	for id, c := range o.catalogers {
+		add(KindSBOM+":"+id, c)
 	}
 	sort.Strings(info.Kinds)
 	sort.Strings(info.Capabilities)

@@ -13,6 +13,7 @@ import (
 	"github.com/mmbuild/mmbuild/sdk/handler"
 	"github.com/mmbuild/mmbuild/sdk/internal/pb"
 	"github.com/mmbuild/mmbuild/sdk/internal/wire"
+	"github.com/mmbuild/mmbuild/sdk/sbom"
 	"github.com/mmbuild/mmbuild/sdk/storage"
 )
 
@@ -32,6 +33,9 @@ func (p *grpcPlugin) GRPCServer(_ *goplugin.GRPCBroker, s *grpc.Server) error {
 	}
 	if len(p.impl.storages) > 0 {
 		pb.RegisterStorageServer(s, &storageServer{storages: p.impl.storages})
+	}
+	if len(p.impl.catalogers) > 0 {
+		pb.RegisterCatalogerServer(s, &catalogerServer{catalogers: p.impl.catalogers})
 	}
 	return nil
 }
@@ -193,6 +197,49 @@ func (s *storageServer) Put(req *pb.PutRequest, stream pb.Storage_PutServer) err
 	return send(&pb.TransferEvent{Event: &pb.TransferEvent_Result{Result: &pb.TransferResult{
 		Bytes: resp.Bytes, Files: resp.Files, IsDir: resp.IsDir,
 	}}})
+}
+
+type catalogerServer struct {
+	pb.UnimplementedCatalogerServer
+	catalogers map[string]sbom.Cataloger
+}
+
+// catalogBatch is how many packages plus files one message carries: each
+// is a few hundred bytes, so a message stays far below gRPC's 4 MiB.
+const catalogBatch = 2048
+
+func (s *catalogerServer) Catalog(req *pb.CatalogRequest, stream pb.Cataloger_CatalogServer) error {
+	c, ok := s.catalogers[req.CatalogerId]
+	if !ok {
+		return wire.ToStatus(fmt.Errorf("no cataloger %q in this plugin", req.CatalogerId))
+	}
+	emit := func(ch sbom.Chunk) error {
+		for len(ch.Packages)+len(ch.Files) > 0 {
+			msg := &pb.CatalogChunk{}
+			for len(ch.Packages) > 0 && len(msg.Packages) < catalogBatch {
+				p := ch.Packages[0]
+				ch.Packages = ch.Packages[1:]
+				msg.Packages = append(msg.Packages, &pb.CatalogPackage{Name: p.Name, Version: p.Version, Type: p.Type, Purl: p.PURL,
+					Licenses: p.Licenses, Locations: p.Locations})
+			}
+			for len(ch.Files) > 0 && len(msg.Packages)+len(msg.Files) < catalogBatch {
+				f := ch.Files[0]
+				ch.Files = ch.Files[1:]
+				msg.Files = append(msg.Files, &pb.CatalogFile{Path: f.Path, Size: f.Size, Sha256: f.SHA256})
+			}
+			if err := stream.Send(&pb.CatalogEvent{Event: &pb.CatalogEvent_Chunk{Chunk: msg}}); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	res, err := c.Catalog(stream.Context(), &sbom.CatalogRequest{
+		CatalogerID: req.CatalogerId, Name: req.Name, Path: req.Path, Options: req.Options, MaxEntries: req.MaxEntries,
+	}, emit)
+	if err != nil {
+		return wire.ToStatus(err)
+	}
+	return stream.Send(&pb.CatalogEvent{Event: &pb.CatalogEvent_Result{Result: &pb.CatalogResult{Sha256: res.SHA256, Tool: res.Tool}}})
 }
 
 func infoToPB(i *Info) *pb.InfoResponse {

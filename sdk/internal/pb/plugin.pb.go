@@ -920,6 +920,421 @@ func (x *TransferResult) GetName() string {
 	return ""
 }
 
+type CatalogRequest struct {
+	state       protoimpl.MessageState `protogen:"open.v1"`
+	CatalogerId string                 `protobuf:"bytes,1,opt,name=cataloger_id,json=catalogerId,proto3" json:"cataloger_id,omitempty"`
+	// name is the artifact's name as the attestation's subject records it.
+	Name    string            `protobuf:"bytes,2,opt,name=name,proto3" json:"name,omitempty"`
+	Path    string            `protobuf:"bytes,3,opt,name=path,proto3" json:"path,omitempty"`
+	Options map[string]string `protobuf:"bytes,4,rep,name=options,proto3" json:"options,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
+	// max_entries bounds the packages plus files the core accepts; a
+	// cataloger should stop and fail beyond it rather than send more.
+	MaxEntries    int64 `protobuf:"varint,5,opt,name=max_entries,json=maxEntries,proto3" json:"max_entries,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CatalogRequest) Reset() {
+	*x = CatalogRequest{}
+	mi := &file_mmbuild_plugin_v1_plugin_proto_msgTypes[13]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CatalogRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CatalogRequest) ProtoMessage() {}
+
+func (x *CatalogRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_mmbuild_plugin_v1_plugin_proto_msgTypes[13]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CatalogRequest.ProtoReflect.Descriptor instead.
+func (*CatalogRequest) Descriptor() ([]byte, []int) {
+	return file_mmbuild_plugin_v1_plugin_proto_rawDescGZIP(), []int{13}
+}
+
+func (x *CatalogRequest) GetCatalogerId() string {
+	if x != nil {
+		return x.CatalogerId
+	}
+	return ""
+}
+
+func (x *CatalogRequest) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *CatalogRequest) GetPath() string {
+	if x != nil {
+		return x.Path
+	}
+	return ""
+}
+
+func (x *CatalogRequest) GetOptions() map[string]string {
+	if x != nil {
+		return x.Options
+	}
+	return nil
+}
+
+func (x *CatalogRequest) GetMaxEntries() int64 {
+	if x != nil {
+		return x.MaxEntries
+	}
+	return 0
+}
+
+type CatalogEvent struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Types that are valid to be assigned to Event:
+	//
+	//	*CatalogEvent_Chunk
+	//	*CatalogEvent_Result
+	Event         isCatalogEvent_Event `protobuf_oneof:"event"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CatalogEvent) Reset() {
+	*x = CatalogEvent{}
+	mi := &file_mmbuild_plugin_v1_plugin_proto_msgTypes[14]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CatalogEvent) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CatalogEvent) ProtoMessage() {}
+
+func (x *CatalogEvent) ProtoReflect() protoreflect.Message {
+	mi := &file_mmbuild_plugin_v1_plugin_proto_msgTypes[14]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CatalogEvent.ProtoReflect.Descriptor instead.
+func (*CatalogEvent) Descriptor() ([]byte, []int) {
+	return file_mmbuild_plugin_v1_plugin_proto_rawDescGZIP(), []int{14}
+}
+
+func (x *CatalogEvent) GetEvent() isCatalogEvent_Event {
+	if x != nil {
+		return x.Event
+	}
+	return nil
+}
+
+func (x *CatalogEvent) GetChunk() *CatalogChunk {
+	if x != nil {
+		if x, ok := x.Event.(*CatalogEvent_Chunk); ok {
+			return x.Chunk
+		}
+	}
+	return nil
+}
+
+func (x *CatalogEvent) GetResult() *CatalogResult {
+	if x != nil {
+		if x, ok := x.Event.(*CatalogEvent_Result); ok {
+			return x.Result
+		}
+	}
+	return nil
+}
+
+type isCatalogEvent_Event interface {
+	isCatalogEvent_Event()
+}
+
+type CatalogEvent_Chunk struct {
+	Chunk *CatalogChunk `protobuf:"bytes,1,opt,name=chunk,proto3,oneof"`
+}
+
+type CatalogEvent_Result struct {
+	Result *CatalogResult `protobuf:"bytes,2,opt,name=result,proto3,oneof"`
+}
+
+func (*CatalogEvent_Chunk) isCatalogEvent_Event() {}
+
+func (*CatalogEvent_Result) isCatalogEvent_Event() {}
+
+type CatalogChunk struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Packages      []*CatalogPackage      `protobuf:"bytes,1,rep,name=packages,proto3" json:"packages,omitempty"`
+	Files         []*CatalogFile         `protobuf:"bytes,2,rep,name=files,proto3" json:"files,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CatalogChunk) Reset() {
+	*x = CatalogChunk{}
+	mi := &file_mmbuild_plugin_v1_plugin_proto_msgTypes[15]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CatalogChunk) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CatalogChunk) ProtoMessage() {}
+
+func (x *CatalogChunk) ProtoReflect() protoreflect.Message {
+	mi := &file_mmbuild_plugin_v1_plugin_proto_msgTypes[15]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CatalogChunk.ProtoReflect.Descriptor instead.
+func (*CatalogChunk) Descriptor() ([]byte, []int) {
+	return file_mmbuild_plugin_v1_plugin_proto_rawDescGZIP(), []int{15}
+}
+
+func (x *CatalogChunk) GetPackages() []*CatalogPackage {
+	if x != nil {
+		return x.Packages
+	}
+	return nil
+}
+
+func (x *CatalogChunk) GetFiles() []*CatalogFile {
+	if x != nil {
+		return x.Files
+	}
+	return nil
+}
+
+type CatalogPackage struct {
+	state   protoimpl.MessageState `protogen:"open.v1"`
+	Name    string                 `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	Version string                 `protobuf:"bytes,2,opt,name=version,proto3" json:"version,omitempty"`
+	// type is the ecosystem ("go-module", "npm", "deb", ...).
+	Type     string   `protobuf:"bytes,3,opt,name=type,proto3" json:"type,omitempty"`
+	Purl     string   `protobuf:"bytes,4,opt,name=purl,proto3" json:"purl,omitempty"`
+	Licenses []string `protobuf:"bytes,5,rep,name=licenses,proto3" json:"licenses,omitempty"`
+	// locations are the paths inside the artifact where it was found.
+	Locations     []string `protobuf:"bytes,6,rep,name=locations,proto3" json:"locations,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CatalogPackage) Reset() {
+	*x = CatalogPackage{}
+	mi := &file_mmbuild_plugin_v1_plugin_proto_msgTypes[16]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CatalogPackage) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CatalogPackage) ProtoMessage() {}
+
+func (x *CatalogPackage) ProtoReflect() protoreflect.Message {
+	mi := &file_mmbuild_plugin_v1_plugin_proto_msgTypes[16]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CatalogPackage.ProtoReflect.Descriptor instead.
+func (*CatalogPackage) Descriptor() ([]byte, []int) {
+	return file_mmbuild_plugin_v1_plugin_proto_rawDescGZIP(), []int{16}
+}
+
+func (x *CatalogPackage) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *CatalogPackage) GetVersion() string {
+	if x != nil {
+		return x.Version
+	}
+	return ""
+}
+
+func (x *CatalogPackage) GetType() string {
+	if x != nil {
+		return x.Type
+	}
+	return ""
+}
+
+func (x *CatalogPackage) GetPurl() string {
+	if x != nil {
+		return x.Purl
+	}
+	return ""
+}
+
+func (x *CatalogPackage) GetLicenses() []string {
+	if x != nil {
+		return x.Licenses
+	}
+	return nil
+}
+
+func (x *CatalogPackage) GetLocations() []string {
+	if x != nil {
+		return x.Locations
+	}
+	return nil
+}
+
+type CatalogFile struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// path is the file's path inside the artifact (an archive member).
+	Path          string `protobuf:"bytes,1,opt,name=path,proto3" json:"path,omitempty"`
+	Size          int64  `protobuf:"varint,2,opt,name=size,proto3" json:"size,omitempty"`
+	Sha256        string `protobuf:"bytes,3,opt,name=sha256,proto3" json:"sha256,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CatalogFile) Reset() {
+	*x = CatalogFile{}
+	mi := &file_mmbuild_plugin_v1_plugin_proto_msgTypes[17]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CatalogFile) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CatalogFile) ProtoMessage() {}
+
+func (x *CatalogFile) ProtoReflect() protoreflect.Message {
+	mi := &file_mmbuild_plugin_v1_plugin_proto_msgTypes[17]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CatalogFile.ProtoReflect.Descriptor instead.
+func (*CatalogFile) Descriptor() ([]byte, []int) {
+	return file_mmbuild_plugin_v1_plugin_proto_rawDescGZIP(), []int{17}
+}
+
+func (x *CatalogFile) GetPath() string {
+	if x != nil {
+		return x.Path
+	}
+	return ""
+}
+
+func (x *CatalogFile) GetSize() int64 {
+	if x != nil {
+		return x.Size
+	}
+	return 0
+}
+
+func (x *CatalogFile) GetSha256() string {
+	if x != nil {
+		return x.Sha256
+	}
+	return ""
+}
+
+type CatalogResult struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// sha256 is the digest of the artifact the cataloger read, hex; the core
+	// refuses contents of any other file than the one it hashed.
+	Sha256 string `protobuf:"bytes,1,opt,name=sha256,proto3" json:"sha256,omitempty"`
+	// tool names the cataloguer and its version ("syft 1.57.1").
+	Tool          string `protobuf:"bytes,2,opt,name=tool,proto3" json:"tool,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CatalogResult) Reset() {
+	*x = CatalogResult{}
+	mi := &file_mmbuild_plugin_v1_plugin_proto_msgTypes[18]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CatalogResult) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CatalogResult) ProtoMessage() {}
+
+func (x *CatalogResult) ProtoReflect() protoreflect.Message {
+	mi := &file_mmbuild_plugin_v1_plugin_proto_msgTypes[18]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CatalogResult.ProtoReflect.Descriptor instead.
+func (*CatalogResult) Descriptor() ([]byte, []int) {
+	return file_mmbuild_plugin_v1_plugin_proto_rawDescGZIP(), []int{18}
+}
+
+func (x *CatalogResult) GetSha256() string {
+	if x != nil {
+		return x.Sha256
+	}
+	return ""
+}
+
+func (x *CatalogResult) GetTool() string {
+	if x != nil {
+		return x.Tool
+	}
+	return ""
+}
+
 var File_mmbuild_plugin_v1_plugin_proto protoreflect.FileDescriptor
 
 const file_mmbuild_plugin_v1_plugin_proto_rawDesc = "" +
@@ -1005,7 +1420,38 @@ const file_mmbuild_plugin_v1_plugin_proto_rawDesc = "" +
 	"\x05files\x18\x02 \x01(\x03R\x05files\x12\x15\n" +
 	"\x06is_dir\x18\x03 \x01(\bR\x05isDir\x12\x1a\n" +
 	"\brevision\x18\x04 \x01(\tR\brevision\x12\x12\n" +
-	"\x04name\x18\x05 \x01(\tR\x04name2Q\n" +
+	"\x04name\x18\x05 \x01(\tR\x04name\"\x82\x02\n" +
+	"\x0eCatalogRequest\x12!\n" +
+	"\fcataloger_id\x18\x01 \x01(\tR\vcatalogerId\x12\x12\n" +
+	"\x04name\x18\x02 \x01(\tR\x04name\x12\x12\n" +
+	"\x04path\x18\x03 \x01(\tR\x04path\x12H\n" +
+	"\aoptions\x18\x04 \x03(\v2..mmbuild.plugin.v1.CatalogRequest.OptionsEntryR\aoptions\x12\x1f\n" +
+	"\vmax_entries\x18\x05 \x01(\x03R\n" +
+	"maxEntries\x1a:\n" +
+	"\fOptionsEntry\x12\x10\n" +
+	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"\x8c\x01\n" +
+	"\fCatalogEvent\x127\n" +
+	"\x05chunk\x18\x01 \x01(\v2\x1f.mmbuild.plugin.v1.CatalogChunkH\x00R\x05chunk\x12:\n" +
+	"\x06result\x18\x02 \x01(\v2 .mmbuild.plugin.v1.CatalogResultH\x00R\x06resultB\a\n" +
+	"\x05event\"\x83\x01\n" +
+	"\fCatalogChunk\x12=\n" +
+	"\bpackages\x18\x01 \x03(\v2!.mmbuild.plugin.v1.CatalogPackageR\bpackages\x124\n" +
+	"\x05files\x18\x02 \x03(\v2\x1e.mmbuild.plugin.v1.CatalogFileR\x05files\"\xa0\x01\n" +
+	"\x0eCatalogPackage\x12\x12\n" +
+	"\x04name\x18\x01 \x01(\tR\x04name\x12\x18\n" +
+	"\aversion\x18\x02 \x01(\tR\aversion\x12\x12\n" +
+	"\x04type\x18\x03 \x01(\tR\x04type\x12\x12\n" +
+	"\x04purl\x18\x04 \x01(\tR\x04purl\x12\x1a\n" +
+	"\blicenses\x18\x05 \x03(\tR\blicenses\x12\x1c\n" +
+	"\tlocations\x18\x06 \x03(\tR\tlocations\"M\n" +
+	"\vCatalogFile\x12\x12\n" +
+	"\x04path\x18\x01 \x01(\tR\x04path\x12\x12\n" +
+	"\x04size\x18\x02 \x01(\x03R\x04size\x12\x16\n" +
+	"\x06sha256\x18\x03 \x01(\tR\x06sha256\";\n" +
+	"\rCatalogResult\x12\x16\n" +
+	"\x06sha256\x18\x01 \x01(\tR\x06sha256\x12\x12\n" +
+	"\x04tool\x18\x02 \x01(\tR\x04tool2Q\n" +
 	"\x06Plugin\x12G\n" +
 	"\x04Info\x12\x1e.mmbuild.plugin.v1.InfoRequest\x1a\x1f.mmbuild.plugin.v1.InfoResponse2T\n" +
 	"\aHandler\x12I\n" +
@@ -1013,7 +1459,9 @@ const file_mmbuild_plugin_v1_plugin_proto_rawDesc = "" +
 	"\aStorage\x12G\n" +
 	"\x04Stat\x12\x1e.mmbuild.plugin.v1.StatRequest\x1a\x1f.mmbuild.plugin.v1.StatResponse\x12H\n" +
 	"\x03Get\x12\x1d.mmbuild.plugin.v1.GetRequest\x1a .mmbuild.plugin.v1.TransferEvent0\x01\x12H\n" +
-	"\x03Put\x12\x1d.mmbuild.plugin.v1.PutRequest\x1a .mmbuild.plugin.v1.TransferEvent0\x01B/Z-github.com/mmbuild/mmbuild/sdk/internal/pb;pbb\x06proto3"
+	"\x03Put\x12\x1d.mmbuild.plugin.v1.PutRequest\x1a .mmbuild.plugin.v1.TransferEvent0\x012\\\n" +
+	"\tCataloger\x12O\n" +
+	"\aCatalog\x12!.mmbuild.plugin.v1.CatalogRequest\x1a\x1f.mmbuild.plugin.v1.CatalogEvent0\x01B/Z-github.com/mmbuild/mmbuild/sdk/internal/pb;pbb\x06proto3"
 
 var (
 	file_mmbuild_plugin_v1_plugin_proto_rawDescOnce sync.Once
@@ -1028,7 +1476,7 @@ func file_mmbuild_plugin_v1_plugin_proto_rawDescGZIP() []byte {
 }
 
 var file_mmbuild_plugin_v1_plugin_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
-var file_mmbuild_plugin_v1_plugin_proto_msgTypes = make([]protoimpl.MessageInfo, 18)
+var file_mmbuild_plugin_v1_plugin_proto_msgTypes = make([]protoimpl.MessageInfo, 25)
 var file_mmbuild_plugin_v1_plugin_proto_goTypes = []any{
 	(Output_Stream)(0),     // 0: mmbuild.plugin.v1.Output.Stream
 	(*InfoRequest)(nil),    // 1: mmbuild.plugin.v1.InfoRequest
@@ -1044,38 +1492,52 @@ var file_mmbuild_plugin_v1_plugin_proto_goTypes = []any{
 	(*TransferEvent)(nil),  // 11: mmbuild.plugin.v1.TransferEvent
 	(*Progress)(nil),       // 12: mmbuild.plugin.v1.Progress
 	(*TransferResult)(nil), // 13: mmbuild.plugin.v1.TransferResult
-	nil,                    // 14: mmbuild.plugin.v1.InfoResponse.ConfigSchemaEntry
-	nil,                    // 15: mmbuild.plugin.v1.BuildRequest.OptionsEntry
-	nil,                    // 16: mmbuild.plugin.v1.StatRequest.OptionsEntry
-	nil,                    // 17: mmbuild.plugin.v1.GetRequest.OptionsEntry
-	nil,                    // 18: mmbuild.plugin.v1.PutRequest.OptionsEntry
+	(*CatalogRequest)(nil), // 14: mmbuild.plugin.v1.CatalogRequest
+	(*CatalogEvent)(nil),   // 15: mmbuild.plugin.v1.CatalogEvent
+	(*CatalogChunk)(nil),   // 16: mmbuild.plugin.v1.CatalogChunk
+	(*CatalogPackage)(nil), // 17: mmbuild.plugin.v1.CatalogPackage
+	(*CatalogFile)(nil),    // 18: mmbuild.plugin.v1.CatalogFile
+	(*CatalogResult)(nil),  // 19: mmbuild.plugin.v1.CatalogResult
+	nil,                    // 20: mmbuild.plugin.v1.InfoResponse.ConfigSchemaEntry
+	nil,                    // 21: mmbuild.plugin.v1.BuildRequest.OptionsEntry
+	nil,                    // 22: mmbuild.plugin.v1.StatRequest.OptionsEntry
+	nil,                    // 23: mmbuild.plugin.v1.GetRequest.OptionsEntry
+	nil,                    // 24: mmbuild.plugin.v1.PutRequest.OptionsEntry
+	nil,                    // 25: mmbuild.plugin.v1.CatalogRequest.OptionsEntry
 }
 var file_mmbuild_plugin_v1_plugin_proto_depIdxs = []int32{
-	14, // 0: mmbuild.plugin.v1.InfoResponse.config_schema:type_name -> mmbuild.plugin.v1.InfoResponse.ConfigSchemaEntry
-	15, // 1: mmbuild.plugin.v1.BuildRequest.options:type_name -> mmbuild.plugin.v1.BuildRequest.OptionsEntry
+	20, // 0: mmbuild.plugin.v1.InfoResponse.config_schema:type_name -> mmbuild.plugin.v1.InfoResponse.ConfigSchemaEntry
+	21, // 1: mmbuild.plugin.v1.BuildRequest.options:type_name -> mmbuild.plugin.v1.BuildRequest.OptionsEntry
 	5,  // 2: mmbuild.plugin.v1.BuildEvent.output:type_name -> mmbuild.plugin.v1.Output
 	6,  // 3: mmbuild.plugin.v1.BuildEvent.result:type_name -> mmbuild.plugin.v1.BuildResult
 	0,  // 4: mmbuild.plugin.v1.Output.stream:type_name -> mmbuild.plugin.v1.Output.Stream
-	16, // 5: mmbuild.plugin.v1.StatRequest.options:type_name -> mmbuild.plugin.v1.StatRequest.OptionsEntry
-	17, // 6: mmbuild.plugin.v1.GetRequest.options:type_name -> mmbuild.plugin.v1.GetRequest.OptionsEntry
-	18, // 7: mmbuild.plugin.v1.PutRequest.options:type_name -> mmbuild.plugin.v1.PutRequest.OptionsEntry
+	22, // 5: mmbuild.plugin.v1.StatRequest.options:type_name -> mmbuild.plugin.v1.StatRequest.OptionsEntry
+	23, // 6: mmbuild.plugin.v1.GetRequest.options:type_name -> mmbuild.plugin.v1.GetRequest.OptionsEntry
+	24, // 7: mmbuild.plugin.v1.PutRequest.options:type_name -> mmbuild.plugin.v1.PutRequest.OptionsEntry
 	12, // 8: mmbuild.plugin.v1.TransferEvent.progress:type_name -> mmbuild.plugin.v1.Progress
 	13, // 9: mmbuild.plugin.v1.TransferEvent.result:type_name -> mmbuild.plugin.v1.TransferResult
-	1,  // 10: mmbuild.plugin.v1.Plugin.Info:input_type -> mmbuild.plugin.v1.InfoRequest
-	3,  // 11: mmbuild.plugin.v1.Handler.Build:input_type -> mmbuild.plugin.v1.BuildRequest
-	7,  // 12: mmbuild.plugin.v1.Storage.Stat:input_type -> mmbuild.plugin.v1.StatRequest
-	9,  // 13: mmbuild.plugin.v1.Storage.Get:input_type -> mmbuild.plugin.v1.GetRequest
-	10, // 14: mmbuild.plugin.v1.Storage.Put:input_type -> mmbuild.plugin.v1.PutRequest
-	2,  // 15: mmbuild.plugin.v1.Plugin.Info:output_type -> mmbuild.plugin.v1.InfoResponse
-	4,  // 16: mmbuild.plugin.v1.Handler.Build:output_type -> mmbuild.plugin.v1.BuildEvent
-	8,  // 17: mmbuild.plugin.v1.Storage.Stat:output_type -> mmbuild.plugin.v1.StatResponse
-	11, // 18: mmbuild.plugin.v1.Storage.Get:output_type -> mmbuild.plugin.v1.TransferEvent
-	11, // 19: mmbuild.plugin.v1.Storage.Put:output_type -> mmbuild.plugin.v1.TransferEvent
-	15, // [15:20] is the sub-list for method output_type
-	10, // [10:15] is the sub-list for method input_type
-	10, // [10:10] is the sub-list for extension type_name
-	10, // [10:10] is the sub-list for extension extendee
-	0,  // [0:10] is the sub-list for field type_name
+	25, // 10: mmbuild.plugin.v1.CatalogRequest.options:type_name -> mmbuild.plugin.v1.CatalogRequest.OptionsEntry
+	16, // 11: mmbuild.plugin.v1.CatalogEvent.chunk:type_name -> mmbuild.plugin.v1.CatalogChunk
+	19, // 12: mmbuild.plugin.v1.CatalogEvent.result:type_name -> mmbuild.plugin.v1.CatalogResult
+	17, // 13: mmbuild.plugin.v1.CatalogChunk.packages:type_name -> mmbuild.plugin.v1.CatalogPackage
+	18, // 14: mmbuild.plugin.v1.CatalogChunk.files:type_name -> mmbuild.plugin.v1.CatalogFile
+	1,  // 15: mmbuild.plugin.v1.Plugin.Info:input_type -> mmbuild.plugin.v1.InfoRequest
+	3,  // 16: mmbuild.plugin.v1.Handler.Build:input_type -> mmbuild.plugin.v1.BuildRequest
+	7,  // 17: mmbuild.plugin.v1.Storage.Stat:input_type -> mmbuild.plugin.v1.StatRequest
+	9,  // 18: mmbuild.plugin.v1.Storage.Get:input_type -> mmbuild.plugin.v1.GetRequest
+	10, // 19: mmbuild.plugin.v1.Storage.Put:input_type -> mmbuild.plugin.v1.PutRequest
+	14, // 20: mmbuild.plugin.v1.Cataloger.Catalog:input_type -> mmbuild.plugin.v1.CatalogRequest
+	2,  // 21: mmbuild.plugin.v1.Plugin.Info:output_type -> mmbuild.plugin.v1.InfoResponse
+	4,  // 22: mmbuild.plugin.v1.Handler.Build:output_type -> mmbuild.plugin.v1.BuildEvent
+	8,  // 23: mmbuild.plugin.v1.Storage.Stat:output_type -> mmbuild.plugin.v1.StatResponse
+	11, // 24: mmbuild.plugin.v1.Storage.Get:output_type -> mmbuild.plugin.v1.TransferEvent
+	11, // 25: mmbuild.plugin.v1.Storage.Put:output_type -> mmbuild.plugin.v1.TransferEvent
+	15, // 26: mmbuild.plugin.v1.Cataloger.Catalog:output_type -> mmbuild.plugin.v1.CatalogEvent
+	21, // [21:27] is the sub-list for method output_type
+	15, // [15:21] is the sub-list for method input_type
+	15, // [15:15] is the sub-list for extension type_name
+	15, // [15:15] is the sub-list for extension extendee
+	0,  // [0:15] is the sub-list for field type_name
 }
 
 func init() { file_mmbuild_plugin_v1_plugin_proto_init() }
@@ -1091,15 +1553,19 @@ func file_mmbuild_plugin_v1_plugin_proto_init() {
 		(*TransferEvent_Progress)(nil),
 		(*TransferEvent_Result)(nil),
 	}
+	file_mmbuild_plugin_v1_plugin_proto_msgTypes[14].OneofWrappers = []any{
+		(*CatalogEvent_Chunk)(nil),
+		(*CatalogEvent_Result)(nil),
+	}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_mmbuild_plugin_v1_plugin_proto_rawDesc), len(file_mmbuild_plugin_v1_plugin_proto_rawDesc)),
 			NumEnums:      1,
-			NumMessages:   18,
+			NumMessages:   25,
 			NumExtensions: 0,
-			NumServices:   3,
+			NumServices:   4,
 		},
 		GoTypes:           file_mmbuild_plugin_v1_plugin_proto_goTypes,
 		DependencyIndexes: file_mmbuild_plugin_v1_plugin_proto_depIdxs,

@@ -442,3 +442,122 @@ var Storage_ServiceDesc = grpc.ServiceDesc{
 	},
 	Metadata: "mmbuild/plugin/v1/plugin.proto",
 }
+
+const (
+	Cataloger_Catalog_FullMethodName = "/mmbuild.plugin.v1.Cataloger/Catalog"
+)
+
+// CatalogerClient is the client API for Cataloger service.
+//
+// For semantics around ctx use and closing/ending streaming RPCs, please refer to https://pkg.go.dev/google.golang.org/grpc/?tab=doc#ClientConn.NewStream.
+//
+// Cataloger says what is inside an artifact (an SBOM generator, kind
+// "sbom:<id>"): the files of an archive, the packages a cataloguer finds.
+// The core assembles the SBOM documents; a cataloger only reports contents.
+type CatalogerClient interface {
+	// Catalog reads the artifact at path (inside a folder the core owns,
+	// read-only to the plugin's purpose) and streams what it finds in
+	// chunks, then exactly one CatalogResult last.
+	Catalog(ctx context.Context, in *CatalogRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[CatalogEvent], error)
+}
+
+type catalogerClient struct {
+	cc grpc.ClientConnInterface
+}
+
+func NewCatalogerClient(cc grpc.ClientConnInterface) CatalogerClient {
+	return &catalogerClient{cc}
+}
+
+func (c *catalogerClient) Catalog(ctx context.Context, in *CatalogRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[CatalogEvent], error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	stream, err := c.cc.NewStream(ctx, &Cataloger_ServiceDesc.Streams[0], Cataloger_Catalog_FullMethodName, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	x := &grpc.GenericClientStream[CatalogRequest, CatalogEvent]{ClientStream: stream}
+	if err := x.ClientStream.SendMsg(in); err != nil {
+		return nil, err
+	}
+	if err := x.ClientStream.CloseSend(); err != nil {
+		return nil, err
+	}
+	return x, nil
+}
+
+// This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
+type Cataloger_CatalogClient = grpc.ServerStreamingClient[CatalogEvent]
+
+// CatalogerServer is the server API for Cataloger service.
+// All implementations must embed UnimplementedCatalogerServer
+// for forward compatibility.
+//
+// Cataloger says what is inside an artifact (an SBOM generator, kind
+// "sbom:<id>"): the files of an archive, the packages a cataloguer finds.
+// The core assembles the SBOM documents; a cataloger only reports contents.
+type CatalogerServer interface {
+	// Catalog reads the artifact at path (inside a folder the core owns,
+	// read-only to the plugin's purpose) and streams what it finds in
+	// chunks, then exactly one CatalogResult last.
+	Catalog(*CatalogRequest, grpc.ServerStreamingServer[CatalogEvent]) error
+	mustEmbedUnimplementedCatalogerServer()
+}
+
+// UnimplementedCatalogerServer must be embedded to have
+// forward compatible implementations.
+//
+// NOTE: this should be embedded by value instead of pointer to avoid a nil
+// pointer dereference when methods are called.
+type UnimplementedCatalogerServer struct{}
+
+func (UnimplementedCatalogerServer) Catalog(*CatalogRequest, grpc.ServerStreamingServer[CatalogEvent]) error {
+	return status.Errorf(codes.Unimplemented, "method Catalog not implemented")
+}
+func (UnimplementedCatalogerServer) mustEmbedUnimplementedCatalogerServer() {}
+func (UnimplementedCatalogerServer) testEmbeddedByValue()                   {}
+
+// UnsafeCatalogerServer may be embedded to opt out of forward compatibility for this service.
+// Use of this interface is not recommended, as added methods to CatalogerServer will
+// result in compilation errors.
+type UnsafeCatalogerServer interface {
+	mustEmbedUnimplementedCatalogerServer()
+}
+
+func RegisterCatalogerServer(s grpc.ServiceRegistrar, srv CatalogerServer) {
+	// If the following call pancis, it indicates UnimplementedCatalogerServer was
+	// embedded by pointer and is nil.  This will cause panics if an
+	// unimplemented method is ever invoked, so we test this at initialization
+	// time to prevent it from happening at runtime later due to I/O.
+	if t, ok := srv.(interface{ testEmbeddedByValue() }); ok {
+		t.testEmbeddedByValue()
+	}
+	s.RegisterService(&Cataloger_ServiceDesc, srv)
+}
+
+func _Cataloger_Catalog_Handler(srv interface{}, stream grpc.ServerStream) error {
+	m := new(CatalogRequest)
+	if err := stream.RecvMsg(m); err != nil {
+		return err
+	}
+	return srv.(CatalogerServer).Catalog(m, &grpc.GenericServerStream[CatalogRequest, CatalogEvent]{ServerStream: stream})
+}
+
+// This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
+type Cataloger_CatalogServer = grpc.ServerStreamingServer[CatalogEvent]
+
+// Cataloger_ServiceDesc is the grpc.ServiceDesc for Cataloger service.
+// It's only intended for direct use with grpc.RegisterService,
+// and not to be introspected or modified (even as a copy)
+var Cataloger_ServiceDesc = grpc.ServiceDesc{
+	ServiceName: "mmbuild.plugin.v1.Cataloger",
+	HandlerType: (*CatalogerServer)(nil),
+	Methods:     []grpc.MethodDesc{},
+	Streams: []grpc.StreamDesc{
+		{
+			StreamName:    "Catalog",
+			Handler:       _Cataloger_Catalog_Handler,
+			ServerStreams: true,
+		},
+	},
+	Metadata: "mmbuild/plugin/v1/plugin.proto",
+}
