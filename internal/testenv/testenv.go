@@ -33,6 +33,7 @@ var Plugins = map[string]string{
 	"plugins/storage-http": "http",
 	"plugins/storage-git":  "git",
 	"plugins/storage-s3":   "s3",
+	"plugins/storage-oci":  "oci",
 }
 
 var (

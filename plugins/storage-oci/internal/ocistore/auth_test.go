@@ -28,13 +28,7 @@ func TestCredentialsFromOptions(t *testing.T) {
 	if _, err := put(t, s, src, u, account); err != nil {
 		t.Fatalf("Put with the account: %v", err)
 	}
-	dest, _, err := get(t, s, u, account)
-	if err != nil {
-		t.Fatalf("Get with the account: %v", err)
-	}
-	if b, _ := os.ReadFile(dest); string(b) != "private data\n" {
-		t.Errorf("Get wrote %q", b)
-	}
+	getFileContent(t, s, u, account, "private data\n")
 	// A personal access token goes as the password of username.
 	if _, _, err := get(t, s, u, map[string]string{"username": reg.Username, "token": reg.Password}); err != nil {
 		t.Errorf("Get with username and token: %v", err)
@@ -96,13 +90,7 @@ func TestCredentialsFromDockerConfig(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Setenv("DOCKER_CONFIG", cfg)
-	dest, _, err := get(t, s, u, nil)
-	if err != nil {
-		t.Fatalf("Get with the credential helper: %v", err)
-	}
-	if b, _ := os.ReadFile(dest); string(b) != "from the docker config\n" {
-		t.Errorf("Get wrote %q", b)
-	}
+	getFileContent(t, s, u, nil, "from the docker config\n")
 	// Options win over the docker config.
 	if _, _, err := get(t, s, u, map[string]string{"username": reg.Username, "password": "not-it"}); !errors.Is(err, fs.ErrPermission) {
 		t.Errorf("Get with a wrong password in the options: %v, want fs.ErrPermission", err)

@@ -180,3 +180,15 @@ func sha256Hex(s string) string {
 	sum := sha256.Sum256([]byte(s))
 	return hex.EncodeToString(sum[:])
 }
+
+// getFileContent gets the file at u and checks it holds want.
+func getFileContent(t *testing.T, s storage.Storage, u string, opts map[string]string, want string) {
+	t.Helper()
+	dest, _, err := get(t, s, u, opts)
+	if err != nil {
+		t.Fatalf("Get %s: %v", u, err)
+	}
+	if b, err := os.ReadFile(dest); err != nil || string(b) != want {
+		t.Errorf("Get %s wrote %q (%v), want %q", u, b, err, want)
+	}
+}
