@@ -116,7 +116,7 @@ func (c catalogerClient) Catalog(ctx context.Context, req *sbom.CatalogRequest, 
 				ch.Packages = append(ch.Packages, sbom.Package{Name: p.Name, Version: p.Version, Type: p.Type, PURL: p.Purl, Licenses: p.Licenses, Locations: p.Locations})
 			}
 			for _, f := range e.Chunk.Files {
-				ch.Files = append(ch.Files, sbom.File{Path: f.Path, Size: f.Size, SHA256: f.Sha256})
+				ch.Files = append(ch.Files, sbom.File{Path: f.Path, Size: f.Size, SHA256: f.Sha256, SHA1: f.Sha1})
 			}
 			n += int64(len(ch.Packages) + len(ch.Files))
 			if req.MaxEntries > 0 && n > req.MaxEntries {

@@ -225,7 +225,7 @@ func (s *catalogerServer) Catalog(req *pb.CatalogRequest, stream pb.Cataloger_Ca
 			for len(ch.Files) > 0 && len(msg.Packages)+len(msg.Files) < catalogBatch {
 				f := ch.Files[0]
 				ch.Files = ch.Files[1:]
-				msg.Files = append(msg.Files, &pb.CatalogFile{Path: f.Path, Size: f.Size, Sha256: f.SHA256})
+				msg.Files = append(msg.Files, &pb.CatalogFile{Path: f.Path, Size: f.Size, Sha256: f.SHA256, Sha1: f.SHA1})
 			}
 			if err := stream.Send(&pb.CatalogEvent{Event: &pb.CatalogEvent_Chunk{Chunk: msg}}); err != nil {
 				return err

@@ -62,6 +62,9 @@ type File struct {
 	Path   string
 	Size   int64
 	SHA256 string
+	// SHA1 is required too: SPDX 2.3 computes a package's verification
+	// code from its files' sha1.
+	SHA1 string
 }
 
 // CatalogResult closes a catalog.

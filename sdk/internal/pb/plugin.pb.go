@@ -1222,9 +1222,12 @@ func (x *CatalogPackage) GetLocations() []string {
 type CatalogFile struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// path is the file's path inside the artifact (an archive member).
-	Path          string `protobuf:"bytes,1,opt,name=path,proto3" json:"path,omitempty"`
-	Size          int64  `protobuf:"varint,2,opt,name=size,proto3" json:"size,omitempty"`
-	Sha256        string `protobuf:"bytes,3,opt,name=sha256,proto3" json:"sha256,omitempty"`
+	Path   string `protobuf:"bytes,1,opt,name=path,proto3" json:"path,omitempty"`
+	Size   int64  `protobuf:"varint,2,opt,name=size,proto3" json:"size,omitempty"`
+	Sha256 string `protobuf:"bytes,3,opt,name=sha256,proto3" json:"sha256,omitempty"`
+	// sha1 is required by SPDX 2.3 for every file (its package verification
+	// code is computed from them).
+	Sha1          string `protobuf:"bytes,4,opt,name=sha1,proto3" json:"sha1,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1276,6 +1279,13 @@ func (x *CatalogFile) GetSize() int64 {
 func (x *CatalogFile) GetSha256() string {
 	if x != nil {
 		return x.Sha256
+	}
+	return ""
+}
+
+func (x *CatalogFile) GetSha1() string {
+	if x != nil {
+		return x.Sha1
 	}
 	return ""
 }
@@ -1444,11 +1454,12 @@ const file_mmbuild_plugin_v1_plugin_proto_rawDesc = "" +
 	"\x04type\x18\x03 \x01(\tR\x04type\x12\x12\n" +
 	"\x04purl\x18\x04 \x01(\tR\x04purl\x12\x1a\n" +
 	"\blicenses\x18\x05 \x03(\tR\blicenses\x12\x1c\n" +
-	"\tlocations\x18\x06 \x03(\tR\tlocations\"M\n" +
+	"\tlocations\x18\x06 \x03(\tR\tlocations\"a\n" +
 	"\vCatalogFile\x12\x12\n" +
 	"\x04path\x18\x01 \x01(\tR\x04path\x12\x12\n" +
 	"\x04size\x18\x02 \x01(\x03R\x04size\x12\x16\n" +
-	"\x06sha256\x18\x03 \x01(\tR\x06sha256\";\n" +
+	"\x06sha256\x18\x03 \x01(\tR\x06sha256\x12\x12\n" +
+	"\x04sha1\x18\x04 \x01(\tR\x04sha1\";\n" +
 	"\rCatalogResult\x12\x16\n" +
 	"\x06sha256\x18\x01 \x01(\tR\x06sha256\x12\x12\n" +
 	"\x04tool\x18\x02 \x01(\tR\x04tool2Q\n" +
