@@ -1,6 +1,7 @@
 package source
 
 import (
+	"bufio"
 	"errors"
 	"fmt"
 	"net/url"
@@ -9,6 +10,8 @@ import (
 	"time"
 
 	git "github.com/go-git/go-git/v5"
+	"github.com/go-git/go-git/v5/plumbing/format/gitignore"
+	"github.com/go-git/go-git/v5/storage/filesystem"
 )
 
 // Info records where the sources of a build came from.
@@ -67,12 +70,38 @@ func WorkTree(dir string) (Info, error) {
 	if c, err := repo.CommitObject(head.Hash()); err == nil {
 		info.CommitTime = c.Committer.When
 	}
+	// go-git reads the .gitignore files but not the repository's own
+	// exclude file, which git (and CI tools that mark their files there)
+	// count on: without it a clean checkout would look dirty.
+	wt.Excludes = append(wt.Excludes, infoExcludes(repo)...)
 	st, err := wt.Status()
 	if err != nil {
 		return Info{}, fmt.Errorf("reading git status of %s: %w", info.Dir, err)
 	}
 	info.Dirty = !st.IsClean()
 	return info, nil
+}
+
+// infoExcludes returns the patterns of the repository's info/exclude file
+// (none when it has none, or its storage is not a folder).
+func infoExcludes(repo *git.Repository) []gitignore.Pattern {
+	st, ok := repo.Storer.(*filesystem.Storage)
+	if !ok {
+		return nil
+	}
+	f, err := st.Filesystem().Open("info/exclude")
+	if err != nil {
+		return nil
+	}
+	defer f.Close()
+	var ps []gitignore.Pattern
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		if l := sc.Text(); !strings.HasPrefix(l, "#") && strings.TrimSpace(l) != "" {
+			ps = append(ps, gitignore.ParsePattern(l, nil))
+		}
+	}
+	return ps
 }
 
 // StripCredentials removes a user and password from a URL: credentials never

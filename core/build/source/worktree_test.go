@@ -43,6 +43,20 @@ func TestWorkTree(t *testing.T) {
 	if info, err = source.WorkTree(r.Dir); err != nil || !info.Dirty {
 		t.Errorf("untracked: Info = %+v, %v; want dirty", info, err)
 	}
+	// Files the repository's own exclude file names are no change, as for
+	// git status (CI tools mark their files there).
+	if err := os.WriteFile(filepath.Join(r.Dir, ".git", "info", "exclude"), []byte("# CI\n/new.txt\n/reports/\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.MkdirAll(filepath.Join(r.Dir, "reports", "dotenv"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(r.Dir, "reports", "dotenv", "build.env"), []byte("X=1\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if info, err = source.WorkTree(filepath.Join(r.Dir, "dir")); err != nil || info.Dirty {
+		t.Errorf("untracked files in info/exclude: Info = %+v, %v; want clean", info, err)
+	}
 }
 
 func TestWorkTreeRemote(t *testing.T) {
