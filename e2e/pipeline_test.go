@@ -18,13 +18,15 @@ type enginePipelineReport struct {
 }
 
 // pipelineExample copies examples/pipeline and does what its comment says
-// to do once: pin the plugins, make the signing key.
+// to do on one machine: pin the plugins, make a key pair of one's own (over
+// the committed public key), point the store and the signing key's
+// variable at local files.
 func pipelineExample(t *testing.T, in *testenv.Install) string {
 	t.Helper()
 	dir := testenv.Example(t, "pipeline")
-	_ = os.RemoveAll(filepath.Join(dir, "keys"))
 	engineMustRun(t, in, dir, "plugins", "lock")
-	engineMustRun(t, in, dir, "keys", "generate", "--out", "keys/demo")
+	engineMustRun(t, in, dir, "keys", "generate", "--force", "--out", "keys/demo")
+	in.Env = append(in.Env, "MMBUILD_STORE=file://"+filepath.Join(dir, "out/store"), "MMBUILD_SIGNING_KEY_FILE="+filepath.Join(dir, "keys/demo.key"))
 	return dir
 }
 

@@ -145,9 +145,7 @@ func TestReplayRefusesTamperedAttestation(t *testing.T) {
 // requires a signature, stops the build before make runs.
 func TestUpstreamUnsignedStopsBuild(t *testing.T) {
 	in := testenv.NewInstall(t)
-	dir := testenv.Example(t, "pipeline")
-	engineMustRun(t, in, dir, "plugins", "lock")
-	engineMustRun(t, in, dir, "keys", "generate", "--out", filepath.Join(dir, "keys/demo"))
+	dir := pipelineExample(t, in)
 	// The webapp build stops signing.
 	wcfg := filepath.Join(dir, "webapp/mmbuild.yaml")
 	data := string(mustRead(t, wcfg))
