@@ -63,14 +63,17 @@ vet:
 fmt:
 	gofmt -l -w $$(git ls-files '*.go' | grep -v '\.pb\.go$$')
 
-# The fixed cost of a run against bare make, hashing against sha256sum, and
+# The fixed cost of a run against bare make, hashing against sha256sum,
 # 1 GiB get/put through mmbuild-plugin-s3 against rclone on the same
-# loopback versitygw (rclone is built once by the install script).
+# loopback versitygw (rclone is built once by the install script), and a
+# 100 MiB image pushed and pulled through mmbuild-plugin-oci against crane
+# on the same loopback registry.
 bench: build
 	$(GO) run ./internal/bench -bin $(CURDIR)/bin
 	$(GO) run ./internal/bench/hash
 	.ci/install-test-servers.sh --bench
 	cd plugins/storage-s3 && MMBUILD_BENCH=1 $(GO) test -run '^TestBenchTransfer$$' -count=1 -v -timeout 30m . | grep -v '^=== RUN'
+	cd plugins/storage-oci && MMBUILD_BENCH=1 $(GO) test -run '^TestBenchTransfer$$' -count=1 -v -timeout 30m . | grep -v '^=== RUN'
 
 demo: install
 	cd examples/hello && PATH=$(BINDIR):$$PATH mmbuild plugins lock && PATH=$(BINDIR):$$PATH mmbuild run
