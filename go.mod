@@ -24,6 +24,8 @@ require (
 
 require go.uber.org/goleak v1.3.0
 
+require github.com/CycloneDX/cyclonedx-go v0.12.0
+
 require (
 	github.com/sigstore/protobuf-specs v0.5.2
 	google.golang.org/genproto/googleapis/api v0.0.0-20260817212433-ac3dfec99bb1 // indirect

@@ -76,7 +76,7 @@ type runReport struct {
 	Attestation string           `json:"attestation,omitempty"`
 	Bundle      string           `json:"bundle,omitempty"`
 	Sigstore    string           `json:"sigstore_bundle,omitempty"`
-	SBOM        string           `json:"sbom,omitempty"`
+	SBOMs       []string         `json:"sboms,omitempty"`
 	OutputEnv   string           `json:"output_env"`
 	Artifacts   []artifactReport `json:"artifacts"`
 }
@@ -126,7 +126,7 @@ func printRun(g *globalOptions, rep runReport, asJSON bool) error {
 	for _, a := range rep.Artifacts {
 		fmt.Fprintf(w, "mmbuild: artifact %s sha256:%s %s\n", a.Name, a.SHA256, a.URL)
 	}
-	for _, f := range []string{rep.Attestation, rep.Bundle, rep.Sigstore, rep.SBOM} {
+	for _, f := range append([]string{rep.Attestation, rep.Bundle, rep.Sigstore}, rep.SBOMs...) {
 		if f != "" {
 			fmt.Fprintf(w, "mmbuild: attestation %s\n", f)
 		}
@@ -137,7 +137,7 @@ func printRun(g *globalOptions, rep runReport, asJSON bool) error {
 
 func newRunReport(res *run.Result) runReport {
 	rep := runReport{StagingKey: res.StagingKey, StagingURL: res.StagingURL, Cached: res.Cached,
-		Attestation: res.StatementPath, Bundle: res.BundlePath, Sigstore: res.SigstorePath, SBOM: res.SBOMPath,
+		Attestation: res.StatementPath, Bundle: res.BundlePath, Sigstore: res.SigstorePath, SBOMs: res.SBOMPaths,
 		OutputEnv: res.OutputEnvPath, Artifacts: []artifactReport{}}
 	for _, a := range res.Artifacts {
 		rep.Artifacts = append(rep.Artifacts, artifactReport{Name: a.Name, SHA256: a.Digest["sha256"], Size: a.Size, URL: a.URL})

@@ -32,7 +32,8 @@ type Config struct {
 	Artifacts    Artifacts     `yaml:"artifacts,omitempty"`
 	Transfers    []Transfer    `yaml:"transfers,omitempty"`
 	Provenance   string        `yaml:"provenance,omitempty"` // folder for the local copy of the attestation
-	SBOM         bool          `yaml:"sbom,omitempty"`
+	// SBOM is nil for none; sbom: true is an SBOM without a cataloger.
+	SBOM *SBOM `yaml:"sbom,omitempty"`
 	// SLSA is the provenance version the build writes: "v0.2" (the
 	// default, also when empty) or "v1". --slsa overrides it.
 	SLSA        string       `yaml:"slsa,omitempty"`
@@ -206,6 +207,23 @@ func (c Credential) SecretOptions() map[string]string {
 	}
 	return out
 }
+
+// SBOM says which SBOMs a build writes: Formats ("spdx", "cyclonedx";
+// empty is spdx), and Generator, the cataloger plugin (kind
+// "sbom:<generator>") that says what is inside each artifact, with its
+// Options; without one, the SBOM lists the artifacts, source, materials
+// and tools, not their contents. MaxEntries bounds the packages and files
+// taken per artifact (0: DefaultSBOMMaxEntries).
+type SBOM struct {
+	Generator  string   `yaml:"generator,omitempty"`
+	Formats    []string `yaml:"formats,omitempty"`
+	Options    Options  `yaml:"options,omitempty"`
+	MaxEntries int64    `yaml:"maxEntries,omitempty"`
+	Pos        Position `yaml:"-"`
+}
+
+// DefaultSBOMMaxEntries bounds a cataloger's report per artifact.
+const DefaultSBOMMaxEntries = 500_000
 
 // Signing says which key signs the attestation: Key is a path or a secret
 // reference, KeySecret the name of a declared secret. Parsed only.

@@ -44,6 +44,9 @@ func clearPositions(c *Config) {
 	if c.Signing != nil {
 		c.Signing.Pos = Position{}
 	}
+	if c.SBOM != nil {
+		c.SBOM.Pos = Position{}
+	}
 	c.positions = nil
 	c.handlerKey = ""
 }
@@ -111,7 +114,7 @@ func TestLoadValid(t *testing.T) {
 		Artifacts:  Artifacts{Destination: "s3://artifacts/server/", Files: []string{"dist/*.tar.gz"}},
 		Transfers:  []Transfer{{Source: []string{"dist/mmctl"}, Destination: "s3://releases/mmctl/"}},
 		Provenance: "out/",
-		SBOM:       true,
+		SBOM:       &SBOM{},
 		Signing:    &Signing{Key: "cosign.key", KeySecret: "SIGNING_KEY"},
 	}
 	if !reflect.DeepEqual(c, want) {

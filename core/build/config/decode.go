@@ -360,7 +360,7 @@ func (d *decoder) config(root *yaml.Node, c *Config) error {
 		"artifacts":    func(v *yaml.Node, path string) error { return d.artifacts(v, path, &c.Artifacts) },
 		"transfers":    func(v *yaml.Node, path string) error { return d.transfers(v, path, &c.Transfers) },
 		"provenance":   d.setStr(&c.Provenance),
-		"sbom":         d.setBool(&c.SBOM),
+		"sbom":         func(v *yaml.Node, path string) error { return d.sbom(v, path, &c.SBOM) },
 		"slsa":         d.setSLSA(&c.SLSA),
 		"signing":      func(v *yaml.Node, path string) error { return d.signing(v, path, &c.Signing) },
 		"credentials":  func(v *yaml.Node, path string) error { return d.credentials(v, path, &c.Credentials) },
@@ -523,6 +523,47 @@ func (d *decoder) transfers(v *yaml.Node, path string, dst *[]Transfer) error {
 		*dst = append(*dst, t)
 		return err
 	})
+}
+
+// sbom reads sbom: true / false (the original form), or a mapping.
+func (d *decoder) sbom(v *yaml.Node, path string, dst **SBOM) error {
+	if n := resolve(v); n.Kind == yaml.ScalarNode {
+		on, err := d.boolean(v, path)
+		if err != nil {
+			return err
+		}
+		if on {
+			*dst = &SBOM{Pos: d.at(v)}
+		}
+		return nil
+	}
+	s := &SBOM{Pos: d.at(v)}
+	*dst = s
+	_, err := d.mapping(v, path, map[string]fieldFunc{
+		"generator": d.setStr(&s.Generator),
+		"formats":   d.setStrList(&s.Formats),
+		"options":   d.setOptions(&s.Options),
+		"maxEntries": func(v *yaml.Node, path string) error {
+			n := resolve(v)
+			i, err := strconv.ParseInt(n.Value, 10, 64)
+			if n.Kind != yaml.ScalarNode || n.ShortTag() != "!!int" || err != nil || i < 1 {
+				return d.errorf(v, "invalid value %q for %s: expected a positive whole number", n.Value, path)
+			}
+			s.MaxEntries = i
+			return nil
+		},
+	})
+	if err != nil {
+		return err
+	}
+	for i, f := range s.Formats {
+		switch f {
+		case "spdx", "cyclonedx":
+		default:
+			return d.errorf(v, "invalid value %q for %s.formats[%d]: expected spdx or cyclonedx", f, path, i)
+		}
+	}
+	return nil
 }
 
 func (d *decoder) signing(v *yaml.Node, path string, dst **Signing) error {

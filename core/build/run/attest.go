@@ -19,11 +19,11 @@ import (
 type evidence struct {
 	statement *provenance.Record // data as read back by the one reader
 	data      []byte             // the statement as published, secrets redacted
-	bundle    []byte             // .intoto.jsonl: the provenance envelope, then the SBOM's
-	sbom      []byte             // SPDX JSON
-	// sigstore are the Sigstore bundles (v0.3) of the signed statements:
-	// the provenance's, then the SBOM's. Nil when unsigned.
-	sigstore, sbomSigstore []byte
+	bundle    []byte             // .intoto.jsonl: the provenance envelope, then the SBOMs'
+	sboms     []sbomFile         // one per format
+	// sigstore is the Sigstore bundle (v0.3) of the signed provenance
+	// statement; nil when unsigned.
+	sigstore []byte
 }
 
 // makeEvidence attests the build, then signs the statement and writes the
@@ -45,7 +45,7 @@ func makeEvidence(ctx context.Context, t tools, cfg *config.Config, in *prepared
 	if ev.statement, err = provenance.Decode(ev.data); err != nil {
 		return nil, fmt.Errorf("reading back the attestation: %w", err)
 	}
-	if err := signAndSBOM(ctx, t, cfg, in, ev, out); err != nil {
+	if err := signAndSBOM(ctx, t, cfg, in, ev, out, mats, key); err != nil {
 		return nil, err
 	}
 	return ev, nil

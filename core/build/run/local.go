@@ -9,6 +9,7 @@ import (
 	"github.com/mmbuild/mmbuild/core/build/config"
 	"github.com/mmbuild/mmbuild/core/build/outfile"
 	"github.com/mmbuild/mmbuild/core/build/workspace"
+	"github.com/mmbuild/mmbuild/core/evidence/sbom"
 )
 
 // localOutputs are the files a run leaves on this machine (the copies of
@@ -48,8 +49,8 @@ func stageLocal(t tools, cfg *config.Config, outDir string, ev *evidence, res *R
 		if ev.sigstore != nil {
 			res.SigstorePath = filepath.Join(dir, SigstoreName)
 		}
-		if ev.sbom != nil {
-			res.SBOMPath = filepath.Join(dir, SBOMName)
+		for _, sb := range ev.sboms {
+			res.SBOMPaths = append(res.SBOMPaths, filepath.Join(dir, sbom.FileName(sb.format)))
 		}
 	}
 	if err := l.stageOutputs(t, outDir, res); err != nil {

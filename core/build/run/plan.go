@@ -13,11 +13,14 @@ import (
 type resolver interface {
 	HandlerPlugin(id string) (string, error)
 	StoragePlugin(scheme string) (string, error)
+	CatalogerPlugin(id string) (string, error)
 }
 
 // plan is what a run needs before it starts anything.
 type plan struct {
 	handlerPlugin string
+	// catalogerPlugin serves sbom.generator; "" without one.
+	catalogerPlugin string
 	// storages maps each scheme the run uses to its plugin name.
 	storages map[string]string
 }
@@ -27,6 +30,10 @@ type plan struct {
 func (p *plan) pluginNames() []string {
 	names := []string{p.handlerPlugin}
 	seen := map[string]bool{p.handlerPlugin: true}
+	if c := p.catalogerPlugin; c != "" && !seen[c] {
+		seen[c] = true
+		names = append(names, c)
+	}
 	schemes := make([]string, 0, len(p.storages))
 	for s := range p.storages {
 		schemes = append(schemes, s)
@@ -68,6 +75,11 @@ func makePlan(cfg *config.Config, r resolver) (*plan, error) {
 		return nil, fmt.Errorf("%s: handler.id %q: %w", cfg.Handler.Pos, cfg.Handler.ID, err)
 	}
 	p := &plan{handlerPlugin: h, storages: map[string]string{}}
+	if cfg.SBOM != nil && cfg.SBOM.Generator != "" {
+		if p.catalogerPlugin, err = r.CatalogerPlugin(cfg.SBOM.Generator); err != nil {
+			return nil, fmt.Errorf("%s: sbom.generator %q: %w", cfg.SBOM.Pos, cfg.SBOM.Generator, err)
+		}
+	}
 	for _, u := range planURLs(cfg) {
 		scheme, err := remote.Scheme(u.url, u.where)
 		if err != nil {

@@ -17,6 +17,7 @@ func (k kinds) HandlerPlugin(id string) (string, error) { return k.find("handler
 func (k kinds) StoragePlugin(scheme string) (string, error) {
 	return k.find("storage:" + scheme)
 }
+func (k kinds) CatalogerPlugin(id string) (string, error) { return k.find("sbom:" + id) }
 func (k kinds) find(kind string) (string, error) {
 	if name, ok := k[kind]; ok {
 		return name, nil

@@ -17,8 +17,11 @@ import (
 type plugins struct {
 	handlerID string
 	handler   *pluginhost.Plugin
-	storages  map[string]*pluginhost.Plugin // by URL scheme
-	all       []*pluginhost.Plugin          // sorted by name, for the provenance
+	// cataloger serves sbom.generator (catalogerID); nil without one.
+	catalogerID string
+	cataloger   *pluginhost.Plugin
+	storages    map[string]*pluginhost.Plugin // by URL scheme
+	all         []*pluginhost.Plugin          // sorted by name, for the provenance
 }
 
 // resolve is the remote.Resolver over the started storage plugins.
@@ -62,6 +65,12 @@ func (pp *pendingPlugins) wait(cfg *config.Config, p *plan) (*plugins, error) {
 	if err := ps.handler.Serves("handler:" + cfg.Handler.ID); err != nil {
 		return nil, fmt.Errorf("%s: handler.id %q: %w", cfg.Handler.Pos, cfg.Handler.ID, err)
 	}
+	if p.catalogerPlugin != "" {
+		ps.catalogerID, ps.cataloger = cfg.SBOM.Generator, st.m[p.catalogerPlugin]
+		if err := ps.cataloger.Serves("sbom:" + ps.catalogerID); err != nil {
+			return nil, fmt.Errorf("%s: sbom.generator %q: %w", cfg.SBOM.Pos, ps.catalogerID, err)
+		}
+	}
 	for scheme, name := range p.storages {
 		sp := st.m[name]
 		if err := sp.Serves("storage:" + scheme); err != nil {
@@ -89,6 +98,9 @@ func whyPlugin(cfg *config.Config, p *plan, err error) error {
 	}
 	if nf.Name == p.handlerPlugin {
 		return fmt.Errorf("%s: handler.id %q needs the plugin mmbuild-plugin-%s: %w", cfg.Handler.Pos, cfg.Handler.ID, nf.Name, err)
+	}
+	if nf.Name == p.catalogerPlugin {
+		return fmt.Errorf("%s: sbom.generator %q needs the plugin mmbuild-plugin-%s: %w", cfg.SBOM.Pos, cfg.SBOM.Generator, nf.Name, err)
 	}
 	schemes := make([]string, 0, len(p.storages))
 	for scheme, name := range p.storages {

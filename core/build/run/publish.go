@@ -6,10 +6,12 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"strings"
 
 	"github.com/mmbuild/mmbuild/core/build/config"
 	"github.com/mmbuild/mmbuild/core/build/remote"
 	"github.com/mmbuild/mmbuild/core/evidence/provenance"
+	"github.com/mmbuild/mmbuild/core/evidence/sbom"
 )
 
 // planResult is the Result of a run that publishes: the artifacts' URLs
@@ -71,8 +73,14 @@ type namedFile struct {
 // evidenceFiles are the files of the evidence in publishing order, the
 // statement last.
 func evidenceFiles(ev *evidence) []namedFile {
+	var files []namedFile
+	for _, sb := range ev.sboms {
+		name := sbom.FileName(sb.format)
+		files = append(files, namedFile{name, sb.doc}, namedFile{strings.TrimSuffix(name, ".json") + ".sigstore.json", sb.sigstore})
+	}
+	files = append(files, namedFile{BundleName, ev.bundle}, namedFile{SigstoreName, ev.sigstore}, namedFile{StatementName, ev.data})
 	var out []namedFile
-	for _, f := range []namedFile{{SBOMName, ev.sbom}, {SBOMSigstoreName, ev.sbomSigstore}, {BundleName, ev.bundle}, {SigstoreName, ev.sigstore}, {StatementName, ev.data}} {
+	for _, f := range files {
 		if f.data != nil {
 			out = append(out, f)
 		}

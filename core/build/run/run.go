@@ -26,10 +26,10 @@ type Result struct {
 	StagingKey    string
 	StagingURL    string // destination + staging key; empty without a destination
 	Statement     *provenance.Record
-	StatementPath string // local copy; empty without provenance:
-	BundlePath    string // signed .intoto.jsonl beside it, when signed or with an SBOM
-	SBOMPath      string // SPDX SBOM beside it, when asked for
-	SigstorePath  string // Sigstore bundle (v0.3) of the provenance beside it, when signed
+	StatementPath string   // local copy; empty without provenance:
+	BundlePath    string   // signed .intoto.jsonl beside it, when signed or with an SBOM
+	SBOMPaths     []string // the SBOMs beside it (SPDX, CycloneDX), when asked for
+	SigstorePath  string   // Sigstore bundle (v0.3) of the provenance beside it, when signed
 	Artifacts     []Artifact
 	Cached        bool // the destination already held this build
 	OutputEnvPath string

@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/mmbuild/mmbuild/core/build/config"
@@ -16,17 +17,18 @@ import (
 	"github.com/mmbuild/mmbuild/core/evidence/digest"
 	"github.com/mmbuild/mmbuild/core/evidence/sbom"
 	"github.com/mmbuild/mmbuild/core/evidence/signing"
+	catalogsdk "github.com/mmbuild/mmbuild/sdk/sbom"
 )
 
 // File names of the trust outputs, beside provenance.json locally and at
 // the staging URL.
 const (
 	BundleName = "provenance.intoto.jsonl"
-	SBOMName   = "sbom.spdx.json"
+	// SBOMName is the SPDX SBOM's; sbom.FileName gives each format's.
+	SBOMName = "sbom.spdx.json"
 	// The Sigstore bundles (v0.3) of the signed statements, one statement
 	// each, as cosign 3 reads them (verify-blob-attestation --bundle).
-	SigstoreName     = "provenance.sigstore.json"
-	SBOMSigstoreName = "sbom.sigstore.json"
+	SigstoreName = "provenance.sigstore.json"
 )
 
 // loadSigners returns the keys the attestation is signed with: --sign-key
@@ -79,10 +81,10 @@ func sourceDateEpoch(env builderEnv, fallback time.Time) time.Time {
 	return fallback.UTC()
 }
 
-// signAndSBOM signs the statement and writes the SBOM, as configured,
+// signAndSBOM signs the statement and writes the SBOMs, as configured,
 // into ev: the .intoto.jsonl bundle (nil when neither is asked for), the
-// Sigstore bundles of what is signed, and the SBOM document.
-func signAndSBOM(ctx context.Context, t tools, cfg *config.Config, in *prepared, ev *evidence, out *built) error {
+// Sigstore bundles of what is signed, and the SBOM documents.
+func signAndSBOM(ctx context.Context, t tools, cfg *config.Config, in *prepared, ev *evidence, out *built, mats []fetchedMaterial, key stagingKey) error {
 	var lines [][]byte
 	var err error
 	if len(in.signers) > 0 {
@@ -92,9 +94,8 @@ func signAndSBOM(ctx context.Context, t tools, cfg *config.Config, in *prepared,
 		}
 		lines = append(lines, env)
 	}
-	if cfg.SBOM || t.o.sbom {
-		var st []byte
-		if ev.sbom, st, err = makeSBOM(in, out); err != nil {
+	if cfg.SBOM != nil || t.o.sbom {
+		if ev.sboms, err = makeSBOMs(ctx, t, cfg, in, out, mats, key); err != nil {
 			return err
 		}
 		if len(lines) == 0 {
@@ -106,16 +107,18 @@ func signAndSBOM(ctx context.Context, t tools, cfg *config.Config, in *prepared,
 			}
 			lines = append(lines, prov)
 		}
-		var line []byte
-		if len(in.signers) == 0 {
-			line, err = json.Marshal(signing.Envelope{PayloadType: signing.PayloadType, Payload: st})
-		} else {
-			line, ev.sbomSigstore, err = signing.SignForms(ctx, st, in.signers...)
+		for i, sb := range ev.sboms {
+			var line []byte
+			if len(in.signers) == 0 {
+				line, err = json.Marshal(signing.Envelope{PayloadType: signing.PayloadType, Payload: sb.statement})
+			} else {
+				line, ev.sboms[i].sigstore, err = signing.SignForms(ctx, sb.statement, in.signers...)
+			}
+			if err != nil {
+				return fmt.Errorf("signing the SBOM attestation: %w", err)
+			}
+			lines = append(lines, line)
 		}
-		if err != nil {
-			return fmt.Errorf("signing the SBOM attestation: %w", err)
-		}
-		lines = append(lines, line)
 	}
 	if len(lines) == 0 {
 		return nil
@@ -124,24 +127,125 @@ func signAndSBOM(ctx context.Context, t tools, cfg *config.Config, in *prepared,
 	return err
 }
 
-// makeSBOM writes the SPDX document of the subjects and its statement.
-func makeSBOM(in *prepared, out *built) ([]byte, []byte, error) {
-	subjects := out.subjects()
-	files := make([]sbom.File, 0, len(subjects))
-	for _, a := range subjects {
-		files = append(files, sbom.File{Name: a.Name, Digest: a.Digest, Size: a.Size})
+// sbomFile is one SBOM: its format, the document, its statement and, when
+// signed, the statement's Sigstore bundle.
+type sbomFile struct {
+	format         string
+	doc, statement []byte
+	sigstore       []byte
+}
+
+// sbomTimeout bounds the cataloguing of one artifact.
+const sbomTimeout = 15 * time.Minute
+
+// makeSBOMs writes the SBOM documents of the configured formats (SPDX by
+// default) and their statements: the artifacts as the core hashed them,
+// what the cataloger found inside each (refused unless it read the very
+// file the core hashed), the source, the materials and the tools.
+func makeSBOMs(ctx context.Context, t tools, cfg *config.Config, in *prepared, out *built, mats []fetchedMaterial, key stagingKey) ([]sbomFile, error) {
+	inputs := sbom.Inputs{Name: filepath.Base(in.workDir), Created: sourceDateEpoch(in.env, out.finished)}
+	if in.src.Commit != "" {
+		inputs.Source = &sbom.Source{Repo: in.src.Repo, Commit: in.src.Commit}
 	}
-	created := sourceDateEpoch(in.env, out.finished)
-	name := filepath.Base(in.workDir)
-	doc, err := sbom.Document(name, files, created)
+	for _, m := range mats {
+		inputs.Materials = append(inputs.Materials, sbom.Material{URI: t.red.String(remote.Redact(m.uri)), Digest: m.digest})
+	}
+	if t.o.toolVersion != "" {
+		inputs.Tools = append(inputs.Tools, sbom.Tool{Name: "mmbuild", Version: t.o.toolVersion})
+	}
+	if h := in.plugins.handler; h != nil {
+		inputs.Tools = append(inputs.Tools, sbom.Tool{Name: "mmbuild-plugin-" + h.Name, Version: h.Info.Version})
+	}
+	seen := map[string]bool{}
+	for _, a := range out.subjects() {
+		if seen[a.Name] {
+			continue
+		}
+		seen[a.Name] = true
+		art := sbom.Artifact{Name: a.Name, Digest: a.Digest, Size: a.Size}
+		if key.url != "" {
+			art.DownloadLocation = t.red.String(remote.Redact(remote.Join(key.url, a.Name)))
+		}
+		if c := in.plugins.cataloger; c != nil {
+			contents, tool, err := catalog(ctx, t, cfg, in.plugins, a)
+			if err != nil {
+				return nil, err
+			}
+			art.Contents = contents
+			if tool != "" && !hasTool(inputs.Tools, tool) {
+				name, version, _ := strings.Cut(tool, " ")
+				inputs.Tools = append(inputs.Tools, sbom.Tool{Name: name, Version: version})
+			}
+		}
+		inputs.Artifacts = append(inputs.Artifacts, art)
+	}
+	if c := in.plugins.cataloger; c != nil {
+		inputs.Tools = append(inputs.Tools, sbom.Tool{Name: "mmbuild-plugin-" + c.Name, Version: c.Info.Version})
+	}
+	formats := []string{sbom.SPDX}
+	if cfg.SBOM != nil && len(cfg.SBOM.Formats) > 0 {
+		formats = cfg.SBOM.Formats
+	}
+	var files []sbomFile
+	for _, f := range formats {
+		doc, err := sbom.Document(inputs, f)
+		if err != nil {
+			return nil, err
+		}
+		st, err := sbom.Statement(inputs, f, doc)
+		if err != nil {
+			return nil, fmt.Errorf("attesting the SBOM: %w", err)
+		}
+		files = append(files, sbomFile{format: f, doc: t.red.Bytes(doc), statement: t.red.Bytes(st)})
+	}
+	return files, nil
+}
+
+func hasTool(tools []sbom.Tool, tool string) bool {
+	name, _, _ := strings.Cut(tool, " ")
+	for _, t := range tools {
+		if t.Name == name {
+			return true
+		}
+	}
+	return false
+}
+
+// catalog asks the cataloger what is inside one artifact, within the
+// configured number of entries and sbomTimeout. What it reports is taken
+// only when it read the very file the core hashed.
+func catalog(ctx context.Context, t tools, cfg *config.Config, ps *plugins, a Artifact) (*sbom.Contents, string, error) {
+	limit := int64(config.DefaultSBOMMaxEntries)
+	var opts map[string]string
+	if cfg.SBOM != nil {
+		if cfg.SBOM.MaxEntries > 0 {
+			limit = cfg.SBOM.MaxEntries
+		}
+		opts = cfg.SBOM.Options
+	}
+	ctx, cancel := context.WithTimeout(ctx, sbomTimeout)
+	defer cancel()
+	where := fmt.Sprintf("%s: sbom: cataloguing %s with %s", cfg.PositionOf("sbom"), a.Name, ps.cataloger.Name)
+	c := &sbom.Contents{}
+	started := time.Now()
+	res, err := ps.cataloger.Conn.Cataloger().Catalog(ctx, &catalogsdk.CatalogRequest{
+		CatalogerID: ps.catalogerID, Name: a.Name, Path: a.Path, Options: opts, MaxEntries: limit,
+	}, func(ch catalogsdk.Chunk) error {
+		c.Packages = append(c.Packages, ch.Packages...)
+		c.Files = append(c.Files, ch.Files...)
+		return nil
+	})
 	if err != nil {
-		return nil, nil, fmt.Errorf("writing the SBOM: %w", err)
+		if errors.Is(err, context.DeadlineExceeded) {
+			return nil, "", fmt.Errorf("%s: took longer than %s", where, sbomTimeout)
+		}
+		return nil, "", fmt.Errorf("%s: %w", where, ps.cataloger.Explain(err))
 	}
-	st, err := sbom.Statement(name, files, created)
-	if err != nil {
-		return nil, nil, fmt.Errorf("attesting the SBOM: %w", err)
+	if got, want := strings.ToLower(res.SHA256), a.Digest[digest.SHA256]; got != want {
+		return nil, "", fmt.Errorf("%s: the cataloger read a file whose sha256 is %q, the core hashed %s: its report is refused", where, got, want)
 	}
-	return doc, st, nil
+	t.log.Info("catalogued", "artifact", a.Name, "packages", len(c.Packages), "files", len(c.Files), "tool", res.Tool, "took", time.Since(started).Round(time.Millisecond))
+	return c, res.Tool, nil
 }
 
 // ErrUpstream reports a material whose upstream attestation does not

@@ -54,6 +54,11 @@ func configUses(cfg *config.Config) ([]use, error) {
 	h := use{Use: schema.Use{Kind: "handler:" + cfg.Handler.ID, Params: cfg.Handler.Params}, where: "handler", written: map[string]string{}}
 	addOptions(&h, "handler", cfg.Handler.Options)
 	uses := []use{h}
+	if cfg.SBOM != nil && cfg.SBOM.Generator != "" {
+		c := use{Use: schema.Use{Kind: "sbom:" + cfg.SBOM.Generator, Options: map[string]string{}}, where: "sbom", written: map[string]string{}}
+		addOptions(&c, "sbom", cfg.SBOM.Options)
+		uses = append(uses, c)
+	}
 	add := func(where, rawURL string, opts config.Options) error {
 		u, err := storageUse(cfg, where, rawURL, opts)
 		if err == nil {
@@ -155,6 +160,9 @@ func addOptions(u *use, where string, opts config.Options) {
 func (ps *plugins) infoOf(kind string) (*plugin.Info, error) {
 	if kind == "handler:"+ps.handlerID {
 		return ps.handler.Info, nil
+	}
+	if ps.cataloger != nil && kind == "sbom:"+ps.catalogerID {
+		return ps.cataloger.Info, nil
 	}
 	for scheme, p := range ps.storages {
 		if kind == "storage:"+scheme {

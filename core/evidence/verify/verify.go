@@ -207,6 +207,10 @@ func verify(ctx context.Context, a *attestation.Attestation, openErr error, opts
 		now = opts.Now
 	}
 	// statement-type, predicate-type
+	if pt := sbomPredicate(st.Payload); pt != "" {
+		verifySBOM(ctx, st, pt, opts, r, add)
+		return r
+	}
 	if isVSA(st.Payload) {
 		verifyVSA(ctx, st.Payload, opts, now(), r, add)
 		if opts.Policy != nil && r.VSA != nil {

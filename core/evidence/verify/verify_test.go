@@ -336,11 +336,15 @@ func TestVerify(t *testing.T) {
 			return mutateEnvelope(t, good(t, f), func(e *signing.Envelope) { e.Signatures[0].KeyID = "not-this-one" })
 		}},
 		{name: "bundle with an SBOM line", att: func(t *testing.T, f *fixture) []byte {
-			var files []sbom.File
+			in := sbom.Inputs{Name: "app", Created: now}
 			for _, s := range f.build.Subjects {
-				files = append(files, sbom.File{Name: s.URI, Digest: s.Digest, Size: 8})
+				in.Artifacts = append(in.Artifacts, sbom.Artifact{Name: s.URI, Digest: s.Digest, Size: 8})
 			}
-			doc, err := sbom.Statement("app", files, now)
+			d, err := sbom.Document(in, sbom.SPDX)
+			if err != nil {
+				t.Fatal(err)
+			}
+			doc, err := sbom.Statement(in, sbom.SPDX, d)
 			if err != nil {
 				t.Fatal(err)
 			}

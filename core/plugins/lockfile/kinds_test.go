@@ -124,10 +124,11 @@ func TestParseKind(t *testing.T) {
 		{"storage:9p", "", "", "lower-case scheme"},
 		{"storage:s3:x", "", "", "lower-case scheme"},
 		{"storage: s3", "", "", "lower-case scheme"},
-		{"source:git", "", "", "want handler:<id> or storage:<scheme>"},
-		{"Storage:s3", "", "", "want handler:<id> or storage:<scheme>"},
-		{"make", "", "", "want handler:<id> or storage:<scheme>"},
-		{"", "", "", "want handler:<id> or storage:<scheme>"},
+		{"sbom:syft", "sbom", "syft", ""},
+		{"source:git", "", "", "want handler:<id>, storage:<scheme> or sbom:<id>"},
+		{"Storage:s3", "", "", "want handler:<id>, storage:<scheme> or sbom:<id>"},
+		{"make", "", "", "want handler:<id>, storage:<scheme> or sbom:<id>"},
+		{"", "", "", "want handler:<id>, storage:<scheme> or sbom:<id>"},
 	} {
 		class, id, err := ParseKind(tc.kind)
 		if tc.err == "" {

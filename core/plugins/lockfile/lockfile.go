@@ -213,11 +213,11 @@ func quotedList(names []string) string {
 // is lower case: [a-z][a-z0-9+.-]*.
 func ParseKind(kind string) (class, id string, err error) {
 	class, id, ok := strings.Cut(kind, ":")
-	if !ok || (class != plugin.KindHandler && class != plugin.KindStorage) {
-		return "", "", fmt.Errorf("invalid kind %q (want %s:<id> or %s:<scheme>)", kind, plugin.KindHandler, plugin.KindStorage)
+	if !ok || (class != plugin.KindHandler && class != plugin.KindStorage && class != plugin.KindSBOM) {
+		return "", "", fmt.Errorf("invalid kind %q (want %s:<id>, %s:<scheme> or %s:<id>)", kind, plugin.KindHandler, plugin.KindStorage, plugin.KindSBOM)
 	}
 	if !namePattern.MatchString(id) {
-		what := "handler id"
+		what := class + " id"
 		if class == plugin.KindStorage {
 			what = "scheme"
 		}

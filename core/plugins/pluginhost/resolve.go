@@ -6,10 +6,12 @@ import (
 	"strings"
 )
 
-// Resolver names the plugin serving a handler id or a URL scheme.
+// Resolver names the plugin serving a handler id, a URL scheme or an SBOM
+// cataloger id.
 type Resolver interface {
 	Handler(id string) (string, error)
 	Storage(scheme string) (string, error)
+	Cataloger(id string) (string, error)
 }
 
 // WithResolver sets how handler ids and URL schemes map to plugins.
@@ -25,6 +27,13 @@ func (ByName) Handler(id string) (string, error) { return id, nil }
 
 // Storage implements Resolver.
 func (ByName) Storage(scheme string) (string, error) { return strings.ToLower(scheme), nil }
+
+// Cataloger implements Resolver: sbom-<id>, the first-party convention
+// (mmbuild-plugin-sbom-syft serves sbom:syft).
+func (ByName) Cataloger(id string) (string, error) { return "sbom-" + id, nil }
+
+// CatalogerPlugin names the plugin serving SBOM cataloger id.
+func (h *Host) CatalogerPlugin(id string) (string, error) { return h.resolver.Cataloger(id) }
 
 // HandlerPlugin names the plugin serving handler id.
 func (h *Host) HandlerPlugin(id string) (string, error) { return h.resolver.Handler(id) }

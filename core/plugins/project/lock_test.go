@@ -351,7 +351,7 @@ func TestUpdateLockConflict(t *testing.T) {
 func TestUpdateLockBadKind(t *testing.T) {
 	for _, tc := range []struct{ kind, want string }{
 		{"storage:HTTPS", `it describes a kind this mmbuild cannot record: invalid kind "storage:HTTPS"`},
-		{"secret:vault", `invalid kind "secret:vault" (want handler:<id> or storage:<scheme>)`},
+		{"secret:vault", `invalid kind "secret:vault" (want handler:<id>, storage:<scheme> or sbom:<id>)`},
 	} {
 		p, plugins := lockProject(t)
 		fakePluginKinds(t, plugins, "odd", "1.0.0", plugin.APIVersion, "storage:ok", tc.kind)

@@ -42,6 +42,12 @@ func (p *Plugins) Storage(scheme string) (string, error) {
 	return p.resolve(plugin.KindStorage, strings.ToLower(scheme))
 }
 
+// Cataloger names the plugin that serves SBOM cataloger id (kind
+// "sbom:<id>"), as Storage does for a scheme.
+func (p *Plugins) Cataloger(id string) (string, error) {
+	return p.resolve(plugin.KindSBOM, id)
+}
+
 type resolution struct {
 	name string
 	err  error
@@ -285,8 +291,11 @@ func (e *AmbiguousError) Error() string {
 // "make"`, `URL scheme "s3"`.
 func kindName(kind string) string {
 	class, id, _ := strings.Cut(kind, ":")
-	if class == plugin.KindStorage {
+	switch class {
+	case plugin.KindStorage:
 		return fmt.Sprintf("URL scheme %q", id)
+	case plugin.KindSBOM:
+		return fmt.Sprintf("SBOM generator %q", id)
 	}
 	return fmt.Sprintf("%s %q", class, id)
 }
