@@ -37,16 +37,6 @@ func ciRelease(t *testing.T, in *testenv.Install) (dir, pin string) {
 	return dir, pin
 }
 
-// ciGit runs git in dir with a fixed identity.
-func ciGit(t *testing.T, dir string, args ...string) {
-	t.Helper()
-	cmd := exec.Command("git", append([]string{"-c", "user.name=mmbuild test", "-c", "user.email=test@mmbuild.invalid", "-c", "init.defaultBranch=main"}, args...)...)
-	cmd.Dir = dir
-	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("git %v: %v\n%s", args, err, out)
-	}
-}
-
 // The GitLab template run by a GitLab runner emulation: examples/pipeline's
 // .gitlab-ci.yml under gitlab-ci-local (shell executor, each job in its own
 // copy of the repository), the template included over HTTP, mmbuild
@@ -67,28 +57,19 @@ func TestGitLabTemplatePipeline(t *testing.T) {
 	releaseServer := testservers.NewHTTPServer(t, release)
 	templates := testservers.NewHTTPServer(t, filepath.Join(testenv.Root(), "ci", "gitlab"))
 
-	// The repository: the example as its root, the plugins pinned, a key
-	// pair of one's own whose public half is committed; the private half
-	// goes to the CI/CD variables only.
-	repo := testenv.Example(t, "pipeline")
-	engineMustRun(t, in, repo, "plugins", "lock")
-	secrets := t.TempDir()
-	engineMustRun(t, in, repo, "keys", "generate", "--force", "--out", filepath.Join(secrets, "demo"))
-	if err := os.Rename(filepath.Join(secrets, "demo.pub"), filepath.Join(repo, "keys", "demo.pub")); err != nil {
-		t.Fatal(err)
-	}
-	privateKey := string(mustRead(t, filepath.Join(secrets, "demo.key")))
+	// The repository: the example as its root; the private key goes to the
+	// CI/CD variables only.
+	repo, privateKey := ciExample(t, in)
 	ciFile := filepath.Join(repo, ".gitlab-ci.yml")
 	writeFiles(t, repo, map[string]string{".gitlab-ci.yml": howtoReplace(t, string(mustRead(t, ciFile)), gitlabTemplateInclude, templates.URL+"/mmbuild.gitlab-ci.yml")})
-	ciGit(t, repo, "init", "-q")
-	ciGit(t, repo, "add", ".")
-	ciGit(t, repo, "commit", "-q", "-m", "the example pipeline")
+	ciCommit(t, repo)
 	// gitlab-ci-local leaves the reports it hands over in each later job's
 	// copy (.gitlab-ci-reports/), where a GitLab checkout has nothing: that
 	// folder is no change of the work tree.
 	writeFiles(t, repo, map[string]string{".git/info/exclude": "/.gitlab-ci-reports/\n"})
 
 	// The project's CI/CD variables, as gitlab-ci-local reads them.
+	secrets := t.TempDir()
 	vars := map[string]string{
 		"MMBUILD_STORE":       "s3://pipeline-store/pipeline",
 		"MMBUILD_SHA256SUMS":  pin,

@@ -93,6 +93,8 @@ mmbuild-plugin-<name>, pinned by sha256 in mmbuild.lock.hcl.`,
 		newVersionCmd(g),
 		newKeysCmd(g),
 		newVerifyCmd(g),
+		newInitCmd(g),
+		newSummaryCmd(g),
 	)
 	usageErrors(root)
 	root.SetOut(g.stdout)

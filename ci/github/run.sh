@@ -1,0 +1,42 @@
+# The run step of the mmbuild action (action.yml), a file of its own so that
+# it can be tested outside GitHub. POSIX sh, run in the build's folder, with:
+#
+#   MMBUILD_CONFIG       the build config (default: mmbuild.yaml here)
+#   MMBUILD_RUN_ARGS     more flags for mmbuild run
+#   MMBUILD_BUILDER_ID   the builder id recorded in the attestation
+#   MMBUILD_SIGNING_KEY  the private key the config signs with, if any: written
+#                        to a file only this user can read, its path handed to
+#                        mmbuild as MMBUILD_SIGNING_KEY_FILE, removed after
+#   MMBUILD_VERIFY_KEY   a public key the signed attestation must verify with
+#   GITHUB_OUTPUT        build.env's variables and env-file are appended to it
+#                        as step outputs (NAME<<DELIMITER blocks)
+#   GITHUB_STEP_SUMMARY  the Markdown summary (mmbuild summary) is appended to it
+set -eu
+
+tmp="${RUNNER_TEMP:-${TMPDIR:-/tmp}}"
+if [ -n "${MMBUILD_SIGNING_KEY:-}" ]; then
+	MMBUILD_SIGNING_KEY_FILE=$(umask 077 && mktemp "$tmp/mmbuild-signing-key.XXXXXX")
+	trap 'rm -f "$MMBUILD_SIGNING_KEY_FILE"' EXIT
+	printf '%s\n' "$MMBUILD_SIGNING_KEY" >"$MMBUILD_SIGNING_KEY_FILE"
+	export MMBUILD_SIGNING_KEY_FILE
+fi
+# The key itself goes no further: plugins get every MMBUILD_* variable.
+unset MMBUILD_SIGNING_KEY
+
+env_file="$PWD/build.env"
+# mmbuild run appends to $GITHUB_OUTPUT by itself; here the outputs are
+# written once, below, in the delimiter form.
+# shellcheck disable=SC2086 # MMBUILD_RUN_ARGS is a list of flags
+GITHUB_OUTPUT="" mmbuild run ${MMBUILD_CONFIG:+--file "$MMBUILD_CONFIG"} --output-env "$env_file" ${MMBUILD_BUILDER_ID:+--builder-id "$MMBUILD_BUILDER_ID"} ${MMBUILD_RUN_ARGS:-}
+
+. "$(dirname "$0")/outputs.sh"
+while IFS= read -r line; do
+	case "$line" in *=*) mmbuild_output "${line%%=*}" "${line#*=}" ;; esac
+done <"$env_file"
+mmbuild_output env-file "$env_file"
+
+if [ -n "${GITHUB_STEP_SUMMARY:-}" ]; then
+	mmbuild summary ${MMBUILD_CONFIG:+--file "$MMBUILD_CONFIG"} --output-env "$env_file" ${MMBUILD_VERIFY_KEY:+--key "$MMBUILD_VERIFY_KEY"} >>"$GITHUB_STEP_SUMMARY"
+elif [ -n "${MMBUILD_VERIFY_KEY:-}" ]; then
+	mmbuild summary ${MMBUILD_CONFIG:+--file "$MMBUILD_CONFIG"} --output-env "$env_file" --key "$MMBUILD_VERIFY_KEY" >/dev/null
+fi
