@@ -1,6 +1,7 @@
 # mmbuild — build, install, test, bench, proto, demo.
 #
 #   make install PREFIX=DIR   DIR/bin/mmbuild and the first-party plugins beside it
+#   make release              dist/release/vVERSION/: the binaries and SHA256SUMS for ci/install.sh
 #   make demo                 build everything and run examples/hello end to end
 #   make test                 the whole test suite (what .ci/run runs)
 #   make bench                benchmarks with ratios against the bare tools
@@ -23,7 +24,7 @@ PLUGINS := handler-make:make storage-file:file storage-http:http storage-git:git
 PROTOC_GEN_GO_VERSION      := v1.36.11
 PROTOC_GEN_GO_GRPC_VERSION := v1.5.1
 
-.PHONY: all build install test test-short check bench proto demo demo-remote clean fmt vet
+.PHONY: all build install release test test-short check bench proto demo demo-remote clean fmt vet
 
 all: build
 
@@ -39,6 +40,12 @@ install: build
 	@mkdir -p $(BINDIR)
 	@for f in bin/mmbuild bin/mmbuild-plugin-*; do install -m 0755 $$f $(BINDIR)/; done
 	@echo "installed into $(BINDIR):"; ls -1 $(BINDIR)
+
+# A release of this platform's binaries as ci/install.sh (and so the CI
+# templates) reads one, in dist/release/v$(VERSION)/; run once a platform.
+# The last line is the pin the templates need (MMBUILD_SHA256SUMS).
+release: build
+	ci/release.sh bin dist/release/v$(VERSION)
 
 # Every module of the workspace, race detector on.
 MODULES := . sdk $(foreach p,$(PLUGINS),plugins/$(firstword $(subst :, ,$(p))))

@@ -118,3 +118,24 @@ func shFails(t *testing.T, env []string, script string) string {
 	}
 	return string(out)
 }
+
+// docs/ci.md shows the CI files of the example as they are: every block
+// after a "<!-- file: PATH -->" line is the file at PATH.
+func TestCIDocsShowTheFiles(t *testing.T) {
+	root := testenv.Root()
+	doc := string(mustRead(t, filepath.Join(root, "docs", "ci.md")))
+	blocks := regexpAll("(?s)<!-- file: (\\S+) -->\n```[a-z]*\n", doc)
+	if len(blocks) < 2 {
+		t.Fatalf("docs/ci.md shows %d files, want the GitLab and GitHub pipelines", len(blocks))
+	}
+	for _, path := range blocks {
+		start := strings.Index(doc, "<!-- file: "+path+" -->\n")
+		body := doc[start:]
+		body = body[strings.Index(body, "\n```")+1:]
+		body = body[strings.Index(body, "\n")+1:]
+		body = body[:strings.Index(body, "```\n")]
+		if want := string(mustRead(t, filepath.Join(root, path))); body != want {
+			t.Errorf("docs/ci.md shows %s other than it is: copy the file into the block", path)
+		}
+	}
+}
