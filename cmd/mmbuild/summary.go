@@ -25,7 +25,8 @@ func newSummaryCmd(g *globalOptions) *cobra.Command {
 		Use:   "summary",
 		Short: "Print what the last run of a build made, as Markdown for a CI job summary",
 		Long: `Read what the last mmbuild run of the config left in its work tree (the
-attestation in provenance:, the signed bundle beside it, build.env) and print
+attestation in provenance:, the signed bundle beside it, build.env; without
+provenance: only build.env) and print
 a Markdown summary: the staging URL, the builder, the signature, and tables
 of the artifacts and materials with their digests. With --key, the signed
 bundle is verified with that public key and the result shown; the exit
@@ -52,16 +53,18 @@ func printSummary(g *globalOptions, o *summaryOptions) error {
 	if err != nil {
 		return err
 	}
-	if cfg.Provenance == "" {
-		return fmt.Errorf("%s: summary reads the local attestation, and the config has no provenance: folder", cfg.Path)
-	}
 	workDir := o.workDir
 	if workDir == "" {
 		workDir = filepath.Dir(cfg.Path)
 	}
-	dir := cfg.Provenance
-	if !filepath.IsAbs(dir) {
-		dir = filepath.Join(workDir, dir)
+	// Without provenance: there is no local attestation: the summary is
+	// what build.env says.
+	dir, statement, bundle := cfg.Provenance, "", ""
+	if dir != "" {
+		if !filepath.IsAbs(dir) {
+			dir = filepath.Join(workDir, dir)
+		}
+		statement, bundle = filepath.Join(dir, run.StatementName), filepath.Join(dir, run.BundleName)
 	}
 	envFile := o.env
 	if envFile == "" {
@@ -83,7 +86,7 @@ func printSummary(g *globalOptions, o *summaryOptions) error {
 		}
 		verifiers = append(verifiers, v)
 	}
-	s, err := summary.Read(filepath.Join(dir, run.StatementName), filepath.Join(dir, run.BundleName), outputs, verifiers)
+	s, err := summary.Read(statement, bundle, outputs, verifiers)
 	if err != nil {
 		return err
 	}
@@ -91,7 +94,7 @@ func printSummary(g *globalOptions, o *summaryOptions) error {
 		return err
 	}
 	if len(verifiers) > 0 && s.Verify != "ok" {
-		return fmt.Errorf("summary --key: the signed attestation in %s does not verify: %s", dir, s.Verify)
+		return fmt.Errorf("summary --key: the build's signed attestation (provenance: %q) does not verify: %s", cfg.Provenance, s.Verify)
 	}
 	return nil
 }

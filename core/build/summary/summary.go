@@ -43,10 +43,15 @@ type Entry struct {
 	URL    string
 }
 
-// Read reads the summary of a build: its statement (required), its signed
-// bundle (bundle "" or missing: unsigned), and its dotenv outputs. With
-// verifiers, the bundle's provenance must verify under them.
+// Read reads the summary of a build: its statement, its signed bundle
+// (bundle "" or missing: unsigned), and its dotenv outputs. With verifiers,
+// the bundle's provenance must verify under them. Without a statement
+// (statement ""), the summary is what the outputs say: the staging URL and
+// the artifacts' URLs, without digests.
 func Read(statement, bundle string, outputs map[string]string, verifiers []signing.Verifier) (*Summary, error) {
+	if statement == "" {
+		return fromOutputs(outputs, verifiers), nil
+	}
 	data, err := attestation.ReadFile(statement)
 	if err != nil {
 		return nil, err
@@ -81,6 +86,25 @@ func Read(statement, bundle string, outputs map[string]string, verifiers []signi
 		s.Verify = "failed: the build wrote no signed bundle"
 	}
 	return s, nil
+}
+
+func fromOutputs(outputs map[string]string, verifiers []signing.Verifier) *Summary {
+	s := &Summary{StagingURL: outputs["MMBUILD_STAGING_URL"], StagingPath: outputs["MMBUILD_STAGING_PATH"]}
+	names := make([]string, 0, len(outputs))
+	for k := range outputs {
+		if strings.HasPrefix(k, "MMBUILD_ARTIFACT_") {
+			names = append(names, k)
+		}
+	}
+	sort.Strings(names)
+	for _, k := range names {
+		v := outputs[k]
+		s.Artifacts = append(s.Artifacts, Entry{Name: v[strings.LastIndex(v, "/")+1:], URL: v})
+	}
+	if len(verifiers) > 0 {
+		s.Verify = "failed: no local attestation to verify"
+	}
+	return s
 }
 
 // readBundle records the provenance envelope's signatures and, with

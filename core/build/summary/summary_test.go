@@ -80,3 +80,14 @@ func TestMarkdownCells(t *testing.T) {
 		t.Errorf("cell not escaped:\n%s", b.String())
 	}
 }
+
+// Without a local attestation the summary is build.env's: URLs, no digests.
+func TestFromOutputs(t *testing.T) {
+	s, err := summary.Read("", "", map[string]string{"MMBUILD_STAGING_URL": "s3://b/k", "MMBUILD_ARTIFACT_A_TXT_URL": "s3://b/k/a.txt"}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s.StagingURL != "s3://b/k" || len(s.Artifacts) != 1 || s.Artifacts[0] != (summary.Entry{Name: "a.txt", URL: "s3://b/k/a.txt"}) || s.Verify != "" {
+		t.Errorf("summary: %+v", s)
+	}
+}
