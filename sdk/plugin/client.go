@@ -169,18 +169,35 @@ func (h handlerClient) Build(ctx context.Context, req *handler.BuildRequest) (*h
 
 type storageClient struct{ c pb.StorageClient }
 
-var _ storage.Storage = storageClient{}
+var (
+	_ storage.Storage  = storageClient{}
+	_ storage.Attacher = storageClient{}
+)
 
 func (s storageClient) Stat(ctx context.Context, req *storage.StatRequest) (*storage.StatResponse, error) {
 	r, err := s.c.Stat(ctx, &pb.StatRequest{Url: req.URL, Options: req.Options})
 	if err != nil {
 		return nil, wire.FromStatus(err)
 	}
-	out := &storage.StatResponse{IsDir: r.IsDir, Size: r.Size}
+	out := &storage.StatResponse{IsDir: r.IsDir, Size: r.Size, Digest: r.Digest}
 	if r.ModTimeUnixNano != 0 {
 		out.ModTime = time.Unix(0, r.ModTimeUnixNano)
 	}
 	return out, nil
+}
+
+// Attach asks the plugin to attach a file to a subject. A plugin that does
+// not offer it (no storage:attach capability, or an SDK older than the
+// RPC) fails with errors.ErrUnsupported.
+func (s storageClient) Attach(ctx context.Context, req *storage.AttachRequest) (*storage.AttachResponse, error) {
+	r, err := s.c.Attach(ctx, &pb.AttachRequest{
+		SubjectUrl: req.SubjectURL, SourcePath: req.SourcePath, MediaType: req.MediaType,
+		PredicateType: req.PredicateType, Annotations: req.Annotations, Options: req.Options,
+	})
+	if err != nil {
+		return nil, wire.FromStatus(err)
+	}
+	return &storage.AttachResponse{Locations: r.Locations}, nil
 }
 
 type transferStream interface {

@@ -123,3 +123,56 @@ func TestOptionErrors(t *testing.T) {
 		}
 	}
 }
+
+// attachStore records what it was asked to attach and resolves every URL to
+// one digest.
+type attachStore struct {
+	errStore
+	got *storage.AttachRequest
+}
+
+func (s *attachStore) Stat(context.Context, *storage.StatRequest) (*storage.StatResponse, error) {
+	return &storage.StatResponse{IsDir: true, Size: 3, Digest: "sha256:" + strings.Repeat("ab", 32)}, nil
+}
+
+func (s *attachStore) Attach(_ context.Context, req *storage.AttachRequest) (*storage.AttachResponse, error) {
+	if strings.Contains(req.SubjectURL, "missing") {
+		return nil, fmt.Errorf("no such image: %w", fs.ErrNotExist)
+	}
+	s.got = req
+	return &storage.AttachResponse{Locations: []string{"x://h/r:sha256-ab.att"}}, nil
+}
+
+// Attach crosses the wire with every field to a component that implements
+// storage.Attacher, its errors keep their sentinel, and a component that
+// does not answers errors.ErrUnsupported; Stat carries the digest.
+func TestAttachOverGRPC(t *testing.T) {
+	as := &attachStore{}
+	conn := TestConn(t, WithName("t"), WithStorage("x", as), WithStorage("y", errStore{}))
+	st, err := conn.Storage().Stat(context.Background(), &storage.StatRequest{URL: "x://h/r:v1"})
+	if err != nil || st.Digest != "sha256:"+strings.Repeat("ab", 32) || !st.IsDir {
+		t.Fatalf("stat %+v %v", st, err)
+	}
+	att, ok := conn.Storage().(storage.Attacher)
+	if !ok {
+		t.Fatal("the host's storage does not offer Attach")
+	}
+	req := &storage.AttachRequest{
+		SubjectURL: "x://h/r@sha256:ab", SourcePath: "/tmp/env.json", MediaType: "application/vnd.dsse.envelope.v1+json",
+		PredicateType: "https://slsa.dev/provenance/v0.2", Annotations: map[string]string{"a": "b"}, Options: map[string]string{"o": "p"},
+	}
+	resp, err := att.Attach(context.Background(), req)
+	if err != nil || len(resp.Locations) != 1 || resp.Locations[0] != "x://h/r:sha256-ab.att" {
+		t.Fatalf("attach %+v %v", resp, err)
+	}
+	if g := as.got; g.SubjectURL != req.SubjectURL || g.SourcePath != req.SourcePath || g.MediaType != req.MediaType ||
+		g.PredicateType != req.PredicateType || g.Annotations["a"] != "b" || g.Options["o"] != "p" {
+		t.Fatalf("the plugin got %+v", g)
+	}
+	if _, err := att.Attach(context.Background(), &storage.AttachRequest{SubjectURL: "x://h/missing@sha256:ab"}); !errors.Is(err, fs.ErrNotExist) {
+		t.Fatalf("missing subject: %v", err)
+	}
+	if _, err := att.Attach(context.Background(), &storage.AttachRequest{SubjectURL: "y://h/r@sha256:ab"}); !errors.Is(err, errors.ErrUnsupported) || !strings.Contains(err.Error(), storage.CapabilityAttach) {
+		t.Fatalf("a component without Attach: %v", err)
+	}
+}

@@ -2,6 +2,7 @@ package plugin
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/url"
 	"sync"
@@ -139,11 +140,31 @@ func (s *storageServer) Stat(ctx context.Context, req *pb.StatRequest) (*pb.Stat
 	if err != nil {
 		return nil, wire.ToStatus(err)
 	}
-	out := &pb.StatResponse{IsDir: resp.IsDir, Size: resp.Size}
+	out := &pb.StatResponse{IsDir: resp.IsDir, Size: resp.Size, Digest: resp.Digest}
 	if !resp.ModTime.IsZero() {
 		out.ModTimeUnixNano = resp.ModTime.UnixNano()
 	}
 	return out, nil
+}
+
+// Attach serves storage.Attacher for a component that implements it.
+func (s *storageServer) Attach(ctx context.Context, req *pb.AttachRequest) (*pb.AttachResponse, error) {
+	st, err := s.pick(req.SubjectUrl)
+	if err != nil {
+		return nil, wire.ToStatus(err)
+	}
+	a, ok := st.(storage.Attacher)
+	if !ok {
+		return nil, wire.ToStatus(fmt.Errorf("%w: this plugin does not attach files (no %s)", errors.ErrUnsupported, storage.CapabilityAttach))
+	}
+	resp, err := a.Attach(ctx, &storage.AttachRequest{
+		SubjectURL: req.SubjectUrl, SourcePath: req.SourcePath, MediaType: req.MediaType,
+		PredicateType: req.PredicateType, Annotations: req.Annotations, Options: req.Options,
+	})
+	if err != nil {
+		return nil, wire.ToStatus(err)
+	}
+	return &pb.AttachResponse{Locations: resp.Locations}, nil
 }
 
 // progressSender forwards progress at most every 100 ms, so a plugin may

@@ -4,7 +4,11 @@
 // Data never travels through the plugin protocol: on Get the core names a
 // destination path inside a staging directory it owns, on Put a source path,
 // and the plugin reads or writes there directly. The core computes every
-// digest itself; a plugin never reports one.
+// digest of what it transfers itself. The one digest a plugin reports is
+// StatResponse.Digest, what a reference resolves to in a backend that names
+// content by digest (an image tag in a registry): that is the backend's
+// answer, and a reader checks it against the content (cosign against the
+// image's manifest).
 package storage
 
 import (
@@ -56,6 +60,53 @@ type StatResponse struct {
 	IsDir   bool
 	Size    int64 // bytes of the object; for a tree, its total when known, else -1
 	ModTime time.Time
+	// Digest is the content digest the URL resolves to, "sha256:<hex>",
+	// when the backend names content by one (the manifest digest of an
+	// image reference); empty otherwise.
+	Digest string
+}
+
+// CapabilityAttach is announced by a backend whose component implements
+// Attacher.
+const CapabilityAttach = "storage:attach"
+
+// Attacher is implemented by a backend that keeps attestations beside the
+// content they attest (a registry: referrers of an image). It is optional:
+// the SDK serves Attach when the component implements it, and answers
+// errors.ErrUnsupported otherwise. Announce CapabilityAttach with it.
+type Attacher interface {
+	// Attach stores the file at SourcePath attached to the object
+	// SubjectURL names by its digest, where the backend's tools look for
+	// it. Attaching the same file twice stores it once; other files
+	// attached to the subject stay.
+	Attach(ctx context.Context, req *AttachRequest) (*AttachResponse, error)
+}
+
+// AttachRequest attaches one file to a subject.
+type AttachRequest struct {
+	// SubjectURL names the subject by its digest
+	// (oci://HOST/REPO@sha256:HEX).
+	SubjectURL string
+	// SourcePath is the file to attach.
+	SourcePath string
+	// MediaType is the file's: "application/vnd.dsse.envelope.v1+json"
+	// (a DSSE envelope), "application/vnd.dev.sigstore.bundle.v0.3+json"
+	// (a Sigstore bundle).
+	MediaType string
+	// PredicateType is the in-toto predicate type of the attested
+	// statement ("https://slsa.dev/provenance/v0.2").
+	PredicateType string
+	// Annotations are recorded beside the file where the backend keeps such
+	// metadata.
+	Annotations map[string]string
+	Options     map[string]string
+}
+
+// AttachResponse says where the file was stored.
+type AttachResponse struct {
+	// Locations are URLs (without credentials) of what was written, for
+	// logs.
+	Locations []string
 }
 
 // Progress is a snapshot of a running transfer.

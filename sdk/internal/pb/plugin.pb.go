@@ -519,8 +519,12 @@ type StatResponse struct {
 	IsDir           bool                   `protobuf:"varint,1,opt,name=is_dir,json=isDir,proto3" json:"is_dir,omitempty"`
 	Size            int64                  `protobuf:"varint,2,opt,name=size,proto3" json:"size,omitempty"`
 	ModTimeUnixNano int64                  `protobuf:"varint,3,opt,name=mod_time_unix_nano,json=modTimeUnixNano,proto3" json:"mod_time_unix_nano,omitempty"`
-	unknownFields   protoimpl.UnknownFields
-	sizeCache       protoimpl.SizeCache
+	// digest is the content digest the URL resolves to ("sha256:<hex>") when
+	// the backend names content by one (the manifest digest of an image tag
+	// or digest reference); empty otherwise.
+	Digest        string `protobuf:"bytes,4,opt,name=digest,proto3" json:"digest,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *StatResponse) Reset() {
@@ -572,6 +576,13 @@ func (x *StatResponse) GetModTimeUnixNano() int64 {
 		return x.ModTimeUnixNano
 	}
 	return 0
+}
+
+func (x *StatResponse) GetDigest() string {
+	if x != nil {
+		return x.Digest
+	}
+	return ""
 }
 
 type GetRequest struct {
@@ -694,6 +705,144 @@ func (x *PutRequest) GetOptions() map[string]string {
 	return nil
 }
 
+type AttachRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// subject_url names the subject by its digest.
+	SubjectUrl string `protobuf:"bytes,1,opt,name=subject_url,json=subjectUrl,proto3" json:"subject_url,omitempty"`
+	// source_path is the file to attach, in a folder the core owns.
+	SourcePath string `protobuf:"bytes,2,opt,name=source_path,json=sourcePath,proto3" json:"source_path,omitempty"`
+	// media_type is the file's ("application/vnd.dsse.envelope.v1+json",
+	// "application/vnd.dev.sigstore.bundle.v0.3+json").
+	MediaType string `protobuf:"bytes,3,opt,name=media_type,json=mediaType,proto3" json:"media_type,omitempty"`
+	// predicate_type is the in-toto predicate type of the attested statement
+	// ("https://slsa.dev/provenance/v0.2").
+	PredicateType string `protobuf:"bytes,4,opt,name=predicate_type,json=predicateType,proto3" json:"predicate_type,omitempty"`
+	// annotations are recorded beside the attached file, where the backend
+	// keeps such metadata.
+	Annotations   map[string]string `protobuf:"bytes,5,rep,name=annotations,proto3" json:"annotations,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
+	Options       map[string]string `protobuf:"bytes,6,rep,name=options,proto3" json:"options,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *AttachRequest) Reset() {
+	*x = AttachRequest{}
+	mi := &file_mmbuild_plugin_v1_plugin_proto_msgTypes[10]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *AttachRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*AttachRequest) ProtoMessage() {}
+
+func (x *AttachRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_mmbuild_plugin_v1_plugin_proto_msgTypes[10]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use AttachRequest.ProtoReflect.Descriptor instead.
+func (*AttachRequest) Descriptor() ([]byte, []int) {
+	return file_mmbuild_plugin_v1_plugin_proto_rawDescGZIP(), []int{10}
+}
+
+func (x *AttachRequest) GetSubjectUrl() string {
+	if x != nil {
+		return x.SubjectUrl
+	}
+	return ""
+}
+
+func (x *AttachRequest) GetSourcePath() string {
+	if x != nil {
+		return x.SourcePath
+	}
+	return ""
+}
+
+func (x *AttachRequest) GetMediaType() string {
+	if x != nil {
+		return x.MediaType
+	}
+	return ""
+}
+
+func (x *AttachRequest) GetPredicateType() string {
+	if x != nil {
+		return x.PredicateType
+	}
+	return ""
+}
+
+func (x *AttachRequest) GetAnnotations() map[string]string {
+	if x != nil {
+		return x.Annotations
+	}
+	return nil
+}
+
+func (x *AttachRequest) GetOptions() map[string]string {
+	if x != nil {
+		return x.Options
+	}
+	return nil
+}
+
+type AttachResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// locations are where the file was stored (URLs without credentials),
+	// for the core's log.
+	Locations     []string `protobuf:"bytes,1,rep,name=locations,proto3" json:"locations,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *AttachResponse) Reset() {
+	*x = AttachResponse{}
+	mi := &file_mmbuild_plugin_v1_plugin_proto_msgTypes[11]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *AttachResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*AttachResponse) ProtoMessage() {}
+
+func (x *AttachResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_mmbuild_plugin_v1_plugin_proto_msgTypes[11]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use AttachResponse.ProtoReflect.Descriptor instead.
+func (*AttachResponse) Descriptor() ([]byte, []int) {
+	return file_mmbuild_plugin_v1_plugin_proto_rawDescGZIP(), []int{11}
+}
+
+func (x *AttachResponse) GetLocations() []string {
+	if x != nil {
+		return x.Locations
+	}
+	return nil
+}
+
 type TransferEvent struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// Types that are valid to be assigned to Event:
@@ -707,7 +856,7 @@ type TransferEvent struct {
 
 func (x *TransferEvent) Reset() {
 	*x = TransferEvent{}
-	mi := &file_mmbuild_plugin_v1_plugin_proto_msgTypes[10]
+	mi := &file_mmbuild_plugin_v1_plugin_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -719,7 +868,7 @@ func (x *TransferEvent) String() string {
 func (*TransferEvent) ProtoMessage() {}
 
 func (x *TransferEvent) ProtoReflect() protoreflect.Message {
-	mi := &file_mmbuild_plugin_v1_plugin_proto_msgTypes[10]
+	mi := &file_mmbuild_plugin_v1_plugin_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -732,7 +881,7 @@ func (x *TransferEvent) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TransferEvent.ProtoReflect.Descriptor instead.
 func (*TransferEvent) Descriptor() ([]byte, []int) {
-	return file_mmbuild_plugin_v1_plugin_proto_rawDescGZIP(), []int{10}
+	return file_mmbuild_plugin_v1_plugin_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *TransferEvent) GetEvent() isTransferEvent_Event {
@@ -788,7 +937,7 @@ type Progress struct {
 
 func (x *Progress) Reset() {
 	*x = Progress{}
-	mi := &file_mmbuild_plugin_v1_plugin_proto_msgTypes[11]
+	mi := &file_mmbuild_plugin_v1_plugin_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -800,7 +949,7 @@ func (x *Progress) String() string {
 func (*Progress) ProtoMessage() {}
 
 func (x *Progress) ProtoReflect() protoreflect.Message {
-	mi := &file_mmbuild_plugin_v1_plugin_proto_msgTypes[11]
+	mi := &file_mmbuild_plugin_v1_plugin_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -813,7 +962,7 @@ func (x *Progress) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Progress.ProtoReflect.Descriptor instead.
 func (*Progress) Descriptor() ([]byte, []int) {
-	return file_mmbuild_plugin_v1_plugin_proto_rawDescGZIP(), []int{11}
+	return file_mmbuild_plugin_v1_plugin_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *Progress) GetDoneBytes() int64 {
@@ -857,7 +1006,7 @@ type TransferResult struct {
 
 func (x *TransferResult) Reset() {
 	*x = TransferResult{}
-	mi := &file_mmbuild_plugin_v1_plugin_proto_msgTypes[12]
+	mi := &file_mmbuild_plugin_v1_plugin_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -869,7 +1018,7 @@ func (x *TransferResult) String() string {
 func (*TransferResult) ProtoMessage() {}
 
 func (x *TransferResult) ProtoReflect() protoreflect.Message {
-	mi := &file_mmbuild_plugin_v1_plugin_proto_msgTypes[12]
+	mi := &file_mmbuild_plugin_v1_plugin_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -882,7 +1031,7 @@ func (x *TransferResult) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TransferResult.ProtoReflect.Descriptor instead.
 func (*TransferResult) Descriptor() ([]byte, []int) {
-	return file_mmbuild_plugin_v1_plugin_proto_rawDescGZIP(), []int{12}
+	return file_mmbuild_plugin_v1_plugin_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *TransferResult) GetBytes() int64 {
@@ -936,7 +1085,7 @@ type CatalogRequest struct {
 
 func (x *CatalogRequest) Reset() {
 	*x = CatalogRequest{}
-	mi := &file_mmbuild_plugin_v1_plugin_proto_msgTypes[13]
+	mi := &file_mmbuild_plugin_v1_plugin_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -948,7 +1097,7 @@ func (x *CatalogRequest) String() string {
 func (*CatalogRequest) ProtoMessage() {}
 
 func (x *CatalogRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_mmbuild_plugin_v1_plugin_proto_msgTypes[13]
+	mi := &file_mmbuild_plugin_v1_plugin_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -961,7 +1110,7 @@ func (x *CatalogRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CatalogRequest.ProtoReflect.Descriptor instead.
 func (*CatalogRequest) Descriptor() ([]byte, []int) {
-	return file_mmbuild_plugin_v1_plugin_proto_rawDescGZIP(), []int{13}
+	return file_mmbuild_plugin_v1_plugin_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *CatalogRequest) GetCatalogerId() string {
@@ -1012,7 +1161,7 @@ type CatalogEvent struct {
 
 func (x *CatalogEvent) Reset() {
 	*x = CatalogEvent{}
-	mi := &file_mmbuild_plugin_v1_plugin_proto_msgTypes[14]
+	mi := &file_mmbuild_plugin_v1_plugin_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1024,7 +1173,7 @@ func (x *CatalogEvent) String() string {
 func (*CatalogEvent) ProtoMessage() {}
 
 func (x *CatalogEvent) ProtoReflect() protoreflect.Message {
-	mi := &file_mmbuild_plugin_v1_plugin_proto_msgTypes[14]
+	mi := &file_mmbuild_plugin_v1_plugin_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1037,7 +1186,7 @@ func (x *CatalogEvent) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CatalogEvent.ProtoReflect.Descriptor instead.
 func (*CatalogEvent) Descriptor() ([]byte, []int) {
-	return file_mmbuild_plugin_v1_plugin_proto_rawDescGZIP(), []int{14}
+	return file_mmbuild_plugin_v1_plugin_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *CatalogEvent) GetEvent() isCatalogEvent_Event {
@@ -1091,7 +1240,7 @@ type CatalogChunk struct {
 
 func (x *CatalogChunk) Reset() {
 	*x = CatalogChunk{}
-	mi := &file_mmbuild_plugin_v1_plugin_proto_msgTypes[15]
+	mi := &file_mmbuild_plugin_v1_plugin_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1103,7 +1252,7 @@ func (x *CatalogChunk) String() string {
 func (*CatalogChunk) ProtoMessage() {}
 
 func (x *CatalogChunk) ProtoReflect() protoreflect.Message {
-	mi := &file_mmbuild_plugin_v1_plugin_proto_msgTypes[15]
+	mi := &file_mmbuild_plugin_v1_plugin_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1116,7 +1265,7 @@ func (x *CatalogChunk) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CatalogChunk.ProtoReflect.Descriptor instead.
 func (*CatalogChunk) Descriptor() ([]byte, []int) {
-	return file_mmbuild_plugin_v1_plugin_proto_rawDescGZIP(), []int{15}
+	return file_mmbuild_plugin_v1_plugin_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *CatalogChunk) GetPackages() []*CatalogPackage {
@@ -1149,7 +1298,7 @@ type CatalogPackage struct {
 
 func (x *CatalogPackage) Reset() {
 	*x = CatalogPackage{}
-	mi := &file_mmbuild_plugin_v1_plugin_proto_msgTypes[16]
+	mi := &file_mmbuild_plugin_v1_plugin_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1161,7 +1310,7 @@ func (x *CatalogPackage) String() string {
 func (*CatalogPackage) ProtoMessage() {}
 
 func (x *CatalogPackage) ProtoReflect() protoreflect.Message {
-	mi := &file_mmbuild_plugin_v1_plugin_proto_msgTypes[16]
+	mi := &file_mmbuild_plugin_v1_plugin_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1174,7 +1323,7 @@ func (x *CatalogPackage) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CatalogPackage.ProtoReflect.Descriptor instead.
 func (*CatalogPackage) Descriptor() ([]byte, []int) {
-	return file_mmbuild_plugin_v1_plugin_proto_rawDescGZIP(), []int{16}
+	return file_mmbuild_plugin_v1_plugin_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *CatalogPackage) GetName() string {
@@ -1234,7 +1383,7 @@ type CatalogFile struct {
 
 func (x *CatalogFile) Reset() {
 	*x = CatalogFile{}
-	mi := &file_mmbuild_plugin_v1_plugin_proto_msgTypes[17]
+	mi := &file_mmbuild_plugin_v1_plugin_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1246,7 +1395,7 @@ func (x *CatalogFile) String() string {
 func (*CatalogFile) ProtoMessage() {}
 
 func (x *CatalogFile) ProtoReflect() protoreflect.Message {
-	mi := &file_mmbuild_plugin_v1_plugin_proto_msgTypes[17]
+	mi := &file_mmbuild_plugin_v1_plugin_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1259,7 +1408,7 @@ func (x *CatalogFile) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CatalogFile.ProtoReflect.Descriptor instead.
 func (*CatalogFile) Descriptor() ([]byte, []int) {
-	return file_mmbuild_plugin_v1_plugin_proto_rawDescGZIP(), []int{17}
+	return file_mmbuild_plugin_v1_plugin_proto_rawDescGZIP(), []int{19}
 }
 
 func (x *CatalogFile) GetPath() string {
@@ -1303,7 +1452,7 @@ type CatalogResult struct {
 
 func (x *CatalogResult) Reset() {
 	*x = CatalogResult{}
-	mi := &file_mmbuild_plugin_v1_plugin_proto_msgTypes[18]
+	mi := &file_mmbuild_plugin_v1_plugin_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1315,7 +1464,7 @@ func (x *CatalogResult) String() string {
 func (*CatalogResult) ProtoMessage() {}
 
 func (x *CatalogResult) ProtoReflect() protoreflect.Message {
-	mi := &file_mmbuild_plugin_v1_plugin_proto_msgTypes[18]
+	mi := &file_mmbuild_plugin_v1_plugin_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1328,7 +1477,7 @@ func (x *CatalogResult) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CatalogResult.ProtoReflect.Descriptor instead.
 func (*CatalogResult) Descriptor() ([]byte, []int) {
-	return file_mmbuild_plugin_v1_plugin_proto_rawDescGZIP(), []int{18}
+	return file_mmbuild_plugin_v1_plugin_proto_rawDescGZIP(), []int{20}
 }
 
 func (x *CatalogResult) GetSha256() string {
@@ -1393,11 +1542,12 @@ const file_mmbuild_plugin_v1_plugin_proto_rawDesc = "" +
 	"\aoptions\x18\x02 \x03(\v2+.mmbuild.plugin.v1.StatRequest.OptionsEntryR\aoptions\x1a:\n" +
 	"\fOptionsEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
-	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"f\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"~\n" +
 	"\fStatResponse\x12\x15\n" +
 	"\x06is_dir\x18\x01 \x01(\bR\x05isDir\x12\x12\n" +
 	"\x04size\x18\x02 \x01(\x03R\x04size\x12+\n" +
-	"\x12mod_time_unix_nano\x18\x03 \x01(\x03R\x0fmodTimeUnixNano\"\xbd\x01\n" +
+	"\x12mod_time_unix_nano\x18\x03 \x01(\x03R\x0fmodTimeUnixNano\x12\x16\n" +
+	"\x06digest\x18\x04 \x01(\tR\x06digest\"\xbd\x01\n" +
 	"\n" +
 	"GetRequest\x12\x10\n" +
 	"\x03url\x18\x01 \x01(\tR\x03url\x12\x1b\n" +
@@ -1414,7 +1564,25 @@ const file_mmbuild_plugin_v1_plugin_proto_rawDesc = "" +
 	"\aoptions\x18\x03 \x03(\v2*.mmbuild.plugin.v1.PutRequest.OptionsEntryR\aoptions\x1a:\n" +
 	"\fOptionsEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
-	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"\x90\x01\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"\xb1\x03\n" +
+	"\rAttachRequest\x12\x1f\n" +
+	"\vsubject_url\x18\x01 \x01(\tR\n" +
+	"subjectUrl\x12\x1f\n" +
+	"\vsource_path\x18\x02 \x01(\tR\n" +
+	"sourcePath\x12\x1d\n" +
+	"\n" +
+	"media_type\x18\x03 \x01(\tR\tmediaType\x12%\n" +
+	"\x0epredicate_type\x18\x04 \x01(\tR\rpredicateType\x12S\n" +
+	"\vannotations\x18\x05 \x03(\v21.mmbuild.plugin.v1.AttachRequest.AnnotationsEntryR\vannotations\x12G\n" +
+	"\aoptions\x18\x06 \x03(\v2-.mmbuild.plugin.v1.AttachRequest.OptionsEntryR\aoptions\x1a>\n" +
+	"\x10AnnotationsEntry\x12\x10\n" +
+	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\x1a:\n" +
+	"\fOptionsEntry\x12\x10\n" +
+	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\".\n" +
+	"\x0eAttachResponse\x12\x1c\n" +
+	"\tlocations\x18\x01 \x03(\tR\tlocations\"\x90\x01\n" +
 	"\rTransferEvent\x129\n" +
 	"\bprogress\x18\x01 \x01(\v2\x1b.mmbuild.plugin.v1.ProgressH\x00R\bprogress\x12;\n" +
 	"\x06result\x18\x02 \x01(\v2!.mmbuild.plugin.v1.TransferResultH\x00R\x06resultB\a\n" +
@@ -1466,11 +1634,12 @@ const file_mmbuild_plugin_v1_plugin_proto_rawDesc = "" +
 	"\x06Plugin\x12G\n" +
 	"\x04Info\x12\x1e.mmbuild.plugin.v1.InfoRequest\x1a\x1f.mmbuild.plugin.v1.InfoResponse2T\n" +
 	"\aHandler\x12I\n" +
-	"\x05Build\x12\x1f.mmbuild.plugin.v1.BuildRequest\x1a\x1d.mmbuild.plugin.v1.BuildEvent0\x012\xe6\x01\n" +
+	"\x05Build\x12\x1f.mmbuild.plugin.v1.BuildRequest\x1a\x1d.mmbuild.plugin.v1.BuildEvent0\x012\xb5\x02\n" +
 	"\aStorage\x12G\n" +
 	"\x04Stat\x12\x1e.mmbuild.plugin.v1.StatRequest\x1a\x1f.mmbuild.plugin.v1.StatResponse\x12H\n" +
 	"\x03Get\x12\x1d.mmbuild.plugin.v1.GetRequest\x1a .mmbuild.plugin.v1.TransferEvent0\x01\x12H\n" +
-	"\x03Put\x12\x1d.mmbuild.plugin.v1.PutRequest\x1a .mmbuild.plugin.v1.TransferEvent0\x012\\\n" +
+	"\x03Put\x12\x1d.mmbuild.plugin.v1.PutRequest\x1a .mmbuild.plugin.v1.TransferEvent0\x01\x12M\n" +
+	"\x06Attach\x12 .mmbuild.plugin.v1.AttachRequest\x1a!.mmbuild.plugin.v1.AttachResponse2\\\n" +
 	"\tCataloger\x12O\n" +
 	"\aCatalog\x12!.mmbuild.plugin.v1.CatalogRequest\x1a\x1f.mmbuild.plugin.v1.CatalogEvent0\x01B/Z-github.com/mmbuild/mmbuild/sdk/internal/pb;pbb\x06proto3"
 
@@ -1487,7 +1656,7 @@ func file_mmbuild_plugin_v1_plugin_proto_rawDescGZIP() []byte {
 }
 
 var file_mmbuild_plugin_v1_plugin_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
-var file_mmbuild_plugin_v1_plugin_proto_msgTypes = make([]protoimpl.MessageInfo, 25)
+var file_mmbuild_plugin_v1_plugin_proto_msgTypes = make([]protoimpl.MessageInfo, 29)
 var file_mmbuild_plugin_v1_plugin_proto_goTypes = []any{
 	(Output_Stream)(0),     // 0: mmbuild.plugin.v1.Output.Stream
 	(*InfoRequest)(nil),    // 1: mmbuild.plugin.v1.InfoRequest
@@ -1500,55 +1669,63 @@ var file_mmbuild_plugin_v1_plugin_proto_goTypes = []any{
 	(*StatResponse)(nil),   // 8: mmbuild.plugin.v1.StatResponse
 	(*GetRequest)(nil),     // 9: mmbuild.plugin.v1.GetRequest
 	(*PutRequest)(nil),     // 10: mmbuild.plugin.v1.PutRequest
-	(*TransferEvent)(nil),  // 11: mmbuild.plugin.v1.TransferEvent
-	(*Progress)(nil),       // 12: mmbuild.plugin.v1.Progress
-	(*TransferResult)(nil), // 13: mmbuild.plugin.v1.TransferResult
-	(*CatalogRequest)(nil), // 14: mmbuild.plugin.v1.CatalogRequest
-	(*CatalogEvent)(nil),   // 15: mmbuild.plugin.v1.CatalogEvent
-	(*CatalogChunk)(nil),   // 16: mmbuild.plugin.v1.CatalogChunk
-	(*CatalogPackage)(nil), // 17: mmbuild.plugin.v1.CatalogPackage
-	(*CatalogFile)(nil),    // 18: mmbuild.plugin.v1.CatalogFile
-	(*CatalogResult)(nil),  // 19: mmbuild.plugin.v1.CatalogResult
-	nil,                    // 20: mmbuild.plugin.v1.InfoResponse.ConfigSchemaEntry
-	nil,                    // 21: mmbuild.plugin.v1.BuildRequest.OptionsEntry
-	nil,                    // 22: mmbuild.plugin.v1.StatRequest.OptionsEntry
-	nil,                    // 23: mmbuild.plugin.v1.GetRequest.OptionsEntry
-	nil,                    // 24: mmbuild.plugin.v1.PutRequest.OptionsEntry
-	nil,                    // 25: mmbuild.plugin.v1.CatalogRequest.OptionsEntry
+	(*AttachRequest)(nil),  // 11: mmbuild.plugin.v1.AttachRequest
+	(*AttachResponse)(nil), // 12: mmbuild.plugin.v1.AttachResponse
+	(*TransferEvent)(nil),  // 13: mmbuild.plugin.v1.TransferEvent
+	(*Progress)(nil),       // 14: mmbuild.plugin.v1.Progress
+	(*TransferResult)(nil), // 15: mmbuild.plugin.v1.TransferResult
+	(*CatalogRequest)(nil), // 16: mmbuild.plugin.v1.CatalogRequest
+	(*CatalogEvent)(nil),   // 17: mmbuild.plugin.v1.CatalogEvent
+	(*CatalogChunk)(nil),   // 18: mmbuild.plugin.v1.CatalogChunk
+	(*CatalogPackage)(nil), // 19: mmbuild.plugin.v1.CatalogPackage
+	(*CatalogFile)(nil),    // 20: mmbuild.plugin.v1.CatalogFile
+	(*CatalogResult)(nil),  // 21: mmbuild.plugin.v1.CatalogResult
+	nil,                    // 22: mmbuild.plugin.v1.InfoResponse.ConfigSchemaEntry
+	nil,                    // 23: mmbuild.plugin.v1.BuildRequest.OptionsEntry
+	nil,                    // 24: mmbuild.plugin.v1.StatRequest.OptionsEntry
+	nil,                    // 25: mmbuild.plugin.v1.GetRequest.OptionsEntry
+	nil,                    // 26: mmbuild.plugin.v1.PutRequest.OptionsEntry
+	nil,                    // 27: mmbuild.plugin.v1.AttachRequest.AnnotationsEntry
+	nil,                    // 28: mmbuild.plugin.v1.AttachRequest.OptionsEntry
+	nil,                    // 29: mmbuild.plugin.v1.CatalogRequest.OptionsEntry
 }
 var file_mmbuild_plugin_v1_plugin_proto_depIdxs = []int32{
-	20, // 0: mmbuild.plugin.v1.InfoResponse.config_schema:type_name -> mmbuild.plugin.v1.InfoResponse.ConfigSchemaEntry
-	21, // 1: mmbuild.plugin.v1.BuildRequest.options:type_name -> mmbuild.plugin.v1.BuildRequest.OptionsEntry
+	22, // 0: mmbuild.plugin.v1.InfoResponse.config_schema:type_name -> mmbuild.plugin.v1.InfoResponse.ConfigSchemaEntry
+	23, // 1: mmbuild.plugin.v1.BuildRequest.options:type_name -> mmbuild.plugin.v1.BuildRequest.OptionsEntry
 	5,  // 2: mmbuild.plugin.v1.BuildEvent.output:type_name -> mmbuild.plugin.v1.Output
 	6,  // 3: mmbuild.plugin.v1.BuildEvent.result:type_name -> mmbuild.plugin.v1.BuildResult
 	0,  // 4: mmbuild.plugin.v1.Output.stream:type_name -> mmbuild.plugin.v1.Output.Stream
-	22, // 5: mmbuild.plugin.v1.StatRequest.options:type_name -> mmbuild.plugin.v1.StatRequest.OptionsEntry
-	23, // 6: mmbuild.plugin.v1.GetRequest.options:type_name -> mmbuild.plugin.v1.GetRequest.OptionsEntry
-	24, // 7: mmbuild.plugin.v1.PutRequest.options:type_name -> mmbuild.plugin.v1.PutRequest.OptionsEntry
-	12, // 8: mmbuild.plugin.v1.TransferEvent.progress:type_name -> mmbuild.plugin.v1.Progress
-	13, // 9: mmbuild.plugin.v1.TransferEvent.result:type_name -> mmbuild.plugin.v1.TransferResult
-	25, // 10: mmbuild.plugin.v1.CatalogRequest.options:type_name -> mmbuild.plugin.v1.CatalogRequest.OptionsEntry
-	16, // 11: mmbuild.plugin.v1.CatalogEvent.chunk:type_name -> mmbuild.plugin.v1.CatalogChunk
-	19, // 12: mmbuild.plugin.v1.CatalogEvent.result:type_name -> mmbuild.plugin.v1.CatalogResult
-	17, // 13: mmbuild.plugin.v1.CatalogChunk.packages:type_name -> mmbuild.plugin.v1.CatalogPackage
-	18, // 14: mmbuild.plugin.v1.CatalogChunk.files:type_name -> mmbuild.plugin.v1.CatalogFile
-	1,  // 15: mmbuild.plugin.v1.Plugin.Info:input_type -> mmbuild.plugin.v1.InfoRequest
-	3,  // 16: mmbuild.plugin.v1.Handler.Build:input_type -> mmbuild.plugin.v1.BuildRequest
-	7,  // 17: mmbuild.plugin.v1.Storage.Stat:input_type -> mmbuild.plugin.v1.StatRequest
-	9,  // 18: mmbuild.plugin.v1.Storage.Get:input_type -> mmbuild.plugin.v1.GetRequest
-	10, // 19: mmbuild.plugin.v1.Storage.Put:input_type -> mmbuild.plugin.v1.PutRequest
-	14, // 20: mmbuild.plugin.v1.Cataloger.Catalog:input_type -> mmbuild.plugin.v1.CatalogRequest
-	2,  // 21: mmbuild.plugin.v1.Plugin.Info:output_type -> mmbuild.plugin.v1.InfoResponse
-	4,  // 22: mmbuild.plugin.v1.Handler.Build:output_type -> mmbuild.plugin.v1.BuildEvent
-	8,  // 23: mmbuild.plugin.v1.Storage.Stat:output_type -> mmbuild.plugin.v1.StatResponse
-	11, // 24: mmbuild.plugin.v1.Storage.Get:output_type -> mmbuild.plugin.v1.TransferEvent
-	11, // 25: mmbuild.plugin.v1.Storage.Put:output_type -> mmbuild.plugin.v1.TransferEvent
-	15, // 26: mmbuild.plugin.v1.Cataloger.Catalog:output_type -> mmbuild.plugin.v1.CatalogEvent
-	21, // [21:27] is the sub-list for method output_type
-	15, // [15:21] is the sub-list for method input_type
-	15, // [15:15] is the sub-list for extension type_name
-	15, // [15:15] is the sub-list for extension extendee
-	0,  // [0:15] is the sub-list for field type_name
+	24, // 5: mmbuild.plugin.v1.StatRequest.options:type_name -> mmbuild.plugin.v1.StatRequest.OptionsEntry
+	25, // 6: mmbuild.plugin.v1.GetRequest.options:type_name -> mmbuild.plugin.v1.GetRequest.OptionsEntry
+	26, // 7: mmbuild.plugin.v1.PutRequest.options:type_name -> mmbuild.plugin.v1.PutRequest.OptionsEntry
+	27, // 8: mmbuild.plugin.v1.AttachRequest.annotations:type_name -> mmbuild.plugin.v1.AttachRequest.AnnotationsEntry
+	28, // 9: mmbuild.plugin.v1.AttachRequest.options:type_name -> mmbuild.plugin.v1.AttachRequest.OptionsEntry
+	14, // 10: mmbuild.plugin.v1.TransferEvent.progress:type_name -> mmbuild.plugin.v1.Progress
+	15, // 11: mmbuild.plugin.v1.TransferEvent.result:type_name -> mmbuild.plugin.v1.TransferResult
+	29, // 12: mmbuild.plugin.v1.CatalogRequest.options:type_name -> mmbuild.plugin.v1.CatalogRequest.OptionsEntry
+	18, // 13: mmbuild.plugin.v1.CatalogEvent.chunk:type_name -> mmbuild.plugin.v1.CatalogChunk
+	21, // 14: mmbuild.plugin.v1.CatalogEvent.result:type_name -> mmbuild.plugin.v1.CatalogResult
+	19, // 15: mmbuild.plugin.v1.CatalogChunk.packages:type_name -> mmbuild.plugin.v1.CatalogPackage
+	20, // 16: mmbuild.plugin.v1.CatalogChunk.files:type_name -> mmbuild.plugin.v1.CatalogFile
+	1,  // 17: mmbuild.plugin.v1.Plugin.Info:input_type -> mmbuild.plugin.v1.InfoRequest
+	3,  // 18: mmbuild.plugin.v1.Handler.Build:input_type -> mmbuild.plugin.v1.BuildRequest
+	7,  // 19: mmbuild.plugin.v1.Storage.Stat:input_type -> mmbuild.plugin.v1.StatRequest
+	9,  // 20: mmbuild.plugin.v1.Storage.Get:input_type -> mmbuild.plugin.v1.GetRequest
+	10, // 21: mmbuild.plugin.v1.Storage.Put:input_type -> mmbuild.plugin.v1.PutRequest
+	11, // 22: mmbuild.plugin.v1.Storage.Attach:input_type -> mmbuild.plugin.v1.AttachRequest
+	16, // 23: mmbuild.plugin.v1.Cataloger.Catalog:input_type -> mmbuild.plugin.v1.CatalogRequest
+	2,  // 24: mmbuild.plugin.v1.Plugin.Info:output_type -> mmbuild.plugin.v1.InfoResponse
+	4,  // 25: mmbuild.plugin.v1.Handler.Build:output_type -> mmbuild.plugin.v1.BuildEvent
+	8,  // 26: mmbuild.plugin.v1.Storage.Stat:output_type -> mmbuild.plugin.v1.StatResponse
+	13, // 27: mmbuild.plugin.v1.Storage.Get:output_type -> mmbuild.plugin.v1.TransferEvent
+	13, // 28: mmbuild.plugin.v1.Storage.Put:output_type -> mmbuild.plugin.v1.TransferEvent
+	12, // 29: mmbuild.plugin.v1.Storage.Attach:output_type -> mmbuild.plugin.v1.AttachResponse
+	17, // 30: mmbuild.plugin.v1.Cataloger.Catalog:output_type -> mmbuild.plugin.v1.CatalogEvent
+	24, // [24:31] is the sub-list for method output_type
+	17, // [17:24] is the sub-list for method input_type
+	17, // [17:17] is the sub-list for extension type_name
+	17, // [17:17] is the sub-list for extension extendee
+	0,  // [0:17] is the sub-list for field type_name
 }
 
 func init() { file_mmbuild_plugin_v1_plugin_proto_init() }
@@ -1560,11 +1737,11 @@ func file_mmbuild_plugin_v1_plugin_proto_init() {
 		(*BuildEvent_Output)(nil),
 		(*BuildEvent_Result)(nil),
 	}
-	file_mmbuild_plugin_v1_plugin_proto_msgTypes[10].OneofWrappers = []any{
+	file_mmbuild_plugin_v1_plugin_proto_msgTypes[12].OneofWrappers = []any{
 		(*TransferEvent_Progress)(nil),
 		(*TransferEvent_Result)(nil),
 	}
-	file_mmbuild_plugin_v1_plugin_proto_msgTypes[14].OneofWrappers = []any{
+	file_mmbuild_plugin_v1_plugin_proto_msgTypes[16].OneofWrappers = []any{
 		(*CatalogEvent_Chunk)(nil),
 		(*CatalogEvent_Result)(nil),
 	}
@@ -1574,7 +1751,7 @@ func file_mmbuild_plugin_v1_plugin_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_mmbuild_plugin_v1_plugin_proto_rawDesc), len(file_mmbuild_plugin_v1_plugin_proto_rawDesc)),
 			NumEnums:      1,
-			NumMessages:   25,
+			NumMessages:   29,
 			NumExtensions: 0,
 			NumServices:   4,
 		},

@@ -249,9 +249,10 @@ var Handler_ServiceDesc = grpc.ServiceDesc{
 }
 
 const (
-	Storage_Stat_FullMethodName = "/mmbuild.plugin.v1.Storage/Stat"
-	Storage_Get_FullMethodName  = "/mmbuild.plugin.v1.Storage/Get"
-	Storage_Put_FullMethodName  = "/mmbuild.plugin.v1.Storage/Put"
+	Storage_Stat_FullMethodName   = "/mmbuild.plugin.v1.Storage/Stat"
+	Storage_Get_FullMethodName    = "/mmbuild.plugin.v1.Storage/Get"
+	Storage_Put_FullMethodName    = "/mmbuild.plugin.v1.Storage/Put"
+	Storage_Attach_FullMethodName = "/mmbuild.plugin.v1.Storage/Attach"
 )
 
 // StorageClient is the client API for Storage service.
@@ -266,6 +267,12 @@ type StorageClient interface {
 	Get(ctx context.Context, in *GetRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[TransferEvent], error)
 	// Put uploads source_path (a file or a directory tree) to url.
 	Put(ctx context.Context, in *PutRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[TransferEvent], error)
+	// Attach stores the file at source_path (an attestation: a DSSE envelope,
+	// a Sigstore bundle) attached to the object subject_url names by its
+	// digest (an image, oci://HOST/REPO@sha256:HEX), where the tools of that
+	// backend look for it. Announced by the capability "storage:attach"; a
+	// plugin without it answers UNIMPLEMENTED.
+	Attach(ctx context.Context, in *AttachRequest, opts ...grpc.CallOption) (*AttachResponse, error)
 }
 
 type storageClient struct {
@@ -324,6 +331,16 @@ func (c *storageClient) Put(ctx context.Context, in *PutRequest, opts ...grpc.Ca
 // This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
 type Storage_PutClient = grpc.ServerStreamingClient[TransferEvent]
 
+func (c *storageClient) Attach(ctx context.Context, in *AttachRequest, opts ...grpc.CallOption) (*AttachResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(AttachResponse)
+	err := c.cc.Invoke(ctx, Storage_Attach_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // StorageServer is the server API for Storage service.
 // All implementations must embed UnimplementedStorageServer
 // for forward compatibility.
@@ -336,6 +353,12 @@ type StorageServer interface {
 	Get(*GetRequest, grpc.ServerStreamingServer[TransferEvent]) error
 	// Put uploads source_path (a file or a directory tree) to url.
 	Put(*PutRequest, grpc.ServerStreamingServer[TransferEvent]) error
+	// Attach stores the file at source_path (an attestation: a DSSE envelope,
+	// a Sigstore bundle) attached to the object subject_url names by its
+	// digest (an image, oci://HOST/REPO@sha256:HEX), where the tools of that
+	// backend look for it. Announced by the capability "storage:attach"; a
+	// plugin without it answers UNIMPLEMENTED.
+	Attach(context.Context, *AttachRequest) (*AttachResponse, error)
 	mustEmbedUnimplementedStorageServer()
 }
 
@@ -354,6 +377,9 @@ func (UnimplementedStorageServer) Get(*GetRequest, grpc.ServerStreamingServer[Tr
 }
 func (UnimplementedStorageServer) Put(*PutRequest, grpc.ServerStreamingServer[TransferEvent]) error {
 	return status.Errorf(codes.Unimplemented, "method Put not implemented")
+}
+func (UnimplementedStorageServer) Attach(context.Context, *AttachRequest) (*AttachResponse, error) {
+	return nil, status.Errorf(codes.Unimplemented, "method Attach not implemented")
 }
 func (UnimplementedStorageServer) mustEmbedUnimplementedStorageServer() {}
 func (UnimplementedStorageServer) testEmbeddedByValue()                 {}
@@ -416,6 +442,24 @@ func _Storage_Put_Handler(srv interface{}, stream grpc.ServerStream) error {
 // This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
 type Storage_PutServer = grpc.ServerStreamingServer[TransferEvent]
 
+func _Storage_Attach_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(AttachRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(StorageServer).Attach(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: Storage_Attach_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(StorageServer).Attach(ctx, req.(*AttachRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // Storage_ServiceDesc is the grpc.ServiceDesc for Storage service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -426,6 +470,10 @@ var Storage_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "Stat",
 			Handler:    _Storage_Stat_Handler,
+		},
+		{
+			MethodName: "Attach",
+			Handler:    _Storage_Attach_Handler,
 		},
 	},
 	Streams: []grpc.StreamDesc{

@@ -83,6 +83,9 @@ func FromStatus(err error) error {
 		}
 	}
 	switch st.Code() {
+	case codes.Unimplemented:
+		// A server without the RPC (a plugin built with an older SDK).
+		return &remoteError{msg: st.Message(), sentinel: errors.ErrUnsupported}
 	case codes.Unavailable:
 		return &remoteError{msg: ErrConnection.Error() + ": " + st.Message(), sentinel: ErrConnection}
 	case codes.Canceled:
