@@ -24,9 +24,10 @@ type Store struct {
 }
 
 var (
-	_ storage.Storage = (*Store)(nil)
-	_ plugin.Capabler = (*Store)(nil)
-	_ plugin.Schemer  = (*Store)(nil)
+	_ storage.Storage  = (*Store)(nil)
+	_ storage.Attacher = (*Store)(nil)
+	_ plugin.Capabler  = (*Store)(nil)
+	_ plugin.Schemer   = (*Store)(nil)
 )
 
 // Option configures a Store.
@@ -55,9 +56,10 @@ func New(opts ...Option) *Store {
 	return s
 }
 
-// Capabilities announces Get and Put of files and trees, and progress.
+// Capabilities announces Get and Put of files and trees, progress, and
+// Attach (with the manifest digest in Stat).
 func (*Store) Capabilities() []string {
-	return []string{"storage:get-dir", "storage:progress", "storage:put", "storage:put-dir"}
+	return []string{storage.CapabilityAttach, "storage:get-dir", "storage:progress", "storage:put", "storage:put-dir"}
 }
 
 // ConfigSchema publishes the options: the account (username, and password
@@ -119,20 +121,21 @@ func (s *Store) open(ctx context.Context, rawURL string, options map[string]stri
 }
 
 // Stat describes what the URL names: a file, or a tree (a stored tree, or
-// an image, whose Size is the total of the blobs Get would write).
+// an image, whose Size is the total of the blobs Get would write), with
+// the manifest digest the URL resolves to.
 func (s *Store) Stat(ctx context.Context, req *storage.StatRequest) (*storage.StatResponse, error) {
 	c, p, t, err := s.open(ctx, req.URL, req.Options)
 	if err != nil {
 		return nil, err
 	}
 	if t.artifact != nil {
-		return &storage.StatResponse{IsDir: t.artifact.dir, Size: t.artifact.size}, nil
+		return &storage.StatResponse{IsDir: t.artifact.dir, Size: t.artifact.size, Digest: t.desc.Digest.String()}, nil
 	}
 	plan, err := planImage(ctx, p, c, t.desc)
 	if err != nil {
 		return nil, err
 	}
-	return &storage.StatResponse{IsDir: true, Size: plan.size}, nil
+	return &storage.StatResponse{IsDir: true, Size: plan.size, Digest: t.desc.Digest.String()}, nil
 }
 
 // Get writes what the URL names to req.DestPath: a stored file or tree as
