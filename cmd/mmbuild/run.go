@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"os"
@@ -10,6 +11,8 @@ import (
 
 	"github.com/mmbuild/mmbuild/core/build/config"
 	"github.com/mmbuild/mmbuild/core/build/run"
+	"github.com/mmbuild/mmbuild/core/build/summary"
+	"github.com/mmbuild/mmbuild/core/evidence/signing"
 	"github.com/mmbuild/mmbuild/core/plugins/project"
 )
 
@@ -108,7 +111,59 @@ func runBuild(cmd *cobra.Command, g *globalOptions, o *runFlags) error {
 	if err != nil {
 		return err
 	}
-	return printRun(g, newRunReport(res), o.json)
+	if err := printRun(g, newRunReport(res), o.json); err != nil {
+		return err
+	}
+	return writeRunSummary(g, o, res)
+}
+
+// writeRunSummary appends the job summary of a run to --summary FILE, else
+// to $GITHUB_STEP_SUMMARY when set. A signed run's bundle is checked with
+// the signing key's public half, so the summary's verify status is real.
+func writeRunSummary(g *globalOptions, o *runFlags, res *run.Result) error {
+	path := o.summary
+	if path == "" {
+		path = os.Getenv("GITHUB_STEP_SUMMARY")
+	}
+	if path == "" {
+		return nil
+	}
+	outputs := map[string]string{}
+	for _, kv := range run.OutputVars(res) {
+		outputs[kv[0]] = kv[1]
+	}
+	var verifiers []signing.Verifier
+	if o.signKey != "" {
+		s, err := loadSigner(o.signKey)
+		if err != nil {
+			return err
+		}
+		v, err := signing.NewVerifier(s.Public())
+		if err != nil {
+			return err
+		}
+		verifiers = append(verifiers, v)
+	}
+	sum, err := summary.Read(res.StatementPath, res.BundlePath, outputs, verifiers)
+	if err != nil {
+		return fmt.Errorf("writing the job summary: %w", err)
+	}
+	var b bytes.Buffer
+	if err := sum.WriteMarkdown(&b); err != nil {
+		return err
+	}
+	f, err := os.OpenFile(path, os.O_APPEND|os.O_WRONLY|os.O_CREATE, 0o644)
+	if err != nil {
+		return fmt.Errorf("writing the job summary: %w", err)
+	}
+	_, werr := f.Write(g.red.Bytes(b.Bytes()))
+	if cerr := f.Close(); werr == nil {
+		werr = cerr
+	}
+	if werr != nil {
+		return fmt.Errorf("writing the job summary %s: %w", path, werr)
+	}
+	return nil
 }
 
 // printRun prints what a build made: JSON on stdout with --json, else a

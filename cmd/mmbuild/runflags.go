@@ -33,6 +33,7 @@ type runFlags struct {
 	builderID      string
 	signKey        string
 	slsa           string
+	summary        string // run, build: Markdown job summary appended here
 }
 
 // runCommand is the command a runFlags is for.
@@ -58,6 +59,7 @@ func (o *runFlags) addFlags(f *pflag.FlagSet, c runCommand) {
 		f.BoolVar(&o.force, "force", false, "rebuild even when a destination already holds a build")
 	}
 	if c != pipelineCmd {
+		f.StringVar(&o.summary, "summary", "", "append a Markdown summary (materials, artifacts, digests, staging URL, signature and its check) to this file (default: $GITHUB_STEP_SUMMARY when set)")
 		f.StringVarP(&o.workDir, "workdir", "w", "", "work tree the builder runs in (default: the config file's folder)")
 		f.StringVar(&o.outputEnv, "output-env", "", "dotenv file for the next build (default: build.env in the work tree)")
 	}

@@ -43,8 +43,8 @@ func TestRunFlags(t *testing.T) {
 		own  []string
 		name string
 	}{
-		{find("run"), []string{"file/-f", "force", "output-env", "workdir/-w"}, "run"},
-		{find("build"), []string{"conf", "force/-f", "output-env", "workdir/-w"}, "build"},
+		{find("run"), []string{"file/-f", "force", "output-env", "summary", "workdir/-w"}, "run"},
+		{find("build"), []string{"conf", "force/-f", "output-env", "summary", "workdir/-w"}, "build"},
 		{find("pipeline", "run"), []string{"force"}, "pipeline run"},
 	} {
 		want := append(slices.Clone(shared), tc.own...)
