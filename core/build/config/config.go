@@ -148,7 +148,7 @@ var digestLengths = map[string]int{"sha1": 40, "sha256": 64, "sha512": 128}
 type Artifacts struct {
 	Destination string   `yaml:"destination,omitempty"`
 	Files       []string `yaml:"files,omitempty"`
-	Images      []string `yaml:"images,omitempty"`  // accepted by the format, refused if non-empty
+	Images      []string `yaml:"images,omitempty"`  // images the builder pushed (ParseImage), attested and attached to
 	Options     Options  `yaml:"options,omitempty"` // for the destination's plugin
 	Pos         Position `yaml:"-"`
 }

@@ -60,6 +60,7 @@ func (c *Config) targets() []target {
 	}
 	add("artifacts.destination", &c.Artifacts.Destination, optionalURL)
 	addList("artifacts.files", c.Artifacts.Files, workGlob)
+	addList("artifacts.images", c.Artifacts.Images, imageRef)
 	for i := range c.Transfers {
 		t := &c.Transfers[i]
 		p := indexPath("transfers", i)

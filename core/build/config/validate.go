@@ -148,11 +148,15 @@ func (c *Config) validateMaterials() error {
 	return nil
 }
 
-// validateArtifacts refuses what the artifacts section can say but the
-// build cannot do yet: container images.
+// validateArtifacts refuses an image named twice (each entry's form is
+// checked with the other URLs, after expansion too).
 func (c *Config) validateArtifacts() error {
-	if len(c.Artifacts.Images) > 0 {
-		return c.errorf("artifacts.images", "container images are not supported yet (artifacts.images)")
+	seen := map[string]int{}
+	for i, ref := range c.Artifacts.Images {
+		if first, dup := seen[ref]; dup {
+			return c.errorf(indexPath("artifacts.images", i), "artifacts.images[%d] repeats artifacts.images[%d]", i, first)
+		}
+		seen[ref] = i
 	}
 	return nil
 }

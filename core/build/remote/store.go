@@ -174,6 +174,40 @@ func (s *Store) Put(ctx context.Context, src, rawURL string, use map[string]stri
 	return resp, nil
 }
 
+// Stat describes the object at rawURL, with the use's options (nil for
+// none). A missing object is an error wrapping ErrNotFound.
+func (s *Store) Stat(ctx context.Context, rawURL string, use map[string]string) (*storage.StatResponse, error) {
+	b, err := s.backend(rawURL)
+	if err != nil {
+		return nil, err
+	}
+	resp, err := b.Storage.Stat(ctx, &storage.StatRequest{URL: rawURL, Options: s.options(rawURL, use)})
+	if err != nil {
+		return nil, s.fail("resolving", rawURL, b, err)
+	}
+	return resp, nil
+}
+
+// Attach stores the file req.SourcePath attached to req.SubjectURL (with
+// that URL's credentials added to req.Options), through a plugin that
+// implements storage.Attacher; any other fails with errors.ErrUnsupported.
+func (s *Store) Attach(ctx context.Context, req storage.AttachRequest) (*storage.AttachResponse, error) {
+	b, err := s.backend(req.SubjectURL)
+	if err != nil {
+		return nil, err
+	}
+	a, ok := b.Storage.(storage.Attacher)
+	if !ok {
+		return nil, s.fail("attaching to", req.SubjectURL, b, fmt.Errorf("%w: the plugin %s does not attach files", errors.ErrUnsupported, b.Name))
+	}
+	req.Options = s.options(req.SubjectURL, req.Options)
+	resp, err := a.Attach(ctx, &req)
+	if err != nil {
+		return nil, s.fail("attaching to", req.SubjectURL, b, err)
+	}
+	return resp, nil
+}
+
 // Shown is rawURL as every message of the store prints it.
 func (s *Store) Shown(rawURL string) string { return s.shown(rawURL) }
 
@@ -204,9 +238,9 @@ func (s *Store) fail(op, rawURL string, b Backend, err error) error {
 	return s.redact.Err(&Error{Op: op, URL: shown, Err: err})
 }
 
-// Error is a failed get or put: "getting URL: cause". URL is redacted.
+// Error is a failed call: "getting URL: cause". URL is redacted.
 type Error struct {
-	Op  string // "getting" or "putting"
+	Op  string // "getting", "putting", "resolving" or "attaching to"
 	URL string
 	Err error
 }

@@ -24,12 +24,15 @@ type evidence struct {
 	// sigstore is the Sigstore bundle (v0.3) of the signed provenance
 	// statement; nil when unsigned.
 	sigstore []byte
+	// envelope is the signed provenance's DSSE envelope (the bundle's
+	// first line), which is attached to images; nil when unsigned.
+	envelope []byte
 }
 
 // makeEvidence attests the build, then signs the statement and writes the
 // SBOM as configured.
-func makeEvidence(ctx context.Context, t tools, cfg *config.Config, in *prepared, mats []fetchedMaterial, out *built, key stagingKey, started time.Time) (*evidence, error) {
-	b := attest(t, cfg, in, mats, out, key, started)
+func makeEvidence(ctx context.Context, t tools, cfg *config.Config, in *prepared, mats []fetchedMaterial, out *built, imgs []image, key stagingKey, started time.Time) (*evidence, error) {
+	b := attest(t, cfg, in, mats, out, imgs, key, started)
 	format, err := provenanceFormat(t, cfg)
 	if err != nil {
 		return nil, err
@@ -65,7 +68,7 @@ func provenanceFormat(t tools, cfg *config.Config) (provenance.Format, error) {
 }
 
 // attest assembles the statement.
-func attest(t tools, cfg *config.Config, in *prepared, mats []fetchedMaterial, out *built, key stagingKey, started time.Time) provenance.Build {
+func attest(t tools, cfg *config.Config, in *prepared, mats []fetchedMaterial, out *built, imgs []image, key stagingKey, started time.Time) provenance.Build {
 	configSource := provenance.Resource{URI: in.src.URI()}
 	if in.src.Commit != "" {
 		configSource.Digest = provenance.Digest{"sha1": in.src.Commit}
@@ -88,7 +91,7 @@ func attest(t tools, cfg *config.Config, in *prepared, mats []fetchedMaterial, o
 		EntryPoint:     entryPoint(cfg.Path, in.src.Dir),
 		Environment:    in.env.attested(t.red),
 		Materials:      attestedMaterials(in, mats),
-		Subjects:       attestedSubjects(out),
+		Subjects:       attestedSubjects(out, imgs),
 		InvocationID:   in.invocationID,
 		Started:        started,
 		Finished:       out.finished,
@@ -100,12 +103,13 @@ func attest(t tools, cfg *config.Config, in *prepared, mats []fetchedMaterial, o
 			// A dirty or unversioned work tree is an input we cannot name.
 			Materials: in.src.Commit != "" && !in.src.Dirty,
 		},
-		Extra: buildConfig(t, cfg, in, out, key),
+		Extra: buildConfig(t, cfg, in, out, imgs, key),
 	}
 }
 
-// attestedSubjects are the artifacts and transferred files, each once.
-func attestedSubjects(out *built) []provenance.Resource {
+// attestedSubjects are the artifacts and transferred files, each once, and
+// the images by manifest digest.
+func attestedSubjects(out *built, imgs []image) []provenance.Resource {
 	var subjects []provenance.Resource
 	seen := map[string]bool{}
 	for _, a := range out.subjects() {
@@ -116,6 +120,12 @@ func attestedSubjects(out *built) []provenance.Resource {
 		subjects = append(subjects, provenance.Resource{URI: a.Name, Digest: provenance.Digest{
 			digest.SHA256: a.Digest[digest.SHA256], digest.SHA512: a.Digest[digest.SHA512],
 		}})
+	}
+	for _, im := range imgs {
+		if !seen[im.ref.Repository+"@"+im.digest] {
+			seen[im.ref.Repository+"@"+im.digest] = true
+			subjects = append(subjects, im.subject())
+		}
 	}
 	return subjects
 }
@@ -157,7 +167,7 @@ func entryPoint(cfgPath, srcDir string) string {
 // buildConfig is the predicate's buildConfig: the staging key, where the
 // subjects are published (replay fetches the originals from there to show
 // what differs), and the transfers.
-func buildConfig(t tools, cfg *config.Config, in *prepared, out *built, key stagingKey) map[string]any {
+func buildConfig(t tools, cfg *config.Config, in *prepared, out *built, imgs []image, key stagingKey) map[string]any {
 	extra := map[string]any{"stagingKey": key.key, "cacheable": key.cacheable}
 	if key.url != "" {
 		extra["stagingURL"] = t.red.String(remote.Redact(key.url))
@@ -167,6 +177,9 @@ func buildConfig(t tools, cfg *config.Config, in *prepared, out *built, key stag
 	}
 	if len(out.transfers) > 0 {
 		extra[transfersKey] = recordTransfers(out.transfers)
+	}
+	if len(imgs) > 0 {
+		extra[imagesKey] = recordImages(imgs)
 	}
 	if opts := storageOptions(cfg); len(opts) > 0 {
 		extra["storageOptions"] = opts

@@ -90,12 +90,20 @@ func verifyCachedSubjects(ctx context.Context, t tools, store *remote.Store, cfg
 			transferred[name] = append(transferred[name], cachedObject{remote.Join(cfg.Transfers[i].Destination, name), cfg.Transfers[i].Options})
 		}
 	}
+	images := recordedImages(stmt)
 	var arts []Artifact
 	for _, sub := range stmt.Subjects {
 		s := struct {
 			Name   string
 			Digest provenance.Digest
 		}{sub.URI, sub.Digest}
+		// An image is in its registry, not at the staging URL.
+		if rec, ok := images[s.Name]; ok {
+			if ok, err := verifyCachedImage(ctx, t, store, cfg, rec, s.Digest); err != nil || !ok {
+				return nil, false, err
+			}
+			continue
+		}
 		// A subject is published under a plain file name, and nothing else
 		// may name a path.
 		if s.Name == "" || s.Name == "." || s.Name == ".." || strings.ContainsAny(s.Name, "/\\") {

@@ -60,8 +60,8 @@ func CheckConfig(cfg *config.Config) error {
 			return err
 		}
 	}
-	if len(cfg.Artifacts.Files) == 0 {
-		return fmt.Errorf("%s: artifacts.files is empty: a build must produce at least one artifact to attest (add artifacts: {files: [...]})", cfg.PositionOf("artifacts.files"))
+	if len(cfg.Artifacts.Files) == 0 && len(cfg.Artifacts.Images) == 0 {
+		return fmt.Errorf("%s: artifacts.files is empty: a build must produce at least one artifact to attest (add artifacts: {files: [...]} or artifacts: {images: [...]})", cfg.PositionOf("artifacts.files"))
 	}
 	return nil
 }
@@ -121,6 +121,9 @@ func planURLs(cfg *config.Config) []planURL {
 	}
 	if cfg.Artifacts.Destination != "" {
 		out = append(out, planURL{url: cfg.Artifacts.Destination, where: fmt.Sprintf("%s: artifacts.destination", cfg.Artifacts.Pos)})
+	}
+	for i, im := range cfg.Artifacts.Images {
+		out = append(out, planURL{url: im, where: fmt.Sprintf("%s: artifacts.images[%d]", cfg.PositionOf(fmt.Sprintf("artifacts.images[%d]", i)), i)})
 	}
 	for i, t := range cfg.Transfers {
 		out = append(out, planURL{url: t.Destination, where: fmt.Sprintf("%s: transfers[%d].destination", t.Pos, i)})

@@ -53,6 +53,9 @@ func prepare(ctx context.Context, t tools, cfg *config.Config, ps *plugins) (*pr
 	if in.signers, err = loadSigners(cfg, t.o.signers, secrets); err != nil {
 		return nil, err
 	}
+	if len(cfg.Artifacts.Images) > 0 && len(in.signers) == 0 {
+		return nil, fmt.Errorf("%s: artifacts.images needs a signing key (signing: or --sign-key): the attestation attached to an image is worth its signature only", cfg.PositionOf("artifacts.images"))
+	}
 	return in, nil
 }
 

@@ -26,9 +26,10 @@ func planResult(key stagingKey, out *built, ev *evidence) *Result {
 	return res
 }
 
-// publish uploads the artifacts, then the transfers, then the attestation
-// last: a destination without an attestation is an incomplete build.
-func publish(ctx context.Context, t tools, store *remote.Store, cfg *config.Config, res *Result, out *built, ev *evidence) error {
+// publish uploads the artifacts, then the transfers, attaches the signed
+// attestation to the images, then publishes the attestation last: a
+// destination without an attestation is an incomplete build.
+func publish(ctx context.Context, t tools, store *remote.Store, cfg *config.Config, res *Result, out *built, imgs []image, ev *evidence) error {
 	for _, a := range res.Artifacts {
 		if a.URL == "" {
 			continue
@@ -43,6 +44,9 @@ func publish(ctx context.Context, t tools, store *remote.Store, cfg *config.Conf
 				return fmt.Errorf("transferring %s: %w", f.Name, err)
 			}
 		}
+	}
+	if err := attachImages(ctx, t, store, imgs, ev); err != nil {
+		return err
 	}
 	if res.StagingURL == "" {
 		return nil

@@ -81,7 +81,8 @@ type tools struct {
 
 // run is the build, stage by stage (DESIGN §2): plan → plugins → secrets →
 // source → env → [cache] → materials → [cache] → replacements → build →
-// collect → attest → sign/SBOM → publish → outputs. The cache is looked up
+// collect → images → attest → sign/SBOM → publish (artifacts, transfers,
+// attached to images, statement last) → outputs. The cache is looked up
 // before any material is fetched when every material's sha256 is given.
 func run(ctx context.Context, cfg *config.Config, o *options, red *redact.Redactor) (*Result, error) {
 	started := time.Now()
@@ -112,18 +113,22 @@ func run(ctx context.Context, cfg *config.Config, o *options, red *redact.Redact
 	if err != nil {
 		return nil, err
 	}
-	ev, err := makeEvidence(ctx, t, cfg, in, mats, out, key, started)
+	imgs, err := resolveImages(ctx, t, cfg, in.store)
 	if err != nil {
 		return nil, err
 	}
-	return publishAndRecord(ctx, t, cfg, in, key, out, ev)
+	ev, err := makeEvidence(ctx, t, cfg, in, mats, out, imgs, key, started)
+	if err != nil {
+		return nil, err
+	}
+	return publishAndRecord(ctx, t, cfg, in, key, out, imgs, ev)
 }
 
 // publishAndRecord stages the local outputs (so that a local failure
 // happens before the first byte is published), publishes, checks that the
 // destination holds exactly what this run published, and then puts the
 // local outputs in place.
-func publishAndRecord(ctx context.Context, t tools, cfg *config.Config, in *prepared, key stagingKey, out *built, ev *evidence) (*Result, error) {
+func publishAndRecord(ctx context.Context, t tools, cfg *config.Config, in *prepared, key stagingKey, out *built, imgs []image, ev *evidence) (*Result, error) {
 	res := planResult(key, out, ev)
 	local, err := stageLocal(t, cfg, in.outDir, ev, res)
 	if err != nil {
@@ -136,7 +141,7 @@ func publishAndRecord(ctx context.Context, t tools, cfg *config.Config, in *prep
 	// again, so that it never ends leaving its own attestation beside
 	// another run's bytes.
 	for attempt := 1; ; attempt++ {
-		if err := publish(ctx, t, in.store, cfg, res, out, ev); err != nil {
+		if err := publish(ctx, t, in.store, cfg, res, out, imgs, ev); err != nil {
 			return nil, err
 		}
 		err := verifyPublished(ctx, t, in.store, cfg, key, ev)

@@ -92,6 +92,7 @@ func signAndSBOM(ctx context.Context, t tools, cfg *config.Config, in *prepared,
 		if env, ev.sigstore, err = signing.SignForms(ctx, ev.data, in.signers...); err != nil {
 			return fmt.Errorf("signing the attestation: %w", err)
 		}
+		ev.envelope = env
 		lines = append(lines, env)
 	}
 	if cfg.SBOM != nil || t.o.sbom {
