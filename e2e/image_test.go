@@ -198,6 +198,32 @@ func TestImageExample(t *testing.T) {
 		}
 	}
 
+	// cosign's attestation tag (sha256-HEX.att) holds the signed envelope
+	// too: cosign download attestation prints the bundles it finds, then
+	// what that tag holds.
+	dl := exec.Command(cosign, "download", "attestation", "--allow-http-registry", ref)
+	dl.Env = append(os.Environ(), "HOME="+t.TempDir(), "DOCKER_CONFIG="+t.TempDir())
+	dlOut, err := dl.Output()
+	if err != nil {
+		t.Fatalf("cosign download attestation: %v", err)
+	}
+	signed := strings.SplitN(string(mustRead(t, filepath.Join(dir, "out/provenance.intoto.jsonl"))), "\n", 2)[0]
+	var env struct {
+		Signatures []struct{ Sig string } `json:"signatures"`
+	}
+	if err := json.Unmarshal([]byte(signed), &env); err != nil || len(env.Signatures) != 1 {
+		t.Fatalf("the local signed envelope: %v", err)
+	}
+	fromTag := 0
+	for _, l := range strings.Split(strings.TrimSpace(string(dlOut)), "\n") {
+		if !strings.HasPrefix(l, `{"mediaType"`) && strings.Contains(l, env.Signatures[0].Sig) {
+			fromTag++
+		}
+	}
+	if fromTag != 1 {
+		t.Errorf("cosign download attestation found the envelope %d times outside the bundles, want once (from the .att tag):\n%s", fromTag, dlOut)
+	}
+
 	// The next build takes the image, by digest, as a verified material.
 	consumer := filepath.Join(dir, "consumer")
 	engineMustRun(t, in, consumer, "plugins", "lock")
