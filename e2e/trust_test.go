@@ -194,9 +194,29 @@ func TestSBOMRoundTrip(t *testing.T) {
 	if !found {
 		t.Fatalf("no package with the artifact's sha256 %s in the SBOM", want)
 	}
+	// What is inside the tarball (the cataloger's report), the material
+	// and the source, in both formats, each valid against its official
+	// schema.
+	var inside, material, source bool
+	for _, f := range doc.Files {
+		inside = inside || f.FileName == "./hello"
+	}
+	for _, p := range doc.Packages {
+		material = material || p.PackageName == "greeting.txt"
+		source = source || p.PrimaryPackagePurpose == "SOURCE"
+	}
+	if !inside || !material || !source {
+		t.Fatalf("the SPDX SBOM lists the tarball's files %v, the material %v, the source %v", inside, material, source)
+	}
+	validateSBOMSchema(t, "spdx-schema-2.3.json", mustRead(t, filepath.Join(dir, "out/sbom.spdx.json")))
+	cdxDoc := mustRead(t, filepath.Join(dir, "out/sbom.cdx.json"))
+	validateSBOMSchema(t, "bom-1.6.schema.json", cdxDoc)
+	if !bytes.Contains(cdxDoc, []byte(`"name": "hello"`)) || !bytes.Contains(cdxDoc, []byte(`"greeting.txt"`)) {
+		t.Fatal("the CycloneDX SBOM lacks the tarball's file or the material")
+	}
 	lines := strings.Split(strings.TrimSpace(string(mustRead(t, filepath.Join(dir, "out/provenance.intoto.jsonl")))), "\n")
-	if len(lines) != 2 {
-		t.Fatalf("bundle has %d lines, want provenance + SBOM", len(lines))
+	if len(lines) != 3 {
+		t.Fatalf("bundle has %d lines, want provenance + the SPDX and CycloneDX SBOMs", len(lines))
 	}
 	var env struct{ Payload string }
 	if err := json.Unmarshal([]byte(lines[1]), &env); err != nil {

@@ -6,6 +6,7 @@ import (
 	"bytes"
 	"compress/gzip"
 	"context"
+	"crypto/sha1"
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
@@ -176,6 +177,9 @@ type lister struct {
 	read  int64 // member bytes read
 	buf   []byte
 	h     hash.Hash
+	// h1 is the member's sha1: SPDX 2.3 requires it of every file.
+	h1 hash.Hash
+	hw io.Writer // both hashes
 }
 
 func (l *lister) visit(m member) error {
@@ -204,7 +208,8 @@ func (l *lister) visit(m member) error {
 	var w io.Writer = io.Discard
 	if l.files {
 		l.h.Reset()
-		w = l.h
+		l.h1.Reset()
+		w = l.hw
 	}
 	var out *os.File
 	if l.root != nil {
@@ -224,7 +229,7 @@ func (l *lister) visit(m member) error {
 			return err
 		}
 		if l.files {
-			w = io.MultiWriter(l.h, out)
+			w = io.MultiWriter(l.hw, out)
 		} else {
 			w = out
 		}
@@ -239,7 +244,7 @@ func (l *lister) visit(m member) error {
 		return fmt.Errorf("archive member %q: %w", p, err)
 	}
 	if l.files {
-		l.batch = append(l.batch, sbom.File{Path: p, Size: size, SHA256: hex.EncodeToString(l.h.Sum(nil))})
+		l.batch = append(l.batch, sbom.File{Path: p, Size: size, SHA256: hex.EncodeToString(l.h.Sum(nil)), SHA1: hex.EncodeToString(l.h1.Sum(nil))})
 		if len(l.batch) >= fileBatch {
 			return l.flush()
 		}
@@ -290,7 +295,8 @@ func (l *lister) copy(w io.Writer, r io.Reader) (int64, error) {
 // list walks the archive f of format fm with l.
 func (l *lister) list(f *os.File, fm format, size int64) error {
 	l.buf = make([]byte, 256<<10)
-	l.h = sha256.New()
+	l.h, l.h1 = sha256.New(), sha1.New()
+	l.hw = io.MultiWriter(l.h, l.h1)
 	if _, err := f.Seek(0, io.SeekStart); err != nil {
 		return err
 	}

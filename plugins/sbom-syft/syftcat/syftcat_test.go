@@ -2,6 +2,8 @@ package syftcat
 
 import (
 	"context"
+	"crypto/sha1"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"io/fs"
@@ -162,8 +164,8 @@ func checkHello(t *testing.T, c *catalog, path string, entries []archivetest.Ent
 	}
 	for _, e := range entries {
 		p := strings.TrimPrefix(e.Name, "./")
-		if f := c.file(p); f != nil && (f.Size != int64(len(e.Body)) || f.SHA256 != archivetest.SHA(e.Body)) {
-			t.Errorf("%s: size %d sha256 %s, want %d %s", p, f.Size, f.SHA256, len(e.Body), archivetest.SHA(e.Body))
+		if f := c.file(p); f != nil && (f.Size != int64(len(e.Body)) || f.SHA256 != archivetest.SHA(e.Body) || f.SHA1 != sha1Hex(e.Body)) {
+			t.Errorf("%s: size %d sha256 %s sha1 %s, want %d %s %s", p, f.Size, f.SHA256, f.SHA1, len(e.Body), archivetest.SHA(e.Body), sha1Hex(e.Body))
 		}
 	}
 	x := c.pkg("golang.org/x/text")
@@ -573,4 +575,9 @@ func TestCatalogCancel(t *testing.T) {
 			}
 		})
 	}
+}
+
+func sha1Hex(b []byte) string {
+	s := sha1.Sum(b)
+	return hex.EncodeToString(s[:])
 }
