@@ -107,8 +107,8 @@ func TestBinaryCatalog(t *testing.T) {
 		t.Errorf("result %+v, want sha256 %s and syft 1.57.1", res, archivetest.SHA(raw))
 	}
 	want := []sbom.File{
-		{Path: "bin/mmbuild-plugin-sbom-syft", Size: int64(len(self)), SHA256: archivetest.SHA(self)},
-		{Path: "doc/README", Size: int64(len(readme)), SHA256: archivetest.SHA(readme)},
+		{Path: "bin/mmbuild-plugin-sbom-syft", Size: int64(len(self)), SHA256: archivetest.SHA(self), SHA1: archivetest.SHA1(self)},
+		{Path: "doc/README", Size: int64(len(readme)), SHA256: archivetest.SHA(readme), SHA1: archivetest.SHA1(readme)},
 	}
 	if !slices.Equal(files, want) {
 		t.Errorf("files %+v, want %+v", files, want)

@@ -7,7 +7,7 @@
 //  1. hashes the artifact (sha256, streamed: CatalogResult.SHA256);
 //  2. tells its format from its first bytes (tar, gzip-compressed tar, zip,
 //     or any other file) and, for an archive, reads its members once, in a
-//     stream: each regular file's path, size and sha256 is reported
+//     stream: each regular file's path, size, sha256 and sha1 are reported
 //     (option files), and its folders and regular files are unpacked into
 //     a temporary folder for syft (nothing else: no links, no devices; no
 //     member can be written outside that folder, see os.Root);

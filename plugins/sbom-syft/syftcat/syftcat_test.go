@@ -2,8 +2,6 @@ package syftcat
 
 import (
 	"context"
-	"crypto/sha1"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"io/fs"
@@ -164,8 +162,8 @@ func checkHello(t *testing.T, c *catalog, path string, entries []archivetest.Ent
 	}
 	for _, e := range entries {
 		p := strings.TrimPrefix(e.Name, "./")
-		if f := c.file(p); f != nil && (f.Size != int64(len(e.Body)) || f.SHA256 != archivetest.SHA(e.Body) || f.SHA1 != sha1Hex(e.Body)) {
-			t.Errorf("%s: size %d sha256 %s sha1 %s, want %d %s %s", p, f.Size, f.SHA256, f.SHA1, len(e.Body), archivetest.SHA(e.Body), sha1Hex(e.Body))
+		if f := c.file(p); f != nil && (f.Size != int64(len(e.Body)) || f.SHA256 != archivetest.SHA(e.Body) || f.SHA1 != archivetest.SHA1(e.Body)) {
+			t.Errorf("%s: size %d sha256 %s sha1 %s, want %d %s %s", p, f.Size, f.SHA256, f.SHA1, len(e.Body), archivetest.SHA(e.Body), archivetest.SHA1(e.Body))
 		}
 	}
 	x := c.pkg("golang.org/x/text")
@@ -244,7 +242,7 @@ func TestCatalogZip(t *testing.T) {
 			if got := c.paths(); !slices.Equal(got, []string{"app/hello", "app/notes.txt"}) {
 				t.Errorf("files %q", got)
 			}
-			if f := c.file("app/notes.txt"); f == nil || f.Size != 11 || f.SHA256 != archivetest.SHA([]byte("zip member\n")) {
+			if f := c.file("app/notes.txt"); f == nil || f.Size != 11 || f.SHA256 != archivetest.SHA([]byte("zip member\n")) || f.SHA1 != archivetest.SHA1([]byte("zip member\n")) {
 				t.Errorf("notes.txt: %+v", f)
 			}
 			if f := c.file("app/hello"); f == nil || f.Size != int64(len(body)) || f.SHA256 != archivetest.SHA(body) {
@@ -575,9 +573,4 @@ func TestCatalogCancel(t *testing.T) {
 			}
 		})
 	}
-}
-
-func sha1Hex(b []byte) string {
-	s := sha1.Sum(b)
-	return hex.EncodeToString(s[:])
 }

@@ -7,6 +7,7 @@ import (
 	"archive/zip"
 	"bufio"
 	"compress/gzip"
+	"crypto/sha1"
 	"crypto/sha256"
 	"encoding/hex"
 	"os"
@@ -115,6 +116,12 @@ func WriteZip(t testing.TB, path string, entries []Entry) {
 // SHA is the hex sha256 of b.
 func SHA(b []byte) string {
 	s := sha256.Sum256(b)
+	return hex.EncodeToString(s[:])
+}
+
+// SHA1 is the hex sha1 of b.
+func SHA1(b []byte) string {
+	s := sha1.Sum(b)
 	return hex.EncodeToString(s[:])
 }
 
