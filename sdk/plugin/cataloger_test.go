@@ -51,8 +51,21 @@ func TestCatalogOverGRPC(t *testing.T) {
 	if !errors.Is(err, sbom.ErrTooMany) {
 		t.Fatalf("over the bound: %v", err)
 	}
+	// A cataloger that stops on its own bound: the sentinel crosses the wire.
+	bounded := plugin.TestConn(t, plugin.WithName("sbom-bounded"), plugin.WithCataloger("bounded", tooMany{}))
+	_, err = bounded.Cataloger().Catalog(context.Background(), &sbom.CatalogRequest{CatalogerID: "bounded", MaxEntries: 10}, func(sbom.Chunk) error { return nil })
+	if !errors.Is(err, sbom.ErrTooMany) {
+		t.Fatalf("the plugin's own ErrTooMany: %v", err)
+	}
 	_, err = conn.Cataloger().Catalog(context.Background(), &sbom.CatalogRequest{CatalogerID: "other"}, func(sbom.Chunk) error { return nil })
 	if err == nil {
 		t.Fatal("an unknown cataloger id answered")
 	}
+}
+
+// tooMany fails as a cataloger does when it reaches MaxEntries itself.
+type tooMany struct{}
+
+func (tooMany) Catalog(context.Context, *sbom.CatalogRequest, func(sbom.Chunk) error) (*sbom.CatalogResult, error) {
+	return nil, fmt.Errorf("%w: more than 10", sbom.ErrTooMany)
 }

@@ -53,7 +53,8 @@ type Package struct {
 	// PURL is the package URL (pkg:golang/…@v1.2.3), when known.
 	PURL     string
 	Licenses []string
-	// Locations are the paths inside the artifact where it was found.
+	// Locations are the paths inside the artifact where it was found (the
+	// artifact's own name when it is not an archive, a bare binary).
 	Locations []string
 }
 

@@ -1,5 +1,6 @@
 // Package wire maps errors to gRPC statuses and back, so that errors.Is keeps
-// working on the host for the sentinels of the storage contract.
+// working on the host for the sentinels of the storage and cataloger
+// contracts.
 package wire
 
 import (
@@ -11,6 +12,7 @@ import (
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 
+	"github.com/mmbuild/mmbuild/sdk/sbom"
 	"github.com/mmbuild/mmbuild/sdk/storage"
 )
 
@@ -29,6 +31,7 @@ var sentinels = []struct {
 	{errors.ErrUnsupported, "UNSUPPORTED", codes.Unimplemented},
 	{storage.ErrInvalidURL, "INVALID_URL", codes.InvalidArgument},
 	{storage.ErrUnsafePath, "UNSAFE_PATH", codes.FailedPrecondition},
+	{sbom.ErrTooMany, "TOO_MANY", codes.ResourceExhausted},
 	{context.Canceled, "CANCELED", codes.Canceled},
 	{context.DeadlineExceeded, "DEADLINE", codes.DeadlineExceeded},
 }
