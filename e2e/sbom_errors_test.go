@@ -17,7 +17,7 @@ func TestSBOMCatalogerFailure(t *testing.T) {
 	in := testenv.NewInstall(t)
 	for _, tc := range []struct {
 		name, options, want string
-		built                bool
+		built               bool
 	}{
 		{"over max-bytes", `{max-bytes: "10"}`, "hello.tar.gz", true},
 		{"unknown option", `{colour: red}`, "sbom.options.colour", false},
