@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	"regexp"
+	"slices"
 	"sort"
 	"strings"
 
@@ -50,10 +51,11 @@ func SPDXDocument(in Inputs) ([]byte, error) {
 		SPDXIdentifier:    "DOCUMENT",
 		DocumentName:      in.Name,
 		DocumentNamespace: NamespacePrefix + safe(in.Name) + "-" + sum,
-		CreationInfo: &spdx.CreationInfo{
-			Creators: []spdx.Creator{{CreatorType: "Tool", Creator: "mmbuild"}},
-			Created:  in.Created.Format("2006-01-02T15:04:05Z"),
-		},
+		CreationInfo: &spdx.CreationInfo{Created: in.Created.Format("2006-01-02T15:04:05Z")},
+	}
+	if !slices.ContainsFunc(in.Tools, func(t Tool) bool { return t.Name == "mmbuild" }) {
+		// No version known: mmbuild is named still, it wrote the document.
+		doc.CreationInfo.Creators = append(doc.CreationInfo.Creators, spdx.Creator{CreatorType: "Tool", Creator: "mmbuild"})
 	}
 	ids := &idSet{used: map[spdxcommon.ElementID]bool{}}
 	rel := func(a, b spdxcommon.ElementID, kind string) {
