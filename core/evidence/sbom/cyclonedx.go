@@ -3,6 +3,7 @@ package sbom
 import (
 	"bytes"
 	"fmt"
+	"slices"
 	"strings"
 
 	cdx "github.com/CycloneDX/cyclonedx-go"
@@ -26,7 +27,9 @@ func CycloneDXDocument(in Inputs) ([]byte, error) {
 	bom.SpecVersion = cdx.SpecVersion1_6
 	bom.SerialNumber = "urn:uuid:" + uuidOf(sum)
 	var tools []cdx.Component
-	tools = append(tools, cdx.Component{Type: cdx.ComponentTypeApplication, Name: "mmbuild-sbom"})
+	if !slices.ContainsFunc(in.Tools, func(t Tool) bool { return t.Name == "mmbuild" }) {
+		tools = append(tools, cdx.Component{Type: cdx.ComponentTypeApplication, Name: "mmbuild"})
+	}
 	for _, t := range in.Tools {
 		tools = append(tools, cdx.Component{Type: cdx.ComponentTypeApplication, Name: t.Name, Version: t.Version})
 	}

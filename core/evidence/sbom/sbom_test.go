@@ -179,7 +179,7 @@ func TestDocumentsValidateAndRoundTrip(t *testing.T) {
 			}
 		}
 	}
-	if nested != 4 || material != 2 || srcc != 1 || len(*bom.Metadata.Tools.Components) != 4 {
+	if nested != 4 || material != 2 || srcc != 1 || len(*bom.Metadata.Tools.Components) != 3 {
 		t.Fatalf("%d nested components, %d materials, %d sources, tools %v\n%s", nested, material, srcc, bom.Metadata.Tools, cdoc)
 	}
 
