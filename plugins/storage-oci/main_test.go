@@ -86,7 +86,7 @@ func TestBinaryDescribe(t *testing.T) {
 	if !slices.Equal(info.Kinds, []string{"storage:oci"}) {
 		t.Errorf("describe: kinds %q, want [storage:oci]", info.Kinds)
 	}
-	for _, c := range []string{"storage:attach", "storage:get-dir", "storage:put", "storage:put-dir", "storage:progress"} {
+	for _, c := range []string{"storage:attach", "storage:attached", "storage:get-dir", "storage:put", "storage:put-dir", "storage:progress"} {
 		if !slices.Contains(info.Capabilities, c) {
 			t.Errorf("describe: capabilities %q lack %s", info.Capabilities, c)
 		}

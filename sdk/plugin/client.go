@@ -170,8 +170,9 @@ func (h handlerClient) Build(ctx context.Context, req *handler.BuildRequest) (*h
 type storageClient struct{ c pb.StorageClient }
 
 var (
-	_ storage.Storage  = storageClient{}
-	_ storage.Attacher = storageClient{}
+	_ storage.Storage        = storageClient{}
+	_ storage.Attacher       = storageClient{}
+	_ storage.AttachedReader = storageClient{}
 )
 
 func (s storageClient) Stat(ctx context.Context, req *storage.StatRequest) (*storage.StatResponse, error) {
@@ -198,6 +199,21 @@ func (s storageClient) Attach(ctx context.Context, req *storage.AttachRequest) (
 		return nil, wire.FromStatus(err)
 	}
 	return &storage.AttachResponse{Locations: r.Locations}, nil
+}
+
+// Attached asks the plugin for the files attached to a subject. A plugin
+// that does not offer it (no storage:attached capability, or an SDK older
+// than the RPC) fails with errors.ErrUnsupported.
+func (s storageClient) Attached(ctx context.Context, req *storage.AttachedRequest) (*storage.AttachedResponse, error) {
+	r, err := s.c.Attached(ctx, &pb.AttachedRequest{SubjectUrl: req.SubjectURL, DestPath: req.DestPath, Options: req.Options})
+	if err != nil {
+		return nil, wire.FromStatus(err)
+	}
+	out := &storage.AttachedResponse{}
+	for _, f := range r.Files {
+		out.Files = append(out.Files, storage.AttachedFile{Name: f.Name, MediaType: f.MediaType, Location: f.Location})
+	}
+	return out, nil
 }
 
 type transferStream interface {

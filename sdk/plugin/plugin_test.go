@@ -7,6 +7,8 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -174,5 +176,49 @@ func TestAttachOverGRPC(t *testing.T) {
 	}
 	if _, err := att.Attach(context.Background(), &storage.AttachRequest{SubjectURL: "y://h/r@sha256:ab"}); !errors.Is(err, errors.ErrUnsupported) || !strings.Contains(err.Error(), storage.CapabilityAttach) {
 		t.Fatalf("a component without Attach: %v", err)
+	}
+}
+
+// attachedStore writes one file per attached file it is asked for.
+type attachedStore struct{ errStore }
+
+func (attachedStore) Attached(_ context.Context, req *storage.AttachedRequest) (*storage.AttachedResponse, error) {
+	if strings.Contains(req.SubjectURL, "missing") {
+		return nil, fmt.Errorf("no such image: %w", fs.ErrNotExist)
+	}
+	if err := os.Mkdir(req.DestPath, 0o755); err != nil {
+		return nil, err
+	}
+	if err := os.WriteFile(filepath.Join(req.DestPath, "0.dsse.json"), []byte(req.Options["o"]), 0o644); err != nil {
+		return nil, err
+	}
+	return &storage.AttachedResponse{Files: []storage.AttachedFile{{Name: "0.dsse.json", MediaType: "application/vnd.dsse.envelope.v1+json", Location: "x://h/r:sha256-ab.att"}}}, nil
+}
+
+// Attached crosses the wire with its fields, the plugin writes in the
+// folder named, errors keep their sentinel, and a component without it
+// answers errors.ErrUnsupported naming the capability.
+func TestAttachedOverGRPC(t *testing.T) {
+	conn := TestConn(t, WithName("t"), WithStorage("x", attachedStore{}), WithStorage("y", errStore{}))
+	ar, ok := conn.Storage().(storage.AttachedReader)
+	if !ok {
+		t.Fatal("the host's storage does not offer Attached")
+	}
+	dest := filepath.Join(t.TempDir(), "attached")
+	resp, err := ar.Attached(context.Background(), &storage.AttachedRequest{SubjectURL: "x://h/r@sha256:ab", DestPath: dest, Options: map[string]string{"o": "envelope"}})
+	if err != nil || len(resp.Files) != 1 {
+		t.Fatalf("attached %+v %v", resp, err)
+	}
+	if f := resp.Files[0]; f.Name != "0.dsse.json" || f.MediaType != "application/vnd.dsse.envelope.v1+json" || f.Location != "x://h/r:sha256-ab.att" {
+		t.Fatalf("file %+v", f)
+	}
+	if b, err := os.ReadFile(filepath.Join(dest, "0.dsse.json")); err != nil || string(b) != "envelope" {
+		t.Fatalf("the file written: %q %v", b, err)
+	}
+	if _, err := ar.Attached(context.Background(), &storage.AttachedRequest{SubjectURL: "x://h/missing@sha256:ab", DestPath: dest + "2"}); !errors.Is(err, fs.ErrNotExist) {
+		t.Fatalf("missing subject: %v", err)
+	}
+	if _, err := ar.Attached(context.Background(), &storage.AttachedRequest{SubjectURL: "y://h/r@sha256:ab", DestPath: dest + "3"}); !errors.Is(err, errors.ErrUnsupported) || !strings.Contains(err.Error(), storage.CapabilityAttached) {
+		t.Fatalf("a component without Attached: %v", err)
 	}
 }

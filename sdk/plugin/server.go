@@ -167,6 +167,28 @@ func (s *storageServer) Attach(ctx context.Context, req *pb.AttachRequest) (*pb.
 	return &pb.AttachResponse{Locations: resp.Locations}, nil
 }
 
+// Attached serves storage.AttachedReader for a component that implements
+// it.
+func (s *storageServer) Attached(ctx context.Context, req *pb.AttachedRequest) (*pb.AttachedResponse, error) {
+	st, err := s.pick(req.SubjectUrl)
+	if err != nil {
+		return nil, wire.ToStatus(err)
+	}
+	a, ok := st.(storage.AttachedReader)
+	if !ok {
+		return nil, wire.ToStatus(fmt.Errorf("%w: this plugin does not read attached files (no %s)", errors.ErrUnsupported, storage.CapabilityAttached))
+	}
+	resp, err := a.Attached(ctx, &storage.AttachedRequest{SubjectURL: req.SubjectUrl, DestPath: req.DestPath, Options: req.Options})
+	if err != nil {
+		return nil, wire.ToStatus(err)
+	}
+	out := &pb.AttachedResponse{}
+	for _, f := range resp.Files {
+		out.Files = append(out.Files, &pb.AttachedFile{Name: f.Name, MediaType: f.MediaType, Location: f.Location})
+	}
+	return out, nil
+}
+
 // progressSender forwards progress at most every 100 ms, so a plugin may
 // report as often as it likes.
 func progressSender(send func(*pb.TransferEvent) error) storage.ProgressFunc {

@@ -109,6 +109,51 @@ type AttachResponse struct {
 	Locations []string
 }
 
+// CapabilityAttached is announced by a backend whose component implements
+// AttachedReader.
+const CapabilityAttached = "storage:attached"
+
+// AttachedReader is implemented by a backend that gives back what is
+// attached to a subject (a registry: the attestations of an image, its
+// referrers and cosign's attestation tag). It is optional, like Attacher:
+// the SDK answers errors.ErrUnsupported for a component without it.
+// Announce CapabilityAttached with it.
+type AttachedReader interface {
+	// Attached creates the folder DestPath (which does not exist yet; its
+	// parent does) and writes every file attached to the subject
+	// SubjectURL names by its digest there, one file each. A subject with
+	// nothing attached is an empty response; a subject that is not there
+	// is fs.ErrNotExist. The backend bounds how many files and bytes it
+	// writes.
+	Attached(ctx context.Context, req *AttachedRequest) (*AttachedResponse, error)
+}
+
+// AttachedRequest asks for the files attached to a subject.
+type AttachedRequest struct {
+	// SubjectURL names the subject by its digest
+	// (oci://HOST/REPO@sha256:HEX).
+	SubjectURL string
+	// DestPath is the folder to create and write the files in.
+	DestPath string
+	Options  map[string]string
+}
+
+// AttachedResponse lists what was written in DestPath.
+type AttachedResponse struct {
+	Files []AttachedFile
+}
+
+// AttachedFile is one file attached to a subject, as written.
+type AttachedFile struct {
+	// Name is its name in DestPath, one path segment.
+	Name string
+	// MediaType is the file's, as AttachRequest.MediaType.
+	MediaType string
+	// Location says where the backend keeps it (a URL without
+	// credentials), for messages.
+	Location string
+}
+
 // Progress is a snapshot of a running transfer.
 type Progress struct {
 	DoneBytes  int64

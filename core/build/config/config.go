@@ -115,16 +115,26 @@ type Replacement struct {
 
 // Material is an input fetched (and verified against Digest) before the build.
 type Material struct {
-	URI         string   `yaml:"uri"`
-	Digest      Digest   `yaml:"digest,omitempty"`
-	Attestation string   `yaml:"attestation,omitempty"` // parsed only
-	Keys        []string `yaml:"keys,omitempty"`        // parsed only
+	URI    string `yaml:"uri"`
+	Digest Digest `yaml:"digest,omitempty"`
+	// Attestation is the URL of the material's upstream attestation, or
+	// AttestationAttached for an image: what its registry keeps attached
+	// to it.
+	Attestation string   `yaml:"attestation,omitempty"`
+	Keys        []string `yaml:"keys,omitempty"` // parsed only
 	Options     Options  `yaml:"options,omitempty"`
 	// MaxSize bounds what the fetch may write ("500MiB", "2GB", bytes);
 	// 0 means DefaultMaxMaterialSize.
 	MaxSize int64    `yaml:"maxSize,omitempty"`
 	Pos     Position `yaml:"-"`
 }
+
+// AttestationAttached, as a material's attestation, takes the upstream
+// attestation from what is attached to the image the material's uri names
+// (oci://HOST/REPO@sha256:M, or a tag resolved once to M): one of them must
+// be signed by the material's keys (required) and have a subject whose
+// sha256 is the manifest digest M.
+const AttestationAttached = "attached"
 
 // DefaultMaxMaterialSize bounds a material without maxSize: a fetch that
 // writes more is stopped and refused.

@@ -138,11 +138,15 @@ func (c *Config) validateReplacements(declared func(string) bool) error {
 	return nil
 }
 
-// validateMaterials checks (and lower-cases) the materials' digests.
+// validateMaterials checks (and lower-cases) the materials' digests, and
+// that an attestation: attached comes with keys.
 func (c *Config) validateMaterials() error {
 	for i := range c.Materials {
 		if err := c.validateDigest(indexPath("materials", i)+".digest", c.Materials[i].Digest); err != nil {
 			return err
+		}
+		if p := indexPath("materials", i); c.Materials[i].Attestation == AttestationAttached && len(c.Materials[i].Keys) == 0 {
+			return c.errorf(p+".attestation", "%s.attestation: %s needs keys: the public keys the image's attached provenance must be signed with", p, AttestationAttached)
 		}
 	}
 	return nil

@@ -208,6 +208,27 @@ func (s *Store) Attach(ctx context.Context, req storage.AttachRequest) (*storage
 	return resp, nil
 }
 
+// Attached writes the files attached to req.SubjectURL into the new folder
+// req.DestPath (with that URL's credentials added to req.Options), through
+// a plugin that implements storage.AttachedReader; any other fails with
+// errors.ErrUnsupported.
+func (s *Store) Attached(ctx context.Context, req storage.AttachedRequest) (*storage.AttachedResponse, error) {
+	b, err := s.backend(req.SubjectURL)
+	if err != nil {
+		return nil, err
+	}
+	a, ok := b.Storage.(storage.AttachedReader)
+	if !ok {
+		return nil, s.fail("reading what is attached to", req.SubjectURL, b, fmt.Errorf("%w: the plugin %s does not read attached files", errors.ErrUnsupported, b.Name))
+	}
+	req.Options = s.options(req.SubjectURL, req.Options)
+	resp, err := a.Attached(ctx, &req)
+	if err != nil {
+		return nil, s.fail("reading what is attached to", req.SubjectURL, b, err)
+	}
+	return resp, nil
+}
+
 // Shown is rawURL as every message of the store prints it.
 func (s *Store) Shown(rawURL string) string { return s.shown(rawURL) }
 

@@ -15,6 +15,7 @@ import (
 	"github.com/mmbuild/mmbuild/core/build/config"
 	"github.com/mmbuild/mmbuild/core/build/remote"
 	"github.com/mmbuild/mmbuild/core/evidence/digest"
+	"github.com/mmbuild/mmbuild/sdk/storage"
 )
 
 // fetchedMaterial is a material verified by the core and in place in the
@@ -107,9 +108,9 @@ func fetchMaterials(ctx context.Context, t tools, store *remote.Store, cfg *conf
 	g.SetLimit(8)
 	for i, m := range mats {
 		g.Go(func() error {
-			fm, err := fetchMaterial(gctx, t, store, m, i)
+			fm, manifest, err := fetchMaterialOf(gctx, t, store, m, i)
 			if err == nil {
-				err = checkUpstream(gctx, t, store, cfg, m, fm.digest)
+				err = checkUpstream(gctx, t, store, cfg, m, fm.digest, manifest)
 			}
 			if err != nil {
 				return materialError(m, store, err)
@@ -132,6 +133,40 @@ func materialError(m config.Material, store *remote.Store, err error) error {
 		return fmt.Errorf("%s: fetching material: %w", m.Pos, err)
 	}
 	return fmt.Errorf("%s: fetching material %s: %w", m.Pos, store.Shown(m.URI), err)
+}
+
+// fetchMaterialOf fetches a material; one whose attestation is attached
+// to its image is resolved once to its manifest digest (returned) and
+// fetched by that digest, so the layout the core hashes and the image whose
+// attestations are checked are one.
+func fetchMaterialOf(ctx context.Context, t tools, store *remote.Store, m config.Material, i int) (*fetchedMaterial, string, error) {
+	if m.Attestation != config.AttestationAttached {
+		fm, err := fetchMaterial(ctx, t, store, m, i)
+		return fm, "", err
+	}
+	ref, err := config.ParseImage(m.URI)
+	if err != nil {
+		return nil, "", fmt.Errorf("%w: materials[%d].attestation: %s takes an image's uri: %w", ErrUpstream, i, config.AttestationAttached, err)
+	}
+	if !store.Capable(m.URI, storage.CapabilityAttached) {
+		return nil, "", fmt.Errorf("%w: materials[%d].attestation: %s: the storage plugin serving %s:// does not announce %s: it cannot read what is attached to an image", ErrUpstream, i, config.AttestationAttached, ref.Scheme, storage.CapabilityAttached)
+	}
+	manifest := ref.Digest
+	if manifest == "" {
+		im := image{ref: ref, where: fmt.Sprintf("materials[%d].uri", i)}
+		if manifest, err = resolveImage(ctx, store, im); err != nil {
+			return nil, "", err
+		}
+		t.log.Info("material image resolved", "uri", store.Shown(m.URI), "digest", manifest)
+	}
+	byDigest := m
+	byDigest.URI = ref.ByDigest(manifest)
+	fm, err := fetchMaterial(ctx, t, store, byDigest, i)
+	if err != nil {
+		return nil, "", err
+	}
+	fm.uri = m.URI
+	return fm, manifest, nil
 }
 
 // fetchMaterial gets one material into the staging area and verifies its

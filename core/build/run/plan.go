@@ -110,7 +110,7 @@ func planURLs(cfg *config.Config) []planURL {
 	var out []planURL
 	for i, m := range cfg.Materials {
 		out = append(out, planURL{url: m.URI, where: fmt.Sprintf("%s: materials[%d].uri", m.Pos, i)})
-		if m.Attestation != "" {
+		if m.Attestation != "" && m.Attestation != config.AttestationAttached {
 			out = append(out, planURL{url: m.Attestation, where: fmt.Sprintf("%s: materials[%d].attestation", m.Pos, i)})
 		}
 	}

@@ -79,7 +79,7 @@ func configUses(cfg *config.Config) ([]use, error) {
 		if err := add(fmt.Sprintf("materials[%d]", i), m.URI, m.Options); err != nil {
 			return nil, err
 		}
-		if m.Attestation != "" {
+		if m.Attestation != "" && m.Attestation != config.AttestationAttached {
 			if err := add(fmt.Sprintf("materials[%d].attestation", i), m.Attestation, nil); err != nil {
 				return nil, err
 			}

@@ -843,6 +843,179 @@ func (x *AttachResponse) GetLocations() []string {
 	return nil
 }
 
+type AttachedRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// subject_url names the subject by its digest.
+	SubjectUrl string `protobuf:"bytes,1,opt,name=subject_url,json=subjectUrl,proto3" json:"subject_url,omitempty"`
+	// dest_path is the folder to create and write the files in.
+	DestPath      string            `protobuf:"bytes,2,opt,name=dest_path,json=destPath,proto3" json:"dest_path,omitempty"`
+	Options       map[string]string `protobuf:"bytes,3,rep,name=options,proto3" json:"options,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *AttachedRequest) Reset() {
+	*x = AttachedRequest{}
+	mi := &file_mmbuild_plugin_v1_plugin_proto_msgTypes[12]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *AttachedRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*AttachedRequest) ProtoMessage() {}
+
+func (x *AttachedRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_mmbuild_plugin_v1_plugin_proto_msgTypes[12]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use AttachedRequest.ProtoReflect.Descriptor instead.
+func (*AttachedRequest) Descriptor() ([]byte, []int) {
+	return file_mmbuild_plugin_v1_plugin_proto_rawDescGZIP(), []int{12}
+}
+
+func (x *AttachedRequest) GetSubjectUrl() string {
+	if x != nil {
+		return x.SubjectUrl
+	}
+	return ""
+}
+
+func (x *AttachedRequest) GetDestPath() string {
+	if x != nil {
+		return x.DestPath
+	}
+	return ""
+}
+
+func (x *AttachedRequest) GetOptions() map[string]string {
+	if x != nil {
+		return x.Options
+	}
+	return nil
+}
+
+type AttachedResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// files are what was written in dest_path, one per attached file, in the
+	// order the backend keeps them.
+	Files         []*AttachedFile `protobuf:"bytes,1,rep,name=files,proto3" json:"files,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *AttachedResponse) Reset() {
+	*x = AttachedResponse{}
+	mi := &file_mmbuild_plugin_v1_plugin_proto_msgTypes[13]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *AttachedResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*AttachedResponse) ProtoMessage() {}
+
+func (x *AttachedResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_mmbuild_plugin_v1_plugin_proto_msgTypes[13]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use AttachedResponse.ProtoReflect.Descriptor instead.
+func (*AttachedResponse) Descriptor() ([]byte, []int) {
+	return file_mmbuild_plugin_v1_plugin_proto_rawDescGZIP(), []int{13}
+}
+
+func (x *AttachedResponse) GetFiles() []*AttachedFile {
+	if x != nil {
+		return x.Files
+	}
+	return nil
+}
+
+type AttachedFile struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// name is the file's name in dest_path (one path segment).
+	Name string `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	// media_type is the file's ("application/vnd.dsse.envelope.v1+json",
+	// "application/vnd.dev.sigstore.bundle.v0.3+json").
+	MediaType string `protobuf:"bytes,2,opt,name=media_type,json=mediaType,proto3" json:"media_type,omitempty"`
+	// location says where the backend keeps it (a URL without credentials),
+	// for the core's messages.
+	Location      string `protobuf:"bytes,3,opt,name=location,proto3" json:"location,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *AttachedFile) Reset() {
+	*x = AttachedFile{}
+	mi := &file_mmbuild_plugin_v1_plugin_proto_msgTypes[14]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *AttachedFile) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*AttachedFile) ProtoMessage() {}
+
+func (x *AttachedFile) ProtoReflect() protoreflect.Message {
+	mi := &file_mmbuild_plugin_v1_plugin_proto_msgTypes[14]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use AttachedFile.ProtoReflect.Descriptor instead.
+func (*AttachedFile) Descriptor() ([]byte, []int) {
+	return file_mmbuild_plugin_v1_plugin_proto_rawDescGZIP(), []int{14}
+}
+
+func (x *AttachedFile) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *AttachedFile) GetMediaType() string {
+	if x != nil {
+		return x.MediaType
+	}
+	return ""
+}
+
+func (x *AttachedFile) GetLocation() string {
+	if x != nil {
+		return x.Location
+	}
+	return ""
+}
+
 type TransferEvent struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// Types that are valid to be assigned to Event:
@@ -856,7 +1029,7 @@ type TransferEvent struct {
 
 func (x *TransferEvent) Reset() {
 	*x = TransferEvent{}
-	mi := &file_mmbuild_plugin_v1_plugin_proto_msgTypes[12]
+	mi := &file_mmbuild_plugin_v1_plugin_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -868,7 +1041,7 @@ func (x *TransferEvent) String() string {
 func (*TransferEvent) ProtoMessage() {}
 
 func (x *TransferEvent) ProtoReflect() protoreflect.Message {
-	mi := &file_mmbuild_plugin_v1_plugin_proto_msgTypes[12]
+	mi := &file_mmbuild_plugin_v1_plugin_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -881,7 +1054,7 @@ func (x *TransferEvent) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TransferEvent.ProtoReflect.Descriptor instead.
 func (*TransferEvent) Descriptor() ([]byte, []int) {
-	return file_mmbuild_plugin_v1_plugin_proto_rawDescGZIP(), []int{12}
+	return file_mmbuild_plugin_v1_plugin_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *TransferEvent) GetEvent() isTransferEvent_Event {
@@ -937,7 +1110,7 @@ type Progress struct {
 
 func (x *Progress) Reset() {
 	*x = Progress{}
-	mi := &file_mmbuild_plugin_v1_plugin_proto_msgTypes[13]
+	mi := &file_mmbuild_plugin_v1_plugin_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -949,7 +1122,7 @@ func (x *Progress) String() string {
 func (*Progress) ProtoMessage() {}
 
 func (x *Progress) ProtoReflect() protoreflect.Message {
-	mi := &file_mmbuild_plugin_v1_plugin_proto_msgTypes[13]
+	mi := &file_mmbuild_plugin_v1_plugin_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -962,7 +1135,7 @@ func (x *Progress) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Progress.ProtoReflect.Descriptor instead.
 func (*Progress) Descriptor() ([]byte, []int) {
-	return file_mmbuild_plugin_v1_plugin_proto_rawDescGZIP(), []int{13}
+	return file_mmbuild_plugin_v1_plugin_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *Progress) GetDoneBytes() int64 {
@@ -1006,7 +1179,7 @@ type TransferResult struct {
 
 func (x *TransferResult) Reset() {
 	*x = TransferResult{}
-	mi := &file_mmbuild_plugin_v1_plugin_proto_msgTypes[14]
+	mi := &file_mmbuild_plugin_v1_plugin_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1018,7 +1191,7 @@ func (x *TransferResult) String() string {
 func (*TransferResult) ProtoMessage() {}
 
 func (x *TransferResult) ProtoReflect() protoreflect.Message {
-	mi := &file_mmbuild_plugin_v1_plugin_proto_msgTypes[14]
+	mi := &file_mmbuild_plugin_v1_plugin_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1031,7 +1204,7 @@ func (x *TransferResult) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TransferResult.ProtoReflect.Descriptor instead.
 func (*TransferResult) Descriptor() ([]byte, []int) {
-	return file_mmbuild_plugin_v1_plugin_proto_rawDescGZIP(), []int{14}
+	return file_mmbuild_plugin_v1_plugin_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *TransferResult) GetBytes() int64 {
@@ -1085,7 +1258,7 @@ type CatalogRequest struct {
 
 func (x *CatalogRequest) Reset() {
 	*x = CatalogRequest{}
-	mi := &file_mmbuild_plugin_v1_plugin_proto_msgTypes[15]
+	mi := &file_mmbuild_plugin_v1_plugin_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1097,7 +1270,7 @@ func (x *CatalogRequest) String() string {
 func (*CatalogRequest) ProtoMessage() {}
 
 func (x *CatalogRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_mmbuild_plugin_v1_plugin_proto_msgTypes[15]
+	mi := &file_mmbuild_plugin_v1_plugin_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1110,7 +1283,7 @@ func (x *CatalogRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CatalogRequest.ProtoReflect.Descriptor instead.
 func (*CatalogRequest) Descriptor() ([]byte, []int) {
-	return file_mmbuild_plugin_v1_plugin_proto_rawDescGZIP(), []int{15}
+	return file_mmbuild_plugin_v1_plugin_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *CatalogRequest) GetCatalogerId() string {
@@ -1161,7 +1334,7 @@ type CatalogEvent struct {
 
 func (x *CatalogEvent) Reset() {
 	*x = CatalogEvent{}
-	mi := &file_mmbuild_plugin_v1_plugin_proto_msgTypes[16]
+	mi := &file_mmbuild_plugin_v1_plugin_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1173,7 +1346,7 @@ func (x *CatalogEvent) String() string {
 func (*CatalogEvent) ProtoMessage() {}
 
 func (x *CatalogEvent) ProtoReflect() protoreflect.Message {
-	mi := &file_mmbuild_plugin_v1_plugin_proto_msgTypes[16]
+	mi := &file_mmbuild_plugin_v1_plugin_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1186,7 +1359,7 @@ func (x *CatalogEvent) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CatalogEvent.ProtoReflect.Descriptor instead.
 func (*CatalogEvent) Descriptor() ([]byte, []int) {
-	return file_mmbuild_plugin_v1_plugin_proto_rawDescGZIP(), []int{16}
+	return file_mmbuild_plugin_v1_plugin_proto_rawDescGZIP(), []int{19}
 }
 
 func (x *CatalogEvent) GetEvent() isCatalogEvent_Event {
@@ -1240,7 +1413,7 @@ type CatalogChunk struct {
 
 func (x *CatalogChunk) Reset() {
 	*x = CatalogChunk{}
-	mi := &file_mmbuild_plugin_v1_plugin_proto_msgTypes[17]
+	mi := &file_mmbuild_plugin_v1_plugin_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1252,7 +1425,7 @@ func (x *CatalogChunk) String() string {
 func (*CatalogChunk) ProtoMessage() {}
 
 func (x *CatalogChunk) ProtoReflect() protoreflect.Message {
-	mi := &file_mmbuild_plugin_v1_plugin_proto_msgTypes[17]
+	mi := &file_mmbuild_plugin_v1_plugin_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1265,7 +1438,7 @@ func (x *CatalogChunk) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CatalogChunk.ProtoReflect.Descriptor instead.
 func (*CatalogChunk) Descriptor() ([]byte, []int) {
-	return file_mmbuild_plugin_v1_plugin_proto_rawDescGZIP(), []int{17}
+	return file_mmbuild_plugin_v1_plugin_proto_rawDescGZIP(), []int{20}
 }
 
 func (x *CatalogChunk) GetPackages() []*CatalogPackage {
@@ -1298,7 +1471,7 @@ type CatalogPackage struct {
 
 func (x *CatalogPackage) Reset() {
 	*x = CatalogPackage{}
-	mi := &file_mmbuild_plugin_v1_plugin_proto_msgTypes[18]
+	mi := &file_mmbuild_plugin_v1_plugin_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1310,7 +1483,7 @@ func (x *CatalogPackage) String() string {
 func (*CatalogPackage) ProtoMessage() {}
 
 func (x *CatalogPackage) ProtoReflect() protoreflect.Message {
-	mi := &file_mmbuild_plugin_v1_plugin_proto_msgTypes[18]
+	mi := &file_mmbuild_plugin_v1_plugin_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1323,7 +1496,7 @@ func (x *CatalogPackage) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CatalogPackage.ProtoReflect.Descriptor instead.
 func (*CatalogPackage) Descriptor() ([]byte, []int) {
-	return file_mmbuild_plugin_v1_plugin_proto_rawDescGZIP(), []int{18}
+	return file_mmbuild_plugin_v1_plugin_proto_rawDescGZIP(), []int{21}
 }
 
 func (x *CatalogPackage) GetName() string {
@@ -1383,7 +1556,7 @@ type CatalogFile struct {
 
 func (x *CatalogFile) Reset() {
 	*x = CatalogFile{}
-	mi := &file_mmbuild_plugin_v1_plugin_proto_msgTypes[19]
+	mi := &file_mmbuild_plugin_v1_plugin_proto_msgTypes[22]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1395,7 +1568,7 @@ func (x *CatalogFile) String() string {
 func (*CatalogFile) ProtoMessage() {}
 
 func (x *CatalogFile) ProtoReflect() protoreflect.Message {
-	mi := &file_mmbuild_plugin_v1_plugin_proto_msgTypes[19]
+	mi := &file_mmbuild_plugin_v1_plugin_proto_msgTypes[22]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1408,7 +1581,7 @@ func (x *CatalogFile) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CatalogFile.ProtoReflect.Descriptor instead.
 func (*CatalogFile) Descriptor() ([]byte, []int) {
-	return file_mmbuild_plugin_v1_plugin_proto_rawDescGZIP(), []int{19}
+	return file_mmbuild_plugin_v1_plugin_proto_rawDescGZIP(), []int{22}
 }
 
 func (x *CatalogFile) GetPath() string {
@@ -1452,7 +1625,7 @@ type CatalogResult struct {
 
 func (x *CatalogResult) Reset() {
 	*x = CatalogResult{}
-	mi := &file_mmbuild_plugin_v1_plugin_proto_msgTypes[20]
+	mi := &file_mmbuild_plugin_v1_plugin_proto_msgTypes[23]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1464,7 +1637,7 @@ func (x *CatalogResult) String() string {
 func (*CatalogResult) ProtoMessage() {}
 
 func (x *CatalogResult) ProtoReflect() protoreflect.Message {
-	mi := &file_mmbuild_plugin_v1_plugin_proto_msgTypes[20]
+	mi := &file_mmbuild_plugin_v1_plugin_proto_msgTypes[23]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1477,7 +1650,7 @@ func (x *CatalogResult) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CatalogResult.ProtoReflect.Descriptor instead.
 func (*CatalogResult) Descriptor() ([]byte, []int) {
-	return file_mmbuild_plugin_v1_plugin_proto_rawDescGZIP(), []int{20}
+	return file_mmbuild_plugin_v1_plugin_proto_rawDescGZIP(), []int{23}
 }
 
 func (x *CatalogResult) GetSha256() string {
@@ -1582,7 +1755,22 @@ const file_mmbuild_plugin_v1_plugin_proto_rawDesc = "" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
 	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\".\n" +
 	"\x0eAttachResponse\x12\x1c\n" +
-	"\tlocations\x18\x01 \x03(\tR\tlocations\"\x90\x01\n" +
+	"\tlocations\x18\x01 \x03(\tR\tlocations\"\xd6\x01\n" +
+	"\x0fAttachedRequest\x12\x1f\n" +
+	"\vsubject_url\x18\x01 \x01(\tR\n" +
+	"subjectUrl\x12\x1b\n" +
+	"\tdest_path\x18\x02 \x01(\tR\bdestPath\x12I\n" +
+	"\aoptions\x18\x03 \x03(\v2/.mmbuild.plugin.v1.AttachedRequest.OptionsEntryR\aoptions\x1a:\n" +
+	"\fOptionsEntry\x12\x10\n" +
+	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"I\n" +
+	"\x10AttachedResponse\x125\n" +
+	"\x05files\x18\x01 \x03(\v2\x1f.mmbuild.plugin.v1.AttachedFileR\x05files\"]\n" +
+	"\fAttachedFile\x12\x12\n" +
+	"\x04name\x18\x01 \x01(\tR\x04name\x12\x1d\n" +
+	"\n" +
+	"media_type\x18\x02 \x01(\tR\tmediaType\x12\x1a\n" +
+	"\blocation\x18\x03 \x01(\tR\blocation\"\x90\x01\n" +
 	"\rTransferEvent\x129\n" +
 	"\bprogress\x18\x01 \x01(\v2\x1b.mmbuild.plugin.v1.ProgressH\x00R\bprogress\x12;\n" +
 	"\x06result\x18\x02 \x01(\v2!.mmbuild.plugin.v1.TransferResultH\x00R\x06resultB\a\n" +
@@ -1634,12 +1822,13 @@ const file_mmbuild_plugin_v1_plugin_proto_rawDesc = "" +
 	"\x06Plugin\x12G\n" +
 	"\x04Info\x12\x1e.mmbuild.plugin.v1.InfoRequest\x1a\x1f.mmbuild.plugin.v1.InfoResponse2T\n" +
 	"\aHandler\x12I\n" +
-	"\x05Build\x12\x1f.mmbuild.plugin.v1.BuildRequest\x1a\x1d.mmbuild.plugin.v1.BuildEvent0\x012\xb5\x02\n" +
+	"\x05Build\x12\x1f.mmbuild.plugin.v1.BuildRequest\x1a\x1d.mmbuild.plugin.v1.BuildEvent0\x012\x8a\x03\n" +
 	"\aStorage\x12G\n" +
 	"\x04Stat\x12\x1e.mmbuild.plugin.v1.StatRequest\x1a\x1f.mmbuild.plugin.v1.StatResponse\x12H\n" +
 	"\x03Get\x12\x1d.mmbuild.plugin.v1.GetRequest\x1a .mmbuild.plugin.v1.TransferEvent0\x01\x12H\n" +
 	"\x03Put\x12\x1d.mmbuild.plugin.v1.PutRequest\x1a .mmbuild.plugin.v1.TransferEvent0\x01\x12M\n" +
-	"\x06Attach\x12 .mmbuild.plugin.v1.AttachRequest\x1a!.mmbuild.plugin.v1.AttachResponse2\\\n" +
+	"\x06Attach\x12 .mmbuild.plugin.v1.AttachRequest\x1a!.mmbuild.plugin.v1.AttachResponse\x12S\n" +
+	"\bAttached\x12\".mmbuild.plugin.v1.AttachedRequest\x1a#.mmbuild.plugin.v1.AttachedResponse2\\\n" +
 	"\tCataloger\x12O\n" +
 	"\aCatalog\x12!.mmbuild.plugin.v1.CatalogRequest\x1a\x1f.mmbuild.plugin.v1.CatalogEvent0\x01B/Z-github.com/mmbuild/mmbuild/sdk/internal/pb;pbb\x06proto3"
 
@@ -1656,76 +1845,84 @@ func file_mmbuild_plugin_v1_plugin_proto_rawDescGZIP() []byte {
 }
 
 var file_mmbuild_plugin_v1_plugin_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
-var file_mmbuild_plugin_v1_plugin_proto_msgTypes = make([]protoimpl.MessageInfo, 29)
+var file_mmbuild_plugin_v1_plugin_proto_msgTypes = make([]protoimpl.MessageInfo, 33)
 var file_mmbuild_plugin_v1_plugin_proto_goTypes = []any{
-	(Output_Stream)(0),     // 0: mmbuild.plugin.v1.Output.Stream
-	(*InfoRequest)(nil),    // 1: mmbuild.plugin.v1.InfoRequest
-	(*InfoResponse)(nil),   // 2: mmbuild.plugin.v1.InfoResponse
-	(*BuildRequest)(nil),   // 3: mmbuild.plugin.v1.BuildRequest
-	(*BuildEvent)(nil),     // 4: mmbuild.plugin.v1.BuildEvent
-	(*Output)(nil),         // 5: mmbuild.plugin.v1.Output
-	(*BuildResult)(nil),    // 6: mmbuild.plugin.v1.BuildResult
-	(*StatRequest)(nil),    // 7: mmbuild.plugin.v1.StatRequest
-	(*StatResponse)(nil),   // 8: mmbuild.plugin.v1.StatResponse
-	(*GetRequest)(nil),     // 9: mmbuild.plugin.v1.GetRequest
-	(*PutRequest)(nil),     // 10: mmbuild.plugin.v1.PutRequest
-	(*AttachRequest)(nil),  // 11: mmbuild.plugin.v1.AttachRequest
-	(*AttachResponse)(nil), // 12: mmbuild.plugin.v1.AttachResponse
-	(*TransferEvent)(nil),  // 13: mmbuild.plugin.v1.TransferEvent
-	(*Progress)(nil),       // 14: mmbuild.plugin.v1.Progress
-	(*TransferResult)(nil), // 15: mmbuild.plugin.v1.TransferResult
-	(*CatalogRequest)(nil), // 16: mmbuild.plugin.v1.CatalogRequest
-	(*CatalogEvent)(nil),   // 17: mmbuild.plugin.v1.CatalogEvent
-	(*CatalogChunk)(nil),   // 18: mmbuild.plugin.v1.CatalogChunk
-	(*CatalogPackage)(nil), // 19: mmbuild.plugin.v1.CatalogPackage
-	(*CatalogFile)(nil),    // 20: mmbuild.plugin.v1.CatalogFile
-	(*CatalogResult)(nil),  // 21: mmbuild.plugin.v1.CatalogResult
-	nil,                    // 22: mmbuild.plugin.v1.InfoResponse.ConfigSchemaEntry
-	nil,                    // 23: mmbuild.plugin.v1.BuildRequest.OptionsEntry
-	nil,                    // 24: mmbuild.plugin.v1.StatRequest.OptionsEntry
-	nil,                    // 25: mmbuild.plugin.v1.GetRequest.OptionsEntry
-	nil,                    // 26: mmbuild.plugin.v1.PutRequest.OptionsEntry
-	nil,                    // 27: mmbuild.plugin.v1.AttachRequest.AnnotationsEntry
-	nil,                    // 28: mmbuild.plugin.v1.AttachRequest.OptionsEntry
-	nil,                    // 29: mmbuild.plugin.v1.CatalogRequest.OptionsEntry
+	(Output_Stream)(0),       // 0: mmbuild.plugin.v1.Output.Stream
+	(*InfoRequest)(nil),      // 1: mmbuild.plugin.v1.InfoRequest
+	(*InfoResponse)(nil),     // 2: mmbuild.plugin.v1.InfoResponse
+	(*BuildRequest)(nil),     // 3: mmbuild.plugin.v1.BuildRequest
+	(*BuildEvent)(nil),       // 4: mmbuild.plugin.v1.BuildEvent
+	(*Output)(nil),           // 5: mmbuild.plugin.v1.Output
+	(*BuildResult)(nil),      // 6: mmbuild.plugin.v1.BuildResult
+	(*StatRequest)(nil),      // 7: mmbuild.plugin.v1.StatRequest
+	(*StatResponse)(nil),     // 8: mmbuild.plugin.v1.StatResponse
+	(*GetRequest)(nil),       // 9: mmbuild.plugin.v1.GetRequest
+	(*PutRequest)(nil),       // 10: mmbuild.plugin.v1.PutRequest
+	(*AttachRequest)(nil),    // 11: mmbuild.plugin.v1.AttachRequest
+	(*AttachResponse)(nil),   // 12: mmbuild.plugin.v1.AttachResponse
+	(*AttachedRequest)(nil),  // 13: mmbuild.plugin.v1.AttachedRequest
+	(*AttachedResponse)(nil), // 14: mmbuild.plugin.v1.AttachedResponse
+	(*AttachedFile)(nil),     // 15: mmbuild.plugin.v1.AttachedFile
+	(*TransferEvent)(nil),    // 16: mmbuild.plugin.v1.TransferEvent
+	(*Progress)(nil),         // 17: mmbuild.plugin.v1.Progress
+	(*TransferResult)(nil),   // 18: mmbuild.plugin.v1.TransferResult
+	(*CatalogRequest)(nil),   // 19: mmbuild.plugin.v1.CatalogRequest
+	(*CatalogEvent)(nil),     // 20: mmbuild.plugin.v1.CatalogEvent
+	(*CatalogChunk)(nil),     // 21: mmbuild.plugin.v1.CatalogChunk
+	(*CatalogPackage)(nil),   // 22: mmbuild.plugin.v1.CatalogPackage
+	(*CatalogFile)(nil),      // 23: mmbuild.plugin.v1.CatalogFile
+	(*CatalogResult)(nil),    // 24: mmbuild.plugin.v1.CatalogResult
+	nil,                      // 25: mmbuild.plugin.v1.InfoResponse.ConfigSchemaEntry
+	nil,                      // 26: mmbuild.plugin.v1.BuildRequest.OptionsEntry
+	nil,                      // 27: mmbuild.plugin.v1.StatRequest.OptionsEntry
+	nil,                      // 28: mmbuild.plugin.v1.GetRequest.OptionsEntry
+	nil,                      // 29: mmbuild.plugin.v1.PutRequest.OptionsEntry
+	nil,                      // 30: mmbuild.plugin.v1.AttachRequest.AnnotationsEntry
+	nil,                      // 31: mmbuild.plugin.v1.AttachRequest.OptionsEntry
+	nil,                      // 32: mmbuild.plugin.v1.AttachedRequest.OptionsEntry
+	nil,                      // 33: mmbuild.plugin.v1.CatalogRequest.OptionsEntry
 }
 var file_mmbuild_plugin_v1_plugin_proto_depIdxs = []int32{
-	22, // 0: mmbuild.plugin.v1.InfoResponse.config_schema:type_name -> mmbuild.plugin.v1.InfoResponse.ConfigSchemaEntry
-	23, // 1: mmbuild.plugin.v1.BuildRequest.options:type_name -> mmbuild.plugin.v1.BuildRequest.OptionsEntry
+	25, // 0: mmbuild.plugin.v1.InfoResponse.config_schema:type_name -> mmbuild.plugin.v1.InfoResponse.ConfigSchemaEntry
+	26, // 1: mmbuild.plugin.v1.BuildRequest.options:type_name -> mmbuild.plugin.v1.BuildRequest.OptionsEntry
 	5,  // 2: mmbuild.plugin.v1.BuildEvent.output:type_name -> mmbuild.plugin.v1.Output
 	6,  // 3: mmbuild.plugin.v1.BuildEvent.result:type_name -> mmbuild.plugin.v1.BuildResult
 	0,  // 4: mmbuild.plugin.v1.Output.stream:type_name -> mmbuild.plugin.v1.Output.Stream
-	24, // 5: mmbuild.plugin.v1.StatRequest.options:type_name -> mmbuild.plugin.v1.StatRequest.OptionsEntry
-	25, // 6: mmbuild.plugin.v1.GetRequest.options:type_name -> mmbuild.plugin.v1.GetRequest.OptionsEntry
-	26, // 7: mmbuild.plugin.v1.PutRequest.options:type_name -> mmbuild.plugin.v1.PutRequest.OptionsEntry
-	27, // 8: mmbuild.plugin.v1.AttachRequest.annotations:type_name -> mmbuild.plugin.v1.AttachRequest.AnnotationsEntry
-	28, // 9: mmbuild.plugin.v1.AttachRequest.options:type_name -> mmbuild.plugin.v1.AttachRequest.OptionsEntry
-	14, // 10: mmbuild.plugin.v1.TransferEvent.progress:type_name -> mmbuild.plugin.v1.Progress
-	15, // 11: mmbuild.plugin.v1.TransferEvent.result:type_name -> mmbuild.plugin.v1.TransferResult
-	29, // 12: mmbuild.plugin.v1.CatalogRequest.options:type_name -> mmbuild.plugin.v1.CatalogRequest.OptionsEntry
-	18, // 13: mmbuild.plugin.v1.CatalogEvent.chunk:type_name -> mmbuild.plugin.v1.CatalogChunk
-	21, // 14: mmbuild.plugin.v1.CatalogEvent.result:type_name -> mmbuild.plugin.v1.CatalogResult
-	19, // 15: mmbuild.plugin.v1.CatalogChunk.packages:type_name -> mmbuild.plugin.v1.CatalogPackage
-	20, // 16: mmbuild.plugin.v1.CatalogChunk.files:type_name -> mmbuild.plugin.v1.CatalogFile
-	1,  // 17: mmbuild.plugin.v1.Plugin.Info:input_type -> mmbuild.plugin.v1.InfoRequest
-	3,  // 18: mmbuild.plugin.v1.Handler.Build:input_type -> mmbuild.plugin.v1.BuildRequest
-	7,  // 19: mmbuild.plugin.v1.Storage.Stat:input_type -> mmbuild.plugin.v1.StatRequest
-	9,  // 20: mmbuild.plugin.v1.Storage.Get:input_type -> mmbuild.plugin.v1.GetRequest
-	10, // 21: mmbuild.plugin.v1.Storage.Put:input_type -> mmbuild.plugin.v1.PutRequest
-	11, // 22: mmbuild.plugin.v1.Storage.Attach:input_type -> mmbuild.plugin.v1.AttachRequest
-	16, // 23: mmbuild.plugin.v1.Cataloger.Catalog:input_type -> mmbuild.plugin.v1.CatalogRequest
-	2,  // 24: mmbuild.plugin.v1.Plugin.Info:output_type -> mmbuild.plugin.v1.InfoResponse
-	4,  // 25: mmbuild.plugin.v1.Handler.Build:output_type -> mmbuild.plugin.v1.BuildEvent
-	8,  // 26: mmbuild.plugin.v1.Storage.Stat:output_type -> mmbuild.plugin.v1.StatResponse
-	13, // 27: mmbuild.plugin.v1.Storage.Get:output_type -> mmbuild.plugin.v1.TransferEvent
-	13, // 28: mmbuild.plugin.v1.Storage.Put:output_type -> mmbuild.plugin.v1.TransferEvent
-	12, // 29: mmbuild.plugin.v1.Storage.Attach:output_type -> mmbuild.plugin.v1.AttachResponse
-	17, // 30: mmbuild.plugin.v1.Cataloger.Catalog:output_type -> mmbuild.plugin.v1.CatalogEvent
-	24, // [24:31] is the sub-list for method output_type
-	17, // [17:24] is the sub-list for method input_type
-	17, // [17:17] is the sub-list for extension type_name
-	17, // [17:17] is the sub-list for extension extendee
-	0,  // [0:17] is the sub-list for field type_name
+	27, // 5: mmbuild.plugin.v1.StatRequest.options:type_name -> mmbuild.plugin.v1.StatRequest.OptionsEntry
+	28, // 6: mmbuild.plugin.v1.GetRequest.options:type_name -> mmbuild.plugin.v1.GetRequest.OptionsEntry
+	29, // 7: mmbuild.plugin.v1.PutRequest.options:type_name -> mmbuild.plugin.v1.PutRequest.OptionsEntry
+	30, // 8: mmbuild.plugin.v1.AttachRequest.annotations:type_name -> mmbuild.plugin.v1.AttachRequest.AnnotationsEntry
+	31, // 9: mmbuild.plugin.v1.AttachRequest.options:type_name -> mmbuild.plugin.v1.AttachRequest.OptionsEntry
+	32, // 10: mmbuild.plugin.v1.AttachedRequest.options:type_name -> mmbuild.plugin.v1.AttachedRequest.OptionsEntry
+	15, // 11: mmbuild.plugin.v1.AttachedResponse.files:type_name -> mmbuild.plugin.v1.AttachedFile
+	17, // 12: mmbuild.plugin.v1.TransferEvent.progress:type_name -> mmbuild.plugin.v1.Progress
+	18, // 13: mmbuild.plugin.v1.TransferEvent.result:type_name -> mmbuild.plugin.v1.TransferResult
+	33, // 14: mmbuild.plugin.v1.CatalogRequest.options:type_name -> mmbuild.plugin.v1.CatalogRequest.OptionsEntry
+	21, // 15: mmbuild.plugin.v1.CatalogEvent.chunk:type_name -> mmbuild.plugin.v1.CatalogChunk
+	24, // 16: mmbuild.plugin.v1.CatalogEvent.result:type_name -> mmbuild.plugin.v1.CatalogResult
+	22, // 17: mmbuild.plugin.v1.CatalogChunk.packages:type_name -> mmbuild.plugin.v1.CatalogPackage
+	23, // 18: mmbuild.plugin.v1.CatalogChunk.files:type_name -> mmbuild.plugin.v1.CatalogFile
+	1,  // 19: mmbuild.plugin.v1.Plugin.Info:input_type -> mmbuild.plugin.v1.InfoRequest
+	3,  // 20: mmbuild.plugin.v1.Handler.Build:input_type -> mmbuild.plugin.v1.BuildRequest
+	7,  // 21: mmbuild.plugin.v1.Storage.Stat:input_type -> mmbuild.plugin.v1.StatRequest
+	9,  // 22: mmbuild.plugin.v1.Storage.Get:input_type -> mmbuild.plugin.v1.GetRequest
+	10, // 23: mmbuild.plugin.v1.Storage.Put:input_type -> mmbuild.plugin.v1.PutRequest
+	11, // 24: mmbuild.plugin.v1.Storage.Attach:input_type -> mmbuild.plugin.v1.AttachRequest
+	13, // 25: mmbuild.plugin.v1.Storage.Attached:input_type -> mmbuild.plugin.v1.AttachedRequest
+	19, // 26: mmbuild.plugin.v1.Cataloger.Catalog:input_type -> mmbuild.plugin.v1.CatalogRequest
+	2,  // 27: mmbuild.plugin.v1.Plugin.Info:output_type -> mmbuild.plugin.v1.InfoResponse
+	4,  // 28: mmbuild.plugin.v1.Handler.Build:output_type -> mmbuild.plugin.v1.BuildEvent
+	8,  // 29: mmbuild.plugin.v1.Storage.Stat:output_type -> mmbuild.plugin.v1.StatResponse
+	16, // 30: mmbuild.plugin.v1.Storage.Get:output_type -> mmbuild.plugin.v1.TransferEvent
+	16, // 31: mmbuild.plugin.v1.Storage.Put:output_type -> mmbuild.plugin.v1.TransferEvent
+	12, // 32: mmbuild.plugin.v1.Storage.Attach:output_type -> mmbuild.plugin.v1.AttachResponse
+	14, // 33: mmbuild.plugin.v1.Storage.Attached:output_type -> mmbuild.plugin.v1.AttachedResponse
+	20, // 34: mmbuild.plugin.v1.Cataloger.Catalog:output_type -> mmbuild.plugin.v1.CatalogEvent
+	27, // [27:35] is the sub-list for method output_type
+	19, // [19:27] is the sub-list for method input_type
+	19, // [19:19] is the sub-list for extension type_name
+	19, // [19:19] is the sub-list for extension extendee
+	0,  // [0:19] is the sub-list for field type_name
 }
 
 func init() { file_mmbuild_plugin_v1_plugin_proto_init() }
@@ -1737,11 +1934,11 @@ func file_mmbuild_plugin_v1_plugin_proto_init() {
 		(*BuildEvent_Output)(nil),
 		(*BuildEvent_Result)(nil),
 	}
-	file_mmbuild_plugin_v1_plugin_proto_msgTypes[12].OneofWrappers = []any{
+	file_mmbuild_plugin_v1_plugin_proto_msgTypes[15].OneofWrappers = []any{
 		(*TransferEvent_Progress)(nil),
 		(*TransferEvent_Result)(nil),
 	}
-	file_mmbuild_plugin_v1_plugin_proto_msgTypes[16].OneofWrappers = []any{
+	file_mmbuild_plugin_v1_plugin_proto_msgTypes[19].OneofWrappers = []any{
 		(*CatalogEvent_Chunk)(nil),
 		(*CatalogEvent_Result)(nil),
 	}
@@ -1751,7 +1948,7 @@ func file_mmbuild_plugin_v1_plugin_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_mmbuild_plugin_v1_plugin_proto_rawDesc), len(file_mmbuild_plugin_v1_plugin_proto_rawDesc)),
 			NumEnums:      1,
-			NumMessages:   29,
+			NumMessages:   33,
 			NumExtensions: 0,
 			NumServices:   4,
 		},

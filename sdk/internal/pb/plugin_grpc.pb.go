@@ -249,10 +249,11 @@ var Handler_ServiceDesc = grpc.ServiceDesc{
 }
 
 const (
-	Storage_Stat_FullMethodName   = "/mmbuild.plugin.v1.Storage/Stat"
-	Storage_Get_FullMethodName    = "/mmbuild.plugin.v1.Storage/Get"
-	Storage_Put_FullMethodName    = "/mmbuild.plugin.v1.Storage/Put"
-	Storage_Attach_FullMethodName = "/mmbuild.plugin.v1.Storage/Attach"
+	Storage_Stat_FullMethodName     = "/mmbuild.plugin.v1.Storage/Stat"
+	Storage_Get_FullMethodName      = "/mmbuild.plugin.v1.Storage/Get"
+	Storage_Put_FullMethodName      = "/mmbuild.plugin.v1.Storage/Put"
+	Storage_Attach_FullMethodName   = "/mmbuild.plugin.v1.Storage/Attach"
+	Storage_Attached_FullMethodName = "/mmbuild.plugin.v1.Storage/Attached"
 )
 
 // StorageClient is the client API for Storage service.
@@ -273,6 +274,13 @@ type StorageClient interface {
 	// backend look for it. Announced by the capability "storage:attach"; a
 	// plugin without it answers UNIMPLEMENTED.
 	Attach(ctx context.Context, in *AttachRequest, opts ...grpc.CallOption) (*AttachResponse, error)
+	// Attached writes the files attached to the object subject_url names by
+	// its digest (the attestations of an image: its referrers, cosign's
+	// attestation tag) into dest_path, a folder that does not exist yet and
+	// lies inside a staging directory the core owns, and lists them. None
+	// attached is an empty list, not an error. Announced by the capability
+	// "storage:attached"; a plugin without it answers UNIMPLEMENTED.
+	Attached(ctx context.Context, in *AttachedRequest, opts ...grpc.CallOption) (*AttachedResponse, error)
 }
 
 type storageClient struct {
@@ -341,6 +349,16 @@ func (c *storageClient) Attach(ctx context.Context, in *AttachRequest, opts ...g
 	return out, nil
 }
 
+func (c *storageClient) Attached(ctx context.Context, in *AttachedRequest, opts ...grpc.CallOption) (*AttachedResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(AttachedResponse)
+	err := c.cc.Invoke(ctx, Storage_Attached_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // StorageServer is the server API for Storage service.
 // All implementations must embed UnimplementedStorageServer
 // for forward compatibility.
@@ -359,6 +377,13 @@ type StorageServer interface {
 	// backend look for it. Announced by the capability "storage:attach"; a
 	// plugin without it answers UNIMPLEMENTED.
 	Attach(context.Context, *AttachRequest) (*AttachResponse, error)
+	// Attached writes the files attached to the object subject_url names by
+	// its digest (the attestations of an image: its referrers, cosign's
+	// attestation tag) into dest_path, a folder that does not exist yet and
+	// lies inside a staging directory the core owns, and lists them. None
+	// attached is an empty list, not an error. Announced by the capability
+	// "storage:attached"; a plugin without it answers UNIMPLEMENTED.
+	Attached(context.Context, *AttachedRequest) (*AttachedResponse, error)
 	mustEmbedUnimplementedStorageServer()
 }
 
@@ -380,6 +405,9 @@ func (UnimplementedStorageServer) Put(*PutRequest, grpc.ServerStreamingServer[Tr
 }
 func (UnimplementedStorageServer) Attach(context.Context, *AttachRequest) (*AttachResponse, error) {
 	return nil, status.Errorf(codes.Unimplemented, "method Attach not implemented")
+}
+func (UnimplementedStorageServer) Attached(context.Context, *AttachedRequest) (*AttachedResponse, error) {
+	return nil, status.Errorf(codes.Unimplemented, "method Attached not implemented")
 }
 func (UnimplementedStorageServer) mustEmbedUnimplementedStorageServer() {}
 func (UnimplementedStorageServer) testEmbeddedByValue()                 {}
@@ -460,6 +488,24 @@ func _Storage_Attach_Handler(srv interface{}, ctx context.Context, dec func(inte
 	return interceptor(ctx, in, info, handler)
 }
 
+func _Storage_Attached_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(AttachedRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(StorageServer).Attached(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: Storage_Attached_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(StorageServer).Attached(ctx, req.(*AttachedRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // Storage_ServiceDesc is the grpc.ServiceDesc for Storage service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -474,6 +520,10 @@ var Storage_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "Attach",
 			Handler:    _Storage_Attach_Handler,
+		},
+		{
+			MethodName: "Attached",
+			Handler:    _Storage_Attached_Handler,
 		},
 	},
 	Streams: []grpc.StreamDesc{

@@ -24,10 +24,11 @@ type Store struct {
 }
 
 var (
-	_ storage.Storage  = (*Store)(nil)
-	_ storage.Attacher = (*Store)(nil)
-	_ plugin.Capabler  = (*Store)(nil)
-	_ plugin.Schemer   = (*Store)(nil)
+	_ storage.Storage        = (*Store)(nil)
+	_ storage.Attacher       = (*Store)(nil)
+	_ storage.AttachedReader = (*Store)(nil)
+	_ plugin.Capabler        = (*Store)(nil)
+	_ plugin.Schemer         = (*Store)(nil)
 )
 
 // Option configures a Store.
@@ -59,7 +60,7 @@ func New(opts ...Option) *Store {
 // Capabilities announces Get and Put of files and trees, progress, and
 // Attach (with the manifest digest in Stat).
 func (*Store) Capabilities() []string {
-	return []string{storage.CapabilityAttach, "storage:get-dir", "storage:progress", "storage:put", "storage:put-dir"}
+	return []string{storage.CapabilityAttach, storage.CapabilityAttached, "storage:get-dir", "storage:progress", "storage:put", "storage:put-dir"}
 }
 
 // ConfigSchema publishes the options: the account (username, and password
