@@ -145,7 +145,7 @@ func TestBadInput(t *testing.T) {
 	if _, err := put(t, s, src, u, nil); !errors.Is(err, storage.ErrInvalidURL) || !strings.Contains(err.Error(), "put to a tag") {
 		t.Errorf("Put to a digest: %v", err)
 	}
-	if _, err := put(t, s, src, "oci://"+h+"/org/app:v1", map[string]string{"platform": "linux/amd64"}); err == nil || !strings.Contains(err.Error(), "Put takes none") {
+	if _, err := put(t, s, src, "oci://"+h+"/org/app:v1", map[string]string{"platform": "linux/amd64"}); err == nil || !strings.Contains(err.Error(), "Put of files takes none") {
 		t.Errorf("Put with a platform: %v", err)
 	}
 	// A tree holds regular files only.

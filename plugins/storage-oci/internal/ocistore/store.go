@@ -169,17 +169,23 @@ func (s *Store) Get(ctx context.Context, req *storage.GetRequest) (resp *storage
 }
 
 // Put stores req.SourcePath, a file or a tree, as an artifact at the URL's
-// tag (a digest names content and cannot be pushed to).
+// tag (a digest names content and cannot be pushed to); an OCI image
+// layout put to a tag is pushed as its image (putLayout).
 func (s *Store) Put(ctx context.Context, req *storage.PutRequest) (*storage.PutResponse, error) {
 	c, err := s.begin(ctx, req.URL, req.Options)
 	if err != nil {
 		return nil, err
 	}
-	if c.cfg.platform != nil {
-		return nil, fmt.Errorf("%s: option platform chooses an image to get: Put takes none", c.loc.shown)
-	}
 	if c.loc.byDigest() {
 		return nil, fmt.Errorf("%w: %s: a digest names content already there: put to a tag (REPO:TAG) or an object (REPO//PATH)", storage.ErrInvalidURL, c.loc.shown)
+	}
+	// An OCI image layout put to a tag is pushed as the image it holds:
+	// what Get of an image writes, Put gives back.
+	if c.loc.object == "" && isLayout(req.SourcePath) {
+		return s.putLayout(ctx, c, req)
+	}
+	if c.cfg.platform != nil {
+		return nil, fmt.Errorf("%s: option platform chooses an image of an index or an OCI layout: Put of files takes none", c.loc.shown)
 	}
 	return s.put(ctx, c, req)
 }
