@@ -51,7 +51,7 @@ func SPDXDocument(in Inputs) ([]byte, error) {
 		SPDXIdentifier:    "DOCUMENT",
 		DocumentName:      in.Name,
 		DocumentNamespace: NamespacePrefix + safe(in.Name) + "-" + sum,
-		CreationInfo: &spdx.CreationInfo{Created: in.Created.Format("2006-01-02T15:04:05Z")},
+		CreationInfo:      &spdx.CreationInfo{Created: in.Created.Format("2006-01-02T15:04:05Z")},
 	}
 	if !slices.ContainsFunc(in.Tools, func(t Tool) bool { return t.Name == "mmbuild" }) {
 		// No version known: mmbuild is named still, it wrote the document.
