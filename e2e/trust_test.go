@@ -95,7 +95,9 @@ func TestReplayRefusesTamperedAttestation(t *testing.T) {
 		Payload     string            `json:"payload"`
 		Signatures  []json.RawMessage `json:"signatures"`
 	}
-	if err := json.Unmarshal(bytes.TrimSpace(bundle), &env); err != nil {
+	// The provenance is the bundle's first line (the SBOMs' follow).
+	first, _, _ := bytes.Cut(bytes.TrimSpace(bundle), []byte("\n"))
+	if err := json.Unmarshal(first, &env); err != nil {
 		t.Fatal(err)
 	}
 	payload, err := base64.StdEncoding.DecodeString(env.Payload)

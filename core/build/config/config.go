@@ -158,9 +158,13 @@ var digestLengths = map[string]int{"sha1": 40, "sha256": 64, "sha512": 128}
 type Artifacts struct {
 	Destination string   `yaml:"destination,omitempty"`
 	Files       []string `yaml:"files,omitempty"`
-	Images      []string `yaml:"images,omitempty"`  // images the builder pushed (ParseImage), attested and attached to
-	Options     Options  `yaml:"options,omitempty"` // for the destination's plugin
-	Pos         Position `yaml:"-"`
+	Images      []string `yaml:"images,omitempty"` // images the builder pushed (ParseImage), attested and attached to
+	// ImageLayouts[i] is the OCI image layout folder (in the work tree)
+	// the builder wrote for Images[i], which mmbuild then pushes itself
+	// ({ref, layout} entries); "" when the builder pushed the image.
+	ImageLayouts []string `yaml:"-"`
+	Options      Options  `yaml:"options,omitempty"` // for the destination's plugin
+	Pos          Position `yaml:"-"`
 }
 
 // Transfer copies Source files to Destination after the build.

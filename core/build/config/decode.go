@@ -506,10 +506,39 @@ func (d *decoder) artifacts(v *yaml.Node, path string, a *Artifacts) error {
 	_, err := d.mapping(v, path, map[string]fieldFunc{
 		"destination": d.setStr(&a.Destination),
 		"files":       d.setStrList(&a.Files),
-		"images":      d.setStrList(&a.Images),
+		"images":      func(v *yaml.Node, path string) error { return d.images(v, path, a) },
 		"options":     d.setOptions(&a.Options),
 	})
 	return err
+}
+
+// images reads artifacts.images: each entry a reference (the builder
+// pushes the image) or {ref, layout} (the builder writes an OCI image
+// layout folder, which mmbuild pushes to ref).
+func (d *decoder) images(v *yaml.Node, path string, a *Artifacts) error {
+	return d.list(v, path, func(elem *yaml.Node, p string) error {
+		var ref, layout string
+		if resolve(elem).Kind == yaml.MappingNode {
+			seen, err := d.mapping(elem, p, map[string]fieldFunc{"ref": d.setStr(&ref), "layout": d.setStr(&layout)})
+			if err != nil {
+				return err
+			}
+			if seen["ref"] == nil {
+				return d.errorf(elem, "%s: missing ref (the image reference the layout is pushed to)", p)
+			}
+			if seen["layout"] == nil {
+				return d.errorf(elem, "%s: missing layout (write the reference alone when the builder pushes the image)", p)
+			}
+		} else {
+			var err error
+			if ref, err = d.str(elem, p); err != nil {
+				return err
+			}
+		}
+		a.Images = append(a.Images, ref)
+		a.ImageLayouts = append(a.ImageLayouts, layout)
+		return nil
+	})
 }
 
 func (d *decoder) transfers(v *yaml.Node, path string, dst *[]Transfer) error {

@@ -61,6 +61,11 @@ func (c *Config) targets() []target {
 	add("artifacts.destination", &c.Artifacts.Destination, optionalURL)
 	addList("artifacts.files", c.Artifacts.Files, workGlob)
 	addList("artifacts.images", c.Artifacts.Images, imageRef)
+	for i := range c.Artifacts.ImageLayouts {
+		if c.Artifacts.ImageLayouts[i] != "" {
+			add(indexPath("artifacts.images", i)+".layout", &c.Artifacts.ImageLayouts[i], workPath)
+		}
+	}
 	for i := range c.Transfers {
 		t := &c.Transfers[i]
 		p := indexPath("transfers", i)

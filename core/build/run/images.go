@@ -5,12 +5,14 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"regexp"
 	"strings"
 
 	"github.com/mmbuild/mmbuild/core/build/config"
 	"github.com/mmbuild/mmbuild/core/build/remote"
+	"github.com/mmbuild/mmbuild/core/build/workspace"
 	"github.com/mmbuild/mmbuild/core/evidence/digest"
 	"github.com/mmbuild/mmbuild/core/evidence/provenance"
 	"github.com/mmbuild/mmbuild/core/evidence/signing"
@@ -32,6 +34,10 @@ type image struct {
 	ref    config.ImageRef
 	where  string // "mmbuild.yaml:9:7: artifacts.images[0]"
 	digest string // "sha256:<hex>", the manifest digest the reference resolved to
+	// layout is the OCI image layout folder mmbuild pushes to ref itself
+	// ("" when the builder pushed the image); digest is then its manifest's,
+	// as the core hashed it.
+	layout string
 }
 
 // subject is the image as the attestation's subject: the repository and
@@ -82,7 +88,7 @@ var manifestDigestRE = regexp.MustCompile(`^sha256:[a-f0-9]{64}$`)
 // its URL, which must announce storage:attach. A reference that is not in
 // the registry, a registry that fails, a plugin that gives no digest: one
 // line naming the entry, before anything is signed or published.
-func resolveImages(ctx context.Context, t tools, cfg *config.Config, store *remote.Store) ([]image, error) {
+func resolveImages(ctx context.Context, t tools, cfg *config.Config, store *remote.Store, workDir string) ([]image, error) {
 	var out []image
 	for i, raw := range cfg.Artifacts.Images {
 		path := fmt.Sprintf("artifacts.images[%d]", i)
@@ -93,6 +99,23 @@ func resolveImages(ctx context.Context, t tools, cfg *config.Config, store *remo
 		}
 		if !store.Capable(raw, storage.CapabilityAttach) {
 			return nil, fmt.Errorf("%s: the storage plugin serving %s:// does not announce %s: it cannot attach an attestation to an image", im.where, im.ref.Scheme, storage.CapabilityAttach)
+		}
+		if i < len(cfg.Artifacts.ImageLayouts) && cfg.Artifacts.ImageLayouts[i] != "" {
+			// Pushed by mmbuild when it publishes: attested by the
+			// digest the core computes from the layout now.
+			lw := path + ".layout"
+			if im.layout, err = workspace.Join(workDir, cfg.Artifacts.ImageLayouts[i]); err != nil {
+				return nil, fmt.Errorf("%s: %s: %w", cfg.PositionOf(lw), lw, err)
+			}
+			if im.digest, err = layoutDigest(im.layout); err != nil {
+				return nil, fmt.Errorf("%s: %s: %w", cfg.PositionOf(lw), lw, err)
+			}
+			if im.ref.Digest != "" && im.ref.Digest != im.digest {
+				return nil, fmt.Errorf("%s: the layout's image is %s, not the digest the reference names", im.where, im.digest)
+			}
+			t.log.Info("image layout", "ref", store.Shown(raw), "digest", im.digest)
+			out = append(out, im)
+			continue
 		}
 		if im.digest, err = resolveImage(ctx, store, im); err != nil {
 			return nil, err
@@ -207,4 +230,92 @@ func verifyCachedImage(ctx context.Context, t tools, store *remote.Store, cfg *c
 	}
 	t.log.Warn("the cached attestation names an image the config does not: rebuilding", "name", rec.Name)
 	return false, nil
+}
+
+// pushLayouts pushes each image mmbuild holds as a layout to its reference
+// through the storage plugin, then checks that the reference names the
+// digest that was attested. It runs when publishing, after the artifacts.
+func pushLayouts(ctx context.Context, store *remote.Store, imgs []image) error {
+	for _, im := range imgs {
+		if im.layout == "" {
+			continue
+		}
+		if _, err := store.Put(ctx, im.layout, im.ref.URL, nil); err != nil {
+			return fmt.Errorf("%s: pushing the image layout: %w", im.where, err)
+		}
+		got, err := resolveImage(ctx, store, im)
+		if err != nil {
+			return err
+		}
+		if got != im.digest {
+			return fmt.Errorf("%s: %s names %s after pushing the layout, whose image is %s: the attestation is not attached and the statement is not published", im.where, store.Shown(im.ref.URL), got, im.digest)
+		}
+	}
+	return nil
+}
+
+// maxIndexSize bounds a layout's index.json as read by the core.
+const maxIndexSize = 1 << 20
+
+// layoutDigest is the manifest digest of the one image an OCI image layout
+// folder holds: the one manifest its index.json names, whose blob the core
+// hashes itself. Everything is read inside the folder (os.Root: no link or
+// ".." leads out of it).
+func layoutDigest(dir string) (string, error) {
+	root, err := os.OpenRoot(dir)
+	if err != nil {
+		return "", fmt.Errorf("not an OCI image layout folder: %w", err)
+	}
+	defer root.Close()
+	var marker struct {
+		Version string `json:"imageLayoutVersion"`
+	}
+	if err := readJSON(root, "oci-layout", &marker); err != nil || marker.Version == "" {
+		return "", fmt.Errorf("%s is not an OCI image layout (no oci-layout file with imageLayoutVersion)", dir)
+	}
+	var index struct {
+		Manifests []struct {
+			MediaType string `json:"mediaType"`
+			Digest    string `json:"digest"`
+		} `json:"manifests"`
+	}
+	if err := readJSON(root, "index.json", &index); err != nil {
+		return "", fmt.Errorf("reading its index.json: %w", err)
+	}
+	if n := len(index.Manifests); n != 1 {
+		return "", fmt.Errorf("its index.json names %d manifests, want the one image to push (write one image, or an image index as one manifest)", n)
+	}
+	d := index.Manifests[0].Digest
+	if !manifestDigestRE.MatchString(d) {
+		return "", fmt.Errorf("its index.json names the manifest %q, not sha256:<hex>", d)
+	}
+	f, err := root.Open("blobs/sha256/" + strings.TrimPrefix(d, "sha256:"))
+	if err != nil {
+		return "", fmt.Errorf("the manifest %s its index.json names: %w", d, err)
+	}
+	defer f.Close()
+	set, _, err := digest.Reader(f)
+	if err != nil {
+		return "", fmt.Errorf("hashing the manifest %s: %w", d, err)
+	}
+	if got := "sha256:" + set[digest.SHA256]; got != d {
+		return "", fmt.Errorf("the blob of manifest %s hashes to %s", d, got)
+	}
+	return d, nil
+}
+
+func readJSON(root *os.Root, name string, v any) error {
+	f, err := root.Open(name)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	data, err := io.ReadAll(io.LimitReader(f, maxIndexSize+1))
+	if err != nil {
+		return err
+	}
+	if len(data) > maxIndexSize {
+		return fmt.Errorf("%s is larger than %d KiB", name, maxIndexSize>>10)
+	}
+	return json.Unmarshal(data, v)
 }

@@ -45,6 +45,9 @@ func publish(ctx context.Context, t tools, store *remote.Store, cfg *config.Conf
 			}
 		}
 	}
+	if err := pushLayouts(ctx, store, imgs); err != nil {
+		return err
+	}
 	if err := attachImages(ctx, t, store, imgs, ev); err != nil {
 		return err
 	}
