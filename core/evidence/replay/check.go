@@ -1,8 +1,6 @@
 package replay
 
 import (
-	"bytes"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"net/url"
@@ -135,17 +133,6 @@ func recordedInvocation(st *provenance.Record) (*invocation, error) {
 		rec.materials = append(rec.materials, provenance.Resource{URI: m.URI, Digest: provenance.Digest(m.Digest)})
 	}
 	return rec, nil
-}
-
-// strictRoundTrip decodes v, as its JSON, into out: no unknown fields.
-func strictRoundTrip(v, out any) error {
-	data, err := json.Marshal(v)
-	if err != nil {
-		return err
-	}
-	dec := json.NewDecoder(bytes.NewReader(data))
-	dec.DisallowUnknownFields()
-	return dec.Decode(out)
 }
 
 // unknownMark stands for an unknown variable in an expanded string: no
