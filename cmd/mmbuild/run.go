@@ -133,12 +133,8 @@ func writeRunSummary(g *globalOptions, o *runFlags, res *run.Result) error {
 		outputs[kv[0]] = kv[1]
 	}
 	var verifiers []signing.Verifier
-	if o.signKey != "" {
-		s, err := loadSigner(o.signKey)
-		if err != nil {
-			return err
-		}
-		v, err := signing.NewVerifier(s.Public())
+	if o.signer != nil {
+		v, err := signing.NewVerifier(o.signer.Public())
 		if err != nil {
 			return err
 		}

@@ -34,6 +34,9 @@ type runFlags struct {
 	signKey        string
 	slsa           string
 	summary        string // run, build: Markdown job summary appended here
+
+	// signer is the --sign-key key, read once by runOptions.
+	signer signing.Signer
 }
 
 // runCommand is the command a runFlags is for.
@@ -108,6 +111,7 @@ func (o *runFlags) runOptions(g *globalOptions, logger hclog.Logger) ([]run.Opti
 		if err != nil {
 			return nil, nil, err
 		}
+		o.signer = s
 		opts = append(opts, run.WithSigners(s))
 	}
 	stdout := g.stdout
