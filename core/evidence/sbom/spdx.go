@@ -45,164 +45,189 @@ func SPDXDocument(in Inputs) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	doc := &spdx.Document{
-		SPDXVersion:       spdx.Version,
-		DataLicense:       spdx.DataLicense,
-		SPDXIdentifier:    "DOCUMENT",
-		DocumentName:      in.Name,
-		DocumentNamespace: NamespacePrefix + safe(in.Name) + "-" + sum,
-		CreationInfo:      &spdx.CreationInfo{Created: in.Created.Format("2006-01-02T15:04:05Z")},
+	w := &spdxWriter{
+		doc: &spdx.Document{
+			SPDXVersion:       spdx.Version,
+			DataLicense:       spdx.DataLicense,
+			SPDXIdentifier:    "DOCUMENT",
+			DocumentName:      in.Name,
+			DocumentNamespace: NamespacePrefix + safe(in.Name) + "-" + sum,
+			CreationInfo:      &spdx.CreationInfo{Created: in.Created.Format("2006-01-02T15:04:05Z")},
+		},
+		ids: &idSet{used: map[spdxcommon.ElementID]bool{}},
 	}
 	if !slices.ContainsFunc(in.Tools, func(t Tool) bool { return t.Name == "mmbuild" }) {
 		// No version known: mmbuild is named still, it wrote the document.
-		doc.CreationInfo.Creators = append(doc.CreationInfo.Creators, spdx.Creator{CreatorType: "Tool", Creator: "mmbuild"})
+		w.doc.CreationInfo.Creators = append(w.doc.CreationInfo.Creators, spdx.Creator{CreatorType: "Tool", Creator: "mmbuild"})
 	}
-	ids := &idSet{used: map[spdxcommon.ElementID]bool{}}
-	rel := func(a, b spdxcommon.ElementID, kind string) {
-		doc.Relationships = append(doc.Relationships, &spdx.Relationship{
-			RefA: spdxcommon.MakeDocElementID("", string(a)), RefB: spdxcommon.MakeDocElementID("", string(b)), Relationship: kind,
-		})
-	}
-
-	var artifactIDs []spdxcommon.ElementID
 	for _, a := range in.Artifacts {
-		id := ids.make("Artifact-" + a.Name)
-		artifactIDs = append(artifactIDs, id)
-		p := &spdx.Package{
-			PackageName:               a.Name,
-			PackageSPDXIdentifier:     id,
-			PackageFileName:           a.Name,
-			PackageDownloadLocation:   orNoAssertion(a.DownloadLocation),
-			IsFilesAnalyzedTagPresent: true,
-			PackageLicenseConcluded:   noAssertion,
-			PackageLicenseDeclared:    noAssertion,
-			PackageCopyrightText:      noAssertion,
-			PackageComment:            fmt.Sprintf("%d bytes", a.Size),
-			PrimaryPackagePurpose:     purpose(a.Name),
-		}
-		for _, c := range checksums {
-			if v, ok := a.Digest[c.alg]; ok {
-				p.PackageChecksums = append(p.PackageChecksums, spdx.Checksum{Algorithm: spdxAlgs[c.alg], Value: strings.ToLower(v)})
-			}
-		}
-		doc.Packages = append(doc.Packages, p)
-		rel("DOCUMENT", id, spdxcommon.TypeRelationshipDescribe)
-		if a.Contents == nil {
-			continue
-		}
-		if len(a.Contents.Files) > 0 {
-			p.FilesAnalyzed = true
-			p.PackageVerificationCode = &spdxcommon.PackageVerificationCode{Value: verificationCode(a.Contents)}
-			p.PackageLicenseInfoFromFiles = []string{noAssertion}
-		}
-		for _, f := range a.Contents.Files {
-			fid := ids.make("File-" + a.Name + "-" + f.Path)
-			doc.Files = append(doc.Files, &spdx.File{
-				FileName:           "./" + strings.TrimPrefix(f.Path, "/"),
-				FileSPDXIdentifier: fid,
-				Checksums: []spdx.Checksum{
-					{Algorithm: spdxcommon.SHA1, Value: strings.ToLower(f.SHA1)},
-					{Algorithm: spdxcommon.SHA256, Value: strings.ToLower(f.SHA256)},
-				},
-				LicenseConcluded:   noAssertion,
-				LicenseInfoInFiles: []string{noAssertion},
-				FileCopyrightText:  noAssertion,
-				FileComment:        fmt.Sprintf("%d bytes, in %s", f.Size, a.Name),
-			})
-			rel(id, fid, spdxcommon.TypeRelationshipContains)
-		}
-		for _, cp := range a.Contents.Packages {
-			pid := ids.make("Package-" + a.Name + "-" + cp.Name + "-" + cp.Version)
-			pkg := &spdx.Package{
-				PackageName:             cp.Name,
-				PackageSPDXIdentifier:   pid,
-				PackageVersion:          cp.Version,
-				PackageDownloadLocation: noAssertion,
-				FilesAnalyzed:           false, IsFilesAnalyzedTagPresent: true,
-				PackageLicenseConcluded: noAssertion,
-				PackageLicenseDeclared:  licenseExpression(cp.Licenses),
-				PackageCopyrightText:    noAssertion,
-				PrimaryPackagePurpose:   "LIBRARY",
-			}
-			if cp.PURL != "" {
-				pkg.PackageExternalReferences = []*spdx.PackageExternalReference{{
-					Category: spdxcommon.CategoryPackageManager, RefType: spdxcommon.TypePackageManagerPURL, Locator: cp.PURL,
-				}}
-			}
-			var notes []string
-			if cp.Type != "" {
-				notes = append(notes, "type "+cp.Type)
-			}
-			if len(cp.Locations) > 0 {
-				notes = append(notes, "found at "+strings.Join(cp.Locations, ", "))
-			}
-			pkg.PackageComment = strings.Join(notes, "; ")
-			doc.Packages = append(doc.Packages, pkg)
-			rel(id, pid, spdxcommon.TypeRelationshipContains)
-		}
+		w.artifact(a)
 	}
-
 	if in.Source != nil {
-		sid := ids.make("Source")
-		doc.Packages = append(doc.Packages, &spdx.Package{
-			PackageName:             in.Source.Repo,
-			PackageSPDXIdentifier:   sid,
-			PackageVersion:          in.Source.Commit,
-			PackageDownloadLocation: "git+" + strings.TrimPrefix(in.Source.Repo, "git+") + "@" + in.Source.Commit,
-			FilesAnalyzed:           false, IsFilesAnalyzedTagPresent: true,
-			PackageLicenseConcluded: noAssertion, PackageLicenseDeclared: noAssertion, PackageCopyrightText: noAssertion,
-			PrimaryPackagePurpose: "SOURCE",
-		})
-		for _, aid := range artifactIDs {
-			rel(aid, sid, spdxcommon.TypeRelationshipGeneratedFrom)
-		}
+		w.source(*in.Source)
 	}
 	for _, m := range in.Materials {
-		mid := ids.make("Material-" + materialName(m.URI))
-		loc := noAssertion
-		if downloadable(m.URI) {
-			loc = m.URI
-		}
-		p := &spdx.Package{
-			PackageName:             materialName(m.URI),
-			PackageSPDXIdentifier:   mid,
-			PackageDownloadLocation: loc,
-			FilesAnalyzed:           false, IsFilesAnalyzedTagPresent: true,
-			PackageLicenseConcluded: noAssertion, PackageLicenseDeclared: noAssertion, PackageCopyrightText: noAssertion,
-			PackageComment: "material " + m.URI,
-		}
-		for _, c := range checksums {
-			if v, ok := m.Digest[c.alg]; ok && isHex(v, c.hex) {
-				p.PackageChecksums = append(p.PackageChecksums, spdx.Checksum{Algorithm: spdxAlgs[c.alg], Value: strings.ToLower(v)})
-			}
-		}
-		doc.Packages = append(doc.Packages, p)
-		for _, aid := range artifactIDs {
-			rel(mid, aid, spdxcommon.TypeRelationshipBuildDependencyOf)
-		}
+		w.material(m)
 	}
 	for _, t := range in.Tools {
-		doc.CreationInfo.Creators = append(doc.CreationInfo.Creators, spdx.Creator{CreatorType: "Tool", Creator: t.Name + "-" + t.Version})
-		tid := ids.make("Tool-" + t.Name)
-		doc.Packages = append(doc.Packages, &spdx.Package{
-			PackageName: t.Name, PackageSPDXIdentifier: tid, PackageVersion: t.Version,
-			PackageDownloadLocation: noAssertion,
-			FilesAnalyzed:           false, IsFilesAnalyzedTagPresent: true,
-			PackageLicenseConcluded: noAssertion, PackageLicenseDeclared: noAssertion, PackageCopyrightText: noAssertion,
-			PrimaryPackagePurpose: "APPLICATION",
-		})
-		for _, aid := range artifactIDs {
-			rel(tid, aid, spdxcommon.TypeRelationshipBuildToolOf)
-		}
+		w.tool(t)
 	}
-	if err := spdxlib.ValidateDocument(doc); err != nil {
+	if err := spdxlib.ValidateDocument(w.doc); err != nil {
 		return nil, fmt.Errorf("writing SBOM: %w", err)
 	}
 	var buf bytes.Buffer
-	if err := spdxjson.Write(doc, &buf, spdxjson.Indent("  "), spdxjson.EscapeHTML(false)); err != nil {
+	if err := spdxjson.Write(w.doc, &buf, spdxjson.Indent("  "), spdxjson.EscapeHTML(false)); err != nil {
 		return nil, fmt.Errorf("encoding SBOM: %w", err)
 	}
 	return buf.Bytes(), nil
+}
+
+// spdxWriter adds the elements of one document: each kind of input is a
+// method, the artifacts first (the other elements relate to them).
+type spdxWriter struct {
+	doc       *spdx.Document
+	ids       *idSet
+	artifacts []spdxcommon.ElementID
+}
+
+func (w *spdxWriter) rel(a, b spdxcommon.ElementID, kind string) {
+	w.doc.Relationships = append(w.doc.Relationships, &spdx.Relationship{
+		RefA: spdxcommon.MakeDocElementID("", string(a)), RefB: spdxcommon.MakeDocElementID("", string(b)), Relationship: kind,
+	})
+}
+
+// relToArtifacts relates id to every artifact: id KIND artifact.
+func (w *spdxWriter) relToArtifacts(id spdxcommon.ElementID, kind string) {
+	for _, aid := range w.artifacts {
+		w.rel(id, aid, kind)
+	}
+}
+
+// artifact adds an artifact's package, DESCRIBED by the document, and
+// what the cataloger found in it.
+func (w *spdxWriter) artifact(a Artifact) {
+	id := w.ids.make("Artifact-" + a.Name)
+	w.artifacts = append(w.artifacts, id)
+	p := plainPackage(a.Name, id, "", orNoAssertion(a.DownloadLocation), purpose(a.Name))
+	p.PackageFileName = a.Name
+	p.PackageComment = fmt.Sprintf("%d bytes", a.Size)
+	p.PackageChecksums = spdxChecksums(a.Digest)
+	w.doc.Packages = append(w.doc.Packages, p)
+	w.rel("DOCUMENT", id, spdxcommon.TypeRelationshipDescribe)
+	if a.Contents != nil {
+		w.contents(p, a)
+	}
+}
+
+// contents adds the files and packages inside artifact package p, each
+// related by CONTAINS; with files, p is filesAnalyzed with their
+// verification code.
+func (w *spdxWriter) contents(p *spdx.Package, a Artifact) {
+	id := p.PackageSPDXIdentifier
+	if len(a.Contents.Files) > 0 {
+		p.FilesAnalyzed = true
+		p.PackageVerificationCode = &spdxcommon.PackageVerificationCode{Value: verificationCode(a.Contents)}
+		p.PackageLicenseInfoFromFiles = []string{noAssertion}
+	}
+	for _, f := range a.Contents.Files {
+		fid := w.ids.make("File-" + a.Name + "-" + f.Path)
+		w.doc.Files = append(w.doc.Files, &spdx.File{
+			FileName:           "./" + strings.TrimPrefix(f.Path, "/"),
+			FileSPDXIdentifier: fid,
+			Checksums: []spdx.Checksum{
+				{Algorithm: spdxcommon.SHA1, Value: strings.ToLower(f.SHA1)},
+				{Algorithm: spdxcommon.SHA256, Value: strings.ToLower(f.SHA256)},
+			},
+			LicenseConcluded:   noAssertion,
+			LicenseInfoInFiles: []string{noAssertion},
+			FileCopyrightText:  noAssertion,
+			FileComment:        fmt.Sprintf("%d bytes, in %s", f.Size, a.Name),
+		})
+		w.rel(id, fid, spdxcommon.TypeRelationshipContains)
+	}
+	for _, cp := range a.Contents.Packages {
+		pid := w.ids.make("Package-" + a.Name + "-" + cp.Name + "-" + cp.Version)
+		pkg := plainPackage(cp.Name, pid, cp.Version, noAssertion, "LIBRARY")
+		pkg.PackageLicenseDeclared = licenseExpression(cp.Licenses)
+		if cp.PURL != "" {
+			pkg.PackageExternalReferences = []*spdx.PackageExternalReference{{
+				Category: spdxcommon.CategoryPackageManager, RefType: spdxcommon.TypePackageManagerPURL, Locator: cp.PURL,
+			}}
+		}
+		var notes []string
+		if cp.Type != "" {
+			notes = append(notes, "type "+cp.Type)
+		}
+		if len(cp.Locations) > 0 {
+			notes = append(notes, "found at "+strings.Join(cp.Locations, ", "))
+		}
+		pkg.PackageComment = strings.Join(notes, "; ")
+		w.doc.Packages = append(w.doc.Packages, pkg)
+		w.rel(id, pid, spdxcommon.TypeRelationshipContains)
+	}
+}
+
+// source adds the repository at its commit, which the artifacts are
+// GENERATED_FROM.
+func (w *spdxWriter) source(src Source) {
+	id := w.ids.make("Source")
+	w.doc.Packages = append(w.doc.Packages, plainPackage(src.Repo, id, src.Commit,
+		"git+"+strings.TrimPrefix(src.Repo, "git+")+"@"+src.Commit, "SOURCE"))
+	for _, aid := range w.artifacts {
+		w.rel(aid, id, spdxcommon.TypeRelationshipGeneratedFrom)
+	}
+}
+
+// material adds a material, a BUILD_DEPENDENCY_OF every artifact.
+func (w *spdxWriter) material(m Material) {
+	id := w.ids.make("Material-" + materialName(m.URI))
+	loc := noAssertion
+	if downloadable(m.URI) {
+		loc = m.URI
+	}
+	p := plainPackage(materialName(m.URI), id, "", loc, "")
+	p.PackageComment = "material " + m.URI
+	p.PackageChecksums = spdxChecksums(m.Digest)
+	w.doc.Packages = append(w.doc.Packages, p)
+	w.relToArtifacts(id, spdxcommon.TypeRelationshipBuildDependencyOf)
+}
+
+// tool adds a tool as a creator and as a package BUILD_TOOL_OF every
+// artifact.
+func (w *spdxWriter) tool(t Tool) {
+	w.doc.CreationInfo.Creators = append(w.doc.CreationInfo.Creators, spdx.Creator{CreatorType: "Tool", Creator: t.Name + "-" + t.Version})
+	id := w.ids.make("Tool-" + t.Name)
+	w.doc.Packages = append(w.doc.Packages, plainPackage(t.Name, id, t.Version, noAssertion, "APPLICATION"))
+	w.relToArtifacts(id, spdxcommon.TypeRelationshipBuildToolOf)
+}
+
+// plainPackage is a package of which nothing is asserted but its name,
+// version, location and purpose: no files analysed, no licence, no
+// copyright.
+func plainPackage(name string, id spdxcommon.ElementID, version, location, purpose string) *spdx.Package {
+	return &spdx.Package{
+		PackageName:               name,
+		PackageSPDXIdentifier:     id,
+		PackageVersion:            version,
+		PackageDownloadLocation:   location,
+		FilesAnalyzed:             false,
+		IsFilesAnalyzedTagPresent: true,
+		PackageLicenseConcluded:   noAssertion,
+		PackageLicenseDeclared:    noAssertion,
+		PackageCopyrightText:      noAssertion,
+		PrimaryPackagePurpose:     purpose,
+	}
+}
+
+// spdxChecksums are the well-formed digests of d in the order written.
+func spdxChecksums(d map[string]string) []spdx.Checksum {
+	var out []spdx.Checksum
+	for _, c := range checksums {
+		if v, ok := d[c.alg]; ok && isHex(v, c.hex) {
+			out = append(out, spdx.Checksum{Algorithm: spdxAlgs[c.alg], Value: strings.ToLower(v)})
+		}
+	}
+	return out
 }
 
 // verificationCode is SPDX's package verification code: the sha1 of the
