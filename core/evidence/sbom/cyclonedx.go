@@ -7,6 +7,8 @@ import (
 	"strings"
 
 	cdx "github.com/CycloneDX/cyclonedx-go"
+
+	catalog "github.com/mmbuild/mmbuild/sdk/sbom"
 )
 
 var cdxAlgs = map[string]cdx.HashAlgorithm{"sha256": cdx.HashAlgoSHA256, "sha512": cdx.HashAlgoSHA512, "sha1": cdx.HashAlgoSHA1}
@@ -65,60 +67,12 @@ func CycloneDXDocument(in Inputs) ([]byte, error) {
 	var deps []cdx.Dependency
 	var artifactRefs []string
 	for _, a := range in.Artifacts {
-		ref := refs.make("artifact:" + a.Name)
-		artifactRefs = append(artifactRefs, ref)
-		c := cdx.Component{
-			BOMRef: ref, Type: cdx.ComponentTypeFile, Name: a.Name, Hashes: hashes(a.Digest),
-			Properties: &[]cdx.Property{{Name: "mmbuild:role", Value: "artifact"}, {Name: "mmbuild:size", Value: fmt.Sprint(a.Size)}},
-		}
-		if a.DownloadLocation != "" {
-			c.ExternalReferences = &[]cdx.ExternalReference{{Type: cdx.ERTypeDistribution, URL: a.DownloadLocation}}
-		}
-		if a.Contents != nil {
-			var nested []cdx.Component
-			for _, f := range a.Contents.Files {
-				nested = append(nested, cdx.Component{
-					BOMRef: refs.make(ref + "/file:" + f.Path), Type: cdx.ComponentTypeFile, Name: f.Path,
-					Hashes:     hashes(map[string]string{"sha256": f.SHA256, "sha1": f.SHA1}),
-					Properties: &[]cdx.Property{{Name: "mmbuild:size", Value: fmt.Sprint(f.Size)}},
-				})
-			}
-			for _, p := range a.Contents.Packages {
-				pc := cdx.Component{
-					BOMRef: refs.make(ref + "/pkg:" + firstNonEmpty(p.PURL, p.Name+"@"+p.Version)), Type: cdx.ComponentTypeLibrary,
-					Name: p.Name, Version: p.Version, PackageURL: p.PURL,
-				}
-				var props []cdx.Property
-				if p.Type != "" {
-					props = append(props, cdx.Property{Name: "mmbuild:package-type", Value: p.Type})
-				}
-				for _, l := range p.Locations {
-					props = append(props, cdx.Property{Name: "mmbuild:location", Value: l})
-				}
-				if len(props) > 0 {
-					pc.Properties = &props
-				}
-				if len(p.Licenses) > 0 {
-					ls := cdx.Licenses{}
-					for _, l := range p.Licenses {
-						if spdxLicenseID.MatchString(l) {
-							ls = append(ls, cdx.LicenseChoice{License: &cdx.License{ID: l}})
-						} else {
-							ls = append(ls, cdx.LicenseChoice{License: &cdx.License{Name: l}})
-						}
-					}
-					pc.Licenses = &ls
-				}
-				nested = append(nested, pc)
-			}
-			if len(nested) > 0 {
-				c.Components = &nested
-			}
-		}
+		c := artifactComponent(a, refs)
+		artifactRefs = append(artifactRefs, c.BOMRef)
 		components = append(components, c)
 		if len(inputs) > 0 {
 			d := append([]string(nil), inputs...)
-			deps = append(deps, cdx.Dependency{Ref: ref, Dependencies: &d})
+			deps = append(deps, cdx.Dependency{Ref: c.BOMRef, Dependencies: &d})
 		}
 	}
 	bom.Components = &components
@@ -133,6 +87,66 @@ func CycloneDXDocument(in Inputs) ([]byte, error) {
 		return nil, fmt.Errorf("encoding SBOM: %w", err)
 	}
 	return buf.Bytes(), nil
+}
+
+// artifactComponent is an artifact as a file component whose nested
+// components are the files and packages the cataloger found in it.
+func artifactComponent(a Artifact, refs *refSet) cdx.Component {
+	ref := refs.make("artifact:" + a.Name)
+	c := cdx.Component{
+		BOMRef: ref, Type: cdx.ComponentTypeFile, Name: a.Name, Hashes: hashes(a.Digest),
+		Properties: &[]cdx.Property{{Name: "mmbuild:role", Value: "artifact"}, {Name: "mmbuild:size", Value: fmt.Sprint(a.Size)}},
+	}
+	if a.DownloadLocation != "" {
+		c.ExternalReferences = &[]cdx.ExternalReference{{Type: cdx.ERTypeDistribution, URL: a.DownloadLocation}}
+	}
+	if a.Contents == nil {
+		return c
+	}
+	var nested []cdx.Component
+	for _, f := range a.Contents.Files {
+		nested = append(nested, cdx.Component{
+			BOMRef: refs.make(ref + "/file:" + f.Path), Type: cdx.ComponentTypeFile, Name: f.Path,
+			Hashes:     hashes(map[string]string{"sha256": f.SHA256, "sha1": f.SHA1}),
+			Properties: &[]cdx.Property{{Name: "mmbuild:size", Value: fmt.Sprint(f.Size)}},
+		})
+	}
+	for _, p := range a.Contents.Packages {
+		nested = append(nested, packageComponent(refs.make(ref+"/pkg:"+firstNonEmpty(p.PURL, p.Name+"@"+p.Version)), p))
+	}
+	if len(nested) > 0 {
+		c.Components = &nested
+	}
+	return c
+}
+
+// packageComponent is a package found inside an artifact: a library with
+// its purl, ecosystem, locations and licenses (an SPDX id where it is one,
+// else a license name).
+func packageComponent(ref string, p catalog.Package) cdx.Component {
+	pc := cdx.Component{BOMRef: ref, Type: cdx.ComponentTypeLibrary, Name: p.Name, Version: p.Version, PackageURL: p.PURL}
+	var props []cdx.Property
+	if p.Type != "" {
+		props = append(props, cdx.Property{Name: "mmbuild:package-type", Value: p.Type})
+	}
+	for _, l := range p.Locations {
+		props = append(props, cdx.Property{Name: "mmbuild:location", Value: l})
+	}
+	if len(props) > 0 {
+		pc.Properties = &props
+	}
+	if len(p.Licenses) > 0 {
+		ls := cdx.Licenses{}
+		for _, l := range p.Licenses {
+			if spdxLicenseID.MatchString(l) {
+				ls = append(ls, cdx.LicenseChoice{License: &cdx.License{ID: l}})
+			} else {
+				ls = append(ls, cdx.LicenseChoice{License: &cdx.License{Name: l}})
+			}
+		}
+		pc.Licenses = &ls
+	}
+	return pc
 }
 
 func hashes(d map[string]string) *[]cdx.Hash {
