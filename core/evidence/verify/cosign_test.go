@@ -15,6 +15,22 @@ import (
 	"github.com/mmbuild/mmbuild/core/evidence/verify"
 )
 
+// cosignIn returns a runner of the cosign binary in dir, offline, with an
+// empty key password and dir as its home: a failure fails the test.
+func cosignIn(t *testing.T, cosign, dir string) func(args ...string) {
+	return func(args ...string) {
+		t.Helper()
+		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		defer cancel()
+		cmd := exec.CommandContext(ctx, cosign, args...)
+		cmd.Dir = dir
+		cmd.Env = append(os.Environ(), "COSIGN_PASSWORD=", "HOME="+dir, "TUF_ROOT="+filepath.Join(dir, "tuf"))
+		if out, err := cmd.CombinedOutput(); err != nil {
+			t.Fatalf("cosign %v: %v\n%s", args, err, out)
+		}
+	}
+}
+
 // TestVerifyCosignAttestation checks interop the other way round (skipped
 // when cosign is not on PATH): an attestation made by
 //
@@ -28,17 +44,7 @@ func TestVerifyCosignAttestation(t *testing.T) {
 	}
 	f := newFixture(t)
 	dir := t.TempDir()
-	runCosign := func(args ...string) {
-		t.Helper()
-		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-		defer cancel()
-		cmd := exec.CommandContext(ctx, cosign, args...)
-		cmd.Dir = dir
-		cmd.Env = append(os.Environ(), "COSIGN_PASSWORD=", "HOME="+dir, "TUF_ROOT="+filepath.Join(dir, "tuf"))
-		if out, err := cmd.CombinedOutput(); err != nil {
-			t.Fatalf("cosign %v: %v\n%s", args, err, out)
-		}
-	}
+	runCosign := cosignIn(t, cosign, dir)
 	runCosign("generate-key-pair")
 
 	st, err := provenance.New(f.build)
@@ -91,17 +97,7 @@ func TestVerifyCosign3Bundle(t *testing.T) {
 	}
 	f := newFixture(t)
 	dir := t.TempDir()
-	runCosign := func(args ...string) {
-		t.Helper()
-		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-		defer cancel()
-		cmd := exec.CommandContext(ctx, cosign, args...)
-		cmd.Dir = dir
-		cmd.Env = append(os.Environ(), "COSIGN_PASSWORD=", "HOME="+dir, "TUF_ROOT="+filepath.Join(dir, "tuf"))
-		if out, err := cmd.CombinedOutput(); err != nil {
-			t.Fatalf("cosign %v: %v\n%s", args, err, out)
-		}
-	}
+	runCosign := cosignIn(t, cosign, dir)
 	runCosign("generate-key-pair")
 	pub, err := os.ReadFile(filepath.Join(dir, "cosign.pub"))
 	if err != nil {

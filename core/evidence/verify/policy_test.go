@@ -8,7 +8,6 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/mmbuild/mmbuild/core/evidence/provenance"
 	"github.com/mmbuild/mmbuild/core/evidence/signing"
@@ -142,20 +141,11 @@ func TestPolicyOnCosign3BundleOfAnotherBuilder(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-	defer cancel()
-	for _, args := range [][]string{
-		{"generate-key-pair"},
-		{"attest-blob", "--yes", "--key", "cosign.key", "--type", "slsaprovenance1", "--predicate", "predicate.json",
-			"--use-signing-config=false", "--tlog-upload=false", "--bundle", "app.sigstore.json", artifact},
-	} {
-		cmd := exec.CommandContext(ctx, cosign, args...)
-		cmd.Dir = dir
-		cmd.Env = append(os.Environ(), "COSIGN_PASSWORD=", "HOME="+dir)
-		if out, err := cmd.CombinedOutput(); err != nil {
-			t.Fatalf("cosign %v: %v\n%s", args, err, out)
-		}
-	}
+	runCosign := cosignIn(t, cosign, dir)
+	runCosign("generate-key-pair")
+	runCosign("attest-blob", "--yes", "--key", "cosign.key", "--type", "slsaprovenance1", "--predicate", "predicate.json",
+		"--use-signing-config=false", "--tlog-upload=false", "--bundle", "app.sigstore.json", artifact)
+	ctx := context.Background()
 	pub, err := os.ReadFile(filepath.Join(dir, "cosign.pub"))
 	if err != nil {
 		t.Fatal(err)
