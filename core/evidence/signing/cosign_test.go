@@ -16,6 +16,31 @@ import (
 	"github.com/mmbuild/mmbuild/core/evidence/signing"
 )
 
+// cosignFixture is a folder with the artifact app.tar.gz, another file
+// other.tar.gz, and the build whose one subject is the artifact.
+func cosignFixture(t *testing.T) (dir, artifact, other string, build provenance.Build) {
+	t.Helper()
+	dir = t.TempDir()
+	artifact = filepath.Join(dir, "app.tar.gz")
+	content := []byte("the artifact\n")
+	if err := os.WriteFile(artifact, content, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	other = filepath.Join(dir, "other.tar.gz")
+	if err := os.WriteFile(other, []byte("something else\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	sum := sha256.Sum256(content)
+	build = provenance.Build{
+		HandlerID: "make",
+		Params:    []string{"dist"},
+		Subjects:  []provenance.Resource{{URI: "app.tar.gz", Digest: provenance.Digest{"sha256": hex.EncodeToString(sum[:])}}},
+		Started:   time.Unix(1700000000, 0),
+		Finished:  time.Unix(1700000060, 0),
+	}
+	return dir, artifact, other, build
+}
+
 // TestCosignVerifiesOurEnvelope checks interop with cosign (skipped when
 // cosign is not on PATH): an envelope signed here verifies with
 //
@@ -28,29 +53,9 @@ func TestCosignVerifiesOurEnvelope(t *testing.T) {
 	if err != nil {
 		t.Skip("cosign not on PATH")
 	}
-	dir := t.TempDir()
-	artifact := filepath.Join(dir, "app.tar.gz")
-	content := []byte("the artifact\n")
-	if err := os.WriteFile(artifact, content, 0o644); err != nil {
-		t.Fatal(err)
-	}
-	sum := sha256.Sum256(content)
-	st, err := provenance.New(provenance.Build{
-		HandlerID: "make",
-		Params:    []string{"dist"},
-		Subjects:  []provenance.Resource{{URI: "app.tar.gz", Digest: provenance.Digest{"sha256": hex.EncodeToString(sum[:])}}},
-		Started:   time.Unix(1700000000, 0),
-		Finished:  time.Unix(1700000060, 0),
-	})
+	dir, artifact, other, build := cosignFixture(t)
+	stmt, err := provenance.Encode(build, provenance.V02)
 	if err != nil {
-		t.Fatal(err)
-	}
-	stmt, err := provenance.Marshal(st)
-	if err != nil {
-		t.Fatal(err)
-	}
-	other := filepath.Join(dir, "other.tar.gz")
-	if err := os.WriteFile(other, []byte("something else\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
 
@@ -131,24 +136,7 @@ func TestCosign3VerifiesOurSigstoreBundle(t *testing.T) {
 	if err != nil {
 		t.Skip("cosign3 (cosign v3) not on PATH: .ci/install-test-servers.sh installs it")
 	}
-	dir := t.TempDir()
-	artifact := filepath.Join(dir, "app.tar.gz")
-	content := []byte("the artifact\n")
-	if err := os.WriteFile(artifact, content, 0o644); err != nil {
-		t.Fatal(err)
-	}
-	other := filepath.Join(dir, "other.tar.gz")
-	if err := os.WriteFile(other, []byte("something else\n"), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	sum := sha256.Sum256(content)
-	build := provenance.Build{
-		HandlerID: "make",
-		Params:    []string{"dist"},
-		Subjects:  []provenance.Resource{{URI: "app.tar.gz", Digest: provenance.Digest{"sha256": hex.EncodeToString(sum[:])}}},
-		Started:   time.Unix(1700000000, 0),
-		Finished:  time.Unix(1700000060, 0),
-	}
+	dir, artifact, other, build := cosignFixture(t)
 	for _, f := range []struct {
 		format     provenance.Format
 		cosignType string
