@@ -65,5 +65,5 @@ func Encode(b Build, f Format) ([]byte, error) {
 	case V1:
 		return encodeV1(b)
 	}
-	return nil, fmt.Errorf("building statement: %w", fmt.Errorf("unknown format %q", f))
+	return nil, fmt.Errorf("building statement: unknown format %q", f)
 }
