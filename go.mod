@@ -26,6 +26,8 @@ require go.uber.org/goleak v1.3.0
 
 require github.com/CycloneDX/cyclonedx-go v0.12.0
 
+require github.com/google/jsonschema-go v0.4.3
+
 require (
 	github.com/sigstore/protobuf-specs v0.5.2
 	google.golang.org/genproto/googleapis/api v0.0.0-20260817212433-ac3dfec99bb1 // indirect

@@ -17,6 +17,7 @@ import (
 // exits, without a handshake. Run by the core, it serves gRPC through
 // go-plugin; run by hand otherwise, it says it is a plugin and exits.
 func Serve(opts ...Option) {
+	ShortLivedGC()
 	if err := serve(os.Args[1:], os.Stdout, opts); err != nil {
 		fmt.Fprintf(os.Stderr, "%s: %v\n", os.Args[0], err)
 		os.Exit(1)

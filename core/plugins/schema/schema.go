@@ -13,15 +13,15 @@
 package schema
 
 import (
-	"bytes"
 	"encoding/json"
 	"fmt"
+	"reflect"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
 
-	"github.com/santhosh-tekuri/jsonschema/v6"
-	"github.com/santhosh-tekuri/jsonschema/v6/kind"
+	"github.com/google/jsonschema-go/jsonschema"
 
 	"github.com/mmbuild/mmbuild/sdk/plugin"
 )
@@ -63,13 +63,14 @@ func Check(info *plugin.Info, u Use) error {
 		}
 		return nil
 	}
-	doc, err := jsonschema.UnmarshalJSON(bytes.NewReader(raw))
-	if err != nil {
-		return fail("", "its schema is not JSON: %v", err)
+	root := new(jsonschema.Schema)
+	if err := json.Unmarshal(raw, root); err != nil {
+		return fail("", "its schema cannot be used: %v", err)
 	}
-	props := optionProperties(doc, isHandler(u.Kind))
+	obj := optionsObject(root, isHandler(u.Kind))
+	props := obj.Properties
 	for _, name := range sortedKeys(u.Options) {
-		if writeOnly(props[name]) {
+		if p := props[name]; p != nil && p.WriteOnly {
 			return fail(name, "is a credential (writeOnly in the plugin's schema): fill it from a secret under credentials: (secrets: {%s: SECRET})", name)
 		}
 	}
@@ -77,64 +78,60 @@ func Check(info *plugin.Info, u Use) error {
 		switch p, declared := props[name]; {
 		case !declared:
 			return fail(name, "the plugin declares no option %s to receive a credential (it takes: %s)", name, credentialOptions(props))
-		case !writeOnly(p):
+		case p == nil || !p.WriteOnly:
 			return fail(name, "the plugin does not mark option %s writeOnly, so it may print it: mmbuild will not hand it a secret", name)
 		}
 	}
+	if name, ok := unknownOption(u, obj); ok {
+		return fail(name, "unknown option (the plugin takes: %s)", knownOptions(props))
+	}
 	if u.Partial {
-		return checkNames(u, props, fail)
+		return nil
 	}
-	return validate(withoutRequired(doc, u), u, props, fail)
+	return validate(root, obj, u, fail)
 }
 
-// checkNames refuses plain options the schema does not declare.
-func checkNames(u Use, props map[string]any, fail func(string, string, ...any) error) error {
+// unknownOption returns the first plain option an options object that
+// allows no additional properties does not declare (a Partial use is
+// checked by names alone, whatever the schema allows).
+func unknownOption(u Use, obj *jsonschema.Schema) (string, bool) {
+	closed := u.Partial || isFalse(obj.AdditionalProperties)
+	if !closed {
+		return "", false
+	}
 	for _, name := range sortedKeys(u.Options) {
-		if _, ok := props[name]; !ok {
-			return fail(name, "unknown option (the plugin takes: %s)", knownOptions(props))
+		if _, ok := obj.Properties[name]; !ok && !matchesPattern(obj, name) {
+			return name, true
 		}
 	}
-	return nil
-}
-
-// withoutRequired drops the secret-filled options from the options
-// object's required list: they are present, but their values are not
-// given to the validator.
-func withoutRequired(doc any, u Use) any {
-	obj, _ := doc.(map[string]any)
-	if isHandler(u.Kind) {
-		props, _ := obj["properties"].(map[string]any)
-		obj, _ = props["options"].(map[string]any)
-	}
-	req, _ := obj["required"].([]any)
-	if obj == nil || len(req) == 0 || len(u.Secret) == 0 {
-		return doc
-	}
-	kept := []any{}
-	for _, r := range req {
-		if name, _ := r.(string); !slices.Contains(u.Secret, name) {
-			kept = append(kept, r)
-		}
-	}
-	obj["required"] = kept
-	return doc
+	return "", false
 }
 
 // validate runs the schema over the plain options (credential options left
-// out: their values are secret, and the plugin checks them).
-func validate(doc any, u Use, props map[string]any, fail func(string, string, ...any) error) error {
-	c := jsonschema.NewCompiler()
-	url := "mem:///" + strings.NewReplacer(":", "/", "+", "-").Replace(u.Kind) + ".json"
-	if err := c.AddResource(url, doc); err != nil {
-		return fail("", "its schema cannot be used: %v", err)
-	}
-	sch, err := c.Compile(url)
-	if err != nil {
-		return fail("", "its schema cannot be used: %v", firstLine(err.Error()))
+// out: their values are secret, and the plugin checks them). Each option is
+// checked against its own property first, so the error names it; then the
+// whole use, for what spans options (required, dependencies…).
+func validate(root, obj *jsonschema.Schema, u Use, fail func(string, string, ...any) error) (err error) {
+	defer func() {
+		if r := recover(); r != nil { // a schema the validator cannot handle
+			err = fail("", "its schema cannot be used: %v", r)
+		}
+	}()
+	if !slices.Contains(drafts, root.Schema) {
+		return fail("", "its schema cannot be used: it declares %s; mmbuild checks draft 2020-12 and draft-07", root.Schema)
 	}
 	opts := map[string]any{}
-	for k, v := range u.Options {
-		opts[k] = coerce(v, props[k])
+	for _, name := range sortedKeys(u.Options) {
+		prop := obj.Properties[name]
+		opts[name] = coerce(u.Options[name], deref(prop, root))
+		if prop == nil {
+			continue
+		}
+		if rs, rerr := withDefs(prop, root).Resolve(nil); rerr == nil {
+			if verr := rs.Validate(opts[name]); verr != nil {
+				return fail(name, "%s", message(verr))
+			}
+		}
 	}
 	var inst any = opts
 	if isHandler(u.Kind) {
@@ -144,41 +141,100 @@ func validate(doc any, u Use, props map[string]any, fail func(string, string, ..
 		}
 		inst = map[string]any{"params": params, "options": opts}
 	}
-	err = sch.Validate(inst)
-	if err == nil {
-		return nil
+	rs, err := withoutRequired(root, obj, u).Resolve(nil)
+	if err != nil {
+		return fail("", "its schema cannot be used: %s", message(err))
 	}
-	ve, ok := err.(*jsonschema.ValidationError)
-	if !ok {
-		return fail("", "%v", firstLine(err.Error()))
-	}
-	loc, msg := firstLeaf(ve)
-	if extra := unknownOptions(ve); len(extra) > 0 {
-		return fail(extra[0], "unknown option (the plugin takes: %s)", knownOptions(props))
-	}
-	option := ""
-	if len(loc) > 0 && (!isHandler(u.Kind) || (loc[0] == "options" && len(loc) > 1)) {
-		option = loc[len(loc)-1]
-		if isHandler(u.Kind) {
-			option = loc[1]
-		}
-	}
-	return fail(option, "%s", msg)
-}
-
-// unknownOptions returns the options additionalProperties refused, if that
-// is the first problem.
-func unknownOptions(ve *jsonschema.ValidationError) []string {
-	for len(ve.Causes) > 0 {
-		ve = ve.Causes[0]
-	}
-	if ap, ok := ve.ErrorKind.(*kind.AdditionalProperties); ok {
-		return ap.Properties
+	if err := rs.Validate(inst); err != nil {
+		return fail("", "%s", message(err))
 	}
 	return nil
 }
 
-func knownOptions(props map[string]any) string {
+// drafts are the $schema values the validator takes ("" is 2020-12).
+var drafts = []string{"", "https://json-schema.org/draft/2020-12/schema", "http://json-schema.org/draft-07/schema", "http://json-schema.org/draft-07/schema#"}
+
+// deref follows prop's local "#/$defs/…" (or "#/definitions/…") references
+// in root, a few deep, to find the type an option is coerced to.
+func deref(prop, root *jsonschema.Schema) *jsonschema.Schema {
+	for range 8 {
+		if prop == nil || prop.Ref == "" {
+			return prop
+		}
+		name, defs := strings.CutPrefix(prop.Ref, "#/$defs/")
+		table := root.Defs
+		if !defs {
+			name, defs = strings.CutPrefix(prop.Ref, "#/definitions/")
+			table = root.Definitions
+		}
+		if !defs {
+			return prop
+		}
+		prop = table[name]
+	}
+	return prop
+}
+
+// withDefs is prop as a schema of its own, with root's draft and
+// definitions, so that a "#/$defs/…" reference still resolves.
+func withDefs(prop, root *jsonschema.Schema) *jsonschema.Schema {
+	s := prop.CloneSchemas()
+	if s.Schema == "" {
+		s.Schema = root.Schema
+	}
+	if s.Defs == nil && s.Definitions == nil {
+		s.Defs, s.Definitions = root.Defs, root.Definitions
+	}
+	return s
+}
+
+// withoutRequired is root with the secret-filled options dropped from the
+// options object's required list: they are present, but their values are
+// not given to the validator.
+func withoutRequired(root, obj *jsonschema.Schema, u Use) *jsonschema.Schema {
+	if len(obj.Required) == 0 || len(u.Secret) == 0 {
+		return root
+	}
+	root = root.CloneSchemas()
+	obj = optionsObject(root, isHandler(u.Kind))
+	obj.Required = slices.DeleteFunc(obj.Required, func(name string) bool { return slices.Contains(u.Secret, name) })
+	return root
+}
+
+// message is the validator's error without its "validating root: "
+// prefixes, on one line.
+func message(err error) string {
+	msg := firstLine(err.Error())
+	for {
+		rest, ok := strings.CutPrefix(msg, "validating root: ")
+		if !ok {
+			return msg
+		}
+		msg = rest
+	}
+}
+
+// isFalse reports whether s is the schema false, which the validator
+// represents as {"not": {}}.
+func isFalse(s *jsonschema.Schema) bool {
+	if s == nil || s.Not == nil || !reflect.ValueOf(*s.Not).IsZero() {
+		return false
+	}
+	c := *s
+	c.Not = nil
+	return reflect.ValueOf(c).IsZero()
+}
+
+func matchesPattern(obj *jsonschema.Schema, name string) bool {
+	for pat := range obj.PatternProperties {
+		if re, err := regexp.Compile(pat); err == nil && re.MatchString(name) {
+			return true
+		}
+	}
+	return false
+}
+
+func knownOptions(props map[string]*jsonschema.Schema) string {
 	if len(props) == 0 {
 		return "no options"
 	}
@@ -190,57 +246,31 @@ func knownOptions(props map[string]any) string {
 	return strings.Join(names, ", ")
 }
 
-// firstLeaf returns the instance location and message of the deepest first
-// cause: the most precise thing to say.
-func firstLeaf(ve *jsonschema.ValidationError) ([]string, string) {
-	for len(ve.Causes) > 0 {
-		ve = ve.Causes[0]
-	}
-	out := ve.BasicOutput()
-	msg := ""
-	if out.Error != nil {
-		msg = out.Error.String()
-	}
-	return ve.InstanceLocation, msg
-}
-
 func isHandler(kind string) bool { return strings.HasPrefix(kind, "handler:") }
 
-// optionProperties returns the properties of the options object: the
-// schema itself for a storage kind, its properties.options for a handler.
-func optionProperties(doc any, handler bool) map[string]any {
-	obj, _ := doc.(map[string]any)
+// optionsObject returns the schema of the options object: the schema
+// itself for a storage kind, its properties.options for a handler (an empty
+// schema when there is none).
+func optionsObject(root *jsonschema.Schema, handler bool) *jsonschema.Schema {
+	obj := root
 	if handler {
-		props, _ := obj["properties"].(map[string]any)
-		obj, _ = props["options"].(map[string]any)
+		obj = root.Properties["options"]
 	}
-	props, _ := obj["properties"].(map[string]any)
-	if props == nil {
-		props = map[string]any{}
+	if obj == nil {
+		return &jsonschema.Schema{}
 	}
-	return props
-}
-
-func writeOnly(prop any) bool {
-	p, _ := prop.(map[string]any)
-	b, _ := p["writeOnly"].(bool)
-	return b
+	return obj
 }
 
 // coerce turns an option's string into the type its property asks for,
 // when that type is not string and the string parses as it.
-func coerce(v string, prop any) any {
-	p, _ := prop.(map[string]any)
-	var types []string
-	switch t := p["type"].(type) {
-	case string:
-		types = []string{t}
-	case []any:
-		for _, x := range t {
-			if s, ok := x.(string); ok {
-				types = append(types, s)
-			}
-		}
+func coerce(v string, prop *jsonschema.Schema) any {
+	if prop == nil {
+		return v
+	}
+	types := prop.Types
+	if prop.Type != "" {
+		types = []string{prop.Type}
 	}
 	if len(types) == 0 || slices.Contains(types, "string") {
 		return v
@@ -248,8 +278,11 @@ func coerce(v string, prop any) any {
 	for _, t := range types {
 		switch t {
 		case "integer", "number":
+			if n, err := strconv.ParseInt(v, 10, 64); err == nil {
+				return n
+			}
 			if n, err := strconv.ParseFloat(v, 64); err == nil {
-				return json.Number(strconv.FormatFloat(n, 'f', -1, 64))
+				return n
 			}
 		case "boolean":
 			if b, err := strconv.ParseBool(v); err == nil {
@@ -260,10 +293,10 @@ func coerce(v string, prop any) any {
 	return v
 }
 
-func credentialOptions(props map[string]any) string {
+func credentialOptions(props map[string]*jsonschema.Schema) string {
 	var names []string
 	for k, p := range props {
-		if writeOnly(p) {
+		if p != nil && p.WriteOnly {
 			names = append(names, k)
 		}
 	}

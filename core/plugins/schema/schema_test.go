@@ -19,6 +19,9 @@ func TestCheck(t *testing.T) {
 	info := &plugin.Info{Name: "cas", ConfigSchema: map[string]json.RawMessage{
 		"storage:cas":  cas,
 		"handler:make": makehandler.New().ConfigSchema(), // the real make handler's schema
+		"storage:defs": json.RawMessage(`{"$schema":"https://json-schema.org/draft/2020-12/schema","$defs":{"port":{"type":"integer","minimum":1,"maximum":65535}},"type":"object","properties":{"port":{"$ref":"#/$defs/port"}},"patternProperties":{"^x-":{"type":"string"}},"additionalProperties":false}`),
+		"storage:open": json.RawMessage(`{"type":"object","properties":{"n":{"type":"number"}},"dependentRequired":{"n":["m"]}}`),
+		"storage:old":  json.RawMessage(`{"$schema":"http://json-schema.org/draft-04/schema#","type":"object","properties":{"a":{"type":"string"}}}`),
 		"storage:req":  json.RawMessage(`{"type":"object","properties":{"token":{"type":"string","writeOnly":true}},"required":["token"],"additionalProperties":false}`),
 	}}
 	tests := []struct {
@@ -29,15 +32,22 @@ func TestCheck(t *testing.T) {
 	}{
 		{"valid", Use{Kind: "storage:cas", Options: map[string]string{"root": "/srv", "retries": "3", "verify": "true"}, Secret: []string{"token"}}, "", ""},
 		{"unknown option", Use{Kind: "storage:cas", Options: map[string]string{"root": "/srv", "colour": "red"}}, "colour", "unknown option (the plugin takes: retries, root, token, username, verify)"},
-		{"wrong type", Use{Kind: "storage:cas", Options: map[string]string{"root": "/srv", "retries": "many"}}, "retries", "got string, want integer"},
+		{"wrong type", Use{Kind: "storage:cas", Options: map[string]string{"root": "/srv", "retries": "many"}}, "retries", `has type "string", want "integer"`},
 		{"out of range", Use{Kind: "storage:cas", Options: map[string]string{"root": "/srv", "retries": "11"}}, "retries", "maximum"},
-		{"required missing", Use{Kind: "storage:cas", Options: map[string]string{}}, "", "missing property 'root'"},
+		{"required missing", Use{Kind: "storage:cas", Options: map[string]string{}}, "", `required: missing properties: ["root"]`},
 		{"secret as a plain option", Use{Kind: "storage:cas", Options: map[string]string{"root": "/srv", "token": "abc"}}, "token", "is a credential"},
 		{"secret into a non-writeOnly option", Use{Kind: "storage:cas", Options: map[string]string{"root": "/srv"}, Secret: []string{"username"}}, "username", "does not mark option username writeOnly"},
 		{"secret into an undeclared option", Use{Kind: "storage:cas", Options: map[string]string{"root": "/srv"}, Secret: []string{"password"}}, "password", "declares no option password to receive a credential (it takes: token)"},
 		{"credential checked on its own: names only", Use{Kind: "storage:cas", Secret: []string{"token"}, Partial: true}, "", ""},
 		{"credential on its own: unknown plain option", Use{Kind: "storage:cas", Options: map[string]string{"realm": "x"}, Secret: []string{"token"}, Partial: true}, "realm", "unknown option"},
 		{"required option filled from a secret", Use{Kind: "storage:req", Secret: []string{"token"}}, "", ""},
+		{"a property through $defs", Use{Kind: "storage:defs", Options: map[string]string{"port": "8080", "x-trace": "on"}}, "", ""},
+		{"a $defs property out of range", Use{Kind: "storage:defs", Options: map[string]string{"port": "70000"}}, "port", "maximum"},
+		{"an integer given a fraction", Use{Kind: "storage:defs", Options: map[string]string{"port": "80.5"}}, "port", "integer"},
+		{"a name no pattern matches", Use{Kind: "storage:defs", Options: map[string]string{"y-trace": "on"}}, "y-trace", "unknown option (the plugin takes: port)"},
+		{"an open schema takes unknown options", Use{Kind: "storage:open", Options: map[string]string{"n": "1.5", "m": "x", "other": "y"}}, "", ""},
+		{"a rule across options names none", Use{Kind: "storage:open", Options: map[string]string{"n": "1.5"}}, "", "dependentRequired"},
+		{"a draft the validator does not take", Use{Kind: "storage:old", Options: map[string]string{"a": "x"}}, "", "its schema cannot be used"},
 		{"no schema for the kind", Use{Kind: "storage:other", Options: map[string]string{"x": "1"}}, "x", "publishes no schema for storage:other"},
 		{"no schema and no options", Use{Kind: "storage:other"}, "", ""},
 		{"make: jobs and file", Use{Kind: "handler:make", Params: []string{"all"}, Options: map[string]string{"jobs": "4", "file": "build.mk"}}, "", ""},
