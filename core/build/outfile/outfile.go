@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"sync"
 )
 
 // WriteAtomic writes data to path through a temporary file in the same
@@ -61,30 +62,59 @@ type File struct {
 // renames them all into place: a full disk or an unwritable folder leaves
 // none of them.
 func WriteAll(files []File, mode os.FileMode) error {
-	tmps := make([]string, 0, len(files))
-	discard := func() {
-		for _, t := range tmps {
-			_ = os.Remove(t)
-		}
-	}
-	for _, f := range files {
-		if err := os.MkdirAll(filepath.Dir(f.Path), 0o755); err != nil {
-			discard()
-			return fmt.Errorf("writing %s: %w", f.Path, err)
-		}
-		tmp, err := Temp(f.Path, f.Data, mode)
-		if err != nil {
-			discard()
-			return fmt.Errorf("writing %s: %w", f.Path, err)
-		}
-		tmps = append(tmps, tmp)
+	tmps, err := TempAll(files, mode)
+	if err != nil {
+		return err
 	}
 	for i, f := range files {
 		if err := os.Rename(tmps[i], f.Path); err != nil {
-			tmps = tmps[i:]
-			discard()
+			for _, t := range tmps[i:] {
+				_ = os.Remove(t)
+			}
 			return fmt.Errorf("writing %s: %w", f.Path, err)
 		}
 	}
 	return nil
+}
+
+// WriteError is a file of a set that could not be written.
+type WriteError struct {
+	Path string
+	Err  error
+}
+
+func (e *WriteError) Error() string { return fmt.Sprintf("writing %s: %v", e.Path, e.Err) }
+func (e *WriteError) Unwrap() error { return e.Err }
+
+// TempAll writes each file, synced, to a temporary file beside it (making
+// its folder), all at once so that the file system commits their syncs
+// together, and returns the temporary names in the order of files. On error
+// none of them is left.
+func TempAll(files []File, mode os.FileMode) ([]string, error) {
+	tmps := make([]string, len(files))
+	errs := make([]error, len(files))
+	var wg sync.WaitGroup
+	for i, f := range files {
+		wg.Go(func() {
+			err := os.MkdirAll(filepath.Dir(f.Path), 0o755)
+			if err == nil {
+				tmps[i], err = Temp(f.Path, f.Data, mode)
+			}
+			if err != nil {
+				errs[i] = &WriteError{Path: f.Path, Err: err}
+			}
+		})
+	}
+	wg.Wait()
+	for _, err := range errs {
+		if err != nil {
+			for _, t := range tmps {
+				if t != "" {
+					_ = os.Remove(t)
+				}
+			}
+			return nil, err
+		}
+	}
+	return tmps, nil
 }

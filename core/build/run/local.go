@@ -1,6 +1,7 @@
 package run
 
 import (
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -18,9 +19,10 @@ import (
 // after: a full disk or an unwritable folder fails the run while the
 // destination is still untouched, and a failed run leaves none of them.
 type localOutputs struct {
-	staged []stagedFile
-	github string // $GITHUB_OUTPUT, appended to on commit
-	dotenv []byte
+	pending []outfile.File // to stage, written together by write
+	staged  []stagedFile
+	github  string // $GITHUB_OUTPUT, appended to on commit
+	dotenv  []byte
 }
 
 type stagedFile struct {
@@ -37,10 +39,7 @@ func stageLocal(t tools, cfg *config.Config, outDir string, ev *evidence, res *R
 			return nil, fmt.Errorf("%s: provenance: %w", cfg.PositionOf("provenance"), err)
 		}
 		for _, f := range evidenceFiles(ev) {
-			if err := l.stage(filepath.Join(dir, f.name), f.data); err != nil {
-				l.discard()
-				return nil, fmt.Errorf("%s: provenance: writing %s: %w", cfg.PositionOf("provenance"), f.name, err)
-			}
+			l.stage(filepath.Join(dir, f.name), f.data)
 		}
 		res.StatementPath = filepath.Join(dir, StatementName)
 		if ev.bundle != nil {
@@ -54,7 +53,14 @@ func stageLocal(t tools, cfg *config.Config, outDir string, ev *evidence, res *R
 		}
 	}
 	if err := l.stageOutputs(t, outDir, res); err != nil {
-		l.discard()
+		return nil, err
+	}
+	// One write for all, so that their syncs are committed together.
+	if err := l.write(); err != nil {
+		var we *outfile.WriteError
+		if errors.As(err, &we) && cfg.Provenance != "" && we.Path != res.OutputEnvPath {
+			return nil, fmt.Errorf("%s: provenance: %w", cfg.PositionOf("provenance"), err)
+		}
 		return nil, err
 	}
 	return l, nil
@@ -68,9 +74,7 @@ func (l *localOutputs) stageOutputs(t tools, outDir string, res *Result) error {
 	if path == "" {
 		path = filepath.Join(outDir, DefaultOutputEnv)
 	}
-	if err := l.stage(path, l.dotenv); err != nil {
-		return fmt.Errorf("writing %s: %w", path, err)
-	}
+	l.stage(path, l.dotenv)
 	res.OutputEnvPath = path
 	if gh, ok := t.o.lookupEnv("GITHUB_OUTPUT"); ok && gh != "" {
 		f, err := os.OpenFile(gh, os.O_APPEND|os.O_WRONLY|os.O_CREATE, 0o644)
@@ -83,15 +87,21 @@ func (l *localOutputs) stageOutputs(t tools, outDir string, res *Result) error {
 	return nil
 }
 
-func (l *localOutputs) stage(final string, data []byte) error {
-	if err := os.MkdirAll(filepath.Dir(final), 0o755); err != nil {
-		return err
-	}
-	tmp, err := outfile.Temp(final, data, 0o644)
+// stage adds a file to write; write writes them all to temporary files
+// beside their places (none, on error).
+func (l *localOutputs) stage(final string, data []byte) {
+	l.pending = append(l.pending, outfile.File{Path: final, Data: data})
+}
+
+func (l *localOutputs) write() error {
+	tmps, err := outfile.TempAll(l.pending, 0o644)
 	if err != nil {
 		return err
 	}
-	l.staged = append(l.staged, stagedFile{tmp: tmp, final: final})
+	for i, f := range l.pending {
+		l.staged = append(l.staged, stagedFile{tmp: tmps[i], final: f.Path})
+	}
+	l.pending = nil
 	return nil
 }
 

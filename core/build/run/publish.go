@@ -12,6 +12,7 @@ import (
 	"github.com/mmbuild/mmbuild/core/build/remote"
 	"github.com/mmbuild/mmbuild/core/evidence/provenance"
 	"github.com/mmbuild/mmbuild/core/evidence/sbom"
+	"golang.org/x/sync/errgroup"
 )
 
 // planResult is the Result of a run that publishes: the artifacts' URLs
@@ -30,20 +31,19 @@ func planResult(key stagingKey, out *built, ev *evidence) *Result {
 // attestation to the images, then publishes the attestation last: a
 // destination without an attestation is an incomplete build.
 func publish(ctx context.Context, t tools, store *remote.Store, cfg *config.Config, res *Result, out *built, imgs []image, ev *evidence) error {
+	var files []upload
 	for _, a := range res.Artifacts {
-		if a.URL == "" {
-			continue
-		}
-		if _, err := store.Put(ctx, a.Path, a.URL, cfg.Artifacts.Options); err != nil {
-			return fmt.Errorf("publishing artifact %s: %w", a.Name, err)
+		if a.URL != "" {
+			files = append(files, upload{a.Path, a.URL, cfg.Artifacts.Options, "publishing artifact " + a.Name})
 		}
 	}
 	for _, tr := range out.transfers {
 		for _, f := range tr.files {
-			if _, err := store.Put(ctx, f.Path, remote.Join(tr.destination, f.Name), tr.options); err != nil {
-				return fmt.Errorf("transferring %s: %w", f.Name, err)
-			}
+			files = append(files, upload{f.Path, remote.Join(tr.destination, f.Name), tr.options, "transferring " + f.Name})
 		}
+	}
+	if err := putAll(ctx, store, files); err != nil {
+		return err
 	}
 	if err := pushLayouts(ctx, store, imgs); err != nil {
 		return err
@@ -54,8 +54,9 @@ func publish(ctx context.Context, t tools, store *remote.Store, cfg *config.Conf
 	if res.StagingURL == "" {
 		return nil
 	}
-	// The SBOM and the signed bundle, then the plain statement last: its
+	// The SBOMs and the signed bundles, then the plain statement last: its
 	// presence marks a complete build.
+	var evidence []upload
 	for _, f := range evidenceFiles(ev) {
 		tmp, err := t.ws.StagingPath(f.name)
 		if err != nil {
@@ -64,11 +65,49 @@ func publish(ctx context.Context, t tools, store *remote.Store, cfg *config.Conf
 		if err := os.WriteFile(tmp, f.data, 0o644); err != nil {
 			return err
 		}
-		if _, err := store.Put(ctx, tmp, remote.Join(res.StagingURL, f.name), cfg.Artifacts.Options); err != nil {
-			return fmt.Errorf("publishing %s: %w", f.name, err)
-		}
+		evidence = append(evidence, upload{tmp, remote.Join(res.StagingURL, f.name), cfg.Artifacts.Options, "publishing " + f.name})
+	}
+	last := len(evidence) - 1
+	if err := putAll(ctx, store, evidence[:last]); err != nil {
+		return err
+	}
+	if err := putAll(ctx, store, evidence[last:]); err != nil {
+		return err
 	}
 	t.log.Info("published", "staging_url", store.Shown(res.StagingURL), "artifacts", len(res.Artifacts))
+	return nil
+}
+
+// upload is one local file to put at a URL.
+type upload struct {
+	path, url string
+	options   map[string]string
+	what      string // for the error: "publishing artifact x"
+}
+
+// maxParallelPuts bounds the uploads of one run in flight at once.
+const maxParallelPuts = 8
+
+// putAll puts the files concurrently: a destination that syncs each file
+// (the file store does) then commits them together, and remote ones
+// overlap their round trips. The first failure cancels the rest; what was
+// put stays, as an incomplete build (no statement) that no cache takes.
+func putAll(ctx context.Context, store *remote.Store, files []upload) error {
+	if len(files) == 1 { // the common case, without a goroutine
+		return putOne(ctx, store, files[0])
+	}
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(maxParallelPuts)
+	for _, f := range files {
+		g.Go(func() error { return putOne(gctx, store, f) })
+	}
+	return g.Wait()
+}
+
+func putOne(ctx context.Context, store *remote.Store, f upload) error {
+	if _, err := store.Put(ctx, f.path, f.url, f.options); err != nil {
+		return fmt.Errorf("%s: %w", f.what, err)
+	}
 	return nil
 }
 
