@@ -66,7 +66,7 @@ func stageLocal(t tools, cfg *config.Config, outDir string, ev *evidence, res *R
 	return l, nil
 }
 
-// stageOutputs stages the dotenv file and checks $GITHUB_OUTPUT can be
+// stageOutputs adds the dotenv file to write and checks $GITHUB_OUTPUT can be
 // appended to.
 func (l *localOutputs) stageOutputs(t tools, outDir string, res *Result) error {
 	l.dotenv = dotenv(t, res)

@@ -36,7 +36,9 @@ func OutputVars(res *Result) [][2]string {
 func writeOutputs(t tools, outDir string, res *Result) error {
 	l := &localOutputs{}
 	if err := l.stageOutputs(t, outDir, res); err != nil {
-		l.discard()
+		return err
+	}
+	if err := l.write(); err != nil {
 		return err
 	}
 	return l.commit()

@@ -75,6 +75,14 @@ type Host struct {
 	ctx      context.Context // the first Start's: its end means the run was interrupted
 	sums     *binary.SumCache
 
+	// The folder the plugins create their gRPC sockets in, made on the
+	// first launch (socketDir) and removed by Close. A plugin ended by a
+	// signal cannot unlink its own socket, and in the shared temp folder
+	// every run would leave one per plugin.
+	socketOnce sync.Once
+	sockets    string
+	socketErr  error
+
 	mu      sync.Mutex
 	started map[string]*startResult
 }
@@ -223,6 +231,10 @@ func (h *Host) Close() {
 	}
 	h.mu.Unlock()
 	wg.Wait()
+	h.socketOnce.Do(func() {}) // no folder is made after Close
+	if h.sockets != "" {
+		_ = os.RemoveAll(h.sockets)
+	}
 	if h.sums != nil {
 		_ = h.sums.Save() // a cache not written only costs a hash next time
 	}
@@ -235,6 +247,15 @@ func (p *Plugin) servesHandler() bool {
 		}
 	}
 	return false
+}
+
+// socketDir returns the folder for the plugins' sockets, made once.
+func (h *Host) socketDir() (string, error) {
+	h.socketOnce.Do(func() { h.sockets, h.socketErr = os.MkdirTemp("", "mmbuild-plugins-") })
+	if h.sockets == "" && h.socketErr == nil {
+		return "", errors.New("the plugin host is closed")
+	}
+	return h.sockets, h.socketErr
 }
 
 // killProcess SIGKILLs the plugin's process, if it has one yet.
@@ -400,9 +421,13 @@ func validSum(sum string) bool {
 // plain path (no /proc/self/fd), go-plugin's SecureConfig hashes it once
 // more right before the exec.
 func (h *Host) launch(name, path, execPath, sum string) (*goplugin.Client, *tail, error) {
+	sockets, err := h.socketDir()
+	if err != nil {
+		return nil, nil, fmt.Errorf("plugin %s: a folder for its socket: %w", name, err)
+	}
 	cmd := exec.Command(execPath)
 	cmd.Args[0] = path
-	cmd.Env = append([]string(nil), h.env...)
+	cmd.Env = append(append([]string(nil), h.env...), goplugin.EnvUnixSocketDir+"="+sockets)
 	setPdeathsig(cmd)
 	st := &tail{}
 	cfg := plugin.ClientConfig(cmd)

@@ -125,3 +125,41 @@ func TestInsecureFolderRefused(t *testing.T) {
 		t.Fatal("the plugin ran")
 	}
 }
+
+// A plugin is ended with a signal, so it cannot unlink its own socket: the
+// host makes the folder the sockets go in and removes it on Close, and a
+// run leaves nothing in the temp folder.
+func TestCloseLeavesNoSocket(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds a plugin binary")
+	}
+	dir := t.TempDir()
+	t.Setenv("TMPDIR", filepath.Join(dir, "tmp"))
+	if err := os.Mkdir(os.Getenv("TMPDIR"), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	bin := filepath.Join(dir, "mmbuild-plugin-minimal")
+	buildMinimal(t, bin)
+	data, err := os.ReadFile(bin)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sum := sha256.Sum256(data)
+	pin := "sha256:" + hex.EncodeToString(sum[:])
+	h := New(func(string) (string, error) { return bin, nil }, func(string) (string, bool) { return pin, true })
+	if _, err := h.Start(context.Background(), "minimal"); err != nil {
+		t.Fatal(err)
+	}
+	sockets, _ := filepath.Glob(filepath.Join(os.Getenv("TMPDIR"), "mmbuild-plugins-*", "plugin*"))
+	if len(sockets) != 1 {
+		t.Fatalf("sockets while the plugin runs: %v, want one in the host's folder", sockets)
+	}
+	h.Close()
+	left, err := os.ReadDir(os.Getenv("TMPDIR"))
+	if err != nil || len(left) != 0 {
+		t.Fatalf("left in the temp folder after Close: %v (%v)", left, err)
+	}
+	if _, err := h.Start(context.Background(), "other"); err == nil {
+		t.Fatal("a closed host started a plugin")
+	}
+}
