@@ -127,15 +127,16 @@ func TestInsecureFolderRefused(t *testing.T) {
 }
 
 // A plugin is ended with a signal, so it cannot unlink its own socket: the
-// host makes the folder the sockets go in and removes it on Close, and a
-// run leaves nothing in the temp folder.
+// host makes the folder the sockets go in (in $XDG_RUNTIME_DIR first) and
+// removes it on Close, and a run leaves nothing behind.
 func TestCloseLeavesNoSocket(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds a plugin binary")
 	}
 	dir := t.TempDir()
-	t.Setenv("TMPDIR", filepath.Join(dir, "tmp"))
-	if err := os.Mkdir(os.Getenv("TMPDIR"), 0o700); err != nil {
+	runtime := filepath.Join(dir, "run")
+	t.Setenv("XDG_RUNTIME_DIR", runtime)
+	if err := os.Mkdir(runtime, 0o700); err != nil {
 		t.Fatal(err)
 	}
 	bin := filepath.Join(dir, "mmbuild-plugin-minimal")
@@ -150,14 +151,14 @@ func TestCloseLeavesNoSocket(t *testing.T) {
 	if _, err := h.Start(context.Background(), "minimal"); err != nil {
 		t.Fatal(err)
 	}
-	sockets, _ := filepath.Glob(filepath.Join(os.Getenv("TMPDIR"), "mmbuild-plugins-*", "plugin*"))
+	sockets, _ := filepath.Glob(filepath.Join(runtime, "mmbuild-plugins-*", "plugin*"))
 	if len(sockets) != 1 {
 		t.Fatalf("sockets while the plugin runs: %v, want one in the host's folder", sockets)
 	}
 	h.Close()
-	left, err := os.ReadDir(os.Getenv("TMPDIR"))
+	left, err := os.ReadDir(runtime)
 	if err != nil || len(left) != 0 {
-		t.Fatalf("left in the temp folder after Close: %v (%v)", left, err)
+		t.Fatalf("left in the runtime folder after Close: %v (%v)", left, err)
 	}
 	if _, err := h.Start(context.Background(), "other"); err == nil {
 		t.Fatal("a closed host started a plugin")
