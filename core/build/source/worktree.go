@@ -1,7 +1,6 @@
 package source
 
 import (
-	"bufio"
 	"errors"
 	"fmt"
 	"net/url"
@@ -67,41 +66,30 @@ func WorkTree(dir string) (Info, error) {
 		return Info{Dir: abs}, nil
 	}
 	info.Commit = head.Hash().String()
-	if c, err := repo.CommitObject(head.Hash()); err == nil {
-		info.CommitTime = c.Committer.When
-	}
-	// go-git reads the .gitignore files but not the repository's own
-	// exclude file, which git (and CI tools that mark their files there)
-	// count on: without it a clean checkout would look dirty.
-	wt.Excludes = append(wt.Excludes, infoExcludes(repo)...)
-	st, err := wt.Status()
+	c, err := repo.CommitObject(head.Hash())
 	if err != nil {
+		return Info{}, fmt.Errorf("reading commit %s of %s: %w", head.Hash(), info.Dir, err)
+	}
+	info.CommitTime = c.Committer.When
+	// The repository's own exclude file counts, as for git (CI tools mark
+	// their files there): without it a clean checkout would look dirty.
+	gitDir, excludes := infoExcludes(repo)
+	if info.Dirty, err = isDirty(repo, info.Dir, gitDir, c, excludes); err != nil {
 		return Info{}, fmt.Errorf("reading git status of %s: %w", info.Dir, err)
 	}
-	info.Dirty = !st.IsClean()
 	return info, nil
 }
 
-// infoExcludes returns the patterns of the repository's info/exclude file
-// (none when it has none, or its storage is not a folder).
-func infoExcludes(repo *git.Repository) []gitignore.Pattern {
+// infoExcludes returns the repository's folder and the patterns of its
+// info/exclude file (none when it has none, or its storage is not a
+// folder).
+func infoExcludes(repo *git.Repository) (string, []gitignore.Pattern) {
 	st, ok := repo.Storer.(*filesystem.Storage)
 	if !ok {
-		return nil
+		return "", nil
 	}
-	f, err := st.Filesystem().Open("info/exclude")
-	if err != nil {
-		return nil
-	}
-	defer f.Close()
-	var ps []gitignore.Pattern
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		if l := sc.Text(); !strings.HasPrefix(l, "#") && strings.TrimSpace(l) != "" {
-			ps = append(ps, gitignore.ParsePattern(l, nil))
-		}
-	}
-	return ps
+	gitDir := st.Filesystem().Root()
+	return gitDir, readIgnore(filepath.Join(gitDir, "info", "exclude"), nil)
 }
 
 // StripCredentials removes a user and password from a URL: credentials never
