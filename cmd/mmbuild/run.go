@@ -101,7 +101,8 @@ func runBuild(cmd *cobra.Command, g *globalOptions, o *runFlags) error {
 	if err != nil {
 		return err
 	}
-	defer host.Close()
+	// mmbuild exits after the run: the plugins are killed, not waited for.
+	defer host.CloseNoWait()
 	opts, prog, err := o.runOptions(g, logger)
 	if err != nil {
 		return err

@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -163,4 +164,50 @@ func TestCloseLeavesNoSocket(t *testing.T) {
 	if _, err := h.Start(context.Background(), "other"); err == nil {
 		t.Fatal("a closed host started a plugin")
 	}
+}
+
+// CloseNoWait ends the plugin processes without waiting for them to be
+// reaped: once it returns, the process is dead (gone, or a zombie waiting
+// for its reaper) and its socket folder removed.
+func TestCloseNoWaitEndsThePlugin(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds a plugin binary")
+	}
+	dir := t.TempDir()
+	t.Setenv("XDG_RUNTIME_DIR", dir)
+	bin := filepath.Join(dir, "mmbuild-plugin-minimal")
+	buildMinimal(t, bin)
+	data, err := os.ReadFile(bin)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sum := sha256.Sum256(data)
+	h := New(func(string) (string, error) { return bin, nil }, func(string) (string, bool) { return "sha256:" + hex.EncodeToString(sum[:]), true })
+	p, err := h.Start(context.Background(), "minimal")
+	if err != nil {
+		t.Fatal(err)
+	}
+	pid := p.client.ReattachConfig().Pid
+	h.CloseNoWait()
+	if left, _ := filepath.Glob(filepath.Join(dir, "mmbuild-plugins-*")); len(left) != 0 {
+		t.Fatalf("socket folder left: %v", left)
+	}
+	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(10 * time.Millisecond) {
+		stat, err := os.ReadFile(filepath.Join("/proc", strconv.Itoa(pid), "stat"))
+		if err != nil || processState(string(stat)) == "Z" {
+			break // gone, or dead and not yet reaped
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("plugin process %d still running after CloseNoWait: %s", pid, stat)
+		}
+	}
+	h.Close() // reaps, and is harmless after CloseNoWait
+}
+
+// processState is the state field of a /proc/PID/stat line.
+func processState(stat string) string {
+	if i := strings.LastIndexByte(stat, ')'); i >= 0 && i+3 <= len(stat) {
+		return stat[i+2 : i+3]
+	}
+	return ""
 }
