@@ -48,6 +48,17 @@ type Conn struct {
 	handler   pb.HandlerClient
 	storage   pb.StorageClient
 	cataloger pb.CatalogerClient
+	name      string // the plugin Info asks about; "" for the binary's first
+}
+
+// Named is c for the plugin called name of a process that bundles several
+// (ServeBundle): its Info describes that one. The process, and the calls
+// of every kind, are shared; a process that does not hold name answers
+// Info with an error.
+func (c *Conn) Named(name string) *Conn {
+	n := *c
+	n.name = name
+	return &n
 }
 
 func newConn(c *grpc.ClientConn) *Conn {
@@ -56,7 +67,7 @@ func newConn(c *grpc.ClientConn) *Conn {
 
 // Info asks the plugin to describe itself.
 func (c *Conn) Info(ctx context.Context) (*Info, error) {
-	r, err := c.plugin.Info(ctx, &pb.InfoRequest{})
+	r, err := c.plugin.Info(ctx, &pb.InfoRequest{Plugin: c.name})
 	if err != nil {
 		return nil, wire.FromStatus(err)
 	}

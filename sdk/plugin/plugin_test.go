@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -103,12 +104,61 @@ func TestInfoAndDescribe(t *testing.T) {
 		t.Fatalf("info %+v", info)
 	}
 	var buf bytes.Buffer
-	if err := serve([]string{"describe"}, &buf, opts); err != nil {
+	if err := serve([]string{"/any/name", "describe"}, &buf, [][]Option{opts}); err != nil {
 		t.Fatal(err)
 	}
 	var described Info
 	if err := json.Unmarshal(buf.Bytes(), &described); err != nil || described.Name != "multi" || len(described.Kinds) != 2 {
 		t.Fatalf("describe: %v %s", err, buf.String())
+	}
+}
+
+// A bundle answers Info for each of its plugins by name over one
+// connection, serves the kinds of all, and is each plugin when run by hand
+// under that plugin's file name.
+func TestBundle(t *testing.T) {
+	build := []Option{WithName("build"), WithVersion("1.0.0"), WithHandler("echo", echoHandler{})}
+	store := []Option{WithName("store"), WithVersion("2.0.0"), WithStorage("x", errStore{err: fs.ErrNotExist})}
+	conn := TestBundleConn(t, build, store)
+	ctx := context.Background()
+	for name, want := range map[string]string{"": "build", "build": "build", "store": "store"} {
+		info, err := conn.Named(name).Info(ctx)
+		if err != nil || info.Name != want {
+			t.Fatalf("Info of %q: %+v, %v; want plugin %s", name, info, err, want)
+		}
+	}
+	if info, _ := conn.Named("store").Info(ctx); !info.HasKind("storage:x") || info.HasKind("handler:echo") || info.Version != "2.0.0" {
+		t.Fatalf("store's Info %+v: kinds of another plugin, or not its own", info)
+	}
+	if _, err := conn.Named("other").Info(ctx); err == nil || !strings.Contains(err.Error(), `holds the plugins build, store, not "other"`) {
+		t.Fatalf("Info of a plugin the bundle does not hold: %v", err)
+	}
+	// The calls of every kind reach their plugin through the one process.
+	if _, err := conn.Named("store").Storage().Stat(ctx, &storage.StatRequest{URL: "x://a"}); !errors.Is(err, fs.ErrNotExist) {
+		t.Fatalf("storage call through the bundle: %v", err)
+	}
+	for argv0, want := range map[string]string{"/bin/mmbuild-plugin-store": "store", "mmbuild-plugin-build.exe": "build"} {
+		var buf bytes.Buffer
+		if err := serve([]string{argv0, "describe"}, &buf, [][]Option{build, store}); err != nil {
+			t.Fatal(err)
+		}
+		var info Info
+		if err := json.Unmarshal(buf.Bytes(), &info); err != nil || info.Name != want {
+			t.Fatalf("describe as %s: %v %s", argv0, err, buf.String())
+		}
+	}
+	if err := serve([]string{"/bin/bundle", "describe"}, io.Discard, [][]Option{build, store}); err == nil || !strings.Contains(err.Error(), "install it as mmbuild-plugin-<name>") {
+		t.Fatalf("describe under no plugin's name: %v", err)
+	}
+	for name, members := range map[string][][]Option{
+		"empty":        nil,
+		"a name twice": {build, {WithName("build"), WithStorage("y", errStore{})}},
+		"a kind twice": {store, {WithName("other"), WithStorage("x", errStore{})}},
+		"a bad member": {build, {WithStorage("y", errStore{})}},
+	} {
+		if _, err := newBundle(members...); err == nil {
+			t.Errorf("bundle with %s: accepted", name)
+		}
 	}
 }
 

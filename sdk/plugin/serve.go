@@ -16,31 +16,50 @@ import (
 // Run as `PLUGIN describe`, the binary prints its Info as JSON on stdout and
 // exits, without a handshake. Run by the core, it serves gRPC through
 // go-plugin; run by hand otherwise, it says it is a plugin and exits.
-func Serve(opts ...Option) {
+func Serve(opts ...Option) { ServeBundle(opts) }
+
+// ServeBundle runs a binary that holds several plugins, each given as the
+// options Serve would take for it alone; no two may serve the same kind.
+// Install the binary once per plugin, as mmbuild-plugin-<name> (a copy or a
+// hard link): run by hand under a name (describe, --version), it is that
+// plugin. Started by the core, one process serves every plugin of the
+// bundle that the run needs, and the core asks each for its own Info, so a
+// run that uses two of them starts one process instead of two. Each plugin
+// keeps its own name, pin and entry in the provenance.
+func ServeBundle(members ...[]Option) {
 	ShortLivedGC()
-	if err := serve(os.Args[1:], os.Stdout, opts); err != nil {
+	if err := serve(os.Args, os.Stdout, members); err != nil {
 		fmt.Fprintf(os.Stderr, "%s: %v\n", os.Args[0], err)
 		os.Exit(1)
 	}
 	os.Exit(0)
 }
 
-func serve(args []string, stdout io.Writer, opts []Option) error {
-	o, err := newOptions(opts)
+// serve runs the bundle; argv is the binary's whole command line.
+func serve(argv []string, stdout io.Writer, members [][]Option) error {
+	b, err := newBundle(members...)
 	if err != nil {
 		return err
 	}
-	if len(args) > 0 {
-		switch args[0] {
+	if len(argv) > 1 {
+		switch argv[1] {
 		case "describe":
+			o, err := b.runAs(argv[0])
+			if err != nil {
+				return err
+			}
 			return Describe(stdout, o.info())
 		case "--version", "version":
-			_, err := fmt.Fprintf(stdout, "%s %s (sdk %s, api v%d)\n", o.name, o.version, SDKVersion, APIVersion)
+			o, err := b.runAs(argv[0])
+			if err != nil {
+				return err
+			}
+			_, err = fmt.Fprintf(stdout, "%s %s (sdk %s, api v%d)\n", o.name, o.version, SDKVersion, APIVersion)
 			return err
 		}
 	}
 	logger := hclog.New(&hclog.LoggerOptions{
-		Name:       o.name,
+		Name:       b.members[0].name,
 		Level:      hclog.LevelFromString(os.Getenv("MMBUILD_PLUGIN_LOG_LEVEL")),
 		Output:     os.Stderr,
 		JSONFormat: true, // the host parses it and relays it under our name
@@ -48,7 +67,7 @@ func serve(args []string, stdout io.Writer, opts []Option) error {
 	hclog.SetDefault(logger)
 	goplugin.Serve(&goplugin.ServeConfig{
 		HandshakeConfig:  Handshake,
-		VersionedPlugins: map[int]goplugin.PluginSet{APIVersion: {pluginSetName: &grpcPlugin{impl: o}}},
+		VersionedPlugins: map[int]goplugin.PluginSet{APIVersion: {pluginSetName: &grpcPlugin{impl: b}}},
 		GRPCServer:       goplugin.DefaultGRPCServer,
 		Logger:           logger,
 	})

@@ -5,11 +5,14 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
+	"strings"
 	"sync"
 	"time"
 
 	goplugin "github.com/hashicorp/go-plugin"
 	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
 
 	"github.com/mmbuild/mmbuild/sdk/handler"
 	"github.com/mmbuild/mmbuild/sdk/internal/pb"
@@ -22,13 +25,13 @@ import (
 // the Plugin service and the Handler and Storage services for what it holds.
 type grpcPlugin struct {
 	goplugin.NetRPCUnsupportedPlugin
-	impl *options // nil on the host side
+	impl *bundle // nil on the host side
 }
 
 var _ goplugin.GRPCPlugin = (*grpcPlugin)(nil)
 
 func (p *grpcPlugin) GRPCServer(_ *goplugin.GRPCBroker, s *grpc.Server) error {
-	pb.RegisterPluginServer(s, &infoServer{info: p.impl.info()})
+	pb.RegisterPluginServer(s, &infoServer{bundle: p.impl})
 	if len(p.impl.handlers) > 0 {
 		pb.RegisterHandlerServer(s, &handlerServer{handlers: p.impl.handlers})
 	}
@@ -47,11 +50,19 @@ func (p *grpcPlugin) GRPCClient(_ context.Context, _ *goplugin.GRPCBroker, c *gr
 
 type infoServer struct {
 	pb.UnimplementedPluginServer
-	info *Info
+	bundle *bundle
 }
 
-func (s *infoServer) Info(context.Context, *pb.InfoRequest) (*pb.InfoResponse, error) {
-	return infoToPB(s.info), nil
+// Info answers for the plugin the request names (the first without a
+// name).
+func (s *infoServer) Info(_ context.Context, req *pb.InfoRequest) (*pb.InfoResponse, error) {
+	o := s.bundle.members[0]
+	if req.GetPlugin() != "" {
+		if o = s.bundle.member(req.GetPlugin()); o == nil {
+			return nil, status.Errorf(codes.NotFound, "this binary holds the plugins %s, not %q", strings.Join(s.bundle.names(), ", "), req.GetPlugin())
+		}
+	}
+	return infoToPB(o.info()), nil
 }
 
 type handlerServer struct {

@@ -12,11 +12,18 @@ import (
 // the same wire code a real binary uses, without building one.
 func TestConn(t testing.TB, opts ...Option) *Conn {
 	t.Helper()
-	o, err := newOptions(opts)
+	return TestBundleConn(t, opts)
+}
+
+// TestBundleConn is TestConn for a binary that bundles several plugins
+// (ServeBundle); Conn.Named picks the plugin Info describes.
+func TestBundleConn(t testing.TB, members ...[]Option) *Conn {
+	t.Helper()
+	b, err := newBundle(members...)
 	if err != nil {
 		t.Fatalf("plugin options: %v", err)
 	}
-	ps := map[string]goplugin.Plugin{pluginSetName: &grpcPlugin{impl: o}}
+	ps := map[string]goplugin.Plugin{pluginSetName: &grpcPlugin{impl: b}}
 	client, server := goplugin.TestPluginGRPCConn(t, false, ps)
 	t.Cleanup(func() {
 		// Stop the server first: Close makes it stop itself, and two stops

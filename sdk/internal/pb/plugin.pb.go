@@ -78,7 +78,11 @@ func (Output_Stream) EnumDescriptor() ([]byte, []int) {
 }
 
 type InfoRequest struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// plugin names the plugin asked about, for a binary that bundles several
+	// (one process serves them all; their kinds never overlap). Empty: the
+	// binary's first plugin. A name the binary does not hold is NOT_FOUND.
+	Plugin        string `protobuf:"bytes,1,opt,name=plugin,proto3" json:"plugin,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -111,6 +115,13 @@ func (x *InfoRequest) ProtoReflect() protoreflect.Message {
 // Deprecated: Use InfoRequest.ProtoReflect.Descriptor instead.
 func (*InfoRequest) Descriptor() ([]byte, []int) {
 	return file_mmbuild_plugin_v1_plugin_proto_rawDescGZIP(), []int{0}
+}
+
+func (x *InfoRequest) GetPlugin() string {
+	if x != nil {
+		return x.Plugin
+	}
+	return ""
 }
 
 type InfoResponse struct {
@@ -1671,8 +1682,9 @@ var File_mmbuild_plugin_v1_plugin_proto protoreflect.FileDescriptor
 
 const file_mmbuild_plugin_v1_plugin_proto_rawDesc = "" +
 	"\n" +
-	"\x1emmbuild/plugin/v1/plugin.proto\x12\x11mmbuild.plugin.v1\"\r\n" +
-	"\vInfoRequest\"\xd1\x02\n" +
+	"\x1emmbuild/plugin/v1/plugin.proto\x12\x11mmbuild.plugin.v1\"%\n" +
+	"\vInfoRequest\x12\x16\n" +
+	"\x06plugin\x18\x01 \x01(\tR\x06plugin\"\xd1\x02\n" +
 	"\fInfoResponse\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12\x18\n" +
 	"\aversion\x18\x02 \x01(\tR\aversion\x12\x1f\n" +

@@ -35,7 +35,8 @@ const (
 //
 // Plugin is served by every plugin binary.
 type PluginClient interface {
-	// Info describes the binary: the same JSON `PLUGIN describe` prints.
+	// Info describes a plugin of the binary: the same JSON `PLUGIN describe`
+	// prints.
 	Info(ctx context.Context, in *InfoRequest, opts ...grpc.CallOption) (*InfoResponse, error)
 }
 
@@ -63,7 +64,8 @@ func (c *pluginClient) Info(ctx context.Context, in *InfoRequest, opts ...grpc.C
 //
 // Plugin is served by every plugin binary.
 type PluginServer interface {
-	// Info describes the binary: the same JSON `PLUGIN describe` prints.
+	// Info describes a plugin of the binary: the same JSON `PLUGIN describe`
+	// prints.
 	Info(context.Context, *InfoRequest) (*InfoResponse, error)
 	mustEmbedUnimplementedPluginServer()
 }
