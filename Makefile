@@ -17,8 +17,11 @@ VERSION := $(shell cat VERSION)
 GOFLAGS_BUILD := -trimpath -buildvcs=false
 LDFLAGS := -s -w -X main.version=$(VERSION)
 
-# plugin directory : binary name
-PLUGINS := handler-make:make storage-file:file storage-http:http storage-git:git storage-s3:s3 storage-oci:oci sbom-syft:sbom-syft
+# plugin directory : binary name. plugins/local bundles the make handler and
+# the file store in one binary (sdk ServeBundle), installed under both names:
+# a local build starts one plugin process instead of two. Each of the two also
+# builds alone from its own module.
+PLUGINS := local:make local:file storage-http:http storage-git:git storage-s3:s3 storage-oci:oci sbom-syft:sbom-syft
 
 # Modules kept out of go.work and built from their own go.mod alone
 # (GOWORK=off): syft's ~700 modules in the workspace would move the core's
@@ -55,7 +58,7 @@ release: build
 	ci/release.sh bin dist/release/v$(VERSION)
 
 # Every module of the workspace, race detector on.
-MODULES := . sdk $(foreach p,$(PLUGINS),plugins/$(firstword $(subst :, ,$(p))))
+MODULES := . sdk plugins/handler-make plugins/storage-file $(sort $(foreach p,$(PLUGINS),plugins/$(firstword $(subst :, ,$(p)))))
 
 test: check
 	@set -e; for m in $(MODULES); do echo "== $$m"; (cd $$m && $(call gowork,$$m) $(GO) test -race -count=1 -timeout 20m ./...); done

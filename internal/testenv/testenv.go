@@ -26,15 +26,17 @@ func Root() string {
 	return filepath.Clean(filepath.Join(filepath.Dir(file), "..", ".."))
 }
 
-// Plugins maps each first-party plugin's module folder to its name.
+// Plugins maps each first-party plugin's name to the module folder its
+// binary is built from, as the Makefile builds it: make and file are the
+// one bundle of plugins/local, built under both names (the same bytes).
 var Plugins = map[string]string{
-	"plugins/handler-make": "make",
-	"plugins/storage-file": "file",
-	"plugins/storage-http": "http",
-	"plugins/storage-git":  "git",
-	"plugins/storage-s3":   "s3",
-	"plugins/storage-oci":  "oci",
-	"plugins/sbom-syft":    "sbom-syft",
+	"make":      "plugins/local",
+	"file":      "plugins/local",
+	"http":      "plugins/storage-http",
+	"git":       "plugins/storage-git",
+	"s3":        "plugins/storage-s3",
+	"oci":       "plugins/storage-oci",
+	"sbom-syft": "plugins/sbom-syft",
 }
 
 // standalone are the plugin modules built outside the workspace
@@ -69,7 +71,7 @@ func Bin(t testing.TB) string {
 			{root, "./cmd/mmbuild:mmbuild"},
 			{root, "./internal/testplugins/faulty:mmbuild-testplugin-faulty"},
 		}
-		for dir, name := range Plugins {
+		for name, dir := range Plugins {
 			builds = append(builds, [2]string{filepath.Join(root, dir), ".:mmbuild-plugin-" + name})
 		}
 		workOff := map[string]bool{}
@@ -136,7 +138,7 @@ func NewInstall(t testing.TB) *Install {
 		}
 	}
 	copyFile(t, filepath.Join(src, "mmbuild"), filepath.Join(in.BinDir, "mmbuild"))
-	for _, name := range Plugins {
+	for name := range Plugins {
 		from, to := filepath.Join(src, "mmbuild-plugin-"+name), filepath.Join(in.BinDir, "mmbuild-plugin-"+name)
 		if linked[name] && os.Link(from, to) == nil {
 			continue

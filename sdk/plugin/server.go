@@ -53,11 +53,11 @@ type infoServer struct {
 	bundle *bundle
 }
 
-// Info answers for the plugin the request names (the first without a
-// name).
+// Info answers for the plugin the request names; a binary of one plugin
+// answers for itself whatever the name (the host compares the names).
 func (s *infoServer) Info(_ context.Context, req *pb.InfoRequest) (*pb.InfoResponse, error) {
 	o := s.bundle.members[0]
-	if req.GetPlugin() != "" {
+	if req.GetPlugin() != "" && len(s.bundle.members) > 1 {
 		if o = s.bundle.member(req.GetPlugin()); o == nil {
 			return nil, status.Errorf(codes.NotFound, "this binary holds the plugins %s, not %q", strings.Join(s.bundle.names(), ", "), req.GetPlugin())
 		}

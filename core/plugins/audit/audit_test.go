@@ -272,7 +272,7 @@ func TestDescribeCache(t *testing.T) {
 	sum, err := discovery.SHA256(bin)
 	must(t, err)
 	hex, _ := lockfile.ParseSum(sum)
-	cacheFile := filepath.Join(cache, hex+".json")
+	cacheFile := filepath.Join(cache, hex+"-mmbuild-plugin-counted.json")
 	ctx := context.Background()
 
 	info, err := Describe(ctx, bin, sum, WithCacheDir(cache))
@@ -326,6 +326,18 @@ func TestDescribeCache(t *testing.T) {
 	must(t, err)
 	if n := len(executed(t, dir)); n != 5 {
 		t.Errorf("binary ran %d times, want 5", n)
+	}
+	// The same bytes under another name (a bundle's other plugin) are
+	// described, and cached, as that name.
+	other := install(t, fakeBin, dir, "other")
+	for range 2 {
+		o, err := Describe(ctx, other, sum, WithCacheDir(cache))
+		if err != nil || o.Name != "other" {
+			t.Fatalf("the same binary as mmbuild-plugin-other: %+v, %v", o, err)
+		}
+	}
+	if n := len(executed(t, dir)); n != 6 {
+		t.Errorf("binary ran %d times, want 6 (once for the second name)", n)
 	}
 	// A malformed sum never reaches the file system.
 	if _, err := Describe(ctx, bin, "sha256:../../etc/passwd", WithCacheDir(cache)); err == nil || !strings.Contains(err.Error(), "malformed sum") {

@@ -40,9 +40,11 @@ func DefaultCacheDir() string {
 // being pinned by `mmbuild plugins lock`).
 //
 // sha256 is the binary's "sha256:<hex>" as just computed by
-// discovery.SHA256 ("" computes it). It keys the cache
-// ($XDG_CACHE_HOME/mmbuild/describe/<hex>.json, see WithCacheDir): a cached
-// answer starts no process. The process gets a clean environment (PATH
+// discovery.SHA256 ("" computes it). With the file's name (a bundle of
+// plugins is one binary installed under each plugin's name, and describes
+// the one it is run as) it keys the cache
+// ($XDG_CACHE_HOME/mmbuild/describe/<hex>-<file name>.json, see
+// WithCacheDir): a cached answer starts no process. The process gets a clean environment (PATH
 // only), no stdin, and the describe timeout (WithDescribeTimeout); it fails
 // on a non-zero exit, a timeout, invalid JSON or anything printed after it.
 func Describe(ctx context.Context, path, sha256 string, opts ...Option) (*plugin.Info, error) {
@@ -67,14 +69,16 @@ func Describe(ctx context.Context, path, sha256 string, opts ...Option) (*plugin
 // cacheEntry is the content of a cache file.
 type cacheEntry struct {
 	SHA256 string       `json:"sha256"`
+	File   string       `json:"file"` // the binary's file name, which a bundle answers by
 	Info   *plugin.Info `json:"info"`
 }
 
 func describe(ctx context.Context, path, hex string, o *options) (*plugin.Info, error) {
 	cacheFile := ""
-	if o.cacheDir != "" {
-		cacheFile = filepath.Join(o.cacheDir, hex+".json")
-		if info := readCache(cacheFile, hex); info != nil {
+	file := filepath.Base(path)
+	if o.cacheDir != "" && safeFileName(file) {
+		cacheFile = filepath.Join(o.cacheDir, hex+"-"+file+".json")
+		if info := readCache(cacheFile, hex, file); info != nil {
 			return info, nil
 		}
 	}
@@ -88,7 +92,7 @@ func describe(ctx context.Context, path, hex string, o *options) (*plugin.Info, 
 	}
 	if cacheFile != "" {
 		// A cache that cannot be written only costs a process next time.
-		_ = writeCache(cacheFile, cacheEntry{SHA256: "sha256:" + hex, Info: info})
+		_ = writeCache(cacheFile, cacheEntry{SHA256: "sha256:" + hex, File: file, Info: info})
 	}
 	return info, nil
 }
@@ -149,15 +153,28 @@ func parseInfo(out []byte) (*plugin.Info, error) {
 	return &info, nil
 }
 
-func readCache(file, hex string) *plugin.Info {
-	b, err := os.ReadFile(file)
+// safeFileName is a file name fit to be part of a cache file's name.
+func safeFileName(name string) bool {
+	if name == "" || len(name) > 128 || name[0] == '.' {
+		return false
+	}
+	for _, c := range name {
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || strings.ContainsRune("-_.+", c)) {
+			return false
+		}
+	}
+	return true
+}
+
+func readCache(cacheFile, hex, file string) *plugin.Info {
+	b, err := os.ReadFile(cacheFile)
 	if err != nil {
 		return nil
 	}
 	var e cacheEntry
 	dec := json.NewDecoder(bytes.NewReader(b))
 	dec.DisallowUnknownFields()
-	if dec.Decode(&e) != nil || e.SHA256 != "sha256:"+hex || e.Info == nil || !discovery.ValidName(e.Info.Name) {
+	if dec.Decode(&e) != nil || e.SHA256 != "sha256:"+hex || e.File != file || e.Info == nil || !discovery.ValidName(e.Info.Name) {
 		return nil // corrupt or foreign: ignored, and rewritten after describe
 	}
 	return e.Info

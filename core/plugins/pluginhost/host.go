@@ -10,6 +10,7 @@ import (
 	"os/exec"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/hashicorp/go-hclog"
@@ -85,6 +86,17 @@ type Host struct {
 
 	mu      sync.Mutex
 	started map[string]*startResult
+	procs   map[string]*process // by the sha256 of the binary they run
+}
+
+// process is one plugin process. The plugins of a bundle (sdk ServeBundle)
+// installed under several names are one binary, so one sha256: the first
+// of them to start launches the process, the others are served by it.
+type process struct {
+	done    chan struct{} // closed once launched (or failed)
+	first   *Plugin       // the plugin that launched it
+	err     error
+	handler atomic.Bool // one of its plugins serves a handler
 }
 
 type startResult struct {
@@ -131,6 +143,7 @@ func New(find FindFunc, pin PinFunc, opts ...Option) *Host {
 		logger:       hclog.NewNullLogger(),
 		startTimeout: StartTimeout(),
 		started:      map[string]*startResult{},
+		procs:        map[string]*process{},
 		resolver:     ByName{},
 	}
 	for _, o := range opts {
@@ -205,27 +218,27 @@ func (h *Host) StartAll(ctx context.Context, names []string) (map[string]*Plugin
 	return out, nil
 }
 
-// Close stops every plugin this Host started, concurrently.
+// Close stops every plugin process this Host started, concurrently.
 func (h *Host) Close() {
 	h.mu.Lock()
 	// When the context plugins were started with has ended, a handler may
 	// still be stopping the build.
 	interrupted := h.ctx != nil && h.ctx.Err() != nil
 	var wg sync.WaitGroup
-	for _, r := range h.started {
+	for _, pr := range h.procs {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			<-r.done
+			<-pr.done
 			switch {
-			case r.p == nil || r.p.client == nil:
-			case r.p.servesHandler() && interrupted:
+			case pr.first == nil:
+			case pr.handler.Load() && interrupted:
 				// A handler may still be ending an interrupted build
 				// (SIGTERM to its process group, then SIGKILL): go-plugin's
 				// graceful stop lets that finish.
-				r.p.client.Kill()
+				pr.first.client.Kill()
 			default:
-				stop(r.p.client)
+				stop(pr.first.client)
 			}
 		}()
 	}
@@ -243,9 +256,9 @@ func (h *Host) Close() {
 func (h *Host) CloseNoWait() {
 	h.mu.Lock()
 	wait := h.ctx != nil && h.ctx.Err() != nil
-	for _, r := range h.started {
+	for _, pr := range h.procs {
 		select {
-		case <-r.done:
+		case <-pr.done:
 		default:
 			wait = true
 		}
@@ -256,9 +269,9 @@ func (h *Host) CloseNoWait() {
 		return
 	}
 	h.mu.Lock()
-	for _, r := range h.started {
-		if r.p != nil && r.p.client != nil {
-			killProcess(r.p.client)
+	for _, pr := range h.procs {
+		if pr.first != nil {
+			killProcess(pr.first.client)
 		}
 	}
 	h.mu.Unlock()
@@ -374,6 +387,59 @@ func (h *Host) start(ctx context.Context, name string) (*Plugin, error) {
 	if err != nil {
 		return nil, err
 	}
+	h.mu.Lock()
+	pr, running := h.procs[sum]
+	if !running {
+		pr = &process{done: make(chan struct{})}
+		h.procs[sum] = pr
+	}
+	h.mu.Unlock()
+	if running {
+		// The same bytes already run (or are starting) for another plugin:
+		// a bundle serves this one too.
+		bin.Close()
+		return h.share(ctx, pr, name, path, pinned)
+	}
+	pr.first, pr.err = h.launchVerified(ctx, name, path, bin, sum, pinned)
+	if pr.first != nil && pr.first.servesHandler() {
+		pr.handler.Store(true)
+	}
+	close(pr.done)
+	return pr.first, pr.err
+}
+
+// share returns the plugin called name served by the process pr runs: a
+// bundle's other plugin, asked for its own Info.
+func (h *Host) share(ctx context.Context, pr *process, name, path string, pinned bool) (*Plugin, error) {
+	select {
+	case <-pr.done:
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+	if pr.err != nil {
+		return nil, fmt.Errorf("plugin %s (%s) is the binary of a plugin that did not start: %w", name, path, pr.err)
+	}
+	p := *pr.first
+	p.Name, p.Path, p.Pinned, p.Conn = name, path, pinned, pr.first.Conn.Named(name)
+	ctx, cancel := context.WithTimeout(ctx, h.startTimeout)
+	defer cancel()
+	info, err := p.Conn.Info(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("plugin %s (%s): Info: %w", name, path, p.Explain(err))
+	}
+	if info.Name != name {
+		return nil, fmt.Errorf("plugin %s (%s) is the same binary as plugin %s, which serves no plugin %s: install each plugin's own binary", name, path, pr.first.Name, name)
+	}
+	p.Info = info
+	if p.servesHandler() {
+		pr.handler.Store(true)
+	}
+	return &p, nil
+}
+
+// launchVerified starts the process of the binary bin that was verified,
+// hand-shakes and asks it for name's Info.
+func (h *Host) launchVerified(ctx context.Context, name, path string, bin *binary.File, sum string, pinned bool) (*Plugin, error) {
 	// The process starts from the descriptor that was verified; it is
 	// closed once the plugin runs (the child does not inherit it).
 	defer bin.Close()
@@ -425,8 +491,8 @@ func connect(ctx context.Context, client *goplugin.Client, name, path, sum strin
 	if err != nil {
 		return nil, &StartError{Name: name, Path: path, Err: err}
 	}
-	p := &Plugin{Name: name, Path: path, SHA256: sum, Pinned: pinned, Conn: conn, client: client, stderr: st}
-	info, err := conn.Info(ctx)
+	p := &Plugin{Name: name, Path: path, SHA256: sum, Pinned: pinned, Conn: conn.Named(name), client: client, stderr: st}
+	info, err := p.Conn.Info(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("plugin %s (%s): Info: %w", name, path, p.Explain(err))
 	}

@@ -15,6 +15,17 @@ import (
 	"time"
 )
 
+// pinOf is the "sha256:<hex>" a lock file pins for the binary at path.
+func pinOf(t *testing.T, path string) string {
+	t.Helper()
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sum := sha256.Sum256(data)
+	return "sha256:" + hex.EncodeToString(sum[:])
+}
+
 // buildMinimal compiles the SDK's example storage plugin.
 func buildMinimal(t *testing.T, out string) {
 	t.Helper()
@@ -42,12 +53,8 @@ func TestSwappedBinaryNeverRuns(t *testing.T) {
 	if err := os.WriteFile(evil, []byte("#!/bin/sh\ntouch "+mark+"\n"), 0o755); err != nil {
 		t.Fatal(err)
 	}
-	data, err := os.ReadFile(good)
-	if err != nil {
-		t.Fatal(err)
-	}
-	sum := sha256.Sum256(data)
-	pin := "sha256:" + hex.EncodeToString(sum[:])
+	pinned := pinOf(t, good)
+	pin := pinned
 	plugins := filepath.Join(dir, "plugins")
 	if err := os.Mkdir(plugins, 0o755); err != nil {
 		t.Fatal(err)
@@ -142,12 +149,8 @@ func TestCloseLeavesNoSocket(t *testing.T) {
 	}
 	bin := filepath.Join(dir, "mmbuild-plugin-minimal")
 	buildMinimal(t, bin)
-	data, err := os.ReadFile(bin)
-	if err != nil {
-		t.Fatal(err)
-	}
-	sum := sha256.Sum256(data)
-	pin := "sha256:" + hex.EncodeToString(sum[:])
+	pinned := pinOf(t, bin)
+	pin := pinned
 	h := New(func(string) (string, error) { return bin, nil }, func(string) (string, bool) { return pin, true })
 	if _, err := h.Start(context.Background(), "minimal"); err != nil {
 		t.Fatal(err)
@@ -177,12 +180,8 @@ func TestCloseNoWaitEndsThePlugin(t *testing.T) {
 	t.Setenv("XDG_RUNTIME_DIR", dir)
 	bin := filepath.Join(dir, "mmbuild-plugin-minimal")
 	buildMinimal(t, bin)
-	data, err := os.ReadFile(bin)
-	if err != nil {
-		t.Fatal(err)
-	}
-	sum := sha256.Sum256(data)
-	h := New(func(string) (string, error) { return bin, nil }, func(string) (string, bool) { return "sha256:" + hex.EncodeToString(sum[:]), true })
+	pinned := pinOf(t, bin)
+	h := New(func(string) (string, error) { return bin, nil }, func(string) (string, bool) { return pinned, true })
 	p, err := h.Start(context.Background(), "minimal")
 	if err != nil {
 		t.Fatal(err)
@@ -210,4 +209,52 @@ func processState(stat string) string {
 		return stat[i+2 : i+3]
 	}
 	return ""
+}
+
+// The plugins of a bundle installed under their names are one binary: a
+// run that needs both starts one process, and each keeps its own name,
+// Info and kinds. A single plugin's binary installed under a second name is
+// refused for that name, not served as it.
+func TestBundleIsOneProcess(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds plugin binaries")
+	}
+	dir := t.TempDir()
+	t.Setenv("XDG_RUNTIME_DIR", dir)
+	bundle := filepath.Join(dir, "bundle")
+	cmd := exec.Command("go", "build", "-trimpath", "-o", bundle, ".")
+	cmd.Dir = filepath.Join("..", "..", "..", "plugins", "local")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("building plugins/local: %v\n%s", err, out)
+	}
+	minimal := filepath.Join(dir, "minimal")
+	buildMinimal(t, minimal)
+	paths := map[string]string{"make": bundle, "file": bundle, "minimal": minimal, "copy": minimal}
+	pins := map[string]string{}
+	for name, bin := range paths {
+		pinned := pinOf(t, bin)
+		pins[name] = pinned
+	}
+	h := New(func(name string) (string, error) { return paths[name], nil }, func(name string) (string, bool) { p, ok := pins[name]; return p, ok })
+	defer h.Close()
+	ps, err := h.StartAll(context.Background(), []string{"make", "file"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	mk, file := ps["make"], ps["file"]
+	if mk.client != file.client {
+		t.Fatal("make and file of one bundle started two processes")
+	}
+	if mk.Info.Name != "make" || !mk.Info.HasKind("handler:make") || mk.Info.HasKind("storage:file") {
+		t.Fatalf("make's Info: %+v", mk.Info)
+	}
+	if file.Info.Name != "file" || !file.Info.HasKind("storage:file") || file.Info.HasKind("handler:make") {
+		t.Fatalf("file's Info: %+v", file.Info)
+	}
+	if _, err := h.Start(context.Background(), "minimal"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := h.Start(context.Background(), "copy"); err == nil || !strings.Contains(err.Error(), "is the same binary as plugin minimal, which serves no plugin copy") {
+		t.Fatalf("a single plugin's binary under a second name: %v", err)
+	}
 }

@@ -81,7 +81,8 @@ type InfoRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// plugin names the plugin asked about, for a binary that bundles several
 	// (one process serves them all; their kinds never overlap). Empty: the
-	// binary's first plugin. A name the binary does not hold is NOT_FOUND.
+	// binary's first plugin. A bundle answers NOT_FOUND for a name it does not
+	// hold; a binary of one plugin answers for itself whatever the name.
 	Plugin        string `protobuf:"bytes,1,opt,name=plugin,proto3" json:"plugin,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
