@@ -35,6 +35,10 @@ func (h *Handler) run(ctx context.Context, c *command) (*handler.BuildResponse, 
 	cmd.Env = c.env
 	cmd.Stdout, cmd.Stderr = outW, errW
 	cmd.SysProcAttr = sysProcAttr()
+	// Should this plugin die before make's group is gone (SIGKILLed, or
+	// with mmbuild), the watchdog kills the group.
+	wd := startWatchdog()
+	defer wd.stop()
 	err = cmd.Start()
 	outW.Close() // make holds the write ends now
 	errW.Close()
@@ -44,10 +48,7 @@ func (h *Handler) run(ctx context.Context, c *command) (*handler.BuildResponse, 
 		return nil, fmt.Errorf("starting make: %w", err)
 	}
 	pgid := cmd.Process.Pid
-	// Should this plugin die before make's group is gone (SIGKILLed, or
-	// with mmbuild), the watchdog kills the group.
-	wd := startWatchdog(pgid)
-	defer wd.stop()
+	wd.guard(pgid)
 
 	copied := make(chan error, 2)
 	go func() { copied <- pump(c.stdout, outR) }()
