@@ -44,6 +44,12 @@ func isDirty(repo *git.Repository, root, gitDir string, head *object.Commit, exc
 	if fi, err := os.Stat(filepath.Join(gitDir, "index")); err == nil {
 		indexTime = fi.ModTime()
 	}
+	// With core.fileMode false (a checkout from a file system without an
+	// executable bit), git ignores that bit; so does this.
+	fileMode := true
+	if cfg, err := repo.Config(); err == nil && cfg.Raw.Section("core").Option("filemode") == "false" {
+		fileMode = false
+	}
 	tracked := make(map[string]bool, len(idx.Entries))
 	dirs := map[string]bool{"": true}
 	for _, e := range idx.Entries {
@@ -59,7 +65,7 @@ func isDirty(repo *git.Repository, root, gitDir string, head *object.Commit, exc
 			}
 			dirs[d] = true
 		}
-		if changed, err := entryChanged(root, e, indexTime); err != nil || changed {
+		if changed, err := entryChanged(root, e, indexTime, fileMode); err != nil || changed {
 			return changed, err
 		}
 	}
@@ -107,7 +113,7 @@ func indexDiffers(idx *index.Index, head *object.Commit) (bool, error) {
 }
 
 // entryChanged reports whether the work tree's file for e differs from it.
-func entryChanged(root string, e *index.Entry, indexTime time.Time) (bool, error) {
+func entryChanged(root string, e *index.Entry, indexTime time.Time, fileMode bool) (bool, error) {
 	if e.SkipWorktree {
 		return false, nil
 	}
@@ -127,7 +133,7 @@ func entryChanged(root string, e *index.Entry, indexTime time.Time) (bool, error
 			return true, nil
 		}
 	case filemode.Executable, filemode.Regular, filemode.Deprecated:
-		if !fi.Mode().IsRegular() || (fi.Mode()&0o100 != 0) != (e.Mode == filemode.Executable) {
+		if !fi.Mode().IsRegular() || (fileMode && (fi.Mode()&0o100 != 0) != (e.Mode == filemode.Executable)) {
 			return true, nil
 		}
 	default:

@@ -25,6 +25,10 @@ func TestDirtyAgreesWithGitStatus(t *testing.T) {
 		{"modified, same size, same second", func(t *testing.T, r *testservers.GitRepo) { write(r, "a.txt", "A") }},
 		{"removed", func(t *testing.T, r *testservers.GitRepo) { os.Remove(filepath.Join(r.Dir, "a.txt")) }},
 		{"made executable", func(t *testing.T, r *testservers.GitRepo) { os.Chmod(filepath.Join(r.Dir, "a.txt"), 0o755) }},
+		{"made executable, core.fileMode false", func(t *testing.T, r *testservers.GitRepo) {
+			r.Git("config", "core.fileMode", "false")
+			os.Chmod(filepath.Join(r.Dir, "a.txt"), 0o755)
+		}},
 		{"staged change", func(t *testing.T, r *testservers.GitRepo) {
 			write(r, "a.txt", "staged")
 			r.Git("add", "a.txt")
