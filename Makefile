@@ -85,8 +85,9 @@ fmt:
 # loopback versitygw (rclone is built once by the install script), and a
 # 100 MiB image pushed and pulled through mmbuild-plugin-oci against crane
 # on the same loopback registry.
+# BENCH_BASELINE=DIR (another build's bin/) measures it in the same rounds.
 bench: build
-	$(GO) run ./internal/bench -bin $(CURDIR)/bin
+	$(GO) run ./internal/bench -bin $(CURDIR)/bin $(if $(BENCH_BASELINE),-baseline $(BENCH_BASELINE))
 	$(GO) run ./internal/bench/hash
 	.ci/install-test-servers.sh --bench
 	cd plugins/storage-s3 && MMBUILD_BENCH=1 $(GO) test -run '^TestBenchTransfer$$' -count=1 -v -timeout 30m . | grep -v '^=== RUN'

@@ -5,9 +5,12 @@
 // signed with ed25519), and of witness on the signed shape when -witness
 // names its binary. Runs are interleaved so that machine noise hits every
 // case alike; the overheads are the medians of paired differences (each
-// run minus the bare make of the same round).
+// run minus the bare make of the same round). With -baseline naming the
+// binaries of another build of mmbuild (an earlier commit's bin/), its three
+// shapes run in the same rounds too, each in projects locked to its own
+// plugins, and the signed shape's overheads are compared.
 //
-//	go run ./internal/bench -bin ./bin [-n 30] [-witness /path/to/witness]
+//	go run ./internal/bench -bin ./bin [-n 30] [-witness /path/to/witness] [-baseline /path/to/old/bin]
 package main
 
 import (
@@ -29,8 +32,9 @@ func main() {
 	bin := flag.String("bin", "bin", "folder with mmbuild and the mmbuild-plugin-* binaries")
 	n := flag.Int("n", 30, "runs per measurement")
 	witness := flag.String("witness", os.Getenv("MMBUILD_BENCH_WITNESS"), "witness binary, for a side-by-side figure (default $MMBUILD_BENCH_WITNESS; none: skipped)")
+	baseline := flag.String("baseline", "", "folder of another build's mmbuild and plugins, measured in the same rounds for a before/after figure (default: none)")
 	flag.Parse()
-	if err := run(*bin, *witness, *n); err != nil {
+	if err := run(*bin, *witness, *baseline, *n); err != nil {
 		fmt.Fprintln(os.Stderr, "bench:", err)
 		os.Exit(1)
 	}
@@ -42,7 +46,7 @@ type benchCase struct {
 	args []string
 }
 
-func run(bin, witness string, n int) error {
+func run(bin, witness, baseline string, n int) error {
 	bin, err := filepath.Abs(bin)
 	if err != nil {
 		return err
@@ -55,6 +59,20 @@ func run(bin, witness string, n int) error {
 	env, cases, err := setup(dir, filepath.Join(bin, "mmbuild"), witness)
 	if err != nil {
 		return err
+	}
+	if baseline != "" {
+		if baseline, err = filepath.Abs(baseline); err != nil {
+			return err
+		}
+		old := filepath.Join(dir, "baseline")
+		_, oldCases, err := setup(old, filepath.Join(baseline, "mmbuild"), "")
+		if err != nil {
+			return fmt.Errorf("baseline: %w", err)
+		}
+		for _, c := range oldCases[1:4] { // the three mmbuild run shapes
+			c.name = "baseline: " + c.name
+			cases = append(cases, c)
+		}
 	}
 	times := make([][]time.Duration, len(cases))
 	for i := 0; i < n+2; i++ {
@@ -135,7 +153,7 @@ func setup(dir, mmbuild, witness string) ([]string, []benchCase, error) {
 // overhead over the bare make of the same round.
 func report(cases []benchCase, times [][]time.Duration, n int) {
 	fmt.Printf("mmbuild fixed cost, median of %d interleaved runs (2 warm-up rounds dropped)\n", n)
-	fmt.Printf("%-48s %10s %10s %12s\n", "command", "median", "p90", "overhead")
+	fmt.Printf("%-58s %10s %10s %12s\n", "command", "median", "p90", "overhead")
 	overhead := map[string]time.Duration{}
 	for c, tc := range cases {
 		diffs := make([]time.Duration, len(times[c]))
@@ -143,11 +161,14 @@ func report(cases []benchCase, times [][]time.Duration, n int) {
 			diffs[i] = times[c][i] - times[0][i]
 		}
 		overhead[tc.name] = median(diffs)
-		fmt.Printf("%-48s %8.1fms %8.1fms %+10.1fms\n", tc.name, ms(median(times[c])), ms(percentile(times[c], 0.9)), ms(median(diffs)))
+		fmt.Printf("%-58s %8.1fms %8.1fms %+10.1fms\n", tc.name, ms(median(times[c])), ms(percentile(times[c], 0.9)), ms(median(diffs)))
 	}
+	m := overhead["mmbuild run (the same, signed ed25519)"]
 	if w, ok := overhead["witness run (signed ed25519)"]; ok && w > 0 {
-		m := overhead["mmbuild run (the same, signed ed25519)"]
 		fmt.Printf("signed build: mmbuild's overhead over bare make is %.2fx witness's (%.1f ms vs %.1f ms)\n", float64(m)/float64(w), ms(m), ms(w))
+	}
+	if b, ok := overhead["baseline: mmbuild run (the same, signed ed25519)"]; ok && b > 0 {
+		fmt.Printf("signed build: mmbuild's overhead is %.2fx the baseline's (%.1f ms vs %.1f ms)\n", float64(m)/float64(b), ms(m), ms(b))
 	}
 }
 
