@@ -69,7 +69,7 @@ func parseYAML(path string, data []byte) (*yaml.Node, error) {
 	return root, nil
 }
 
-var yamlLine = regexp.MustCompile(`^line (\d+): `)
+var yamlLine = lazyRegexp(`^line (\d+): `) // for errors only
 
 // syntaxError turns a yaml.v3 error ("yaml: line 3: did not find expected
 // key") into an *Error. yaml.v3 gives no column, so it is 1; when it gives
@@ -77,7 +77,7 @@ var yamlLine = regexp.MustCompile(`^line (\d+): `)
 func syntaxError(path string, data []byte, err error) *Error {
 	msg := strings.TrimPrefix(err.Error(), "yaml: ")
 	pos := Position{File: path}
-	if m := yamlLine.FindStringSubmatch(msg); m != nil {
+	if m := yamlLine().FindStringSubmatch(msg); m != nil {
 		msg = msg[len(m[0]):]
 		if n, convErr := strconv.Atoi(m[1]); convErr == nil {
 			pos.Line, pos.Col = n, 1

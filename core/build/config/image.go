@@ -5,6 +5,7 @@ import (
 	"net/url"
 	"regexp"
 	"strings"
+	"sync"
 )
 
 // ImageRef is one entry of artifacts.images: an image the builder pushed,
@@ -25,9 +26,11 @@ type ImageRef struct {
 func (r ImageRef) ByDigest(d string) string { return r.Scheme + "://" + r.Repository + "@" + d }
 
 var (
-	imageTagRE    = regexp.MustCompile(`^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$`)
-	imageDigestRE = regexp.MustCompile(`^sha256:[a-f0-9]{64}$`)
-	imageRepoRE   = regexp.MustCompile(`^[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*(?:/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)*$`)
+	// Compiled on first use: most configs name no image, and every
+	// process start pays for what package init compiles.
+	imageTagRE    = lazyRegexp(`^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$`)
+	imageDigestRE = lazyRegexp(`^sha256:[a-f0-9]{64}$`)
+	imageRepoRE   = lazyRegexp(`^[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*(?:/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)*$`)
 )
 
 // ParseImage reads an artifacts.images entry. It refuses a reference that
@@ -55,13 +58,13 @@ func ParseImage(raw string) (ImageRef, error) {
 	}
 	ref := ImageRef{URL: raw, Scheme: scheme}
 	if before, d, ok := strings.Cut(path, "@"); ok {
-		if !imageDigestRE.MatchString(d) {
+		if !imageDigestRE().MatchString(d) {
 			return ImageRef{}, fmt.Errorf("%q: digest %q is not sha256:<64 lowercase hex>", raw, d)
 		}
 		ref.Digest, path = d, before
 	}
 	if i := strings.LastIndex(path, ":"); i >= 0 && !strings.Contains(path[i:], "/") {
-		if ref.Tag = path[i+1:]; !imageTagRE.MatchString(ref.Tag) {
+		if ref.Tag = path[i+1:]; !imageTagRE().MatchString(ref.Tag) {
 			return ImageRef{}, fmt.Errorf("%q: tag %q is not a valid tag", raw, ref.Tag)
 		}
 		path = path[:i]
@@ -69,7 +72,7 @@ func ParseImage(raw string) (ImageRef, error) {
 	if ref.Tag == "" && ref.Digest == "" {
 		return ImageRef{}, fmt.Errorf("%q names no tag nor digest: write %s:TAG or %s@sha256:HEX (no implicit :latest)", raw, raw, raw)
 	}
-	if !imageRepoRE.MatchString(path) {
+	if !imageRepoRE().MatchString(path) {
 		return ImageRef{}, fmt.Errorf("%q: repository %q is not a valid repository name (lowercase, [a-z0-9._-] segments)", raw, path)
 	}
 	ref.Repository = host + "/" + path
@@ -85,4 +88,9 @@ func imageRef(path string, v *string) string {
 		return path + " " + err.Error()
 	}
 	return ""
+}
+
+// lazyRegexp compiles expr once, when first called.
+func lazyRegexp(expr string) func() *regexp.Regexp {
+	return sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(expr) })
 }
