@@ -125,3 +125,21 @@ func processesMatching(t *testing.T, binDir, marker string) []string {
 	}
 	return out
 }
+
+// The --sign-key file is read while the plugins start; a key that cannot
+// be read still fails the run with one line naming the flag, before the
+// builder runs and before anything is published.
+func TestUnreadableSignKeyFailsBeforeTheBuild(t *testing.T) {
+	in := testenv.NewInstall(t)
+	dir := lockedProject(t, in, "")
+	for name, key := range map[string]string{"missing": filepath.Join(dir, "no-such.key"), "not a key": filepath.Join(dir, "Makefile")} {
+		r := in.Run(dir, "run", "--sign-key", key)
+		if r.Code == 0 || !strings.Contains(r.Stderr, "--sign-key") || strings.Count(strings.TrimSpace(r.Stderr), "\n") > 0 {
+			t.Fatalf("%s key: exit %d, want one error line naming --sign-key:\n%s", name, r.Code, r.Stderr)
+		}
+		if exists(filepath.Join(dir, "builder-ran")) {
+			t.Fatalf("%s key: the builder ran", name)
+		}
+		assertNothingPublished(t, dir)
+	}
+}

@@ -135,7 +135,11 @@ func writeRunSummary(g *globalOptions, o *runFlags, res *run.Result) error {
 	}
 	var verifiers []signing.Verifier
 	if o.signer != nil {
-		v, err := signing.NewVerifier(o.signer.Public())
+		s, err := o.signer()
+		if err != nil {
+			return err
+		}
+		v, err := signing.NewVerifier(s.Public())
 		if err != nil {
 			return err
 		}

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"os"
 	"slices"
+	"sync"
 
 	"github.com/hashicorp/go-hclog"
 	"github.com/spf13/pflag"
@@ -35,8 +36,9 @@ type runFlags struct {
 	slsa           string
 	summary        string // run, build: Markdown job summary appended here
 
-	// signer is the --sign-key key, read once by runOptions.
-	signer signing.Signer
+	// signer returns the --sign-key key, read once, while the plugins
+	// start (nil without --sign-key).
+	signer func() (signing.Signer, error)
 }
 
 // runCommand is the command a runFlags is for.
@@ -107,12 +109,10 @@ func (o *runFlags) runOptions(g *globalOptions, logger hclog.Logger) ([]run.Opti
 		opts = append(opts, run.WithSLSA(f))
 	}
 	if o.signKey != "" {
-		s, err := loadSigner(o.signKey)
-		if err != nil {
-			return nil, nil, err
-		}
-		o.signer = s
-		opts = append(opts, run.WithSigners(s))
+		path := o.signKey
+		o.signer = sync.OnceValues(func() (signing.Signer, error) { return loadSigner(path) })
+		go o.signer() // read and parsed while the run starts its plugins
+		opts = append(opts, run.WithSignerLoader(o.signer))
 	}
 	stdout := g.stdout
 	if o.json {
