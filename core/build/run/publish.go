@@ -27,9 +27,10 @@ func planResult(key stagingKey, out *built, ev *evidence) *Result {
 	return res
 }
 
-// publish uploads the artifacts, then the transfers, attaches the signed
-// attestation to the images, then publishes the attestation last: a
-// destination without an attestation is an incomplete build.
+// publish uploads the artifacts, the transfers, the SBOMs and the signed
+// bundles (together: their order does not matter), pushes and attaches to
+// the images, then publishes the plain statement last: a destination
+// without it is an incomplete build, which no cache takes.
 func publish(ctx context.Context, t tools, store *remote.Store, cfg *config.Config, res *Result, out *built, imgs []image, ev *evidence) error {
 	var files []upload
 	for _, a := range res.Artifacts {
@@ -41,6 +42,21 @@ func publish(ctx context.Context, t tools, store *remote.Store, cfg *config.Conf
 		for _, f := range tr.files {
 			files = append(files, upload{f.Path, remote.Join(tr.destination, f.Name), tr.options, "transferring " + f.Name})
 		}
+	}
+	var statement []upload
+	if res.StagingURL != "" {
+		for _, f := range evidenceFiles(ev) {
+			tmp, err := t.ws.StagingPath(f.name)
+			if err != nil {
+				return err
+			}
+			if err := os.WriteFile(tmp, f.data, 0o644); err != nil {
+				return err
+			}
+			statement = append(statement, upload{tmp, remote.Join(res.StagingURL, f.name), cfg.Artifacts.Options, "publishing " + f.name})
+		}
+		last := len(statement) - 1
+		files, statement = append(files, statement[:last]...), statement[last:]
 	}
 	if err := putAll(ctx, store, files); err != nil {
 		return err
@@ -54,24 +70,7 @@ func publish(ctx context.Context, t tools, store *remote.Store, cfg *config.Conf
 	if res.StagingURL == "" {
 		return nil
 	}
-	// The SBOMs and the signed bundles, then the plain statement last: its
-	// presence marks a complete build.
-	var evidence []upload
-	for _, f := range evidenceFiles(ev) {
-		tmp, err := t.ws.StagingPath(f.name)
-		if err != nil {
-			return err
-		}
-		if err := os.WriteFile(tmp, f.data, 0o644); err != nil {
-			return err
-		}
-		evidence = append(evidence, upload{tmp, remote.Join(res.StagingURL, f.name), cfg.Artifacts.Options, "publishing " + f.name})
-	}
-	last := len(evidence) - 1
-	if err := putAll(ctx, store, evidence[:last]); err != nil {
-		return err
-	}
-	if err := putAll(ctx, store, evidence[last:]); err != nil {
+	if err := putAll(ctx, store, statement); err != nil {
 		return err
 	}
 	t.log.Info("published", "staging_url", store.Shown(res.StagingURL), "artifacts", len(res.Artifacts))
