@@ -76,7 +76,7 @@ type cacheEntry struct {
 func describe(ctx context.Context, path, hex string, o *options) (*plugin.Info, error) {
 	cacheFile := ""
 	file := filepath.Base(path)
-	if o.cacheDir != "" && safeFileName(file) {
+	if o.cacheDir != "" && pluginFileName(file) {
 		cacheFile = filepath.Join(o.cacheDir, hex+"-"+file+".json")
 		if info := readCache(cacheFile, hex, file); info != nil {
 			return info, nil
@@ -153,17 +153,12 @@ func parseInfo(out []byte) (*plugin.Info, error) {
 	return &info, nil
 }
 
-// safeFileName is a file name fit to be part of a cache file's name.
-func safeFileName(name string) bool {
-	if name == "" || len(name) > 128 || name[0] == '.' {
-		return false
-	}
-	for _, c := range name {
-		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || strings.ContainsRune("-_.+", c)) {
-			return false
-		}
-	}
-	return true
+// pluginFileName reports whether file is named as discovery names a
+// plugin (mmbuild-plugin-<valid name>): only such a name, free of any path
+// or odd character, goes into a cache file's name.
+func pluginFileName(file string) bool {
+	name, ok := strings.CutPrefix(file, plugin.BinaryPrefix)
+	return ok && discovery.ValidName(name)
 }
 
 func readCache(cacheFile, hex, file string) *plugin.Info {
