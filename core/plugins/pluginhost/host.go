@@ -10,7 +10,6 @@ import (
 	"os/exec"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/hashicorp/go-hclog"
@@ -93,10 +92,9 @@ type Host struct {
 // installed under several names are one binary, so one sha256: the first
 // of them to start launches the process, the others are served by it.
 type process struct {
-	done    chan struct{} // closed once launched (or failed)
-	first   *Plugin       // the plugin that launched it
-	err     error
-	handler atomic.Bool // one of its plugins serves a handler
+	done  chan struct{} // closed once launched (or failed)
+	first *Plugin       // the plugin that launched it
+	err   error
 }
 
 type startResult struct {
@@ -232,7 +230,7 @@ func (h *Host) Close() {
 			<-pr.done
 			switch {
 			case pr.first == nil:
-			case pr.handler.Load() && interrupted:
+			case interrupted && h.servesHandler(pr.first.client):
 				// A handler may still be ending an interrupted build
 				// (SIGTERM to its process group, then SIGKILL): go-plugin's
 				// graceful stop lets that finish.
@@ -288,6 +286,23 @@ func (h *Host) release() {
 	if h.sums != nil {
 		_ = h.sums.Save() // a cache not written only costs a hash next time
 	}
+}
+
+// servesHandler reports whether a plugin started on the process of client
+// serves a handler.
+func (h *Host) servesHandler(client *goplugin.Client) bool {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	for _, r := range h.started {
+		select {
+		case <-r.done:
+			if r.p != nil && r.p.client == client && r.p.servesHandler() {
+				return true
+			}
+		default:
+		}
+	}
+	return false
 }
 
 func (p *Plugin) servesHandler() bool {
@@ -401,9 +416,6 @@ func (h *Host) start(ctx context.Context, name string) (*Plugin, error) {
 		return h.share(ctx, pr, name, path, pinned)
 	}
 	pr.first, pr.err = h.launchVerified(ctx, name, path, bin, sum, pinned)
-	if pr.first != nil && pr.first.servesHandler() {
-		pr.handler.Store(true)
-	}
 	close(pr.done)
 	return pr.first, pr.err
 }
@@ -423,16 +435,11 @@ func (h *Host) share(ctx context.Context, pr *process, name, path string, pinned
 	p.Name, p.Path, p.Pinned, p.Conn = name, path, pinned, pr.first.Conn.Named(name)
 	ctx, cancel := context.WithTimeout(ctx, h.startTimeout)
 	defer cancel()
-	info, err := p.Conn.Info(ctx)
-	if err != nil {
-		return nil, fmt.Errorf("plugin %s (%s): Info: %w", name, path, p.Explain(err))
+	if err := p.describe(ctx); err != nil {
+		return nil, err
 	}
-	if info.Name != name {
+	if p.Info.Name != name {
 		return nil, fmt.Errorf("plugin %s (%s) is the same binary as plugin %s, which serves no plugin %s: install each plugin's own binary", name, path, pr.first.Name, name)
-	}
-	p.Info = info
-	if p.servesHandler() {
-		pr.handler.Store(true)
 	}
 	return &p, nil
 }
@@ -492,12 +499,20 @@ func connect(ctx context.Context, client *goplugin.Client, name, path, sum strin
 		return nil, &StartError{Name: name, Path: path, Err: err}
 	}
 	p := &Plugin{Name: name, Path: path, SHA256: sum, Pinned: pinned, Conn: conn.Named(name), client: client, stderr: st}
+	if err := p.describe(ctx); err != nil {
+		return nil, err
+	}
+	return p, nil
+}
+
+// describe asks the plugin for its Info, over its named connection.
+func (p *Plugin) describe(ctx context.Context) error {
 	info, err := p.Conn.Info(ctx)
 	if err != nil {
-		return nil, fmt.Errorf("plugin %s (%s): Info: %w", name, path, p.Explain(err))
+		return fmt.Errorf("plugin %s (%s): Info: %w", p.Name, p.Path, p.Explain(err))
 	}
 	p.Info = info
-	return p, nil
+	return nil
 }
 
 // verify opens the binary at path (refused when anyone but the user or root
