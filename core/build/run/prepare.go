@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"path/filepath"
-	"slices"
 	"sync"
 
 	"github.com/mmbuild/mmbuild/core/build/config"
@@ -52,15 +51,7 @@ func prepare(ctx context.Context, t tools, cfg *config.Config, ps *plugins, tree
 	if in.env, err = buildEnv(t, cfg.Env, secrets, in.src); err != nil {
 		return nil, err
 	}
-	given := t.o.signers
-	if t.o.loadSigner != nil {
-		s, err := t.o.loadSigner()
-		if err != nil {
-			return nil, err
-		}
-		given = append(slices.Clip(given), s)
-	}
-	if in.signers, err = loadSigners(cfg, given, secrets); err != nil {
+	if in.signers, err = loadSigners(cfg, t.o, secrets); err != nil {
 		return nil, err
 	}
 	if len(cfg.Artifacts.Images) > 0 && len(in.signers) == 0 {
