@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"slices"
 
 	"github.com/hashicorp/go-hclog"
 	goplugin "github.com/hashicorp/go-plugin"
@@ -41,22 +42,17 @@ func serve(argv []string, stdout io.Writer, members [][]Option) error {
 	if err != nil {
 		return err
 	}
-	if len(argv) > 1 {
-		switch argv[1] {
-		case "describe":
-			o, err := b.runAs(argv[0])
-			if err != nil {
-				return err
-			}
-			return Describe(stdout, o.info())
-		case "--version", "version":
-			o, err := b.runAs(argv[0])
-			if err != nil {
-				return err
-			}
-			_, err = fmt.Fprintf(stdout, "%s %s (sdk %s, api v%d)\n", o.name, o.version, SDKVersion, APIVersion)
+	if len(argv) > 1 && slices.Contains([]string{"describe", "--version", "version"}, argv[1]) {
+		// Run by hand: the plugin the file is named for answers.
+		o, err := b.runAs(argv[0])
+		if err != nil {
 			return err
 		}
+		if argv[1] == "describe" {
+			return Describe(stdout, o.info())
+		}
+		_, err = fmt.Fprintf(stdout, "%s %s (sdk %s, api v%d)\n", o.name, o.version, SDKVersion, APIVersion)
+		return err
 	}
 	logger := hclog.New(&hclog.LoggerOptions{
 		Name:       b.members[0].name,
