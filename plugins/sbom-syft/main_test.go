@@ -13,7 +13,6 @@ import (
 	"testing"
 
 	"github.com/mmbuild/mmbuild/plugins/sbom-syft/internal/archivetest"
-	"github.com/mmbuild/mmbuild/sdk/plugin"
 	"github.com/mmbuild/mmbuild/sdk/sbom"
 	"github.com/mmbuild/mmbuild/sdk/sdktest"
 )
@@ -34,25 +33,14 @@ func pluginBinary(t testing.TB) string {
 
 func TestBinaryDescribe(t *testing.T) {
 	bin := pluginBinary(t)
-	info := sdktest.Describe(t, bin)
-	if info.Name != "sbom-syft" || info.Version != testVersion || info.APIVersion != plugin.APIVersion {
-		t.Errorf("describe: name %q version %q api %d", info.Name, info.Version, info.APIVersion)
-	}
-	if !slices.Equal(info.Kinds, []string{"sbom:syft"}) {
-		t.Errorf("describe: kinds %q, want [sbom:syft]", info.Kinds)
-	}
+	// Describe also checks the API version and the same Info over the
+	// handshake.
+	info := sdktest.DescribeWant(t, bin, sdktest.Want{Name: "sbom-syft", Version: testVersion, Kinds: []string{"sbom:syft"}})
 	var schema struct {
 		Properties map[string]json.RawMessage `json:"properties"`
 	}
 	if err := json.Unmarshal(info.ConfigSchema["sbom:syft"], &schema); err != nil || len(schema.Properties) != 3 || schema.Properties["catalogers"] == nil {
 		t.Errorf("describe: config schema %s (%v)", info.ConfigSchema["sbom:syft"], err)
-	}
-	got, err := sdktest.Start(t, bin).Info(t.Context())
-	if err != nil {
-		t.Fatal(err)
-	}
-	if got.Version != testVersion || !slices.Equal(got.Kinds, info.Kinds) {
-		t.Errorf("Info over gRPC: %+v, want what describe printed: %+v", got, info)
 	}
 }
 

@@ -3,10 +3,8 @@ package main
 import (
 	"encoding/json"
 	"os"
-	"slices"
 	"testing"
 
-	"github.com/mmbuild/mmbuild/sdk/plugin"
 	"github.com/mmbuild/mmbuild/sdk/sdktest"
 )
 
@@ -31,29 +29,12 @@ func TestBinaryConformance(t *testing.T) {
 
 func TestBinaryDescribe(t *testing.T) {
 	bin := pluginBinary(t)
-	info := sdktest.Describe(t, bin)
-	if info.Name != "file" || info.Version != testVersion || info.APIVersion != plugin.APIVersion {
-		t.Errorf("describe: name %q version %q api %d, want file %s %d", info.Name, info.Version, info.APIVersion, testVersion, plugin.APIVersion)
-	}
-	if !slices.Equal(info.Kinds, []string{"storage:file"}) {
-		t.Errorf("describe: kinds %q, want [storage:file]", info.Kinds)
-	}
-	for _, c := range []string{"storage:get-dir", "storage:put", "storage:put-dir", "storage:progress"} {
-		if !slices.Contains(info.Capabilities, c) {
-			t.Errorf("describe: capabilities %q lack %s", info.Capabilities, c)
-		}
-	}
+	// Describe also checks the API version and the same Info over the
+	// handshake.
+	info := sdktest.DescribeWant(t, bin, sdktest.Want{Name: "file", Version: testVersion, Kinds: []string{"storage:file"},
+		Capabilities: []string{"storage:get-dir", "storage:put", "storage:put-dir", "storage:progress"}})
 	if !json.Valid(info.ConfigSchema["storage:file"]) {
 		t.Errorf("describe: config schema %q", info.ConfigSchema["storage:file"])
-	}
-
-	// The same over the handshake.
-	got, err := sdktest.Start(t, bin).Info(t.Context())
-	if err != nil {
-		t.Fatal(err)
-	}
-	if got.Version != testVersion || !slices.Equal(got.Kinds, info.Kinds) {
-		t.Errorf("Info over gRPC: %+v, want what describe printed: %+v", got, info)
 	}
 }
 

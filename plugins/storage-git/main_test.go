@@ -11,7 +11,6 @@ import (
 	"testing"
 
 	"github.com/mmbuild/mmbuild/internal/testservers"
-	"github.com/mmbuild/mmbuild/sdk/plugin"
 	"github.com/mmbuild/mmbuild/sdk/sdktest"
 	"github.com/mmbuild/mmbuild/sdk/storage"
 )
@@ -77,19 +76,11 @@ func TestBinaryAuth(t *testing.T) {
 
 func TestBinaryDescribe(t *testing.T) {
 	bin := pluginBinary(t)
-	info := sdktest.Describe(t, bin)
-	if info.Name != "git" || info.Version != testVersion || info.APIVersion != plugin.APIVersion {
-		t.Errorf("describe: name %q version %q api %d, want git %s %d", info.Name, info.Version, info.APIVersion, testVersion, plugin.APIVersion)
-	}
+	// Describe also checks the API version and the same Info over the
+	// handshake.
 	kinds := []string{"storage:git+file", "storage:git+http", "storage:git+https"}
-	if !slices.Equal(info.Kinds, kinds) {
-		t.Errorf("describe: kinds %q, want %q", info.Kinds, kinds)
-	}
-	for _, c := range []string{"storage:get-dir", "storage:revision", "storage:progress"} {
-		if !slices.Contains(info.Capabilities, c) {
-			t.Errorf("describe: capabilities %q lack %s", info.Capabilities, c)
-		}
-	}
+	info := sdktest.DescribeWant(t, bin, sdktest.Want{Name: "git", Version: testVersion, Kinds: kinds,
+		Capabilities: []string{"storage:get-dir", "storage:revision", "storage:progress"}})
 	if slices.Contains(info.Capabilities, "storage:put") {
 		t.Errorf("describe: capabilities %q offer Put", info.Capabilities)
 	}
@@ -110,15 +101,6 @@ func TestBinaryDescribe(t *testing.T) {
 		if schema.AdditionalProperties {
 			t.Errorf("describe: config schema of %s allows unknown keys", k)
 		}
-	}
-
-	// The same over the handshake.
-	got, err := sdktest.Start(t, bin).Info(t.Context())
-	if err != nil {
-		t.Fatal(err)
-	}
-	if got.Version != testVersion || !slices.Equal(got.Kinds, info.Kinds) {
-		t.Errorf("Info over gRPC: %+v, want what describe printed: %+v", got, info)
 	}
 }
 

@@ -5,12 +5,10 @@ import (
 	"errors"
 	"io/fs"
 	"os"
-	"slices"
 	"strings"
 	"testing"
 
 	"github.com/mmbuild/mmbuild/internal/testservers"
-	"github.com/mmbuild/mmbuild/sdk/plugin"
 	"github.com/mmbuild/mmbuild/sdk/sdktest"
 	"github.com/mmbuild/mmbuild/sdk/storage"
 )
@@ -53,29 +51,14 @@ func TestBinaryConformanceHTTPS(t *testing.T) {
 
 func TestBinaryDescribe(t *testing.T) {
 	bin := pluginBinary(t)
-	info := sdktest.Describe(t, bin)
-	if info.Name != "http" || info.Version != testVersion || info.APIVersion != plugin.APIVersion {
-		t.Errorf("describe: name %q version %q api %d, want http %s %d", info.Name, info.Version, info.APIVersion, testVersion, plugin.APIVersion)
-	}
-	if !slices.Equal(info.Kinds, []string{"storage:http", "storage:https"}) {
-		t.Errorf("describe: kinds %q, want [storage:http storage:https]", info.Kinds)
-	}
-	if !slices.Equal(info.Capabilities, []string{"storage:progress", "storage:put", "storage:resume"}) {
-		t.Errorf("describe: capabilities %q", info.Capabilities)
-	}
+	// Describe also checks the API version and the same Info over the
+	// handshake.
+	info := sdktest.DescribeWant(t, bin, sdktest.Want{Name: "http", Version: testVersion, Kinds: []string{"storage:http", "storage:https"},
+		Capabilities: []string{"storage:progress", "storage:put", "storage:resume"}, ExactCapabilities: true})
 	for _, k := range info.Kinds {
 		if !json.Valid(info.ConfigSchema[k]) {
 			t.Errorf("describe: config schema of %s: %q", k, info.ConfigSchema[k])
 		}
-	}
-
-	// The same over the handshake.
-	got, err := sdktest.Start(t, bin).Info(t.Context())
-	if err != nil {
-		t.Fatal(err)
-	}
-	if got.Version != testVersion || !slices.Equal(got.Kinds, info.Kinds) || !slices.Equal(got.Capabilities, info.Capabilities) {
-		t.Errorf("Info over gRPC: %+v, want what describe printed: %+v", got, info)
 	}
 }
 

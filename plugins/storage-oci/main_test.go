@@ -6,11 +6,9 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
-	"slices"
 	"testing"
 
 	"github.com/mmbuild/mmbuild/internal/testservers"
-	"github.com/mmbuild/mmbuild/sdk/plugin"
 	"github.com/mmbuild/mmbuild/sdk/sdktest"
 	"github.com/mmbuild/mmbuild/sdk/storage"
 )
@@ -79,18 +77,10 @@ func TestBinaryDockerConfig(t *testing.T) {
 
 func TestBinaryDescribe(t *testing.T) {
 	bin := pluginBinary(t)
-	info := sdktest.Describe(t, bin)
-	if info.Name != "oci" || info.Version != testVersion || info.APIVersion != plugin.APIVersion {
-		t.Errorf("describe: name %q version %q api %d, want oci %s %d", info.Name, info.Version, info.APIVersion, testVersion, plugin.APIVersion)
-	}
-	if !slices.Equal(info.Kinds, []string{"storage:oci"}) {
-		t.Errorf("describe: kinds %q, want [storage:oci]", info.Kinds)
-	}
-	for _, c := range []string{"storage:attach", "storage:attached", "storage:get-dir", "storage:put", "storage:put-dir", "storage:progress"} {
-		if !slices.Contains(info.Capabilities, c) {
-			t.Errorf("describe: capabilities %q lack %s", info.Capabilities, c)
-		}
-	}
+	// Describe also checks the API version and the same Info over the
+	// handshake.
+	info := sdktest.DescribeWant(t, bin, sdktest.Want{Name: "oci", Version: testVersion, Kinds: []string{"storage:oci"},
+		Capabilities: []string{"storage:attach", "storage:attached", "storage:get-dir", "storage:put", "storage:put-dir", "storage:progress"}})
 	var schema struct {
 		Properties map[string]struct {
 			WriteOnly bool `json:"writeOnly"`
@@ -108,13 +98,6 @@ func TestBinaryDescribe(t *testing.T) {
 	}
 	if schema.AdditionalProperties == nil || *schema.AdditionalProperties {
 		t.Error("schema: additionalProperties is not false")
-	}
-	got, err := sdktest.Start(t, bin).Info(t.Context())
-	if err != nil {
-		t.Fatal(err)
-	}
-	if got.Version != testVersion || !slices.Equal(got.Kinds, info.Kinds) {
-		t.Errorf("Info over gRPC: %+v, want what describe printed: %+v", got, info)
 	}
 }
 

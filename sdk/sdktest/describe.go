@@ -46,3 +46,34 @@ func Describe(t testing.TB, bin string) *plugin.Info {
 	}
 	return &info
 }
+
+// Want is what a plugin's own tests expect it to describe: its name and
+// version, exactly its kinds, and at least its capabilities (exactly them,
+// with ExactCapabilities).
+type Want struct {
+	Name, Version     string
+	Kinds             []string
+	Capabilities      []string
+	ExactCapabilities bool
+}
+
+// DescribeWant is Describe, with its checks, then the checks of w.
+func DescribeWant(t testing.TB, bin string, w Want) *plugin.Info {
+	t.Helper()
+	info := Describe(t, bin)
+	if info.Name != w.Name || info.Version != w.Version {
+		t.Errorf("describe: name %q version %q, want %s %s", info.Name, info.Version, w.Name, w.Version)
+	}
+	if !slices.Equal(info.Kinds, w.Kinds) {
+		t.Errorf("describe: kinds %q, want %q", info.Kinds, w.Kinds)
+	}
+	if w.ExactCapabilities && !slices.Equal(info.Capabilities, w.Capabilities) {
+		t.Errorf("describe: capabilities %q, want %q", info.Capabilities, w.Capabilities)
+	}
+	for _, c := range w.Capabilities {
+		if !slices.Contains(info.Capabilities, c) {
+			t.Errorf("describe: capabilities %q lack %s", info.Capabilities, c)
+		}
+	}
+	return info
+}
