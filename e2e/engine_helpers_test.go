@@ -176,6 +176,23 @@ func engineGit(t *testing.T, dir string, args ...string) string {
 
 // engineCommitAll makes dir a git repository (if it is not one) and commits
 // everything in it that is not ignored.
+// clockProject is a committed, locked project built once whose artifact
+// dist/stamp.txt holds the clock, so that no replay reproduces it; recipe
+// lines are added to its one target.
+func clockProject(t *testing.T, in *testenv.Install, recipe ...string) string {
+	t.Helper()
+	dir := engineProject(t, map[string]string{
+		".gitignore": "/dist/\n/out/\n/build.env\n/mmbuild.lock.hcl\n",
+		"Makefile":   "all:\n\t@mkdir -p dist\n\tdate +%s%N > dist/stamp.txt\n" + strings.Join(recipe, ""),
+		"mmbuild.yaml": "handler: {id: make, params: [all]}\n" +
+			"artifacts: {files: [\"dist/*\"]}\nprovenance: out/\n",
+	})
+	engineCommitAll(t, dir, "clock")
+	engineMustRun(t, in, dir, "plugins", "lock")
+	engineMustRun(t, in, dir, "run")
+	return dir
+}
+
 func engineCommitAll(t *testing.T, dir, msg string) {
 	t.Helper()
 	if !exists(filepath.Join(dir, ".git")) {

@@ -157,15 +157,7 @@ func TestSLSAv1BundleCosign3AndReplayVSA(t *testing.T) {
 // differing artifact; verify fails on it.
 func TestReplayFailedVSA(t *testing.T) {
 	in := testenv.NewInstall(t)
-	dir := engineProject(t, map[string]string{
-		".gitignore": "/dist/\n/out/\n/build.env\n/mmbuild.lock.hcl\n",
-		"Makefile":   "all:\n\t@mkdir -p dist\n\tdate +%s%N > dist/stamp.txt\n",
-		"mmbuild.yaml": "handler: {id: make, params: [all]}\n" +
-			"artifacts: {files: [\"dist/*\"]}\nprovenance: out/\n",
-	})
-	engineCommitAll(t, dir, "clock")
-	engineMustRun(t, in, dir, "plugins", "lock")
-	engineMustRun(t, in, dir, "run")
+	dir := clockProject(t, in)
 	vsaDir := filepath.Join(t.TempDir(), "vsa")
 	r := in.Run(dir, "replay", "--allow-unsigned", "--vsa", vsaDir, filepath.Join(dir, "out/provenance.json"))
 	if r.Code != 4 {
