@@ -10,6 +10,12 @@
 // shapes run in the same rounds too, each in projects locked to its own
 // plugins, and the signed shape's overheads are compared.
 //
+// Beside the wall time, each case's CPU time (user + system) is measured, of
+// the command and of every process it started: on Linux the bench is the
+// subreaper of the plugins mmbuild kills without reaping, and counts them.
+// On a machine with few cores the CPU figure says what concurrency inside a
+// run cannot win back.
+//
 //	go run ./internal/bench -bin ./bin [-n 30] [-witness /path/to/witness] [-baseline /path/to/old/bin]
 package main
 
@@ -74,19 +80,28 @@ func run(bin, witness, baseline string, n int) error {
 			cases = append(cases, c)
 		}
 	}
+	if err := countOrphans(); err != nil {
+		return fmt.Errorf("becoming the reaper of the plugins a run leaves: %w", err)
+	}
 	times := make([][]time.Duration, len(cases))
+	cpu := make([][]time.Duration, len(cases))
 	for i := 0; i < n+2; i++ {
 		for c, tc := range cases {
+			cmd := command(env, tc.dir, tc.args[0], tc.args[1:]...)
 			start := time.Now()
-			if out, err := command(env, tc.dir, tc.args[0], tc.args[1:]...).CombinedOutput(); err != nil {
+			out, err := cmd.CombinedOutput()
+			wall := time.Since(start)
+			if err != nil {
 				return fmt.Errorf("%s: %v\n%s", tc.name, err, out)
 			}
+			used := cpuTime(cmd)
 			if i >= 2 { // two warm-up rounds
-				times[c] = append(times[c], time.Since(start))
+				times[c] = append(times[c], wall)
+				cpu[c] = append(cpu[c], used)
 			}
 		}
 	}
-	report(cases, times, n)
+	report(cases, times, cpu, n)
 	return nil
 }
 
@@ -149,27 +164,43 @@ func setup(dir, mmbuild, witness string) ([]string, []benchCase, error) {
 	return env, cases, nil
 }
 
-// report prints each case's median and p90, and the median of its paired
-// overhead over the bare make of the same round.
-func report(cases []benchCase, times [][]time.Duration, n int) {
+// report prints each case's median and p90 wall time, the median of its
+// paired overhead over the bare make of the same round, and the same for
+// CPU time (user + system, of the command and every process it started,
+// plugins included).
+func report(cases []benchCase, times, cpu [][]time.Duration, n int) {
 	fmt.Printf("mmbuild fixed cost, median of %d interleaved runs (2 warm-up rounds dropped)\n", n)
-	fmt.Printf("%-58s %10s %10s %12s\n", "command", "median", "p90", "overhead")
-	overhead := map[string]time.Duration{}
+	fmt.Printf("%-58s %10s %10s %12s %10s %12s\n", "command", "median", "p90", "overhead", "cpu", "cpu overhead")
+	overhead, cpuOverhead := map[string]time.Duration{}, map[string]time.Duration{}
 	for c, tc := range cases {
-		diffs := make([]time.Duration, len(times[c]))
-		for i := range times[c] {
-			diffs[i] = times[c][i] - times[0][i]
-		}
-		overhead[tc.name] = median(diffs)
-		fmt.Printf("%-58s %8.1fms %8.1fms %+10.1fms\n", tc.name, ms(median(times[c])), ms(percentile(times[c], 0.9)), ms(median(diffs)))
+		overhead[tc.name] = pairedOverhead(times[c], times[0])
+		cpuOverhead[tc.name] = pairedOverhead(cpu[c], cpu[0])
+		fmt.Printf("%-58s %8.1fms %8.1fms %+10.1fms %8.1fms %+10.1fms\n", tc.name, ms(median(times[c])), ms(percentile(times[c], 0.9)),
+			ms(overhead[tc.name]), ms(median(cpu[c])), ms(cpuOverhead[tc.name]))
 	}
-	m := overhead["mmbuild run (the same, signed ed25519)"]
+	const signed = "mmbuild run (the same, signed ed25519)"
+	m, mc := overhead[signed], cpuOverhead[signed]
 	if w, ok := overhead["witness run (signed ed25519)"]; ok && w > 0 {
 		fmt.Printf("signed build: mmbuild's overhead over bare make is %.2fx witness's (%.1f ms vs %.1f ms)\n", float64(m)/float64(w), ms(m), ms(w))
+		if wc := cpuOverhead["witness run (signed ed25519)"]; wc > 0 {
+			fmt.Printf("signed build: mmbuild's CPU overhead is %.2fx witness's (%.1f ms vs %.1f ms)\n", float64(mc)/float64(wc), ms(mc), ms(wc))
+		}
 	}
-	if b, ok := overhead["baseline: mmbuild run (the same, signed ed25519)"]; ok && b > 0 {
+	if b, ok := overhead["baseline: "+signed]; ok && b > 0 {
 		fmt.Printf("signed build: mmbuild's overhead is %.2fx the baseline's (%.1f ms vs %.1f ms)\n", float64(m)/float64(b), ms(m), ms(b))
+		if bc := cpuOverhead["baseline: "+signed]; bc > 0 {
+			fmt.Printf("signed build: mmbuild's CPU overhead is %.2fx the baseline's (%.1f ms vs %.1f ms)\n", float64(mc)/float64(bc), ms(mc), ms(bc))
+		}
 	}
+}
+
+// pairedOverhead is the median of each run minus the bare run of its round.
+func pairedOverhead(runs, bare []time.Duration) time.Duration {
+	diffs := make([]time.Duration, len(runs))
+	for i := range runs {
+		diffs[i] = runs[i] - bare[i]
+	}
+	return median(diffs)
 }
 
 func gitCommit(dir string) error {
