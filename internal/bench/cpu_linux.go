@@ -1,6 +1,7 @@
 package main
 
 import (
+	"fmt"
 	"os/exec"
 	"syscall"
 	"time"
@@ -21,24 +22,35 @@ func countOrphans() error {
 }
 
 // cpuTime is the user and system time of a finished command and of every
-// descendant it left behind, which it reaps (waiting for them: the plugins
-// a run killed end at once).
-func cpuTime(cmd *exec.Cmd) time.Duration {
+// descendant it left behind, which it reaps. The plugins a run killed end at
+// once; a descendant still running after orphanWait (a daemon a build left)
+// is an error rather than a bench that hangs.
+func cpuTime(cmd *exec.Cmd) (time.Duration, error) {
 	ru, _ := cmd.ProcessState.SysUsage().(*syscall.Rusage)
 	total := rusageTime(ru)
+	deadline := time.Now().Add(orphanWait)
 	for {
 		var ws syscall.WaitStatus
 		var r syscall.Rusage
-		pid, err := syscall.Wait4(-1, &ws, 0, &r)
-		if err == syscall.EINTR {
-			continue
+		pid, err := syscall.Wait4(-1, &ws, syscall.WNOHANG, &r)
+		switch {
+		case err == syscall.EINTR:
+		case err == syscall.ECHILD:
+			return total, nil // none left
+		case err != nil:
+			return 0, fmt.Errorf("reaping what the command left: %w", err)
+		case pid > 0:
+			total += rusageTime(&r)
+		case time.Now().After(deadline):
+			return 0, fmt.Errorf("a process the command started still runs %v after it exited", orphanWait)
+		default:
+			time.Sleep(200 * time.Microsecond)
 		}
-		if pid <= 0 || err != nil { // ECHILD: none left
-			return total
-		}
-		total += rusageTime(&r)
 	}
 }
+
+// orphanWait bounds how long the processes a command left may take to end.
+var orphanWait = 10 * time.Second
 
 func rusageTime(ru *syscall.Rusage) time.Duration {
 	if ru == nil {

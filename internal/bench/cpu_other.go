@@ -11,6 +11,6 @@ import (
 // plugins mmbuild does not reap is not counted.
 func countOrphans() error { return nil }
 
-func cpuTime(cmd *exec.Cmd) time.Duration {
-	return cmd.ProcessState.UserTime() + cmd.ProcessState.SystemTime()
+func cpuTime(cmd *exec.Cmd) (time.Duration, error) {
+	return cmd.ProcessState.UserTime() + cmd.ProcessState.SystemTime(), nil
 }

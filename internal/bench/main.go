@@ -94,7 +94,10 @@ func run(bin, witness, baseline string, n int) error {
 			if err != nil {
 				return fmt.Errorf("%s: %v\n%s", tc.name, err, out)
 			}
-			used := cpuTime(cmd)
+			used, err := cpuTime(cmd)
+			if err != nil {
+				return fmt.Errorf("%s: %w", tc.name, err)
+			}
 			if i >= 2 { // two warm-up rounds
 				times[c] = append(times[c], wall)
 				cpu[c] = append(cpu[c], used)
