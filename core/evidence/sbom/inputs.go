@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net/url"
 	"path"
 	"sort"
 	"strings"
@@ -177,14 +178,13 @@ func materialName(uri string) string {
 }
 
 // downloadable reports whether a URI is a location SPDX and CycloneDX
-// readers can fetch from (not a local file or a plugin name).
+// readers can fetch from: any absolute URI but a file: one, which names a
+// path on the machine that built (RFC 8089). The scheme is not looked up in
+// a list: a third party's storage plugin (gcs://, azblob://) serves a
+// location as much as the first-party ones do.
 func downloadable(uri string) bool {
-	for _, p := range []string{"https://", "http://", "git+", "s3://", "oci://"} {
-		if strings.HasPrefix(uri, p) {
-			return true
-		}
-	}
-	return false
+	u, err := url.Parse(uri)
+	return err == nil && u.Scheme != "" && !strings.EqualFold(u.Scheme, "file") && (u.Host != "" || u.Opaque != "" || u.Path != "")
 }
 
 func isHex(s string, n int) bool {

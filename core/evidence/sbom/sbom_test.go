@@ -306,3 +306,79 @@ func TestSchemasRefuseBrokenDocuments(t *testing.T) {
 		}
 	}
 }
+
+// A material's URI is its download location in both formats unless it
+// names a local file; no list of schemes decides it, so a third-party
+// storage plugin's URLs are locations too.
+func TestMaterialDownloadLocation(t *testing.T) {
+	for _, tc := range []struct {
+		uri      string
+		location bool
+	}{
+		{"https://example.com/webapp-1.2.tgz", true},
+		{"git+ssh://git@example.com/org/repo.git", true},
+		{"s3://bucket/key.tgz", true},
+		{"oci://registry.example.com/app@sha256:" + strings.Repeat("f", 64), true},
+		{"gcs://bucket/object.tgz", true},
+		{"azblob://account/container/blob.tgz", true},
+		{"file:///srv/materials/greeting.txt", false},
+		{"FILE:///srv/materials/greeting.txt", false},
+		{"materials/greeting.txt", false},
+		{"gcs://", false},
+	} {
+		t.Run(tc.uri, func(t *testing.T) {
+			in := inputs()
+			in.Materials = []sbom.Material{{URI: tc.uri, Digest: map[string]string{"sha256": strings.Repeat("d", 64)}}}
+			doc, err := sbom.Document(in, sbom.SPDX)
+			if err != nil {
+				t.Fatal(err)
+			}
+			d, err := spdxjson.Read(bytes.NewReader(doc))
+			if err != nil {
+				t.Fatal(err)
+			}
+			spdxLocation := ""
+			for _, p := range d.Packages {
+				if strings.HasPrefix(p.PackageComment, "material ") {
+					spdxLocation = p.PackageDownloadLocation
+				}
+			}
+			if want := map[bool]string{true: tc.uri, false: "NOASSERTION"}[tc.location]; spdxLocation != want {
+				t.Errorf("SPDX download location %q, want %q", spdxLocation, want)
+			}
+			doc, err = sbom.Document(in, sbom.CycloneDX)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var bom cdx.BOM
+			if err := json.Unmarshal(doc, &bom); err != nil {
+				t.Fatal(err)
+			}
+			cdxLocation := ""
+			for _, c := range *bom.Components {
+				if isMaterial(c) && c.ExternalReferences != nil {
+					for _, r := range *c.ExternalReferences {
+						if r.Type == cdx.ERTypeDistribution {
+							cdxLocation = r.URL
+						}
+					}
+				}
+			}
+			if want := map[bool]string{true: tc.uri, false: ""}[tc.location]; cdxLocation != want {
+				t.Errorf("CycloneDX distribution %q, want %q", cdxLocation, want)
+			}
+		})
+	}
+}
+
+func isMaterial(c cdx.Component) bool {
+	if c.Properties == nil {
+		return false
+	}
+	for _, p := range *c.Properties {
+		if p.Name == "mmbuild:role" && p.Value == "material" {
+			return true
+		}
+	}
+	return false
+}
