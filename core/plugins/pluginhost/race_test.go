@@ -27,12 +27,18 @@ func pinOf(t *testing.T, path string) string {
 }
 
 // buildMinimal compiles the SDK's example storage plugin.
-func buildMinimal(t *testing.T, out string) {
+func buildMinimal(t testing.TB, out string) {
 	t.Helper()
-	cmd := exec.Command("go", "build", "-trimpath", "-o", out, ".")
-	cmd.Dir = filepath.Join("..", "..", "..", "sdk", "examples", "storage-minimal")
+	goBuild(t, filepath.Join("..", "..", "..", "sdk", "examples", "storage-minimal"), out)
+}
+
+// goBuild compiles the main package in dir to out, as the Makefile does.
+func goBuild(t testing.TB, dir, out string) {
+	t.Helper()
+	cmd := exec.Command("go", "build", "-trimpath", "-ldflags", "-s -w", "-o", out, ".")
+	cmd.Dir = dir
 	if b, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("building the example plugin: %v\n%s", err, b)
+		t.Fatalf("building %s: %v\n%s", dir, err, b)
 	}
 }
 
@@ -222,11 +228,7 @@ func TestBundleIsOneProcess(t *testing.T) {
 	dir := t.TempDir()
 	t.Setenv("XDG_RUNTIME_DIR", dir)
 	bundle := filepath.Join(dir, "bundle")
-	cmd := exec.Command("go", "build", "-trimpath", "-o", bundle, ".")
-	cmd.Dir = filepath.Join("..", "..", "..", "plugins", "local")
-	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("building plugins/local: %v\n%s", err, out)
-	}
+	goBuild(t, filepath.Join("..", "..", "..", "plugins", "local"), bundle)
 	minimal := filepath.Join(dir, "minimal")
 	buildMinimal(t, minimal)
 	paths := map[string]string{"make": bundle, "file": bundle, "minimal": minimal, "copy": minimal}
