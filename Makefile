@@ -89,7 +89,7 @@ fmt:
 bench: build
 	$(GO) run ./internal/bench -bin $(CURDIR)/bin $(if $(BENCH_BASELINE),-baseline $(BENCH_BASELINE))
 	@# The floor of that cost: one plugin's start, handshake and first Info, against an empty Go program's exec.
-	$(GO) test ./core/plugins/pluginhost -run '^$$' -bench 'Start|ExecEmptyGo' -benchtime 40x | grep -E '^Benchmark'
+	$(GO) test ./core/plugins/pluginhost -run '^$$' -bench 'Start|ExecEmptyGo' -benchtime 40x
 	$(GO) run ./internal/bench/hash
 	.ci/install-test-servers.sh --bench
 	cd plugins/storage-s3 && MMBUILD_BENCH=1 $(GO) test -run '^TestBenchTransfer$$' -count=1 -v -timeout 30m . | grep -v '^=== RUN'
