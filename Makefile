@@ -86,6 +86,9 @@ fmt:
 # 100 MiB image pushed and pulled through mmbuild-plugin-oci against crane
 # on the same loopback registry.
 # BENCH_BASELINE=DIR (another build's bin/) measures it in the same rounds.
+# Its steps pipe go test through grep: pipefail keeps a failing step failing.
+bench: SHELL := /bin/bash
+bench: .SHELLFLAGS := -o pipefail -c
 bench: build
 	$(GO) run ./internal/bench -bin $(CURDIR)/bin $(if $(BENCH_BASELINE),-baseline $(BENCH_BASELINE))
 	@# The floor of that cost: one plugin's start, handshake and first Info, against an empty Go program's exec.
