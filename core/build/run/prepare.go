@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"path/filepath"
-	"sync"
 
 	"github.com/mmbuild/mmbuild/core/build/config"
 	"github.com/mmbuild/mmbuild/core/build/remote"
@@ -31,7 +30,7 @@ type prepared struct {
 // prepare runs the stages before the materials: secrets (a git source may
 // need one), source, env, and the signing key (a bad key fails the run
 // before anything is built).
-func prepare(ctx context.Context, t tools, cfg *config.Config, ps *plugins, tree workTree) (*prepared, error) {
+func prepare(ctx context.Context, t tools, cfg *config.Config, ps *plugins) (*prepared, error) {
 	in := &prepared{invocationID: newInvocationID(), plugins: ps}
 	base := remote.New(ps.resolve, t.o.progress, t.red)
 	secrets, err := resolveSecrets(ctx, t, base, cfg)
@@ -40,7 +39,7 @@ func prepare(ctx context.Context, t tools, cfg *config.Config, ps *plugins, tree
 	}
 	in.secrets = secrets
 	in.store = base.WithCredentials(remote.Credentials(cfg.Credentials, secrets))
-	if in.src, in.workDir, err = prepareSource(ctx, t, cfg, secrets, tree); err != nil {
+	if in.src, in.workDir, err = prepareSource(ctx, t, cfg, secrets); err != nil {
 		return nil, err
 	}
 	in.outDir = in.workDir
@@ -60,53 +59,28 @@ func prepare(ctx context.Context, t tools, cfg *config.Config, ps *plugins, tree
 	return in, nil
 }
 
-// workTree waits for the inspection of the local work tree, however often
-// it is called (nil with a configured source: there is none to inspect).
-type workTree func() inspectedTree
-
-type inspectedTree struct {
-	info source.Info
-	abs  string // the folder the builder runs in
-	err  error
-}
-
-// inspectWorkTree starts reading the git state of the folder the build runs
-// in when the config names no source: it needs no plugin and no secret, so
-// it runs while the plugins start.
-func inspectWorkTree(cfg *config.Config, workDir string) workTree {
-	if cfg.Source != nil {
-		return nil
-	}
-	if workDir == "" {
-		workDir = filepath.Dir(cfg.Path)
-	}
-	ch := make(chan inspectedTree, 1)
-	go func() {
-		abs, err := filepath.Abs(workDir)
-		if err != nil {
-			ch <- inspectedTree{err: err}
-			return
-		}
-		info, err := source.WorkTree(abs)
-		ch <- inspectedTree{info, abs, err}
-	}()
-	return sync.OnceValue(func() inspectedTree { return <-ch })
-}
-
 // prepareSource clones the configured git source into the workspace, or
 // records the work tree the build runs in. It returns the source and the
 // folder the builder runs in.
-func prepareSource(ctx context.Context, t tools, cfg *config.Config, secrets map[string]string, tree workTree) (source.Info, string, error) {
+func prepareSource(ctx context.Context, t tools, cfg *config.Config, secrets map[string]string) (source.Info, string, error) {
+	workDir := t.o.workDir
+	if workDir == "" {
+		workDir = filepath.Dir(cfg.Path)
+	}
 	src := cfg.Source
 	if src == nil {
-		wt := tree()
-		if wt.err != nil {
-			return source.Info{}, "", wt.err
+		abs, err := filepath.Abs(workDir)
+		if err != nil {
+			return source.Info{}, "", err
 		}
-		if wt.info.Dirty {
-			t.log.Warn("the work tree has uncommitted changes: recorded as dirty, build not cacheable", "commit", wt.info.Commit)
+		info, err := source.WorkTree(abs)
+		if err != nil {
+			return source.Info{}, "", err
 		}
-		return wt.info, wt.abs, nil
+		if info.Dirty {
+			t.log.Warn("the work tree has uncommitted changes: recorded as dirty, build not cacheable", "commit", info.Commit)
+		}
+		return info, abs, nil
 	}
 	var auth *source.Auth
 	if src.CredentialsSecret != "" {

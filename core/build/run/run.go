@@ -91,10 +91,6 @@ func run(ctx context.Context, cfg *config.Config, o *options, red *redact.Redact
 		return nil, err
 	}
 	pending := startPlugins(ctx, o.host, p) // concurrently with the local set-up
-	tree := inspectWorkTree(cfg, o.workDir) // so is the work tree's git status
-	if tree != nil {
-		defer tree() // a run that ends early leaves no inspection running
-	}
 	ws, err := workspace.New(o.tempDir, o.keepWorkspace)
 	if err != nil {
 		return nil, err
@@ -105,7 +101,7 @@ func run(ctx context.Context, cfg *config.Config, o *options, red *redact.Redact
 	if err != nil {
 		return nil, err
 	}
-	in, err := prepare(ctx, t, cfg, ps, tree)
+	in, err := prepare(ctx, t, cfg, ps)
 	if err != nil {
 		return nil, err
 	}
