@@ -126,9 +126,9 @@ func processesMatching(t *testing.T, binDir, marker string) []string {
 	return out
 }
 
-// The --sign-key file is read while the plugins start; a key that cannot
-// be read still fails the run with one line naming the flag, before the
-// builder runs and before anything is published.
+// A --sign-key file that cannot be read or is not a key fails the run with
+// one line naming the flag, before the builder runs and before anything is
+// published.
 func TestUnreadableSignKeyFailsBeforeTheBuild(t *testing.T) {
 	in := testenv.NewInstall(t)
 	dir := lockedProject(t, in, "")

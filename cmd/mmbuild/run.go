@@ -135,11 +135,7 @@ func writeRunSummary(g *globalOptions, o *runFlags, res *run.Result) error {
 	}
 	var verifiers []signing.Verifier
 	if o.signer != nil {
-		s, err := o.signer()
-		if err != nil {
-			return err
-		}
-		v, err := signing.NewVerifier(s.Public())
+		v, err := signing.NewVerifier(o.signer.Public())
 		if err != nil {
 			return err
 		}

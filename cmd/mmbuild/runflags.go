@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"os"
 	"slices"
-	"sync"
 
 	"github.com/hashicorp/go-hclog"
 	"github.com/spf13/pflag"
@@ -36,9 +35,8 @@ type runFlags struct {
 	slsa           string
 	summary        string // run, build: Markdown job summary appended here
 
-	// signer returns the --sign-key key, read once, while the plugins
-	// start (nil without --sign-key).
-	signer func() (signing.Signer, error)
+	// signer is the --sign-key key, read once by runOptions.
+	signer signing.Signer
 }
 
 // runCommand is the command a runFlags is for.
@@ -109,10 +107,12 @@ func (o *runFlags) runOptions(g *globalOptions, logger hclog.Logger) ([]run.Opti
 		opts = append(opts, run.WithSLSA(f))
 	}
 	if o.signKey != "" {
-		path := o.signKey
-		o.signer = sync.OnceValues(func() (signing.Signer, error) { return loadSigner(path) })
-		go o.signer() // read and parsed while the run starts its plugins
-		opts = append(opts, run.WithSignerLoader(o.signer))
+		s, err := loadSigner(o.signKey)
+		if err != nil {
+			return nil, nil, err
+		}
+		o.signer = s
+		opts = append(opts, run.WithSigners(s))
 	}
 	stdout := g.stdout
 	if o.json {

@@ -28,7 +28,6 @@ type options struct {
 	progress       progress.Reporter
 	noBaseEnv      bool
 	signers        []signing.Signer
-	loadSigner     func() (signing.Signer, error)
 	sbom           bool
 	slsa           provenance.Format
 	toolVersion    string
@@ -75,14 +74,6 @@ func WithKeepWorkspace(keep bool) Option { return func(o *options) { o.keepWorks
 
 // WithProgress sets where transfer progress is reported. Default: nowhere.
 func WithProgress(p progress.Reporter) Option { return func(o *options) { o.progress = p } }
-
-// WithSignerLoader signs the attestation with the key load returns, as
-// WithSigners does; the run calls it once the plugins are started, so a
-// key being read and parsed meanwhile (mmbuild run --sign-key) costs the
-// run no time. Its error fails the run before anything is built.
-func WithSignerLoader(load func() (signing.Signer, error)) Option {
-	return func(o *options) { o.loadSigner = load }
-}
 
 // WithSigners signs the attestation with these keys, over the config's
 // signing: entry.

@@ -33,18 +33,9 @@ const (
 	SigstoreName = "provenance.sigstore.json"
 )
 
-// loadSigners returns the keys the attestation is signed with: those given
-// (WithSigners, and WithSignerLoader's key, read while the plugins started)
-// or the config's signing: entry.
-func loadSigners(cfg *config.Config, o *options, secrets map[string]string) ([]signing.Signer, error) {
-	given := o.signers
-	if o.loadSigner != nil {
-		s, err := o.loadSigner()
-		if err != nil {
-			return nil, err
-		}
-		given = append(slices.Clip(given), s)
-	}
+// loadSigners returns the keys the attestation is signed with: --sign-key
+// (WithSigners) or the config's signing: entry.
+func loadSigners(cfg *config.Config, given []signing.Signer, secrets map[string]string) ([]signing.Signer, error) {
 	if len(given) > 0 {
 		return given, nil
 	}
