@@ -1,0 +1,112 @@
+package isolation
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"os/exec"
+	"time"
+
+	"golang.org/x/sys/unix"
+)
+
+// Box is one started box: its init process, pinned by a pidfd so that a
+// reused PID is never signalled.
+type Box struct {
+	Applied *Applied
+	infoR   *os.File
+	infoW   *os.File
+	pidfd   int
+	pid     int
+}
+
+// Command returns the command that runs the executable exe (an open file:
+// the bytes that were verified are the bytes that run) in the box spec
+// describes, with env as its whole environment. Once the command has
+// started, call Box.Started.
+func (l *Launcher) Command(spec Spec, exe *os.File, env []string) (*exec.Cmd, *Box, error) {
+	spec.Request = spec.Request.Normalized()
+	args, err := spec.args(os.Getuid(), os.Getgid())
+	if err != nil {
+		return nil, nil, err
+	}
+	r, w, err := os.Pipe()
+	if err != nil {
+		return nil, nil, fmt.Errorf("making the box: %w", err)
+	}
+	// fd 3 is the executable, fd 4 where bubblewrap writes the PID of
+	// the box's init.
+	args = append(args, "--info-fd", "4", "--", "/proc/self/fd/3")
+	cmd := exec.Command(l.bwrap, args...)
+	cmd.ExtraFiles = []*os.File{exe, w}
+	cmd.Env = env
+	return cmd, &Box{Applied: spec.applied(), infoR: r, infoW: w, pidfd: -1}, nil
+}
+
+// Started reads the PID of the box's init once the command runs, and pins
+// it. The box's every process is that init's descendant in its own PID
+// namespace: when the init ends, the kernel ends them all.
+func (b *Box) Started() error {
+	if b.infoW != nil {
+		b.infoW.Close()
+		b.infoW = nil
+	}
+	var info struct {
+		ChildPID int `json:"child-pid"`
+	}
+	if err := json.NewDecoder(b.infoR).Decode(&info); err != nil || info.ChildPID <= 0 {
+		return fmt.Errorf("reading the box's init process from bubblewrap: %v", err)
+	}
+	b.infoR.Close()
+	b.infoR = nil
+	fd, err := unix.PidfdOpen(info.ChildPID, 0)
+	if err != nil {
+		return pidError(info.ChildPID, err)
+	}
+	b.pid, b.pidfd = info.ChildPID, fd
+	return nil
+}
+
+// End kills every process in the box and returns once the kernel has
+// reaped them all: a PID namespace's init exits only after every other
+// process in it is gone, so its pidfd turns readable only then.
+func (b *Box) End(ctx context.Context) error {
+	if b.pidfd < 0 {
+		return nil
+	}
+	if err := unix.PidfdSendSignal(b.pidfd, unix.SIGKILL, nil, 0); err != nil && err != unix.ESRCH {
+		return fmt.Errorf("ending the box: %w", err)
+	}
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		fds := []unix.PollFd{{Fd: int32(b.pidfd), Events: unix.POLLIN}}
+		n, err := unix.Poll(fds, 50)
+		if n > 0 {
+			return nil
+		}
+		if err != nil && err != unix.EINTR {
+			return fmt.Errorf("ending the box: %w", err)
+		}
+		if ctx.Err() != nil {
+			return fmt.Errorf("ending the box: %w", ctx.Err())
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("ending the box: its processes did not end within 30s of SIGKILL")
+		}
+	}
+}
+
+// Close releases what the box holds; it does not end it.
+func (b *Box) Close() {
+	for _, f := range []*os.File{b.infoR, b.infoW} {
+		if f != nil {
+			f.Close()
+		}
+	}
+	b.infoR, b.infoW = nil, nil
+	if b.pidfd >= 0 {
+		unix.Close(b.pidfd)
+		b.pidfd = -1
+	}
+}
