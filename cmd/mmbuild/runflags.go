@@ -8,6 +8,7 @@ import (
 	"github.com/hashicorp/go-hclog"
 	"github.com/spf13/pflag"
 
+	"github.com/mmbuild/mmbuild/core/build/isolation"
 	"github.com/mmbuild/mmbuild/core/build/progress"
 	"github.com/mmbuild/mmbuild/core/build/run"
 	"github.com/mmbuild/mmbuild/core/evidence/provenance"
@@ -34,6 +35,8 @@ type runFlags struct {
 	signKey        string
 	slsa           string
 	summary        string // run, build: Markdown job summary appended here
+	isolation      string // the box's mode, over the config's isolation.mode
+	network        string // the box's network, over the config's isolation.network
 
 	// signer is the --sign-key key, read once by runOptions.
 	signer signing.Signer
@@ -74,6 +77,8 @@ func (o *runFlags) addFlags(f *pflag.FlagSet, c runCommand) {
 	f.StringVar(&o.slsa, "slsa", "", "SLSA provenance version to write, over the config's slsa: v0.2 (in-toto Statement v0.1, the default) or v1 (Statement v1)")
 	f.BoolVar(&o.keepWorkspace, "keep-workspace", false, "keep the run's scratch folder (materials, staging) for inspection")
 	f.BoolVar(&o.json, "json", false, "print the result as JSON on stdout, and transfer progress as JSON lines on stderr")
+	f.StringVar(&o.isolation, "isolation", "", "the builder's box, over the config's isolation.mode: auto (the strongest the machine allows, with a warning for what it cannot; the default), required (fail before building without the whole box) or off")
+	f.StringVar(&o.network, "network", "", "the network the build reaches, over the config's isolation.network: host (the default) or none (a loopback of its own only)")
 }
 
 // projectOptions are the options the plugin set of a build is opened with.
@@ -106,7 +111,23 @@ func (o *runFlags) runOptions(g *globalOptions, logger hclog.Logger) ([]run.Opti
 		}
 		opts = append(opts, run.WithSLSA(f))
 	}
+	mode, err := isolation.ParseMode(o.isolation)
+	if err != nil {
+		return nil, nil, fmt.Errorf("--isolation: %w", err)
+	}
+	network, err := isolation.ParseNetwork(o.network)
+	if err != nil {
+		return nil, nil, fmt.Errorf("--network: %w", err)
+	}
+	if o.isolation == "" {
+		mode = ""
+	}
+	if o.network == "" {
+		network = ""
+	}
+	opts = append(opts, run.WithIsolation(mode, network))
 	if o.signKey != "" {
+		opts = append(opts, run.WithHiddenFiles(o.signKey))
 		s, err := loadSigner(o.signKey)
 		if err != nil {
 			return nil, nil, err

@@ -39,6 +39,9 @@ type Config struct {
 	SLSA        string       `yaml:"slsa,omitempty"`
 	Signing     *Signing     `yaml:"signing,omitempty"`
 	Credentials []Credential `yaml:"credentials,omitempty"`
+	// Isolation is the box the builder runs in; nil is the default box
+	// (mode auto, network host).
+	Isolation *Isolation `yaml:"isolation,omitempty"`
 
 	// handlerKey is the key the handler was written under: "handler", or
 	// "runner" in the legacy format. Error messages use it.
@@ -245,6 +248,17 @@ type Signing struct {
 	Key       string   `yaml:"key,omitempty"`
 	KeySecret string   `yaml:"keySecret,omitempty"`
 	Pos       Position `yaml:"-"`
+}
+
+// Isolation is the box the builder runs in (isolation:). Values are
+// checked when read: Mode is auto, required or off, Network host or none.
+type Isolation struct {
+	Mode    string `yaml:"mode,omitempty"`
+	Network string `yaml:"network,omitempty"`
+	// ReadOnly are further folders the build may read (absolute paths),
+	// such as a toolchain outside /usr.
+	ReadOnly []string `yaml:"readOnly,omitempty"`
+	Pos      Position `yaml:"-"`
 }
 
 // Position is a place in a config file. Line and Col start at 1; Line 0

@@ -5,12 +5,15 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"path/filepath"
 	"regexp"
 	"strconv"
 	"strings"
 	"unicode/utf8"
 
 	"gopkg.in/yaml.v3"
+
+	"github.com/mmbuild/mmbuild/core/build/isolation"
 )
 
 // Parse parses and validates a config read from path. It does not expand
@@ -364,6 +367,7 @@ func (d *decoder) config(root *yaml.Node, c *Config) error {
 		"slsa":         d.setSLSA(&c.SLSA),
 		"signing":      func(v *yaml.Node, path string) error { return d.signing(v, path, &c.Signing) },
 		"credentials":  func(v *yaml.Node, path string) error { return d.credentials(v, path, &c.Credentials) },
+		"isolation":    func(v *yaml.Node, path string) error { return d.isolation(v, path, &c.Isolation) },
 	})
 	if err != nil {
 		return err
@@ -601,6 +605,38 @@ func (d *decoder) signing(v *yaml.Node, path string, dst **Signing) error {
 	_, err := d.mapping(v, path, map[string]fieldFunc{
 		"key":       d.setStr(&s.Key),
 		"keySecret": d.setStr(&s.KeySecret),
+	})
+	return err
+}
+
+func (d *decoder) isolation(v *yaml.Node, path string, dst **Isolation) error {
+	s := &Isolation{Pos: d.at(v)}
+	*dst = s
+	checked := func(dst *string, parse func(string) error) fieldFunc {
+		return func(v *yaml.Node, path string) error {
+			if err := d.setStr(dst)(v, path); err != nil {
+				return err
+			}
+			if err := parse(*dst); err != nil {
+				return d.errorf(v, "%s: %v", path, err)
+			}
+			return nil
+		}
+	}
+	_, err := d.mapping(v, path, map[string]fieldFunc{
+		"mode":    checked(&s.Mode, func(m string) error { _, err := isolation.ParseMode(m); return err }),
+		"network": checked(&s.Network, func(n string) error { _, err := isolation.ParseNetwork(n); return err }),
+		"readOnly": func(v *yaml.Node, path string) error {
+			if err := d.setStrList(&s.ReadOnly)(v, path); err != nil {
+				return err
+			}
+			for i, p := range s.ReadOnly {
+				if !filepath.IsAbs(p) || filepath.Clean(p) == "/" {
+					return d.errorf(v, "%s[%d]: %q: give an absolute folder other than /", path, i, p)
+				}
+			}
+			return nil
+		},
 	})
 	return err
 }

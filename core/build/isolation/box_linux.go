@@ -41,7 +41,7 @@ func (l *Launcher) Command(spec Spec, exe *os.File, env []string) (*exec.Cmd, *B
 	cmd := exec.Command(l.bwrap, args...)
 	cmd.ExtraFiles = []*os.File{exe, w}
 	cmd.Env = env
-	return cmd, &Box{Applied: spec.applied(), infoR: r, infoW: w, pidfd: -1}, nil
+	return cmd, &Box{Applied: spec.Applied(), infoR: r, infoW: w, pidfd: -1}, nil
 }
 
 // Started reads the PID of the box's init once the command runs, and pins

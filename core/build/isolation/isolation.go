@@ -155,8 +155,8 @@ func Off(mode Mode, missing string) *Applied {
 	return &Applied{Mode: mode, Mechanism: MechanismNone, Network: NetworkHost, Missing: missing}
 }
 
-// applied is what a bubblewrap box of spec applies.
-func (s Spec) applied() *Applied {
+// Applied is what a bubblewrap box of spec applies.
+func (s Spec) Applied() *Applied {
 	a := &Applied{
 		Mode:       s.Mode,
 		Mechanism:  MechanismBubblewrap,

@@ -184,6 +184,9 @@ func buildConfig(t tools, cfg *config.Config, in *prepared, out *built, imgs []i
 	if opts := storageOptions(cfg); len(opts) > 0 {
 		extra["storageOptions"] = opts
 	}
+	if a := in.plugins.isolation; a != nil {
+		extra[provenance.IsolationKey] = a
+	}
 	return extra
 }
 

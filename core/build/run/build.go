@@ -67,7 +67,11 @@ func matchFiles(workDir string, patterns []string, where func(i int) string) ([]
 
 // hashArtifacts hashes files in parallel and names each by its base name,
 // which must be unique: it is the name the artifact is published under.
-func hashArtifacts(ctx context.Context, files []string, what string) ([]Artifact, error) {
+// Each file is copied into a fresh folder of the workspace (snapshots) as
+// it is hashed, and the copy is what is published and catalogued: what
+// leaves the machine is exactly the bytes that were hashed, whatever
+// changes the work tree afterwards.
+func hashArtifacts(ctx context.Context, files []string, what, snapshots string) ([]Artifact, error) {
 	names := map[string]string{}
 	for _, f := range files {
 		n := filepath.Base(f)
@@ -76,13 +80,24 @@ func hashArtifacts(ctx context.Context, files []string, what string) ([]Artifact
 		}
 		names[n] = f
 	}
-	results, err := digest.Files(ctx, files, digest.SHA512)
+	if err := os.MkdirAll(snapshots, 0o700); err != nil {
+		return nil, fmt.Errorf("%s: %w", what, err)
+	}
+	dir, err := os.MkdirTemp(snapshots, "s-")
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", what, err)
+	}
+	copies := make([]string, len(files))
+	for i, f := range files {
+		copies[i] = filepath.Join(dir, filepath.Base(f))
+	}
+	results, err := digest.CopyFiles(ctx, files, copies, digest.SHA512)
 	if err != nil {
 		return nil, err
 	}
 	out := make([]Artifact, len(results))
 	for i, res := range results {
-		out[i] = Artifact{Name: filepath.Base(res.Path), Path: res.Path, Digest: res.Digest, Size: res.Size}
+		out[i] = Artifact{Name: filepath.Base(res.Path), Path: res.Path, Digest: res.Digest, Size: res.Size, hashed: copies[i]}
 	}
 	return out, nil
 }
@@ -95,7 +110,7 @@ func collect(ctx context.Context, t tools, cfg *config.Config, workDir string) (
 	if err != nil {
 		return nil, err
 	}
-	arts, err := hashArtifacts(ctx, files, "artifacts")
+	arts, err := hashArtifacts(ctx, files, "artifacts", t.ws.Snapshots())
 	if err != nil {
 		return nil, err
 	}
@@ -113,7 +128,7 @@ type transferSet struct {
 }
 
 // collectTransfers matches and hashes every transfer's sources.
-func collectTransfers(ctx context.Context, cfg *config.Config, workDir string) ([]transferSet, error) {
+func collectTransfers(ctx context.Context, tl tools, cfg *config.Config, workDir string) ([]transferSet, error) {
 	var out []transferSet
 	for ti, t := range cfg.Transfers {
 		files, err := matchFiles(workDir, t.Source, func(i int) string {
@@ -122,7 +137,7 @@ func collectTransfers(ctx context.Context, cfg *config.Config, workDir string) (
 		if err != nil {
 			return nil, err
 		}
-		arts, err := hashArtifacts(ctx, files, fmt.Sprintf("transfers[%d] sources", ti))
+		arts, err := hashArtifacts(ctx, files, fmt.Sprintf("transfers[%d] sources", ti), tl.ws.Snapshots())
 		if err != nil {
 			return nil, err
 		}
@@ -155,14 +170,21 @@ func buildAndCollect(ctx context.Context, t tools, cfg *config.Config, in *prepa
 	if err := applyReplacements(t, in.workDir, cfg.Replacements, in.secrets); err != nil {
 		return nil, err
 	}
-	if err := runBuilder(ctx, t, cfg.Handler, in.plugins.handler, in.workDir, in.env); err != nil {
+	buildErr := runBuilder(ctx, t, cfg.Handler, in.plugins.handler, in.workDir, in.env)
+	// Nothing the build started outlives it: its box (setsid daemons and
+	// double forks included) is gone before anything it made is hashed,
+	// also when it failed or was interrupted.
+	if err := in.plugins.handler.EndBox(context.WithoutCancel(ctx)); err != nil && buildErr == nil {
 		return nil, err
+	}
+	if buildErr != nil {
+		return nil, buildErr
 	}
 	arts, err := collect(ctx, t, cfg, in.workDir)
 	if err != nil {
 		return nil, err
 	}
-	transfers, err := collectTransfers(ctx, cfg, in.workDir)
+	transfers, err := collectTransfers(ctx, t, cfg, in.workDir)
 	if err != nil {
 		return nil, err
 	}

@@ -70,11 +70,12 @@ func readSecret(ctx context.Context, t tools, store *remote.Store, s config.Secr
 		}
 		return v, nil
 	case "file":
-		if u.Host != "" && u.Host != "localhost" {
+		p, ok := secretFile(from)
+		if !ok {
 			return "", fmt.Errorf("file:// source must be a local absolute path, not %s", remote.Redact(from))
 		}
-		if b, err = os.ReadFile(u.Path); err != nil {
-			return "", fmt.Errorf("reading %s: %w", u.Path, errors.Unwrap(err))
+		if b, err = os.ReadFile(p); err != nil {
+			return "", fmt.Errorf("reading %s: %w", p, errors.Unwrap(err))
 		}
 	default:
 		dest, err := t.ws.StagingPath("secret")
@@ -90,6 +91,16 @@ func readSecret(ctx context.Context, t tools, store *remote.Store, s config.Secr
 		}
 	}
 	return strings.TrimRight(string(b), "\r\n"), nil
+}
+
+// secretFile is the local path of a file:// secret source; false for any
+// other source. The core reads the file, and the build's box hides it.
+func secretFile(from string) (string, bool) {
+	u, err := url.Parse(from)
+	if err != nil || u.Scheme != "file" || (u.Host != "" && u.Host != "localhost") {
+		return "", false
+	}
+	return u.Path, true
 }
 
 // builderEnv is the builder's environment.

@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/mmbuild/mmbuild/core/build/config"
+	"github.com/mmbuild/mmbuild/core/build/isolation"
 	"github.com/mmbuild/mmbuild/core/build/redact"
 	"github.com/mmbuild/mmbuild/core/build/remote"
 	"github.com/mmbuild/mmbuild/core/build/stagingkey"
@@ -106,6 +107,7 @@ func computeKey(t tools, cfg *config.Config, in *prepared, mats []stagingkey.Mat
 		PluginSHA256: in.plugins.handler.SHA256,
 		Materials:    mats,
 		Env:          keyEnv(t, cfg, in.env),
+		Isolation:    keyIsolation(in.plugins.isolation),
 	}
 	if in.src.Commit != "" && !in.src.Dirty {
 		k.Source = "git:" + in.src.Commit
@@ -115,6 +117,16 @@ func computeKey(t tools, cfg *config.Config, in *prepared, mats []stagingkey.Mat
 		out.url = remote.Join(cfg.Artifacts.Destination, out.key)
 	}
 	return out, nil
+}
+
+// keyIsolation is the box the build runs in as the key covers it: a build
+// made in a weaker box (or none) is never the cached answer to a run in a
+// stronger one.
+func keyIsolation(a *isolation.Applied) string {
+	if a == nil {
+		return ""
+	}
+	return fmt.Sprintf("mechanism=%s network=%s full=%t", a.Mechanism, a.Network, a.Full())
 }
 
 // keyEnv is the declared environment and the values replacements take from

@@ -6,6 +6,7 @@ import (
 
 	"github.com/hashicorp/go-hclog"
 
+	"github.com/mmbuild/mmbuild/core/build/isolation"
 	"github.com/mmbuild/mmbuild/core/build/progress"
 	"github.com/mmbuild/mmbuild/core/build/redact"
 	"github.com/mmbuild/mmbuild/core/evidence/provenance"
@@ -32,10 +33,24 @@ type options struct {
 	slsa           provenance.Format
 	toolVersion    string
 	red            *redact.Redactor
+	isolation      isolation.Request // what is set overrides the config's isolation:
+	hidden         []string
 }
 
 // Option configures Run.
 type Option func(*options)
+
+// WithIsolation sets the box's mode and network over the config's
+// isolation: (--isolation, --network); an empty field keeps the config's.
+func WithIsolation(mode isolation.Mode, network isolation.Network) Option {
+	return func(o *options) { o.isolation.Mode, o.isolation.Network = mode, network }
+}
+
+// WithHiddenFiles names files the build must never see besides those the
+// config names (the --sign-key file): the box masks them.
+func WithHiddenFiles(paths ...string) Option {
+	return func(o *options) { o.hidden = append(o.hidden, paths...) }
+}
 
 // WithHost sets the plugin host the run starts its plugins with. Required.
 func WithHost(h *pluginhost.Host) Option { return func(o *options) { o.host = h } }

@@ -48,6 +48,22 @@ func (p *plan) pluginNames() []string {
 	return names
 }
 
+// otherPlugins are the plugins the run starts besides its handler's box:
+// the storage plugins and the cataloger (the handler's plugin too when it
+// also serves one of them: that use runs outside the box).
+func (p *plan) otherPlugins() []string {
+	names := p.pluginNames()[1:]
+	for _, n := range p.storages {
+		if n == p.handlerPlugin {
+			return append(names, n)
+		}
+	}
+	if p.catalogerPlugin == p.handlerPlugin {
+		return append(names, p.handlerPlugin)
+	}
+	return names
+}
+
 // makePlan resolves the handler and every storage scheme of cfg to a
 // plugin, and refuses what no run of cfg could do (a URL without a scheme
 // or with a password, credentials no plugin takes, nothing to attest).

@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/mmbuild/mmbuild/core/build/config"
+	"github.com/mmbuild/mmbuild/core/build/isolation"
 	"github.com/mmbuild/mmbuild/core/build/remote"
 	"github.com/mmbuild/mmbuild/core/plugins/discovery"
 	"github.com/mmbuild/mmbuild/core/plugins/pluginhost"
@@ -22,6 +23,8 @@ type plugins struct {
 	cataloger   *pluginhost.Plugin
 	storages    map[string]*pluginhost.Plugin // by URL scheme
 	all         []*pluginhost.Plugin          // sorted by name, for the provenance
+	// isolation is the box the handler runs in, as applied.
+	isolation *isolation.Applied
 }
 
 // resolve is the remote.Resolver over the started storage plugins.
@@ -40,16 +43,33 @@ type pendingPlugins struct {
 }
 
 type startedPlugins struct {
-	m   map[string]*pluginhost.Plugin
-	err error
+	m       map[string]*pluginhost.Plugin
+	handler *pluginhost.Plugin
+	applied *isolation.Applied
+	err     error
 }
 
-// startPlugins starts every plugin of p concurrently; wait collects them.
-func startPlugins(ctx context.Context, host *pluginhost.Host, p *plan) *pendingPlugins {
+// startPlugins starts every plugin of p concurrently, the handler in the
+// box spec describes; wait collects them.
+func startPlugins(ctx context.Context, t tools, host *pluginhost.Host, p *plan, spec isolation.Spec) *pendingPlugins {
 	pp := &pendingPlugins{host: host, ch: make(chan startedPlugins, 1)}
 	go func() {
-		m, err := host.StartAll(ctx, p.pluginNames())
-		pp.ch <- startedPlugins{m, err}
+		type handlerStart struct {
+			p       *pluginhost.Plugin
+			applied *isolation.Applied
+			err     error
+		}
+		hc := make(chan handlerStart, 1)
+		go func() {
+			h, applied, err := startHandler(ctx, t, host, p.handlerPlugin, spec)
+			hc <- handlerStart{h, applied, err}
+		}()
+		m, err := host.StartAll(ctx, p.otherPlugins())
+		h := <-hc
+		if err == nil {
+			err = h.err
+		}
+		pp.ch <- startedPlugins{m: m, handler: h.p, applied: h.applied, err: err}
 	}()
 	return pp
 }
@@ -61,7 +81,7 @@ func (pp *pendingPlugins) wait(cfg *config.Config, p *plan) (*plugins, error) {
 	if st.err != nil {
 		return nil, whyPlugin(cfg, p, st.err)
 	}
-	ps := &plugins{handlerID: cfg.Handler.ID, handler: st.m[p.handlerPlugin], storages: map[string]*pluginhost.Plugin{}}
+	ps := &plugins{handlerID: cfg.Handler.ID, handler: st.handler, isolation: st.applied, storages: map[string]*pluginhost.Plugin{}}
 	if err := ps.handler.Serves("handler:" + cfg.Handler.ID); err != nil {
 		return nil, fmt.Errorf("%s: handler.id %q: %w", cfg.Handler.Pos, cfg.Handler.ID, err)
 	}
@@ -77,6 +97,9 @@ func (pp *pendingPlugins) wait(cfg *config.Config, p *plan) (*plugins, error) {
 			return nil, fmt.Errorf("%s:// URLs: %w", scheme, err)
 		}
 		ps.storages[scheme] = sp
+	}
+	if _, also := st.m[p.handlerPlugin]; !also {
+		ps.all = append(ps.all, st.handler)
 	}
 	for _, sp := range st.m {
 		ps.all = append(ps.all, sp)

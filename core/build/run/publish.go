@@ -35,12 +35,12 @@ func publish(ctx context.Context, t tools, store *remote.Store, cfg *config.Conf
 	var files []upload
 	for _, a := range res.Artifacts {
 		if a.URL != "" {
-			files = append(files, upload{a.Path, a.URL, cfg.Artifacts.Options, "publishing artifact " + a.Name})
+			files = append(files, upload{a.Bytes(), a.URL, cfg.Artifacts.Options, "publishing artifact " + a.Name})
 		}
 	}
 	for _, tr := range out.transfers {
 		for _, f := range tr.files {
-			files = append(files, upload{f.Path, remote.Join(tr.destination, f.Name), tr.options, "transferring " + f.Name})
+			files = append(files, upload{f.Bytes(), remote.Join(tr.destination, f.Name), tr.options, "transferring " + f.Name})
 		}
 	}
 	var statement []upload

@@ -42,6 +42,18 @@ type Artifact struct {
 	Digest digest.Set
 	Size   int64
 	URL    string // where it was published; empty without a destination
+	// hashed is the copy of the bytes that were hashed, in the workspace:
+	// what is published and catalogued.
+	hashed string
+}
+
+// Bytes is the file holding exactly the bytes that were hashed: the copy
+// the run made, else the work tree's file.
+func (a Artifact) Bytes() string {
+	if a.hashed != "" {
+		return a.hashed
+	}
+	return a.Path
 }
 
 // BuildFailedError reports a builder that ran and exited non-zero.
@@ -90,13 +102,21 @@ func run(ctx context.Context, cfg *config.Config, o *options, red *redact.Redact
 	if err != nil {
 		return nil, err
 	}
-	pending := startPlugins(ctx, o.host, p) // concurrently with the local set-up
+	req, err := boxRequest(cfg, o)
+	if err != nil {
+		return nil, err
+	}
 	ws, err := workspace.New(o.tempDir, o.keepWorkspace)
 	if err != nil {
 		return nil, err
 	}
 	defer ws.Close()
 	t := tools{o: o, log: o.logger, red: red, ws: ws}
+	spec, err := boxSpec(cfg, o, ws, req)
+	if err != nil {
+		return nil, err
+	}
+	pending := startPlugins(ctx, t, o.host, p, spec) // concurrently with the local set-up
 	ps, err := pending.wait(cfg, p)
 	if err != nil {
 		return nil, err

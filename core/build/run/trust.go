@@ -232,7 +232,7 @@ func catalog(ctx context.Context, t tools, cfg *config.Config, ps *plugins, a Ar
 	c := &sbom.Contents{}
 	started := time.Now()
 	res, err := ps.cataloger.Conn.Cataloger().Catalog(ctx, &catalogsdk.CatalogRequest{
-		CatalogerID: ps.catalogerID, Name: a.Name, Path: a.Path, Options: opts, MaxEntries: limit,
+		CatalogerID: ps.catalogerID, Name: a.Name, Path: a.Bytes(), Options: opts, MaxEntries: limit,
 	}, func(ch catalogsdk.Chunk) error {
 		c.Packages = append(c.Packages, ch.Packages...)
 		c.Files = append(c.Files, ch.Files...)

@@ -46,6 +46,9 @@ type Inputs struct {
 	PluginSHA256 string            // "sha256:<hex>"
 	Materials    []Material
 	Env          [][2]string // name, value
+	// Isolation is the box the builder runs in, as applied; "" for none
+	// recorded (and no line in the text, so older keys stay as they were).
+	Isolation string
 }
 
 // Material is one verified material.
@@ -91,6 +94,9 @@ func Text(in Inputs) string {
 	sort.SliceStable(env, func(i, j int) bool { return env[i][0] < env[j][0] })
 	for _, kv := range env {
 		fmt.Fprintf(&b, "env %s %s\n", quote(kv[0]), quote(kv[1]))
+	}
+	if in.Isolation != "" {
+		fmt.Fprintf(&b, "isolation %s\n", quote(in.Isolation))
 	}
 	return b.String()
 }

@@ -111,6 +111,10 @@ func (w *Workspace) StagingPath(name string) (string, error) {
 	return filepath.Join(d, name), nil
 }
 
+// Snapshots is the folder for the copies of what a build made that are
+// published: made by whoever fills it.
+func (w *Workspace) Snapshots() string { return filepath.Join(w.Root, "snapshots") }
+
 // Close removes the workspace unless it is to be kept.
 func (w *Workspace) Close() error {
 	if w.keep {

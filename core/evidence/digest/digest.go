@@ -115,6 +115,37 @@ type Result struct {
 // Files hashes paths in parallel, one worker per core, and returns the
 // results in the order of paths.
 func Files(ctx context.Context, paths []string, extra ...string) ([]Result, error) {
+	return CopyFiles(ctx, paths, nil, extra...)
+}
+
+// CopyFile copies src to the new file dst (read-only) and hashes the bytes
+// it copied, in one read: the digest is of exactly the bytes dst holds,
+// whatever happens to src meanwhile.
+func CopyFile(src, dst string, extra ...string) (Set, int64, error) {
+	in, err := os.Open(src)
+	if err != nil {
+		return nil, 0, err
+	}
+	defer in.Close()
+	out, err := os.OpenFile(dst, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o444)
+	if err != nil {
+		return nil, 0, err
+	}
+	set, n, err := Reader(io.TeeReader(in, out), extra...)
+	if cerr := out.Close(); err == nil && cerr != nil {
+		err = cerr
+	}
+	if err != nil {
+		_ = os.Remove(dst)
+		return nil, 0, err
+	}
+	return set, n, nil
+}
+
+// CopyFiles hashes paths in parallel, one worker per core, copying each to
+// dsts[i] as CopyFile does when dsts is not nil, and returns the results in
+// the order of paths (Path is the path hashed).
+func CopyFiles(ctx context.Context, paths, dsts []string, extra ...string) ([]Result, error) {
 	out := make([]Result, len(paths))
 	g, ctx := errgroup.WithContext(ctx)
 	g.SetLimit(runtime.GOMAXPROCS(0))
@@ -123,7 +154,14 @@ func Files(ctx context.Context, paths []string, extra ...string) ([]Result, erro
 			if err := ctx.Err(); err != nil {
 				return err
 			}
-			set, n, err := File(p, extra...)
+			var set Set
+			var n int64
+			var err error
+			if dsts == nil {
+				set, n, err = File(p, extra...)
+			} else {
+				set, n, err = CopyFile(p, dsts[i], extra...)
+			}
 			if err != nil {
 				return fmt.Errorf("hashing %s: %w", p, err)
 			}

@@ -57,6 +57,11 @@ func Open(path string) (*File, error) {
 	return &File{Path: path, f: f, st: st}, nil
 }
 
+// Descriptor is the open file, for a launcher that passes it on to the
+// process it starts (a box runs the verified bytes through it). It stays
+// owned by b.
+func (b *File) Descriptor() *os.File { return b.f }
+
 // Close closes the descriptor. Call it once the process started.
 func (b *File) Close() error {
 	closeDups(b.dups)

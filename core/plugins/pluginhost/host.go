@@ -37,6 +37,7 @@ type Plugin struct {
 
 	client *goplugin.Client
 	stderr *tail
+	box    Box // nil unless started by StartBoxed, and once ended
 }
 
 // Exited reports whether the plugin process has ended (never, for an
@@ -415,7 +416,7 @@ func (h *Host) start(ctx context.Context, name string) (*Plugin, error) {
 		bin.Close()
 		return h.share(ctx, pr, name, path, pinned)
 	}
-	pr.first, pr.err = h.launchVerified(ctx, name, path, bin, sum, pinned)
+	pr.first, pr.err = h.launchVerified(ctx, name, path, bin, sum, pinned, nil)
 	close(pr.done)
 	return pr.first, pr.err
 }
@@ -445,17 +446,31 @@ func (h *Host) share(ctx context.Context, pr *process, name, path string, pinned
 }
 
 // launchVerified starts the process of the binary bin that was verified,
-// hand-shakes and asks it for name's Info.
-func (h *Host) launchVerified(ctx context.Context, name, path string, bin *binary.File, sum string, pinned bool) (*Plugin, error) {
+// in the box boxer makes (nil: none), hand-shakes and asks it for name's
+// Info.
+func (h *Host) launchVerified(ctx context.Context, name, path string, bin *binary.File, sum string, pinned bool, boxer Boxer) (*Plugin, error) {
 	// The process starts from the descriptor that was verified; it is
 	// closed once the plugin runs (the child does not inherit it).
 	defer bin.Close()
-	execPath, err := bin.ExecPath()
-	if err != nil {
-		return nil, err
+	var cmd *exec.Cmd
+	var box Box
+	if boxer != nil {
+		var err error
+		if cmd, box, err = h.boxedCommand(boxer, bin.Descriptor()); err != nil {
+			return nil, fmt.Errorf("plugin %s: %w", name, err)
+		}
+	} else {
+		execPath, err := bin.ExecPath()
+		if err != nil {
+			return nil, err
+		}
+		cmd = h.command(path, execPath)
 	}
-	client, st, err := h.launch(name, path, execPath, sum)
+	client, st, err := h.launch(cmd, path, cmd.Path == path, sum)
 	if err != nil {
+		if box != nil {
+			box.Close()
+		}
 		return nil, err
 	}
 	// The handshake, the connection and the first call are bounded: a
@@ -470,12 +485,20 @@ func (h *Host) launchVerified(ctx context.Context, name, path string, bin *binar
 	ch := make(chan started, 1)
 	go func() {
 		p, err := connect(ctx, client, name, path, sum, pinned, st)
+		if err == nil && box != nil {
+			if err = box.Started(); err == nil {
+				p.box = box
+			}
+		}
 		ch <- started{p, err}
 	}()
 	select {
 	case r := <-ch:
 		if r.err != nil {
 			client.Kill()
+			if box != nil {
+				box.Close()
+			}
 		}
 		return r.p, r.err
 	case <-ctx.Done():
@@ -550,22 +573,30 @@ func validSum(sum string) bool {
 	return err == nil && strings.HasPrefix(sum, "sha256:") && len(b) == sha256.Size
 }
 
-// launch prepares the go-plugin client that runs execPath (argv[0] is the
-// plugin's path, for ps and its own messages). Where the exec path is the
-// plain path (no /proc/self/fd), go-plugin's SecureConfig hashes it once
-// more right before the exec.
-func (h *Host) launch(name, path, execPath, sum string) (*goplugin.Client, *tail, error) {
-	sockets, err := h.socketDir()
-	if err != nil {
-		return nil, nil, fmt.Errorf("plugin %s: a folder for its socket: %w", name, err)
-	}
+// command is the command that runs execPath (argv[0] is the plugin's
+// path, for ps and its own messages), its socket in the host's folder.
+func (h *Host) command(path, execPath string) *exec.Cmd {
 	cmd := exec.Command(execPath)
 	cmd.Args[0] = path
-	cmd.Env = append(append([]string(nil), h.env...), goplugin.EnvUnixSocketDir+"="+sockets)
+	cmd.Env = append([]string(nil), h.env...)
+	return cmd
+}
+
+// launch prepares the go-plugin client that runs cmd. Where it execs the
+// plain path (no /proc/self/fd, plainPath), go-plugin's SecureConfig hashes
+// it once more right before the exec.
+func (h *Host) launch(cmd *exec.Cmd, path string, plainPath bool, sum string) (*goplugin.Client, *tail, error) {
+	if !envHas(cmd.Env, goplugin.EnvUnixSocketDir) {
+		sockets, err := h.socketDir()
+		if err != nil {
+			return nil, nil, fmt.Errorf("plugin %s: a folder for its socket: %w", path, err)
+		}
+		cmd.Env = append(cmd.Env, goplugin.EnvUnixSocketDir+"="+sockets)
+	}
 	setPdeathsig(cmd)
 	st := &tail{}
 	cfg := plugin.ClientConfig(cmd)
-	if execPath == path {
+	if plainPath {
 		want, _ := hex.DecodeString(strings.TrimPrefix(sum, "sha256:"))
 		cfg.SecureConfig = &goplugin.SecureConfig{Checksum: want, Hash: sha256.New()}
 	}

@@ -1,0 +1,133 @@
+package run
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+
+	"github.com/mmbuild/mmbuild/core/build/config"
+	"github.com/mmbuild/mmbuild/core/build/isolation"
+	"github.com/mmbuild/mmbuild/core/build/workspace"
+	"github.com/mmbuild/mmbuild/core/plugins/pluginhost"
+)
+
+// boxRequest is the box the run asks for: the config's isolation:, with
+// the run's options (--isolation, --network) over it.
+func boxRequest(cfg *config.Config, o *options) (isolation.Request, error) {
+	var req isolation.Request
+	if c := cfg.Isolation; c != nil {
+		req.Mode, req.Network, req.ReadOnly = isolation.Mode(c.Mode), isolation.Network(c.Network), c.ReadOnly
+	}
+	if o.isolation.Mode != "" {
+		req.Mode = o.isolation.Mode
+	}
+	if o.isolation.Network != "" {
+		req.Network = o.isolation.Network
+	}
+	req = req.Normalized()
+	if _, err := isolation.ParseMode(string(req.Mode)); err != nil {
+		return req, err
+	}
+	if _, err := isolation.ParseNetwork(string(req.Network)); err != nil {
+		return req, err
+	}
+	return req, nil
+}
+
+// boxSpec is the box of the run's handler: the work tree it builds in
+// (for a git source, the folder the clone will fill), the materials, the
+// user's home and temp folder made private, $PATH's folders, and the files
+// it must never see: the signing key files and the secrets' files.
+func boxSpec(cfg *config.Config, o *options, ws *workspace.Workspace, req isolation.Request) (isolation.Spec, error) {
+	spec := isolation.Spec{Request: req, Materials: ws.Materials}
+	if cfg.Source != nil {
+		spec.WorkTree = filepath.Join(ws.Root, "source")
+		if err := os.Mkdir(spec.WorkTree, 0o755); err != nil {
+			return spec, fmt.Errorf("creating the source folder: %w", err)
+		}
+	} else {
+		dir := o.workDir
+		if dir == "" {
+			dir = filepath.Dir(cfg.Path)
+		}
+		abs, err := filepath.Abs(dir)
+		if err != nil {
+			return spec, err
+		}
+		spec.WorkTree = abs
+	}
+	env := func(k string) string { v, _ := o.lookupEnv(k); return v }
+	spec.Home = env("HOME")
+	if tmp := env("TMPDIR"); tmp != "" && filepath.Clean(tmp) != "/tmp" {
+		spec.TempDir = tmp
+	}
+	spec.Path = filepath.SplitList(env("PATH"))
+	spec.Hide = append(spec.Hide, o.hidden...)
+	if s := cfg.Signing; s != nil && s.Key != "" {
+		p := s.Key
+		if !filepath.IsAbs(p) {
+			p = filepath.Join(filepath.Dir(cfg.Path), p)
+		}
+		spec.Hide = append(spec.Hide, p)
+	}
+	for _, s := range cfg.Secrets {
+		if p, ok := secretFile(s.From); ok {
+			spec.Hide = append(spec.Hide, p)
+		}
+	}
+	return spec, nil
+}
+
+// startHandler starts the handler plugin in the box spec describes, and
+// returns what was applied. Where no box can be made, auto starts it
+// unboxed with one warning line and records why; required fails before
+// anything is built; off starts it unboxed and records off.
+func startHandler(ctx context.Context, t tools, host *pluginhost.Host, name string, spec isolation.Spec) (*pluginhost.Plugin, *isolation.Applied, error) {
+	if spec.Mode == isolation.ModeOff {
+		p, err := host.Start(ctx, name)
+		return p, isolation.Off(isolation.ModeOff, ""), err
+	}
+	l, err := isolation.NewLauncher()
+	if err == nil {
+		var p *pluginhost.Plugin
+		p, err = host.StartBoxed(ctx, name, boxer{l: l, spec: spec})
+		var se *pluginhost.StartError
+		if errors.As(err, &se) {
+			if msg, refused := isolation.Refused(se.Stderr); refused {
+				err = &isolation.RefusedError{Msg: msg}
+			}
+		}
+		var refused *isolation.RefusedError
+		if !errors.As(err, &refused) && !errors.Is(err, pluginhost.ErrAttached) {
+			if err != nil {
+				return nil, nil, err
+			}
+			return p, spec.Applied(), nil
+		}
+	}
+	if spec.Mode == isolation.ModeRequired {
+		return nil, nil, fmt.Errorf("isolation: mode required, but %w", err)
+	}
+	t.log.Warn("isolation: the build runs without a box: " + err.Error())
+	p, serr := host.Start(ctx, name)
+	return p, isolation.Off(isolation.ModeAuto, err.Error()), serr
+}
+
+// boxer makes the handler's box with an isolation.Launcher.
+type boxer struct {
+	l    *isolation.Launcher
+	spec isolation.Spec
+}
+
+func (b boxer) Command(exe *os.File, env []string, sockets string) (*exec.Cmd, pluginhost.Box, error) {
+	spec := b.spec
+	spec.Sockets = sockets
+	cmd, box, err := b.l.Command(spec, exe, env)
+	if err != nil {
+		return nil, nil, err
+	}
+	return cmd, box, nil
+}
