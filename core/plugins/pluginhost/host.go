@@ -495,7 +495,7 @@ func (h *Host) launchVerified(ctx context.Context, name, path string, bin *binar
 	select {
 	case r := <-ch:
 		if r.err != nil {
-			client.Kill()
+			stop(client)
 			if box != nil {
 				box.Close()
 			}

@@ -1,0 +1,250 @@
+package e2e
+
+import (
+	"bufio"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/mmbuild/mmbuild/internal/testenv"
+)
+
+// attempts are what the attacker program tries, by the name it reports.
+// (write-outside is checked on the host: the box's /tmp, where the test's
+// folders are, is a private one that takes writes and forgets them.)
+var attempts = []string{"key0", "key1", "core-environ", "core-mem", "core-fd", "core-ptrace", "connect"}
+
+// The builder in a box: a hostile Makefile tries to read both signing keys
+// (the --sign-key file in the user's home, and the config's key in the work
+// tree), the core's environment, memory and descriptors, to ptrace the
+// core, to write outside the work tree, to reach a server of the test on
+// loopback under network: none, and to leave daemons behind (setsid, and a
+// double fork). Under the default box every attempt fails and the build
+// still succeeds; with mode: off every attempt works, which shows the test
+// can fail.
+func TestBoxHostileMakefile(t *testing.T) {
+	for _, tc := range []struct {
+		mode    string
+		succeed bool // whether each attempt should work
+	}{
+		{"auto", false},
+		{"off", true},
+	} {
+		t.Run(tc.mode, func(t *testing.T) {
+			in := testenv.NewInstall(t)
+			root := t.TempDir()
+			home := filepath.Join(root, "home")
+			dir := filepath.Join(root, "proj")
+			outside := filepath.Join(root, "outside.txt")
+			marker := fmt.Sprintf("CORE-ONLY-SECRET-%d", time.Now().UnixNano())
+			srv := listen(t)
+			writeFiles(t, dir, map[string]string{
+				"Makefile": `all:
+	@mkdir -p dist
+	@./attacker "$(HOME)/.ci-build.key" keys/tree.key -- "$(OUTSIDE)" "$(ADDR)" "$(MARKER)" > dist/report.txt 2>&1
+	@setsid sleep 3331 >/dev/null 2>&1 </dev/null &
+	@(sh -c 'sleep 3332 >/dev/null 2>&1 </dev/null &' &)
+	@sleep 0.2
+	@echo built > dist/out.txt
+`,
+				"mmbuild.yaml": `handler: {id: make, params: [all]}
+secrets:
+  - name: CORE_ONLY
+    from: env://MMBUILD_TEST_CORE_ONLY
+env:
+  - {var: OUTSIDE, value: "` + outside + `"}
+  - {var: ADDR, value: "` + srv.addr + `"}
+  - {var: MARKER, value: "CORE-ONLY-SECRET-"}
+artifacts:
+  destination: file://${PWD}/published/
+  files: ["dist/report.txt", "dist/out.txt"]
+provenance: out/
+signing: {key: keys/tree.key}
+isolation: {mode: ` + tc.mode + `, network: none}
+`,
+			})
+			engineMustRun(t, in, root, "keys", "generate", "--out", filepath.Join(dir, "keys", "tree"))
+			engineMustRun(t, in, root, "keys", "generate", "--out", filepath.Join(root, "ci"))
+			if err := os.MkdirAll(home, 0o700); err != nil {
+				t.Fatal(err)
+			}
+			if err := os.Rename(filepath.Join(root, "ci.key"), filepath.Join(home, ".ci-build.key")); err != nil {
+				t.Fatal(err)
+			}
+			buildAttacker(t, filepath.Join(dir, "attacker"))
+			// The attacker looks in the core's environment for the
+			// secret's value, which only the core was given (the build
+			// knows its prefix only).
+			in.Env = append(in.Env, "HOME="+home, "MMBUILD_TEST_CORE_ONLY="+marker)
+			in.MustRun(dir, "plugins", "lock")
+			defer killSleepers(t)
+			r := in.MustRun(dir, "run", "--sign-key", filepath.Join(home, ".ci-build.key"))
+
+			report := string(mustRead(t, filepath.Join(dir, "dist", "report.txt")))
+			t.Logf("%s:\n%s", tc.mode, report)
+			for _, a := range attempts {
+				ok := strings.Contains(report, a+": ok\n")
+				if ok != tc.succeed {
+					t.Errorf("mode %s: attempt %s: worked=%t, want %t", tc.mode, a, ok, tc.succeed)
+				}
+			}
+			if got := exists(outside); got != tc.succeed {
+				t.Errorf("mode %s: the file outside the work tree exists=%t, want %t", tc.mode, got, tc.succeed)
+			}
+			if got := srv.reached(); got != tc.succeed {
+				t.Errorf("mode %s: the loopback server was reached=%t, want %t", tc.mode, got, tc.succeed)
+			}
+			if left := sleepersLeft(); (len(left) > 0) != tc.succeed {
+				t.Errorf("mode %s: daemons left after the run: %v", tc.mode, left)
+			}
+			if strings.Contains(report+r.Stdout+r.Stderr, "PRIVATE KEY") {
+				t.Errorf("a key's bytes reached the output")
+			}
+			// The provenance records the box that was applied.
+			prov := string(mustRead(t, filepath.Join(dir, "out", "provenance.json")))
+			want := `"mechanism":"bubblewrap"`
+			if tc.mode == "off" {
+				want = `"mechanism":"none"`
+			}
+			if !strings.Contains(strings.ReplaceAll(prov, " ", ""), want) {
+				t.Errorf("the provenance does not record %s:\n%s", want, prov)
+			}
+		})
+	}
+}
+
+// buildAttacker builds the attacker program into dst.
+func buildAttacker(t *testing.T, dst string) {
+	t.Helper()
+	cmd := exec.Command("go", "build", "-o", dst, "./testdata/attacker")
+	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("building the attacker: %v\n%s", err, out)
+	}
+}
+
+// loopback is a TCP server of the test that remembers whether anyone
+// connected.
+type loopback struct {
+	addr string
+	mu   sync.Mutex
+	hit  bool
+}
+
+func listen(t *testing.T) *loopback {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ln.Close() })
+	l := &loopback{addr: ln.Addr().String()}
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			_, _ = bufio.NewReader(c).ReadString('\n')
+			l.mu.Lock()
+			l.hit = true
+			l.mu.Unlock()
+			c.Close()
+		}
+	}()
+	return l
+}
+
+func (l *loopback) reached() bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.hit
+}
+
+// sleepersLeft are the daemons the hostile Makefile starts, if running.
+func sleepersLeft() []string {
+	var out []string
+	entries, _ := os.ReadDir("/proc")
+	for _, e := range entries {
+		b, err := os.ReadFile(filepath.Join("/proc", e.Name(), "cmdline"))
+		if err != nil {
+			continue
+		}
+		if s := string(b); s == "sleep\x003331\x00" || s == "sleep\x003332\x00" {
+			out = append(out, e.Name())
+		}
+	}
+	return out
+}
+
+func killSleepers(t *testing.T) {
+	for _, pid := range sleepersLeft() {
+		_ = exec.Command("kill", "-9", pid).Run()
+	}
+}
+
+// Where the kernel refuses the box (here a seccomp filter refusing every
+// new namespace, as an unprivileged container's default profile does),
+// auto builds unboxed with one warning line and records why, and required
+// fails before anything is built, with one line saying what is missing.
+func TestBoxRefusedByKernel(t *testing.T) {
+	in := testenv.NewInstall(t)
+	dir := lockedProject(t, in, "")
+	wrapper := filepath.Join(t.TempDir(), "nonamespaces")
+	cmd := exec.Command("go", "build", "-o", wrapper, "./testdata/nonamespaces")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("building the seccomp wrapper: %v\n%s", err, out)
+	}
+	run := func(args ...string) testenv.Result {
+		c := in.Command(t.Context(), dir, args...)
+		c.Args = append([]string{wrapper}, c.Args...)
+		c.Path = wrapper
+		var stdout, stderr strings.Builder
+		c.Stdout, c.Stderr = &stdout, &stderr
+		err := c.Run()
+		r := testenv.Result{Stdout: stdout.String(), Stderr: stderr.String()}
+		if ee, ok := err.(*exec.ExitError); ok {
+			r.Code = ee.ExitCode()
+		} else if err != nil {
+			t.Fatal(err)
+		}
+		return r
+	}
+
+	r := run("run", "--isolation", "required")
+	if r.Code == 0 {
+		t.Fatalf("mode required ran where the kernel refuses the box:\n%s", r.Stderr)
+	}
+	if line := errorLine(t, r); !strings.Contains(line, "isolation: mode required") || !strings.Contains(line, "namespace") {
+		t.Errorf("the error does not say the box is required and what is missing: %s", line)
+	}
+	if exists(filepath.Join(dir, "builder-ran")) {
+		t.Error("mode required ran the builder without its box")
+	}
+
+	r = run("run")
+	if r.Code != 0 {
+		t.Fatalf("auto failed where the kernel refuses the box:\n%s", r.Stderr)
+	}
+	warnings := 0
+	for _, l := range strings.Split(r.Stderr, "\n") {
+		if strings.Contains(l, "isolation: the build runs without a box") {
+			warnings++
+		}
+	}
+	if warnings != 1 {
+		t.Errorf("%d warning lines about the box, want 1:\n%s", warnings, r.Stderr)
+	}
+	prov := strings.ReplaceAll(string(mustRead(t, filepath.Join(dir, "out", "provenance.json"))), " ", "")
+	for _, want := range []string{`"mechanism":"none"`, `"mode":"auto"`, `"missing":"thekernelrefused`} {
+		if !strings.Contains(prov, want) {
+			t.Errorf("the provenance does not record %s", want)
+		}
+	}
+}
