@@ -12,6 +12,7 @@ import (
 
 	"gopkg.in/yaml.v3"
 
+	"github.com/mmbuild/mmbuild/core/build/isolation"
 	"github.com/mmbuild/mmbuild/core/evidence/digest"
 	"github.com/mmbuild/mmbuild/core/evidence/provenance"
 	"github.com/mmbuild/mmbuild/core/evidence/signing"
@@ -24,10 +25,12 @@ const (
 	CheckPolicyBuilderID     = "policy:builder-id"
 	CheckPolicySource        = "policy:source"
 	CheckPolicyMaterials     = "policy:materials"
+	CheckPolicyIsolation     = "policy:isolation"
+	CheckPolicyNetwork       = "policy:network"
 )
 
 // PolicyCheckNames lists the policy checks in report order.
-var PolicyCheckNames = []string{CheckPolicyPredicateType, CheckPolicyBuilderID, CheckPolicySource, CheckPolicyMaterials}
+var PolicyCheckNames = []string{CheckPolicyPredicateType, CheckPolicyBuilderID, CheckPolicySource, CheckPolicyMaterials, CheckPolicyIsolation, CheckPolicyNetwork}
 
 // Policy is what a consumer requires of any builder's provenance, kept in
 // a YAML file in its repository:
@@ -42,6 +45,9 @@ var PolicyCheckNames = []string{CheckPolicyPredicateType, CheckPolicyBuilderID, 
 //	materials:
 //	  - uri: https://example.com/lib-1.2.tgz   # optional
 //	    sha256: 4b0f…
+//	isolation:
+//	  mode: required                # the builder ran in the whole box, asked as required
+//	  network: none                 # and reached no network
 type Policy struct {
 	Keys           []string         `yaml:"keys"`
 	Threshold      int              `yaml:"threshold"`
@@ -49,6 +55,7 @@ type Policy struct {
 	BuilderIDs     []string         `yaml:"builderIDs"`
 	Sources        []PolicySource   `yaml:"sources"`
 	Materials      []PolicyMaterial `yaml:"materials"`
+	Isolation      *PolicyIsolation `yaml:"isolation"`
 
 	// Path is the file the policy was read from; Verifiers its keys, loaded.
 	Path      string             `yaml:"-"`
@@ -60,6 +67,15 @@ type Policy struct {
 type PolicySource struct {
 	Repo string   `yaml:"repo"`
 	Refs []string `yaml:"refs"`
+}
+
+// PolicyIsolation is the box the builder must have run in. Mode auto
+// requires the whole box (however it was asked for), required also that
+// the build asked for it as required, off nothing; network none requires
+// a box without network, host nothing.
+type PolicyIsolation struct {
+	Mode    string `yaml:"mode"`
+	Network string `yaml:"network"`
 }
 
 // PolicyMaterial is a material the build must have used.
@@ -131,6 +147,14 @@ func (p *Policy) check() error {
 			return fmt.Errorf("materials[%d]: sha256 %q is not 64 hex digits", i, m.SHA256)
 		}
 	}
+	if iso := p.Isolation; iso != nil {
+		if _, err := isolation.ParseMode(iso.Mode); err != nil {
+			return fmt.Errorf("isolation.mode: %w", err)
+		}
+		if _, err := isolation.ParseNetwork(iso.Network); err != nil {
+			return fmt.Errorf("isolation.network: %w", err)
+		}
+	}
 	return nil
 }
 
@@ -145,7 +169,58 @@ func policyChecks(p *Policy, predicateType string, rec *provenance.Record) []Che
 		}
 		return out
 	}
-	return append(out, policyBuilderID(p, rec), policySource(p, rec), policyMaterials(p, rec))
+	iso, network := policyIsolation(p, rec)
+	return append(out, policyBuilderID(p, rec), policySource(p, rec), policyMaterials(p, rec), iso, network)
+}
+
+// policyIsolation checks the box the statement records the builder ran in
+// against the policy's isolation: (mode, then network).
+func policyIsolation(p *Policy, rec *provenance.Record) (Check, Check) {
+	var want PolicyIsolation
+	if p.Isolation != nil {
+		want = *p.Isolation
+	}
+	needBox := want.Mode == string(isolation.ModeAuto) || want.Mode == string(isolation.ModeRequired)
+	needNone := want.Network == string(isolation.NetworkNone)
+	if !needBox && !needNone {
+		return result(CheckPolicyIsolation, Skipped, "the policy allows any box"), result(CheckPolicyNetwork, Skipped, "the policy allows any network")
+	}
+	got, err := rec.Isolation()
+	if err == nil && got == nil {
+		err = errors.New("the statement records no box: its builder ran unboxed or did not say")
+	}
+	if err != nil {
+		fail := func(name string, need bool) Check {
+			if !need {
+				return result(name, Skipped, "the policy allows any")
+			}
+			return result(name, Fail, "%v", err)
+		}
+		return fail(CheckPolicyIsolation, needBox), fail(CheckPolicyNetwork, needNone)
+	}
+	boxCheck := result(CheckPolicyIsolation, Skipped, "the policy allows any box (the build's: %s, mode %s)", got.Mechanism, got.Mode)
+	switch {
+	case !needBox:
+	case !got.Full():
+		why := got.Missing
+		if why == "" {
+			why = "mode " + string(got.Mode)
+		}
+		boxCheck = result(CheckPolicyIsolation, Fail, "the builder did not run in the whole box (%s: %s)", got.Mechanism, why)
+	case want.Mode == string(isolation.ModeRequired) && got.Mode != isolation.ModeRequired:
+		boxCheck = result(CheckPolicyIsolation, Fail, "the box was asked for as %s, the policy requires required", got.Mode)
+	default:
+		boxCheck = result(CheckPolicyIsolation, Pass, "%s box, mode %s", got.Mechanism, got.Mode)
+	}
+	netCheck := result(CheckPolicyNetwork, Skipped, "the policy allows any network (the build's: %s)", got.Network)
+	switch {
+	case !needNone:
+	case got.Network == isolation.NetworkNone && got.Mechanism != isolation.MechanismNone:
+		netCheck = result(CheckPolicyNetwork, Pass, "none")
+	default:
+		netCheck = result(CheckPolicyNetwork, Fail, "the build reached the %s network; the policy requires none", got.Network)
+	}
+	return boxCheck, netCheck
 }
 
 func policyPredicateType(p *Policy, got string) Check {
