@@ -248,3 +248,27 @@ func TestBoxRefusedByKernel(t *testing.T) {
 		}
 	}
 }
+
+// Replay rebuilds in the box the original ran in: a build run with
+// --network none whose artifact lists the network interfaces it saw (only
+// its own loopback) reproduces only if the replay, whose config says
+// nothing of the network, also runs without one.
+func TestReplayUnderRecordedIsolation(t *testing.T) {
+	in := testenv.NewInstall(t)
+	dir := engineProject(t, map[string]string{
+		".gitignore": "/dist/\n/out/\n/build.env\n/mmbuild.lock.hcl\n",
+		"Makefile":   "all:\n\t@mkdir -p dist\n\tcut -d: -f1 /proc/net/dev | tail -n +3 | tr -d ' ' | sort > dist/interfaces.txt\n",
+		"mmbuild.yaml": "handler: {id: make, params: [all]}\n" +
+			"artifacts: {files: [\"dist/*\"]}\nprovenance: out/\n",
+	})
+	engineCommitAll(t, dir, "interfaces")
+	engineMustRun(t, in, dir, "plugins", "lock")
+	engineMustRun(t, in, dir, "run", "--network", "none")
+	if got := strings.TrimSpace(string(mustRead(t, filepath.Join(dir, "dist", "interfaces.txt")))); got != "lo" {
+		t.Fatalf("the build under --network none saw the interfaces %q, want lo alone", got)
+	}
+	r := in.Run(dir, "replay", "--allow-unsigned", filepath.Join(dir, "out", "provenance.json"))
+	if r.Code != 0 {
+		t.Fatalf("the replay did not reproduce a --network none build (exit %d):\n%s\n%s", r.Code, r.Stdout, r.Stderr)
+	}
+}

@@ -182,6 +182,9 @@ var handlerIDPattern = regexp.MustCompile(`^[a-z][a-z0-9+.-]*$`)
 // checkShape refuses a statement that names anything a replay could not
 // run safely.
 func checkShape(st *provenance.Record) error {
+	if _, err := st.Isolation(); err != nil {
+		return err
+	}
 	if !strings.HasPrefix(st.BuildType, provenance.BuildTypePrefix) {
 		return fmt.Errorf("buildType %q is not an mmbuild build type", st.BuildType)
 	}
@@ -302,6 +305,11 @@ func Replay(ctx context.Context, data []byte, opts ...Option) (*Result, error) {
 		return res, nil
 	}
 
+	// The rebuild runs in the box the original ran in: same mode, same
+	// network (whatever the config at the commit or the flags then said).
+	if box, _ := st.Isolation(); box != nil { // its shape was checked by Load
+		o.runOpts = append(o.runOpts, run.WithIsolation(box.Mode, box.Network))
+	}
 	out, err := o.rebuild(ctx, cfg, cfgPath, root, clone)
 	if err != nil {
 		return nil, err
