@@ -515,7 +515,7 @@ func (h *Host) launchVerified(ctx context.Context, name, path string, bin *binar
 func connect(ctx context.Context, client *goplugin.Client, name, path, sum string, pinned bool, st *tail) (*Plugin, error) {
 	rpc, err := client.Client()
 	if err != nil {
-		return nil, &StartError{Name: name, Path: path, Stderr: st.firstPanicOrLast(), Err: err}
+		return nil, &StartError{Name: name, Path: path, Stderr: lastWords(client, st), Err: err}
 	}
 	conn, err := plugin.Dispense(rpc)
 	if err != nil {
@@ -605,6 +605,19 @@ func (h *Host) launch(cmd *exec.Cmd, path string, plainPath bool, sum string) (*
 	cfg.Stderr = st
 	cfg.StartTimeout = h.startTimeout
 	return goplugin.NewClient(cfg), st, nil
+}
+
+// lastWords is what a process that failed to start printed on stderr. Its
+// stderr is read by go-plugin in the background: once the process has
+// exited, give that reader a moment to deliver the last line.
+func lastWords(client *goplugin.Client, st *tail) string {
+	for i := 0; i < 100 && !client.Exited(); i++ {
+		time.Sleep(5 * time.Millisecond)
+	}
+	for i := 0; i < 40 && st.firstPanicOrLast() == ""; i++ {
+		time.Sleep(5 * time.Millisecond)
+	}
+	return st.firstPanicOrLast()
 }
 
 // StartError reports a plugin that could not be started or dispensed. Its
