@@ -272,3 +272,80 @@ func TestReplayUnderRecordedIsolation(t *testing.T) {
 		t.Fatalf("the replay did not reproduce a --network none build (exit %d):\n%s\n%s", r.Code, r.Stdout, r.Stderr)
 	}
 }
+
+// Most CI runners build as an unprivileged user: the box holds there too
+// (a user namespace of its own instead of root's powers). The test runs
+// as root in CI, so it runs mmbuild as nobody through setpriv; run as
+// another user, the tests above already are this test.
+func TestBoxAsUnprivilegedUser(t *testing.T) {
+	if os.Getuid() != 0 {
+		t.Skip("the suite runs unprivileged already: TestBoxHostileMakefile is this test")
+	}
+	const nobody = 65534
+	in := testenv.NewInstall(t)
+	for _, d := range []string{filepath.Dir(in.Prefix), in.Prefix} {
+		if err := os.Chmod(d, 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	root, err := os.MkdirTemp("", "mmbuild-unprivileged-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(root) })
+	home, tmp, dir := filepath.Join(root, "home"), filepath.Join(root, "tmp"), filepath.Join(root, "proj")
+	srv := listen(t)
+	writeFiles(t, dir, map[string]string{
+		"Makefile": `all:
+	@mkdir -p dist
+	@./attacker "$(HOME)/.ci-build.key" -- "$(HOME)/../outside.txt" "$(ADDR)" CORE-ONLY > dist/report.txt 2>&1
+	@setsid sleep 3331 >/dev/null 2>&1 </dev/null &
+	@id -u > dist/uid.txt
+`,
+		"mmbuild.yaml": `handler: {id: make, params: [all]}
+env: [{var: ADDR, value: "` + srv.addr + `"}]
+artifacts: {files: ["dist/*.txt"]}
+provenance: out/
+isolation: {mode: required, network: none}
+`,
+	})
+	engineMustRun(t, in, root, "keys", "generate", "--out", filepath.Join(root, "ci"))
+	writeFiles(t, home, map[string]string{".ci-build.key": string(mustRead(t, filepath.Join(root, "ci.key")))})
+	buildAttacker(t, filepath.Join(dir, "attacker"))
+	if err := os.MkdirAll(tmp, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if err := filepath.Walk(root, func(p string, _ os.FileInfo, err error) error {
+		if err != nil {
+			return err
+		}
+		return os.Lchown(p, nobody, nobody)
+	}); err != nil {
+		t.Fatal(err)
+	}
+	defer killSleepers(t)
+	asNobody := func(args ...string) {
+		t.Helper()
+		cmd := exec.Command("setpriv", append([]string{"--reuid=65534", "--regid=65534", "--clear-groups", "--reset-env",
+			filepath.Join(in.BinDir, "mmbuild")}, args...)...)
+		cmd.Dir = dir
+		cmd.Env = []string{"PATH=/usr/bin:/bin", "HOME=" + home, "TMPDIR=" + tmp, "LANG=C", "PWD=" + dir, "MMBUILD_TEST_CORE_ONLY=CORE-ONLY-x"}
+		if out, err := cmd.CombinedOutput(); err != nil {
+			t.Fatalf("mmbuild %s as nobody: %v\n%s", strings.Join(args, " "), err, out)
+		}
+	}
+	asNobody("plugins", "lock")
+	asNobody("run", "--sign-key", filepath.Join(home, ".ci-build.key"))
+	if uid := strings.TrimSpace(string(mustRead(t, filepath.Join(dir, "dist", "uid.txt")))); uid != "65534" {
+		t.Errorf("the build ran as uid %s, want nobody's 65534", uid)
+	}
+	report := string(mustRead(t, filepath.Join(dir, "dist", "report.txt")))
+	for _, a := range []string{"key0", "core-environ", "core-mem", "core-fd", "core-ptrace", "connect"} {
+		if strings.Contains(report, a+": ok\n") {
+			t.Errorf("as nobody, the attempt %s worked in the box:\n%s", a, report)
+		}
+	}
+	if exists(filepath.Join(root, "outside.txt")) || srv.reached() || len(sleepersLeft()) > 0 {
+		t.Errorf("as nobody, the box let the build write outside, reach the network or leave a daemon:\n%s", report)
+	}
+}
