@@ -156,6 +156,8 @@ func setup(dir, mmbuild, witness string) ([]string, []benchCase, error) {
 		{"mmbuild run (make only)", empty, []string{mmbuild, "run", "--force"}},
 		{"mmbuild run (make + file material + publish)", full, []string{mmbuild, "run", "--force"}},
 		{"mmbuild run (the same, signed ed25519)", full, []string{mmbuild, "run", "--force", "--sign-key", key}},
+		// The box's cost: the signed build without it, in the same rounds.
+		{offCase, full, []string{mmbuild, "run", "--force", "--sign-key", key, "--isolation", "off"}},
 	}
 	if witness != "" {
 		cases = append(cases, benchCase{"witness run (signed ed25519)", full,
@@ -166,6 +168,9 @@ func setup(dir, mmbuild, witness string) ([]string, []benchCase, error) {
 		benchCase{"mmbuild version", empty, []string{mmbuild, "version"}})
 	return env, cases, nil
 }
+
+// offCase is the signed build run with --isolation off.
+const offCase = "mmbuild run (the same, signed, --isolation off)"
 
 // report prints each case's median and p90 wall time, the median of its
 // paired overhead over the bare make of the same round, and the same for
@@ -183,6 +188,17 @@ func report(cases []benchCase, times, cpu [][]time.Duration, n int) {
 	}
 	const signed = "mmbuild run (the same, signed ed25519)"
 	m, mc := overhead[signed], cpuOverhead[signed]
+	for c, tc := range cases {
+		if tc.name != offCase {
+			continue
+		}
+		for s, sc := range cases {
+			if sc.name == signed {
+				fmt.Printf("isolation: the box costs %+.1f ms a run (wall, median of paired differences to --isolation off), %+.1f ms of CPU\n",
+					ms(pairedOverhead(times[s], times[c])), ms(pairedOverhead(cpu[s], cpu[c])))
+			}
+		}
+	}
 	if w, ok := overhead["witness run (signed ed25519)"]; ok && w > 0 {
 		fmt.Printf("signed build: mmbuild's overhead over bare make is %.2fx witness's (%.1f ms vs %.1f ms)\n", float64(m)/float64(w), ms(m), ms(w))
 		if wc := cpuOverhead["witness run (signed ed25519)"]; wc > 0 {
