@@ -170,6 +170,9 @@ func buildAndCollect(ctx context.Context, t tools, cfg *config.Config, in *prepa
 	if err := applyReplacements(t, in.workDir, cfg.Replacements, in.secrets); err != nil {
 		return nil, err
 	}
+	if a := in.plugins.isolation; a != nil {
+		t.log.Info("the builder's box", "mechanism", a.Mechanism, "network", a.Network, "mode", a.Mode)
+	}
 	buildErr := runBuilder(ctx, t, cfg.Handler, in.plugins.handler, in.workDir, in.env)
 	// Nothing the build started outlives it: its box (setsid daemons and
 	// double forks included) is gone before anything it made is hashed,
