@@ -26,7 +26,9 @@ PLUGINS := local:make local:file storage-http:http storage-git:git storage-s3:s3
 # Modules kept out of go.work and built from their own go.mod alone
 # (GOWORK=off): syft's ~700 modules in the workspace would move the core's
 # own dependencies (spdx/tools-golang to a release candidate, x/net, x/crypto…).
-STANDALONE := plugins/sbom-syft
+# internal/testplugins/thirdparty is the e2e tests' third-party plugin, built
+# as a third party would build it: against the SDK through its own go.mod.
+STANDALONE := plugins/sbom-syft internal/testplugins/thirdparty
 # $(call gowork,DIR): the GOWORK setting for module DIR in a recipe's shell.
 gowork = GOWORK=$$(case " $(STANDALONE) " in *" $(1) "*) echo off;; esac)
 
@@ -57,8 +59,19 @@ install: build
 release: build
 	ci/release.sh bin dist/release/v$(VERSION)
 
-# Every module of the workspace, race detector on.
-MODULES := . sdk plugins/handler-make plugins/storage-file $(sort $(foreach p,$(PLUGINS),plugins/$(firstword $(subst :, ,$(p)))))
+# Every module: the workspace's (the use lines of go.work, read by go
+# itself) and the STANDALONE ones, so a module added to either is tested,
+# vetted and fuzzed without touching this list. `make modules` prints it.
+MODULES := $(patsubst ./%,%,$(shell $(GO) work edit -json go.work | sed -n 's/^[[:space:]]*"DiskPath": "\(.*\)".*/\1/p')) $(STANDALONE)
+ifneq ($(filter test check vet test-short modules,$(or $(MAKECMDGOALS),all)),)
+ifeq ($(filter .,$(MODULES)),)
+$(error reading the modules of go.work failed: $(GO) work edit -json go.work)
+endif
+endif
+
+.PHONY: modules
+modules:
+	@echo $(MODULES)
 
 test: check
 	@set -e; for m in $(MODULES); do echo "== $$m"; (cd $$m && $(call gowork,$$m) $(GO) test -race -count=1 -timeout 20m ./...); done

@@ -1,77 +1,128 @@
 #!/usr/bin/env bash
-# Installs the real servers the tests start on loopback, at pinned versions,
-# into $(go env GOPATH)/bin. Idempotent: a binary already built from the
-# pinned version is kept. Building from the Go module proxy takes minutes
-# on a fresh machine (versitygw ~4 min, rclone ~8 min on 2 cores).
+# Installs the real servers and tools the tests start, at pinned versions,
+# into the repository's own tool folder, .tools/ (git-ignored):
+#
+#   .tools/<name>@<version>/bin/<name>   one folder per tool and version
+#   .tools/bin/<name>                    a link to the pinned one (for PATH)
+#
+# It depends on nothing the machine happens to have beyond go (and npm for
+# gitlab-ci-local): not on $HOME, $GOPATH or a ~/go/bin. A folder keyed by
+# version is only ever complete: each tool is built into a temporary folder
+# beside it and renamed into place, so an interrupted install leaves no
+# half-written tool, and a changed pin installs beside the old one. A tool
+# whose folder exists is not rebuilt: the second run takes about a second.
+# Tests find tools through internal/testservers (Tool): $MMBUILD_<NAME>,
+# else .tools/<name>@<pinned version>/bin/<name>, else $PATH.
+#
+# The first run builds from the Go module proxy and takes minutes on a fresh
+# machine (versitygw ~4 min, rclone ~8 min on 2 cores).
 #
 #   .ci/install-test-servers.sh          versitygw (S3), cosign v2 (as cosign) and
 #                                        cosign v3 (as cosign3): interop of our
 #                                        signed attestations; the distribution
 #                                        registry (OCI) and crane; gitlab-ci-local
-#                                        (npm) and rsync (apt) for the GitLab
-#                                        template's pipeline test; for `make test`
+#                                        (npm) for the GitLab template's pipeline
+#                                        test; for `make test`
 #   .ci/install-test-servers.sh --bench  also rclone, for `make bench`
+#
+# MMBUILD_TOOLS=DIR installs into DIR instead of .tools.
 set -euo pipefail
 
-# Keep in step with internal/testservers (VersityGWVersion; a test checks).
+# Keep in step with internal/testservers (a test checks every pin):
+# <NAME>_VERSION for the tool <name>.
 VERSITYGW_VERSION=v1.8.0
 RCLONE_VERSION=v1.76.0
 COSIGN_VERSION=v2.6.5
-# Keep in step with internal/testservers (GitLabCILocalVersion): the last
-# release that runs on Node 20.
-GITLAB_CI_LOCAL_VERSION=4.62.0
-# Keep in step with internal/testservers (DistributionVersion, CraneVersion).
-DISTRIBUTION_VERSION=v3.1.2
-CRANE_VERSION=v0.22.1
 COSIGN3_VERSION=v3.1.3
+# The last gitlab-ci-local release that runs on Node 20.
+GITLAB_CI_LOCAL_VERSION=4.62.0
+REGISTRY_VERSION=v3.1.2
+CRANE_VERSION=v0.22.1
 
-gobin="$(go env GOPATH | cut -d: -f1)/bin"
+root=$(cd "$(dirname "$0")/.." && pwd)
+tools=${MMBUILD_TOOLS:-$root/.tools}
+mkdir -p "$tools/bin"
+tools=$(cd "$tools" && pwd)
 
-# install MODULE_PATH PACKAGE VERSION BINARY
-install() {
-	local mod=$1 pkg=$2 version=$3 bin=$4
-	if [ -x "$gobin/$bin" ] && go version -m "$gobin/$bin" 2>/dev/null |
-		awk -v m="$mod" -v v="$version" '$1 == "mod" && $2 == m && $3 == v { found = 1 } END { exit !found }'; then
-		echo "$bin $version: already installed in $gobin"
-		return
-	fi
-	echo "installing $bin $version into $gobin (go install from the module proxy)"
-	local start=$SECONDS
-	# Built in a folder of its own, then moved: two major versions of one
-	# tool (cosign v2 and v3) are both named after their package.
-	local tmp
-	tmp=$(mktemp -d)
-	GOBIN="$tmp" GOFLAGS=-buildvcs=false go install "$pkg@$version"
-	mv "$tmp/$(basename "$pkg")" "$gobin/$bin"
-	rmdir "$tmp"
-	echo "$bin $version: built in $((SECONDS - start))s"
+# fresh NAME VERSION: an empty temporary folder beside the tool's final one.
+fresh() {
+	local tmp="$tools/.$1@$2.partial"
+	rm -rf "$tmp"
+	mkdir -p "$tmp/bin"
+	echo "$tmp"
 }
 
-install github.com/versity/versitygw github.com/versity/versitygw/cmd/versitygw "$VERSITYGW_VERSION" versitygw
+# place NAME VERSION TMP: TMP becomes .tools/NAME@VERSION, linked from .tools/bin.
+place() {
+	local name=$1 version=$2 tmp=$3
+	rm -rf "$tools/$name@$version"
+	mv "$tmp" "$tools/$name@$version"
+	link "$name" "$version"
+}
 
+# link NAME VERSION: .tools/bin/NAME points at the pinned version.
+link() {
+	ln -sfn "../$1@$2/bin/$1" "$tools/bin/$1"
+}
+
+# installed NAME VERSION: whether that version's folder is complete.
+installed() {
+	if [ -x "$tools/$1@$2/bin/$1" ]; then
+		link "$1" "$2"
+		echo "$1 $2: already installed in $tools"
+		return 0
+	fi
+	return 1
+}
+
+# gotool NAME PACKAGE VERSION: go install PACKAGE@VERSION as NAME.
+gotool() {
+	local name=$1 pkg=$2 version=$3
+	installed "$name" "$version" && return
+	echo "installing $name $version into $tools (go install from the module proxy)"
+	local start=$SECONDS tmp
+	tmp=$(fresh "$name" "$version")
+	# Built into a folder of its own and renamed: two major versions of one
+	# tool (cosign v2 and v3) are both named after their package.
+	GOBIN="$tmp/bin" GOFLAGS=-buildvcs=false go install "$pkg@$version"
+	if [ "$(basename "$pkg")" != "$name" ]; then
+		mv "$tmp/bin/$(basename "$pkg")" "$tmp/bin/$name"
+	fi
+	place "$name" "$version" "$tmp"
+	echo "$name $version: built in $((SECONDS - start))s"
+}
+
+# npmtool NAME VERSION: npm install -g NAME@VERSION with its own prefix.
+npmtool() {
+	local name=$1 version=$2
+	installed "$name" "$version" && return
+	if ! command -v npm >/dev/null 2>&1; then
+		echo "install-test-servers: $name needs npm, which is not installed (apt-get install nodejs npm; .ci/run does)" >&2
+		exit 1
+	fi
+	echo "installing $name $version into $tools (npm)"
+	local start=$SECONDS tmp
+	tmp=$(fresh "$name" "$version")
+	# npm's cache goes into the temporary folder: nothing in $HOME.
+	npm install -g --prefix "$tmp" --cache "$tmp/.npm-cache" --no-fund --no-audit --loglevel=error "$name@$version"
+	rm -rf "$tmp/.npm-cache"
+	# The bin link npm makes is relative, so the renamed folder keeps working.
+	if [ "$("$tmp/bin/$name" --version)" != "$version" ]; then
+		echo "install-test-servers: npm installed $name $("$tmp/bin/$name" --version), not $version" >&2
+		exit 1
+	fi
+	place "$name" "$version" "$tmp"
+	echo "$name $version: installed in $((SECONDS - start))s"
+}
+
+gotool versitygw github.com/versity/versitygw/cmd/versitygw "$VERSITYGW_VERSION"
 # gitlab-ci-local runs the GitLab template's pipeline test (a GitLab runner
-# emulation, from npm, into the same bin folder); it copies each job's
-# repository with rsync.
-if ! command -v rsync >/dev/null 2>&1; then
-	echo "installing rsync (apt)"
-	apt-get update -qq
-	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq rsync
-fi
-if ! command -v npm >/dev/null 2>&1; then
-	echo "installing npm (apt)"
-	apt-get update -qq
-	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nodejs npm
-fi
-if [ "$("$gobin/gitlab-ci-local" --version 2>/dev/null)" = "$GITLAB_CI_LOCAL_VERSION" ]; then
-	echo "gitlab-ci-local $GITLAB_CI_LOCAL_VERSION: already installed in $gobin"
-else
-	echo "installing gitlab-ci-local $GITLAB_CI_LOCAL_VERSION into $gobin (npm)"
-	npm install -g --prefix "$(dirname "$gobin")" --no-fund --no-audit --loglevel=error "gitlab-ci-local@$GITLAB_CI_LOCAL_VERSION"
-fi
-install github.com/sigstore/cosign/v2 github.com/sigstore/cosign/v2/cmd/cosign "$COSIGN_VERSION" cosign
-install github.com/distribution/distribution/v3 github.com/distribution/distribution/v3/cmd/registry "$DISTRIBUTION_VERSION" registry
-install github.com/google/go-containerregistry github.com/google/go-containerregistry/cmd/crane "$CRANE_VERSION" crane
-install github.com/sigstore/cosign/v3 github.com/sigstore/cosign/v3/cmd/cosign "$COSIGN3_VERSION" cosign3
+# emulation); it copies each job's repository with rsync (.ci/run installs it).
+npmtool gitlab-ci-local "$GITLAB_CI_LOCAL_VERSION"
+gotool cosign github.com/sigstore/cosign/v2/cmd/cosign "$COSIGN_VERSION"
+gotool registry github.com/distribution/distribution/v3/cmd/registry "$REGISTRY_VERSION"
+gotool crane github.com/google/go-containerregistry/cmd/crane "$CRANE_VERSION"
+gotool cosign3 github.com/sigstore/cosign/v3/cmd/cosign "$COSIGN3_VERSION"
 if [ "${1:-}" = "--bench" ]; then
-	install github.com/rclone/rclone github.com/rclone/rclone "$RCLONE_VERSION" rclone
+	gotool rclone github.com/rclone/rclone "$RCLONE_VERSION"
 fi

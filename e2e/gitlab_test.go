@@ -47,9 +47,7 @@ func ciRelease(t *testing.T, in *testenv.Install) (dir, pin string) {
 // signed attestation, checked with the committed public key.
 func TestGitLabTemplatePipeline(t *testing.T) {
 	gcl := testservers.GitLabCILocal(t)
-	if _, err := exec.LookPath("rsync"); err != nil {
-		t.Fatal("gitlab-ci-local needs rsync, which is not installed (.ci/install-test-servers.sh installs it)")
-	}
+	testservers.Tool(t, "rsync") // gitlab-ci-local copies each job's repository with it
 	in := testenv.NewInstall(t)
 	s3 := testservers.StartS3(t)
 	s3.CreateBucket(t, "pipeline-store")

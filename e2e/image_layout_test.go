@@ -15,7 +15,7 @@ import (
 // pushes the layout through the oci:// plugin when publishing, and
 // attaches the signed attestation; cosign verifies it on the registry.
 func TestImageLayoutExample(t *testing.T) {
-	cosign := cosignTool(t, "cosign")
+	cosign := testservers.Tool(t, "cosign")
 	reg := testservers.StartRegistry(t)
 	in := imageInstall(t, reg.Host)
 	dir := testenv.Example(t, "image-layout")

@@ -22,21 +22,6 @@ import (
 	"github.com/mmbuild/mmbuild/internal/testservers"
 )
 
-// cosignTool finds a cosign binary on PATH: skipped without it, failed
-// under $CI (.ci/install-test-servers.sh installs cosign v2 as cosign and
-// v3 as cosign3).
-func cosignTool(t *testing.T, name string) string {
-	t.Helper()
-	p, err := exec.LookPath(name)
-	if err != nil {
-		if os.Getenv("CI") != "" {
-			t.Fatalf("%s not on PATH: .ci/install-test-servers.sh installs it", name)
-		}
-		t.Skipf("%s not on PATH: .ci/install-test-servers.sh installs it", name)
-	}
-	return p
-}
-
 // imageInstall is an install whose builds reach the registry at host as
 // $REGISTRY and find crane on PATH.
 func imageInstall(t *testing.T, host string) *testenv.Install {
@@ -148,7 +133,7 @@ func manifestDigest(t *testing.T, host, repo, tag string) string {
 // the consumer build takes the image by digest as a material; after the
 // tag is moved to another image, cosign refuses it.
 func TestImageExample(t *testing.T) {
-	cosign := cosignTool(t, "cosign")
+	cosign := testservers.Tool(t, "cosign")
 	reg := testservers.StartRegistry(t)
 	in := imageInstall(t, reg.Host)
 	dir := testenv.Example(t, "image")
@@ -190,13 +175,13 @@ func TestImageExample(t *testing.T) {
 	if out, ok := cosignVerify(t, cosign, pub, ref, "--new-bundle-format"); !ok {
 		t.Errorf("cosign --new-bundle-format (the Sigstore bundle referrer) refused the attestation:\n%s", out)
 	}
-	if c3, err := exec.LookPath("cosign3"); err == nil {
-		out, ok := cosignVerify(t, c3, pub, ref)
+	t.Run("cosign3", func(t *testing.T) {
+		out, ok := cosignVerify(t, testservers.Tool(t, "cosign3"), pub, ref)
 		t.Logf("cosign3 verify-attestation %s:\n%s", ref, out)
 		if !ok {
 			t.Error("cosign 3 refused the attestation (the Sigstore bundle referrer)")
 		}
-	}
+	})
 
 	// cosign's attestation tag (sha256-HEX.att) holds the signed envelope
 	// too: cosign download attestation prints the bundles it finds, then
@@ -247,11 +232,11 @@ func TestImageExample(t *testing.T) {
 	if ok {
 		t.Error("cosign accepted the tag moved to an image mmbuild never attested")
 	}
-	if c3, err := exec.LookPath("cosign3"); err == nil {
-		if out, ok := cosignVerify(t, c3, pub, ref); ok {
+	t.Run("cosign3", func(t *testing.T) {
+		if out, ok := cosignVerify(t, testservers.Tool(t, "cosign3"), pub, ref); ok {
 			t.Errorf("cosign 3 accepted the moved tag:\n%s", out)
 		}
-	}
+	})
 }
 
 // faultProxy is a reverse proxy in front of the real registry that can
@@ -393,7 +378,7 @@ func TestImageBadInput(t *testing.T) {
 			t.Error("the attestation was written")
 		}
 		// What was attached attests the first image, not what the tag names.
-		cosign := cosignTool(t, "cosign")
+		cosign := testservers.Tool(t, "cosign")
 		if out, ok := cosignVerify(t, cosign, pub, reg.Host+"/bad/moving@"+first); !ok {
 			t.Errorf("the attestation attached to the first image does not verify:\n%s", out)
 		}

@@ -20,7 +20,7 @@ import (
 // refused with one line before anything is built; attached without keys is
 // refused at its position.
 func TestImageAttachedUpstream(t *testing.T) {
-	cosign := cosignTool(t, "cosign")
+	cosign := testservers.Tool(t, "cosign")
 	reg := testservers.StartRegistry(t)
 	in := imageInstall(t, reg.Host)
 	base := reg.PushImage(t, "up/base", "v1", map[string]string{"base.txt": "the base image\n"})

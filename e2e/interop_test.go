@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/mmbuild/mmbuild/internal/testenv"
+	"github.com/mmbuild/mmbuild/internal/testservers"
 )
 
 // A project that signs with a key in its config (mmbuild.key, git-ignored:
@@ -78,8 +79,8 @@ func TestSLSAv1BundleCosign3AndReplayVSA(t *testing.T) {
 
 	bundle := filepath.Join(dir, "out/provenance.sigstore.json")
 	artifact := filepath.Join(dir, "dist/hello.tar.gz")
-	if cosign, err := exec.LookPath("cosign3"); err == nil {
-		cmd := exec.Command(cosign, "verify-blob-attestation", "--key", pub, "--type", "slsaprovenance1",
+	t.Run("cosign3", func(t *testing.T) {
+		cmd := exec.Command(testservers.Tool(t, "cosign3"), "verify-blob-attestation", "--key", pub, "--type", "slsaprovenance1",
 			"--insecure-ignore-tlog", "--bundle", bundle, artifact)
 		cmd.Env = append(os.Environ(), "HOME="+t.TempDir())
 		out, err := cmd.CombinedOutput()
@@ -87,9 +88,7 @@ func TestSLSAv1BundleCosign3AndReplayVSA(t *testing.T) {
 			t.Fatalf("cosign 3 rejected the build's Sigstore bundle: %v\n%s", err, out)
 		}
 		t.Logf("cosign 3: %s", lastLine(string(out)))
-	} else {
-		t.Log("cosign3 not on PATH: the cosign 3 check of the build's bundle is skipped (CI installs it)")
-	}
+	})
 	r := engineMustRun(t, in, dir, "verify", "--key", pub, "--attestation", bundle, artifact)
 	if !strings.Contains(r.Stdout, "Sigstore bundle") {
 		t.Fatalf("verify did not read the Sigstore bundle:\n%s", r.Stdout)
@@ -143,14 +142,14 @@ func TestSLSAv1BundleCosign3AndReplayVSA(t *testing.T) {
 	if r := in.Run(dir, "verify", "--key", pub, "--attestation", filepath.Join(vsaDir, "vsa.intoto.jsonl"), artifact); r.Code == 0 {
 		t.Fatalf("the builder's key verified the replayer's VSA:\n%s", r.Stdout)
 	}
-	if cosign, err := exec.LookPath("cosign3"); err == nil {
-		cmd := exec.Command(cosign, "verify-blob-attestation", "--key", rk+".pub", "--type", "https://slsa.dev/verification_summary/v1",
+	t.Run("cosign3", func(t *testing.T) {
+		cmd := exec.Command(testservers.Tool(t, "cosign3"), "verify-blob-attestation", "--key", rk+".pub", "--type", "https://slsa.dev/verification_summary/v1",
 			"--insecure-ignore-tlog", "--bundle", filepath.Join(vsaDir, "vsa.sigstore.json"), artifact)
 		cmd.Env = append(os.Environ(), "HOME="+t.TempDir())
 		if out, err := cmd.CombinedOutput(); err != nil || !strings.Contains(string(out), "Verified OK") {
 			t.Fatalf("cosign 3 rejected the VSA's bundle: %v\n%s", err, out)
 		}
-	}
+	})
 }
 
 // A replay that does not reproduce writes a FAILED verdict naming the

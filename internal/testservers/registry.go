@@ -19,16 +19,9 @@ import (
 // run against; .ci/install-test-servers.sh installs the same one.
 const DistributionVersion = "v3.1.2"
 
-// DistributionInstall is the command that installs the registry where
-// StartRegistry looks for it.
-const DistributionInstall = "go install github.com/distribution/distribution/v3/cmd/registry@" + DistributionVersion
-
 // CraneVersion is the crane release the tests make images with;
 // .ci/install-test-servers.sh installs the same one.
 const CraneVersion = "v0.22.1"
-
-// CraneInstall is the command that installs crane where Crane looks for it.
-const CraneInstall = "go install github.com/google/go-containerregistry/cmd/crane@" + CraneVersion
 
 // The fixed account of a registry started WithRegistryAuth, and the bcrypt
 // hash of its password in the htpasswd file (the registry takes bcrypt
@@ -71,16 +64,14 @@ const registryStartTimeout = 20 * time.Second
 // storage in a temporary folder, waits until it answers, and stops it when
 // the test ends.
 //
-// The binary is $MMBUILD_REGISTRY, else registry on $PATH, else
-// $(go env GOPATH)/bin/registry. Without it the test is skipped, or fails
-// when $CI is set: CI must install it (.ci/install-test-servers.sh).
+// The binary is found by Tool ("registry").
 func StartRegistry(t testing.TB, opts ...RegistryOption) *Registry {
 	t.Helper()
 	var o registryOptions
 	for _, opt := range opts {
 		opt(&o)
 	}
-	bin := findTool(t, "MMBUILD_REGISTRY", "registry", DistributionInstall)
+	bin := Tool(t, "registry")
 	conf := t.TempDir()
 	r := &Registry{Dir: filepath.Join(conf, "storage")}
 	if o.auth {
@@ -217,12 +208,10 @@ func WriteDockerConfig(t testing.TB, host, user, password string) string {
 	return dir
 }
 
-// Crane returns the path of crane ($MMBUILD_CRANE, else crane on $PATH,
-// else $(go env GOPATH)/bin/crane). Without it the test is skipped, or
-// fails when $CI is set.
+// Crane returns the path of crane, found by Tool.
 func Crane(t testing.TB) string {
 	t.Helper()
-	return findTool(t, "MMBUILD_CRANE", "crane", CraneInstall)
+	return Tool(t, "crane")
 }
 
 // PushImage makes a one-layer image holding files (path → content, under

@@ -139,17 +139,3 @@ func TestPushImage(t *testing.T) {
 		t.Fatalf("manifest %s: %v", body, err)
 	}
 }
-
-// TestRegistryToolsPinned checks that CI installs the versions the tests
-// name.
-func TestRegistryToolsPinned(t *testing.T) {
-	script, err := os.ReadFile(filepath.Join("..", "..", ".ci", "install-test-servers.sh"))
-	if err != nil {
-		t.Skipf("no install script: %v", err)
-	}
-	for _, pin := range []string{"DISTRIBUTION_VERSION=" + DistributionVersion + "\n", "CRANE_VERSION=" + CraneVersion + "\n"} {
-		if !strings.Contains(string(script), pin) {
-			t.Errorf(".ci/install-test-servers.sh does not pin %s", strings.TrimSpace(pin))
-		}
-	}
-}

@@ -21,10 +21,6 @@ import (
 // .ci/install-test-servers.sh installs the same one.
 const VersityGWVersion = "v1.8.0"
 
-// VersityGWInstall is the command that installs versitygw where StartS3
-// looks for it.
-const VersityGWInstall = "go install github.com/versity/versitygw/cmd/versitygw@" + VersityGWVersion
-
 // S3Server is a real S3-compatible server (versitygw with its posix
 // backend) listening on loopback for one test.
 type S3Server struct {
@@ -50,9 +46,7 @@ const s3StartTimeout = 20 * time.Second
 // StartS3 starts versitygw on 127.0.0.1 with an empty posix backend in a
 // temporary folder, waits until it answers, and stops it when the test ends.
 //
-// The binary is $MMBUILD_VERSITYGW, else versitygw on $PATH, else
-// $(go env GOPATH)/bin/versitygw. Without it the test is skipped, or fails
-// when $CI is set: CI must install it (.ci/install-test-servers.sh).
+// The binary is found by Tool ("versitygw").
 func StartS3(t testing.TB) *S3Server {
 	t.Helper()
 	bin := findVersityGW(t)
@@ -73,7 +67,7 @@ func StartS3(t testing.TB) *S3Server {
 
 func findVersityGW(t testing.TB) string {
 	t.Helper()
-	return findTool(t, "MMBUILD_VERSITYGW", "versitygw", VersityGWInstall)
+	return Tool(t, "versitygw")
 }
 
 func s3FreeAddr() (string, error) {

@@ -67,14 +67,3 @@ func TestStartS3Twice(t *testing.T) {
 		t.Errorf("two servers share %s / %s", a.Endpoint, a.Dir)
 	}
 }
-
-// TestVersityGWPinned checks that CI installs the version the tests name.
-func TestVersityGWPinned(t *testing.T) {
-	script, err := os.ReadFile(filepath.Join("..", "..", ".ci", "install-test-servers.sh"))
-	if err != nil {
-		t.Skipf("no install script: %v", err)
-	}
-	if !strings.Contains(string(script), "VERSITYGW_VERSION="+VersityGWVersion+"\n") {
-		t.Errorf(".ci/install-test-servers.sh does not pin versitygw %s", VersityGWVersion)
-	}
-}

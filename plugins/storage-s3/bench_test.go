@@ -32,15 +32,14 @@ import (
 //
 // MMBUILD_BENCH_SIZE sets the object size in MiB (default 1024) and
 // MMBUILD_BENCH_ROUNDS the rounds (default 3; the median is shown). rclone is
-// $MMBUILD_RCLONE, else on $PATH, else in $(go env GOPATH)/bin
-// (.ci/install-test-servers.sh --bench installs it).
+// found by testservers.Tool (.ci/install-test-servers.sh --bench installs it).
 func TestBenchTransfer(t *testing.T) {
 	if os.Getenv("MMBUILD_BENCH") == "" {
 		t.Skip("a benchmark: set MMBUILD_BENCH=1 to run it")
 	}
 	size := envInt(t, "MMBUILD_BENCH_SIZE", 1024) << 20
 	rounds := envInt(t, "MMBUILD_BENCH_ROUNDS", 3)
-	rclone := findTool(t, "MMBUILD_RCLONE", "rclone")
+	rclone := testservers.Tool(t, "rclone")
 	bin := pluginBinary(t)
 
 	srv := testservers.StartS3(t)
@@ -175,23 +174,6 @@ func envInt(t *testing.T, name string, def int) int {
 		t.Fatalf("%s=%q: want a positive integer", name, v)
 	}
 	return n
-}
-
-func findTool(t *testing.T, env, name string) string {
-	if p := os.Getenv(env); p != "" {
-		return p
-	}
-	if p, err := exec.LookPath(name); err == nil {
-		return p
-	}
-	if out, err := exec.Command("go", "env", "GOPATH").Output(); err == nil {
-		p := filepath.Join(strings.Split(strings.TrimSpace(string(out)), string(os.PathListSeparator))[0], "bin", name)
-		if _, err := os.Stat(p); err == nil {
-			return p
-		}
-	}
-	t.Skipf("%s not found ($%s, $PATH, $(go env GOPATH)/bin): .ci/install-test-servers.sh --bench installs it", name, env)
-	return ""
 }
 
 // benchFile writes size pseudo-random bytes and returns the path and sum.

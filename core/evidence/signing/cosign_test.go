@@ -14,6 +14,7 @@ import (
 
 	"github.com/mmbuild/mmbuild/core/evidence/provenance"
 	"github.com/mmbuild/mmbuild/core/evidence/signing"
+	"github.com/mmbuild/mmbuild/internal/testservers"
 )
 
 // cosignFixture is a folder with the artifact app.tar.gz, another file
@@ -41,18 +42,15 @@ func cosignFixture(t *testing.T) (dir, artifact, other string, build provenance.
 	return dir, artifact, other, build
 }
 
-// TestCosignVerifiesOurEnvelope checks interop with cosign (skipped when
-// cosign is not on PATH): an envelope signed here verifies with
+// TestCosignVerifiesOurEnvelope checks interop with cosign (cosign found by
+// testservers.Tool): an envelope signed here verifies with
 //
 //	cosign verify-blob-attestation --key KEY.pub --type slsaprovenance02 \
 //	  --insecure-ignore-tlog --signature ENVELOPE ARTIFACT
 //
 // offline, and a tampered one or the wrong artifact does not.
 func TestCosignVerifiesOurEnvelope(t *testing.T) {
-	cosign, err := exec.LookPath("cosign")
-	if err != nil {
-		t.Skip("cosign not on PATH")
-	}
+	cosign := testservers.Tool(t, "cosign")
 	dir, artifact, other, build := cosignFixture(t)
 	stmt, err := provenance.Encode(build, provenance.V02)
 	if err != nil {
@@ -132,10 +130,7 @@ func lastLine(s string) string {
 // and a tampered bundle or another artifact does not. ReadForm reads the
 // bundle back to the same envelope.
 func TestCosign3VerifiesOurSigstoreBundle(t *testing.T) {
-	cosign, err := exec.LookPath("cosign3")
-	if err != nil {
-		t.Skip("cosign3 (cosign v3) not on PATH: .ci/install-test-servers.sh installs it")
-	}
+	cosign := testservers.Tool(t, "cosign3")
 	dir, artifact, other, build := cosignFixture(t)
 	for _, f := range []struct {
 		format     provenance.Format

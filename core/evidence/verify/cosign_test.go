@@ -13,6 +13,7 @@ import (
 	"github.com/mmbuild/mmbuild/core/evidence/provenance"
 	"github.com/mmbuild/mmbuild/core/evidence/signing"
 	"github.com/mmbuild/mmbuild/core/evidence/verify"
+	"github.com/mmbuild/mmbuild/internal/testservers"
 )
 
 // cosignIn returns a runner of the cosign binary in dir, offline, with an
@@ -31,17 +32,14 @@ func cosignIn(t *testing.T, cosign, dir string) func(args ...string) {
 	}
 }
 
-// TestVerifyCosignAttestation checks interop the other way round (skipped
-// when cosign is not on PATH): an attestation made by
+// TestVerifyCosignAttestation checks interop the other way round (cosign found
+// by testservers.Tool): an attestation made by
 //
 //	cosign attest-blob --key cosign.key --type slsaprovenance02 --tlog-upload=false ...
 //
 // passes every check here with cosign.pub.
 func TestVerifyCosignAttestation(t *testing.T) {
-	cosign, err := exec.LookPath("cosign")
-	if err != nil {
-		t.Skip("cosign not on PATH")
-	}
+	cosign := testservers.Tool(t, "cosign")
 	f := newFixture(t)
 	dir := t.TempDir()
 	runCosign := cosignIn(t, cosign, dir)
@@ -83,18 +81,15 @@ func TestVerifyCosignAttestation(t *testing.T) {
 	}
 }
 
-// TestVerifyCosign3Bundle reads what cosign 3 writes by default (skipped
-// when cosign3 is not on PATH): a Sigstore bundle made by
+// TestVerifyCosign3Bundle reads what cosign 3 writes by default (cosign3 found
+// by testservers.Tool): a Sigstore bundle made by
 //
 //	cosign attest-blob --key cosign.key --type T --bundle B --use-signing-config=false --tlog-upload=false ...
 //
 // with either SLSA version passes every check here with cosign.pub, and
 // fails with another key.
 func TestVerifyCosign3Bundle(t *testing.T) {
-	cosign, err := exec.LookPath("cosign3")
-	if err != nil {
-		t.Skip("cosign3 (cosign v3) not on PATH: .ci/install-test-servers.sh installs it")
-	}
+	cosign := testservers.Tool(t, "cosign3")
 	f := newFixture(t)
 	dir := t.TempDir()
 	runCosign := cosignIn(t, cosign, dir)

@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -12,6 +11,7 @@ import (
 	"github.com/mmbuild/mmbuild/core/evidence/provenance"
 	"github.com/mmbuild/mmbuild/core/evidence/signing"
 	"github.com/mmbuild/mmbuild/core/evidence/verify"
+	"github.com/mmbuild/mmbuild/internal/testservers"
 )
 
 // writePolicy writes a policy file (and the public key it names) and
@@ -118,12 +118,9 @@ func TestLoadPolicyRefuses(t *testing.T) {
 
 // Another builder's SLSA v1 provenance (GitHub's layout), attested by
 // cosign 3 into a Sigstore bundle, checked against a policy naming its
-// builder, repository and ref (skipped when cosign3 is not on PATH).
+// builder, repository and ref (cosign3 found by testservers.Tool).
 func TestPolicyOnCosign3BundleOfAnotherBuilder(t *testing.T) {
-	cosign, err := exec.LookPath("cosign3")
-	if err != nil {
-		t.Skip("cosign3 (cosign v3) not on PATH: .ci/install-test-servers.sh installs it")
-	}
+	cosign := testservers.Tool(t, "cosign3")
 	dir := t.TempDir()
 	data, err := os.ReadFile("../provenance/testdata/github-v1.json")
 	if err != nil {

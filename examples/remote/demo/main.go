@@ -7,7 +7,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -20,6 +19,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/mmbuild/mmbuild/internal/testservers"
 )
 
 func main() {
@@ -45,7 +46,7 @@ func run(ctx context.Context, bin, example string) error {
 	if err != nil {
 		return err
 	}
-	versitygw, err := findVersityGW()
+	versitygw, err := testservers.ToolPath("versitygw")
 	if err != nil {
 		return err
 	}
@@ -115,20 +116,6 @@ func run(ctx context.Context, bin, example string) error {
 		}
 		return err
 	})
-}
-
-func findVersityGW() (string, error) {
-	if p, err := exec.LookPath("versitygw"); err == nil {
-		return p, nil
-	}
-	out, err := exec.Command("go", "env", "GOPATH").Output()
-	if err == nil {
-		p := filepath.Join(strings.Split(strings.TrimSpace(string(out)), string(os.PathListSeparator))[0], "bin", "versitygw")
-		if _, err := os.Stat(p); err == nil {
-			return p, nil
-		}
-	}
-	return "", errors.New("versitygw not found: run .ci/install-test-servers.sh")
 }
 
 func freeAddr() (string, error) {
