@@ -102,3 +102,36 @@ func TestOutputs(t *testing.T) {
 		}
 	})
 }
+
+// --output-env and --summary pointed at the project's config or lock file,
+// or --output-env at an existing folder, fail with one error line before
+// anything is published, and leave the config and the lock as they were.
+func TestOutputsNeverReplaceTheProjectsInputs(t *testing.T) {
+	in := testenv.NewInstall(t)
+	dir := outputsProject(t, in)
+	cfg, lock := mustRead(t, filepath.Join(dir, "mmbuild.yaml")), mustRead(t, filepath.Join(dir, "mmbuild.lock.hcl"))
+	if err := os.Mkdir(filepath.Join(dir, "envdir"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	for _, tt := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--output-env", "mmbuild.yaml"}, "the project's mmbuild.yaml"},
+		{[]string{"--output-env", "mmbuild.lock.hcl"}, "the project's mmbuild.lock.hcl"},
+		{[]string{"--summary", "mmbuild.yaml"}, "the project's mmbuild.yaml"},
+		{[]string{"--summary", "mmbuild.lock.hcl"}, "the project's mmbuild.lock.hcl"},
+		{[]string{"--output-env", "envdir"}, "envdir: it is a folder"},
+	} {
+		engineMustFail(t, in, dir, append([]string{"run"}, tt.args...), tt.want)
+		if got := mustRead(t, filepath.Join(dir, "mmbuild.yaml")); string(got) != string(cfg) {
+			t.Fatalf("run %v changed mmbuild.yaml:\n%s", tt.args, got)
+		}
+		if got := mustRead(t, filepath.Join(dir, "mmbuild.lock.hcl")); string(got) != string(lock) {
+			t.Fatalf("run %v changed mmbuild.lock.hcl:\n%s", tt.args, got)
+		}
+		if exists(filepath.Join(dir, "published")) {
+			t.Fatalf("run %v published although its output's place is refused", tt.args)
+		}
+	}
+}

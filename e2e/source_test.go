@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
@@ -86,5 +87,26 @@ func TestPluginsInstall(t *testing.T) {
 	l := in.Run(dir, "plugins", "list")
 	if !strings.Contains(l.Stdout, "mmbuild-plugin-copy") || !strings.Contains(l.Stdout, "unpinned") {
 		t.Errorf("plugins list:\n%s", l.Stdout)
+	}
+}
+
+// plugins install from a URL whose server never stops sending is cut off at
+// --max-size, with one error line, and installs nothing.
+func TestPluginsInstallFromAnEndlessURLStopsAtMaxSize(t *testing.T) {
+	in := testenv.NewInstall(t)
+	srv := testservers.NewHTTPServer(t, t.TempDir())
+	srv.Handle("/mmbuild-plugin-endless", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		buf := make([]byte, 64<<10)
+		for r.Context().Err() == nil {
+			if _, err := w.Write(buf); err != nil {
+				return
+			}
+		}
+	}))
+	engineMustFail(t, in, t.TempDir(), []string{"plugins", "install", "--allow-unpinned", "--max-size", "1MiB", srv.URL + "/mmbuild-plugin-endless"},
+		"larger than its size limit of 1048576 bytes")
+	userDir := filepath.Join(in.Home, "data", "mmbuild", "plugins")
+	if entries, _ := os.ReadDir(userDir); len(entries) != 0 {
+		t.Errorf("left in the plugin folder: %v", entries)
 	}
 }

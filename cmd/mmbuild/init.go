@@ -11,6 +11,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/mmbuild/mmbuild/core/build/config"
+	"github.com/mmbuild/mmbuild/core/build/outfile"
 	"github.com/mmbuild/mmbuild/core/build/starter"
 )
 
@@ -70,7 +71,10 @@ func initProject(ctx context.Context, g *globalOptions, o *initOptions) error {
 	if err := lockPlugins(ctx, g, dir, nil); err != nil {
 		return err
 	}
-	if err := os.WriteFile(dest, starter.Config(makefile, goal, targets), 0o644); err != nil {
+	// Through a temporary file and a rename, as every other output: a
+	// symlinked mmbuild.yaml is replaced, not written through to the file
+	// it points to.
+	if err := outfile.WriteAtomic(dest, starter.Config(makefile, goal, targets), 0o644); err != nil {
 		return fmt.Errorf("writing %s: %w", dest, err)
 	}
 	fmt.Fprintf(g.stdout, "wrote %s (make %s)\n\nnext:\n", dest, goal)

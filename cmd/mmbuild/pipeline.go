@@ -67,13 +67,15 @@ func runPipeline(ctx context.Context, g *globalOptions, o *runFlags, file string
 	defer prog.Close()
 	runOne := func(ctx context.Context, b pipeline.Build, cfg *config.Config, lookup func(string) (string, bool), outEnv string) (*run.Result, error) {
 		logger.Info("pipeline: starting build", "name", b.Name, "config", cfg.Path)
-		host, err := project.OpenHost(filepath.Dir(cfg.Path), o.projectOptions(logger, filepath.Dir(p.Path))...)
+		ps, err := project.Open(filepath.Dir(cfg.Path), o.projectOptions(logger, filepath.Dir(p.Path))...)
 		if err != nil {
 			return nil, err
 		}
+		host := ps.Host()
 		defer host.Close()
 		return run.Run(ctx, cfg, append(opts,
 			run.WithHost(host),
+			run.WithInputs(ps.LockPath, p.Path),
 			run.WithLogger(logger.Named(b.Name)),
 			run.WithWorkDir(b.WorkDir),
 			run.WithOutputEnv(outEnv),

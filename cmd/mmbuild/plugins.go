@@ -10,6 +10,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/mmbuild/mmbuild/core/build/config"
 	"github.com/mmbuild/mmbuild/core/build/remote"
 	"github.com/mmbuild/mmbuild/core/plugins/audit"
 	"github.com/mmbuild/mmbuild/core/plugins/discovery"
@@ -172,8 +173,8 @@ func lockPlugins(ctx context.Context, g *globalOptions, dir string, names []stri
 }
 
 type installOptions struct {
-	checksum, name, dir string
-	allowUnpinned       bool
+	checksum, name, dir, maxSize string
+	allowUnpinned                bool
 }
 
 func newPluginsInstallCmd(g *globalOptions) *cobra.Command {
@@ -198,6 +199,7 @@ The binary is not executed. Pin it afterwards with: mmbuild plugins lock`,
 	f.StringVar(&o.name, "name", "", "plugin name (default: from the file name mmbuild-plugin-<name>)")
 	f.StringVar(&o.dir, "dir", "", "plugin folder to install into (default: $XDG_DATA_HOME/mmbuild/plugins)")
 	f.BoolVar(&o.allowUnpinned, "allow-unpinned", false, "let an unpinned storage plugin fetch SRC")
+	f.StringVar(&o.maxSize, "max-size", "1GiB", "the most the binary may have (bytes, or a number with KiB, MiB, GiB): a source that sends more is cut off and nothing is installed")
 	return cmd
 }
 
@@ -211,7 +213,11 @@ func installPlugin(ctx context.Context, g *globalOptions, o *installOptions, src
 	if dest == "" {
 		dest = discovery.UserDir()
 	}
-	req := install.Request{Source: src, Name: o.name, Checksum: o.checksum, DestDir: dest}
+	maxSize, ok := config.ParseSize(o.maxSize)
+	if !ok {
+		return usageError{fmt.Errorf("--max-size: %q is not a size (like 1GiB or 500MB)", o.maxSize)}
+	}
+	req := install.Request{Source: src, Name: o.name, Checksum: o.checksum, DestDir: dest, MaxBytes: maxSize}
 	if install.IsURL(src) {
 		// The project in the current folder lends its storage plugins.
 		host, err := project.OpenHost("", project.WithAllowUnpinned(o.allowUnpinned), project.WithLogger(g.logger()))
@@ -219,8 +225,8 @@ func installPlugin(ctx context.Context, g *globalOptions, o *installOptions, src
 			return err
 		}
 		defer host.Close()
-		req.Fetch = func(ctx context.Context, rawURL, dst string) error {
-			return fetchURL(ctx, host, rawURL, dst)
+		req.Fetch = func(ctx context.Context, rawURL, dst string, maxBytes int64) error {
+			return fetchURL(ctx, host, rawURL, dst, remote.WithMaxBytes(maxBytes))
 		}
 	}
 	res, err := install.Install(ctx, req)
@@ -232,7 +238,7 @@ func installPlugin(ctx context.Context, g *globalOptions, o *installOptions, src
 }
 
 // fetchURL downloads one object through the storage plugin for its scheme.
-func fetchURL(ctx context.Context, host *pluginhost.Host, rawURL, dst string) error {
-	_, err := remote.New(remote.HostResolver(ctx, host), nil, nil).Get(ctx, rawURL, dst)
+func fetchURL(ctx context.Context, host *pluginhost.Host, rawURL, dst string, opts ...remote.GetOption) error {
+	_, err := remote.New(remote.HostResolver(ctx, host), nil, nil).Get(ctx, rawURL, dst, opts...)
 	return err
 }

@@ -10,6 +10,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/mmbuild/mmbuild/core/build/config"
+	"github.com/mmbuild/mmbuild/core/build/outfile"
 	"github.com/mmbuild/mmbuild/core/build/run"
 	"github.com/mmbuild/mmbuild/core/build/summary"
 	"github.com/mmbuild/mmbuild/core/evidence/signing"
@@ -97,17 +98,22 @@ func runBuild(cmd *cobra.Command, g *globalOptions, o *runFlags) error {
 		return err
 	}
 	logger := g.logger()
-	host, err := project.OpenHost(filepath.Dir(cfg.Path), o.projectOptions(logger)...)
+	ps, err := project.Open(filepath.Dir(cfg.Path), o.projectOptions(logger)...)
 	if err != nil {
 		return err
 	}
+	// The summary is appended after the run: its place is checked before.
+	if err := outfile.Check(summaryPath(o), cfg.Path, ps.LockPath); err != nil {
+		return fmt.Errorf("--summary: %w", err)
+	}
+	host := ps.Host()
 	// mmbuild exits after the run: the plugins are killed, not waited for.
 	defer host.CloseNoWait()
 	opts, prog, err := o.runOptions(g, logger)
 	if err != nil {
 		return err
 	}
-	res, err := run.Run(cmd.Context(), cfg, append(opts, run.WithHost(host))...)
+	res, err := run.Run(cmd.Context(), cfg, append(opts, run.WithHost(host), run.WithInputs(ps.LockPath))...)
 	prog.Close()
 	if err != nil {
 		return err
@@ -122,10 +128,7 @@ func runBuild(cmd *cobra.Command, g *globalOptions, o *runFlags) error {
 // to $GITHUB_STEP_SUMMARY when set. A signed run's bundle is checked with
 // the signing key's public half, so the summary's verify status is real.
 func writeRunSummary(g *globalOptions, o *runFlags, res *run.Result) error {
-	path := o.summary
-	if path == "" {
-		path = os.Getenv("GITHUB_STEP_SUMMARY")
-	}
+	path := summaryPath(o)
 	if path == "" {
 		return nil
 	}
@@ -161,6 +164,15 @@ func writeRunSummary(g *globalOptions, o *runFlags, res *run.Result) error {
 		return fmt.Errorf("writing the job summary %s: %w", path, werr)
 	}
 	return nil
+}
+
+// summaryPath is where the job summary of a run is appended: --summary,
+// else $GITHUB_STEP_SUMMARY; "" for none.
+func summaryPath(o *runFlags) string {
+	if o.summary != "" {
+		return o.summary
+	}
+	return os.Getenv("GITHUB_STEP_SUMMARY")
 }
 
 // printRun prints what a build made: JSON on stdout with --json, else a

@@ -720,6 +720,10 @@ func (d *decoder) setSize(dst *int64) fieldFunc {
 	}
 }
 
+// ParseSize reads a size as the config writes one (maxSize): bytes, or a
+// number with KiB MiB GiB TiB KB MB GB TB.
+func ParseSize(s string) (int64, bool) { return parseSize(s) }
+
 func parseSize(s string) (int64, bool) {
 	s = strings.TrimSpace(s)
 	factor := int64(1)

@@ -4,11 +4,47 @@
 package outfile
 
 import (
+	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"sync"
 )
+
+// Check refuses path as the place of an output before anything is
+// written: an existing folder (renaming onto it would fail only at the
+// end, after a run has published), and any of inputs (the project's config
+// and lock file), which an output must never replace or append to — also
+// through a symlink or a hard link.
+func Check(path string, inputs ...string) error {
+	if err := check(path, inputs); err != nil {
+		return &WriteError{Path: path, Err: err}
+	}
+	return nil
+}
+
+func check(path string, inputs []string) error {
+	if fi, err := os.Lstat(path); err == nil && fi.IsDir() {
+		return errors.New("it is a folder, not a file")
+	}
+	fi, err := os.Stat(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	for _, in := range inputs {
+		if in == "" {
+			continue
+		}
+		if ii, err := os.Stat(in); err == nil && os.SameFile(fi, ii) {
+			return fmt.Errorf("it is the project's %s, which no output replaces", filepath.Base(in))
+		}
+	}
+	return nil
+}
 
 // WriteAtomic writes data to path through a temporary file in the same
 // folder, so a reader never sees a half-written file.
@@ -30,6 +66,9 @@ func WriteAtomic(path string, data []byte, mode os.FileMode) error {
 // Temp writes data, synced, to a new temporary file beside path and
 // returns its name.
 func Temp(path string, data []byte, mode os.FileMode) (string, error) {
+	if err := check(path, nil); err != nil {
+		return "", err
+	}
 	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp-*")
 	if err != nil {
 		return "", err

@@ -13,6 +13,7 @@ import (
 	"github.com/mmbuild/mmbuild/core/build/redact"
 	"github.com/mmbuild/mmbuild/plugins/storage-file/filestore"
 	"github.com/mmbuild/mmbuild/sdk/plugin"
+	"github.com/mmbuild/mmbuild/sdk/storage"
 )
 
 type finished struct{ ops []string }
@@ -156,5 +157,39 @@ func TestMaxBytes(t *testing.T) {
 	}
 	if _, err := s.Get(context.Background(), "file://"+src, dest, WithMaxBytes(1<<20)); err != nil {
 		t.Fatalf("exactly at the limit: %v", err)
+	}
+}
+
+// lyingStore writes size bytes at once and reports only 10, in one call
+// shorter than the core's poll of the destination.
+type lyingStore struct{ size int }
+
+func (l lyingStore) Stat(context.Context, *storage.StatRequest) (*storage.StatResponse, error) {
+	return &storage.StatResponse{Size: 10}, nil
+}
+
+func (l lyingStore) Get(_ context.Context, req *storage.GetRequest) (*storage.GetResponse, error) {
+	if err := os.WriteFile(req.DestPath, make([]byte, l.size), 0o644); err != nil {
+		return nil, err
+	}
+	return &storage.GetResponse{Bytes: 10, Files: 1}, nil
+}
+
+func (l lyingStore) Put(context.Context, *storage.PutRequest) (*storage.PutResponse, error) {
+	return nil, errors.ErrUnsupported
+}
+
+// maxSize bounds what a plugin wrote, not what it reported: a plugin that
+// writes 2 MiB and says 10 bytes is refused under a 1 MiB limit.
+func TestMaxBytesBoundsWhatWasWrittenNotWhatWasReported(t *testing.T) {
+	conn := plugin.TestConn(t, plugin.WithName("liar"), plugin.WithStorage("liar", lyingStore{size: 2 << 20}))
+	s := New(func(string) (Backend, error) { return Backend{Name: "liar", Storage: conn.Storage()}, nil }, nil, nil)
+	dest := filepath.Join(t.TempDir(), "got")
+	_, err := s.Get(context.Background(), "liar://x/y", dest, WithMaxBytes(1<<20))
+	if !errors.Is(err, ErrTooLarge) {
+		t.Fatalf("err = %v, want ErrTooLarge", err)
+	}
+	if _, err := os.Lstat(dest); !errors.Is(err, fs.ErrNotExist) {
+		t.Fatalf("the refused object was left at %s: %v", dest, err)
 	}
 }

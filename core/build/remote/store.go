@@ -284,7 +284,8 @@ func (s *Store) progressFunc(op, shown string) storage.ProgressFunc {
 
 // watchSize cancels the returned context once the transfer has written more
 // than limit bytes (0: no limit), by what the plugin reports and by what is at
-// dest, polled. stop ends the watch and reports whether the limit was hit.
+// dest, polled and looked at once more when the plugin returns. stop ends
+// the watch and reports whether the limit was hit.
 func watchSize(ctx context.Context, req *storage.GetRequest, dest string, limit int64) (context.Context, func() bool) {
 	if limit <= 0 {
 		return ctx, func() bool { return false }
@@ -329,6 +330,9 @@ func watchSize(ctx context.Context, req *storage.GetRequest, dest string, limit 
 	return ctx, func() bool {
 		close(done)
 		<-stopped
+		// A last look once the plugin is done: what it wrote between two
+		// polls, and whatever it reported, counts only as what is at dest.
+		check(sizeAt(dest))
 		tooLarge := errors.Is(context.Cause(ctx), ErrTooLarge)
 		cancel(nil)
 		return tooLarge

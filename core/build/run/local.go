@@ -23,6 +23,13 @@ type localOutputs struct {
 	staged  []stagedFile
 	github  string // $GITHUB_OUTPUT, appended to on commit
 	dotenv  []byte
+	inputs  []string // the project's files no output may replace
+}
+
+// newLocalOutputs returns the local outputs of a run of cfg: none of them
+// may land on the config or on a file WithInputs names (the lock).
+func newLocalOutputs(t tools, cfg *config.Config) *localOutputs {
+	return &localOutputs{inputs: append([]string{cfg.Path}, t.o.inputs...)}
 }
 
 type stagedFile struct {
@@ -32,7 +39,7 @@ type stagedFile struct {
 // stageLocal writes the local outputs of a run whose result will be res
 // (its artifact URLs already those publish gives them) to temporary files.
 func stageLocal(t tools, cfg *config.Config, outDir string, ev *evidence, res *Result) (*localOutputs, error) {
-	l := &localOutputs{}
+	l := newLocalOutputs(t, cfg)
 	if cfg.Provenance != "" {
 		dir, err := provenanceDir(outDir, cfg.Provenance)
 		if err != nil {
@@ -77,6 +84,9 @@ func (l *localOutputs) stageOutputs(t tools, outDir string, res *Result) error {
 	l.stage(path, l.dotenv)
 	res.OutputEnvPath = path
 	if gh, ok := t.o.lookupEnv("GITHUB_OUTPUT"); ok && gh != "" {
+		if err := outfile.Check(gh, l.inputs...); err != nil {
+			return fmt.Errorf("$GITHUB_OUTPUT: %w", err)
+		}
 		f, err := os.OpenFile(gh, os.O_APPEND|os.O_WRONLY|os.O_CREATE, 0o644)
 		if err != nil {
 			return fmt.Errorf("appending to $GITHUB_OUTPUT: %w", err)
@@ -94,6 +104,11 @@ func (l *localOutputs) stage(final string, data []byte) {
 }
 
 func (l *localOutputs) write() error {
+	for _, f := range l.pending {
+		if err := outfile.Check(f.Path, l.inputs...); err != nil {
+			return err
+		}
+	}
 	tmps, err := outfile.TempAll(l.pending, 0o644)
 	if err != nil {
 		return err

@@ -24,6 +24,7 @@ type options struct {
 	builderID      string
 	requireDigests bool
 	outputEnv      string
+	inputs         []string
 	keepWorkspace  bool
 	tempDir        string
 	progress       progress.Reporter
@@ -83,6 +84,12 @@ func WithRequireDigests(b bool) Option { return func(o *options) { o.requireDige
 // WithOutputEnv sets the dotenv file written for the next build.
 // Default: build.env in the work tree.
 func WithOutputEnv(path string) Option { return func(o *options) { o.outputEnv = path } }
+
+// WithInputs names files of the project, beyond its config, that no local
+// output may replace or append to: the lock file. Default: the config only.
+func WithInputs(paths ...string) Option {
+	return func(o *options) { o.inputs = append(o.inputs, paths...) }
+}
 
 // WithKeepWorkspace keeps the run's scratch folder for inspection.
 func WithKeepWorkspace(keep bool) Option { return func(o *options) { o.keepWorkspace = keep } }

@@ -3,6 +3,8 @@ package run
 import (
 	"regexp"
 	"strings"
+
+	"github.com/mmbuild/mmbuild/core/build/config"
 )
 
 // Output variables written for the next build of a pipeline.
@@ -33,8 +35,8 @@ func OutputVars(res *Result) [][2]string {
 
 // writeOutputs writes the dotenv file and appends to $GITHUB_OUTPUT at
 // once (a cache hit: nothing is published).
-func writeOutputs(t tools, outDir string, res *Result) error {
-	l := &localOutputs{}
+func writeOutputs(t tools, cfg *config.Config, outDir string, res *Result) error {
+	l := newLocalOutputs(t, cfg)
 	if err := l.stageOutputs(t, outDir, res); err != nil {
 		return err
 	}

@@ -2,7 +2,9 @@ package run
 
 import (
 	"fmt"
+	"path/filepath"
 	"sort"
+	"strings"
 
 	"github.com/mmbuild/mmbuild/core/build/config"
 	"github.com/mmbuild/mmbuild/core/build/remote"
@@ -74,6 +76,16 @@ func CheckConfig(cfg *config.Config) error {
 	for _, u := range planURLs(cfg) {
 		if _, err := remote.Scheme(u.url, u.where); err != nil {
 			return err
+		}
+	}
+	for i, f := range cfg.Artifacts.Files {
+		// A pattern whose last element is literal names the artifact; a
+		// glob's matches are checked after the build (checkArtifactNames).
+		if base := filepath.Base(f); !strings.ContainsAny(base, "*?[{\\") {
+			if err := checkArtifactName(base); err != nil {
+				path := fmt.Sprintf("artifacts.files[%d]", i)
+				return fmt.Errorf("%s: %s: %w", cfg.PositionOf(path), path, err)
+			}
 		}
 	}
 	if len(cfg.Artifacts.Files) == 0 && len(cfg.Artifacts.Images) == 0 {

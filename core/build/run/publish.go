@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"slices"
 	"strings"
 
 	"github.com/mmbuild/mmbuild/core/build/config"
@@ -120,8 +121,7 @@ type namedFile struct {
 func evidenceFiles(ev *evidence) []namedFile {
 	var files []namedFile
 	for _, sb := range ev.sboms {
-		name := sbom.FileName(sb.format)
-		files = append(files, namedFile{name, sb.doc}, namedFile{strings.TrimSuffix(name, ".json") + ".sigstore.json", sb.sigstore})
+		files = append(files, namedFile{sbom.FileName(sb.format), sb.doc}, namedFile{sbomSigstoreName(sb.format), sb.sigstore})
 	}
 	files = append(files, namedFile{BundleName, ev.bundle}, namedFile{SigstoreName, ev.sigstore}, namedFile{StatementName, ev.data})
 	var out []namedFile
@@ -131,6 +131,43 @@ func evidenceFiles(ev *evidence) []namedFile {
 		}
 	}
 	return out
+}
+
+// sbomSigstoreName is the name of the Sigstore bundle of an SBOM of format.
+func sbomSigstoreName(format string) string {
+	return strings.TrimSuffix(sbom.FileName(format), ".json") + ".sigstore.json"
+}
+
+// evidenceNames are every name the evidence can take at the staging URL,
+// beside the artifacts.
+func evidenceNames() []string {
+	names := []string{StatementName, BundleName, SigstoreName}
+	for _, f := range []string{sbom.SPDX, sbom.CycloneDX} {
+		names = append(names, sbom.FileName(f), sbomSigstoreName(f))
+	}
+	return names
+}
+
+// checkArtifactName refuses an artifact published under a name the
+// evidence takes: the attestation would be overwritten by, or would
+// overwrite, the file it describes.
+func checkArtifactName(name string) error {
+	if slices.Contains(evidenceNames(), name) {
+		return fmt.Errorf("an artifact named %s would be published where the attestation's %s goes: rename it", name, name)
+	}
+	return nil
+}
+
+// checkArtifactNames refuses, before anything is published, an artifact a
+// glob matched under a name the evidence takes (a literal one is refused
+// by CheckConfig).
+func checkArtifactNames(cfg *config.Config, arts []Artifact) error {
+	for _, a := range arts {
+		if err := checkArtifactName(a.Name); err != nil {
+			return fmt.Errorf("%s: artifacts.files: %s: %w", cfg.PositionOf("artifacts.files"), a.Path, err)
+		}
+	}
+	return nil
 }
 
 // ErrConcurrentPublish reports a destination another run of the same

@@ -133,6 +133,9 @@ func run(ctx context.Context, cfg *config.Config, o *options, red *redact.Redact
 	if err != nil {
 		return nil, err
 	}
+	if err := checkArtifactNames(cfg, out.artifacts); err != nil {
+		return nil, err
+	}
 	imgs, err := resolveImages(ctx, t, cfg, in.store, in.workDir)
 	if err != nil {
 		return nil, err

@@ -259,6 +259,36 @@ func TestArtifactNamedAfterASecretIsRefused(t *testing.T) {
 	}
 }
 
+// An artifact that takes a name of the evidence (provenance.json) is
+// refused before anything is published: literally named at the config
+// check with its position, matched by a glob after the build.
+func TestArtifactNamedLikeTheEvidenceIsRefusedBeforePublishing(t *testing.T) {
+	tests := []struct {
+		name, files string
+		built       int
+		want        string
+	}{
+		{"literal", `files: ["dist/out.txt", "dist/provenance.json"]`, 0, "mmbuild.yaml:12:27: artifacts.files[1]: an artifact named provenance.json"},
+		{"glob", `files: ["dist/*"]`, 1, "provenance.json: an artifact named provenance.json would be published where the attestation's provenance.json goes"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			p := newProject(t, strings.Replace(baseConfig, `files: ["dist/out.txt"]`, tt.files, 1))
+			write(t, filepath.Join(p.dir, "Makefile"), makefile+"\tcp dist/out.txt dist/provenance.json\n")
+			o := runProject(t, p)
+			if o.err == nil || !strings.Contains(o.err.Error(), tt.want) {
+				t.Fatalf("err = %v, want %q", o.err, tt.want)
+			}
+			if got := p.published(t); len(got) != 0 {
+				t.Fatalf("published %v", got)
+			}
+			if n := p.builds(t); n != tt.built {
+				t.Fatalf("builder ran %d times, want %d", n, tt.built)
+			}
+		})
+	}
+}
+
 // A material larger than its maxSize is refused before anything runs.
 func TestMaterialOverItsSizeLimit(t *testing.T) {
 	p := newProject(t, strings.Replace(baseConfig, "    digest: {sha256: "+greetingSHA256+"}\n", "    maxSize: 3\n", 1))
@@ -297,6 +327,68 @@ func TestLocalOutputFailureBeforePublishing(t *testing.T) {
 			}
 			if got := p.published(t); len(got) != 0 {
 				t.Fatalf("published %v although the run failed", got)
+			}
+		})
+	}
+}
+
+// An output pointed at the project's config or lock file, or at an
+// existing folder, fails the run before anything is published, and leaves
+// the input as it was.
+func TestOutputOnInputOrFolderRefusedBeforePublishing(t *testing.T) {
+	tests := []struct {
+		name string
+		opts func(p *project) []Option
+		env  func(p *project) map[string]string
+		want string
+	}{
+		{"output-env is the config", func(p *project) []Option {
+			return []Option{WithOutputEnv(filepath.Join(p.dir, "mmbuild.yaml"))}
+		}, nil, "project's mmbuild.yaml"},
+		{"output-env is the lock", func(p *project) []Option {
+			return []Option{WithOutputEnv(filepath.Join(p.dir, "mmbuild.lock.hcl")), WithInputs(filepath.Join(p.dir, "mmbuild.lock.hcl"))}
+		}, nil, "project's mmbuild.lock.hcl"},
+		{"output-env is a link to the config", func(p *project) []Option {
+			if err := os.Symlink("mmbuild.yaml", filepath.Join(p.dir, "link.env")); err != nil {
+				t.Fatal(err)
+			}
+			return []Option{WithOutputEnv(filepath.Join(p.dir, "link.env"))}
+		}, nil, "project's mmbuild.yaml"},
+		{"output-env is a folder", func(p *project) []Option {
+			return []Option{WithOutputEnv(filepath.Join(p.dir, "dist-env"))}
+		}, nil, "is a folder"},
+		{"GITHUB_OUTPUT is the config", nil, func(p *project) map[string]string {
+			return map[string]string{"GITHUB_OUTPUT": filepath.Join(p.dir, "mmbuild.yaml")}
+		}, "project's mmbuild.yaml"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			p := newProject(t, baseConfig)
+			write(t, filepath.Join(p.dir, "mmbuild.lock.hcl"), "# lock\n")
+			if err := os.Mkdir(filepath.Join(p.dir, "dist-env"), 0o755); err != nil {
+				t.Fatal(err)
+			}
+			var opts []Option
+			if tt.opts != nil {
+				opts = tt.opts(p)
+			}
+			if tt.env != nil {
+				for k, v := range tt.env(p) {
+					p.env[k] = v
+				}
+			}
+			o := runProject(t, p, opts...)
+			if o.err == nil || !strings.Contains(o.err.Error(), tt.want) {
+				t.Fatalf("err = %v, want %q", o.err, tt.want)
+			}
+			if got := p.published(t); len(got) != 0 {
+				t.Fatalf("published %v although the run failed", got)
+			}
+			if b, _ := os.ReadFile(filepath.Join(p.dir, "mmbuild.yaml")); string(b) != baseConfig {
+				t.Fatalf("the config was changed: %q", b)
+			}
+			if b, _ := os.ReadFile(filepath.Join(p.dir, "mmbuild.lock.hcl")); string(b) != "# lock\n" {
+				t.Fatalf("the lock was changed: %q", b)
 			}
 		})
 	}

@@ -18,8 +18,13 @@ import (
 	"github.com/mmbuild/mmbuild/sdk/plugin"
 )
 
-// FetchFunc downloads the object at a URL to dest (which does not exist).
-type FetchFunc func(ctx context.Context, rawURL, dest string) error
+// FetchFunc downloads the object at a URL to dest (which does not exist),
+// failing as soon as more than maxBytes have been written.
+type FetchFunc func(ctx context.Context, rawURL, dest string, maxBytes int64) error
+
+// MaxBinarySize bounds what an installation writes: far above any plugin
+// binary (syft's is ~100 MB), far below a server that never stops.
+const MaxBinarySize = 1 << 30
 
 // Request is one installation.
 type Request struct {
@@ -32,6 +37,8 @@ type Request struct {
 	// DestDir is the plugin folder.
 	DestDir string
 	Fetch   FetchFunc
+	// MaxBytes bounds the binary's size. Default: MaxBinarySize.
+	MaxBytes int64
 }
 
 // Result says what was installed.
@@ -63,6 +70,9 @@ func Install(ctx context.Context, req Request) (*Result, error) {
 	}
 	defer os.RemoveAll(tmpDir)
 	tmp := filepath.Join(tmpDir, "plugin")
+	if req.MaxBytes <= 0 {
+		req.MaxBytes = MaxBinarySize
+	}
 	if err := obtain(ctx, req, tmp); err != nil {
 		return nil, err
 	}
@@ -111,10 +121,10 @@ func obtain(ctx context.Context, req Request, tmp string) error {
 		if req.Fetch == nil {
 			return fmt.Errorf("installing %s: no way to fetch URLs", req.Source)
 		}
-		if err := req.Fetch(ctx, req.Source, tmp); err != nil {
+		if err := req.Fetch(ctx, req.Source, tmp, req.MaxBytes); err != nil {
 			return fmt.Errorf("installing %s: %w", req.Source, err)
 		}
-	} else if err := copyFile(req.Source, tmp); err != nil {
+	} else if err := copyFile(req.Source, tmp, req.MaxBytes); err != nil {
 		return fmt.Errorf("installing %s: %w", req.Source, err)
 	}
 	return nil
@@ -131,6 +141,9 @@ func verifiedSum(tmp string, req Request) (string, error) {
 	if !fi.Mode().IsRegular() {
 		return "", fmt.Errorf("installing %s: not a regular file", req.Source)
 	}
+	if fi.Size() > req.MaxBytes {
+		return "", fmt.Errorf("installing %s: %w", req.Source, tooLarge(req.MaxBytes))
+	}
 	set, _, err := digest.File(tmp)
 	if err != nil {
 		return "", fmt.Errorf("installing %s: %w", req.Source, err)
@@ -142,7 +155,12 @@ func verifiedSum(tmp string, req Request) (string, error) {
 	return sum, nil
 }
 
-func copyFile(src, dst string) error {
+func tooLarge(max int64) error {
+	return fmt.Errorf("larger than %d bytes, the most a plugin binary may have; nothing installed", max)
+}
+
+// copyFile copies the regular file src to dst, at most max bytes.
+func copyFile(src, dst string, max int64) error {
 	in, err := os.Open(src)
 	if err != nil {
 		return err
@@ -159,7 +177,11 @@ func copyFile(src, dst string) error {
 	if err != nil {
 		return err
 	}
-	if _, err := io.Copy(out, in); err != nil {
+	n, err := io.Copy(out, io.LimitReader(in, max+1))
+	if err == nil && n > max {
+		err = tooLarge(max)
+	}
+	if err != nil {
 		out.Close()
 		return err
 	}

@@ -29,8 +29,12 @@ func TestInstall(t *testing.T) {
 		{"bad checksum", Request{Source: src, DestDir: dest, Checksum: "sha256:" + strings.Repeat("0", 64)}, "checksum mismatch"},
 		{"bad name", Request{Source: src, DestDir: dest, Name: "Bad/Name"}, "invalid plugin name"},
 		{"unprefixed", Request{Source: filepath.Join(filepath.Dir(src), "other"), DestDir: dest}, "--name"},
+		{"larger than MaxBytes", Request{Source: src, DestDir: dest, MaxBytes: 4}, "larger than 4 bytes"},
+		{"fetch past MaxBytes", Request{Source: "s3://b/mmbuild-plugin-demo", DestDir: dest, MaxBytes: 4, Fetch: func(_ context.Context, _, dst string, _ int64) error {
+			return os.WriteFile(dst, []byte("more than four"), 0o644) // a fetch that ignores the bound
+		}}, "larger than 4 bytes"},
 		{"url without fetch", Request{Source: "s3://b/mmbuild-plugin-demo", DestDir: dest}, "no way to fetch"},
-		{"fetch error", Request{Source: "s3://b/mmbuild-plugin-demo", DestDir: dest, Fetch: func(context.Context, string, string) error {
+		{"fetch error", Request{Source: "s3://b/mmbuild-plugin-demo", DestDir: dest, Fetch: func(context.Context, string, string, int64) error {
 			return errors.New("boom")
 		}}, "boom"},
 	}

@@ -21,6 +21,12 @@
 //   - read_timeout: how long a transfer may go without moving a byte before
 //     the connection is treated as broken; default
 //     MMBUILD_HTTP_READ_TIMEOUT, else 60s.
+//   - min_speed: the least a transfer must move, in bytes per second
+//     averaged over each read_timeout window (a server trickling a byte
+//     now and then would otherwise hold a transfer forever: read_timeout
+//     starts again with every byte); 0 turns it off; default
+//     MMBUILD_HTTP_MIN_SPEED, else 1024. Like read_timeout, a slow window
+//     counts as a broken connection, resumed within the attempts' bound.
 //
 // Stat sends HEAD (GET of the range bytes=0-0 when the server answers HEAD
 // with 405 or 501) and reports the size from Content-Length or

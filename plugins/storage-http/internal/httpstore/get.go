@@ -113,19 +113,19 @@ func (d *download) attempt(ctx context.Context) error {
 		}
 		d.f, d.created = f, true
 	}
-	idle := startIdle(d.cfg.readTimeout, cancel)
+	idle := startIdle(d.cfg.readTimeout, d.cfg.minSpeed, cancel)
 	defer idle.stop()
 	return d.copy(actx, idle, resp.Body)
 }
 
-// copy appends body to the file, treating read_timeout without a byte as a
-// broken connection.
+// copy appends body to the file, treating read_timeout without a byte, or
+// a window of read_timeout below min_speed, as a broken connection.
 func (d *download) copy(ctx context.Context, idle *idleTimer, body io.Reader) error {
 	buf := make([]byte, 256<<10)
 	for {
 		n, rerr := body.Read(buf)
 		if n > 0 {
-			idle.touch()
+			idle.touch(n)
 			if d.total >= 0 && d.done+int64(n) > d.total {
 				return fmt.Errorf("the server sent more than the %d bytes it announced", d.total)
 			}
@@ -140,9 +140,10 @@ func (d *download) copy(ctx context.Context, idle *idleTimer, body io.Reader) er
 			return retryable(fmt.Errorf("short body: %d of %d bytes", d.done, d.total))
 		case rerr == io.EOF:
 			return nil
-		case rerr != nil && errors.Is(context.Cause(ctx), errIdle):
-			return retryable(fmt.Errorf("timeout: no data for %s after %d bytes (option read_timeout or %s)", d.cfg.readTimeout, d.done, envReadTimeout))
 		case rerr != nil:
+			if terr := d.cfg.timeoutErr(context.Cause(ctx), fmt.Sprintf("the download (at byte %d)", d.done)); terr != nil {
+				return terr
+			}
 			return retryable(fmt.Errorf("connection broken after %d bytes: %w", d.done, rerr))
 		}
 	}

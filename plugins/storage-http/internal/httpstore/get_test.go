@@ -334,3 +334,43 @@ func TestGetCancel(t *testing.T) {
 		t.Errorf("DestPath left behind: %v", err)
 	}
 }
+
+// A server that trickles a byte every 100 ms never lets read_timeout fire
+// (it starts again with every byte); min_speed ends each attempt that moves
+// less, so the Get fails within its attempts instead of running forever.
+func TestGetTrickleEndsAtMinSpeed(t *testing.T) {
+	t.Parallel()
+	srv := testservers.NewHTTPServer(t, t.TempDir())
+	srv.Handle("/trickle", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Length", "100000")
+		w.WriteHeader(http.StatusOK)
+		for {
+			if _, err := w.Write([]byte{'x'}); err != nil {
+				return
+			}
+			if err := http.NewResponseController(w).Flush(); err != nil {
+				return
+			}
+			select {
+			case <-r.Context().Done():
+				return
+			case <-time.After(100 * time.Millisecond):
+			}
+		}
+	}))
+	ctx, cancel := context.WithTimeout(t.Context(), 20*time.Second)
+	defer cancel()
+	start := time.Now()
+	dest := filepath.Join(t.TempDir(), "dest")
+	_, err := wire(t, testStore()).Get(ctx, &storage.GetRequest{URL: srv.URL + "/trickle", DestPath: dest,
+		Options: map[string]string{"read_timeout": "300ms", "min_speed": "100"}})
+	if err == nil || !strings.Contains(err.Error(), "less than 100 bytes/s over 300ms (option min_speed") {
+		t.Fatalf("Get from a trickling server: %v, want the min_speed timeout", err)
+	}
+	if d := time.Since(start); d > 10*time.Second {
+		t.Errorf("gave up after %v", d)
+	}
+	if _, err := os.Lstat(dest); !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("DestPath left behind: %v", err)
+	}
+}

@@ -12,6 +12,7 @@ import (
 	"os"
 	"slices"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -19,10 +20,15 @@ import (
 const (
 	defaultTimeout     = 30 * time.Second
 	defaultReadTimeout = 60 * time.Second
-	maxTimeout         = 24 * time.Hour
+	// defaultMinSpeed is the least a transfer must move, in bytes per
+	// second over each read_timeout window: far below any real link, far
+	// above a server that trickles a byte now and then.
+	defaultMinSpeed = 1024
+	maxTimeout      = 24 * time.Hour
 
 	envTimeout     = "MMBUILD_HTTP_TIMEOUT"
 	envReadTimeout = "MMBUILD_HTTP_READ_TIMEOUT"
+	envMinSpeed    = "MMBUILD_HTTP_MIN_SPEED"
 
 	// maxClients bounds the cache of HTTP clients (one per ca_file and
 	// timeout).
@@ -34,7 +40,7 @@ var schema []byte
 
 // optionKeys are the keys of req.Options the backend takes; schema.json
 // describes the same.
-var optionKeys = []string{"authorization", "ca_file", "header", "read_timeout", "timeout", "token", "token_header"}
+var optionKeys = []string{"authorization", "ca_file", "header", "min_speed", "read_timeout", "timeout", "token", "token_header"}
 
 // config is what a request's options and the environment ask for.
 type config struct {
@@ -44,6 +50,7 @@ type config struct {
 	caFile      string
 	timeout     time.Duration
 	readTimeout time.Duration
+	minSpeed    int64 // bytes per second over each readTimeout window; 0: none
 }
 
 // headers set by the plugin itself, which the header option may not change.
@@ -65,7 +72,7 @@ func (s *Store) config(opts map[string]string) (*config, error) {
 		sort.Strings(unknown)
 		return nil, fmt.Errorf("unknown http storage option %s (known: %s)", strings.Join(unknown, ", "), strings.Join(optionKeys, ", "))
 	}
-	c := &config{timeout: defaultTimeout, readTimeout: defaultReadTimeout, caFile: opts["ca_file"], header: http.Header{}}
+	c := &config{timeout: defaultTimeout, readTimeout: defaultReadTimeout, minSpeed: defaultMinSpeed, caFile: opts["ca_file"], header: http.Header{}}
 	for _, d := range []struct {
 		dst      *time.Duration
 		env, key string
@@ -79,6 +86,16 @@ func (s *Store) config(opts map[string]string) (*config, error) {
 			if err := parseDuration(d.dst, v); err != nil {
 				return nil, fmt.Errorf("option %s: %w", d.key, err)
 			}
+		}
+	}
+	if v := s.getenv(envMinSpeed); v != "" {
+		if err := parseSpeed(&c.minSpeed, v); err != nil {
+			return nil, fmt.Errorf("%s: %w", envMinSpeed, err)
+		}
+	}
+	if v, ok := opts["min_speed"]; ok {
+		if err := parseSpeed(&c.minSpeed, v); err != nil {
+			return nil, fmt.Errorf("option min_speed: %w", err)
 		}
 	}
 	if v, ok := opts["ca_file"]; ok && v == "" {
@@ -145,6 +162,16 @@ func parseDuration(dst *time.Duration, v string) error {
 		return fmt.Errorf("%q is not a duration between 1ns and 24h (like 30s or 2m)", v)
 	}
 	*dst = d
+	return nil
+}
+
+// parseSpeed reads a number of bytes per second; 0 turns the minimum off.
+func parseSpeed(dst *int64, v string) error {
+	n, err := strconv.ParseInt(v, 10, 64)
+	if err != nil || n < 0 || n > 1<<40 {
+		return fmt.Errorf("%q is not a number of bytes per second (like 1024; 0 for none)", v)
+	}
+	*dst = n
 	return nil
 }
 

@@ -31,7 +31,7 @@ func (s *Store) Put(ctx context.Context, req *storage.PutRequest) (*storage.PutR
 	err = s.retry(ctx, http.MethodPut, t.u, func(ctx context.Context) error {
 		actx, cancel := context.WithCancelCause(ctx)
 		defer cancel(nil)
-		idle := startIdle(t.cfg.readTimeout, cancel)
+		idle := startIdle(t.cfg.readTimeout, t.cfg.minSpeed, cancel)
 		defer idle.stop()
 		open := func() (io.ReadCloser, int64, error) {
 			f, err := os.Open(req.SourcePath)
@@ -46,8 +46,8 @@ func (s *Store) Put(ctx context.Context, req *storage.PutRequest) (*storage.PutR
 		}
 		resp, err := s.do(actx, t.hc, &call{method: http.MethodPut, url: t.u, body: open, cfg: t.cfg})
 		if err != nil {
-			if errors.Is(context.Cause(actx), errIdle) && ctx.Err() == nil {
-				return retryable(fmt.Errorf("timeout: the upload moved no data for %s (option read_timeout or %s)", t.cfg.readTimeout, envReadTimeout))
+			if terr := t.cfg.timeoutErr(context.Cause(actx), "the upload"); terr != nil && ctx.Err() == nil {
+				return terr
 			}
 			return err
 		}
@@ -77,7 +77,7 @@ type uploadBody struct {
 func (b *uploadBody) Read(p []byte) (int, error) {
 	n, err := b.f.Read(p)
 	if n > 0 {
-		b.idle.touch()
+		b.idle.touch(n)
 		b.read += int64(n)
 		b.progress.update(min(b.read, b.total), b.total) // a grown file is refused by the transport
 
