@@ -97,7 +97,8 @@ func boxEnv(env []string) []string {
 	for _, kv := range env {
 		k, _, _ := strings.Cut(kv, "=")
 		switch k {
-		case "PATH", "HOME", "TMPDIR", "USER", "LOGNAME", "LANG", "LC_ALL", "TZ":
+		case "PATH", "HOME", "TMPDIR", "USER", "LOGNAME", "LANG", "LC_ALL", "TZ",
+			"MMBUILD_PLUGIN_LOG_LEVEL", "GOGC":
 			out = append(out, kv)
 		}
 	}
