@@ -11,6 +11,7 @@ import (
 
 	"github.com/mmbuild/mmbuild/core/build/config"
 	"github.com/mmbuild/mmbuild/core/build/remote"
+	"github.com/mmbuild/mmbuild/core/evidence/cifacts"
 	"github.com/mmbuild/mmbuild/core/evidence/digest"
 	"github.com/mmbuild/mmbuild/core/evidence/provenance"
 )
@@ -73,9 +74,13 @@ func attest(t tools, cfg *config.Config, in *prepared, mats []fetchedMaterial, o
 	if in.src.Commit != "" {
 		configSource.Digest = provenance.Digest{"sha1": in.src.Commit}
 	}
+	ci := cifacts.Detect(t.o.lookupEnv)
 	builderID := t.o.builderID
 	if builderID == "" {
 		builderID, _ = t.o.lookupEnv("MMBUILD_BUILDER_ID")
+	}
+	if builderID == "" {
+		builderID = ci.BuilderID() // the CI's runner, as the platform names it
 	}
 	var version map[string]string
 	if t.o.toolVersion != "" {
@@ -103,7 +108,7 @@ func attest(t tools, cfg *config.Config, in *prepared, mats []fetchedMaterial, o
 			// A dirty or unversioned work tree is an input we cannot name.
 			Materials: in.src.Commit != "" && !in.src.Dirty,
 		},
-		Extra: buildConfig(t, cfg, in, out, imgs, key),
+		Extra: buildConfig(t, cfg, in, out, imgs, key, ci),
 	}
 }
 
@@ -167,7 +172,7 @@ func entryPoint(cfgPath, srcDir string) string {
 // buildConfig is the predicate's buildConfig: the staging key, where the
 // subjects are published (replay fetches the originals from there to show
 // what differs), and the transfers.
-func buildConfig(t tools, cfg *config.Config, in *prepared, out *built, imgs []image, key stagingKey) map[string]any {
+func buildConfig(t tools, cfg *config.Config, in *prepared, out *built, imgs []image, key stagingKey, ci *cifacts.Facts) map[string]any {
 	extra := map[string]any{"stagingKey": key.key, "cacheable": key.cacheable}
 	if key.url != "" {
 		extra["stagingURL"] = t.red.String(remote.Redact(key.url))
@@ -186,6 +191,9 @@ func buildConfig(t tools, cfg *config.Config, in *prepared, out *built, imgs []i
 	}
 	if a := in.plugins.isolation; a != nil {
 		extra[provenance.IsolationKey] = a
+	}
+	if ci != nil {
+		extra[provenance.CIKey] = ci
 	}
 	return extra
 }

@@ -13,6 +13,7 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/mmbuild/mmbuild/core/build/isolation"
+	"github.com/mmbuild/mmbuild/core/evidence/cifacts"
 	"github.com/mmbuild/mmbuild/core/evidence/digest"
 	"github.com/mmbuild/mmbuild/core/evidence/provenance"
 	"github.com/mmbuild/mmbuild/core/evidence/signing"
@@ -27,10 +28,15 @@ const (
 	CheckPolicyMaterials     = "policy:materials"
 	CheckPolicyIsolation     = "policy:isolation"
 	CheckPolicyNetwork       = "policy:network"
+	CheckPolicyCIPlatform    = "policy:ci-platform"
+	CheckPolicyCIRepository  = "policy:ci-repository"
+	CheckPolicyCIRef         = "policy:ci-ref"
+	CheckPolicyCIRunner      = "policy:ci-runner"
 )
 
 // PolicyCheckNames lists the policy checks in report order.
-var PolicyCheckNames = []string{CheckPolicyPredicateType, CheckPolicyBuilderID, CheckPolicySource, CheckPolicyMaterials, CheckPolicyIsolation, CheckPolicyNetwork}
+var PolicyCheckNames = []string{CheckPolicyPredicateType, CheckPolicyBuilderID, CheckPolicySource, CheckPolicyMaterials, CheckPolicyIsolation, CheckPolicyNetwork,
+	CheckPolicyCIPlatform, CheckPolicyCIRepository, CheckPolicyCIRef, CheckPolicyCIRunner}
 
 // Policy is what a consumer requires of any builder's provenance, kept in
 // a YAML file in its repository:
@@ -48,6 +54,12 @@ var PolicyCheckNames = []string{CheckPolicyPredicateType, CheckPolicyBuilderID, 
 //	isolation:
 //	  mode: required                # the builder ran in the whole box, asked as required
 //	  network: none                 # and reached no network
+//	ci:
+//	  platform: gitlab              # github, gitlab, jenkins or generic
+//	  repository: group/project     # as the platform names it
+//	  refs: [refs/heads/main]       # the job's ref is one of these
+//	  protected: true               # and the platform protects it
+//	  runner: hosted                # hosted or self-hosted
 type Policy struct {
 	Keys           []string         `yaml:"keys"`
 	Threshold      int              `yaml:"threshold"`
@@ -56,6 +68,7 @@ type Policy struct {
 	Sources        []PolicySource   `yaml:"sources"`
 	Materials      []PolicyMaterial `yaml:"materials"`
 	Isolation      *PolicyIsolation `yaml:"isolation"`
+	CI             *PolicyCI        `yaml:"ci"`
 
 	// Path is the file the policy was read from; Verifiers its keys, loaded.
 	Path      string             `yaml:"-"`
@@ -76,6 +89,16 @@ type PolicySource struct {
 type PolicyIsolation struct {
 	Mode    string `yaml:"mode"`
 	Network string `yaml:"network"`
+}
+
+// PolicyCI is the CI job the build must have run in, as the statement
+// records it (from the platform's own variables).
+type PolicyCI struct {
+	Platform   string   `yaml:"platform"`
+	Repository string   `yaml:"repository"`
+	Refs       []string `yaml:"refs"`
+	Protected  bool     `yaml:"protected"`
+	Runner     string   `yaml:"runner"`
 }
 
 // PolicyMaterial is a material the build must have used.
@@ -147,6 +170,18 @@ func (p *Policy) check() error {
 			return fmt.Errorf("materials[%d]: sha256 %q is not 64 hex digits", i, m.SHA256)
 		}
 	}
+	if c := p.CI; c != nil {
+		switch c.Platform {
+		case "", cifacts.GitHub, cifacts.GitLab, cifacts.Jenkins, cifacts.Generic:
+		default:
+			return fmt.Errorf("ci.platform %q: expected github, gitlab, jenkins or generic", c.Platform)
+		}
+		switch c.Runner {
+		case "", cifacts.Hosted, cifacts.SelfHosted:
+		default:
+			return fmt.Errorf("ci.runner %q: expected hosted or self-hosted", c.Runner)
+		}
+	}
 	if iso := p.Isolation; iso != nil {
 		if _, err := isolation.ParseMode(iso.Mode); err != nil {
 			return fmt.Errorf("isolation.mode: %w", err)
@@ -170,7 +205,54 @@ func policyChecks(p *Policy, predicateType string, rec *provenance.Record) []Che
 		return out
 	}
 	iso, network := policyIsolation(p, rec)
-	return append(out, policyBuilderID(p, rec), policySource(p, rec), policyMaterials(p, rec), iso, network)
+	out = append(out, policyBuilderID(p, rec), policySource(p, rec), policyMaterials(p, rec), iso, network)
+	return append(out, policyCI(p, rec)...)
+}
+
+// policyCI checks the CI job the statement records against the policy's
+// ci: platform, repository, ref (and its protection), runner kind.
+func policyCI(p *Policy, rec *provenance.Record) []Check {
+	var want PolicyCI
+	if p.CI != nil {
+		want = *p.CI
+	}
+	got, err := rec.CI()
+	if err == nil && got == nil {
+		err = errors.New("the statement records no CI job")
+	}
+	check := func(name string, asked bool, ok func(*cifacts.Facts) (bool, string)) Check {
+		if !asked {
+			return result(name, Skipped, "the policy allows any")
+		}
+		if err != nil {
+			return result(name, Fail, "%v", err)
+		}
+		pass, detail := ok(got)
+		if pass {
+			return result(name, Pass, "%s", detail)
+		}
+		return result(name, Fail, "%s", detail)
+	}
+	return []Check{
+		check(CheckPolicyCIPlatform, want.Platform != "", func(f *cifacts.Facts) (bool, string) {
+			return f.Platform == want.Platform, "platform " + orNone(f.Platform) + ", the policy requires " + want.Platform
+		}),
+		check(CheckPolicyCIRepository, want.Repository != "", func(f *cifacts.Facts) (bool, string) {
+			return f.Repository == want.Repository, "repository " + orNone(f.Repository) + ", the policy requires " + want.Repository
+		}),
+		check(CheckPolicyCIRef, len(want.Refs) > 0 || want.Protected, func(f *cifacts.Facts) (bool, string) {
+			if len(want.Refs) > 0 && !slices.Contains(want.Refs, f.Ref) {
+				return false, "ref " + orNone(f.Ref) + " is not one the policy allows (" + strings.Join(want.Refs, ", ") + ")"
+			}
+			if want.Protected && (f.RefProtected == nil || !*f.RefProtected) {
+				return false, "ref " + orNone(f.Ref) + " is not recorded as protected, the policy requires it"
+			}
+			return true, "ref " + f.Ref
+		}),
+		check(CheckPolicyCIRunner, want.Runner != "", func(f *cifacts.Facts) (bool, string) {
+			return f.RunnerKind == want.Runner, "runner " + orNone(f.RunnerKind) + ", the policy requires " + want.Runner
+		}),
+	}
 }
 
 // policyIsolation checks the box the statement records the builder ran in
