@@ -75,7 +75,7 @@ func TestPluginFailuresAreOneLine(t *testing.T) {
 			setup: func(t *testing.T, in *testenv.Install, dir string) []string {
 				in.FaultyPlugin(in.BinDir, "make")
 				in.MustRun(dir, "plugins", "lock")
-				in.Env = append(in.Env, "MMBUILD_TEST_FAULT=stdout-junk")
+				in.Env = append(in.Env, "MMBUILD_PLUGIN_TEST_FAULT=stdout-junk")
 				return nil
 			},
 			want: []string{"starting plugin make", "hello from a plugin that talks too early"},
@@ -85,7 +85,7 @@ func TestPluginFailuresAreOneLine(t *testing.T) {
 			setup: func(t *testing.T, in *testenv.Install, dir string) []string {
 				in.FaultyPlugin(in.BinDir, "make")
 				in.MustRun(dir, "plugins", "lock")
-				in.Env = append(in.Env, "MMBUILD_TEST_FAULT=dead-address", "MMBUILD_PLUGIN_START_TIMEOUT=2s")
+				in.Env = append(in.Env, "MMBUILD_PLUGIN_TEST_FAULT=dead-address", "MMBUILD_PLUGIN_START_TIMEOUT=2s")
 				return nil
 			},
 			want: []string{"starting plugin make", "no answer within 2s"},
@@ -95,7 +95,7 @@ func TestPluginFailuresAreOneLine(t *testing.T) {
 			setup: func(t *testing.T, in *testenv.Install, dir string) []string {
 				in.FaultyPlugin(in.BinDir, "make")
 				in.MustRun(dir, "plugins", "lock")
-				in.Env = append(in.Env, "MMBUILD_TEST_FAULT=crash-build")
+				in.Env = append(in.Env, "MMBUILD_PLUGIN_TEST_FAULT=crash-build")
 				return nil
 			},
 			want: []string{"plugin make", "crashed", "panic: faulty plugin: crash during Build"},
@@ -105,7 +105,7 @@ func TestPluginFailuresAreOneLine(t *testing.T) {
 			setup: func(t *testing.T, in *testenv.Install, dir string) []string {
 				in.FaultyPlugin(in.BinDir, "file")
 				in.MustRun(dir, "plugins", "lock")
-				in.Env = append(in.Env, "MMBUILD_TEST_FAULT=crash-get", "MMBUILD_TEST_FAULT_NAME=file")
+				in.Env = append(in.Env, "MMBUILD_PLUGIN_TEST_FAULT=crash-get", "MMBUILD_PLUGIN_TEST_FAULT_NAME=file")
 				return nil
 			},
 			want: []string{"fetching material", "plugin file", "crashed", "panic: faulty plugin: crash during Get"},

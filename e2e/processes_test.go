@@ -40,9 +40,9 @@ func TestSIGKILLLeavesNoBuildProcess(t *testing.T) {
 			pid, sig := cmd.Process.Pid, syscall.SIGKILL
 			switch victim {
 			case "handler plugin":
-				// make and file are one bundle: one process serves both,
-				// started from whichever name the run started first.
-				pid = childNamed(t, cmd.Process.Pid, "mmbuild-plugin-make", "mmbuild-plugin-file")
+				// The handler runs in its box, a few processes below
+				// mmbuild (bubblewrap and the box's init between).
+				pid = descendantNamed(t, cmd.Process.Pid, "mmbuild-plugin-make")
 			case "SIGINT to mmbuild":
 				sig = syscall.SIGINT
 			}
@@ -77,16 +77,26 @@ func waitFor(t *testing.T, path string) {
 	}
 }
 
-// childNamed returns the pid of parent's child whose executable has one of
-// the names.
-func childNamed(t *testing.T, parent int, names ...string) int {
+// descendantNamed is the PID of a process below root whose executable has
+// one of names.
+func descendantNamed(t *testing.T, root int, names ...string) int {
 	t.Helper()
-	for _, p := range testenv.Processes() {
-		if p.PPID == parent && slices.Contains(names, filepath.Base(p.Exe)) {
+	procs := testenv.Processes()
+	below := map[int]bool{root: true}
+	for changed := true; changed; {
+		changed = false
+		for _, p := range procs {
+			if below[p.PPID] && !below[p.PID] {
+				below[p.PID], changed = true, true
+			}
+		}
+	}
+	for _, p := range procs {
+		if below[p.PID] && p.PID != root && slices.Contains(names, filepath.Base(p.Exe)) {
 			return p.PID
 		}
 	}
-	t.Fatalf("no child %v of %d", names, parent)
+	t.Fatalf("no process %v below %d", names, root)
 	return 0
 }
 
@@ -106,7 +116,7 @@ func TestSIGTERMWhileAPluginHangs(t *testing.T) {
 	dir := lockedProject(t, in, "")
 	in.FaultyPlugin(in.BinDir, "make")
 	in.MustRun(dir, "plugins", "lock")
-	in.Env = append(in.Env, "MMBUILD_TEST_FAULT=dead-address", "MMBUILD_PLUGIN_START_TIMEOUT=120s")
+	in.Env = append(in.Env, "MMBUILD_PLUGIN_TEST_FAULT=dead-address", "MMBUILD_PLUGIN_START_TIMEOUT=120s")
 	cmd := in.Command(t.Context(), dir, "run")
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)

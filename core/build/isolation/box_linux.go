@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"time"
 
 	"golang.org/x/sys/unix"
@@ -23,9 +24,13 @@ type Box struct {
 
 // Command returns the command that runs the executable exe (an open file:
 // the bytes that were verified are the bytes that run) in the box spec
-// describes, with env as its whole environment. Once the command has
-// started, call Box.Started.
-func (l *Launcher) Command(spec Spec, exe *os.File, env []string) (*exec.Cmd, *Box, error) {
+// describes, as path (its argv[0], where the box shows exe read-only:
+// plugins may read their name from it), with env as its whole
+// environment. Once the command has started, call Box.Started.
+func (l *Launcher) Command(spec Spec, exe *os.File, path string, env []string) (*exec.Cmd, *Box, error) {
+	if !filepath.IsAbs(path) {
+		return nil, nil, fmt.Errorf("the box runs a program by its absolute path, not %q", path)
+	}
 	spec.Request = spec.Request.Normalized()
 	args, err := spec.args(os.Getuid(), os.Getgid())
 	if err != nil {
@@ -35,9 +40,11 @@ func (l *Launcher) Command(spec Spec, exe *os.File, env []string) (*exec.Cmd, *B
 	if err != nil {
 		return nil, nil, fmt.Errorf("making the box: %w", err)
 	}
-	// fd 3 is the executable, fd 4 where bubblewrap writes the PID of
-	// the box's init.
-	args = append(args, "--info-fd", "4", "--", "/proc/self/fd/3")
+	// fd 3 is the executable, mounted at its path (the mount follows the
+	// descriptor to the file that was opened and verified, whatever the
+	// path names now); fd 4 is where bubblewrap writes the PID of the
+	// box's init.
+	args = append(args, "--ro-bind", "/proc/self/fd/3", path, "--info-fd", "4", "--", path)
 	cmd := exec.Command(l.bwrap, args...)
 	cmd.ExtraFiles = []*os.File{exe, w}
 	cmd.Env = env

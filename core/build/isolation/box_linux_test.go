@@ -23,7 +23,7 @@ func boxCommand(t *testing.T, spec Spec, script string, args ...string) (*os.Fil
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { sh.Close() })
-	cmd, box, err := l.Command(spec, sh, []string{"PATH=/usr/bin:/bin", "HOME=" + spec.Home})
+	cmd, box, err := l.Command(spec, sh, "/bin/sh", []string{"PATH=/usr/bin:/bin", "HOME=" + spec.Home})
 	if err != nil {
 		t.Fatal(err)
 	}

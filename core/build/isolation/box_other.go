@@ -13,7 +13,7 @@ import (
 type Box struct{ Applied *Applied }
 
 // Command fails: boxes are made with Linux namespaces.
-func (l *Launcher) Command(spec Spec, exe *os.File, env []string) (*exec.Cmd, *Box, error) {
+func (l *Launcher) Command(spec Spec, exe *os.File, path string, env []string) (*exec.Cmd, *Box, error) {
 	return nil, nil, &UnavailableError{Reason: "the build's box needs Linux namespaces; this is " + runtime.GOOS}
 }
 

@@ -122,10 +122,10 @@ type boxer struct {
 	spec isolation.Spec
 }
 
-func (b boxer) Command(exe *os.File, env []string, sockets string) (*exec.Cmd, pluginhost.Box, error) {
+func (b boxer) Command(exe *os.File, path string, env []string, sockets string) (*exec.Cmd, pluginhost.Box, error) {
 	spec := b.spec
 	spec.Sockets = sockets
-	cmd, box, err := b.l.Command(spec, exe, env)
+	cmd, box, err := b.l.Command(spec, exe, path, env)
 	if err != nil {
 		return nil, nil, err
 	}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strings"
 
 	goplugin "github.com/hashicorp/go-plugin"
@@ -16,9 +17,10 @@ import (
 // so a third party's handler is boxed without trusting or changing it.
 type Boxer interface {
 	// Command returns the command that runs the open, verified binary exe
-	// in a box, with env as its whole environment and the folder sockets
-	// (where the plugin makes its gRPC socket) reachable in it.
-	Command(exe *os.File, env []string, sockets string) (*exec.Cmd, Box, error)
+	// in a box as path (its argv[0]), with env as its whole environment
+	// and the folder sockets (where the plugin makes its gRPC socket)
+	// reachable in it.
+	Command(exe *os.File, path string, env []string, sockets string) (*exec.Cmd, Box, error)
 }
 
 // Box is a started box.
@@ -89,16 +91,18 @@ func (p *Plugin) EndBox(ctx context.Context) error {
 }
 
 // boxEnv is a boxed plugin's environment: what a program needs to run and
-// speak the user's locale, never the core's settings or credentials (AWS_*,
-// MMBUILD_*, proxies' passwords). The build's own environment reaches the
-// builder through the Build call, as declared.
+// speak the user's locale, and the settings meant for plugins
+// (MMBUILD_PLUGIN_*, documented as never holding a secret), never the
+// core's other settings or credentials (AWS_*, MMBUILD_*, proxies'
+// passwords): the build can read its handler's environment. The build's
+// own environment reaches the builder through the Build call, as declared.
 func boxEnv(env []string) []string {
 	out := []string{}
 	for _, kv := range env {
 		k, _, _ := strings.Cut(kv, "=")
-		switch k {
-		case "PATH", "HOME", "TMPDIR", "USER", "LOGNAME", "LANG", "LC_ALL", "TZ",
-			"MMBUILD_PLUGIN_LOG_LEVEL", "GOGC":
+		switch {
+		case k == "PATH", k == "HOME", k == "TMPDIR", k == "USER", k == "LOGNAME", k == "LANG", k == "LC_ALL", k == "TZ", k == "GOGC",
+			strings.HasPrefix(k, "MMBUILD_PLUGIN_"):
 			out = append(out, kv)
 		}
 	}
@@ -107,7 +111,7 @@ func boxEnv(env []string) []string {
 
 // boxedCommand is launch's command for a boxed plugin: its sockets in a
 // folder of its own, the only one of the core's it reaches.
-func (h *Host) boxedCommand(b Boxer, bin *os.File) (*exec.Cmd, Box, error) {
+func (h *Host) boxedCommand(b Boxer, bin *os.File, path string) (*exec.Cmd, Box, error) {
 	sockets, err := h.socketDir()
 	if err != nil {
 		return nil, nil, err
@@ -116,7 +120,10 @@ func (h *Host) boxedCommand(b Boxer, bin *os.File) (*exec.Cmd, Box, error) {
 	if err != nil {
 		return nil, nil, err
 	}
-	return b.Command(bin, append(boxEnv(h.env), goplugin.EnvUnixSocketDir+"="+own), own)
+	if path, err = filepath.Abs(path); err != nil {
+		return nil, nil, err
+	}
+	return b.Command(bin, path, append(boxEnv(h.env), goplugin.EnvUnixSocketDir+"="+own), own)
 }
 
 // envHas reports whether env sets k.

@@ -456,7 +456,7 @@ func (h *Host) launchVerified(ctx context.Context, name, path string, bin *binar
 	var box Box
 	if boxer != nil {
 		var err error
-		if cmd, box, err = h.boxedCommand(boxer, bin.Descriptor()); err != nil {
+		if cmd, box, err = h.boxedCommand(boxer, bin.Descriptor(), path); err != nil {
 			return nil, fmt.Errorf("plugin %s: %w", name, err)
 		}
 	} else {

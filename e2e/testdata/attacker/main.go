@@ -82,9 +82,26 @@ func want(b []byte, s string) error {
 	return nil
 }
 
-// findCore is the PID of the mmbuild process: the way a build finds it
-// is to look (pgrep), since nothing tells it.
+// findCore is the PID of the mmbuild process that runs this build: among
+// this process's ancestors, else (as pgrep would) any in sight.
 func findCore() (int, error) {
+	for pid := os.Getppid(); pid > 1; {
+		if isMmbuild(pid) {
+			return pid, nil
+		}
+		st, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+		if err != nil {
+			break
+		}
+		// pid (comm) state ppid …: the comm may hold spaces and parens.
+		fields := strings.Fields(string(st[strings.LastIndexByte(string(st), ')')+1:]))
+		if len(fields) < 2 {
+			break
+		}
+		if pid, err = strconv.Atoi(fields[1]); err != nil {
+			break
+		}
+	}
 	entries, err := os.ReadDir("/proc")
 	if err != nil {
 		return 0, err
@@ -94,16 +111,17 @@ func findCore() (int, error) {
 		if err != nil {
 			continue
 		}
-		b, err := os.ReadFile(filepath.Join("/proc", e.Name(), "cmdline"))
-		if err != nil {
-			continue
-		}
-		argv0, _, _ := strings.Cut(string(b), "\x00")
-		if filepath.Base(argv0) == "mmbuild" {
+		if isMmbuild(pid) {
 			return pid, nil
 		}
 	}
 	return 0, fmt.Errorf("no mmbuild process in sight")
+}
+
+func isMmbuild(pid int) bool {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", pid))
+	argv0, _, _ := strings.Cut(string(b), "\x00")
+	return err == nil && filepath.Base(argv0) == "mmbuild"
 }
 
 // readMem reads a page of the core's memory through /proc/PID/mem.

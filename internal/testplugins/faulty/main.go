@@ -1,5 +1,5 @@
 // Command faulty is a plugin that misbehaves on purpose, for the tests of
-// the core's error handling. $MMBUILD_TEST_FAULT chooses how:
+// the core's error handling. $MMBUILD_PLUGIN_TEST_FAULT chooses how:
 //
 //	stdout-junk   print to stdout before the handshake
 //	crash-build   serve, then crash (panic) during Build
@@ -49,7 +49,7 @@ func (f faulty) Put(context.Context, *storage.PutRequest) (*storage.PutResponse,
 }
 
 func main() {
-	mode := os.Getenv("MMBUILD_TEST_FAULT")
+	mode := os.Getenv("MMBUILD_PLUGIN_TEST_FAULT")
 	switch mode {
 	case "stdout-junk":
 		fmt.Println("hello from a plugin that talks too early")
@@ -81,7 +81,7 @@ func main() {
 	// It stands in for the plugin it is installed as, and serves only what
 	// that one serves: two plugins of a lock may not serve one kind.
 	// describe runs with a clean environment, so the binary's name decides.
-	name := os.Getenv("MMBUILD_TEST_FAULT_NAME")
+	name := os.Getenv("MMBUILD_PLUGIN_TEST_FAULT_NAME")
 	if name == "" {
 		name = strings.TrimPrefix(filepath.Base(os.Args[0]), plugin.BinaryPrefix)
 	}
