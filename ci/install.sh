@@ -18,7 +18,12 @@
 # Files already installed with the right sha256 are kept. At the end bin/ is
 # put first on PATH (and appended to $GITHUB_PATH when that is set). The
 # plugins are checked once more at every run, against mmbuild.lock.hcl.
+# A failed install leaves no download behind.
+mmbuild_partial=""
+mmbuild_sums=""
 mmbuild_install_fail() {
+	[ -z "$mmbuild_partial" ] || rm -f "$mmbuild_partial"
+	[ -z "$mmbuild_sums" ] || rm -f "$mmbuild_sums"
 	echo "mmbuild install: $*" >&2
 	exit 1
 }
@@ -61,7 +66,8 @@ mmbuild_fetch SHA256SUMS "$mmbuild_sums" || mmbuild_install_fail "cannot fetch $
 mmbuild_got=$(mmbuild_sha256 "$mmbuild_sums")
 [ "$mmbuild_got" = "$MMBUILD_SHA256SUMS" ] || mmbuild_install_fail "$MMBUILD_RELEASE_URL/SHA256SUMS has sha256 $mmbuild_got, the pin MMBUILD_SHA256SUMS is $MMBUILD_SHA256SUMS"
 mmbuild_count=0
-while read -r mmbuild_sum mmbuild_file; do
+# The last line counts without its newline too.
+while read -r mmbuild_sum mmbuild_file || [ -n "$mmbuild_sum" ]; do
 	mmbuild_file="${mmbuild_file#\*}"
 	case "$mmbuild_file" in
 	*_"${mmbuild_os}_${mmbuild_arch}") ;;
@@ -77,14 +83,14 @@ while read -r mmbuild_sum mmbuild_file; do
 		echo "mmbuild install: $mmbuild_name $MMBUILD_VERSION already in $mmbuild_bin"
 		continue
 	fi
-	mmbuild_fetch "$mmbuild_file" "$mmbuild_bin/.$mmbuild_name.download" || mmbuild_install_fail "cannot fetch $MMBUILD_RELEASE_URL/$mmbuild_file"
-	mmbuild_got=$(mmbuild_sha256 "$mmbuild_bin/.$mmbuild_name.download")
-	if [ "$mmbuild_got" != "$mmbuild_sum" ]; then
-		rm -f "$mmbuild_bin/.$mmbuild_name.download"
+	mmbuild_partial="$mmbuild_bin/.$mmbuild_name.download"
+	mmbuild_fetch "$mmbuild_file" "$mmbuild_partial" || mmbuild_install_fail "cannot fetch $MMBUILD_RELEASE_URL/$mmbuild_file"
+	mmbuild_got=$(mmbuild_sha256 "$mmbuild_partial")
+	[ "$mmbuild_got" = "$mmbuild_sum" ] ||
 		mmbuild_install_fail "$MMBUILD_RELEASE_URL/$mmbuild_file has sha256 $mmbuild_got, SHA256SUMS says $mmbuild_sum"
-	fi
-	chmod 0755 "$mmbuild_bin/.$mmbuild_name.download" && mv -f "$mmbuild_bin/.$mmbuild_name.download" "$mmbuild_bin/$mmbuild_name" ||
+	chmod 0755 "$mmbuild_partial" && mv -f "$mmbuild_partial" "$mmbuild_bin/$mmbuild_name" ||
 		mmbuild_install_fail "cannot install $mmbuild_bin/$mmbuild_name"
+	mmbuild_partial=""
 	echo "mmbuild install: $mmbuild_name $MMBUILD_VERSION sha256:$mmbuild_sum"
 done <"$mmbuild_sums"
 rm -f "$mmbuild_sums"

@@ -7,7 +7,9 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"syscall"
 	"testing"
+	"time"
 
 	"gopkg.in/yaml.v3"
 
@@ -227,5 +229,64 @@ func TestGitHubActionFile(t *testing.T) {
 		if !strings.HasPrefix(o.Value, "${{ steps.run.outputs.") {
 			t.Errorf("output %s = %q, not the run step's", name, o.Value)
 		}
+	}
+}
+
+// A cancelled job: the runner's SIGTERM (or SIGINT, SIGHUP) to the run
+// step's sh ends the mmbuild it runs, build included, and removes the
+// decoded signing key from $RUNNER_TEMP; the step fails.
+func TestGitHubRunStepCancelled(t *testing.T) {
+	in := testenv.NewInstall(t)
+	run := filepath.Join(testenv.Root(), "ci", "github", "run.sh")
+	for _, sig := range []syscall.Signal{syscall.SIGTERM, syscall.SIGINT, syscall.SIGHUP} {
+		t.Run(sig.String(), func(t *testing.T) {
+			dir := lockedProject(t, in, "")
+			cfg := filepath.Join(dir, "mmbuild.yaml")
+			writeFiles(t, dir, map[string]string{"mmbuild.yaml": strings.Replace(string(mustRead(t, cfg)), `params: ["all"]`, `params: ["long"]`, 1)})
+			runnerTemp := t.TempDir()
+			cmd := exec.Command("sh", run)
+			cmd.Dir = dir
+			cmd.Env = append(slices.Clone(in.Env), "PATH="+in.BinDir+":"+os.Getenv("PATH"), "PWD="+dir, "RUNNER_TEMP="+runnerTemp,
+				"MMBUILD_SIGNING_KEY=-----BEGIN PRIVATE KEY-----\nnot read by this build\n-----END PRIVATE KEY-----")
+			var out bytes.Buffer
+			cmd.Stdout, cmd.Stderr = &out, &out
+			// sh's end is what counts: an mmbuild it left behind holds the
+			// output pipe open, and is found below.
+			cmd.WaitDelay = 2 * time.Second
+			if err := cmd.Start(); err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() {
+				_ = cmd.Process.Kill()
+				for _, p := range testenv.Processes() { // whatever the step left running
+					if strings.HasPrefix(p.Exe, in.BinDir+"/") || strings.Contains(p.Cmdline, "sleep 7777") {
+						_ = syscall.Kill(p.PID, syscall.SIGKILL)
+					}
+				}
+			})
+			waitFor(t, filepath.Join(dir, "long-started"))
+			if left, _ := os.ReadDir(runnerTemp); len(left) != 1 {
+				t.Fatalf("RUNNER_TEMP holds %d files while mmbuild runs, want the key file", len(left))
+			}
+			if err := cmd.Process.Signal(sig); err != nil {
+				t.Fatal(err)
+			}
+			done := make(chan error, 1)
+			go func() { done <- cmd.Wait() }()
+			select {
+			case err := <-done:
+				if err == nil {
+					t.Fatalf("the step exited 0 after %v:\n%s", sig, out.String())
+				}
+			case <-time.After(20 * time.Second):
+				t.Fatalf("the step did not end within 20 s of %v:\n%s", sig, out.String())
+			}
+			if left, _ := os.ReadDir(runnerTemp); len(left) > 0 {
+				t.Errorf("RUNNER_TEMP holds %s after %v: the key file was not removed", left[0].Name(), sig)
+			}
+			if left := lingering(t, in.BinDir, "7777"); len(left) > 0 {
+				t.Errorf("mmbuild or its build outlived the step's %v: %v", sig, left)
+			}
+		})
 	}
 }

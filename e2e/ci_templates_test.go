@@ -4,6 +4,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"testing"
 
@@ -96,6 +97,39 @@ func TestInstallScript(t *testing.T) {
 	if exists(filepath.Join(other, "bin", "mmbuild")) {
 		t.Error("installed under a wrong pin")
 	}
+	noLeftovers(t, "wrong pin", filepath.Join(other, "bin"))
+
+	// A SHA256SUMS without a final newline: its last binary too.
+	trimmed := filepath.Join(t.TempDir(), "release")
+	if err := os.CopyFS(trimmed, os.DirFS(release)); err != nil {
+		t.Fatal(err)
+	}
+	sums := strings.TrimRight(string(mustRead(t, filepath.Join(release, "SHA256SUMS"))), "\n")
+	if err := os.WriteFile(filepath.Join(trimmed, "SHA256SUMS"), []byte(sums), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	last := sums[strings.LastIndex(sums, "  ")+2:]
+	if !strings.HasSuffix(last, "_"+runtime.GOOS+"_"+runtime.GOARCH) {
+		t.Fatalf("the release's last binary %s is not this platform's: the case below would not test it", last)
+	}
+	newline := filepath.Join(t.TempDir(), "mmbuild")
+	log = ghStep(t, t.TempDir(), env(newline, trimmed, sha256Hex(t, []byte(sums))), install)
+	name := strings.TrimSuffix(last, "_"+runtime.GOOS+"_"+runtime.GOARCH)
+	if !exists(filepath.Join(newline, "bin", name)) || !strings.Contains(log, "mmbuild install: "+name+" ") {
+		t.Errorf("SHA256SUMS without a final newline: its last binary %s was not installed:\n%s", name, log)
+	}
+
+	// A binary missing from the release: nothing half-fetched stays.
+	missing := filepath.Join(t.TempDir(), "release")
+	if err := os.CopyFS(missing, os.DirFS(release)); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Remove(filepath.Join(missing, last)); err != nil {
+		t.Fatal(err)
+	}
+	partial := filepath.Join(t.TempDir(), "mmbuild")
+	fails("missing binary", env(partial, missing, pin), "cannot fetch "+missing+"/"+last)
+	noLeftovers(t, "missing binary", filepath.Join(partial, "bin"))
 	// A binary changed after SHA256SUMS was made.
 	bins, _ := filepath.Glob(filepath.Join(release, "mmbuild-plugin-make_*"))
 	if err := os.WriteFile(bins[0], []byte("not the plugin"), 0o755); err != nil {
@@ -104,6 +138,20 @@ func TestInstallScript(t *testing.T) {
 	fails("tampered binary", env(other, release, pin), filepath.Base(bins[0])+" has sha256 "+sha256Hex(t, []byte("not the plugin")), "SHA256SUMS says")
 	if exists(filepath.Join(other, "bin", "mmbuild-plugin-make")) {
 		t.Error("a tampered binary was installed")
+	}
+	noLeftovers(t, "tampered binary", filepath.Join(other, "bin"))
+}
+
+// noLeftovers fails when a failed install left a download (.NAME.download)
+// in dir.
+func noLeftovers(t *testing.T, name, dir string) {
+	t.Helper()
+	left, err := filepath.Glob(filepath.Join(dir, ".*"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(left) > 0 {
+		t.Errorf("%s: the failed install left %v", name, left)
 	}
 }
 

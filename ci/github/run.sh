@@ -11,13 +11,35 @@
 #   GITHUB_OUTPUT        build.env's variables and env-file are appended to it
 #                        as step outputs (NAME<<DELIMITER blocks)
 #   GITHUB_STEP_SUMMARY  the Markdown summary (mmbuild summary) is appended to it
+#
+# A cancelled job (SIGINT, then SIGTERM from the runner, or SIGHUP) ends
+# mmbuild first, then removes the key file: sh runs no EXIT trap when a
+# signal kills it, and the signal reaches sh alone.
 set -eu
+
+key_file=""
+child=""
+trap '[ -z "$key_file" ] || rm -f "$key_file"' EXIT
+# stop SIGNAL: end the running mmbuild with SIGTERM (a background job of sh
+# ignores SIGINT) and wait for it, then exit as SIGNAL would (the EXIT trap
+# removes the key).
+stop() {
+	trap '' INT TERM HUP
+	if [ -n "$child" ]; then
+		kill -TERM "$child" 2>/dev/null || :
+		wait "$child" || :
+	fi
+	case "$1" in INT) exit 130 ;; HUP) exit 129 ;; *) exit 143 ;; esac
+}
+trap 'stop INT' INT
+trap 'stop TERM' TERM
+trap 'stop HUP' HUP
 
 tmp="${RUNNER_TEMP:-${TMPDIR:-/tmp}}"
 if [ -n "${MMBUILD_SIGNING_KEY:-}" ]; then
-	MMBUILD_SIGNING_KEY_FILE=$(umask 077 && mktemp "$tmp/mmbuild-signing-key.XXXXXX")
-	trap 'rm -f "$MMBUILD_SIGNING_KEY_FILE"' EXIT
-	printf '%s\n' "$MMBUILD_SIGNING_KEY" >"$MMBUILD_SIGNING_KEY_FILE"
+	key_file=$(umask 077 && mktemp "$tmp/mmbuild-signing-key.XXXXXX")
+	printf '%s\n' "$MMBUILD_SIGNING_KEY" >"$key_file"
+	MMBUILD_SIGNING_KEY_FILE=$key_file
 	export MMBUILD_SIGNING_KEY_FILE
 fi
 # The key itself goes no further: plugins get every MMBUILD_* variable.
@@ -26,8 +48,13 @@ unset MMBUILD_SIGNING_KEY
 env_file="$PWD/build.env"
 # mmbuild run appends to $GITHUB_OUTPUT by itself; here the outputs are
 # written once, below, in the delimiter form.
+# In the background, waited for: a trapped signal interrupts wait (not a
+# command in the foreground), so stop can end mmbuild at once.
 # shellcheck disable=SC2086 # MMBUILD_RUN_ARGS is a list of flags
-GITHUB_OUTPUT="" mmbuild run ${MMBUILD_CONFIG:+--file "$MMBUILD_CONFIG"} --output-env "$env_file" ${MMBUILD_BUILDER_ID:+--builder-id "$MMBUILD_BUILDER_ID"} ${MMBUILD_RUN_ARGS:-}
+GITHUB_OUTPUT="" mmbuild run ${MMBUILD_CONFIG:+--file "$MMBUILD_CONFIG"} --output-env "$env_file" ${MMBUILD_BUILDER_ID:+--builder-id "$MMBUILD_BUILDER_ID"} ${MMBUILD_RUN_ARGS:-} &
+child=$!
+wait "$child"
+child=""
 
 . "$(dirname "$0")/outputs.sh"
 while IFS= read -r line; do
