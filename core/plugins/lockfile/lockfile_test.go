@@ -318,3 +318,27 @@ func ExampleFile_Set() {
 	//   }
 	// }
 }
+
+// A lock file nested 100,000 levels deep (brackets, templates or unary
+// operators) is refused with its position before the HCL parser, which
+// recurses once a level, can overflow its stack.
+func TestParseRefusesDeepNestingBeforeTheParser(t *testing.T) {
+	const n = 100_000
+	head := "plugin \"make\" {\n  version = \"1.0.0\"\n  hashes = "
+	for name, value := range map[string]string{
+		"brackets":  strings.Repeat("[", n) + strings.Repeat("]", n),
+		"templates": strings.Repeat(`"${`, n) + "1" + strings.Repeat(`}"`, n),
+		"unary":     strings.Repeat("!", n) + "true",
+	} {
+		t.Run(name, func(t *testing.T) {
+			_, err := Parse([]byte(head+value+"\n}\n"), "mmbuild.lock.hcl")
+			var lerr *Error
+			if !errors.As(err, &lerr) || !strings.Contains(err.Error(), "nested more than 32 levels deep") {
+				t.Fatalf("err = %v, want the depth refused", err)
+			}
+			if lerr.Line != 3 {
+				t.Errorf("error at line %d, want 3 (hashes): %v", lerr.Line, err)
+			}
+		})
+	}
+}
