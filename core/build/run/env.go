@@ -41,8 +41,8 @@ func resolveSecrets(ctx context.Context, t tools, store *remote.Store, cfg *conf
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w", where, err)
 		}
-		if len(strings.TrimSpace(v)) < redact.MinLen {
-			return nil, fmt.Errorf("%s: the value is shorter than %d characters and could not be redacted from output reliably", where, redact.MinLen)
+		if err := redact.Check(v); err != nil {
+			return nil, fmt.Errorf("%s: %w", where, err)
 		}
 		t.red.Add(v)
 		out[s.Name] = v
