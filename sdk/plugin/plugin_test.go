@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"unicode/utf8"
 
 	"github.com/mmbuild/mmbuild/sdk/handler"
 	"github.com/mmbuild/mmbuild/sdk/storage"
@@ -77,6 +78,30 @@ func TestErrorsSurviveTheWire(t *testing.T) {
 	conn := TestConn(t, WithName("t"), WithStorage("x", errStore{}))
 	if _, err := conn.Storage().Stat(context.Background(), &storage.StatRequest{URL: "y://b"}); !errors.Is(err, storage.ErrInvalidURL) {
 		t.Fatalf("unserved scheme: %v", err)
+	}
+}
+
+// A plugin's 10 MiB error message reaches the host cut to a bounded line
+// that says how much was left out, cut at a character boundary and with
+// its sentinel kept.
+func TestHugeErrorMessageIsCappedOnTheHost(t *testing.T) {
+	for name, err := range map[string]error{
+		"plain 10 MiB":   errors.New(strings.Repeat("x", 10<<20-1) + "é"),
+		"sentinel 5 MiB": fmt.Errorf("%s: %w", strings.Repeat("x", 5<<20-1)+"é", fs.ErrPermission),
+	} {
+		t.Run(name, func(t *testing.T) {
+			conn := TestConn(t, WithName("t"), WithStorage("x", errStore{err: err}))
+			_, got := conn.Storage().Stat(context.Background(), &storage.StatRequest{URL: "x://b/k"})
+			if got == nil || len(got.Error()) > 5<<10 {
+				t.Fatalf("relayed %d bytes of the plugin's error, want at most 5 KiB", len(got.Error()))
+			}
+			if !strings.Contains(got.Error(), "more bytes of the plugin's message left out") || !utf8.ValidString(got.Error()) {
+				t.Fatalf("capped message: %.200q…", got.Error())
+			}
+			if errors.Is(err, fs.ErrPermission) != errors.Is(got, fs.ErrPermission) {
+				t.Fatalf("sentinel lost: %v", got)
+			}
+		})
 	}
 }
 

@@ -306,6 +306,11 @@ const MaxSize = 1 << 20
 // Load reads, parses and validates the config at path. It does not expand
 // ${VAR}; call Expand for that. Problems in the file are *Error.
 func Load(path string) (*Config, error) {
+	// A FIFO would block the open until a writer comes (and no signal
+	// ends that wait), a device would never end: a config is a file.
+	if fi, err := os.Stat(path); err == nil && !fi.Mode().IsRegular() {
+		return nil, &Error{Pos: Position{File: path}, Msg: "not a regular file (a pipe, a device or a folder): a config is read from a file"}
+	}
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, fmt.Errorf("loading config: %w", err)

@@ -5,7 +5,9 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"syscall"
 	"testing"
+	"time"
 )
 
 // writeConfig writes data as dir/name and returns its path.
@@ -105,4 +107,32 @@ func TestLoadFile(t *testing.T) {
 			t.Errorf("params = %q, want [VERSION=3.4]", c.Handler.Params)
 		}
 	})
+}
+
+// -f naming a named pipe is refused at once, without opening it: opening a
+// FIFO for reading waits for a writer, and no signal ends that wait.
+func TestLoadRefusesANamedPipeWithoutWaiting(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "mmbuild.yaml")
+	if err := syscall.Mkfifo(path, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() {
+		_, err := LoadFile(path, nil)
+		done <- err
+	}()
+	select {
+	case err := <-done:
+		var cerr *Error
+		if !errors.As(err, &cerr) || err.Error() != path+": not a regular file (a pipe, a device or a folder): a config is read from a file" {
+			t.Fatalf("err = %v", err)
+		}
+	case <-time.After(5 * time.Second):
+		// Let the blocked open go, so the test ends.
+		if w, err := os.OpenFile(path, os.O_WRONLY, 0); err == nil {
+			w.Close()
+		}
+		<-done
+		t.Fatal("LoadFile blocked opening a named pipe")
+	}
 }

@@ -6,7 +6,10 @@ package redact
 
 import (
 	"bytes"
+	"encoding/json"
+	"fmt"
 	"io"
+	"net/url"
 	"sort"
 	"strings"
 	"sync"
@@ -17,8 +20,69 @@ const Text = "[redacted]"
 
 // MinLen is the shortest secret value that is redacted: replacing every "a"
 // of a build log would make it unreadable and still not hide a one-letter
-// secret. Shorter secrets are refused where they are resolved.
+// secret. Shorter secrets are refused where they are resolved (Check).
 const MinLen = 4
+
+// Check applies the one rule a secret's value must meet to be redacted
+// reliably: at least MinLen characters, and so each of its non-blank
+// lines, since output is redacted line by line and a key printed one line
+// at a time would show a shorter line as it is.
+func Check(v string) error {
+	if len(strings.TrimSpace(v)) < MinLen {
+		return fmt.Errorf("the value is shorter than %d characters and could not be redacted from output reliably", MinLen)
+	}
+	for _, l := range lines(v) {
+		if l = strings.TrimSpace(l); l != "" && len(l) < MinLen {
+			return fmt.Errorf("a line of the value is shorter than %d characters and could not be redacted from output reliably (the same rule as for a value)", MinLen)
+		}
+	}
+	return nil
+}
+
+// lines are the non-empty lines of a multi-line value (nil for one line).
+func lines(v string) []string {
+	if !strings.ContainsAny(v, "\r\n") {
+		return nil
+	}
+	return strings.FieldsFunc(v, func(r rune) bool { return r == '\n' || r == '\r' })
+}
+
+// encodings are the forms a value takes in a URL's path or query, in JSON,
+// and with either case of percent-encoding's hex digits: a secret that
+// reaches a URL or a JSON document is caught in that form too.
+func encodings(v string) []string {
+	out := []string{url.QueryEscape(v), url.PathEscape(v), (&url.URL{Path: v}).EscapedPath()}
+	for _, e := range out[:3] {
+		out = append(out, lowerHex(e))
+	}
+	for _, escapeHTML := range []bool{true, false} {
+		var b strings.Builder
+		enc := json.NewEncoder(&b)
+		enc.SetEscapeHTML(escapeHTML)
+		if enc.Encode(v) == nil {
+			out = append(out, strings.TrimSuffix(strings.TrimSuffix(b.String(), "\n"), `"`)[1:])
+		}
+	}
+	return out
+}
+
+// lowerHex writes a percent-encoded string's hex digits in lower case.
+func lowerHex(s string) string {
+	b := []byte(s)
+	for i := 0; i+2 < len(b); i++ {
+		if b[i] == '%' {
+			b[i+1], b[i+2] = lower(b[i+1]), lower(b[i+2])
+		}
+	}
+	return string(b)
+}
+
+func lower(c byte) byte {
+	if c >= 'A' && c <= 'F' {
+		return c + 'a' - 'A'
+	}
+	return c
+}
 
 // Redactor knows a run's secret values. The zero value is not usable: use
 // New. It is safe for concurrent use.
@@ -31,17 +95,19 @@ type Redactor struct {
 // New returns a Redactor that knows no secret yet.
 func New() *Redactor { return &Redactor{} }
 
-// Add makes v a secret value. A multi-line value also adds each of its
-// lines: output is redacted line by line, and a builder printing a key one
-// line per write must not reveal it piece by piece.
+// Add makes v a secret value, also in the forms a URL, a query or JSON
+// gives it. A multi-line value also adds each of its lines: output is
+// redacted line by line, and a builder printing a key one line per write
+// must not reveal it piece by piece.
 func (r *Redactor) Add(v string) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	cands := []string{v, strings.TrimSpace(v)}
-	if strings.ContainsAny(v, "\r\n") {
-		for _, l := range strings.FieldsFunc(v, func(r rune) bool { return r == '\n' || r == '\r' }) {
-			cands = append(cands, l, strings.TrimSpace(l))
-		}
+	for _, l := range lines(v) {
+		cands = append(cands, l, strings.TrimSpace(l))
+	}
+	for _, c := range cands[:len(cands):len(cands)] {
+		cands = append(cands, encodings(c)...)
 	}
 	for _, cand := range cands {
 		if len(cand) < MinLen || contains(r.values, cand) {

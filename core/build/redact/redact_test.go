@@ -1,9 +1,11 @@
 package redact
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io/fs"
+	"net/url"
 	"strings"
 	"sync"
 	"testing"
@@ -117,5 +119,52 @@ func TestConcurrentUse(t *testing.T) {
 	r.Flush()
 	if !strings.Contains(r.String("secret-0003"), Text) {
 		t.Fatal("value added concurrently is not redacted")
+	}
+}
+
+// A secret that reaches a URL's path or query, or a JSON document, is
+// redacted in the form it takes there, percent-encoded with either case of
+// hex digits, not only raw.
+func TestEncodedFormsOfASecretAreRedacted(t *testing.T) {
+	const secret = "p@ss w/rd+&=<x>\"é"
+	r := New()
+	r.Add(secret)
+	js, _ := json.Marshal(secret)
+	for name, in := range map[string]string{
+		"query":           "https://h/x?tok=" + url.QueryEscape(secret) + "&a=b",
+		"query lower hex": "https://h/x?tok=" + strings.ToLower(url.QueryEscape(secret)),
+		"path segment":    "https://h/" + url.PathEscape(secret) + "/x",
+		"path":            (&url.URL{Scheme: "https", Host: "h", Path: "/a/" + secret + "/x"}).String(),
+		"json":            `{"token":` + string(js) + `}`,
+	} {
+		t.Run(name, func(t *testing.T) {
+			got := r.String(in)
+			if !strings.Contains(got, Text) {
+				t.Fatalf("String(%q) = %q: the encoded secret is not redacted", in, got)
+			}
+			if strings.Contains(got, "ss") || strings.Contains(got, "rd") {
+				t.Fatalf("String(%q) = %q: part of the secret is left", in, got)
+			}
+		})
+	}
+}
+
+// One rule for a secret's value and for each line of it: shorter than
+// MinLen is refused (a short line would be printed as it is, since output
+// is redacted line by line); blank lines and long lines pass.
+func TestCheckAppliesTheLengthRuleToEveryLine(t *testing.T) {
+	for v, wantErr := range map[string]string{
+		"ab":                               "the value is shorter than 4",
+		"  abc \n":                         "the value is shorter than 4",
+		"a-long-first-line\nxy\n":          "a line of the value is shorter than 4",
+		"a-long-first-line\r\nxy":          "a line of the value is shorter than 4",
+		"a-long-first-line\n\nsecond-line": "",
+		"-----BEGIN KEY-----\nAAAA\n-----END KEY-----\n": "",
+		"s3cr3t": "",
+	} {
+		err := Check(v)
+		if (err == nil) != (wantErr == "") || err != nil && !strings.Contains(err.Error(), wantErr) {
+			t.Errorf("Check(%q) = %v, want %q", v, err, wantErr)
+		}
 	}
 }

@@ -41,13 +41,29 @@ func resolveSecrets(ctx context.Context, t tools, store *remote.Store, cfg *conf
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w", where, err)
 		}
-		if len(strings.TrimSpace(v)) < redact.MinLen {
-			return nil, fmt.Errorf("%s: the value is shorter than %d characters and could not be redacted from output reliably", where, redact.MinLen)
+		if err := redact.Check(v); err != nil {
+			return nil, fmt.Errorf("%s: %w", where, err)
 		}
 		t.red.Add(v)
 		out[s.Name] = v
 	}
 	return out, nil
+}
+
+// refuseSecretURLs refuses a URL the run publishes to that holds a
+// secret's value (in any form the redactor knows): it reached it through a
+// plain variable, would become a folder name at the destination, and would
+// be recorded in build.env and the attestation as an unusable [redacted]
+// URL. A secret reaches a plugin through credentials:, never through a URL.
+// (A material's URL may hold one: it is read, not published, and
+// redacted wherever it is shown.)
+func refuseSecretURLs(t tools, cfg *config.Config) error {
+	for _, u := range planURLs(cfg) {
+		if u.published && t.red.Contains(u.url) {
+			return fmt.Errorf("%s: %s holds a secret's value: a secret never becomes part of a published URL or path (hand it to the plugin with credentials:)", u.where, t.red.String(u.url))
+		}
+	}
+	return nil
 }
 
 // readSecret reads one secret: env:// and file:// by the core itself, any

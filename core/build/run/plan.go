@@ -131,6 +131,7 @@ func makePlan(cfg *config.Config, r resolver) (*plan, error) {
 type planURL struct {
 	url, where string
 	secret     bool
+	published  bool // the run puts something there
 }
 
 // planURLs lists every URL of cfg with where it is used.
@@ -148,13 +149,13 @@ func planURLs(cfg *config.Config) []planURL {
 		}
 	}
 	if cfg.Artifacts.Destination != "" {
-		out = append(out, planURL{url: cfg.Artifacts.Destination, where: fmt.Sprintf("%s: artifacts.destination", cfg.Artifacts.Pos)})
+		out = append(out, planURL{url: cfg.Artifacts.Destination, where: fmt.Sprintf("%s: artifacts.destination", cfg.Artifacts.Pos), published: true})
 	}
 	for i, im := range cfg.Artifacts.Images {
-		out = append(out, planURL{url: im, where: fmt.Sprintf("%s: artifacts.images[%d]", cfg.PositionOf(fmt.Sprintf("artifacts.images[%d]", i)), i)})
+		out = append(out, planURL{url: im, where: fmt.Sprintf("%s: artifacts.images[%d]", cfg.PositionOf(fmt.Sprintf("artifacts.images[%d]", i)), i), published: true})
 	}
 	for i, t := range cfg.Transfers {
-		out = append(out, planURL{url: t.Destination, where: fmt.Sprintf("%s: transfers[%d].destination", t.Pos, i)})
+		out = append(out, planURL{url: t.Destination, where: fmt.Sprintf("%s: transfers[%d].destination", t.Pos, i), published: true})
 	}
 	for i, c := range cfg.Credentials {
 		out = append(out, planURL{url: c.URL, where: fmt.Sprintf("%s: credentials[%d].url", c.Pos, i)})

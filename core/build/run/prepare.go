@@ -37,6 +37,9 @@ func prepare(ctx context.Context, t tools, cfg *config.Config, ps *plugins) (*pr
 	if err != nil {
 		return nil, err
 	}
+	if err := refuseSecretURLs(t, cfg); err != nil {
+		return nil, err
+	}
 	in.secrets = secrets
 	in.store = base.WithCredentials(remote.Credentials(cfg.Credentials, secrets))
 	if in.src, in.workDir, err = prepareSource(ctx, t, cfg, secrets); err != nil {

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"io/fs"
+	"net/url"
 	"os"
 	"path/filepath"
 	"slices"
@@ -284,6 +285,36 @@ func TestArtifactNamedLikeTheEvidenceIsRefusedBeforePublishing(t *testing.T) {
 			}
 			if n := p.builds(t); n != tt.built {
 				t.Fatalf("builder ran %d times, want %d", n, tt.built)
+			}
+		})
+	}
+}
+
+// A secret's value that reaches the destination URL through a plain
+// variable (also percent-encoded) is refused before the build: it would
+// become a folder name at the destination and an unusable [redacted] URL
+// in build.env and the attestation.
+func TestSecretInTheDestinationURLIsRefusedBeforeTheBuild(t *testing.T) {
+	const secret = "s3cr3t dest/value"
+	for name, dest := range map[string]func(p *project) string{
+		"raw":             func(p *project) string { return "file://" + p.dest + "/" + secret + "/" },
+		"percent-encoded": func(p *project) string { return "file://" + p.dest + "/" + url.PathEscape(secret) + "/" },
+	} {
+		t.Run(name, func(t *testing.T) {
+			cfg := strings.Replace(baseConfig, "env:\n  - var: SHOUT\n    value: plain\n",
+				"secrets:\n  - name: TOKEN\n    from: env://CI_TOKEN\nenv:\n  - var: SHOUT\n    value: plain\n", 1)
+			p := newProject(t, cfg)
+			p.env["CI_TOKEN"] = secret
+			p.env["DEST"] = dest(p)
+			o := runProject(t, p)
+			if o.err == nil || !strings.Contains(o.err.Error(), "artifacts.destination") || !strings.Contains(o.err.Error(), "holds a secret's value") {
+				t.Fatalf("err = %v", o.err)
+			}
+			if strings.Contains(o.err.Error(), "s3cr3t") {
+				t.Fatalf("the secret is in the error: %v", o.err)
+			}
+			if got := p.published(t); len(got) != 0 || p.builds(t) != 0 {
+				t.Fatalf("built %d times, published %v", p.builds(t), got)
 			}
 		})
 	}

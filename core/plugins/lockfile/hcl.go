@@ -24,8 +24,45 @@ var (
 	}
 )
 
+// maxDepth bounds how deep a lock file nests brackets, braces, parentheses,
+// quotes, templates and unary operators. A lock file needs four levels; the
+// HCL parser recurses once a level, and 100,000 of them overflow the stack.
+const maxDepth = 32
+
+// checkDepth refuses, before the parser sees them, tokens nested deeper
+// than maxDepth. The scanner runs without recursion.
+func checkDepth(src []byte, filename string) error {
+	tokens, diags := hclsyntax.LexConfig(src, filename, hcl.InitialPos)
+	if err := firstError(diags, filename); err != nil {
+		return err
+	}
+	depth, unary := 0, 0
+	for _, tok := range tokens {
+		switch tok.Type {
+		case hclsyntax.TokenOBrace, hclsyntax.TokenOBrack, hclsyntax.TokenOParen, hclsyntax.TokenOQuote,
+			hclsyntax.TokenOHeredoc, hclsyntax.TokenTemplateInterp, hclsyntax.TokenTemplateControl:
+			depth++
+		case hclsyntax.TokenCBrace, hclsyntax.TokenCBrack, hclsyntax.TokenCParen, hclsyntax.TokenCQuote,
+			hclsyntax.TokenCHeredoc, hclsyntax.TokenTemplateSeqEnd:
+			depth = max(depth-1, 0)
+		}
+		if tok.Type == hclsyntax.TokenBang || tok.Type == hclsyntax.TokenMinus {
+			unary++
+		} else {
+			unary = 0
+		}
+		if depth+unary > maxDepth {
+			return errorAt(filename, tok.Range, fmt.Sprintf("nested more than %d levels deep: this is not a lock file mmbuild writes", maxDepth))
+		}
+	}
+	return nil
+}
+
 // Parse reads a lock file's content; filename is used in error positions.
 func Parse(src []byte, filename string) (*File, error) {
+	if err := checkDepth(src, filename); err != nil {
+		return nil, err
+	}
 	file, diags := hclsyntax.ParseConfig(src, filename, hcl.InitialPos)
 	if err := firstError(diags, filename); err != nil {
 		return nil, err

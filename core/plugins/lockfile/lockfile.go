@@ -4,6 +4,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"maps"
 	"os"
@@ -67,17 +68,39 @@ func Platform() string { return runtime.GOOS + "_" + runtime.GOARCH }
 // (syntax, an unknown argument or block, a malformed sum) is an *Error
 // carrying the file, line and column, on one line.
 func Load(path string) (*File, error) {
-	src, err := os.ReadFile(path)
+	fi, err := os.Stat(path)
 	if errors.Is(err, fs.ErrNotExist) {
 		f := New()
 		f.missing = true
 		return f, nil
+	}
+	// A FIFO would block the open until a writer comes, a device would
+	// never end: a lock file is a file, and a small one.
+	switch {
+	case err != nil:
+		return nil, fmt.Errorf("reading lock file: %w", err)
+	case !fi.Mode().IsRegular():
+		return nil, fmt.Errorf("reading lock file %s: not a regular file (a pipe, a device or a folder)", path)
+	case fi.Size() > MaxSize:
+		return nil, fmt.Errorf("reading lock file %s: larger than %d KiB", path, MaxSize>>10)
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("reading lock file: %w", err)
+	}
+	defer f.Close()
+	src, err := io.ReadAll(io.LimitReader(f, MaxSize+1))
+	if err == nil && len(src) > MaxSize {
+		err = fmt.Errorf("%s is larger than %d KiB", path, MaxSize>>10)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("reading lock file: %w", err)
 	}
 	return Parse(src, path)
 }
+
+// MaxSize bounds a lock file: a few hundred bytes a plugin and platform.
+const MaxSize = 1 << 20
 
 // Missing reports whether Load found no file.
 func (f *File) Missing() bool { return f.missing }

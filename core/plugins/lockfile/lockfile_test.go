@@ -7,7 +7,9 @@ import (
 	"path/filepath"
 	"reflect"
 	"strings"
+	"syscall"
 	"testing"
+	"time"
 )
 
 const (
@@ -317,4 +319,58 @@ func ExampleFile_Set() {
 	//     linux_amd64 = "sha256:abababababababababababababababababababababababababababababababab"
 	//   }
 	// }
+}
+
+// A lock file nested 100,000 levels deep (brackets, templates or unary
+// operators) is refused with its position before the HCL parser, which
+// recurses once a level, can overflow its stack.
+func TestParseRefusesDeepNestingBeforeTheParser(t *testing.T) {
+	const n = 100_000
+	head := "plugin \"make\" {\n  version = \"1.0.0\"\n  hashes = "
+	for name, value := range map[string]string{
+		"brackets":  strings.Repeat("[", n) + strings.Repeat("]", n),
+		"templates": strings.Repeat(`"${`, n) + "1" + strings.Repeat(`}"`, n),
+		"unary":     strings.Repeat("!", n) + "true",
+	} {
+		t.Run(name, func(t *testing.T) {
+			_, err := Parse([]byte(head+value+"\n}\n"), "mmbuild.lock.hcl")
+			var lerr *Error
+			if !errors.As(err, &lerr) || !strings.Contains(err.Error(), "nested more than 32 levels deep") {
+				t.Fatalf("err = %v, want the depth refused", err)
+			}
+			if lerr.Line != 3 {
+				t.Errorf("error at line %d, want 3 (hashes): %v", lerr.Line, err)
+			}
+		})
+	}
+}
+
+// A lock file that is a named pipe is refused at once, without opening it
+// (which would wait for a writer), and one over MaxSize is refused too.
+func TestLoadRefusesAPipeAndAnOversizedFile(t *testing.T) {
+	dir := t.TempDir()
+	pipe := filepath.Join(dir, "pipe.hcl")
+	if err := syscall.Mkfifo(pipe, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	big := filepath.Join(dir, "big.hcl")
+	if err := os.WriteFile(big, bytes.Repeat([]byte("# \n"), MaxSize), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for path, want := range map[string]string{pipe: "not a regular file", big: "larger than 1024 KiB"} {
+		done := make(chan error, 1)
+		go func() { _, err := Load(path); done <- err }()
+		select {
+		case err := <-done:
+			if err == nil || !strings.Contains(err.Error(), want) {
+				t.Errorf("Load(%s) = %v, want %q", path, err, want)
+			}
+		case <-time.After(5 * time.Second):
+			if w, err := os.OpenFile(pipe, os.O_WRONLY, 0); err == nil {
+				w.Close()
+			}
+			<-done
+			t.Fatalf("Load(%s) blocked", path)
+		}
+	}
 }

@@ -70,6 +70,7 @@ type Host struct {
 	logger        hclog.Logger
 	env           []string
 	startTimeout  time.Duration
+	startErr      error // a start timeout that could not be read: every Start fails with it
 
 	attached map[string]*plugin.Conn
 	resolver Resolver
@@ -117,13 +118,22 @@ func WithLogger(l hclog.Logger) Option { return func(h *Host) { h.logger = l } }
 // DefaultStartTimeout bounds a plugin's start, handshake and first call.
 const DefaultStartTimeout = 20 * time.Second
 
+// StartTimeoutEnv names the variable that sets the start timeout.
+const StartTimeoutEnv = "MMBUILD_PLUGIN_START_TIMEOUT"
+
 // StartTimeout is $MMBUILD_PLUGIN_START_TIMEOUT (a Go duration), else
-// DefaultStartTimeout.
-func StartTimeout() time.Duration {
-	if d, err := time.ParseDuration(os.Getenv("MMBUILD_PLUGIN_START_TIMEOUT")); err == nil && d > 0 {
-		return d
+// DefaultStartTimeout. A value that is not a positive duration is an
+// error, not the default: a typo must not silently change the bound.
+func StartTimeout() (time.Duration, error) {
+	v := os.Getenv(StartTimeoutEnv)
+	if v == "" {
+		return DefaultStartTimeout, nil
 	}
-	return DefaultStartTimeout
+	d, err := time.ParseDuration(v)
+	if err != nil || d <= 0 {
+		return 0, fmt.Errorf("$%s=%q is not a duration such as 20s or 2m", StartTimeoutEnv, v)
+	}
+	return d, nil
 }
 
 // WithSumCache remembers verified binaries' sums in c, so an unchanged
@@ -140,11 +150,12 @@ func New(find FindFunc, pin PinFunc, opts ...Option) *Host {
 		find:         find,
 		pin:          pin,
 		logger:       hclog.NewNullLogger(),
-		startTimeout: StartTimeout(),
+		startTimeout: DefaultStartTimeout,
 		started:      map[string]*startResult{},
 		procs:        map[string]*process{},
 		resolver:     ByName{},
 	}
+	h.startTimeout, h.startErr = StartTimeout()
 	for _, o := range opts {
 		o(h)
 	}
@@ -157,6 +168,9 @@ func New(find FindFunc, pin PinFunc, opts ...Option) *Host {
 // Start starts the plugin called name once; later calls (also concurrent
 // ones) return the same process.
 func (h *Host) Start(ctx context.Context, name string) (*Plugin, error) {
+	if h.startErr != nil {
+		return nil, h.startErr
+	}
 	h.mu.Lock()
 	if h.ctx == nil {
 		h.ctx = ctx

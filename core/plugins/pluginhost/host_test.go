@@ -72,13 +72,19 @@ func TestAttachedStartsEachPluginOnce(t *testing.T) {
 
 // The pin is checked before anything runs: these "binaries" are shell
 // scripts that would leave a mark if executed.
-func TestPinCheckedBeforeExec(t *testing.T) {
+// markingPlugin writes a plugin binary that only creates mark when run.
+func markingPlugin(t *testing.T) (bin, mark string) {
+	t.Helper()
 	dir := t.TempDir()
-	bin := filepath.Join(dir, "mmbuild-plugin-x")
-	mark := filepath.Join(dir, "ran")
+	bin, mark = filepath.Join(dir, "mmbuild-plugin-x"), filepath.Join(dir, "ran")
 	if err := os.WriteFile(bin, []byte("#!/bin/sh\ntouch "+mark+"\n"), 0o755); err != nil {
 		t.Fatal(err)
 	}
+	return bin, mark
+}
+
+func TestPinCheckedBeforeExec(t *testing.T) {
+	bin, mark := markingPlugin(t)
 	find := func(string) (string, error) { return bin, nil }
 	tests := []struct {
 		name string
@@ -110,6 +116,26 @@ func TestPinCheckedBeforeExec(t *testing.T) {
 			}
 			if _, err := os.Stat(mark); err == nil {
 				t.Fatal("the unverified binary ran")
+			}
+		})
+	}
+}
+
+// A start timeout that is not a duration is refused, before any plugin
+// runs, instead of silently becoming the default.
+func TestStartRefusesAStartTimeoutThatIsNotADuration(t *testing.T) {
+	bin, mark := markingPlugin(t)
+	for _, v := range []string{"banana", "-5s", "0"} {
+		t.Run(v, func(t *testing.T) {
+			t.Setenv(StartTimeoutEnv, v)
+			h := New(func(string) (string, error) { return bin, nil }, func(string) (string, bool) { return "", false }, WithAllowUnpinned(true))
+			defer h.Close()
+			_, err := h.Start(context.Background(), "x")
+			if want := "$MMBUILD_PLUGIN_START_TIMEOUT=\"" + v + "\" is not a duration such as 20s or 2m"; err == nil || err.Error() != want {
+				t.Fatalf("err = %v, want %q", err, want)
+			}
+			if _, err := os.Stat(mark); err == nil {
+				t.Fatal("the plugin ran")
 			}
 		})
 	}

@@ -6,7 +6,9 @@ package wire
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io/fs"
+	"unicode/utf8"
 
 	"google.golang.org/genproto/googleapis/rpc/errdetails"
 	"google.golang.org/grpc/codes"
@@ -64,8 +66,27 @@ type remoteError struct {
 func (e *remoteError) Error() string { return e.msg }
 func (e *remoteError) Unwrap() error { return e.sentinel }
 
+// MaxMessage bounds the text of a plugin's error the host relays: a
+// plugin's message becomes one error line, which a megabyte of text would
+// bury (and flood a CI log with).
+const MaxMessage = 4 << 10
+
+// capMessage cuts msg to MaxMessage bytes, at a character boundary, saying
+// how much was left out.
+func capMessage(msg string) string {
+	if len(msg) <= MaxMessage {
+		return msg
+	}
+	cut := MaxMessage
+	for cut > 0 && !utf8.RuneStart(msg[cut]) {
+		cut--
+	}
+	return fmt.Sprintf("%s… (%d more bytes of the plugin's message left out)", msg[:cut], len(msg)-cut)
+}
+
 // FromStatus turns a gRPC error back into an error with the plugin's message
-// that matches the plugin-side sentinel with errors.Is.
+// (at most MaxMessage bytes of it) that matches the plugin-side sentinel
+// with errors.Is.
 func FromStatus(err error) error {
 	if err == nil {
 		return nil
@@ -73,6 +94,11 @@ func FromStatus(err error) error {
 	st, ok := status.FromError(err)
 	if !ok {
 		return err
+	}
+	if msg := st.Message(); len(msg) > MaxMessage {
+		p := st.Proto()
+		p.Message = capMessage(msg)
+		st = status.FromProto(p)
 	}
 	for _, d := range st.Details() {
 		info, ok := d.(*errdetails.ErrorInfo)

@@ -67,7 +67,7 @@ func (i *idleTimer) stop() {
 }
 
 // timeoutErr says why an attempt cancelled by an idleTimer ended (nil for
-// any other cause), after done bytes.
+// any other cause); what names the transfer.
 func (c *config) timeoutErr(cause error, what string) error {
 	switch {
 	case errors.Is(cause, errIdle):
