@@ -49,7 +49,8 @@ func DefaultCacheDir() string {
 // opened (refused when anyone but the user or root could change it, a
 // *binary.InsecureError), hashed through that descriptor, and must still
 // have the sum: the bytes that run are the bytes hashed, as pluginhost
-// runs a plugin (binary.File.ExecPath), whatever the path names by then.
+// runs a plugin: from the verified descriptor (binary.File.ExecInherited),
+// whatever the path names by then.
 // The process gets a clean environment (PATH only), no stdin, its own
 // process group, and the describe timeout (WithDescribeTimeout); it fails
 // on a non-zero exit, a timeout, invalid JSON or anything printed after it.
@@ -119,20 +120,21 @@ func runVerified(ctx context.Context, path, hex string, timeout time.Duration) (
 	if want := "sha256:" + hex; sum != want {
 		return nil, fmt.Errorf("binary is %s, not the %s it was checked as: it changed meanwhile", sum, want)
 	}
-	execPath, err := bin.ExecPath()
-	if err != nil {
-		return nil, err
-	}
-	return run(ctx, path, execPath, timeout)
+	// The descriptor is inherited (a script's interpreter opens it too).
+	execPath, extra := bin.ExecInherited()
+	return run(ctx, path, execPath, extra, timeout)
 }
 
 // run runs execPath describe, argv[0] being path (a bundle of plugins
-// describes the plugin it is run as).
-func run(ctx context.Context, path, execPath string, timeout time.Duration) ([]byte, error) {
+// describes the plugin it is run as), with extra as its descriptor 3.
+func run(ctx context.Context, path, execPath string, extra *os.File, timeout time.Duration) ([]byte, error) {
 	rctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 	cmd := exec.CommandContext(rctx, execPath, "describe")
 	cmd.Args[0] = path
+	if extra != nil {
+		cmd.ExtraFiles = []*os.File{extra}
+	}
 	// Its own process group, killed whole: a plugin that hangs in describe
 	// (or answers and leaves a child behind) leaves nothing running.
 	ownGroup(cmd)
