@@ -1,9 +1,14 @@
 package e2e
 
 import (
+	"bytes"
+	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
+
+	spdxjson "github.com/spdx/tools-golang/json"
 
 	"github.com/mmbuild/mmbuild/internal/testenv"
 )
@@ -151,4 +156,45 @@ func TestLegacyMatterbuildYAML(t *testing.T) {
 			t.Error("something was written")
 		}
 	})
+}
+
+// sbom: true, as the original format writes it, lists what is inside the
+// artifacts when a cataloger plugin is pinned: the hello example's tarball
+// built from a matterbuild.yaml lists its program.
+func TestLegacySBOMTrueCataloguesTheTarball(t *testing.T) {
+	in := testenv.NewInstall(t)
+	dir := testenv.Example(t, "hello")
+	if err := os.Remove(filepath.Join(dir, "mmbuild.yaml")); err != nil {
+		t.Fatal(err)
+	}
+	writeFiles(t, dir, map[string]string{"matterbuild.yaml": `runner:
+  id: make
+  params: [dist]
+provenance: out/
+sbom: true
+env:
+  - var: CC
+    value: cc
+materials:
+  - uri: file://${PWD}/materials/greeting.txt
+    digest:
+      sha256: 6062e2e9e517238f22ec8e91ce36c12c0a7980f5782adbff8af8c2f2cb27b99f
+artifacts:
+  destination: file://${PWD}/out/published/
+  files:
+    - dist/hello.tar.gz
+`})
+	in.MustRun(dir, "plugins", "lock")
+	in.MustRun(dir, "run")
+	doc, err := spdxjson.Read(bytes.NewReader(mustRead(t, filepath.Join(dir, "out/sbom.spdx.json"))))
+	if err != nil {
+		t.Fatalf("the SBOM does not parse: %v", err)
+	}
+	var names []string
+	for _, f := range doc.Files {
+		names = append(names, f.FileName)
+	}
+	if !slices.Contains(names, "./hello") {
+		t.Errorf("sbom: true lists the files %v, not the tarball's ./hello", names)
+	}
 }

@@ -16,12 +16,17 @@ type resolver interface {
 	HandlerPlugin(id string) (string, error)
 	StoragePlugin(scheme string) (string, error)
 	CatalogerPlugin(id string) (string, error)
+	// PinnedCatalogers lists the cataloger ids the lock pins, sorted.
+	PinnedCatalogers() []string
 }
 
 // plan is what a run needs before it starts anything.
 type plan struct {
 	handlerPlugin string
-	// catalogerPlugin serves sbom.generator; "" without one.
+	// catalogerID is the cataloger the SBOM is made with: sbom.generator,
+	// else the one the lock pins for a plain sbom: true; "" without one.
+	catalogerID string
+	// catalogerPlugin serves catalogerID; "" without one.
 	catalogerPlugin string
 	// storages maps each scheme the run uses to its plugin name.
 	storages map[string]string
@@ -103,9 +108,9 @@ func makePlan(cfg *config.Config, r resolver) (*plan, error) {
 		return nil, fmt.Errorf("%s: handler.id %q: %w", cfg.Handler.Pos, cfg.Handler.ID, err)
 	}
 	p := &plan{handlerPlugin: h, storages: map[string]string{}}
-	if cfg.SBOM != nil && cfg.SBOM.Generator != "" {
-		if p.catalogerPlugin, err = r.CatalogerPlugin(cfg.SBOM.Generator); err != nil {
-			return nil, fmt.Errorf("%s: sbom.generator %q: %w", cfg.SBOM.Pos, cfg.SBOM.Generator, err)
+	if p.catalogerID = catalogerID(cfg, r); p.catalogerID != "" {
+		if p.catalogerPlugin, err = r.CatalogerPlugin(p.catalogerID); err != nil {
+			return nil, fmt.Errorf("%s: sbom.generator %q: %w", cfg.SBOM.Pos, p.catalogerID, err)
 		}
 	}
 	for _, u := range planURLs(cfg) {
@@ -126,6 +131,27 @@ func makePlan(cfg *config.Config, r resolver) (*plan, error) {
 		p.storages[scheme] = name
 	}
 	return p, nil
+}
+
+// GeneratorNone is the sbom.generator that asks for an SBOM of the
+// artifacts' own checksums only, even where a cataloger is pinned.
+const GeneratorNone = "none"
+
+// catalogerID is the cataloger an SBOM is made with: sbom.generator; for
+// a plain sbom: true (the original format's), the cataloger the lock pins
+// when it pins exactly one, as someone writing sbom: true expects the
+// artifacts' contents listed; "" for none.
+func catalogerID(cfg *config.Config, r resolver) string {
+	switch {
+	case cfg.SBOM == nil || cfg.SBOM.Generator == GeneratorNone:
+		return ""
+	case cfg.SBOM.Generator != "":
+		return cfg.SBOM.Generator
+	}
+	if ids := r.PinnedCatalogers(); len(ids) == 1 {
+		return ids[0]
+	}
+	return ""
 }
 
 type planURL struct {

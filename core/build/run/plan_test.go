@@ -18,6 +18,16 @@ func (k kinds) StoragePlugin(scheme string) (string, error) {
 	return k.find("storage:" + scheme)
 }
 func (k kinds) CatalogerPlugin(id string) (string, error) { return k.find("sbom:" + id) }
+func (k kinds) PinnedCatalogers() []string {
+	var ids []string
+	for kind := range k {
+		if id, ok := strings.CutPrefix(kind, "sbom:"); ok {
+			ids = append(ids, id)
+		}
+	}
+	slices.Sort(ids)
+	return ids
+}
 func (k kinds) find(kind string) (string, error) {
 	if name, ok := k[kind]; ok {
 		return name, nil
@@ -92,6 +102,38 @@ func TestMakePlan(t *testing.T) {
 			}
 			if got := p.pluginNames(); !slices.Equal(got, tt.plugins) {
 				t.Fatalf("plugins %v, want %v", got, tt.plugins)
+			}
+		})
+	}
+}
+
+// A plain sbom: true (the original format's) is made with the cataloger
+// the lock pins, when it pins one; generator: none opts out; an explicit
+// generator wins.
+func TestSBOMTrueUsesThePinnedCataloger(t *testing.T) {
+	withSyft := kinds{"handler:make": "make", "sbom:syft": "sbom-syft"}
+	two := kinds{"handler:make": "make", "sbom:syft": "sbom-syft", "sbom:trivy": "sbom-trivy"}
+	for _, tc := range []struct {
+		name      string
+		sbom      *config.SBOM
+		k         kinds
+		cataloger string
+	}{
+		{"no sbom", nil, withSyft, ""},
+		{"sbom: true, one pinned", &config.SBOM{}, withSyft, "sbom-syft"},
+		{"sbom: true, none pinned", &config.SBOM{}, testKinds, ""},
+		{"sbom: true, two pinned: not a guess", &config.SBOM{}, two, ""},
+		{"generator: none", &config.SBOM{Generator: "none"}, withSyft, ""},
+		{"explicit generator", &config.SBOM{Generator: "trivy"}, two, "sbom-trivy"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			cfg := config.Config{Handler: config.Handler{ID: "make"}, Artifacts: config.Artifacts{Files: []string{"x"}}, SBOM: tc.sbom}
+			p, err := makePlan(&cfg, tc.k)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if p.catalogerPlugin != tc.cataloger {
+				t.Errorf("cataloger plugin %q, want %q", p.catalogerPlugin, tc.cataloger)
 			}
 		})
 	}

@@ -86,7 +86,7 @@ func (pp *pendingPlugins) wait(cfg *config.Config, p *plan) (*plugins, error) {
 		return nil, fmt.Errorf("%s: handler.id %q: %w", cfg.Handler.Pos, cfg.Handler.ID, err)
 	}
 	if p.catalogerPlugin != "" {
-		ps.catalogerID, ps.cataloger = cfg.SBOM.Generator, st.m[p.catalogerPlugin]
+		ps.catalogerID, ps.cataloger = p.catalogerID, st.m[p.catalogerPlugin]
 		if err := ps.cataloger.Serves("sbom:" + ps.catalogerID); err != nil {
 			return nil, fmt.Errorf("%s: sbom.generator %q: %w", cfg.SBOM.Pos, ps.catalogerID, err)
 		}
@@ -123,7 +123,7 @@ func whyPlugin(cfg *config.Config, p *plan, err error) error {
 		return fmt.Errorf("%s: handler.id %q needs the plugin mmbuild-plugin-%s: %w", cfg.Handler.Pos, cfg.Handler.ID, nf.Name, err)
 	}
 	if nf.Name == p.catalogerPlugin {
-		return fmt.Errorf("%s: sbom.generator %q needs the plugin mmbuild-plugin-%s: %w", cfg.SBOM.Pos, cfg.SBOM.Generator, nf.Name, err)
+		return fmt.Errorf("%s: sbom.generator %q needs the plugin mmbuild-plugin-%s: %w", cfg.SBOM.Pos, p.catalogerID, nf.Name, err)
 	}
 	schemes := make([]string, 0, len(p.storages))
 	for scheme, name := range p.storages {

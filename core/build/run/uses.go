@@ -54,7 +54,7 @@ func configUses(cfg *config.Config) ([]use, error) {
 	h := use{Use: schema.Use{Kind: "handler:" + cfg.Handler.ID, Params: cfg.Handler.Params}, where: "handler", written: map[string]string{}}
 	addOptions(&h, "handler", cfg.Handler.Options)
 	uses := []use{h}
-	if cfg.SBOM != nil && cfg.SBOM.Generator != "" {
+	if cfg.SBOM != nil && cfg.SBOM.Generator != "" && cfg.SBOM.Generator != GeneratorNone {
 		c := use{Use: schema.Use{Kind: "sbom:" + cfg.SBOM.Generator, Options: map[string]string{}}, where: "sbom", written: map[string]string{}}
 		addOptions(&c, "sbom", cfg.SBOM.Options)
 		uses = append(uses, c)

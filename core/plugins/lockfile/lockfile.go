@@ -191,6 +191,20 @@ type Conflict struct {
 	Plugins []string // sorted
 }
 
+// Kinds lists, sorted and once each, the kinds the entries record of the
+// class given ("sbom" lists every "sbom:<id>").
+func (f *File) Kinds(class string) []string {
+	var out []string
+	for _, e := range f.entries {
+		for _, k := range e.Kinds {
+			if c, _, err := ParseKind(k); err == nil && c == class {
+				out = append(out, k)
+			}
+		}
+	}
+	return slices.Compact(slices.Sorted(slices.Values(out)))
+}
+
 // Conflicts lists the kinds that more than one entry records, sorted by
 // kind. Load refuses such a file, and Write refuses to write one.
 func (f *File) Conflicts() []Conflict {

@@ -35,6 +35,15 @@ func (ByName) Cataloger(id string) (string, error) { return "sbom-" + id, nil }
 // CatalogerPlugin names the plugin serving SBOM cataloger id.
 func (h *Host) CatalogerPlugin(id string) (string, error) { return h.resolver.Cataloger(id) }
 
+// PinnedCatalogers lists the SBOM cataloger ids the resolver knows to be
+// pinned (none for a resolver that cannot say, as ByName).
+func (h *Host) PinnedCatalogers() []string {
+	if r, ok := h.resolver.(interface{ PinnedCatalogers() []string }); ok {
+		return r.PinnedCatalogers()
+	}
+	return nil
+}
+
 // HandlerPlugin names the plugin serving handler id.
 func (h *Host) HandlerPlugin(id string) (string, error) { return h.resolver.Handler(id) }
 

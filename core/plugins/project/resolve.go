@@ -48,6 +48,19 @@ func (p *Plugins) Cataloger(id string) (string, error) {
 	return p.resolve(plugin.KindSBOM, id)
 }
 
+// PinnedCatalogers lists, sorted, the SBOM cataloger ids ("sbom:<id>")
+// the lock pins a plugin for.
+func (p *Plugins) PinnedCatalogers() []string {
+	if p.LockFile == nil {
+		return nil
+	}
+	var ids []string
+	for _, k := range p.LockFile.Kinds(plugin.KindSBOM) {
+		ids = append(ids, strings.TrimPrefix(k, plugin.KindSBOM+":"))
+	}
+	return ids
+}
+
 type resolution struct {
 	name string
 	err  error
