@@ -23,17 +23,7 @@ const (
 var Modes = []Mode{ModeAuto, ModeRequired, ModeOff}
 
 // ParseMode reads a mode; "" is ModeAuto.
-func ParseMode(s string) (Mode, error) {
-	if s == "" {
-		return ModeAuto, nil
-	}
-	for _, m := range Modes {
-		if Mode(s) == m {
-			return m, nil
-		}
-	}
-	return "", fmt.Errorf("invalid isolation mode %q: expected %s", s, join(Modes))
-}
+func ParseMode(s string) (Mode, error) { return parse(s, ModeAuto, Modes, "mode") }
 
 // Network says what network the build reaches.
 type Network string
@@ -50,16 +40,19 @@ const (
 var Networks = []Network{NetworkHost, NetworkNone}
 
 // ParseNetwork reads a network; "" is NetworkHost.
-func ParseNetwork(s string) (Network, error) {
+func ParseNetwork(s string) (Network, error) { return parse(s, NetworkHost, Networks, "network") }
+
+// parse reads one of valid; "" is def.
+func parse[T ~string](s string, def T, valid []T, what string) (T, error) {
 	if s == "" {
-		return NetworkHost, nil
+		return def, nil
 	}
-	for _, n := range Networks {
-		if Network(s) == n {
-			return n, nil
+	for _, v := range valid {
+		if T(s) == v {
+			return v, nil
 		}
 	}
-	return "", fmt.Errorf("invalid isolation network %q: expected %s", s, join(Networks))
+	return "", fmt.Errorf("invalid isolation %s %q: expected %s", what, s, join(valid))
 }
 
 func join[T ~string](vals []T) string {

@@ -1,8 +1,7 @@
 package provenance
 
 import (
-	"encoding/json"
-	"fmt"
+	"errors"
 
 	"github.com/mmbuild/mmbuild/core/evidence/cifacts"
 )
@@ -16,20 +15,10 @@ const CIKey = "ci"
 // CI returns the CI job the statement records; nil when it records none
 // (a build outside CI, or another builder's statement).
 func (r *Record) CI() (*cifacts.Facts, error) {
-	v, ok := r.Extra[CIKey]
-	if !ok {
-		return nil, nil
-	}
-	data, err := json.Marshal(v)
-	if err != nil {
-		return nil, fmt.Errorf("reading the recorded CI job: %w", err)
-	}
-	var f cifacts.Facts
-	if err := strictJSON(data, &f); err != nil {
-		return nil, fmt.Errorf("reading the recorded CI job: %w", err)
-	}
-	if f.Platform == "" {
-		return nil, fmt.Errorf("reading the recorded CI job: no platform")
-	}
-	return &f, nil
+	return extra(r, CIKey, "the recorded CI job", func(f *cifacts.Facts) error {
+		if f.Platform == "" {
+			return errors.New("no platform")
+		}
+		return nil
+	})
 }

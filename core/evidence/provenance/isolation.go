@@ -15,23 +15,34 @@ const IsolationKey = "isolation"
 // when it records none (a statement of an mmbuild before the box, or of
 // another builder).
 func (r *Record) Isolation() (*isolation.Applied, error) {
-	v, ok := r.Extra[IsolationKey]
+	return extra(r, IsolationKey, "the recorded isolation", func(a *isolation.Applied) error {
+		if _, err := isolation.ParseMode(string(a.Mode)); err != nil || a.Mode == "" {
+			return fmt.Errorf("mode %q", a.Mode)
+		}
+		if _, err := isolation.ParseNetwork(string(a.Network)); err != nil || a.Network == "" {
+			return fmt.Errorf("network %q", a.Network)
+		}
+		return nil
+	})
+}
+
+// extra reads the typed entry key of r.Extra strictly, checked by valid;
+// nil when there is none.
+func extra[T any](r *Record, key, what string, valid func(*T) error) (*T, error) {
+	v, ok := r.Extra[key]
 	if !ok {
 		return nil, nil
 	}
 	data, err := json.Marshal(v)
 	if err != nil {
-		return nil, fmt.Errorf("reading the recorded isolation: %w", err)
+		return nil, fmt.Errorf("reading %s: %w", what, err)
 	}
-	var a isolation.Applied
-	if err := strictJSON(data, &a); err != nil {
-		return nil, fmt.Errorf("reading the recorded isolation: %w", err)
+	var out T
+	if err := strictJSON(data, &out); err != nil {
+		return nil, fmt.Errorf("reading %s: %w", what, err)
 	}
-	if _, err := isolation.ParseMode(string(a.Mode)); err != nil || a.Mode == "" {
-		return nil, fmt.Errorf("reading the recorded isolation: mode %q", a.Mode)
+	if err := valid(&out); err != nil {
+		return nil, fmt.Errorf("reading %s: %w", what, err)
 	}
-	if _, err := isolation.ParseNetwork(string(a.Network)); err != nil || a.Network == "" {
-		return nil, fmt.Errorf("reading the recorded isolation: network %q", a.Network)
-	}
-	return &a, nil
+	return &out, nil
 }

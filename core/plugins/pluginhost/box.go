@@ -49,11 +49,7 @@ func (h *Host) StartBoxed(ctx context.Context, name string, b Boxer) (*Plugin, e
 		h.ctx = ctx
 	}
 	h.mu.Unlock()
-	path, err := h.find(name)
-	if err != nil {
-		return nil, err
-	}
-	bin, sum, pinned, err := h.verify(name, path)
+	path, bin, sum, pinned, err := h.findVerified(name)
 	if err != nil {
 		return nil, err
 	}

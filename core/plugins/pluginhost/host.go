@@ -409,11 +409,7 @@ func (h *Host) start(ctx context.Context, name string) (*Plugin, error) {
 	if conn, ok := h.attached[name]; ok {
 		return attach(ctx, name, conn)
 	}
-	path, err := h.find(name)
-	if err != nil {
-		return nil, err
-	}
-	bin, sum, pinned, err := h.verify(name, path)
+	path, bin, sum, pinned, err := h.findVerified(name)
 	if err != nil {
 		return nil, err
 	}
@@ -550,6 +546,17 @@ func (p *Plugin) describe(ctx context.Context) error {
 	}
 	p.Info = info
 	return nil
+}
+
+// findVerified finds the binary of the plugin called name and verifies
+// it (see verify).
+func (h *Host) findVerified(name string) (string, *binary.File, string, bool, error) {
+	path, err := h.find(name)
+	if err != nil {
+		return "", nil, "", false, err
+	}
+	bin, sum, pinned, err := h.verify(name, path)
+	return path, bin, sum, pinned, err
 }
 
 // verify opens the binary at path (refused when anyone but the user or root
