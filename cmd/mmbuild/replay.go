@@ -213,7 +213,7 @@ func (o *replayOptions) replayOptions(g *globalOptions, logger hclog.Logger, hos
 		replay.WithRunOptions(run.WithHost(host), run.WithLogger(logger), run.WithOutput(g.stderr, g.stderr), run.WithRedactor(g.red)),
 	}
 	for _, k := range o.keys {
-		pem, err := os.ReadFile(k)
+		pem, err := signing.ReadKeyFile(k)
 		if err != nil {
 			return nil, fmt.Errorf("--key: %w", err)
 		}

@@ -2,7 +2,6 @@ package main
 
 import (
 	"fmt"
-	"os"
 	"slices"
 
 	"github.com/hashicorp/go-hclog"
@@ -145,7 +144,7 @@ func (o *runFlags) runOptions(g *globalOptions, logger hclog.Logger) ([]run.Opti
 }
 
 func loadSigner(path string) (signing.Signer, error) {
-	pem, err := os.ReadFile(path)
+	pem, err := signing.ReadKeyFile(path)
 	if err != nil {
 		return nil, fmt.Errorf("--sign-key: %w", err)
 	}

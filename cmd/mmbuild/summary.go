@@ -76,7 +76,7 @@ func printSummary(g *globalOptions, o *summaryOptions) error {
 	}
 	var verifiers []signing.Verifier
 	for _, k := range o.keys {
-		pem, err := os.ReadFile(k)
+		pem, err := signing.ReadKeyFile(k)
 		if err != nil {
 			return fmt.Errorf("--key: %w", err)
 		}

@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
 
 	"github.com/spf13/cobra"
 
@@ -139,7 +138,7 @@ func verifyArtifacts(ctx context.Context, g *globalOptions, o *verifyOptions, ar
 		SourceCommit:  o.sourceCommit,
 	}
 	for _, path := range o.keys {
-		pem, err := os.ReadFile(path)
+		pem, err := signing.ReadKeyFile(path)
 		if err != nil {
 			return fmt.Errorf("--key: %w", err)
 		}

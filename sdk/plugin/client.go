@@ -275,6 +275,15 @@ func (s storageClient) Put(ctx context.Context, req *storage.PutRequest) (*stora
 	return &storage.PutResponse{Bytes: r.Bytes, Files: r.Files, IsDir: r.IsDir}, nil
 }
 
+// MaxRelayed bounds the text from a plugin that the host relays: an error's
+// message, a log line's message and each of its values.
+const MaxRelayed = wire.MaxMessage
+
+// CapRelayed cuts text a plugin sent to MaxRelayed bytes, at a character
+// boundary, saying how much was left out. Errors from a Conn's calls are
+// cut already; a host relaying a plugin's logs cuts them with it.
+func CapRelayed(s string) string { return wire.CapMessage(s) }
+
 // ClientConfig returns the go-plugin client settings every host of mmbuild
 // plugins shares: the handshake, the API versions and gRPC only. The caller
 // adds its own policy (SecureConfig, Logger, Managed, ...).

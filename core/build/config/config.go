@@ -3,12 +3,13 @@ package config
 import (
 	"errors"
 	"fmt"
-	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
+
+	"github.com/mmbuild/mmbuild/core/build/infile"
 )
 
 // File names searched by Find, in order.
@@ -306,22 +307,14 @@ const MaxSize = 1 << 20
 // Load reads, parses and validates the config at path. It does not expand
 // ${VAR}; call Expand for that. Problems in the file are *Error.
 func Load(path string) (*Config, error) {
-	// A FIFO would block the open until a writer comes (and no signal
-	// ends that wait), a device would never end: a config is a file.
-	if fi, err := os.Stat(path); err == nil && !fi.Mode().IsRegular() {
+	data, err := infile.Read(path, MaxSize)
+	switch {
+	case errors.Is(err, infile.ErrNotRegular):
 		return nil, &Error{Pos: Position{File: path}, Msg: "not a regular file (a pipe, a device or a folder): a config is read from a file"}
-	}
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, fmt.Errorf("loading config: %w", err)
-	}
-	defer f.Close()
-	data, err := io.ReadAll(io.LimitReader(f, MaxSize+1))
-	if err != nil {
-		return nil, fmt.Errorf("loading config: %w", err)
-	}
-	if len(data) > MaxSize {
+	case errors.Is(err, infile.ErrTooLarge):
 		return nil, &Error{Pos: Position{File: path}, Msg: fmt.Sprintf("the config is larger than %d KiB: refusing to read it", MaxSize>>10)}
+	case err != nil:
+		return nil, fmt.Errorf("loading config: %w", err)
 	}
 	return Parse(path, data)
 }

@@ -2,7 +2,6 @@ package run
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"net/url"
 	"os"
@@ -12,6 +11,7 @@ import (
 	"strings"
 
 	"github.com/mmbuild/mmbuild/core/build/config"
+	"github.com/mmbuild/mmbuild/core/build/infile"
 	"github.com/mmbuild/mmbuild/core/build/redact"
 	"github.com/mmbuild/mmbuild/core/build/remote"
 	"github.com/mmbuild/mmbuild/core/build/source"
@@ -66,6 +66,9 @@ func refuseSecretURLs(t tools, cfg *config.Config) error {
 	return nil
 }
 
+// maxSecretSize bounds a secret's value: a token or a key is a few KiB.
+const maxSecretSize = 1 << 20
+
 // readSecret reads one secret: env:// and file:// by the core itself, any
 // other scheme through its storage plugin.
 func readSecret(ctx context.Context, t tools, store *remote.Store, s config.Secret) (string, error) {
@@ -90,8 +93,8 @@ func readSecret(ctx context.Context, t tools, store *remote.Store, s config.Secr
 		if !ok {
 			return "", fmt.Errorf("file:// source must be a local absolute path, not %s", remote.Redact(from))
 		}
-		if b, err = os.ReadFile(p); err != nil {
-			return "", fmt.Errorf("reading %s: %w", p, errors.Unwrap(err))
+		if b, err = infile.Read(p, maxSecretSize); err != nil {
+			return "", fmt.Errorf("reading the secret: %w", err)
 		}
 	default:
 		dest, err := t.ws.StagingPath("secret")
@@ -99,10 +102,10 @@ func readSecret(ctx context.Context, t tools, store *remote.Store, s config.Secr
 			return "", err
 		}
 		defer os.RemoveAll(filepath.Dir(dest))
-		if _, err := store.Get(ctx, from, dest, remote.Quiet(), remote.WithOptions(s.Options)); err != nil {
+		if _, err := store.Get(ctx, from, dest, remote.Quiet(), remote.WithOptions(s.Options), remote.WithMaxBytes(maxSecretSize)); err != nil {
 			return "", err
 		}
-		if b, err = os.ReadFile(dest); err != nil {
+		if b, err = infile.Read(dest, maxSecretSize); err != nil {
 			return "", err
 		}
 	}

@@ -11,7 +11,9 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"syscall"
 	"testing"
+	"time"
 
 	"github.com/hashicorp/go-hclog"
 
@@ -317,6 +319,33 @@ func TestSecretInTheDestinationURLIsRefusedBeforeTheBuild(t *testing.T) {
 				t.Fatalf("built %d times, published %v", p.builds(t), got)
 			}
 		})
+	}
+}
+
+// A secret read from a named pipe (file://) is refused at once: opening it
+// would wait for a writer, and no signal would end the wait.
+func TestSecretFromANamedPipeIsRefusedWithoutWaiting(t *testing.T) {
+	pipe := filepath.Join(t.TempDir(), "secret")
+	if err := syscall.Mkfifo(pipe, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	p := newProject(t, strings.Replace(baseConfig, "env:\n", "secrets:\n  - name: TOKEN\n    from: file://"+pipe+"\nenv:\n", 1))
+	done := make(chan outcome, 1)
+	go func() { done <- runProject(t, p) }()
+	select {
+	case o := <-done:
+		if o.err == nil || !strings.Contains(o.err.Error(), "secret TOKEN") || !strings.Contains(o.err.Error(), "not a regular file") {
+			t.Fatalf("err = %v", o.err)
+		}
+	case <-time.After(10 * time.Second):
+		if w, err := os.OpenFile(pipe, os.O_WRONLY, 0); err == nil {
+			w.Close()
+		}
+		<-done
+		t.Fatal("the run blocked opening the secret's named pipe")
+	}
+	if p.builds(t) != 0 || len(p.published(t)) != 0 {
+		t.Fatal("built or published")
 	}
 }
 

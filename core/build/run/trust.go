@@ -56,7 +56,7 @@ func loadSigners(cfg *config.Config, given []signing.Signer, secrets map[string]
 		if !filepath.IsAbs(p) {
 			p = filepath.Join(filepath.Dir(cfg.Path), p)
 		}
-		b, err := os.ReadFile(p)
+		b, err := signing.ReadKeyFile(p)
 		if err != nil {
 			return nil, fmt.Errorf("%s: signing.key: %w", s.Pos, err)
 		}
@@ -351,7 +351,7 @@ func loadVerifiers(cfg *config.Config, keys []string) ([]signing.Verifier, error
 		if !filepath.IsAbs(kp) {
 			kp = filepath.Join(filepath.Dir(cfg.Path), kp)
 		}
-		pem, err := os.ReadFile(kp)
+		pem, err := signing.ReadKeyFile(kp)
 		if err != nil {
 			return nil, fmt.Errorf("key %s: %w", k, err)
 		}

@@ -6,7 +6,17 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+
+	"github.com/mmbuild/mmbuild/core/build/infile"
 )
+
+// MaxKeyFile bounds a key file: a PEM key is a few KiB.
+const MaxKeyFile = 1 << 20
+
+// ReadKeyFile reads a PEM key file: a regular file of at most MaxKeyFile
+// bytes. A named pipe is refused without being opened for blocking (the
+// wait for a writer would outlast any signal).
+func ReadKeyFile(path string) ([]byte, error) { return infile.Read(path, MaxKeyFile) }
 
 // KeyPair names the files WriteKeyPair wrote.
 type KeyPair struct {

@@ -4,7 +4,6 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"io"
 	"io/fs"
 	"maps"
 	"os"
@@ -15,6 +14,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/mmbuild/mmbuild/core/build/infile"
 	"github.com/mmbuild/mmbuild/sdk/plugin"
 )
 
@@ -68,32 +68,17 @@ func Platform() string { return runtime.GOOS + "_" + runtime.GOARCH }
 // (syntax, an unknown argument or block, a malformed sum) is an *Error
 // carrying the file, line and column, on one line.
 func Load(path string) (*File, error) {
-	fi, err := os.Stat(path)
-	if errors.Is(err, fs.ErrNotExist) {
+	// A lock file is a file, and a small one: a pipe would block the
+	// open, a device would never end.
+	src, err := infile.Read(path, MaxSize)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
 		f := New()
 		f.missing = true
 		return f, nil
-	}
-	// A FIFO would block the open until a writer comes, a device would
-	// never end: a lock file is a file, and a small one.
-	switch {
-	case err != nil:
-		return nil, fmt.Errorf("reading lock file: %w", err)
-	case !fi.Mode().IsRegular():
-		return nil, fmt.Errorf("reading lock file %s: not a regular file (a pipe, a device or a folder)", path)
-	case fi.Size() > MaxSize:
+	case errors.Is(err, infile.ErrTooLarge):
 		return nil, fmt.Errorf("reading lock file %s: larger than %d KiB", path, MaxSize>>10)
-	}
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, fmt.Errorf("reading lock file: %w", err)
-	}
-	defer f.Close()
-	src, err := io.ReadAll(io.LimitReader(f, MaxSize+1))
-	if err == nil && len(src) > MaxSize {
-		err = fmt.Errorf("%s is larger than %d KiB", path, MaxSize>>10)
-	}
-	if err != nil {
+	case err != nil:
 		return nil, fmt.Errorf("reading lock file: %w", err)
 	}
 	return Parse(src, path)

@@ -112,8 +112,9 @@ type Option func(*Host)
 // still computed and recorded). Default: refused.
 func WithAllowUnpinned(allow bool) Option { return func(h *Host) { h.allowUnpinned = allow } }
 
-// WithLogger sets where plugin logs are relayed. Default: discarded.
-func WithLogger(l hclog.Logger) Option { return func(h *Host) { h.logger = l } }
+// WithLogger sets where plugin logs are relayed, each message and value
+// cut to plugin.MaxRelayed bytes. Default: discarded.
+func WithLogger(l hclog.Logger) Option { return func(h *Host) { h.logger = relayed(l) } }
 
 // DefaultStartTimeout bounds a plugin's start, handshake and first call.
 const DefaultStartTimeout = 20 * time.Second

@@ -1,13 +1,18 @@
 package pluginhost
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"os"
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
+	"time"
+
+	"github.com/hashicorp/go-hclog"
 
 	"github.com/mmbuild/mmbuild/core/plugins/discovery"
 	"github.com/mmbuild/mmbuild/plugins/storage-file/filestore"
@@ -139,4 +144,78 @@ func TestStartRefusesAStartTimeoutThatIsNotADuration(t *testing.T) {
 			}
 		})
 	}
+}
+
+// A plugin's 60 KiB log line (one JSON entry, as go-plugin relays it) is
+// relayed cut to a bounded line that says how much was left out.
+func TestRelayedLogLineIsCapped(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds a plugin binary")
+	}
+	// The plugin writes the entry on stderr and exits: it is run through
+	// the verified descriptor, as every plugin, so it is a real binary.
+	dir := t.TempDir()
+	src := filepath.Join(dir, "src")
+	for name, data := range map[string]string{
+		"go.mod": "module loud\n\ngo 1.22\n",
+		"main.go": `package main
+
+import (
+	"os"
+	"strings"
+)
+
+func main() {
+	os.Stderr.WriteString(` + "`" + `{"@level":"info","@message":"` + "`" + ` + strings.Repeat("x", 60<<10) + ` + "`" + `","@timestamp":"2026-01-01T00:00:00.000000Z"}` + "`" + ` + "\n")
+	os.Exit(1)
+}
+`,
+	} {
+		if err := os.MkdirAll(src, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(src, name), []byte(data), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	bin := filepath.Join(dir, "mmbuild-plugin-x")
+	goBuild(t, src, bin)
+	var out syncBuffer
+	logger := hclog.New(&hclog.LoggerOptions{Output: &out, Level: hclog.Info})
+	h := New(func(string) (string, error) { return bin, nil }, func(string) (string, bool) { return "", false }, WithAllowUnpinned(true), WithLogger(logger))
+	if _, err := h.Start(context.Background(), "x"); err == nil {
+		t.Fatal("a plugin without a handshake started")
+	}
+	h.Close()
+	deadline := time.Now().Add(5 * time.Second)
+	for !strings.Contains(out.String(), "xxxx") && time.Now().Before(deadline) {
+		time.Sleep(20 * time.Millisecond)
+	}
+	got := out.String()
+	if !strings.Contains(got, "more bytes of the plugin's message left out") {
+		t.Fatalf("relayed %d bytes without the cut: %.300q", len(got), got)
+	}
+	for _, l := range strings.Split(got, "\n") {
+		if len(l) > plugin.MaxRelayed+512 {
+			t.Fatalf("a relayed line of %d bytes", len(l))
+		}
+	}
+}
+
+// syncBuffer is a bytes.Buffer safe for the relay's goroutine and the test.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
 }

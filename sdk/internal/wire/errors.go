@@ -71,9 +71,9 @@ func (e *remoteError) Unwrap() error { return e.sentinel }
 // bury (and flood a CI log with).
 const MaxMessage = 4 << 10
 
-// capMessage cuts msg to MaxMessage bytes, at a character boundary, saying
-// how much was left out.
-func capMessage(msg string) string {
+// CapMessage cuts text a plugin sent (an error's message, a log line) to
+// MaxMessage bytes, at a character boundary, saying how much was left out.
+func CapMessage(msg string) string {
 	if len(msg) <= MaxMessage {
 		return msg
 	}
@@ -97,7 +97,7 @@ func FromStatus(err error) error {
 	}
 	if msg := st.Message(); len(msg) > MaxMessage {
 		p := st.Proto()
-		p.Message = capMessage(msg)
+		p.Message = CapMessage(msg)
 		st = status.FromProto(p)
 	}
 	for _, d := range st.Details() {

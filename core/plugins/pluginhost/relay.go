@@ -1,0 +1,50 @@
+package pluginhost
+
+import (
+	"github.com/hashicorp/go-hclog"
+
+	"github.com/mmbuild/mmbuild/sdk/plugin"
+)
+
+// relayLogger is the logger a plugin's log lines are relayed through: each
+// message and each string value is cut to plugin.MaxRelayed bytes, so that a
+// plugin cannot flood the output with one line (go-plugin reads a line of
+// up to 64 KiB as one entry).
+type relayLogger struct{ hclog.Logger }
+
+func relayed(l hclog.Logger) hclog.Logger {
+	if _, ok := l.(relayLogger); ok {
+		return l
+	}
+	return relayLogger{l}
+}
+
+func capArgs(args []any) []any {
+	out := make([]any, len(args))
+	for i, a := range args {
+		if s, ok := a.(string); ok {
+			a = plugin.CapRelayed(s)
+		}
+		out[i] = a
+	}
+	return out
+}
+
+func (l relayLogger) Log(level hclog.Level, msg string, args ...any) {
+	l.Logger.Log(level, plugin.CapRelayed(msg), capArgs(args)...)
+}
+func (l relayLogger) Trace(msg string, args ...any) { l.Log(hclog.Trace, msg, args...) }
+func (l relayLogger) Debug(msg string, args ...any) { l.Log(hclog.Debug, msg, args...) }
+func (l relayLogger) Info(msg string, args ...any)  { l.Log(hclog.Info, msg, args...) }
+func (l relayLogger) Warn(msg string, args ...any)  { l.Log(hclog.Warn, msg, args...) }
+func (l relayLogger) Error(msg string, args ...any) { l.Log(hclog.Error, msg, args...) }
+
+func (l relayLogger) With(args ...any) hclog.Logger {
+	return relayLogger{l.Logger.With(capArgs(args)...)}
+}
+func (l relayLogger) Named(name string) hclog.Logger {
+	return relayLogger{l.Logger.Named(plugin.CapRelayed(name))}
+}
+func (l relayLogger) ResetNamed(name string) hclog.Logger {
+	return relayLogger{l.Logger.ResetNamed(plugin.CapRelayed(name))}
+}
