@@ -326,7 +326,7 @@ isolation: {mode: required, network: none}
 	defer killSleepers(t)
 	asNobody := func(args ...string) {
 		t.Helper()
-		cmd := exec.Command("setpriv", append([]string{"--reuid=65534", "--regid=65534", "--clear-groups", "--reset-env",
+		cmd := exec.Command("setpriv", append([]string{"--reuid=65534", "--regid=65534", "--clear-groups",
 			filepath.Join(in.BinDir, "mmbuild")}, args...)...)
 		cmd.Dir = dir
 		cmd.Env = []string{"PATH=/usr/bin:/bin", "HOME=" + home, "TMPDIR=" + tmp, "LANG=C", "PWD=" + dir, "MMBUILD_TEST_CORE_ONLY=CORE-ONLY-x"}
@@ -347,5 +347,20 @@ isolation: {mode: required, network: none}
 	}
 	if exists(filepath.Join(root, "outside.txt")) || srv.reached() || len(sleepersLeft()) > 0 {
 		t.Errorf("as nobody, the box let the build write outside, reach the network or leave a daemon:\n%s", report)
+	}
+
+	// Unboxed (where a machine refuses the box), the core is still out of
+	// the build's reach: it is not dumpable, so a process of the same
+	// user cannot read its environment, memory or descriptors, nor ptrace
+	// it. (Files it can read: that is what the box is for.)
+	asNobody("run", "--force", "--isolation", "off", "--sign-key", filepath.Join(home, ".ci-build.key"))
+	report = string(mustRead(t, filepath.Join(dir, "dist", "report.txt")))
+	if !strings.Contains(report, "key0: ok\n") {
+		t.Fatalf("unboxed, the attacker did not run as expected:\n%s", report)
+	}
+	for _, a := range []string{"core-environ", "core-mem", "core-fd", "core-ptrace"} {
+		if !strings.Contains(report, a+": denied") {
+			t.Errorf("unboxed as nobody, the attempt %s on the core was not denied:\n%s", a, report)
+		}
 	}
 }

@@ -8,11 +8,15 @@ import (
 	"os"
 	"os/signal"
 
+	"github.com/mmbuild/mmbuild/core/build/isolation"
 	"github.com/mmbuild/mmbuild/sdk/plugin"
 )
 
 func main() {
 	plugin.ShortLivedGC()
+	// The core holds keys and secrets: no build of the same user may read
+	// its memory or environment, boxed or not.
+	_ = isolation.ProtectCore()
 	ctx, stop := signal.NotifyContext(context.Background(), endSignals()...)
 	ctx, cancel := context.WithCancel(ctx)
 	stopPipe := notifyBrokenPipe()
