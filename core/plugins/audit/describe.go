@@ -12,6 +12,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/mmbuild/mmbuild/core/plugins/binary"
 	"github.com/mmbuild/mmbuild/core/plugins/discovery"
 	"github.com/mmbuild/mmbuild/core/plugins/lockfile"
 	"github.com/mmbuild/mmbuild/sdk/plugin"
@@ -44,9 +45,16 @@ func DefaultCacheDir() string {
 // plugins is one binary installed under each plugin's name, and describes
 // the one it is run as) it keys the cache
 // ($XDG_CACHE_HOME/mmbuild/describe/<hex>-<file name>.json, see
-// WithCacheDir): a cached answer starts no process. The process gets a clean environment (PATH
-// only), no stdin, and the describe timeout (WithDescribeTimeout); it fails
+// WithCacheDir): a cached answer starts no process. Otherwise the binary is
+// opened (refused when anyone but the user or root could change it, a
+// *binary.InsecureError), hashed through that descriptor, and must still
+// have the sum: the bytes that run are the bytes hashed, as pluginhost
+// runs a plugin: from the verified descriptor (binary.File.ExecInherited),
+// whatever the path names by then.
+// The process gets a clean environment (PATH only), no stdin, its own
+// process group, and the describe timeout (WithDescribeTimeout); it fails
 // on a non-zero exit, a timeout, invalid JSON or anything printed after it.
+// When it ends or is abandoned, whatever it started in its group is killed.
 func Describe(ctx context.Context, path, sha256 string, opts ...Option) (*plugin.Info, error) {
 	o := newOptions(opts)
 	if sha256 == "" {
@@ -82,7 +90,7 @@ func describe(ctx context.Context, path, hex string, o *options) (*plugin.Info, 
 			return info, nil
 		}
 	}
-	out, err := run(ctx, path, o.timeout)
+	out, err := runVerified(ctx, path, hex, o.timeout)
 	if err != nil {
 		return nil, err
 	}
@@ -97,10 +105,40 @@ func describe(ctx context.Context, path, hex string, o *options) (*plugin.Info, 
 	return info, nil
 }
 
-func run(ctx context.Context, path string, timeout time.Duration) ([]byte, error) {
+// runVerified opens the binary at path, checks that its bytes have the sum
+// hex, and runs `describe` from that open descriptor.
+func runVerified(ctx context.Context, path, hex string, timeout time.Duration) ([]byte, error) {
+	bin, err := binary.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer bin.Close()
+	sum, err := bin.SHA256(nil)
+	if err != nil {
+		return nil, err
+	}
+	if want := "sha256:" + hex; sum != want {
+		return nil, fmt.Errorf("binary is %s, not the %s it was checked as: it changed meanwhile", sum, want)
+	}
+	// The descriptor is inherited (a script's interpreter opens it too).
+	execPath, extra := bin.ExecInherited()
+	return run(ctx, path, execPath, extra, timeout)
+}
+
+// run runs execPath describe, argv[0] being path (a bundle of plugins
+// describes the plugin it is run as), with extra as its descriptor 3.
+func run(ctx context.Context, path, execPath string, extra *os.File, timeout time.Duration) ([]byte, error) {
 	rctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
-	cmd := exec.CommandContext(rctx, path, "describe")
+	cmd := exec.CommandContext(rctx, execPath, "describe")
+	cmd.Args[0] = path
+	if extra != nil {
+		cmd.ExtraFiles = []*os.File{extra}
+	}
+	// Its own process group, killed whole: a plugin that hangs in describe
+	// (or answers and leaves a child behind) leaves nothing running.
+	ownGroup(cmd)
+	cmd.Cancel = func() error { return killGroup(cmd) }
 	cmd.Env = []string{}
 	if p, ok := os.LookupEnv("PATH"); ok {
 		cmd.Env = []string{"PATH=" + p}
@@ -110,6 +148,9 @@ func run(ctx context.Context, path string, timeout time.Duration) ([]byte, error
 	// A child that keeps the pipes open must not hang the audit.
 	cmd.WaitDelay = time.Second
 	err := cmd.Run()
+	if cmd.Process != nil {
+		_ = killGroup(cmd)
+	}
 	if ctx.Err() != nil {
 		return nil, ctx.Err()
 	}

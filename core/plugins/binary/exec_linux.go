@@ -2,6 +2,7 @@ package binary
 
 import (
 	"fmt"
+	"os"
 
 	"golang.org/x/sys/unix"
 )
@@ -25,3 +26,10 @@ func closeDups(fds []int) {
 		_ = unix.Close(fd)
 	}
 }
+
+// ExecInherited is, with the open file to hand to the process as its
+// descriptor 3 (cmd.ExtraFiles[0]), the path to execute so that the open
+// file runs: /proc/self/fd/3. Unlike ExecPath's, that descriptor outlives
+// the exec, so the interpreter of a script (#!) opens the verified file
+// too; the process inherits it, so this is for short runs (describe).
+func (b *File) ExecInherited() (path string, extra *os.File) { return "/proc/self/fd/3", b.f }

@@ -7,6 +7,8 @@
 //	mmbuild-plugin-fail*   "boom" on stderr, exit status 3
 //	mmbuild-plugin-panic*  a panic
 //	mmbuild-plugin-slow*   no answer for a minute
+//	mmbuild-plugin-orphan* starts `sleep 6543` (its pid in "orphan-pid"
+//	                       beside the binary), then no answer for a minute
 //	mmbuild-plugin-big*    2 MiB of output
 //	anything else          a valid api_version 1 answer
 //
@@ -19,7 +21,9 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -67,6 +71,18 @@ func main() {
 	case strings.HasPrefix(name, "panic"):
 		panic("kaput")
 	case strings.HasPrefix(name, "slow"):
+		time.Sleep(time.Minute)
+	case strings.HasPrefix(name, "orphan"):
+		child := exec.Command("sleep", "6543")
+		if err := child.Start(); err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			os.Exit(1)
+		}
+		pid := filepath.Join(filepath.Dir(os.Args[0]), "orphan-pid")
+		if err := os.WriteFile(pid, []byte(strconv.Itoa(child.Process.Pid)), 0o644); err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			os.Exit(1)
+		}
 		time.Sleep(time.Minute)
 	case strings.HasPrefix(name, "big"):
 		os.Stdout.Write(make([]byte, 2<<20))
