@@ -7,15 +7,18 @@ import (
 	"context"
 	"os"
 	"os/signal"
-	"syscall"
 
 	"github.com/mmbuild/mmbuild/sdk/plugin"
 )
 
 func main() {
 	plugin.ShortLivedGC()
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	code := execute(ctx, os.Args[1:], os.Stdout, os.Stderr)
+	ctx, stop := signal.NotifyContext(context.Background(), endSignals()...)
+	ctx, cancel := context.WithCancel(ctx)
+	stopPipe := notifyBrokenPipe()
+	code := execute(ctx, os.Args[1:], cancelOnBrokenPipe(os.Stdout, cancel), cancelOnBrokenPipe(os.Stderr, cancel))
+	stopPipe()
+	cancel()
 	stop()
 	os.Exit(code)
 }
