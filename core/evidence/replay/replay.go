@@ -28,6 +28,7 @@ import (
 	"github.com/mmbuild/mmbuild/core/evidence/provenance"
 	"github.com/mmbuild/mmbuild/core/evidence/signing"
 	"github.com/mmbuild/mmbuild/core/evidence/verify"
+	"github.com/mmbuild/mmbuild/core/plugins/pluginhost"
 )
 
 // ErrRefused reports an attestation that failed verification: nothing was
@@ -80,6 +81,7 @@ type options struct {
 	diffOut       io.Writer
 	onPlan        func(*Plan)
 	dryRun        bool
+	openPlugins   func([]Plugin) (*pluginhost.Host, error)
 }
 
 // FetchFunc downloads the object at a URL to dest.
@@ -302,7 +304,15 @@ func Replay(ctx context.Context, data []byte, opts ...Option) (*Result, error) {
 		return res, nil
 	}
 
-	out, err := o.rebuild(ctx, cfg, cfgPath, root, clone)
+	runOpts := o.runOpts
+	if o.openPlugins != nil {
+		host, err := o.pluginHost(st)
+		if err != nil {
+			return nil, err
+		}
+		runOpts = append(runOpts[:len(runOpts):len(runOpts)], run.WithHost(host))
+	}
+	out, err := o.rebuild(ctx, cfg, cfgPath, root, clone, runOpts)
 	if err != nil {
 		return nil, err
 	}
@@ -323,14 +333,14 @@ func Replay(ctx context.Context, data []byte, opts ...Option) (*Result, error) {
 // rebuild runs the rewritten config in the clean clone: the same stages as
 // any run, forced, with exactly the recorded environment, publishing
 // nothing.
-func (o *options) rebuild(ctx context.Context, cfg *config.Config, cfgPath, root, clone string) (*run.Result, error) {
+func (o *options) rebuild(ctx context.Context, cfg *config.Config, cfgPath, root, clone string, extra []run.Option) (*run.Result, error) {
 	runOpts := append([]run.Option{
 		run.WithWorkDir(filepath.Dir(cfgPath)),
 		run.WithOutputEnv(filepath.Join(root, "build.env")),
 		run.WithForce(true),
 		run.WithoutBaseEnv(),
 		run.WithLookupEnv(o.lookupEnv),
-	}, o.runOpts...)
+	}, extra...)
 	if o.configPath != "" {
 		runOpts = append(runOpts, run.WithWorkDir(clone))
 	}
