@@ -67,3 +67,34 @@ func TestInit(t *testing.T) {
 		t.Errorf("init wrote %d files into a folder without a Makefile", len(entries))
 	}
 }
+
+// The first week: a new project (a git repository that ignores what make
+// builds) runs mmbuild init, commits what init wrote as it says, and runs
+// twice. init git-ignores what mmbuild writes into the work tree (out/,
+// build.env), so the first run leaves the tree clean and the second is a
+// cache hit.
+func TestInitThenTheSecondRunIsACacheHit(t *testing.T) {
+	in := testenv.NewInstall(t)
+	dir := engineProject(t, map[string]string{"Makefile": initMakefile, ".gitignore": "dist/\n"})
+	engineCommitAll(t, dir, "a new project")
+	r := engineMustRun(t, in, dir, "init")
+	if !strings.Contains(r.Stdout, "added /out/ /build.env to .gitignore") {
+		t.Errorf("init does not say what it git-ignored:\n%s", r.Stdout)
+	}
+	if got := string(mustRead(t, filepath.Join(dir, ".gitignore"))); !strings.HasPrefix(got, "dist/\n") {
+		t.Errorf("init lost the project's own .gitignore lines:\n%s", got)
+	}
+	engineCommitAll(t, dir, "mmbuild init")
+
+	first, _ := engineRunJSON(t, in, dir)
+	if first.Cached {
+		t.Fatal("the first run was a cache hit")
+	}
+	if st := engineGit(t, dir, "status", "--porcelain"); st != "" {
+		t.Errorf("the first run left the work tree dirty:\n%s", st)
+	}
+	second, r := engineRunJSON(t, in, dir)
+	if !second.Cached || second.StagingKey != first.StagingKey {
+		t.Fatalf("the second run is not a cache hit (key %s, first %s):\n%s", second.StagingKey, first.StagingKey, r.Stderr)
+	}
+}

@@ -141,13 +141,14 @@ func TestLegacyMatterbuildYAML(t *testing.T) {
 		}
 	})
 
-	t.Run("images without a scheme", func(t *testing.T) {
+	t.Run("images without a registry host", func(t *testing.T) {
 		config := strings.Replace(legacyConfig, "  images: []\n", "  images:\n    - mattermost/server:latest\n", 1)
 		dir := legacyProject(t, in, config)
 		for _, args := range [][]string{{"validate"}, {"run"}, {"build", "--conf", "matterbuild.yaml"}} {
-			// A reference without the scheme of its registry's plugin: the
-			// message says what to write (the original never pushed images).
-			engineMustFail(t, in, dir, args, "matterbuild.yaml:", "artifacts.images[0]", "is not a URL", "oci://mattermost/server:latest")
+			// A reference without a scheme is served by the plugin that
+			// serves images, but this one names no registry host: the
+			// message says what to write, never guessing Docker Hub.
+			engineMustFail(t, in, dir, args, "matterbuild.yaml:", "artifacts.images[0]", "names no registry host", "docker.io/mattermost/server:latest")
 		}
 		if exists(filepath.Join(dir, "builder-ran")) {
 			t.Error("the builder ran")

@@ -9,18 +9,28 @@ import (
 	"github.com/mmbuild/mmbuild/internal/testenv"
 )
 
-func TestTamperedPluginRefused(t *testing.T) {
-	in := testenv.NewInstall(t)
-	dir := lockedProject(t, in, "")
-	bin := filepath.Join(in.BinDir, "mmbuild-plugin-make")
-	pinned := "sha256:" + sha256Hex(t, mustRead(t, bin))
-	f, err := os.OpenFile(bin, os.O_APPEND|os.O_WRONLY, 0)
+// tamper appends to the file at path and returns its sha256 before and
+// after ("sha256:<hex>").
+func tamper(t *testing.T, path string) (before, after string) {
+	t.Helper()
+	before = "sha256:" + sha256Hex(t, mustRead(t, path))
+	f, err := os.OpenFile(path, os.O_APPEND|os.O_WRONLY, 0)
 	if err != nil {
 		t.Fatal(err)
 	}
-	_, _ = f.Write([]byte("tampered"))
-	f.Close()
-	actual := "sha256:" + sha256Hex(t, mustRead(t, bin))
+	if _, err := f.Write([]byte("tampered")); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return before, "sha256:" + sha256Hex(t, mustRead(t, path))
+}
+
+func TestTamperedPluginRefused(t *testing.T) {
+	in := testenv.NewInstall(t)
+	dir := lockedProject(t, in, "")
+	pinned, actual := tamper(t, filepath.Join(in.BinDir, "mmbuild-plugin-make"))
 
 	r := in.Run(dir, "run")
 	if r.Code == 0 {

@@ -7,6 +7,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"strings"
 
 	"github.com/spf13/cobra"
 
@@ -29,8 +30,9 @@ func newInitCmd(g *globalOptions) *cobra.Command {
 default goal (.DEFAULT_GOAL, else its first target; --target picks another),
 the artifacts go to out/published/ and the attestation to out/. Then pin the
 installed plugins as mmbuild plugins lock does (mmbuild.lock.hcl in the
-folder, or the one found above it up to the repository root), and print the
-next commands. An existing build config is never replaced unless --force is
+folder, or the one found above it up to the repository root), add what
+mmbuild run writes into the folder (/out/, /build.env) to its .gitignore,
+and print the next commands. An existing build config is never replaced unless --force is
 given; nothing is written when the plugins cannot be pinned.`,
 		Example: `  mmbuild init
   mmbuild init -C services/api --target release`,
@@ -67,6 +69,12 @@ func initProject(ctx context.Context, g *globalOptions, o *initOptions) error {
 	if o.target != "" {
 		goal = o.target
 	}
+	ignoreFile := filepath.Join(dir, ".gitignore")
+	ignore, err := os.ReadFile(ignoreFile)
+	if err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return fmt.Errorf("reading %s: %w", ignoreFile, err)
+	}
+	ignore, ignored := starter.GitIgnore(ignore)
 	// Pinned first: when that fails, nothing is written.
 	if err := lockPlugins(ctx, g, dir, nil); err != nil {
 		return err
@@ -77,10 +85,20 @@ func initProject(ctx context.Context, g *globalOptions, o *initOptions) error {
 	if err := outfile.WriteAtomic(dest, starter.Config(makefile, goal, targets), 0o644); err != nil {
 		return fmt.Errorf("writing %s: %w", dest, err)
 	}
-	fmt.Fprintf(g.stdout, "wrote %s (make %s)\n\nnext:\n", dest, goal)
-	fmt.Fprintf(g.stdout, "  %-40s # after setting artifacts.files to what make builds\n", "mmbuild validate")
-	fmt.Fprintf(g.stdout, "  %-40s # build, attest, publish to out/published/\n", "mmbuild run")
-	fmt.Fprintf(g.stdout, "  %-40s # commit the config and the pins\n", "git add mmbuild.yaml mmbuild.lock.hcl")
+	fmt.Fprintf(g.stdout, "wrote %s (make %s)\n", dest, goal)
+	if len(ignored) > 0 {
+		// What a run writes into the work tree must not make the next
+		// run's tree dirty (never a cache hit) nor end up in a commit.
+		if err := outfile.WriteAtomic(ignoreFile, ignore, 0o644); err != nil {
+			return fmt.Errorf("writing %s: %w", ignoreFile, err)
+		}
+		fmt.Fprintf(g.stdout, "added %s to %s (what mmbuild run writes here)\n", strings.Join(ignored, " "), ignoreFile)
+	}
+	fmt.Fprintf(g.stdout, "\nnext:\n")
+	fmt.Fprintf(g.stdout, "  %-48s # after setting artifacts.files to what make builds\n", "mmbuild validate")
+	fmt.Fprintf(g.stdout, "  %-48s # build, attest, publish to out/published/\n", "mmbuild run")
+	fmt.Fprintf(g.stdout, "  %-48s # commit the config and the pins\n", "git add mmbuild.yaml mmbuild.lock.hcl .gitignore")
+	fmt.Fprintf(g.stdout, "  (git-ignore what make builds, dist/ too: a run in a dirty tree is never a cache hit)\n")
 	return nil
 }
 

@@ -61,7 +61,10 @@ source is cloned at the recorded commit, the config at the recorded entry
 point is used with the recorded handler, params and environment (secrets are
 resolved again by name from today's backends, never taken from the
 attestation), the materials are fetched again and checked against the
-recorded digests, and nothing is published.
+recorded digests, and nothing is published. The plugins are those the
+attestation records (name and sha256), found among the installed plugins: a
+verifier needs no lock file, and is told which recorded plugin is missing or
+installed as a different build.
 
 The attestation's values are data, never expanded: the config at the recorded
 commit is expanded first (its ${VAR}s from the recorded environment; a
@@ -90,7 +93,7 @@ listed, and diffoscope is run on them when installed), 1 could not replay.`,
 	f.StringArrayVar(&o.keys, "key", nil, "public key (PEM) the attestation must be signed with; repeatable")
 	f.IntVar(&o.threshold, "threshold", 1, "how many distinct --key signatures are required")
 	f.BoolVar(&o.allowUnsigned, "allow-unsigned", false, "replay without checking the signature (who made the attestation is then unknown)")
-	f.BoolVar(&o.allowUnpinned, "allow-unpinned", false, "start plugins that have no entry in mmbuild.lock.hcl")
+	f.BoolVar(&o.allowUnpinned, "allow-unpinned", false, "start plugins the attestation does not record (and, to fetch it from a URL, plugins without an entry in mmbuild.lock.hcl)")
 	f.StringVar(&o.config, "config", "", "build config to use instead of the one at the recorded entry point")
 	f.BoolVar(&o.json, "json", false, "print the result as JSON on stdout (with its \"plan\")")
 	f.BoolVar(&o.dryRun, "dry-run", false, "verify and check the attestation and print what would run, then stop: nothing is built")
@@ -115,6 +118,8 @@ func runReplay(cmd *cobra.Command, g *globalOptions, o *replayOptions, src strin
 		}
 		signers = append(signers, s)
 	}
+	// This folder's plugins fetch an attestation given by URL; the
+	// rebuild's are those the attestation records (rebuildHost).
 	host, err := project.OpenHost("", project.WithAllowUnpinned(o.allowUnpinned), project.WithLogger(logger))
 	if err != nil {
 		return err
@@ -124,7 +129,9 @@ func runReplay(cmd *cobra.Command, g *globalOptions, o *replayOptions, src strin
 	if err != nil {
 		return err
 	}
-	opts, err := o.replayOptions(g, logger, host)
+	rebuild := &rebuildHost{allowUnpinned: o.allowUnpinned, logger: logger, fallback: host}
+	defer rebuild.close()
+	opts, err := o.replayOptions(g, logger, rebuild)
 	if err != nil {
 		return err
 	}
@@ -203,14 +210,52 @@ func readAttestation(ctx context.Context, host *pluginhost.Host, src string) ([]
 	return attestation.ReadFile(src)
 }
 
+// rebuildHost is the host of the plugins the attestation records, found
+// among the installed ones (project.OpenRecorded): a replay needs no lock
+// file. Until the attestation is read, fallback stands in (to fetch the
+// originals for diffoscope).
+type rebuildHost struct {
+	allowUnpinned bool
+	logger        hclog.Logger
+	fallback      *pluginhost.Host
+	host          *pluginhost.Host
+}
+
+func (r *rebuildHost) open(recorded []replay.Plugin) (*pluginhost.Host, error) {
+	pins := make([]project.Recorded, len(recorded))
+	for i, p := range recorded {
+		pins[i] = project.Recorded{Name: p.Name, Version: p.Version, SHA256: p.SHA256}
+	}
+	p, err := project.OpenRecorded("", pins, project.WithAllowUnpinned(r.allowUnpinned), project.WithLogger(r.logger))
+	if err != nil {
+		return nil, err
+	}
+	r.host = p.Host()
+	return r.host, nil
+}
+
+func (r *rebuildHost) current() *pluginhost.Host {
+	if r.host != nil {
+		return r.host
+	}
+	return r.fallback
+}
+
+func (r *rebuildHost) close() {
+	if r.host != nil {
+		r.host.Close()
+	}
+}
+
 // replayOptions turns the flags into replay options; the rebuild starts its
-// plugins with host and prints to stderr.
-func (o *replayOptions) replayOptions(g *globalOptions, logger hclog.Logger, host *pluginhost.Host) ([]replay.Option, error) {
+// plugins with the recorded ones (rebuild) and prints to stderr.
+func (o *replayOptions) replayOptions(g *globalOptions, logger hclog.Logger, rebuild *rebuildHost) ([]replay.Option, error) {
 	opts := []replay.Option{
 		replay.WithThreshold(o.threshold),
 		replay.WithAllowUnsigned(o.allowUnsigned),
 		replay.WithLogger(logger),
-		replay.WithRunOptions(run.WithHost(host), run.WithLogger(logger), run.WithOutput(g.stderr, g.stderr), run.WithRedactor(g.red)),
+		replay.WithRunOptions(run.WithLogger(logger), run.WithOutput(g.stderr, g.stderr), run.WithRedactor(g.red)),
+		replay.WithPlugins(rebuild.open),
 	}
 	for _, k := range o.keys {
 		pem, err := signing.ReadKeyFile(k)
@@ -230,7 +275,7 @@ func (o *replayOptions) replayOptions(g *globalOptions, logger hclog.Logger, hos
 		opts = append(opts, replay.WithConfig(o.config))
 	}
 	opts = append(opts, replay.WithDiffoscope(func(ctx context.Context, rawURL, dst string) error {
-		return fetchURL(ctx, host, rawURL, dst)
+		return fetchURL(ctx, rebuild.current(), rawURL, dst)
 	}, g.stderr))
 	return opts, nil
 }

@@ -80,7 +80,7 @@ func TestBinaryDescribe(t *testing.T) {
 	// Describe also checks the API version and the same Info over the
 	// handshake.
 	info := sdktest.DescribeWant(t, bin, sdktest.Want{Name: "oci", Version: testVersion, Kinds: []string{"storage:oci"},
-		Capabilities: []string{"storage:attach", "storage:attached", "storage:get-dir", "storage:put", "storage:put-dir", "storage:progress"}})
+		Capabilities: []string{"storage:attach", "storage:attached", "storage:images", "storage:get-dir", "storage:put", "storage:put-dir", "storage:progress"}})
 	var schema struct {
 		Properties map[string]struct {
 			WriteOnly bool `json:"writeOnly"`

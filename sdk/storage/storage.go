@@ -66,6 +66,13 @@ type StatResponse struct {
 	Digest string
 }
 
+// CapabilityImages is announced by a backend that serves container images
+// (a registry): an image reference written without a scheme
+// (HOST/REPO:TAG in artifacts.images, as the original format wrote them)
+// is served by the one plugin announcing it, through the URL scheme it
+// serves, so no scheme is named by the core.
+const CapabilityImages = "storage:images"
+
 // CapabilityAttach is announced by a backend whose component implements
 // Attacher.
 const CapabilityAttach = "storage:attach"

@@ -209,7 +209,7 @@ func TestParseErrors(t *testing.T) {
 		{"replacement-value-and-valuefrom.yaml", "7:16", "replacements[0] sets both value and valueFrom; use one"},
 		// artifacts and transfers
 		{"artifacts-empty-file.yaml", "4:14", "artifacts.files[1] is empty"},
-		{"artifacts-images.yaml", "6:7", `artifacts.images[0] "mattermost/server:latest" is not a URL: name the image with the scheme of its registry's storage plugin, oci://mattermost/server:latest`},
+		{"artifacts-images.yaml", "6:7", `artifacts.images[0] "mattermost/server:latest" names no registry host: write HOST/REPO:TAG (docker.io/mattermost/server:latest for Docker Hub)`},
 		{"artifacts-image-credentials.yaml", "6:7", "artifacts.images[0] carries a user name or password (user@host)"},
 		{"artifacts-image-no-tag.yaml", "6:7", `artifacts.images[0] "oci://registry.example/app" names no tag nor digest`},
 		{"artifacts-image-twice.yaml", "7:7", "artifacts.images[1] repeats artifacts.images[0]"},

@@ -47,16 +47,62 @@ func ParseImage(raw string) (ImageRef, error) {
 		return ImageRef{}, fmt.Errorf("not a URL (%v)", err.(*url.Error).Err)
 	}
 	if u.User != nil {
-		return ImageRef{}, fmt.Errorf("carries a user name or password (user@host): credentials are refused in image references, give them through credentials: and a secret")
+		return ImageRef{}, errImageCredentials
 	}
-	if u.RawQuery != "" || u.Fragment != "" || strings.ContainsAny(rest, "?#") {
+	if u.RawQuery != "" || u.Fragment != "" {
+		return ImageRef{}, fmt.Errorf("%q: an image reference takes no query or fragment", raw)
+	}
+	return parseReference(raw, scheme, rest)
+}
+
+// ParseImageEntry reads an artifacts.images entry: a URL as ParseImage
+// reads it, or a reference without a scheme (HOST/REPO:TAG, as the
+// original format wrote them), whose Scheme and URL are then empty: the
+// run gives it the scheme of the plugin that serves images (WithScheme).
+func ParseImageEntry(raw string) (ImageRef, error) {
+	if strings.Contains(raw, "://") {
+		return ParseImage(raw)
+	}
+	host, _, _ := strings.Cut(raw, "/")
+	if strings.Contains(host, "@") {
+		return ImageRef{}, errImageCredentials
+	}
+	if !strings.ContainsAny(host, ".:") && host != "localhost" {
+		// Docker's tools would guess Docker Hub: a guess, like :latest.
+		return ImageRef{}, fmt.Errorf("%q names no registry host: write HOST/REPO:TAG (docker.io/%s for Docker Hub)", raw, raw)
+	}
+	return parseReference(raw, "", raw)
+}
+
+// WithScheme is the entry raw (ParseImageEntry) as a URL of scheme: raw
+// itself when it has a scheme already.
+func WithScheme(raw, scheme string) string {
+	if strings.Contains(raw, "://") {
+		return raw
+	}
+	return scheme + "://" + raw
+}
+
+var errImageCredentials = fmt.Errorf("carries a user name or password (user@host): credentials are refused in image references, give them through credentials: and a secret")
+
+// parseReference reads rest, the image reference past the scheme of raw
+// ("" when raw has none).
+func parseReference(raw, scheme, rest string) (ImageRef, error) {
+	if strings.ContainsAny(rest, "?#") {
 		return ImageRef{}, fmt.Errorf("%q: an image reference takes no query or fragment", raw)
 	}
 	host, path, _ := strings.Cut(rest, "/")
 	if host == "" || path == "" {
-		return ImageRef{}, fmt.Errorf("%q: want %s://HOST/REPO:TAG or %s://HOST/REPO@sha256:HEX", raw, scheme, scheme)
+		prefix := ""
+		if scheme != "" {
+			prefix = scheme + "://"
+		}
+		return ImageRef{}, fmt.Errorf("%q: want %sHOST/REPO:TAG or %sHOST/REPO@sha256:HEX", raw, prefix, prefix)
 	}
-	ref := ImageRef{URL: raw, Scheme: scheme}
+	ref := ImageRef{Scheme: scheme}
+	if scheme != "" {
+		ref.URL = raw
+	}
 	if before, d, ok := strings.Cut(path, "@"); ok {
 		if !imageDigestRE().MatchString(d) {
 			return ImageRef{}, fmt.Errorf("%q: digest %q is not sha256:<64 lowercase hex>", raw, d)
@@ -84,7 +130,7 @@ func imageRef(path string, v *string) string {
 	if problem := required(path, v); problem != "" {
 		return problem
 	}
-	if _, err := ParseImage(*v); err != nil {
+	if _, err := ParseImageEntry(*v); err != nil {
 		return path + " " + err.Error()
 	}
 	return ""

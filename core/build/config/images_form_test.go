@@ -25,7 +25,11 @@ func TestImageEntryForms(t *testing.T) {
 		"    - {layout: dist/image}\n":                           "missing ref",
 		"    - {ref: oci://r.example/b:v1, layout: ../x}\n":      "artifacts.images[0].layout",
 		"    - {ref: oci://r.example/b:v1, layout: d, tag: x}\n": "tag",
-		"    - {ref: r.example/b:v1, layout: dist/image}\n":      "oci://r.example/b:v1",
+		"    - {ref: r.example/b:v1, layout: dist/image}\n":      "",
+		"    - org/app:v1\n":                                     `"org/app:v1" names no registry host`,
+		"    - r.example:5000/org/app:v1\n":                      "",
+		"    - bot:pw@r.example/app:v1\n":                        "carries a user name or password",
+		"    - r.example/app\n":                                  "names no tag nor digest",
 	} {
 		c, err := Parse("mmbuild.yaml", []byte(head+yaml))
 		if err == nil {
@@ -33,6 +37,12 @@ func TestImageEntryForms(t *testing.T) {
 		}
 		if err == nil {
 			err = c.Validate()
+		}
+		if want == "" {
+			if err != nil {
+				t.Errorf("%q: %v, want it accepted (a reference without a scheme)", yaml, err)
+			}
+			continue
 		}
 		if err == nil || !strings.Contains(err.Error(), want) {
 			t.Errorf("%q: %v, want %q", yaml, err, want)

@@ -81,6 +81,35 @@ func recordedImages(stmt *provenance.Record) map[string]imageRecord {
 	return out
 }
 
+// imageResolver knows which plugin serves container images: the plugin
+// host (pluginhost.Host.ImageScheme).
+type imageResolver interface {
+	ImageScheme() (string, error)
+}
+
+// qualifyImages gives each artifacts.images entry written without a scheme
+// (HOST/REPO:TAG, the original format's form) the URL scheme of the plugin
+// that announces it serves images, so the core names no scheme. It runs in
+// the plan, before any URL is resolved to its plugin.
+func qualifyImages(cfg *config.Config, r resolver) error {
+	for i, raw := range cfg.Artifacts.Images {
+		if strings.Contains(raw, "://") {
+			continue
+		}
+		path := fmt.Sprintf("artifacts.images[%d]", i)
+		ir, ok := r.(imageResolver)
+		if !ok {
+			return fmt.Errorf("%s: %s %q has no scheme, and no plugin is known to serve images: write SCHEME://%s", cfg.PositionOf(path), path, raw, raw)
+		}
+		scheme, err := ir.ImageScheme()
+		if err != nil {
+			return fmt.Errorf("%s: %s %q has no scheme: %w", cfg.PositionOf(path), path, raw, err)
+		}
+		cfg.Artifacts.Images[i] = config.WithScheme(raw, scheme)
+	}
+	return nil
+}
+
 var manifestDigestRE = regexp.MustCompile(`^sha256:[a-f0-9]{64}$`)
 
 // resolveImages is the stage after the build: it resolves each image the

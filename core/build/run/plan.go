@@ -103,6 +103,9 @@ func makePlan(cfg *config.Config, r resolver) (*plan, error) {
 	if err := CheckConfig(cfg); err != nil {
 		return nil, err
 	}
+	if err := qualifyImages(cfg, r); err != nil {
+		return nil, err
+	}
 	h, err := r.HandlerPlugin(cfg.Handler.ID)
 	if err != nil {
 		return nil, fmt.Errorf("%s: handler.id %q: %w", cfg.Handler.Pos, cfg.Handler.ID, err)
@@ -178,6 +181,9 @@ func planURLs(cfg *config.Config) []planURL {
 		out = append(out, planURL{url: cfg.Artifacts.Destination, where: fmt.Sprintf("%s: artifacts.destination", cfg.Artifacts.Pos), published: true})
 	}
 	for i, im := range cfg.Artifacts.Images {
+		if !strings.Contains(im, "://") {
+			continue // a reference without a scheme: see qualifyImages
+		}
 		out = append(out, planURL{url: im, where: fmt.Sprintf("%s: artifacts.images[%d]", cfg.PositionOf(fmt.Sprintf("artifacts.images[%d]", i)), i), published: true})
 	}
 	for i, t := range cfg.Transfers {

@@ -65,3 +65,20 @@ func TestConfigIsValid(t *testing.T) {
 		}
 	}
 }
+
+func TestGitIgnore(t *testing.T) {
+	for _, tc := range []struct {
+		name, in, want string
+		added          []string
+	}{
+		{"none", "", "# written by mmbuild run (mmbuild init added these)\n/out/\n/build.env\n", starter.Ignored},
+		{"kept, no final newline", "dist/", "dist/\n# written by mmbuild run (mmbuild init added these)\n/out/\n/build.env\n", starter.Ignored},
+		{"one there", "out\n", "out\n# written by mmbuild run (mmbuild init added these)\n/build.env\n", []string{"/build.env"}},
+		{"both there", "/out/\nbuild.env\n", "/out/\nbuild.env\n", nil},
+	} {
+		got, added := starter.GitIgnore([]byte(tc.in))
+		if string(got) != tc.want || !slices.Equal(added, tc.added) {
+			t.Errorf("%s: GitIgnore(%q) = %q, %v; want %q, %v", tc.name, tc.in, got, added, tc.want, tc.added)
+		}
+	}
+}

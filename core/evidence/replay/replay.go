@@ -28,6 +28,7 @@ import (
 	"github.com/mmbuild/mmbuild/core/evidence/provenance"
 	"github.com/mmbuild/mmbuild/core/evidence/signing"
 	"github.com/mmbuild/mmbuild/core/evidence/verify"
+	"github.com/mmbuild/mmbuild/core/plugins/pluginhost"
 )
 
 // ErrRefused reports an attestation that failed verification: nothing was
@@ -80,6 +81,7 @@ type options struct {
 	diffOut       io.Writer
 	onPlan        func(*Plan)
 	dryRun        bool
+	openPlugins   func([]Plugin) (*pluginhost.Host, error)
 }
 
 // FetchFunc downloads the object at a URL to dest.
@@ -305,12 +307,20 @@ func Replay(ctx context.Context, data []byte, opts ...Option) (*Result, error) {
 		return res, nil
 	}
 
+	runOpts := o.runOpts
+	if o.openPlugins != nil {
+		host, err := o.pluginHost(st)
+		if err != nil {
+			return nil, err
+		}
+		runOpts = append(runOpts[:len(runOpts):len(runOpts)], run.WithHost(host))
+	}
 	// The rebuild runs in the box the original ran in: same mode, same
 	// network (whatever the config at the commit or the flags then said).
 	if box, _ := st.Isolation(); box != nil { // its shape was checked by Load
-		o.runOpts = append(o.runOpts, run.WithIsolation(box.Mode, box.Network))
+		runOpts = append(runOpts[:len(runOpts):len(runOpts)], run.WithIsolation(box.Mode, box.Network))
 	}
-	out, err := o.rebuild(ctx, cfg, cfgPath, root, clone)
+	out, err := o.rebuild(ctx, cfg, cfgPath, root, clone, runOpts)
 	if err != nil {
 		return nil, err
 	}
@@ -331,14 +341,14 @@ func Replay(ctx context.Context, data []byte, opts ...Option) (*Result, error) {
 // rebuild runs the rewritten config in the clean clone: the same stages as
 // any run, forced, with exactly the recorded environment, publishing
 // nothing.
-func (o *options) rebuild(ctx context.Context, cfg *config.Config, cfgPath, root, clone string) (*run.Result, error) {
+func (o *options) rebuild(ctx context.Context, cfg *config.Config, cfgPath, root, clone string, extra []run.Option) (*run.Result, error) {
 	runOpts := append([]run.Option{
 		run.WithWorkDir(filepath.Dir(cfgPath)),
 		run.WithOutputEnv(filepath.Join(root, "build.env")),
 		run.WithForce(true),
 		run.WithoutBaseEnv(),
 		run.WithLookupEnv(o.lookupEnv),
-	}, o.runOpts...)
+	}, extra...)
 	if o.configPath != "" {
 		runOpts = append(runOpts, run.WithWorkDir(clone))
 	}

@@ -2,6 +2,7 @@ package pluginhost
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 )
@@ -31,6 +32,24 @@ func (ByName) Storage(scheme string) (string, error) { return strings.ToLower(sc
 // Cataloger implements Resolver: sbom-<id>, the first-party convention
 // (mmbuild-plugin-sbom-syft serves sbom:syft).
 func (ByName) Cataloger(id string) (string, error) { return "sbom-" + id, nil }
+
+// ImageResolver is implemented by a Resolver that knows which plugin
+// serves container images: the one announcing storage.CapabilityImages.
+// Images returns it and the URL scheme it serves.
+type ImageResolver interface {
+	Images() (name, scheme string, err error)
+}
+
+// ImageScheme returns the URL scheme of the plugin that serves container
+// images, for an image reference written without one.
+func (h *Host) ImageScheme() (string, error) {
+	ir, ok := h.resolver.(ImageResolver)
+	if !ok {
+		return "", errors.New("no plugin is known to serve images here: name the image with the URL scheme of its registry's plugin")
+	}
+	_, scheme, err := ir.Images()
+	return scheme, err
+}
 
 // CatalogerPlugin names the plugin serving SBOM cataloger id.
 func (h *Host) CatalogerPlugin(id string) (string, error) { return h.resolver.Cataloger(id) }

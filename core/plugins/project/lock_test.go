@@ -97,18 +97,31 @@ func fakePlugin(t *testing.T, dir, name, version string, api int) string {
 }
 
 // fakePluginKinds writes a shell script that describes itself as a plugin
-// serving kinds. Each run appends the plugin's name to runs.log in dir (see
+// serving kinds ("capability=X" entries are announced as capabilities
+// instead). Each run appends the plugin's name to runs.log in dir (see
 // runs).
 func fakePluginKinds(t *testing.T, dir, name, version string, api int, kinds ...string) string {
 	t.Helper()
 	if runtime.GOOS == "windows" {
 		t.Skip("shell script plugins")
 	}
-	kindsJSON, err := json.Marshal(kinds)
+	var ks, caps []string
+	for _, k := range kinds {
+		if c, ok := strings.CutPrefix(k, "capability="); ok {
+			caps = append(caps, c)
+		} else {
+			ks = append(ks, k)
+		}
+	}
+	kindsJSON, err := json.Marshal(ks)
 	if err != nil {
 		t.Fatal(err)
 	}
-	info := fmt.Sprintf(`{"name":%q,"version":%q,"api_version":%d,"kinds":%s}`, name, version, api, kindsJSON)
+	capsJSON, err := json.Marshal(caps)
+	if err != nil {
+		t.Fatal(err)
+	}
+	info := fmt.Sprintf(`{"name":%q,"version":%q,"api_version":%d,"kinds":%s,"capabilities":%s}`, name, version, api, kindsJSON, capsJSON)
 	p := filepath.Join(dir, plugin.BinaryPrefix+name)
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		t.Fatal(err)

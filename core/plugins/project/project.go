@@ -35,6 +35,10 @@ type Plugins struct {
 
 	o options
 
+	// recorded: LockFile holds the plugins an attestation records
+	// (OpenRecorded), not a lock file's pins.
+	recorded bool
+
 	// mu guards LockFile against UpdateLock, and the resolver's state.
 	mu       sync.Mutex
 	resolved map[string]resolution // kind → plugin, memoised
@@ -96,15 +100,20 @@ func WithAuditOptions(opts ...audit.Option) Option {
 	return func(o *options) { o.audit = append(o.audit, opts...) }
 }
 
+func newOptions(opts []Option) options {
+	o := options{logger: hclog.NewNullLogger()}
+	for _, opt := range opts {
+		opt(&o)
+	}
+	return o
+}
+
 // Open finds the plugin set of the project in dir ("" is the current
 // folder): the lock file, by FindLock, and the plugin search path, by
 // discovery.SearchPath with the project folder. The lock file is read; a
 // missing one is not an error.
 func Open(dir string, opts ...Option) (*Plugins, error) {
-	o := options{logger: hclog.NewNullLogger()}
-	for _, opt := range opts {
-		opt(&o)
-	}
+	o := newOptions(opts)
 	dir, err := absDir(dir)
 	if err != nil {
 		return nil, err

@@ -115,10 +115,14 @@ type servedIndex struct {
 	skipped     []string // not asked or no answer: `"name" (why)`
 	lockPath    string
 	lockMissing bool
+	// recorded: the pins are an attestation's (OpenRecorded);
+	// notInstalled lists its plugins that are not installed.
+	recorded     bool
+	notInstalled []string
 }
 
 func (p *Plugins) scanServed() *servedIndex {
-	idx := &servedIndex{serves: map[string][]string{}, lockPath: p.LockPath, lockMissing: p.LockFile.Missing()}
+	idx := &servedIndex{serves: map[string][]string{}, lockPath: p.LockPath, lockMissing: p.LockFile.Missing(), recorded: p.recorded}
 	seen := map[string]bool{}
 	for _, d := range p.SearchPath {
 		if !seen[d.Path] {
@@ -129,6 +133,9 @@ func (p *Plugins) scanServed() *servedIndex {
 	cands, err := discovery.Scan(p.SearchPath)
 	if err != nil {
 		idx.skipped = append(idx.skipped, oneLine(err.Error()))
+	}
+	if p.recorded {
+		idx.notInstalled = p.notInstalled(cands)
 	}
 	platform := lockfile.Platform()
 	type ask struct {
@@ -205,7 +212,7 @@ func (p *Plugins) describeRunnable(ctx context.Context, c discovery.Candidate, p
 		return nil, err
 	}
 	if pinned != "" && sum != pinned {
-		return nil, fmt.Errorf("binary is %s but the lock pins %s", sum, pinned)
+		return nil, fmt.Errorf("binary is %s but %s %s", sum, p.pinnedBy(), pinned)
 	}
 	info, err := audit.Describe(ctx, c.Path, sum, p.o.audit...)
 	if err != nil {
@@ -221,6 +228,7 @@ func (idx *servedIndex) notServed(kind string) *NotServedError {
 	return &NotServedError{
 		Kind: kind, Searched: idx.searched, Unpinned: idx.unpinned, Skipped: idx.skipped,
 		LockPath: idx.lockPath, LockMissing: idx.lockMissing,
+		Recorded: idx.recorded, NotInstalled: idx.notInstalled,
 	}
 }
 
@@ -237,6 +245,12 @@ type NotServedError struct {
 	Skipped     []string
 	LockPath    string
 	LockMissing bool
+	// Recorded: the plugins are those an attestation records
+	// (OpenRecorded), not a lock file's; NotInstalled lists the recorded
+	// ones not installed: `"name" version sha256:…`. A recorded plugin whose
+	// installed binary differs is in Skipped.
+	Recorded     bool
+	NotInstalled []string
 }
 
 // Error returns one line: `no installed plugin serves URL scheme "s3"
@@ -249,6 +263,9 @@ func (e *NotServedError) Error() string {
 	default:
 		why = append(why, "searched: "+strings.Join(e.Searched, ", "))
 	}
+	if e.Recorded {
+		return e.recordedError(why)
+	}
 	if e.LockMissing {
 		why = append(why, "there is no "+e.LockPath)
 	} else {
@@ -258,15 +275,27 @@ func (e *NotServedError) Error() string {
 		why = append(why, "skipped: "+strings.Join(e.Skipped, ", "))
 	}
 	if len(e.Unpinned) > 0 {
-		quoted := make([]string, len(e.Unpinned))
-		for i, n := range e.Unpinned {
-			quoted[i] = strconv.Quote(n)
-		}
-		why = append(why, "not pinned, so not asked: "+strings.Join(quoted, ", "))
+		why = append(why, "not pinned, so not asked: "+strings.Join(quoteAll(e.Unpinned), ", "))
 		return fmt.Sprintf("no pinned plugin serves %s (%s): run `mmbuild plugins lock` to pin the installed plugins, or pass --allow-unpinned",
 			kindName(e.Kind), strings.Join(why, "; "))
 	}
 	return fmt.Sprintf("no installed plugin serves %s (%s): install one (`mmbuild plugins install`), then pin it with `mmbuild plugins lock`",
+		kindName(e.Kind), strings.Join(why, "; "))
+}
+
+// recordedError is Error for an attestation's plugins: which recorded
+// plugin is missing, which differs.
+func (e *NotServedError) recordedError(why []string) string {
+	if len(e.NotInstalled) > 0 {
+		why = append(why, "recorded but not installed: "+strings.Join(e.NotInstalled, ", "))
+	}
+	if len(e.Skipped) > 0 {
+		why = append(why, "recorded but installed differently: "+strings.Join(e.Skipped, ", "))
+	}
+	if len(e.Unpinned) > 0 {
+		why = append(why, "installed but not recorded, so not asked: "+strings.Join(quoteAll(e.Unpinned), ", "))
+	}
+	return fmt.Sprintf("no installed plugin the attestation records serves %s (%s): install the plugin builds it records (name and sha256), or pass --allow-unpinned to use others",
 		kindName(e.Kind), strings.Join(why, "; "))
 }
 
@@ -284,10 +313,7 @@ type AmbiguousError struct {
 
 // Error returns one line naming the plugins and the kind.
 func (e *AmbiguousError) Error() string {
-	quoted := make([]string, len(e.Plugins))
-	for i, n := range e.Plugins {
-		quoted[i] = strconv.Quote(n)
-	}
+	quoted := quoteAll(e.Plugins)
 	both := "both"
 	if len(quoted) > 2 {
 		both = "all"
@@ -315,4 +341,13 @@ func kindName(kind string) string {
 
 func oneLine(s string) string {
 	return strings.NewReplacer("\r\n", " ", "\n", " ", "\r", " ").Replace(s)
+}
+
+// quoteAll returns names, each quoted.
+func quoteAll(names []string) []string {
+	quoted := make([]string, len(names))
+	for i, n := range names {
+		quoted[i] = strconv.Quote(n)
+	}
+	return quoted
 }

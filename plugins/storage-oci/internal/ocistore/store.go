@@ -58,9 +58,10 @@ func New(opts ...Option) *Store {
 }
 
 // Capabilities announces Get and Put of files and trees, progress, and
-// Attach (with the manifest digest in Stat).
+// Attach (with the manifest digest in Stat); it serves container images
+// (scheme-less image references resolve to oci://).
 func (*Store) Capabilities() []string {
-	return []string{storage.CapabilityAttach, storage.CapabilityAttached, "storage:get-dir", "storage:progress", "storage:put", "storage:put-dir"}
+	return []string{storage.CapabilityAttach, storage.CapabilityAttached, storage.CapabilityImages, "storage:get-dir", "storage:progress", "storage:put", "storage:put-dir"}
 }
 
 // ConfigSchema publishes the options: the account (username, and password
