@@ -112,7 +112,7 @@ func statementStatus(st *attestation.Statement, open attestation.Options) (Statu
 func (b *builder) statement(file string, st *attestation.Statement, status Status, reason string) {
 	b.stmts++
 	key := fmt.Sprintf("statement:%d", b.stmts)
-	where := "from " + clean(file)
+	where := clean(file)
 	if st.Line > 0 {
 		where += fmt.Sprintf(" (envelope %d)", st.Line)
 	}
