@@ -33,7 +33,14 @@ func TestGraphPipelineExample(t *testing.T) {
 	mmdc := testservers.Tool(t, "mmdc")
 	in := testenv.NewInstall(t)
 	dir := pipelineExample(t, in)
+	// In GitHub Actions the pipeline's graph goes to the step summary.
+	stepSummary := filepath.Join(t.TempDir(), "step-summary.md")
+	in.Env = append(in.Env, "GITHUB_STEP_SUMMARY="+stepSummary)
 	engineMustRun(t, in, dir, "pipeline", "run", "pipeline.yaml")
+	_, block, ok := strings.Cut(string(mustRead(t, stepSummary)), "### mmbuild pipeline\n\n```mermaid\nflowchart LR\n")
+	if !ok || strings.Count(block, "build: https://mmbuild.dev/builder/local@v1") != 2 || !strings.Contains(block, "artifact: webapp.tar.gz") {
+		t.Errorf("the step summary has no Mermaid graph of the two builds joined by webapp.tar.gz:\n%s", mustRead(t, stepSummary))
+	}
 
 	var atts []string
 	for _, b := range []string{"webapp", "server"} {
