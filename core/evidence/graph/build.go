@@ -286,11 +286,11 @@ func (b *builder) add(key string, kind Kind, label, file string) *Node {
 		if _, resource := rank[kind]; resource && rank[kind] > rank[n.Kind] {
 			n.Kind = kind
 			if label != n.Label {
-				n.Details = appendNew(n.Details, "also "+n.Label)
+				n.Aliases = appendNew(n.Aliases, n.Label)
 				n.Label = label
 			}
 		} else if label != n.Label {
-			n.Details = appendNew(n.Details, "also "+label)
+			n.Aliases = appendNew(n.Aliases, label)
 		}
 		return n
 	}

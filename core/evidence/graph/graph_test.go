@@ -136,8 +136,8 @@ func TestNewJoinsPipeline(t *testing.T) {
 			if !hasEdge(g, app.ID, art.ID, "sha256:"+sumApp) || !hasEdge(g, art.ID, srv.ID, "sha256:"+sumApp) {
 				t.Errorf("app.tar.gz does not join the builds: %+v", g.Edges)
 			}
-			if len(art.Details) != 1 || art.Details[0] != "also file:///store/app/app.tar.gz" {
-				t.Errorf("artifact details %q", art.Details)
+			if len(art.Aliases) != 1 || art.Aliases[0] != "file:///store/app/app.tar.gz" || len(art.Details) != 0 {
+				t.Errorf("artifact aliases %q, details %q", art.Aliases, art.Details)
 			}
 			lib := byLabel(t, g, Material, "https://dl.example/lib.tgz")
 			src := byLabel(t, g, Source, "https://git.example/app.git@"+commit)

@@ -96,8 +96,8 @@ td.verified { background: #d9f2d9; } td.unverified { background: #fff4d6; } td.f
 {{end}}</svg>
 </div>
 <table>
-<tr><th>node</th><th>kind</th><th>name</th><th>status</th><th>details</th><th>attestation</th></tr>
-{{range .Nodes}}<tr data-node="{{.ID}}"><td>{{.ID}}</td><td>{{.Kind}}</td><td>{{.Label}}</td><td{{if .Status}} class="{{.Status}}"{{end}}>{{upper .Status}}{{if .Reason}}: {{.Reason}}{{end}}</td><td>{{range $i, $d := .Details}}{{if $i}}<br>{{end}}{{$d}}{{end}}</td><td>{{.File}}</td></tr>
+<tr><th>node</th><th>kind</th><th>name</th><th>status</th><th>details</th><th>also named</th><th>attestation</th></tr>
+{{range .Nodes}}<tr data-node="{{.ID}}"><td>{{.ID}}</td><td>{{.Kind}}</td><td>{{.Label}}</td><td{{if .Status}} class="{{.Status}}"{{end}}>{{upper .Status}}{{if .Reason}}: {{.Reason}}{{end}}</td><td>{{range $i, $d := .Details}}{{if $i}}<br>{{end}}{{$d}}{{end}}</td><td>{{range $i, $a := .Aliases}}{{if $i}}<br>{{end}}{{$a}}{{end}}</td><td>{{.File}}</td></tr>
 {{end}}</table>
 </body>
 </html>

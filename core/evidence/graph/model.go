@@ -41,9 +41,12 @@ type Node struct {
 	ID    string `json:"id"`
 	Kind  Kind   `json:"kind"`
 	Label string `json:"label"`
-	// Details are further lines: a build's handler and staging key, the
-	// other names a resource goes by.
+	// Details are further lines: a build's handler and staging key.
 	Details []string `json:"details,omitempty"`
+	// Aliases are the other names a resource goes by (a material's URI
+	// when a build produced it under another name): listed in the HTML
+	// page's table, not drawn.
+	Aliases []string `json:"aliases,omitempty"`
 	// File is the attestation a statement came from (and its envelope's
 	// place in a bundle).
 	File   string `json:"file,omitempty"`
