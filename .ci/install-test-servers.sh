@@ -38,6 +38,9 @@ COSIGN3_VERSION=v3.1.3
 GITLAB_CI_LOCAL_VERSION=4.62.0
 REGISTRY_VERSION=v3.1.2
 CRANE_VERSION=v0.22.1
+# The Mermaid CLI (npm @mermaid-js/mermaid-cli) validates mmbuild graph's
+# Mermaid; it drives the apt chromium, not a browser of its own.
+MMDC_VERSION=11.17.0
 
 root=$(cd "$(dirname "$0")/.." && pwd)
 tools=${MMBUILD_TOOLS:-$root/.tools}
@@ -92,9 +95,10 @@ gotool() {
 	echo "$name $version: built in $((SECONDS - start))s"
 }
 
-# npmtool NAME VERSION: npm install -g NAME@VERSION with its own prefix.
+# npmtool NAME VERSION [PACKAGE]: npm install -g PACKAGE@VERSION (PACKAGE
+# defaults to NAME, the program's name) with its own prefix.
 npmtool() {
-	local name=$1 version=$2
+	local name=$1 version=$2 pkg=${3:-$1}
 	installed "$name" "$version" && return
 	if ! command -v npm >/dev/null 2>&1; then
 		echo "install-test-servers: $name needs npm, which is not installed (apt-get install nodejs npm; .ci/run does)" >&2
@@ -104,7 +108,8 @@ npmtool() {
 	local start=$SECONDS tmp
 	tmp=$(fresh "$name" "$version")
 	# npm's cache goes into the temporary folder: nothing in $HOME.
-	npm install -g --prefix "$tmp" --cache "$tmp/.npm-cache" --no-fund --no-audit --loglevel=error "$name@$version"
+	# No browser download: the tests point puppeteer at the apt chromium.
+	PUPPETEER_SKIP_DOWNLOAD=1 npm install -g --prefix "$tmp" --cache "$tmp/.npm-cache" --no-fund --no-audit --loglevel=error "$pkg@$version"
 	rm -rf "$tmp/.npm-cache"
 	# The bin link npm makes is relative, so the renamed folder keeps working.
 	if [ "$("$tmp/bin/$name" --version)" != "$version" ]; then
@@ -119,6 +124,7 @@ gotool versitygw github.com/versity/versitygw/cmd/versitygw "$VERSITYGW_VERSION"
 # gitlab-ci-local runs the GitLab template's pipeline test (a GitLab runner
 # emulation); it copies each job's repository with rsync (.ci/run installs it).
 npmtool gitlab-ci-local "$GITLAB_CI_LOCAL_VERSION"
+npmtool mmdc "$MMDC_VERSION" @mermaid-js/mermaid-cli
 gotool cosign github.com/sigstore/cosign/v2/cmd/cosign "$COSIGN_VERSION"
 gotool registry github.com/distribution/distribution/v3/cmd/registry "$REGISTRY_VERSION"
 gotool crane github.com/google/go-containerregistry/cmd/crane "$CRANE_VERSION"

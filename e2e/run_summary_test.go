@@ -27,7 +27,7 @@ func TestRunWritesJobSummary(t *testing.T) {
 	}
 	s := string(data)
 	want := sha256Hex(t, mustRead(t, filepath.Join(dir, "dist/hello.tar.gz")))
-	for _, part := range []string{"earlier step\n", "hello.tar.gz", "sha256:" + want, "staging URL", "greeting.txt", "| ok |"} {
+	for _, part := range []string{"earlier step\n", "hello.tar.gz", "sha256:" + want, "staging URL", "greeting.txt", "| ok |", "#### Supply chain\n\n```mermaid\nflowchart LR\n"} {
 		if !strings.Contains(s, part) {
 			t.Errorf("the job summary lacks %q:\n%s", part, s)
 		}

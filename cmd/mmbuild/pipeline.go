@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -12,6 +13,7 @@ import (
 	"github.com/mmbuild/mmbuild/core/build/config"
 	"github.com/mmbuild/mmbuild/core/build/pipeline"
 	"github.com/mmbuild/mmbuild/core/build/run"
+	"github.com/mmbuild/mmbuild/core/build/summary"
 	"github.com/mmbuild/mmbuild/core/plugins/project"
 )
 
@@ -86,7 +88,42 @@ func runPipeline(ctx context.Context, g *globalOptions, o *runFlags, file string
 	if err != nil {
 		return err
 	}
+	if err := writePipelineSummary(g, o, steps); err != nil {
+		return err
+	}
 	return printPipeline(g, steps, o.json)
+}
+
+// writePipelineSummary appends the pipeline's supply chain, one Mermaid
+// graph of every build's attestation, to the job summary (--summary FILE,
+// else $GITHUB_STEP_SUMMARY when set).
+func writePipelineSummary(g *globalOptions, o *runFlags, steps []pipeline.StepResult) error {
+	path := summaryPath(o)
+	if path == "" {
+		return nil
+	}
+	var atts []string
+	for _, s := range steps {
+		switch {
+		case s.Result == nil:
+		case s.Result.BundlePath != "":
+			atts = append(atts, s.Result.BundlePath)
+		case s.Result.StatementPath != "":
+			atts = append(atts, s.Result.StatementPath)
+		}
+	}
+	if len(atts) == 0 {
+		return nil
+	}
+	verifiers, err := signerVerifiers(o)
+	if err != nil {
+		return err
+	}
+	var b bytes.Buffer
+	if err := summary.WritePipelineMarkdown(&b, atts, verifiers); err != nil {
+		return fmt.Errorf("writing the pipeline's job summary: %w", err)
+	}
+	return appendSummary(g, path, b.Bytes())
 }
 
 // printPipeline prints what each build of a pipeline made: JSON on stdout

@@ -93,6 +93,7 @@ mmbuild-plugin-<name>, pinned by sha256 in mmbuild.lock.hcl.`,
 		newVersionCmd(g),
 		newKeysCmd(g),
 		newVerifyCmd(g),
+		newGraphCmd(g),
 		newInitCmd(g),
 		newSummaryCmd(g),
 	)

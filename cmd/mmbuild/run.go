@@ -136,13 +136,9 @@ func writeRunSummary(g *globalOptions, o *runFlags, res *run.Result) error {
 	for _, kv := range run.OutputVars(res) {
 		outputs[kv[0]] = kv[1]
 	}
-	var verifiers []signing.Verifier
-	if o.signer != nil {
-		v, err := signing.NewVerifier(o.signer.Public())
-		if err != nil {
-			return err
-		}
-		verifiers = append(verifiers, v)
+	verifiers, err := signerVerifiers(o)
+	if err != nil {
+		return err
 	}
 	sum, err := summary.Read(res.StatementPath, res.BundlePath, outputs, verifiers)
 	if err != nil {
@@ -152,11 +148,29 @@ func writeRunSummary(g *globalOptions, o *runFlags, res *run.Result) error {
 	if err := sum.WriteMarkdown(&b); err != nil {
 		return err
 	}
+	return appendSummary(g, path, b.Bytes())
+}
+
+// signerVerifiers is the public half of --sign-key, to check what the run
+// signed with it; none without one.
+func signerVerifiers(o *runFlags) ([]signing.Verifier, error) {
+	if o.signer == nil {
+		return nil, nil
+	}
+	v, err := signing.NewVerifier(o.signer.Public())
+	if err != nil {
+		return nil, err
+	}
+	return []signing.Verifier{v}, nil
+}
+
+// appendSummary appends Markdown to the job summary at path, redacted.
+func appendSummary(g *globalOptions, path string, md []byte) error {
 	f, err := os.OpenFile(path, os.O_APPEND|os.O_WRONLY|os.O_CREATE, 0o644)
 	if err != nil {
 		return fmt.Errorf("writing the job summary: %w", err)
 	}
-	_, werr := f.Write(g.red.Bytes(b.Bytes()))
+	_, werr := f.Write(g.red.Bytes(md))
 	if cerr := f.Close(); werr == nil {
 		werr = cerr
 	}

@@ -11,7 +11,6 @@ import (
 
 	"github.com/mmbuild/mmbuild/core/build/run"
 	"github.com/mmbuild/mmbuild/core/build/summary"
-	"github.com/mmbuild/mmbuild/core/evidence/signing"
 )
 
 type summaryOptions struct {
@@ -27,8 +26,10 @@ func newSummaryCmd(g *globalOptions) *cobra.Command {
 		Long: `Read what the last mmbuild run of the config left in its work tree (the
 attestation in provenance:, the signed bundle beside it, build.env; without
 provenance: only build.env) and print
-a Markdown summary: the staging URL, the builder, the signature, and tables
-of the artifacts and materials with their digests. With --key, the signed
+a Markdown summary: the staging URL, the builder, the signature, tables
+of the artifacts and materials with their digests, and the build's supply
+chain as a Mermaid graph (as mmbuild graph draws it; GitHub and GitLab
+render it). With --key, the signed
 bundle is verified with that public key and the result shown; the exit
 status is 1 when it does not verify.
 
@@ -74,17 +75,9 @@ func printSummary(g *globalOptions, o *summaryOptions) error {
 	if err != nil {
 		return err
 	}
-	var verifiers []signing.Verifier
-	for _, k := range o.keys {
-		pem, err := signing.ReadKeyFile(k)
-		if err != nil {
-			return fmt.Errorf("--key: %w", err)
-		}
-		v, err := signing.LoadVerifier(pem)
-		if err != nil {
-			return fmt.Errorf("--key %s: %w", k, err)
-		}
-		verifiers = append(verifiers, v)
+	verifiers, err := loadKeys(o.keys)
+	if err != nil {
+		return err
 	}
 	s, err := summary.Read(statement, bundle, outputs, verifiers)
 	if err != nil {

@@ -137,16 +137,9 @@ func verifyArtifacts(ctx context.Context, g *globalOptions, o *verifyOptions, ar
 		SourceURI:     o.sourceURI,
 		SourceCommit:  o.sourceCommit,
 	}
-	for _, path := range o.keys {
-		pem, err := signing.ReadKeyFile(path)
-		if err != nil {
-			return fmt.Errorf("--key: %w", err)
-		}
-		v, err := signing.LoadVerifier(pem)
-		if err != nil {
-			return fmt.Errorf("--key %s: %w", path, err)
-		}
-		opts.Keys = append(opts.Keys, v)
+	var err error
+	if opts.Keys, err = loadKeys(o.keys); err != nil {
+		return err
 	}
 	r, err := verify.File(ctx, o.attestation, opts)
 	if err != nil {
@@ -178,4 +171,21 @@ func printReport(w io.Writer, r *verify.Report) {
 		}
 		fmt.Fprintf(w, "%-8s %-21s %s\n", label, c.Name, c.Detail)
 	}
+}
+
+// loadKeys reads the public keys of --key, each named in its error.
+func loadKeys(paths []string) ([]signing.Verifier, error) {
+	var out []signing.Verifier
+	for _, path := range paths {
+		pem, err := signing.ReadKeyFile(path)
+		if err != nil {
+			return nil, fmt.Errorf("--key: %w", err)
+		}
+		v, err := signing.LoadVerifier(pem)
+		if err != nil {
+			return nil, fmt.Errorf("--key %s: %w", path, err)
+		}
+		out = append(out, v)
+	}
+	return out, nil
 }

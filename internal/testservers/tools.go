@@ -24,6 +24,9 @@ const (
 	// RcloneVersion is the rclone the S3 plugin's benchmark compares with
 	// (installed by the script's --bench only).
 	RcloneVersion = "v1.76.0"
+	// MermaidCLIVersion is the Mermaid CLI (npm @mermaid-js/mermaid-cli),
+	// installed as mmdc: it checks mmbuild graph's Mermaid.
+	MermaidCLIVersion = "11.17.0"
 )
 
 // tool is a program a test runs: installed by the install script at a
@@ -47,6 +50,8 @@ var tools = map[string]tool{
 	"rclone":          {"MMBUILD_RCLONE", RcloneVersion, InstallScript + " --bench"},
 	"rsync":           {"MMBUILD_RSYNC", "", "apt-get install rsync" + aptHint},
 	"bwrap":           {"MMBUILD_BWRAP", "", "apt-get install bubblewrap" + aptHint},
+	"chromium":        {"MMBUILD_CHROMIUM", "", "apt-get install chromium" + aptHint},
+	"mmdc":            {"MMBUILD_MMDC", MermaidCLIVersion, InstallScript},
 }
 
 // ToolNames lists the names Tool knows, sorted.

@@ -47,7 +47,7 @@ func TestToolsInstalled(t *testing.T) {
 				return
 			}
 			var got string
-			if name == "gitlab-ci-local" { // npm's, not Go's
+			if name == "gitlab-ci-local" || name == "mmdc" { // npm's, not Go's
 				out, err := exec.Command(p, "--version").Output()
 				if err != nil {
 					t.Fatalf("%s --version: %v", p, err)

@@ -1,6 +1,7 @@
 package summary
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -9,8 +10,10 @@ import (
 	"strings"
 
 	"github.com/mmbuild/mmbuild/core/evidence/attestation"
+	"github.com/mmbuild/mmbuild/core/evidence/graph"
 	"github.com/mmbuild/mmbuild/core/evidence/provenance"
 	"github.com/mmbuild/mmbuild/core/evidence/signing"
+	"github.com/mmbuild/mmbuild/core/evidence/verify"
 )
 
 // Summary is what a build made, as its outputs record it.
@@ -34,6 +37,9 @@ type Summary struct {
 	// Verify is the check of the bundle against the keys given to Read:
 	// "" when no key was given, else "ok" or why it failed.
 	Verify string
+	// Graph is the build's supply chain (mmbuild graph of the bundle, else
+	// of the statement), nil without a statement.
+	Graph *graph.Graph
 }
 
 // Entry is a name (or URI) with its digest.
@@ -85,7 +91,31 @@ func Read(statement, bundle string, outputs map[string]string, verifiers []signi
 	} else if len(verifiers) > 0 {
 		s.Verify = "failed: the build wrote no signed bundle"
 	}
+	if err := s.readGraph(data, verifiers); err != nil {
+		return nil, err
+	}
 	return s, nil
+}
+
+// readGraph draws the build's graph from its signed bundle when it wrote
+// one (the statements a verifier sees, with SBOMs), else from the
+// statement, checked with verifiers as mmbuild graph checks it. Local
+// files only: nothing here waits, so no context is threaded through.
+func (s *Summary) readGraph(statement []byte, verifiers []signing.Verifier) error {
+	name, data := s.Attestation, statement
+	if s.Bundle != "" {
+		b, err := attestation.ReadFile(s.Bundle)
+		if err != nil {
+			return err
+		}
+		name, data = s.Bundle, b
+	}
+	g, err := graph.New(context.Background(), []graph.File{{Name: name, Data: data}}, verify.Options{Keys: verifiers})
+	if err != nil {
+		return err
+	}
+	s.Graph = g
+	return nil
 }
 
 func fromOutputs(outputs map[string]string, verifiers []signing.Verifier) *Summary {
@@ -190,6 +220,12 @@ func (s *Summary) WriteMarkdown(w io.Writer) error {
 	b.WriteString("\n| material | digest |\n| --- | --- |\n")
 	for _, m := range s.Materials {
 		fmt.Fprintf(&b, "| %s | %s |\n", cell(m.Name), code(m.Digest))
+	}
+	if s.Graph != nil {
+		b.WriteString("\n#### Supply chain\n\n")
+		if err := writeGraph(&b, s.Graph); err != nil {
+			return err
+		}
 	}
 	_, err := io.WriteString(w, b.String())
 	return err

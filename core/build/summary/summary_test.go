@@ -52,6 +52,18 @@ func TestReadAndMarkdown(t *testing.T) {
 		}
 	}
 
+	// The supply chain, as a Mermaid block GitHub draws: the build,
+	// verified with the key, between its materials and artifacts.
+	_, block, ok := strings.Cut(md, "\n#### Supply chain\n\n```mermaid\nflowchart LR\n")
+	if !ok || !strings.HasSuffix(block, "\n```\n") || strings.Count(block, "```") != 1 {
+		t.Errorf("no Mermaid block of the supply chain at the end:\n%s", md)
+	}
+	for _, w := range []string{"artifact: app.tar.gz", "mmctl", "<br/>VERIFIED", "class n"} {
+		if !strings.Contains(block, w) {
+			t.Errorf("the Mermaid block lacks %q:\n%s", w, block)
+		}
+	}
+
 	// Another key: the check fails, and says so.
 	other, err := signing.WriteKeyPair(filepath.Join(t.TempDir(), "other"), signing.DefaultAlgorithm, false)
 	if err != nil {
