@@ -37,7 +37,7 @@ func TestRunFlags(t *testing.T) {
 		}
 		return c
 	}
-	shared := []string{"allow-unpinned", "builder-id", "json", "keep-workspace", "require-digests", "sbom", "sign-key", "slsa"}
+	shared := []string{"allow-unpinned", "builder-id", "isolation", "json", "keep-workspace", "network", "require-digests", "sbom", "sign-key", "slsa"}
 	for _, tc := range []struct {
 		cmd  *cobra.Command
 		own  []string
