@@ -82,9 +82,10 @@ release: build
 # Every module: the workspace's (the use lines of go.work, read by go
 # itself) and the STANDALONE ones, so a module added to either is tested,
 # vetted and fuzzed without touching this list. `make modules` prints it.
-MODULES := $(patsubst ./%,%,$(shell $(GO) work edit -json go.work | sed -n 's/^[[:space:]]*"DiskPath": "\(.*\)".*/\1/p')) $(STANDALONE)
+WORK_MODULES := $(patsubst ./%,%,$(shell $(GO) work edit -json go.work | sed -n 's/^[[:space:]]*"DiskPath": "\(.*\)".*/\1/p'))
+MODULES := $(WORK_MODULES) $(STANDALONE)
 ifneq ($(filter test check vet test-short modules,$(or $(MAKECMDGOALS),all)),)
-ifeq ($(filter .,$(MODULES)),)
+ifeq ($(filter .,$(WORK_MODULES)),)
 $(error reading the modules of go.work failed: $(GO) work edit -json go.work)
 endif
 endif

@@ -132,3 +132,4 @@ gotool cosign3 github.com/sigstore/cosign/v3/cmd/cosign "$COSIGN3_VERSION"
 if [ "${1:-}" = "--bench" ]; then
 	gotool rclone github.com/rclone/rclone "$RCLONE_VERSION"
 fi
+echo "test tools ready in $tools/bin (${SECONDS}s)"

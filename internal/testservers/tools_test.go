@@ -158,3 +158,37 @@ func TestToolMissingUnderCI(t *testing.T) {
 		}
 	}
 }
+
+// TestInstallScriptOnAFreshHome runs the install script as a fresh machine
+// would, with an empty $HOME and $GOPATH, once the tools are installed: it
+// finds every tool in the tool folder, builds nothing and writes nothing
+// into $HOME or $GOPATH (which an install into $(go env GOPATH)/bin needs
+// to exist).
+func TestInstallScriptOnAFreshHome(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs the install script")
+	}
+	for _, name := range ToolNames() {
+		if v := ToolVersion(name); v != "" && name != "rclone" {
+			Tool(t, name) // skipped, or failed under $CI, until the script ran once
+		}
+	}
+	root := repoRoot()
+	home, gopath := t.TempDir(), t.TempDir()
+	cmd := exec.Command("bash", filepath.Join(root, filepath.FromSlash(InstallScript)))
+	cmd.Env = append(os.Environ(), "HOME="+home, "GOPATH="+gopath, "MMBUILD_TOOLS="+ToolsDir())
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("%s: %v\n%s", InstallScript, err, out)
+	}
+	for _, name := range ToolNames() {
+		if v := ToolVersion(name); v != "" && name != "rclone" && !strings.Contains(string(out), name+" "+v+": already installed") {
+			t.Errorf("%s did not find %s %s installed:\n%s", InstallScript, name, v, out)
+		}
+	}
+	for _, dir := range []string{home, gopath} {
+		if left, _ := os.ReadDir(dir); len(left) > 0 {
+			t.Errorf("%s wrote %s into %s", InstallScript, left[0].Name(), dir)
+		}
+	}
+}
