@@ -51,7 +51,7 @@ all: build
 # compiles and links of one fill the cores the other leaves idle.
 build:
 	@mkdir -p bin
-	@set -e; pids=""; trap 'kill $$pids 2>/dev/null' EXIT; \
+	@set -e; pids=""; trap 'kill $$pids 2>/dev/null || :' EXIT; \
 	for p in $(PLUGINS); do \
 		dir=$${p%%:*}; name=$${p##*:}; \
 		case " $(STANDALONE) " in *" plugins/$$dir "*) ;; *) continue;; esac; \
