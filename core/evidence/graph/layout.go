@@ -35,6 +35,14 @@ type placed struct {
 // pipeline's chains straight. A cycle, which only a hostile or broken set
 // of attestations draws, is cut after len(nodes) rounds: ranks stay finite.
 func layout(g *Graph) placed {
+	cols := columns(g)
+	orderColumns(g, cols)
+	return place(g, cols)
+}
+
+// columns puts each node in the column of its rank: the longest path to
+// it, cut after len(nodes) rounds.
+func columns(g *Graph) [][]string {
 	n := len(g.Nodes)
 	rank := map[string]int{}
 	for round := 0; round < n; round++ {
@@ -56,6 +64,12 @@ func layout(g *Graph) placed {
 		}
 		cols[r] = append(cols[r], nd.ID)
 	}
+	return cols
+}
+
+// orderColumns orders each column by the mean row of its nodes' inputs,
+// in a few sweeps left to right.
+func orderColumns(g *Graph, cols [][]string) {
 	row := map[string]float64{}
 	for _, c := range cols {
 		for i, id := range c {
@@ -86,7 +100,11 @@ func layout(g *Graph) placed {
 			}
 		}
 	}
+}
 
+// place gives every node its box: columns left to right, each as wide as
+// its widest label and centred vertically.
+func place(g *Graph, cols [][]string) placed {
 	nodes := map[string]Node{}
 	for _, nd := range g.Nodes {
 		nodes[nd.ID] = nd
