@@ -33,11 +33,25 @@ func capArgs(args []any) []any {
 func (l relayLogger) Log(level hclog.Level, msg string, args ...any) {
 	l.Logger.Log(level, plugin.CapRelayed(msg), capArgs(args)...)
 }
-func (l relayLogger) Trace(msg string, args ...any) { l.Log(hclog.Trace, msg, args...) }
-func (l relayLogger) Debug(msg string, args ...any) { l.Log(hclog.Debug, msg, args...) }
-func (l relayLogger) Info(msg string, args ...any)  { l.Log(hclog.Info, msg, args...) }
-func (l relayLogger) Warn(msg string, args ...any)  { l.Log(hclog.Warn, msg, args...) }
-func (l relayLogger) Error(msg string, args ...any) { l.Log(hclog.Error, msg, args...) }
+
+// Each level goes to the wrapped logger's own method, not to its Log: a
+// logger that treats a level specially (the CLI's, which folds a crashing
+// plugin's stack trace into one line) keeps doing so.
+func (l relayLogger) Trace(msg string, args ...any) {
+	l.Logger.Trace(plugin.CapRelayed(msg), capArgs(args)...)
+}
+func (l relayLogger) Debug(msg string, args ...any) {
+	l.Logger.Debug(plugin.CapRelayed(msg), capArgs(args)...)
+}
+func (l relayLogger) Info(msg string, args ...any) {
+	l.Logger.Info(plugin.CapRelayed(msg), capArgs(args)...)
+}
+func (l relayLogger) Warn(msg string, args ...any) {
+	l.Logger.Warn(plugin.CapRelayed(msg), capArgs(args)...)
+}
+func (l relayLogger) Error(msg string, args ...any) {
+	l.Logger.Error(plugin.CapRelayed(msg), capArgs(args)...)
+}
 
 func (l relayLogger) With(args ...any) hclog.Logger {
 	return relayLogger{l.Logger.With(capArgs(args)...)}
