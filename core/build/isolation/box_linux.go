@@ -69,7 +69,7 @@ func (b *Box) Started() error {
 	b.infoR = nil
 	fd, err := unix.PidfdOpen(info.ChildPID, 0)
 	if err != nil {
-		return pidError(info.ChildPID, err)
+		return fmt.Errorf("watching the box's init process %d: %w", info.ChildPID, err)
 	}
 	b.pid, b.pidfd = info.ChildPID, fd
 	return nil

@@ -1,8 +1,6 @@
 package isolation
 
 import (
-	"errors"
-	"fmt"
 	"os"
 	"os/exec"
 	"strings"
@@ -77,11 +75,4 @@ func (e *RefusedError) Error() string {
 	return "the kernel refused the build's box: bubblewrap: " + e.Msg +
 		" (allow unprivileged user namespaces: sysctl kernel.unprivileged_userns_clone=1 and user.max_user_namespaces>0," +
 		" or in a container a seccomp profile that permits unshare/clone of namespaces; or set isolation: {mode: off})"
-}
-
-// ErrBoxEnded is returned by End's callers for a plugin whose box is gone.
-var ErrBoxEnded = errors.New("the box has ended")
-
-func pidError(pid int, err error) error {
-	return fmt.Errorf("watching the box's init process %d: %w", pid, err)
 }

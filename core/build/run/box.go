@@ -67,11 +67,7 @@ func boxSpec(cfg *config.Config, o *options, ws *workspace.Workspace, req isolat
 	spec.Path = filepath.SplitList(env("PATH"))
 	spec.Hide = append(spec.Hide, o.hidden...)
 	if s := cfg.Signing; s != nil && s.Key != "" {
-		p := s.Key
-		if !filepath.IsAbs(p) {
-			p = filepath.Join(filepath.Dir(cfg.Path), p)
-		}
-		spec.Hide = append(spec.Hide, p)
+		spec.Hide = append(spec.Hide, signingKeyPath(cfg))
 	}
 	for _, s := range cfg.Secrets {
 		if p, ok := secretFile(s.From); ok {

@@ -52,11 +52,7 @@ func loadSigners(cfg *config.Config, given []signing.Signer, secrets map[string]
 		}
 		pem = []byte(v)
 	case s.Key != "":
-		p := s.Key
-		if !filepath.IsAbs(p) {
-			p = filepath.Join(filepath.Dir(cfg.Path), p)
-		}
-		b, err := signing.ReadKeyFile(p)
+		b, err := signing.ReadKeyFile(signingKeyPath(cfg))
 		if err != nil {
 			return nil, fmt.Errorf("%s: signing.key: %w", s.Pos, err)
 		}
@@ -70,6 +66,16 @@ func loadSigners(cfg *config.Config, given []signing.Signer, secrets map[string]
 		return nil, fmt.Errorf("%s: signing: loading the private key: %w", s.Pos, err)
 	}
 	return []signing.Signer{k}, nil
+}
+
+// signingKeyPath is where the config's signing.key is: a path relative to
+// the config's folder. The signer reads it; the build's box hides it.
+func signingKeyPath(cfg *config.Config) string {
+	p := cfg.Signing.Key
+	if !filepath.IsAbs(p) {
+		p = filepath.Join(filepath.Dir(cfg.Path), p)
+	}
+	return p
 }
 
 // sourceDateEpoch is the time reproducible outputs carry: SOURCE_DATE_EPOCH

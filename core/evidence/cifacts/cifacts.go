@@ -1,7 +1,6 @@
 package cifacts
 
 import (
-	"fmt"
 	"net/url"
 	"strings"
 )
@@ -182,11 +181,3 @@ func host(server string) string {
 }
 
 func ptr[T any](v T) *T { return &v }
-
-// String is one line for logs.
-func (f *Facts) String() string {
-	if f == nil {
-		return "none"
-	}
-	return fmt.Sprintf("%s %s %s run %s", f.Platform, f.Repository, f.Ref, f.RunID)
-}
