@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 )
 
 // cosign3 runs cosign v3 with env added to a clean environment (its own
@@ -141,5 +142,66 @@ func TestLocalKMSCosign(t *testing.T) {
 		} else {
 			t.Logf("cosign3 sign-blob --key %s: %v\n%s", uri, err, out)
 		}
+	}
+}
+
+// TestSigstoreFailures checks the stack's failure knobs with cosign 3: a
+// token that expired or is for another audience, and each service answering
+// 503 or down, make keyless signing fail without a bundle; once the service
+// is up again, signing works.
+func TestSigstoreFailures(t *testing.T) {
+	s := StartSigstore(t)
+	dir := t.TempDir()
+	blob := filepath.Join(dir, "artifact.txt")
+	if err := os.WriteFile(blob, []byte("hello from mmbuild\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	const who = "builder@example.com"
+	sign := func(token string) (string, string, error) {
+		bundle := filepath.Join(t.TempDir(), "artifact.sigstore.json")
+		out, err := cosign3(t, nil, "sign-blob", "--yes", "--signing-config", s.SigningConfig, "--trusted-root", s.TrustedRoot,
+			"--identity-token", token, "--bundle", bundle, blob)
+		return bundle, out, err
+	}
+	tests := []struct {
+		name  string
+		token []TokenOption
+		front *Front
+		down  bool
+	}{
+		{name: "expired token", token: []TokenOption{WithTokenExpired()}},
+		{name: "wrong audience", token: []TokenOption{WithTokenAudience("not-sigstore")}},
+		{name: "fulcio 503", front: s.Fulcio},
+		{name: "fulcio down", front: s.Fulcio, down: true},
+		{name: "rekor 503", front: s.Rekor},
+		{name: "rekor down", front: s.Rekor, down: true},
+		{name: "tsa 503", front: s.TSA},
+		{name: "tsa down", front: s.TSA, down: true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if tt.front != nil {
+				if tt.down {
+					tt.front.Down()
+				} else {
+					tt.front.Fail(http.StatusServiceUnavailable)
+				}
+			}
+			start := time.Now()
+			bundle, out, err := sign(s.Token(t, who, tt.token...))
+			if err == nil {
+				t.Errorf("cosign3 sign-blob passed; want a failure:\n%s", out)
+			}
+			if _, serr := os.Stat(bundle); serr == nil {
+				t.Errorf("cosign3 sign-blob wrote %s although it failed", bundle)
+			}
+			t.Logf("failed in %v: %v\n%s", time.Since(start).Round(time.Millisecond), err, out)
+			if tt.front != nil {
+				tt.front.Up()
+				if _, out, err := sign(s.Token(t, who)); err != nil {
+					t.Errorf("cosign3 sign-blob after Up: %v\n%s", err, out)
+				}
+			}
+		})
 	}
 }
