@@ -6,7 +6,6 @@ import (
 	"crypto/rand"
 	"crypto/sha256"
 	"crypto/x509"
-	"encoding/base64"
 	"encoding/json"
 	"encoding/pem"
 	"errors"
@@ -163,17 +162,12 @@ func answers(url string) func() bool {
 }
 
 // startFulcio starts Fulcio with an ephemeral CA (a new root for each run),
-// trusting the stack's OIDC issuer for email identities with client ID
-// "sigstore", without a CT log.
+// trusting the stack's OIDC issuer (client ID "sigstore") for email
+// identities and its CI issuers for GitHub Actions and GitLab CI job
+// identities, without a CT log.
 func (s *Sigstore) startFulcio(t testing.TB, bin, dir string) error {
-	conf := filepath.Join(dir, "fulcio-config.json")
-	c, err := json.Marshal(map[string]any{"OIDCIssuers": map[string]any{
-		s.OIDC.URL: map[string]string{"IssuerURL": s.OIDC.URL, "ClientID": DefaultTokenAudience, "Type": "email"},
-	}})
-	if err != nil {
-		return err
-	}
-	if err := os.WriteFile(conf, c, 0o644); err != nil {
+	conf := filepath.Join(dir, "fulcio-config.yaml")
+	if err := os.WriteFile(conf, []byte(fulcioIssuers(s.OIDC.URL)), 0o644); err != nil {
 		return fmt.Errorf("fulcio: %w", err)
 	}
 	// The legacy gRPC API listens on a unix socket, whose path must be short.
@@ -318,114 +312,4 @@ func getJSON(url string, v any) error {
 		return fmt.Errorf("GET %s: %s", url, resp.Status)
 	}
 	return json.NewDecoder(io.LimitReader(resp.Body, 1<<20)).Decode(v)
-}
-
-// writeConfigs writes the trusted root and the signing configuration.
-func (s *Sigstore) writeConfigs(dir string) error {
-	// Valid from an hour ago: the CA and TSA certificates are minutes old.
-	validFor := map[string]string{"start": time.Now().Add(-time.Hour).UTC().Format(time.RFC3339)}
-	fulcioChain, err := chainJSON(s.FulcioChain)
-	if err != nil {
-		return fmt.Errorf("fulcio's chain: %w", err)
-	}
-	tsaChain, err := chainJSON(s.TSAChain)
-	if err != nil {
-		return fmt.Errorf("the timestamp authority's chain: %w", err)
-	}
-	rekorKey, _ := pem.Decode(s.RekorPublicKey)
-	root := map[string]any{
-		"mediaType": "application/vnd.dev.sigstore.trustedroot+json;version=0.1",
-		"tlogs": []any{map[string]any{
-			"baseUrl":       s.Rekor.URL,
-			"hashAlgorithm": "SHA2_256",
-			"publicKey": map[string]any{
-				"rawBytes":   base64.StdEncoding.EncodeToString(rekorKey.Bytes),
-				"keyDetails": "PKIX_ECDSA_P256_SHA_256",
-				"validFor":   validFor,
-			},
-			"logId": map[string]string{"keyId": base64.StdEncoding.EncodeToString(s.RekorLogID)},
-		}},
-		"certificateAuthorities": []any{map[string]any{
-			"subject":   subjectJSON(s.FulcioChain),
-			"uri":       s.Fulcio.URL,
-			"certChain": fulcioChain,
-			"validFor":  validFor,
-		}},
-		"ctlogs": []any{},
-		"timestampAuthorities": []any{map[string]any{
-			"subject":   subjectJSON(s.TSAChain),
-			"uri":       s.TSA.URL,
-			"certChain": tsaChain,
-			"validFor":  validFor,
-		}},
-	}
-	service := func(url string, major int) []any {
-		return []any{map[string]any{"url": url, "majorApiVersion": major, "validFor": validFor, "operator": stackOperator}}
-	}
-	config := map[string]any{
-		"mediaType":       "application/vnd.dev.sigstore.signingconfig.v0.2+json",
-		"caUrls":          service(s.Fulcio.URL, 1),
-		"oidcUrls":        service(s.OIDC.URL, 1),
-		"rekorTlogUrls":   service(s.Rekor.URL, 2),
-		"tsaUrls":         service(s.TSAURL, 1),
-		"rekorTlogConfig": map[string]string{"selector": "ANY"},
-		"tsaConfig":       map[string]string{"selector": "ANY"},
-	}
-	s.TrustedRoot = filepath.Join(dir, "trusted_root.json")
-	s.SigningConfig = filepath.Join(dir, "signing_config.json")
-	for path, v := range map[string]any{s.TrustedRoot: root, s.SigningConfig: config} {
-		b, err := json.MarshalIndent(v, "", "  ")
-		if err != nil {
-			return err
-		}
-		if err := os.WriteFile(path, append(b, '\n'), 0o644); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
-// subjectJSON is the subject of the chain's root (its last certificate) as
-// a TrustedRoot DistinguishedName.
-func subjectJSON(chain []byte) map[string]string {
-	var root *x509.Certificate
-	for rest := chain; ; {
-		var b *pem.Block
-		if b, rest = pem.Decode(rest); b == nil {
-			break
-		}
-		if c, err := x509.ParseCertificate(b.Bytes); err == nil {
-			root = c
-		}
-	}
-	subject := map[string]string{}
-	if root != nil {
-		if len(root.Subject.Organization) > 0 {
-			subject["organization"] = root.Subject.Organization[0]
-		}
-		if root.Subject.CommonName != "" {
-			subject["commonName"] = root.Subject.CommonName
-		}
-	}
-	return subject
-}
-
-// chainJSON is a PEM chain as a TrustedRoot certChain (DER, base64).
-func chainJSON(chain []byte) (map[string]any, error) {
-	var certs []any
-	for rest := chain; ; {
-		var b *pem.Block
-		b, rest = pem.Decode(rest)
-		if b == nil {
-			break
-		}
-		if _, err := x509.ParseCertificate(b.Bytes); err != nil {
-			return nil, err
-		}
-		certs = append(certs, map[string]string{"rawBytes": base64.StdEncoding.EncodeToString(b.Bytes)})
-	}
-	if len(certs) == 0 {
-		return nil, errors.New("no certificate")
-	}
-	return map[string]any{"certificates": certs}, nil
 }
