@@ -38,7 +38,8 @@ const (
 )
 
 // Sigstore is a real Sigstore instance on loopback for one test: an OIDC
-// issuer, Fulcio with an ephemeral CA that trusts it (no CT log), Rekor v2
+// issuer, Fulcio with an ephemeral CA that trusts it (no CT log unless
+// WithCTLog), Rekor v2
 // (rekor-tiles' POSIX server, its tiles served over HTTP beside its write
 // API) and a timestamp authority with an in-memory signer. Clients find it
 // through the trusted root and signing configuration it writes, as they find
@@ -60,11 +61,15 @@ type Sigstore struct {
 	// TSAURL is the timestamp endpoint clients post RFC 3161 requests to:
 	// TSA.URL+"/api/v1/timestamp".
 	TSAURL string
+	// CTLog is the certificate transparency log Fulcio submits to (its base
+	// URL: CTLog.URL+"/ct/v1/..."); nil unless started WithCTLog.
+	CTLog *Front
+	ct    *ctLog
 
 	// TrustedRoot is the path of trusted_root.json (Sigstore's TrustedRoot,
 	// media type application/vnd.dev.sigstore.trustedroot+json;version=0.1):
 	// Fulcio's CA chain, the Rekor v2 log's key and log ID with its base
-	// URL, and the TSA's certificate chain; no CT log.
+	// URL, and the TSA's certificate chain; the CT log WithCTLog only.
 	TrustedRoot string
 	// SigningConfig is the path of signing_config.json (Sigstore's
 	// SigningConfig v0.2): Fulcio, the OIDC issuer, Rekor v2
@@ -92,19 +97,39 @@ const stackOperator = "mmbuild-testservers"
 // StartSigstore starts a local Sigstore instance on 127.0.0.1, writes its
 // trusted root and signing configuration into a temporary folder, and stops
 // it when the test ends. The binaries are found by Tool ("fulcio",
-// "rekor-server", "timestamp-server"); the three start side by side and
-// answer within seconds.
-func StartSigstore(t testing.TB) *Sigstore {
+// "rekor-server", "timestamp-server", and "tesseract" WithCTLog); they start
+// side by side and answer within seconds.
+func StartSigstore(t testing.TB, opts ...SigstoreOption) *Sigstore {
 	t.Helper()
+	var o sigstoreOptions
+	for _, opt := range opts {
+		opt(&o)
+	}
 	fulcioBin := Tool(t, "fulcio")
 	rekorBin := Tool(t, "rekor-server")
 	tsaBin := Tool(t, "timestamp-server")
+	ctBin := ""
+	if o.ctLog {
+		ctBin = Tool(t, "tesseract")
+	}
 	dir := t.TempDir()
 	s := &Sigstore{OIDC: StartOIDCIssuer(t), RekorDir: filepath.Join(dir, "rekor")}
+	if o.ctLog {
+		var err error
+		if s.ct, err = newCTLog(t, dir); err != nil {
+			t.Fatalf("testservers: the CT log: %v", err)
+		}
+		s.CTLog = s.ct.front
+	}
 
 	var wg sync.WaitGroup
 	errs := make([]error, 3)
-	wg.Go(func() { errs[0] = s.startFulcio(t, fulcioBin, dir) })
+	wg.Go(func() {
+		if errs[0] = s.startFulcio(t, fulcioBin, dir); errs[0] == nil && s.ct != nil {
+			// The log accepts chains to Fulcio's CA, new with each run.
+			errs[0] = s.ct.start(t, ctBin, dir, s.FulcioChain)
+		}
+	})
 	wg.Go(func() { errs[1] = s.startRekor(t, rekorBin, dir) })
 	wg.Go(func() { errs[2] = s.startTSA(t, tsaBin) })
 	wg.Wait()
@@ -184,7 +209,12 @@ func (s *Sigstore) startFulcio(t testing.TB, bin, dir string) error {
 		cmd := exec.Command(bin, "serve", "--ca=ephemeralca", "--config-path="+conf,
 			"--host=127.0.0.1", "--port="+p[0], "--grpc-host=127.0.0.1", "--grpc-port="+p[1],
 			"--metrics-port="+p[2], "--legacy-unix-domain-socket="+filepath.Join(sockDir, "legacy.sock"),
-			"--ct-log-url=", "--log_type=prod")
+			"--log_type=prod")
+		if s.ct != nil {
+			cmd.Args = append(cmd.Args, "--ct-log-url="+s.ct.front.URL, "--ct-log-public-key-path="+s.ct.pubFile)
+		} else {
+			cmd.Args = append(cmd.Args, "--ct-log-url=")
+		}
 		cmd.Dir = dir
 		return runServer(t, cmd, "fulcio", backend, sigstoreStartTimeout, answers(backend+"/api/v2/trustBundle"))
 	})

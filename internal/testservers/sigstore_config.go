@@ -114,6 +114,14 @@ func (s *Sigstore) writeConfigs(dir string) error {
 			Subject: subjectOf(tsaRoot), URI: s.TSA.URL, CertChain: tsaChain, ValidFor: valid,
 		}},
 	}
+	if s.ct != nil {
+		root.Ctlogs = []transparencyLog{{
+			BaseURL:       s.CTLog.URL,
+			HashAlgorithm: "SHA2_256",
+			PublicKey:     publicKey{RawBytes: s.ct.pubDER, KeyDetails: "PKIX_ECDSA_P256_SHA_256", ValidFor: valid},
+			LogID:         logID{KeyID: s.ct.logID()},
+		}}
+	}
 	svc := func(url string, major int) []service {
 		return []service{{URL: url, MajorAPIVersion: major, ValidFor: valid, Operator: stackOperator}}
 	}

@@ -309,3 +309,31 @@ func certExtension(t *testing.T, c *x509.Certificate, oid string) string {
 	}
 	return ""
 }
+
+// TestSigstoreCTLog signs keylessly against a stack with a CT log: Fulcio's
+// certificate carries an SCT from TesseraCT, and cosign 3 verifies it
+// without skipping the SCT check. (With the CT log failing, Fulcio retries
+// until its client gives up, 30 s for cosign: too slow for a test.)
+func TestSigstoreCTLog(t *testing.T) {
+	s := StartSigstore(t, WithCTLog())
+	_, blob := artifact(t)
+	const who = "builder@example.com"
+	bundle := filepath.Join(t.TempDir(), "artifact.sigstore.json")
+	out, err := cosign3(t, nil, "sign-blob", "--yes", "--signing-config", s.SigningConfig, "--trusted-root", s.TrustedRoot,
+		"--identity-token", s.Token(t, who), "--bundle", bundle, blob)
+	if err != nil {
+		t.Fatalf("cosign3 sign-blob: %v\n%s", err, out)
+	}
+	const sctOID = "1.3.6.1.4.1.11129.2.4.2" // RFC 6962 embedded SCT list
+	found := false
+	for _, e := range bundleCert(t, bundle).Extensions {
+		found = found || e.Id.String() == sctOID
+	}
+	if !found || s.CTLog.Requests() == 0 {
+		t.Errorf("certificate has an SCT: %v; CT log requests: %d", found, s.CTLog.Requests())
+	}
+	if out, err := cosign3(t, nil, "verify-blob", "--bundle", bundle, "--trusted-root", s.TrustedRoot,
+		"--certificate-identity", who, "--certificate-oidc-issuer", s.Issuer(), blob); err != nil {
+		t.Errorf("cosign3 verify-blob checking the SCT: %v\n%s", err, out)
+	}
+}
