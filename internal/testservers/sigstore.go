@@ -39,14 +39,16 @@ const (
 
 // Sigstore is a real Sigstore instance on loopback for one test: an OIDC
 // issuer, Fulcio with an ephemeral CA that trusts it (no CT log unless
-// WithCTLog), Rekor v2
-// (rekor-tiles' POSIX server, its tiles served over HTTP beside its write
-// API) and a timestamp authority with an in-memory signer. Clients find it
-// through the trusted root and signing configuration it writes, as they find
-// the public-good instance through TUF.
+// WithCTLog), Rekor v2 (rekor-tiles' POSIX server, its tiles served over
+// HTTP beside its write API) and a timestamp authority with an in-memory
+// signer. Clients find it through the trusted root and signing
+// configuration it writes, as they find the public-good instance through
+// TUF.
 //
 // Each service sits behind a Front, so a test can make it answer 5xx or be
-// down. Everything stops when the test ends.
+// down. Everything stops when the test ends. The timestamp server's metrics
+// port is fixed (2112), so stacks on one machine run one after another: a
+// second StartSigstore waits (at most 10 minutes) for the first to stop.
 type Sigstore struct {
 	// OIDC is the identity provider: Token mints ID tokens Fulcio accepts.
 	OIDC *OIDCIssuer
