@@ -48,7 +48,8 @@ const (
 // Each service sits behind a Front, so a test can make it answer 5xx or be
 // down. Everything stops when the test ends. The timestamp server's metrics
 // port is fixed (2112), so stacks on one machine run one after another: a
-// second StartSigstore waits (at most 10 minutes) for the first to stop.
+// second StartSigstore waits (at most 10 minutes) for the first to stop, so
+// start at most one in a test.
 type Sigstore struct {
 	// OIDC is the identity provider: Token mints ID tokens Fulcio accepts.
 	OIDC *OIDCIssuer
@@ -175,10 +176,15 @@ func startWithRetry(name string, ports int, start func(ports []string) error) er
 	return fmt.Errorf("%s: %w", name, lastErr)
 }
 
+// probeClient is the client that asks the stack's servers whether they are
+// up and for their keys: bounded, so a server that accepts and never
+// answers cannot hang a test.
+var probeClient = &http.Client{Timeout: 10 * time.Second}
+
 // answers reports whether GET url answers 200.
 func answers(url string) func() bool {
 	return func() bool {
-		resp, err := http.Get(url)
+		resp, err := probeClient.Get(url)
 		if err != nil {
 			return false
 		}
@@ -323,7 +329,7 @@ func (s *Sigstore) startTSA(t testing.TB, bin string) error {
 		return fmt.Errorf("timestamp-server: %w", err)
 	}
 	s.TSAURL = s.TSA.URL + "/api/v1/timestamp"
-	resp, err := http.Get(backend + "/api/v1/timestamp/certchain")
+	resp, err := probeClient.Get(backend + "/api/v1/timestamp/certchain")
 	if err != nil {
 		return fmt.Errorf("timestamp-server: reading its certificate chain: %w", err)
 	}
@@ -335,7 +341,7 @@ func (s *Sigstore) startTSA(t testing.TB, bin string) error {
 }
 
 func getJSON(url string, v any) error {
-	resp, err := http.Get(url)
+	resp, err := probeClient.Get(url)
 	if err != nil {
 		return err
 	}
