@@ -156,6 +156,9 @@ func TestLocalKMSCosign(t *testing.T) {
 // 503 or down, make keyless signing fail without a bundle; once the service
 // is up again, signing works.
 func TestSigstoreFailures(t *testing.T) {
+	if testing.Short() {
+		t.Skip("signs nine times, some after retries")
+	}
 	s := StartSigstore(t)
 	_, blob := artifact(t)
 	const who = "builder@example.com"
