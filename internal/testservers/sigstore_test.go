@@ -157,7 +157,7 @@ func TestLocalKMSCosign(t *testing.T) {
 // is up again, signing works.
 func TestSigstoreFailures(t *testing.T) {
 	if testing.Short() {
-		t.Skip("signs nine times, some after retries")
+		t.Skip("signs fourteen times, some after retries")
 	}
 	s := StartSigstore(t)
 	_, blob := artifact(t)
