@@ -24,8 +24,6 @@ import (
 // as a Sigstore bundle (the referrer cosign 3 reads).
 const (
 	mediaTypeDSSE = "application/vnd.dsse.envelope.v1+json"
-	// imagesKey names the buildConfig entry recording the images.
-	imagesKey = "images"
 )
 
 // image is one entry of artifacts.images, resolved once after the build:
@@ -46,36 +44,19 @@ func (im image) subject() provenance.Resource {
 	return provenance.Resource{URI: im.ref.Repository, Digest: provenance.Digest{digest.SHA256: strings.TrimPrefix(im.digest, "sha256:")}}
 }
 
-// imageRecord is an image as buildConfig records it, for the cache.
-type imageRecord struct {
-	URL    string `json:"url"`
-	Name   string `json:"name"`
-	Digest string `json:"digest"`
-}
-
-func recordImages(imgs []image) []imageRecord {
-	out := make([]imageRecord, 0, len(imgs))
+// recordImages records the images by name, for the cache.
+func recordImages(imgs []image) []provenance.Image {
+	var out []provenance.Image
 	for _, im := range imgs {
-		out = append(out, imageRecord{URL: remote.Redact(im.ref.URL), Name: im.ref.Repository, Digest: im.digest})
+		out = append(out, provenance.Image{URL: remote.Redact(im.ref.URL), Name: im.ref.Repository, Digest: im.digest})
 	}
 	return out
 }
 
-// recordedImages reads the images a statement's buildConfig records, by
-// subject name (none when it records none or is not readable).
-func recordedImages(stmt *provenance.Record) map[string]imageRecord {
-	data, err := json.Marshal(stmt.Extra)
-	if err != nil {
-		return nil
-	}
-	var bc struct {
-		Images []imageRecord `json:"images"`
-	}
-	if json.Unmarshal(data, &bc) != nil {
-		return nil
-	}
-	out := map[string]imageRecord{}
-	for _, r := range bc.Images {
+// recordedImages are the images a statement records, by subject name.
+func recordedImages(stmt *provenance.Record) map[string]provenance.Image {
+	out := map[string]provenance.Image{}
+	for _, r := range stmt.Config.Images {
 		out[r.Name] = r
 	}
 	return out
@@ -233,7 +214,7 @@ func attachImages(ctx context.Context, t tools, store *remote.Store, imgs []imag
 // config names the image, and its reference still resolves to the digest
 // attested. A tag that moved since is a miss: the build runs again and
 // attests what the tag names now.
-func verifyCachedImage(ctx context.Context, t tools, store *remote.Store, cfg *config.Config, rec imageRecord, want provenance.Digest) (bool, error) {
+func verifyCachedImage(ctx context.Context, t tools, store *remote.Store, cfg *config.Config, rec provenance.Image, want provenance.Digest) (bool, error) {
 	for i, raw := range cfg.Artifacts.Images {
 		if remote.Redact(raw) != rec.URL {
 			continue

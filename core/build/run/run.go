@@ -102,6 +102,9 @@ func run(ctx context.Context, cfg *config.Config, o *options, red *redact.Redact
 	if err != nil {
 		return nil, err
 	}
+	if p.facts, err = settleFacts(cfg, o); err != nil {
+		return nil, err
+	}
 	req, err := boxRequest(cfg, o)
 	if err != nil {
 		return nil, err
@@ -121,7 +124,7 @@ func run(ctx context.Context, cfg *config.Config, o *options, red *redact.Redact
 	if err != nil {
 		return nil, err
 	}
-	in, err := prepare(ctx, t, cfg, ps)
+	in, err := prepare(ctx, t, cfg, ps, p.facts)
 	if err != nil {
 		return nil, err
 	}

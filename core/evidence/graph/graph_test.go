@@ -26,11 +26,11 @@ const hostile = "evil\"]; n1 --> x[\"<script>alert(1)</script>\n%% \\\"} -> {' &
 func build(name string, mats []provenance.Resource, subs []provenance.Resource) provenance.Build {
 	t0 := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
 	return provenance.Build{
-		BuilderID: "https://ci.example/" + name, HandlerID: "make", Params: []string{"dist"},
+		HandlerID: "make", Params: []string{"dist"},
 		ConfigSource: provenance.Resource{URI: "git+https://git.example/" + name + ".git@" + commit, Digest: provenance.Digest{"sha1": commit}},
 		EntryPoint:   "mmbuild.yaml", Materials: mats, Subjects: subs,
-		InvocationID: name, Started: t0, Finished: t0.Add(time.Minute),
-		Extra: map[string]any{"stagingKey": "key-" + name},
+		Run:    provenance.RunFacts{BuilderID: "https://ci.example/" + name, InvocationID: name, Started: t0, Finished: t0.Add(time.Minute)},
+		Config: provenance.BuildConfig{StagingKey: "key-" + name},
 	}
 }
 
@@ -184,8 +184,8 @@ func TestNewBadInput(t *testing.T) {
 func hostileGraph(t *testing.T) *Graph {
 	b := build("x", []provenance.Resource{{URI: hostile, Digest: provenance.Digest{"sha256": sumLib}}},
 		[]provenance.Resource{{URI: hostile + "out", Digest: provenance.Digest{"sha256": sumApp}}})
-	b.BuilderID = hostile
-	b.Extra["stagingKey"] = hostile
+	b.Run.BuilderID = hostile
+	b.Config.StagingKey = hostile
 	g, err := New(context.Background(), []File{{Name: hostile, Data: encode(t, b, provenance.V02)}}, verify.Options{})
 	if err != nil {
 		t.Fatal(err)
