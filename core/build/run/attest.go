@@ -10,47 +10,41 @@ import (
 
 	"github.com/mmbuild/mmbuild/core/build/config"
 	"github.com/mmbuild/mmbuild/core/build/remote"
+	"github.com/mmbuild/mmbuild/core/evidence"
 	"github.com/mmbuild/mmbuild/core/evidence/digest"
 	"github.com/mmbuild/mmbuild/core/evidence/provenance"
 )
 
-// evidence is what the attest and sign stages produce.
-type evidence struct {
-	statement *provenance.Record // data as read back by the one reader
-	data      []byte             // the statement as published, secrets redacted
-	bundle    []byte             // .intoto.jsonl: the provenance envelope, then the SBOMs'
-	sboms     []sbomFile         // one per format
-	// sigstore is the Sigstore bundle (v0.3) of the signed provenance
-	// statement; nil when unsigned.
-	sigstore []byte
-	// envelope is the signed provenance's DSSE envelope (the bundle's
-	// first line), which is attached to images; nil when unsigned.
-	envelope []byte
+// makeEvidence is the attest stage: the build's statement, signed, with
+// its SBOMs as configured, assembled by evidence.Assemble from what the
+// earlier stages found.
+func makeEvidence(ctx context.Context, t tools, cfg *config.Config, in *prepared, b attested) (*evidence.Evidence, error) {
+	req := evidence.Request{
+		Build:   attest(t, cfg, in, b),
+		Format:  in.facts.format,
+		Signers: in.signers,
+		Redact:  t.red.Bytes,
+	}
+	if cfg.SBOM != nil || t.o.sbom {
+		req.SBOM = sbomRequest(t, cfg, in, b)
+	}
+	return evidence.Assemble(ctx, req)
 }
 
-// makeEvidence attests the build, then signs the statement and writes the
-// SBOM as configured.
-func makeEvidence(ctx context.Context, t tools, cfg *config.Config, in *prepared, mats []fetchedMaterial, out *built, imgs []image, key stagingKey, started time.Time) (*evidence, error) {
-	b := attest(t, cfg, in, mats, out, imgs, key, started)
-	data, err := provenance.Encode(b, in.facts.format)
-	if err != nil {
-		return nil, err
-	}
-	ev := &evidence{data: t.red.Bytes(data)}
-	// What is published is read back by the reader every consumer uses
-	// (verify, replay, the cache): a statement it refused would be
-	// evidence nobody can check.
-	if ev.statement, err = provenance.Decode(ev.data); err != nil {
-		return nil, fmt.Errorf("reading back the attestation: %w", err)
-	}
-	if err := signAndSBOM(ctx, t, cfg, in, ev, out, mats, key); err != nil {
-		return nil, err
-	}
-	return ev, nil
+// attested is what the stages before attest produced: the fetched
+// materials, the build's outputs, the images, the staging key, and when
+// the run started.
+type attested struct {
+	mats    []fetchedMaterial
+	out     *built
+	imgs    []image
+	key     stagingKey
+	started time.Time
 }
 
 // attest assembles the statement.
-func attest(t tools, cfg *config.Config, in *prepared, mats []fetchedMaterial, out *built, imgs []image, key stagingKey, started time.Time) provenance.Build {
+func attest(t tools, cfg *config.Config, in *prepared, b attested) provenance.Build {
+	mats, out, imgs, key := b.mats, b.out, b.imgs, b.key
 	configSource := provenance.Resource{URI: in.src.URI()}
 	if in.src.Commit != "" {
 		configSource.Digest = provenance.Digest{"sha1": in.src.Commit}
@@ -80,7 +74,7 @@ func attest(t tools, cfg *config.Config, in *prepared, mats []fetchedMaterial, o
 		Config: buildConfig(t, cfg, in, out, imgs, key),
 		Run: provenance.RunFacts{
 			BuilderID: in.facts.builderID, InvocationID: in.invocationID,
-			Started: started, Finished: out.finished, CI: in.facts.ci,
+			Started: b.started, Finished: out.finished, CI: in.facts.ci,
 		},
 	}
 }

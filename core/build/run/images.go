@@ -13,6 +13,7 @@ import (
 	"github.com/mmbuild/mmbuild/core/build/config"
 	"github.com/mmbuild/mmbuild/core/build/remote"
 	"github.com/mmbuild/mmbuild/core/build/workspace"
+	"github.com/mmbuild/mmbuild/core/evidence"
 	"github.com/mmbuild/mmbuild/core/evidence/digest"
 	"github.com/mmbuild/mmbuild/core/evidence/provenance"
 	"github.com/mmbuild/mmbuild/core/evidence/signing"
@@ -162,11 +163,11 @@ var ErrImageMoved = errors.New("the image tag moved")
 // Then it resolves each reference again: a tag that moved meanwhile fails
 // the run (the attestation stays attached to the digest it attests), before
 // the statement is published.
-func attachImages(ctx context.Context, t tools, store *remote.Store, imgs []image, ev *evidence) error {
+func attachImages(ctx context.Context, t tools, store *remote.Store, imgs []image, ev *evidence.Evidence) error {
 	if len(imgs) == 0 {
 		return nil
 	}
-	if ev.envelope == nil {
+	if ev.Envelope == nil {
 		return errors.New("attaching to images: the attestation is not signed")
 	}
 	files := []struct {
@@ -174,8 +175,8 @@ func attachImages(ctx context.Context, t tools, store *remote.Store, imgs []imag
 		data            []byte
 		annotations     map[string]string
 	}{
-		{"provenance.dsse.json", mediaTypeDSSE, ev.envelope, nil},
-		{SigstoreName, signing.SigstoreMediaType, ev.sigstore, map[string]string{"dev.sigstore.bundle.content": "dsse-envelope"}},
+		{"provenance.dsse.json", mediaTypeDSSE, ev.Envelope, nil},
+		{evidence.SigstoreName, signing.SigstoreMediaType, ev.Sigstore, map[string]string{"dev.sigstore.bundle.content": "dsse-envelope"}},
 	}
 	for _, im := range imgs {
 		subject := im.ref.ByDigest(im.digest)
@@ -189,7 +190,7 @@ func attachImages(ctx context.Context, t tools, store *remote.Store, imgs []imag
 			}
 			resp, err := store.Attach(ctx, storage.AttachRequest{
 				SubjectURL: subject, SourcePath: tmp, MediaType: f.mediaType,
-				PredicateType: ev.statement.PredicateType, Annotations: f.annotations,
+				PredicateType: ev.Statement.PredicateType, Annotations: f.annotations,
 			})
 			if err != nil {
 				return fmt.Errorf("%s: attaching the attestation: %w", im.where, err)

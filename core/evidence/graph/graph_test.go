@@ -11,6 +11,7 @@ import (
 	"github.com/mmbuild/mmbuild/core/evidence/provenance"
 	"github.com/mmbuild/mmbuild/core/evidence/signing"
 	"github.com/mmbuild/mmbuild/core/evidence/verify"
+	"github.com/mmbuild/mmbuild/internal/testkeys"
 )
 
 const (
@@ -43,22 +44,6 @@ func encode(t *testing.T, b provenance.Build, f provenance.Format) []byte {
 	return data
 }
 
-func keyPair(t *testing.T) (signing.Signer, signing.Verifier) {
-	t.Helper()
-	priv, pub, err := signing.Generate(signing.ECDSAP256)
-	if err != nil {
-		t.Fatal(err)
-	}
-	s, err := signing.LoadSigner(priv)
-	if err != nil {
-		t.Fatal(err)
-	}
-	v, err := signing.LoadVerifier(pub)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return s, v
-}
 
 func sign(t *testing.T, stmt []byte, s signing.Signer) []byte {
 	t.Helper()
@@ -103,8 +88,8 @@ func hasEdge(g *Graph, from, to, digest string) bool {
 }
 
 func TestNewJoinsPipeline(t *testing.T) {
-	s, v := keyPair(t)
-	_, other := keyPair(t)
+	s, v := testkeys.Pair(t)
+	_, other := testkeys.Pair(t)
 	files := pipeline(t, s)
 	for _, tc := range []struct {
 		name             string
@@ -284,7 +269,7 @@ func TestHTMLEscapes(t *testing.T) {
 }
 
 func TestRenderJSON(t *testing.T) {
-	s, _ := keyPair(t)
+	s, _ := testkeys.Pair(t)
 	g, err := New(context.Background(), pipeline(t, s), verify.Options{})
 	if err != nil {
 		t.Fatal(err)
@@ -303,7 +288,7 @@ func TestRenderJSON(t *testing.T) {
 }
 
 func TestLayoutRanks(t *testing.T) {
-	s, _ := keyPair(t)
+	s, _ := testkeys.Pair(t)
 	g, err := New(context.Background(), pipeline(t, s), verify.Options{})
 	if err != nil {
 		t.Fatal(err)
