@@ -157,18 +157,13 @@ type attestFacts struct {
 }
 
 func settleFacts(cfg *config.Config, o *options) (attestFacts, error) {
-	f := attestFacts{format: o.slsa, builderID: o.builderID, ci: cifacts.Detect(o.lookupEnv)}
+	ci := cifacts.Detect(o.lookupEnv)
+	f := attestFacts{format: o.slsa, builderID: provenance.ChooseBuilderID(o.builderID, o.lookupEnv, ci), ci: ci}
 	if f.format == "" {
 		var err error
 		if f.format, err = provenance.ParseFormat(cfg.SLSA); err != nil {
 			return attestFacts{}, fmt.Errorf("%s: slsa: %w", cfg.PositionOf("slsa"), err)
 		}
-	}
-	if f.builderID == "" {
-		f.builderID, _ = o.lookupEnv("MMBUILD_BUILDER_ID")
-	}
-	if f.builderID == "" {
-		f.builderID = f.ci.BuilderID() // the CI's runner, as the platform names it
 	}
 	return f, nil
 }

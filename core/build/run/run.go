@@ -2,8 +2,6 @@ package run
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"time"
@@ -192,9 +190,3 @@ func publishAndRecord(ctx context.Context, t tools, cfg *config.Config, in *prep
 // maxPublishAttempts bounds how often a run publishes again after finding
 // the destination changed under it.
 const maxPublishAttempts = 3
-
-func newInvocationID() string {
-	b := make([]byte, 16)
-	_, _ = rand.Read(b)
-	return hex.EncodeToString(b)
-}

@@ -44,7 +44,6 @@ func encode(t *testing.T, b provenance.Build, f provenance.Format) []byte {
 	return data
 }
 
-
 func sign(t *testing.T, stmt []byte, s signing.Signer) []byte {
 	t.Helper()
 	env, err := signing.SignStatement(context.Background(), stmt, s)

@@ -8,6 +8,7 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/mmbuild/mmbuild/core/build/isolation"
 	"github.com/mmbuild/mmbuild/core/evidence/cifacts"
@@ -101,6 +102,29 @@ func TestBuildConfigRefusals(t *testing.T) {
 			if _, err := Decode([]byte(bad)); err == nil || strings.Contains(err.Error(), "\n") {
 				t.Errorf("%s: Decode with %s = %v", f, tc[1], err)
 			}
+		}
+	}
+}
+
+// Times not known (a build mmbuild did not run) are not recorded, in
+// either format, rather than recorded as the zero time.
+func TestUnknownTimesNotRecorded(t *testing.T) {
+	for _, f := range formats {
+		b := sample()
+		b.Run.Started, b.Run.Finished = time.Time{}, time.Time{}
+		data, err := Encode(b, f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if bytes.Contains(data, []byte("0001-01-01")) || bytes.Contains(data, []byte("StartedOn")) || bytes.Contains(data, []byte("startedOn")) {
+			t.Fatalf("%s: zero times recorded:\n%s", f, data)
+		}
+		rec, err := Decode(data)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if rec.Started != nil || rec.Finished != nil {
+			t.Fatalf("%s: times read back %v %v", f, rec.Started, rec.Finished)
 		}
 	}
 }

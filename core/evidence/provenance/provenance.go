@@ -82,7 +82,7 @@ type RunFacts struct {
 	// BuilderID is builder.id; "" is DefaultBuilderID.
 	BuilderID string
 	// InvocationID identifies this run; Started and Finished are real
-	// times (written in UTC).
+	// times (written in UTC; a zero time, not known, is not written).
 	InvocationID      string
 	Started, Finished time.Time
 	// CI is the CI job that ran the build (buildConfig.ci in v0.2,
@@ -183,14 +183,13 @@ func sortedMaterials(rs []Resource) []common.ProvenanceMaterial {
 }
 
 // metadata is the predicate's metadata: the run's id and times (in UTC, so
-// the bytes do not depend on the builder's time zone) and what b says is
-// complete and reproducible.
+// the bytes do not depend on the builder's time zone; a zero time is not
+// recorded) and what b says is complete and reproducible.
 func metadata(b Build) *slsa.ProvenanceMetadata {
-	started, finished := b.Run.Started.UTC(), b.Run.Finished.UTC()
 	return &slsa.ProvenanceMetadata{
 		BuildInvocationID: b.Run.InvocationID,
-		BuildStartedOn:    &started,
-		BuildFinishedOn:   &finished,
+		BuildStartedOn:    utc(b.Run.Started),
+		BuildFinishedOn:   utc(b.Run.Finished),
 		Completeness: slsa.ProvenanceComplete{
 			Parameters:  b.Completeness.Parameters,
 			Environment: b.Completeness.Environment,
@@ -198,6 +197,15 @@ func metadata(b Build) *slsa.ProvenanceMetadata {
 		},
 		Reproducible: b.Reproducible,
 	}
+}
+
+// utc is t in UTC, nil when zero (not known).
+func utc(t time.Time) *time.Time {
+	if t.IsZero() {
+		return nil
+	}
+	t = t.UTC()
+	return &t
 }
 
 // Parameters is what invocation.parameters holds.

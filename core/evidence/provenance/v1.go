@@ -3,6 +3,7 @@ package provenance
 import (
 	"encoding/json"
 	"fmt"
+	"time"
 
 	slsa1 "github.com/in-toto/attestation/go/predicates/provenance/v1"
 	ita1 "github.com/in-toto/attestation/go/v1"
@@ -83,8 +84,8 @@ func encodeV1(b Build) ([]byte, error) {
 			Builder: &slsa1.Builder{Id: b.builderID(), Version: b.BuilderVersion},
 			Metadata: &slsa1.BuildMetadata{
 				InvocationId: b.Run.InvocationID,
-				StartedOn:    timestamppb.New(b.Run.Started.UTC()),
-				FinishedOn:   timestamppb.New(b.Run.Finished.UTC()),
+				StartedOn:    timestamp(b.Run.Started),
+				FinishedOn:   timestamp(b.Run.Finished),
 			},
 		},
 	}
@@ -107,6 +108,14 @@ func encodeV1(b Build) ([]byte, error) {
 		return nil, fmt.Errorf("encoding statement: %w", err)
 	}
 	return data, nil
+}
+
+// timestamp is t, nil when zero (not known).
+func timestamp(t time.Time) *timestamppb.Timestamp {
+	if t.IsZero() {
+		return nil
+	}
+	return timestamppb.New(t.UTC())
 }
 
 // descriptor is a resolved dependency. A git commit is recorded as
