@@ -51,9 +51,10 @@ func New(opts ...Option) (*Store, error) {
 	return s, nil
 }
 
-// Capabilities announces Get and Put of objects and trees, and progress.
+// Capabilities announces Get and Put of objects and trees, progress, and
+// content digests (S3's SHA-256 checksums).
 func (*Store) Capabilities() []string {
-	return []string{"storage:get-dir", "storage:progress", "storage:put", "storage:put-dir"}
+	return []string{"storage:get-dir", "storage:progress", "storage:put", "storage:put-dir", storage.CapabilityContentDigest}
 }
 
 // ConfigSchema says the backend takes no options: its settings come from the
@@ -136,7 +137,7 @@ func (s *Store) Stat(ctx context.Context, req *storage.StatRequest) (*storage.St
 		return nil, err
 	}
 	if !t.dir {
-		return &storage.StatResponse{Size: t.object.size, ModTime: t.object.modTime}, nil
+		return &storage.StatResponse{Size: t.object.size, ModTime: t.object.modTime, ContentDigest: t.object.digest}, nil
 	}
 	resp := &storage.StatResponse{IsDir: true}
 	for _, o := range t.objects {
