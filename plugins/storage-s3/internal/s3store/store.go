@@ -3,6 +3,7 @@ package s3store
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
 	"sort"
@@ -149,8 +150,28 @@ func (s *Store) Stat(ctx context.Context, req *storage.StatRequest) (*storage.St
 	return resp, nil
 }
 
-// Get downloads the object or tree at req.URL to req.DestPath.
+// maxGetAttempts bounds how often Get starts again when the object was
+// replaced while it was read.
+const maxGetAttempts = 3
+
+// Get downloads the object or tree at req.URL to req.DestPath. An object
+// another client replaces while it is read (its ETag changes) is read
+// again from the start, a few times: what Get writes is always one
+// version of it, whole.
 func (s *Store) Get(ctx context.Context, req *storage.GetRequest) (*storage.GetResponse, error) {
+	for attempt := 1; ; attempt++ {
+		resp, err := s.get(ctx, req)
+		if !errors.Is(err, errChanged) || attempt == maxGetAttempts {
+			return resp, err
+		}
+		if rerr := os.RemoveAll(req.DestPath); rerr != nil {
+			return nil, errors.Join(err, rerr)
+		}
+		plugin.Logger().Debug("the object changed while it was read: reading it again", "url", req.URL)
+	}
+}
+
+func (s *Store) get(ctx context.Context, req *storage.GetRequest) (*storage.GetResponse, error) {
 	c, loc, err := s.begin(ctx, req.URL, req.Options)
 	if err != nil {
 		return nil, err
