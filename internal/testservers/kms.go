@@ -157,7 +157,7 @@ func kmsAnswers(backend string) func() bool {
 		}
 		req.Header.Set("Content-Type", "application/x-amz-json-1.1")
 		req.Header.Set("X-Amz-Target", "TrentService.ListKeys")
-		resp, err := http.DefaultClient.Do(req)
+		resp, err := probeClient.Do(req)
 		if err != nil {
 			return false
 		}

@@ -62,7 +62,10 @@ func StartOIDCIssuer(t testing.TB) *OIDCIssuer {
 	sum := sha256.Sum256(pub)
 	o := &OIDCIssuer{key: key, kid: base64.RawURLEncoding.EncodeToString(sum[:8]), actionsToken: map[string]actionsGrant{}}
 	mux := http.NewServeMux()
-	mux.HandleFunc("GET /.well-known/openid-configuration", o.discovery)
+	mux.HandleFunc("GET /.well-known/openid-configuration", o.discovery(""))
+	for _, ci := range []string{githubIssuerPath, gitlabIssuerPath} {
+		mux.HandleFunc("GET "+ci+"/.well-known/openid-configuration", o.discovery(ci))
+	}
 	mux.HandleFunc("GET /jwks", o.jwks)
 	mux.HandleFunc("GET /github-actions/token", o.actionsTokenRequest)
 	f, err := newFront(t, mux, nil)
@@ -73,17 +76,20 @@ func StartOIDCIssuer(t testing.TB) *OIDCIssuer {
 	return o
 }
 
-func (o *OIDCIssuer) discovery(w http.ResponseWriter, _ *http.Request) {
-	writeJSON(w, map[string]any{
-		"issuer":                                o.URL,
-		"jwks_uri":                              o.URL + "/jwks",
-		"authorization_endpoint":                o.URL + "/authorize", // no login flow: tokens are minted by Token
-		"token_endpoint":                        o.URL + "/token",
-		"response_types_supported":              []string{"id_token"},
-		"subject_types_supported":               []string{"public"},
-		"id_token_signing_alg_values_supported": []string{"RS256"},
-		"claims_supported":                      []string{"iss", "sub", "aud", "exp", "iat", "nbf", "email", "email_verified"},
-	})
+// discovery serves the OpenID configuration of the issuer at o.URL+path;
+// every issuer of this server signs with the one key.
+func (o *OIDCIssuer) discovery(path string) http.HandlerFunc {
+	return func(w http.ResponseWriter, _ *http.Request) {
+		writeJSON(w, map[string]any{
+			"issuer":                                o.URL + path,
+			"jwks_uri":                              o.URL + "/jwks",
+			"authorization_endpoint":                o.URL + "/authorize", // no login flow: tokens are minted by Token
+			"token_endpoint":                        o.URL + "/token",
+			"response_types_supported":              []string{"id_token"},
+			"subject_types_supported":               []string{"public"},
+			"id_token_signing_alg_values_supported": []string{"RS256"},
+		})
+	}
 }
 
 func (o *OIDCIssuer) jwks(w http.ResponseWriter, _ *http.Request) {
@@ -106,10 +112,13 @@ func writeJSON(w http.ResponseWriter, v any) {
 type TokenOption func(*tokenOptions)
 
 type tokenOptions struct {
-	audience []string
-	expired  bool
-	lifetime time.Duration
-	claims   map[string]any
+	audience   []string
+	expired    bool
+	lifetime   time.Duration
+	claims     map[string]any
+	issuerPath string // "" for the email issuer, githubIssuerPath, gitlabIssuerPath
+	noEmail    bool   // a CI token: no email claims
+	subject    string // instead of the email
 }
 
 // WithTokenAudience sets the token's audience instead of "sigstore" (a token
@@ -180,7 +189,7 @@ func (o *OIDCIssuer) mint(email string, opts ...TokenOption) (string, error) {
 		aud = to.audience[0]
 	}
 	claims := map[string]any{
-		"iss":            o.URL,
+		"iss":            o.URL + to.issuerPath,
 		"sub":            email,
 		"aud":            aud,
 		"iat":            iat.Unix(),
@@ -188,6 +197,13 @@ func (o *OIDCIssuer) mint(email string, opts ...TokenOption) (string, error) {
 		"exp":            exp.Unix(),
 		"email":          email,
 		"email_verified": true,
+	}
+	if to.noEmail {
+		delete(claims, "email")
+		delete(claims, "email_verified")
+	}
+	if to.subject != "" {
+		claims["sub"] = to.subject
 	}
 	for k, v := range to.claims {
 		claims[k] = v

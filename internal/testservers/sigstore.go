@@ -6,7 +6,6 @@ import (
 	"crypto/rand"
 	"crypto/sha256"
 	"crypto/x509"
-	"encoding/base64"
 	"encoding/json"
 	"encoding/pem"
 	"errors"
@@ -39,14 +38,18 @@ const (
 )
 
 // Sigstore is a real Sigstore instance on loopback for one test: an OIDC
-// issuer, Fulcio with an ephemeral CA that trusts it (no CT log), Rekor v2
-// (rekor-tiles' POSIX server, its tiles served over HTTP beside its write
-// API) and a timestamp authority with an in-memory signer. Clients find it
-// through the trusted root and signing configuration it writes, as they find
-// the public-good instance through TUF.
+// issuer, Fulcio with an ephemeral CA that trusts it (no CT log unless
+// WithCTLog), Rekor v2 (rekor-tiles' POSIX server, its tiles served over
+// HTTP beside its write API) and a timestamp authority with an in-memory
+// signer. Clients find it through the trusted root and signing
+// configuration it writes, as they find the public-good instance through
+// TUF.
 //
 // Each service sits behind a Front, so a test can make it answer 5xx or be
-// down. Everything stops when the test ends.
+// down. Everything stops when the test ends. The timestamp server's metrics
+// port is fixed (2112), so stacks on one machine run one after another: a
+// second StartSigstore waits (at most 10 minutes) for the first to stop, so
+// start at most one in a test.
 type Sigstore struct {
 	// OIDC is the identity provider: Token mints ID tokens Fulcio accepts.
 	OIDC *OIDCIssuer
@@ -61,11 +64,15 @@ type Sigstore struct {
 	// TSAURL is the timestamp endpoint clients post RFC 3161 requests to:
 	// TSA.URL+"/api/v1/timestamp".
 	TSAURL string
+	// CTLog is the certificate transparency log Fulcio submits to (its base
+	// URL: CTLog.URL+"/ct/v1/..."); nil unless started WithCTLog.
+	CTLog *Front
+	ct    *ctLog
 
 	// TrustedRoot is the path of trusted_root.json (Sigstore's TrustedRoot,
 	// media type application/vnd.dev.sigstore.trustedroot+json;version=0.1):
 	// Fulcio's CA chain, the Rekor v2 log's key and log ID with its base
-	// URL, and the TSA's certificate chain; no CT log.
+	// URL, and the TSA's certificate chain; the CT log WithCTLog only.
 	TrustedRoot string
 	// SigningConfig is the path of signing_config.json (Sigstore's
 	// SigningConfig v0.2): Fulcio, the OIDC issuer, Rekor v2
@@ -93,19 +100,39 @@ const stackOperator = "mmbuild-testservers"
 // StartSigstore starts a local Sigstore instance on 127.0.0.1, writes its
 // trusted root and signing configuration into a temporary folder, and stops
 // it when the test ends. The binaries are found by Tool ("fulcio",
-// "rekor-server", "timestamp-server"); the three start side by side and
-// answer within seconds.
-func StartSigstore(t testing.TB) *Sigstore {
+// "rekor-server", "timestamp-server", and "tesseract" WithCTLog); they start
+// side by side and answer within seconds.
+func StartSigstore(t testing.TB, opts ...SigstoreOption) *Sigstore {
 	t.Helper()
+	var o sigstoreOptions
+	for _, opt := range opts {
+		opt(&o)
+	}
 	fulcioBin := Tool(t, "fulcio")
 	rekorBin := Tool(t, "rekor-server")
 	tsaBin := Tool(t, "timestamp-server")
+	ctBin := ""
+	if o.ctLog {
+		ctBin = Tool(t, "tesseract")
+	}
 	dir := t.TempDir()
 	s := &Sigstore{OIDC: StartOIDCIssuer(t), RekorDir: filepath.Join(dir, "rekor")}
+	if o.ctLog {
+		var err error
+		if s.ct, err = newCTLog(t, dir); err != nil {
+			t.Fatalf("testservers: the CT log: %v", err)
+		}
+		s.CTLog = s.ct.front
+	}
 
 	var wg sync.WaitGroup
 	errs := make([]error, 3)
-	wg.Go(func() { errs[0] = s.startFulcio(t, fulcioBin, dir) })
+	wg.Go(func() {
+		if errs[0] = s.startFulcio(t, fulcioBin, dir); errs[0] == nil && s.ct != nil {
+			// The log accepts chains to Fulcio's CA, new with each run.
+			errs[0] = s.ct.start(t, ctBin, dir, s.FulcioChain)
+		}
+	})
 	wg.Go(func() { errs[1] = s.startRekor(t, rekorBin, dir) })
 	wg.Go(func() { errs[2] = s.startTSA(t, tsaBin) })
 	wg.Wait()
@@ -149,10 +176,15 @@ func startWithRetry(name string, ports int, start func(ports []string) error) er
 	return fmt.Errorf("%s: %w", name, lastErr)
 }
 
+// probeClient is the client that asks the stack's servers whether they are
+// up and for their keys: bounded, so a server that accepts and never
+// answers cannot hang a test.
+var probeClient = &http.Client{Timeout: 10 * time.Second}
+
 // answers reports whether GET url answers 200.
 func answers(url string) func() bool {
 	return func() bool {
-		resp, err := http.Get(url)
+		resp, err := probeClient.Get(url)
 		if err != nil {
 			return false
 		}
@@ -163,17 +195,12 @@ func answers(url string) func() bool {
 }
 
 // startFulcio starts Fulcio with an ephemeral CA (a new root for each run),
-// trusting the stack's OIDC issuer for email identities with client ID
-// "sigstore", without a CT log.
+// trusting the stack's OIDC issuer (client ID "sigstore") for email
+// identities and its CI issuers for GitHub Actions and GitLab CI job
+// identities, without a CT log.
 func (s *Sigstore) startFulcio(t testing.TB, bin, dir string) error {
-	conf := filepath.Join(dir, "fulcio-config.json")
-	c, err := json.Marshal(map[string]any{"OIDCIssuers": map[string]any{
-		s.OIDC.URL: map[string]string{"IssuerURL": s.OIDC.URL, "ClientID": DefaultTokenAudience, "Type": "email"},
-	}})
-	if err != nil {
-		return err
-	}
-	if err := os.WriteFile(conf, c, 0o644); err != nil {
+	conf := filepath.Join(dir, "fulcio-config.yaml")
+	if err := os.WriteFile(conf, []byte(fulcioIssuers(s.OIDC.URL)), 0o644); err != nil {
 		return fmt.Errorf("fulcio: %w", err)
 	}
 	// The legacy gRPC API listens on a unix socket, whose path must be short.
@@ -190,7 +217,12 @@ func (s *Sigstore) startFulcio(t testing.TB, bin, dir string) error {
 		cmd := exec.Command(bin, "serve", "--ca=ephemeralca", "--config-path="+conf,
 			"--host=127.0.0.1", "--port="+p[0], "--grpc-host=127.0.0.1", "--grpc-port="+p[1],
 			"--metrics-port="+p[2], "--legacy-unix-domain-socket="+filepath.Join(sockDir, "legacy.sock"),
-			"--ct-log-url=", "--log_type=prod")
+			"--log_type=prod")
+		if s.ct != nil {
+			cmd.Args = append(cmd.Args, "--ct-log-url="+s.ct.front.URL, "--ct-log-public-key-path="+s.ct.pubFile)
+		} else {
+			cmd.Args = append(cmd.Args, "--ct-log-url=")
+		}
 		cmd.Dir = dir
 		return runServer(t, cmd, "fulcio", backend, sigstoreStartTimeout, answers(backend+"/api/v2/trustBundle"))
 	})
@@ -297,7 +329,7 @@ func (s *Sigstore) startTSA(t testing.TB, bin string) error {
 		return fmt.Errorf("timestamp-server: %w", err)
 	}
 	s.TSAURL = s.TSA.URL + "/api/v1/timestamp"
-	resp, err := http.Get(backend + "/api/v1/timestamp/certchain")
+	resp, err := probeClient.Get(backend + "/api/v1/timestamp/certchain")
 	if err != nil {
 		return fmt.Errorf("timestamp-server: reading its certificate chain: %w", err)
 	}
@@ -309,7 +341,7 @@ func (s *Sigstore) startTSA(t testing.TB, bin string) error {
 }
 
 func getJSON(url string, v any) error {
-	resp, err := http.Get(url)
+	resp, err := probeClient.Get(url)
 	if err != nil {
 		return err
 	}
@@ -318,114 +350,4 @@ func getJSON(url string, v any) error {
 		return fmt.Errorf("GET %s: %s", url, resp.Status)
 	}
 	return json.NewDecoder(io.LimitReader(resp.Body, 1<<20)).Decode(v)
-}
-
-// writeConfigs writes the trusted root and the signing configuration.
-func (s *Sigstore) writeConfigs(dir string) error {
-	// Valid from an hour ago: the CA and TSA certificates are minutes old.
-	validFor := map[string]string{"start": time.Now().Add(-time.Hour).UTC().Format(time.RFC3339)}
-	fulcioChain, err := chainJSON(s.FulcioChain)
-	if err != nil {
-		return fmt.Errorf("fulcio's chain: %w", err)
-	}
-	tsaChain, err := chainJSON(s.TSAChain)
-	if err != nil {
-		return fmt.Errorf("the timestamp authority's chain: %w", err)
-	}
-	rekorKey, _ := pem.Decode(s.RekorPublicKey)
-	root := map[string]any{
-		"mediaType": "application/vnd.dev.sigstore.trustedroot+json;version=0.1",
-		"tlogs": []any{map[string]any{
-			"baseUrl":       s.Rekor.URL,
-			"hashAlgorithm": "SHA2_256",
-			"publicKey": map[string]any{
-				"rawBytes":   base64.StdEncoding.EncodeToString(rekorKey.Bytes),
-				"keyDetails": "PKIX_ECDSA_P256_SHA_256",
-				"validFor":   validFor,
-			},
-			"logId": map[string]string{"keyId": base64.StdEncoding.EncodeToString(s.RekorLogID)},
-		}},
-		"certificateAuthorities": []any{map[string]any{
-			"subject":   subjectJSON(s.FulcioChain),
-			"uri":       s.Fulcio.URL,
-			"certChain": fulcioChain,
-			"validFor":  validFor,
-		}},
-		"ctlogs": []any{},
-		"timestampAuthorities": []any{map[string]any{
-			"subject":   subjectJSON(s.TSAChain),
-			"uri":       s.TSA.URL,
-			"certChain": tsaChain,
-			"validFor":  validFor,
-		}},
-	}
-	service := func(url string, major int) []any {
-		return []any{map[string]any{"url": url, "majorApiVersion": major, "validFor": validFor, "operator": stackOperator}}
-	}
-	config := map[string]any{
-		"mediaType":       "application/vnd.dev.sigstore.signingconfig.v0.2+json",
-		"caUrls":          service(s.Fulcio.URL, 1),
-		"oidcUrls":        service(s.OIDC.URL, 1),
-		"rekorTlogUrls":   service(s.Rekor.URL, 2),
-		"tsaUrls":         service(s.TSAURL, 1),
-		"rekorTlogConfig": map[string]string{"selector": "ANY"},
-		"tsaConfig":       map[string]string{"selector": "ANY"},
-	}
-	s.TrustedRoot = filepath.Join(dir, "trusted_root.json")
-	s.SigningConfig = filepath.Join(dir, "signing_config.json")
-	for path, v := range map[string]any{s.TrustedRoot: root, s.SigningConfig: config} {
-		b, err := json.MarshalIndent(v, "", "  ")
-		if err != nil {
-			return err
-		}
-		if err := os.WriteFile(path, append(b, '\n'), 0o644); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
-// subjectJSON is the subject of the chain's root (its last certificate) as
-// a TrustedRoot DistinguishedName.
-func subjectJSON(chain []byte) map[string]string {
-	var root *x509.Certificate
-	for rest := chain; ; {
-		var b *pem.Block
-		if b, rest = pem.Decode(rest); b == nil {
-			break
-		}
-		if c, err := x509.ParseCertificate(b.Bytes); err == nil {
-			root = c
-		}
-	}
-	subject := map[string]string{}
-	if root != nil {
-		if len(root.Subject.Organization) > 0 {
-			subject["organization"] = root.Subject.Organization[0]
-		}
-		if root.Subject.CommonName != "" {
-			subject["commonName"] = root.Subject.CommonName
-		}
-	}
-	return subject
-}
-
-// chainJSON is a PEM chain as a TrustedRoot certChain (DER, base64).
-func chainJSON(chain []byte) (map[string]any, error) {
-	var certs []any
-	for rest := chain; ; {
-		var b *pem.Block
-		b, rest = pem.Decode(rest)
-		if b == nil {
-			break
-		}
-		if _, err := x509.ParseCertificate(b.Bytes); err != nil {
-			return nil, err
-		}
-		certs = append(certs, map[string]string{"rawBytes": base64.StdEncoding.EncodeToString(b.Bytes)})
-	}
-	if len(certs) == 0 {
-		return nil, errors.New("no certificate")
-	}
-	return map[string]any{"certificates": certs}, nil
 }

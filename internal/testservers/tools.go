@@ -57,6 +57,7 @@ var tools = map[string]tool{
 	"rekor-server":     {"MMBUILD_REKOR_SERVER", RekorServerVersion, InstallScript},
 	"timestamp-server": {"MMBUILD_TIMESTAMP_SERVER", TimestampServerVersion, InstallScript},
 	"local-kms":        {"MMBUILD_LOCAL_KMS", LocalKMSVersion, InstallScript},
+	"tesseract":        {"MMBUILD_TESSERACT", TesseraCTVersion, InstallScript},
 }
 
 // ToolNames lists the names Tool knows, sorted.
