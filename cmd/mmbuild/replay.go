@@ -112,7 +112,7 @@ func runReplay(cmd *cobra.Command, g *globalOptions, o *replayOptions, src strin
 	case o.vsaDir != "" && o.dryRun:
 		return fmt.Errorf("--vsa: a dry run verifies nothing, there is no verdict to write")
 	case o.signKey != "":
-		s, err := loadSigner(o.signKey)
+		s, err := loadSigner(ctx, o.signKey)
 		if err != nil {
 			return err
 		}

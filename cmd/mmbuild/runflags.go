@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"slices"
 
@@ -71,7 +72,7 @@ func (o *runFlags) addFlags(f *pflag.FlagSet, c runCommand) {
 	f.BoolVar(&o.allowUnpinned, "allow-unpinned", false, "start plugins that have no entry in mmbuild.lock.hcl (their sha256 is still recorded)")
 	f.BoolVar(&o.requireDigests, "require-digests", false, "refuse materials without a digest in the config")
 	f.StringVar(&o.builderID, "builder-id", "", "builder.id URI recorded in the attestation (default: $MMBUILD_BUILDER_ID or https://mmbuild.dev/builder/local@v1)")
-	f.StringVar(&o.signKey, "sign-key", "", "private key (PEM) to sign the attestation with, over the config's signing: (see mmbuild keys generate)")
+	f.StringVar(&o.signKey, "sign-key", "", "private key (PEM) to sign the attestation with, or a KMS key (awskms://, gcpkms://, azurekms://, hashivault://, a KMS plugin's NAME://), over the config's signing: (see mmbuild keys generate)")
 	f.BoolVar(&o.sbom, "sbom", false, "write an SPDX 2.3 SBOM of the artifacts and attest it, as sbom: true")
 	f.StringVar(&o.slsa, "slsa", "", "SLSA provenance version to write, over the config's slsa: v0.2 (in-toto Statement v0.1, the default) or v1 (Statement v1)")
 	f.BoolVar(&o.keepWorkspace, "keep-workspace", false, "keep the run's scratch folder (materials, staging) for inspection")
@@ -90,7 +91,7 @@ func (o *runFlags) projectOptions(logger hclog.Logger, lockDirs ...string) []pro
 // that it cannot corrupt the JSON) and the progress reporter, which the
 // caller closes. The signing key is read here, once. A caller adds the
 // plugin host and anything particular to one build.
-func (o *runFlags) runOptions(g *globalOptions, logger hclog.Logger) ([]run.Option, progress.Reporter, error) {
+func (o *runFlags) runOptions(ctx context.Context, g *globalOptions, logger hclog.Logger) ([]run.Option, progress.Reporter, error) {
 	opts := []run.Option{
 		run.WithForce(o.force),
 		run.WithBuilderID(o.builderID),
@@ -126,8 +127,10 @@ func (o *runFlags) runOptions(g *globalOptions, logger hclog.Logger) ([]run.Opti
 	}
 	opts = append(opts, run.WithIsolation(mode, network))
 	if o.signKey != "" {
-		opts = append(opts, run.WithHiddenFiles(o.signKey))
-		s, err := loadSigner(o.signKey)
+		if !signing.IsKMS(o.signKey) {
+			opts = append(opts, run.WithHiddenFiles(o.signKey))
+		}
+		s, err := loadSigner(ctx, o.signKey)
 		if err != nil {
 			return nil, nil, err
 		}
@@ -143,7 +146,15 @@ func (o *runFlags) runOptions(g *globalOptions, logger hclog.Logger) ([]run.Opti
 	return slices.Clip(opts), prog, nil
 }
 
-func loadSigner(path string) (signing.Signer, error) {
+// loadSigner reads --sign-key: a PEM file, or a KMS key.
+func loadSigner(ctx context.Context, path string) (signing.Signer, error) {
+	if signing.IsKMS(path) {
+		s, err := signing.LoadKMSSigner(ctx, path)
+		if err != nil {
+			return nil, fmt.Errorf("--sign-key: %w", err)
+		}
+		return s, nil
+	}
 	pem, err := signing.ReadKeyFile(path)
 	if err != nil {
 		return nil, fmt.Errorf("--sign-key: %w", err)

@@ -66,7 +66,7 @@ func boxSpec(cfg *config.Config, o *options, ws *workspace.Workspace, req isolat
 	}
 	spec.Path = filepath.SplitList(env("PATH"))
 	spec.Hide = append(spec.Hide, o.hidden...)
-	if s := cfg.Signing; s != nil && s.Key != "" {
+	if s := cfg.Signing; s != nil && signingKeyPath(cfg) != "" {
 		spec.Hide = append(spec.Hide, signingKeyPath(cfg))
 	}
 	for _, s := range cfg.Secrets {

@@ -34,8 +34,9 @@ const (
 )
 
 // loadSigners returns the keys the attestation is signed with: --sign-key
-// (WithSigners) or the config's signing: entry.
-func loadSigners(cfg *config.Config, given []signing.Signer, secrets map[string]string) ([]signing.Signer, error) {
+// (WithSigners) or the config's signing: entry, a PEM file, a secret or a
+// KMS key (signing.IsKMS).
+func loadSigners(ctx context.Context, cfg *config.Config, given []signing.Signer, secrets map[string]string) ([]signing.Signer, error) {
 	if len(given) > 0 {
 		return given, nil
 	}
@@ -51,6 +52,12 @@ func loadSigners(cfg *config.Config, given []signing.Signer, secrets map[string]
 			return nil, fmt.Errorf("%s: signing.keySecret: secret %q is not declared", s.Pos, s.KeySecret)
 		}
 		pem = []byte(v)
+	case signing.IsKMS(s.Key):
+		k, err := signing.LoadKMSSigner(ctx, s.Key)
+		if err != nil {
+			return nil, fmt.Errorf("%s: signing.key: %w", s.Pos, err)
+		}
+		return []signing.Signer{k}, nil
 	case s.Key != "":
 		b, err := signing.ReadKeyFile(signingKeyPath(cfg))
 		if err != nil {
@@ -58,7 +65,7 @@ func loadSigners(cfg *config.Config, given []signing.Signer, secrets map[string]
 		}
 		pem = b
 	default:
-		return nil, fmt.Errorf("%s: signing: give key (a PEM file) or keySecret", s.Pos)
+		return nil, fmt.Errorf("%s: signing: give key (a PEM file or a KMS key) or keySecret", s.Pos)
 	}
 	k, err := signing.LoadSigner(pem)
 	if err != nil {
@@ -69,9 +76,13 @@ func loadSigners(cfg *config.Config, given []signing.Signer, secrets map[string]
 }
 
 // signingKeyPath is where the config's signing.key is: a path relative to
-// the config's folder. The signer reads it; the build's box hides it.
+// the config's folder. The signer reads it; the build's box hides it. A
+// KMS key has no path: "".
 func signingKeyPath(cfg *config.Config) string {
 	p := cfg.Signing.Key
+	if p == "" || signing.IsKMS(p) {
+		return ""
+	}
 	if !filepath.IsAbs(p) {
 		p = filepath.Join(filepath.Dir(cfg.Path), p)
 	}
