@@ -73,12 +73,12 @@ func TestKMSSignedHello(t *testing.T) {
 	if !strings.Contains(r.Stdout, "1 of 1 key verified") {
 		t.Fatalf("verify:\n%s", r.Stdout)
 	}
-	if out, ok := cosign3(t, nil, "verify-blob-attestation", "--key", pub, "--type", "slsaprovenance02",
+	if out, ok := cosign3Verified(t, nil, "verify-blob-attestation", "--key", pub, "--type", "slsaprovenance02",
 		"--insecure-ignore-tlog", "--bundle", bundle, artifact); !ok {
 		t.Fatalf("cosign 3 rejected the KMS-signed bundle:\n%s", out)
 	}
 	// cosign 3 also verifies with the KMS key itself.
-	out, ok := cosign3(t, kms.Env, "verify-blob-attestation", "--key", kms.SignKey.URI, "--type", "slsaprovenance02",
+	out, ok := cosign3Verified(t, kms.Env, "verify-blob-attestation", "--key", kms.SignKey.URI, "--type", "slsaprovenance02",
 		"--insecure-ignore-tlog", "--bundle", bundle, artifact)
 	if !ok {
 		t.Fatalf("cosign 3 with the awskms:// key rejected the bundle:\n%s", out)

@@ -38,7 +38,7 @@ func TestRunFlags(t *testing.T) {
 		}
 		return c
 	}
-	shared := []string{"allow-unpinned", "builder-id", "isolation", "json", "keep-workspace", "network", "require-digests", "sbom", "sign-key", "slsa"}
+	shared := []string{"allow-unpinned", "builder-id", "identity-token", "isolation", "json", "keep-workspace", "keyless", "network", "require-digests", "sbom", "sign-key", "signing-config", "slsa", "trusted-root"}
 	for _, tc := range []struct {
 		cmd  *cobra.Command
 		own  []string

@@ -603,8 +603,11 @@ func (d *decoder) signing(v *yaml.Node, path string, dst **Signing) error {
 	s := &Signing{Pos: d.at(v)}
 	*dst = s
 	_, err := d.mapping(v, path, map[string]fieldFunc{
-		"key":       d.setStr(&s.Key),
-		"keySecret": d.setStr(&s.KeySecret),
+		"key":           d.setStr(&s.Key),
+		"keySecret":     d.setStr(&s.KeySecret),
+		"keyless":       d.setBool(&s.Keyless),
+		"signingConfig": d.setStr(&s.SigningConfig),
+		"trustedRoot":   d.setStr(&s.TrustedRoot),
 	})
 	return err
 }

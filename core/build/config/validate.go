@@ -222,10 +222,23 @@ func sortedKeys(m map[string]string) []string {
 	return keys
 }
 
-// validateSigning checks that the signing key's secret, if any, is declared.
+// validateSigning checks that the signing key's secret, if any, is
+// declared, and that keyless signing is asked for alone.
 func (c *Config) validateSigning(declared func(string) bool) error {
-	if s := c.Signing; s != nil && s.KeySecret != "" && !declared(s.KeySecret) {
+	s := c.Signing
+	if s == nil {
+		return nil
+	}
+	if s.KeySecret != "" && !declared(s.KeySecret) {
 		return c.errorf("signing.keySecret", "undeclared secret %q in signing.keySecret (declare it under secrets)", s.KeySecret)
+	}
+	switch {
+	case s.Keyless && (s.Key != "" || s.KeySecret != ""):
+		return c.errorf("signing.keyless", "keyless signing signs alone: drop signing.key and signing.keySecret, or keyless")
+	case !s.Keyless && (s.SigningConfig != "" || s.TrustedRoot != ""):
+		return c.errorf("signing", "signingConfig and trustedRoot are for keyless signing: add keyless: true")
+	case s.Keyless && (s.SigningConfig == "") != (s.TrustedRoot == ""):
+		return c.errorf("signing", "give signingConfig and trustedRoot together (the instance to sign with and its trust root), or neither for the public-good instance")
 	}
 	return nil
 }

@@ -69,6 +69,9 @@ func boxSpec(cfg *config.Config, o *options, ws *workspace.Workspace, req isolat
 	if s := cfg.Signing; s != nil && signingKeyPath(cfg) != "" {
 		spec.Hide = append(spec.Hide, signingKeyPath(cfg))
 	}
+	if o.keyless.TokenFile != "" {
+		spec.Hide = append(spec.Hide, o.keyless.TokenFile)
+	}
 	for _, s := range cfg.Secrets {
 		if p, ok := secretFile(s.From); ok {
 			spec.Hide = append(spec.Hide, p)

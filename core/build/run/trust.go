@@ -33,12 +33,29 @@ const (
 	SigstoreName = "provenance.sigstore.json"
 )
 
-// loadSigners returns the keys the attestation is signed with: --sign-key
-// (WithSigners) or the config's signing: entry, a PEM file, a secret or a
-// KMS key (signing.IsKMS).
-func loadSigners(ctx context.Context, cfg *config.Config, given []signing.Signer, secrets map[string]string) ([]signing.Signer, error) {
-	if len(given) > 0 {
-		return given, nil
+// loadSigners returns the signers of the attestation: --sign-key
+// (WithSigners), keyless signing (--keyless, or signing.keyless), or the
+// config's signing: key, a PEM file, a secret or a KMS key
+// (signing.IsKMS).
+func loadSigners(ctx context.Context, cfg *config.Config, o *options, secrets map[string]string) ([]signing.Signer, error) {
+	if len(o.signers) > 0 {
+		return o.signers, nil
+	}
+	if kc, ok := keylessConfig(cfg, o); ok {
+		where := "--keyless"
+		if !o.keylessAlways {
+			where = cfg.PositionOf("signing.keyless").String() + ": signing.keyless"
+		}
+		for _, e := range cfg.Env {
+			if slices.Contains(signing.TokenVars, e.Var) {
+				return nil, fmt.Errorf("%s: env: %s would hand the build the means to sign as this job: keyless signing keeps it from the build", cfg.PositionOf("env"), e.Var)
+			}
+		}
+		k, err := kc.Signer(ctx)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", where, err)
+		}
+		return []signing.Signer{k}, nil
 	}
 	s := cfg.Signing
 	if s == nil {
@@ -75,18 +92,37 @@ func loadSigners(ctx context.Context, cfg *config.Config, given []signing.Signer
 	return []signing.Signer{k}, nil
 }
 
+// keylessConfig is how the run signs keylessly, if it does: the command
+// line's files, else the config's (relative to its folder).
+func keylessConfig(cfg *config.Config, o *options) (signing.KeylessConfig, bool) {
+	s := cfg.Signing
+	if !o.keylessAlways && (s == nil || !s.Keyless) {
+		return signing.KeylessConfig{}, false
+	}
+	kc := o.keyless
+	kc.LookupEnv = o.lookupEnv
+	if kc.SigningConfig == "" && kc.TrustedRoot == "" && s != nil {
+		kc.SigningConfig, kc.TrustedRoot = configRelative(cfg, s.SigningConfig), configRelative(cfg, s.TrustedRoot)
+	}
+	return kc, true
+}
+
+// configRelative is a path of the config, relative to its folder ("" stays "").
+func configRelative(cfg *config.Config, p string) string {
+	if p == "" || filepath.IsAbs(p) {
+		return p
+	}
+	return filepath.Join(filepath.Dir(cfg.Path), p)
+}
+
 // signingKeyPath is where the config's signing.key is: a path relative to
 // the config's folder. The signer reads it; the build's box hides it. A
 // KMS key has no path: "".
 func signingKeyPath(cfg *config.Config) string {
-	p := cfg.Signing.Key
-	if p == "" || signing.IsKMS(p) {
+	if signing.IsKMS(cfg.Signing.Key) {
 		return ""
 	}
-	if !filepath.IsAbs(p) {
-		p = filepath.Join(filepath.Dir(cfg.Path), p)
-	}
-	return p
+	return configRelative(cfg, cfg.Signing.Key)
 }
 
 // sourceDateEpoch is the time reproducible outputs carry: SOURCE_DATE_EPOCH

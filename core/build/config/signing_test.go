@@ -1,0 +1,43 @@
+package config
+
+import (
+	"reflect"
+	"strings"
+	"testing"
+)
+
+func TestParseSigning(t *testing.T) {
+	const head = "handler: {id: make}\nartifacts: {files: [a]}\n"
+	for _, tc := range []struct {
+		name, yaml string
+		want       *Signing
+		err        string
+	}{
+		{"key file", "signing: {key: mmbuild.key}\n", &Signing{Key: "mmbuild.key"}, ""},
+		{"KMS key", "signing: {key: 'awskms://127.0.0.1:4566/alias/release'}\n", &Signing{Key: "awskms://127.0.0.1:4566/alias/release"}, ""},
+		{"keyless", "signing: {keyless: true}\n", &Signing{Keyless: true}, ""},
+		{"keyless, own instance", "signing: {keyless: true, signingConfig: sigstore/signing_config.json, trustedRoot: sigstore/trusted_root.json}\n",
+			&Signing{Keyless: true, SigningConfig: "sigstore/signing_config.json", TrustedRoot: "sigstore/trusted_root.json"}, ""},
+		{"keyless and a key", "signing: {keyless: true, key: mmbuild.key}\n", nil, "a.yaml:3:20: keyless signing signs alone"},
+		{"instance without keyless", "signing: {key: a.key, trustedRoot: r.json}\n", nil, "add keyless: true"},
+		{"half an instance", "signing: {keyless: true, trustedRoot: r.json}\n", nil, "give signingConfig and trustedRoot together"},
+		{"keyless not a bool", "signing: {keyless: sure}\n", nil, "keyless"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c, err := Parse("a.yaml", []byte(head+tc.yaml))
+			if tc.err != "" {
+				if err == nil || !strings.Contains(err.Error(), tc.err) {
+					t.Fatalf("error %v, want one with %q", err, tc.err)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			c.Signing.Pos = Position{}
+			if !reflect.DeepEqual(c.Signing, tc.want) {
+				t.Errorf("signing = %+v, want %+v", c.Signing, tc.want)
+			}
+		})
+	}
+}
