@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/mmbuild/mmbuild/core/build/infile"
+	"github.com/mmbuild/mmbuild/core/evidence/signing"
 )
 
 // File names searched by Find, in order.
@@ -126,7 +127,12 @@ type Material struct {
 	// to it.
 	Attestation string   `yaml:"attestation,omitempty"`
 	Keys        []string `yaml:"keys,omitempty"` // parsed only
-	Options     Options  `yaml:"options,omitempty"`
+	// Identities are the keyless signers the attestation may be signed by
+	// instead, verified under TrustedRoot (a Sigstore trusted_root.json
+	// relative to the config; the public-good instance's when empty).
+	Identities  []signing.Identity `yaml:"identities,omitempty"`
+	TrustedRoot string             `yaml:"trustedRoot,omitempty"`
+	Options     Options            `yaml:"options,omitempty"`
 	// MaxSize bounds what the fetch may write ("500MiB", "2GB", bytes);
 	// 0 means DefaultMaxMaterialSize.
 	MaxSize int64    `yaml:"maxSize,omitempty"`

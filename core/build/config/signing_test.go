@@ -41,3 +41,35 @@ func TestParseSigning(t *testing.T) {
 		})
 	}
 }
+
+func TestParseMaterialIdentities(t *testing.T) {
+	const head = "handler: {id: make}\nartifacts: {files: [a]}\nmaterials:\n  - uri: https://example.com/lib.tgz\n"
+	for _, tc := range []struct {
+		name, yaml string
+		err        string
+	}{
+		{"identities", "    attestation: https://example.com/lib.tgz.sigstore.json\n    identities: [{issuer: https://token.actions.githubusercontent.com, subjectRegexp: '^https://github.com/org/lib/', ref: refs/heads/main}]\n    trustedRoot: trusted_root.json\n", ""},
+		{"no subject", "    attestation: https://example.com/a.json\n    identities: [{issuer: https://gitlab.com}]\n", "a.yaml:6:18: materials[0].identities[0]: no subject"},
+		{"bad regexp", "    attestation: https://example.com/a.json\n    identities: [{issuer: x, subjectRegexp: '('}]\n", "regular expression"},
+		{"unknown key", "    attestation: https://example.com/a.json\n    identities: [{issuer: x, subject: y, owner: z}]\n", "owner"},
+		{"no attestation", "    identities: [{issuer: x, subject: y}]\n", "give attestation too"},
+		{"root without identities", "    attestation: https://example.com/a.json\n    trustedRoot: r.json\n", "no identities to verify under it"},
+		{"attached with identities", "    attestation: attached\n    identities: [{issuer: x, subject: y}]\n", ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c, err := Parse("a.yaml", []byte(head+tc.yaml))
+			if tc.err != "" {
+				if err == nil || !strings.Contains(err.Error(), tc.err) {
+					t.Fatalf("error %v, want one with %q", err, tc.err)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(c.Materials[0].Identities) != 1 {
+				t.Fatalf("identities %+v", c.Materials[0].Identities)
+			}
+		})
+	}
+}

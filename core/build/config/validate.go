@@ -145,8 +145,16 @@ func (c *Config) validateMaterials() error {
 		if err := c.validateDigest(indexPath("materials", i)+".digest", c.Materials[i].Digest); err != nil {
 			return err
 		}
-		if p := indexPath("materials", i); c.Materials[i].Attestation == AttestationAttached && len(c.Materials[i].Keys) == 0 {
-			return c.errorf(p+".attestation", "%s.attestation: %s needs keys: the public keys the image's attached provenance must be signed with", p, AttestationAttached)
+		m := &c.Materials[i]
+		p := indexPath("materials", i)
+		if m.Attestation == AttestationAttached && len(m.Keys) == 0 && len(m.Identities) == 0 {
+			return c.errorf(p+".attestation", "%s.attestation: %s needs keys or identities: whom the image's attached provenance must be signed by", p, AttestationAttached)
+		}
+		if (len(m.Identities) > 0 || m.TrustedRoot != "") && m.Attestation == "" {
+			return c.errorf(p+".identities", "%s: identities and trustedRoot say who signed the material's attestation: give attestation too", p)
+		}
+		if m.TrustedRoot != "" && len(m.Identities) == 0 {
+			return c.errorf(p+".trustedRoot", "%s.trustedRoot: no identities to verify under it", p)
 		}
 	}
 	return nil

@@ -12,6 +12,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/sigstore/sigstore-go/pkg/root"
+
 	"github.com/mmbuild/mmbuild/core/build/config"
 	"github.com/mmbuild/mmbuild/core/build/remote"
 	"github.com/mmbuild/mmbuild/core/evidence/attestation"
@@ -317,12 +319,12 @@ func checkUpstream(ctx context.Context, t tools, store *remote.Store, cfg *confi
 	if m.Attestation == "" {
 		return nil
 	}
-	verifiers, err := loadVerifiers(cfg, m.Keys)
+	trust, err := loadTrust(cfg, m)
 	if err != nil {
 		return fmt.Errorf("%w: %w", ErrUpstream, err)
 	}
 	if m.Attestation == config.AttestationAttached {
-		return checkAttached(ctx, t, store, m, verifiers, manifest)
+		return checkAttached(ctx, t, store, m, trust, manifest)
 	}
 	dest, err := t.ws.StagingPath("upstream.intoto.jsonl")
 	if err != nil {
@@ -340,11 +342,11 @@ func checkUpstream(ctx context.Context, t tools, store *remote.Store, cfg *confi
 	data, err := attestation.Read(f)
 	if err == nil {
 		var up attestation.Upstream
-		if up, err = attestation.CheckUpstream(data, verifiers, got[digest.SHA256]); err == nil {
+		if up, err = attestation.CheckUpstream(data, trust, got[digest.SHA256]); err == nil {
 			if !up.Signed {
 				t.log.Warn("upstream attestation covers the material, but no keys were given to check who signed it", "material", store.Shown(m.URI))
 			}
-			t.log.Info("upstream attestation verified", "material", store.Shown(m.URI), "subject", up.Subject)
+			t.log.Info("upstream attestation verified", "material", store.Shown(m.URI), "subject", up.Subject, "keyless_signer", up.Signer)
 			return nil
 		}
 	}
@@ -356,7 +358,7 @@ func checkUpstream(ctx context.Context, t tools, store *remote.Store, cfg *confi
 // by one of the material's keys and has a subject whose sha256 is the
 // image's manifest digest. None attached, or none that vouches for it: one
 // line saying why (the refusal of each file, once per distinct reason).
-func checkAttached(ctx context.Context, t tools, store *remote.Store, m config.Material, verifiers []signing.Verifier, manifest string) error {
+func checkAttached(ctx context.Context, t tools, store *remote.Store, m config.Material, trust attestation.Trust, manifest string) error {
 	ref, err := config.ParseImage(m.URI)
 	if err != nil {
 		return fmt.Errorf("%w: %w", ErrUpstream, err)
@@ -383,7 +385,7 @@ func checkAttached(ctx context.Context, t tools, store *remote.Store, m config.M
 		data, err := attestation.ReadFile(filepath.Join(dest, f.Name))
 		if err == nil {
 			var up attestation.Upstream
-			if up, err = attestation.CheckUpstream(data, verifiers, want); err == nil {
+			if up, err = attestation.CheckUpstream(data, trust, want); err == nil {
 				t.log.Info("upstream attestation verified", "material", store.Shown(m.URI), "image", store.Shown(subject), "attached", store.Shown(f.Location), "subject", up.Subject)
 				return nil
 			}
@@ -393,6 +395,27 @@ func checkAttached(ctx context.Context, t tools, store *remote.Store, m config.M
 		}
 	}
 	return fmt.Errorf("%w: none of the %d attestations attached to %s vouches for it with the keys given: %s", ErrUpstream, len(resp.Files), store.Shown(subject), strings.Join(reasons, "; "))
+}
+
+// loadTrust is whom a material's attestation must be signed by: its keys
+// (paths relative to the config's folder), or keylessly its identities
+// under its trusted root (the public-good instance's when it names none).
+func loadTrust(cfg *config.Config, m config.Material) (attestation.Trust, error) {
+	keys, err := loadVerifiers(cfg, m.Keys)
+	if err != nil || len(m.Identities) == 0 {
+		return attestation.Trust{Keys: keys}, err
+	}
+	var tr root.TrustedMaterial
+	if m.TrustedRoot != "" {
+		tr, err = signing.LoadTrustedRoot(configRelative(cfg, m.TrustedRoot))
+	} else {
+		tr, err = signing.PublicGoodRoot()
+	}
+	if err != nil {
+		return attestation.Trust{}, err
+	}
+	k, err := signing.NewKeyless(tr, m.Identities)
+	return attestation.Trust{Keys: keys, Keyless: k}, err
 }
 
 // loadVerifiers reads the public keys a material's attestation must be

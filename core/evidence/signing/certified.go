@@ -80,6 +80,10 @@ func (k *Keyless) Identities() []Identity { return k.identities }
 // trusted root has a CT log and WithoutSCT was not given.
 func (k *Keyless) RequiresSCT() bool { return !k.ignoreSCT && len(k.root.CTLogs()) > 0 }
 
+// TrustedRoot is a Sigstore trusted root: the Fulcio CAs, Rekor logs, CT
+// logs and timestamp authorities of one instance.
+type TrustedRoot = root.TrustedRoot
+
 // LoadTrustedRoot reads a trusted root in Sigstore's JSON format
 // (trusted_root.json, application/vnd.dev.sigstore.trustedroot+json).
 func LoadTrustedRoot(path string) (*root.TrustedRoot, error) {
