@@ -24,15 +24,9 @@ func TestParseSigning(t *testing.T) {
 		{"keyless not a bool", "signing: {keyless: sure}\n", nil, "keyless"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			c, err := Parse("a.yaml", []byte(head+tc.yaml))
-			if tc.err != "" {
-				if err == nil || !strings.Contains(err.Error(), tc.err) {
-					t.Fatalf("error %v, want one with %q", err, tc.err)
-				}
+			c := parseOrFail(t, head+tc.yaml, tc.err)
+			if c == nil {
 				return
-			}
-			if err != nil {
-				t.Fatal(err)
 			}
 			c.Signing.Pos = Position{}
 			if !reflect.DeepEqual(c.Signing, tc.want) {
@@ -57,19 +51,30 @@ func TestParseMaterialIdentities(t *testing.T) {
 		{"attached with identities", "    attestation: attached\n    identities: [{issuer: x, subject: y}]\n", ""},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			c, err := Parse("a.yaml", []byte(head+tc.yaml))
-			if tc.err != "" {
-				if err == nil || !strings.Contains(err.Error(), tc.err) {
-					t.Fatalf("error %v, want one with %q", err, tc.err)
-				}
+			c := parseOrFail(t, head+tc.yaml, tc.err)
+			if c == nil {
 				return
-			}
-			if err != nil {
-				t.Fatal(err)
 			}
 			if len(c.Materials[0].Identities) != 1 {
 				t.Fatalf("identities %+v", c.Materials[0].Identities)
 			}
 		})
 	}
+}
+
+// parseOrFail parses a config that must fail with an error holding want
+// (then it returns nil), or parse when want is "".
+func parseOrFail(t *testing.T, yaml, want string) *Config {
+	t.Helper()
+	c, err := Parse("a.yaml", []byte(yaml))
+	if want != "" {
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Fatalf("error %v, want one with %q", err, want)
+		}
+		return nil
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
 }
