@@ -68,6 +68,11 @@ name:
   times           the start is not after the finish, neither in the future
                   (5 minutes of clock skew allowed); a VSA's timeVerified
   verification-result  a VSA's verdict is PASSED
+  ci-identity     signed keylessly by a CI job (GitHub or GitLab certificate
+                  extensions), the CI job the statement records is that
+                  job: platform, repository and its id, ref, commit,
+                  workflow (GitHub), run URL and runner kind, wherever both
+                  say; the failure names the field that differs
 
 With --policy FILE (YAML, kept in the consumer's repository) more:
 

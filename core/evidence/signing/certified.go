@@ -118,6 +118,9 @@ type Certified struct {
 	// Repository, Ref and Workflow are the CI's certificate extensions
 	// (see Identity), "" when the token had none.
 	Repository, Ref, Workflow string
+	// CI is the rest of what the CI's certificate extensions say of the
+	// job, to compare with what the statement records.
+	CI CertifiedCI
 	// Identity is the trusted identity it matched.
 	Identity Identity
 	// Timestamps say who observed the signature when: "Tlog 2023-08-18T…"
@@ -167,7 +170,8 @@ func (k *Keyless) VerifyBundle(data []byte) (*Certified, error) {
 	}
 	sum := *res.Signature.Certificate
 	c := &Certified{Subject: sum.SubjectAlternativeName, Issuer: sum.Issuer, SCT: k.RequiresSCT(), summary: sum,
-		Repository: sum.SourceRepositoryURI, Ref: sum.SourceRepositoryRef, Workflow: sum.BuildConfigURI}
+		Repository: sum.SourceRepositoryURI, Ref: sum.SourceRepositoryRef, Workflow: sum.BuildConfigURI,
+		CI: certifiedCI(sum.Extensions)}
 	for i, m := range k.matchers {
 		if m.Verify(sum) == nil {
 			c.Identity = k.identities[i]

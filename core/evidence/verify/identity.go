@@ -20,6 +20,8 @@ type Certificate struct {
 	Repository string `json:"repository,omitempty"`
 	Ref        string `json:"ref,omitempty"`
 	Workflow   string `json:"workflow,omitempty"`
+	// CI is the rest of what the CI's extensions say of the job.
+	CI signing.CertifiedCI `json:"ci"`
 	// Identity is the trusted identity it matched.
 	Identity signing.Identity `json:"identity"`
 	// Timestamps say who observed the signature when.
@@ -32,7 +34,7 @@ type Certificate struct {
 
 func newCertificate(c *signing.Certified) *Certificate {
 	return &Certificate{
-		Subject: c.Subject, Issuer: c.Issuer, Repository: c.Repository, Ref: c.Ref, Workflow: c.Workflow,
+		Subject: c.Subject, Issuer: c.Issuer, Repository: c.Repository, Ref: c.Ref, Workflow: c.Workflow, CI: c.CI,
 		Identity: c.Identity, Timestamps: c.Timestamps, SCT: c.SCT, certified: c,
 	}
 }

@@ -54,6 +54,7 @@ func verifySBOM(ctx context.Context, st *attestation.Statement, pt string, opts 
 		add(n, Skipped, "not applicable to an SBOM")
 	}
 	add(CheckVerdict, Skipped, "not a verification summary")
+	add(CheckCIIdentity, Skipped, "not applicable to an SBOM")
 }
 
 // sbomMatchesSubjects says how the artifacts an SBOM describes differ from

@@ -33,6 +33,7 @@ const (
 var CheckNames = []string{
 	CheckEnvelope, CheckSignature, CheckStatementType, CheckPredicateType, CheckSubjects,
 	CheckBuilderID, CheckSourceURI, CheckSourceCommit, CheckMaterials, CheckTimes, CheckVerdict,
+	CheckCIIdentity,
 }
 
 // Status is the outcome of one check.
@@ -241,6 +242,7 @@ func verify(ctx context.Context, a *attestation.Attestation, openErr error, opts
 		checkMaterials(prov),
 		checkTimes(prov, now()),
 		result(CheckVerdict, Skipped, "not a verification summary"),
+		checkCIIdentity(prov, r.Certificate),
 	)
 	if opts.Policy != nil {
 		r.Checks = append(r.Checks, policyChecks(opts.Policy, prov.PredicateType, prov, r.Certificate)...)

@@ -51,7 +51,8 @@ func verifyVSA(ctx context.Context, payload []byte, opts Options, now time.Time,
 	}
 	if s.Passed {
 		add(CheckVerdict, Pass, "PASSED (%s) for %s under %s", strings.Join(s.Levels, ", "), orNone(s.ResourceURI), s.PolicyURI)
-		return
+	} else {
+		add(CheckVerdict, Fail, "FAILED under %s: %s differ", s.PolicyURI, strings.Join(s.Differing(), ", "))
 	}
-	add(CheckVerdict, Fail, "FAILED under %s: %s differ", s.PolicyURI, strings.Join(s.Differing(), ", "))
+	add(CheckCIIdentity, Skipped, "not applicable to a verification summary")
 }
