@@ -10,9 +10,10 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/mmbuild/mmbuild/core/build/outfile"
-	"github.com/mmbuild/mmbuild/core/evidence/attestation"
 	"github.com/mmbuild/mmbuild/core/evidence/graph"
 	"github.com/mmbuild/mmbuild/core/evidence/verify"
+	"github.com/mmbuild/mmbuild/core/plugins/pluginhost"
+	"github.com/mmbuild/mmbuild/core/plugins/project"
 )
 
 type graphOptions struct {
@@ -21,18 +22,30 @@ type graphOptions struct {
 	threshold int
 	policy    string
 	out       string
+	// allowUnpinned lets an unpinned storage plugin fetch a URL.
+	allowUnpinned bool
 }
 
 func newGraphCmd(g *globalOptions) *cobra.Command {
 	o := &graphOptions{}
 	cmd := &cobra.Command{
-		Use:   "graph ATTESTATION...",
+		Use:   "graph ATTESTATION|URL...",
 		Short: "Draw the supply chain that attestations record",
 		Long: `Read one or more attestations (in-toto statements, DSSE envelopes, .intoto.jsonl
-bundles) and draw their graph: sources (repository@commit), materials, builds
+bundles, Sigstore bundles) and draw their graph: sources (repository@commit), materials, builds
 (builder id, handler, staging key), artifacts, images, SBOMs and VSAs. Each
 edge carries the digest that joins its ends; an artifact of one build that is
 a material of another is one node, so a pipeline's builds appear chained.
+
+Each argument is a path, an attestation's URL (one ending in .json or
+.jsonl), or a staging URL (a pipeline's MMBUILD_STAGING_URL): the build
+published there is read from its provenance.intoto.jsonl (the provenance and
+its SBOMs), or with a certificate identity to trust from its
+provenance.sigstore.json (the certificate is the signer's identity), else
+from provenance.json; a staging URL without provenance.json (published last)
+holds no complete build and is an error. URLs are read through the storage
+plugins of the project in the current folder, pinned by its lock file as
+mmbuild run's are (file://, s3://, https://, whatever the plugins serve).
 
 Each statement is checked as mmbuild verify checks it, with --key (or the
 keys of --policy) and the policy's rules, and marked:
@@ -46,7 +59,8 @@ summaries), dot (Graphviz), html (one self-contained page with an inline
 SVG; it fetches nothing), json (the graph model). The exit status is 0
 whether or not statements failed: the graph shows it.`,
 		Example: `  mmbuild graph --format html -o graph.html webapp/out/provenance.intoto.jsonl server/out/provenance.intoto.jsonl --key keys/demo.pub
-  mmbuild graph out/*.intoto.jsonl --key release.pub >> "$GITHUB_STEP_SUMMARY"`,
+  mmbuild graph out/*.intoto.jsonl --key release.pub >> "$GITHUB_STEP_SUMMARY"
+  mmbuild graph "$WEBAPP_STAGING_URL" "$MMBUILD_STAGING_URL" --key keys/demo.pub`,
 		Args: cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return drawGraph(cmd, g, o, args)
@@ -58,6 +72,7 @@ whether or not statements failed: the graph shows it.`,
 	f.IntVar(&o.threshold, "threshold", 1, "how many distinct --key keys must have signed")
 	f.StringVar(&o.policy, "policy", "", "policy file (YAML) as mmbuild verify reads it: trusted keys and rules")
 	f.StringVarP(&o.out, "output", "o", "", "write to this file (replaced whole) instead of standard output")
+	f.BoolVar(&o.allowUnpinned, "allow-unpinned", false, "let an unpinned storage plugin fetch an attestation or staging URL")
 	return cmd
 }
 
@@ -82,20 +97,29 @@ func drawGraph(cmd *cobra.Command, g *globalOptions, o *graphOptions, paths []st
 	if opts.Keys, err = loadKeys(o.keys); err != nil {
 		return err
 	}
-	files := make([]graph.File, 0, len(paths))
-	for _, p := range paths {
-		data, err := attestation.ReadFile(p)
-		if err != nil {
-			return fmt.Errorf("reading attestation %s: %w", p, err)
+	var host *pluginhost.Host
+	defer func() {
+		if host != nil {
+			host.Close()
 		}
-		files = append(files, graph.File{Name: p, Data: data})
+	}()
+	files, err := graphSources(cmd.Context(), paths, opts.Keyless != nil, func() (*pluginhost.Host, error) {
+		host, err = project.OpenHost("", project.WithAllowUnpinned(o.allowUnpinned), project.WithLogger(g.logger()))
+		return host, err
+	})
+	if err != nil {
+		return err
 	}
 	gr, err := graph.New(cmd.Context(), files, opts)
 	if err != nil {
 		return err
 	}
 	var buf bytes.Buffer
-	title := "mmbuild graph: " + strings.Join(baseNames(paths), ", ")
+	names := make([]string, len(files))
+	for i, f := range files {
+		names[i] = f.Name
+	}
+	title := "mmbuild graph: " + strings.Join(baseNames(names), ", ")
 	if err := graph.Render(&buf, gr, o.format, title); err != nil {
 		return err
 	}

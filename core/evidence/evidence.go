@@ -232,3 +232,16 @@ func Sign(ctx context.Context, base string, statement []byte, signers ...signing
 	}
 	return append(files, File{base + ".intoto.jsonl", bundle}, File{base + ".sigstore.json", sb}), nil
 }
+
+// PublishedNames are the names to read a staging URL's provenance from,
+// best first: the form that carries what verifying it needs. With keyless
+// trust the Sigstore bundle (its certificate is the signer's identity),
+// else the .intoto.jsonl bundle (the provenance and its SBOMs), and the
+// bare statement last. StatementName is published last, so a build is
+// complete only where it is there.
+func PublishedNames(keyless bool) []string {
+	if keyless {
+		return []string{SigstoreName, BundleName, StatementName}
+	}
+	return []string{BundleName, SigstoreName, StatementName}
+}
