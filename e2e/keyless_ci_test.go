@@ -39,11 +39,7 @@ func TestKeylessCIIdentity(t *testing.T) {
 			want: "verification failed: ci-identity (ci-identity: repository: the certificate says https://github.com/evil-org/hello, the statement records https://github.com/octo-org/hello"},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
-			dir := testenv.Example(t, "hello")
-			cfg := filepath.Join(dir, "mmbuild.yaml")
-			if err := os.WriteFile(cfg, append(mustRead(t, cfg), []byte("signing: {keyless: true}\n")...), 0o644); err != nil {
-				t.Fatal(err)
-			}
+			dir := keylessHello(t)
 			in.Env = append(append(append([]string(nil), base...), github...), "SIGSTORE_ID_TOKEN="+s.OIDC.GitHubToken(t, tt.token))
 			defer func() { in.Env = base }()
 			engineMustRun(t, in, dir, "plugins", "lock")
@@ -66,4 +62,15 @@ func TestKeylessCIIdentity(t *testing.T) {
 			}
 		})
 	}
+}
+
+// keylessHello is a copy of examples/hello signed keylessly.
+func keylessHello(t *testing.T) string {
+	t.Helper()
+	dir := testenv.Example(t, "hello")
+	cfg := filepath.Join(dir, "mmbuild.yaml")
+	if err := os.WriteFile(cfg, append(mustRead(t, cfg), []byte("signing: {keyless: true}\n")...), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return dir
 }

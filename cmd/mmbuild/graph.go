@@ -24,6 +24,7 @@ type graphOptions struct {
 	out       string
 	// allowUnpinned lets an unpinned storage plugin fetch a URL.
 	allowUnpinned bool
+	identity      identityFlags
 }
 
 func newGraphCmd(g *globalOptions) *cobra.Command {
@@ -47,11 +48,15 @@ holds no complete build and is an error. URLs are read through the storage
 plugins of the project in the current folder, pinned by its lock file as
 mmbuild run's are (file://, s3://, https://, whatever the plugins serve).
 
-Each statement is checked as mmbuild verify checks it, with --key (or the
-keys of --policy) and the policy's rules, and marked:
+Each statement is checked as mmbuild verify checks it, with --key, or the
+identity of --certificate-identity[-regexp] and
+--certificate-oidc-issuer[-regexp] under --trusted-root (a keyless
+pipeline's), or the keys or identities of --policy, with the policy's rules,
+and marked:
 
   verified    every check passed and the signature verified
-  unverified  no check failed, but no key was given: nothing proves who made it
+  unverified  no check failed, but no key or identity was given: nothing
+              proves who made it
   failed      a check failed (the HTML page and --format json say which)
 
 Formats: mermaid (a flowchart for GitHub and GitLab Markdown and job
@@ -60,7 +65,9 @@ SVG; it fetches nothing), json (the graph model). The exit status is 0
 whether or not statements failed: the graph shows it.`,
 		Example: `  mmbuild graph --format html -o graph.html webapp/out/provenance.intoto.jsonl server/out/provenance.intoto.jsonl --key keys/demo.pub
   mmbuild graph out/*.intoto.jsonl --key release.pub >> "$GITHUB_STEP_SUMMARY"
-  mmbuild graph "$WEBAPP_STAGING_URL" "$MMBUILD_STAGING_URL" --key keys/demo.pub`,
+  mmbuild graph "$WEBAPP_STAGING_URL" "$MMBUILD_STAGING_URL" --key keys/demo.pub
+  mmbuild graph "$MMBUILD_STAGING_URL" --certificate-oidc-issuer https://token.actions.githubusercontent.com \
+      --certificate-identity-regexp '^https://github.com/org/app/.github/workflows/'`,
 		Args: cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return drawGraph(cmd, g, o, args)
@@ -72,6 +79,7 @@ whether or not statements failed: the graph shows it.`,
 	f.IntVar(&o.threshold, "threshold", 1, "how many distinct --key keys must have signed")
 	f.StringVar(&o.policy, "policy", "", "policy file (YAML) as mmbuild verify reads it: trusted keys and rules")
 	f.StringVarP(&o.out, "output", "o", "", "write to this file (replaced whole) instead of standard output")
+	o.identity.addFlags(f)
 	f.BoolVar(&o.allowUnpinned, "allow-unpinned", false, "let an unpinned storage plugin fetch an attestation or staging URL")
 	return cmd
 }
@@ -95,6 +103,9 @@ func drawGraph(cmd *cobra.Command, g *globalOptions, o *graphOptions, paths []st
 	}
 	var err error
 	if opts.Keys, err = loadKeys(o.keys); err != nil {
+		return err
+	}
+	if opts.Keyless, err = o.identity.trust(o.policy, opts.Policy); err != nil {
 		return err
 	}
 	var host *pluginhost.Host

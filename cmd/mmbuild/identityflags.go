@@ -2,11 +2,13 @@ package main
 
 import (
 	"errors"
+	"fmt"
 
 	"github.com/sigstore/sigstore-go/pkg/root"
 	"github.com/spf13/pflag"
 
 	"github.com/mmbuild/mmbuild/core/evidence/signing"
+	"github.com/mmbuild/mmbuild/core/evidence/verify"
 )
 
 // identityFlags are the flags that trust a keyless signer, named as
@@ -74,4 +76,24 @@ func (o *identityFlags) keyless() (*signing.Keyless, error) {
 		return nil, err
 	}
 	return signing.NewKeyless(tr, []signing.Identity{id}, o.options()...)
+}
+
+// trust is the verifier of the identity the flags trust, or of the
+// policy's identities (the policy, read from policyPath, then holds it):
+// trusted identities are given in one place. verify and graph share it.
+func (o *identityFlags) trust(policyPath string, policy *verify.Policy) (*signing.Keyless, error) {
+	if policy == nil || len(policy.Identities) == 0 {
+		return o.keyless()
+	}
+	if _, ok, err := o.identity(); ok || err != nil {
+		if err == nil {
+			err = usageError{fmt.Errorf("--certificate-identity and the identities of --policy %s: give the trusted identities in one place", policyPath)}
+		}
+		return nil, err
+	}
+	tr, err := o.root(policy.TrustedRootPath())
+	if err != nil {
+		return nil, err
+	}
+	return nil, policy.UseTrustedRoot(tr, o.options()...)
 }

@@ -156,7 +156,7 @@ func verifyArtifacts(ctx context.Context, g *globalOptions, o *verifyOptions, ar
 			return usageError{fmt.Errorf("--key and the keys of --policy %s: give the trusted keys in one place", o.policy)}
 		}
 	}
-	keyless, err := verifyKeyless(o, policy)
+	keyless, err := o.identity.trust(o.policy, policy)
 	if err != nil {
 		return err
 	}
@@ -197,26 +197,6 @@ func verifyArtifacts(ctx context.Context, g *globalOptions, o *verifyOptions, ar
 		fmt.Fprintf(g.stderr, "mmbuild: warning: the signature of %s was NOT verified (--allow-unsigned): nothing proves who made it\n", o.attestation)
 	}
 	return r.Err()
-}
-
-// verifyKeyless is the verifier of the identity the flags trust, or of the
-// policy's identities (the policy then holds it): trusted identities are
-// given in one place.
-func verifyKeyless(o *verifyOptions, policy *verify.Policy) (*signing.Keyless, error) {
-	if policy == nil || len(policy.Identities) == 0 {
-		return o.identity.keyless()
-	}
-	if _, ok, err := o.identity.identity(); ok || err != nil {
-		if err == nil {
-			err = usageError{fmt.Errorf("--certificate-identity and the identities of --policy %s: give the trusted identities in one place", o.policy)}
-		}
-		return nil, err
-	}
-	tr, err := o.identity.root(policy.TrustedRootPath())
-	if err != nil {
-		return nil, err
-	}
-	return nil, policy.UseTrustedRoot(tr, o.identity.options()...)
 }
 
 func printReport(w io.Writer, r *verify.Report) {

@@ -22,18 +22,20 @@ type File struct {
 }
 
 // New builds the graph of files, checking each the way `mmbuild verify`
-// does (package verify) with opts' keys, threshold and policy; the
+// does (package verify) with opts' keys, threshold, trusted identities
+// (Keyless) and policy; the
 // Artifacts, AllowUnsigned and expectation fields of opts are not used.
 // Only an attestation that cannot be read at all is an error (naming the
 // file); a statement that fails a check is a failed node.
 func New(ctx context.Context, files []File, opts verify.Options) (*Graph, error) {
-	opts = verify.Options{Keys: opts.Keys, Threshold: opts.Threshold, Policy: opts.Policy, Now: opts.Now}
-	// Without keys the content is still checked; the node is unverified.
-	opts.AllowUnsigned = len(opts.Keys) == 0 && (opts.Policy == nil || len(opts.Policy.Verifiers) == 0)
-	open := attestation.Options{Verifiers: opts.Keys, Threshold: opts.Threshold, AllowUnsigned: true}
-	if len(open.Verifiers) == 0 && opts.Policy != nil {
-		open.Verifiers, open.Threshold = opts.Policy.Verifiers, opts.Policy.Threshold
+	opts = verify.Options{Keys: opts.Keys, Threshold: opts.Threshold, Keyless: opts.Keyless, Policy: opts.Policy, Now: opts.Now}
+	open := attestation.Options{Verifiers: opts.Keys, Threshold: opts.Threshold, Keyless: opts.Keyless, AllowUnsigned: true}
+	if len(open.Verifiers) == 0 && open.Keyless == nil && opts.Policy != nil {
+		open.Verifiers, open.Threshold, open.Keyless = opts.Policy.Verifiers, opts.Policy.Threshold, opts.Policy.Keyless
 	}
+	// Without a key or an identity the content is still checked; the node
+	// is unverified.
+	opts.AllowUnsigned = len(open.Verifiers) == 0 && open.Keyless == nil
 	b := &builder{g: &Graph{}, byKey: map[string]int{}, edges: map[Edge]bool{}}
 	for _, f := range files {
 		if err := b.file(ctx, f, open, opts); err != nil {
@@ -88,7 +90,7 @@ func reportStatus(r *verify.Report) (Status, string) {
 		return Failed, err.Error()
 	}
 	if c, _ := r.Check(verify.CheckSignature); c.Status != verify.Pass {
-		return Unverified, "no key given: nothing proves who made it"
+		return Unverified, "no key or identity given: nothing proves who made it"
 	}
 	return Verified, ""
 }
@@ -101,10 +103,10 @@ func statementStatus(st *attestation.Statement, open attestation.Options) (Statu
 		return Failed, st.Err.Error()
 	case st.Verified:
 		return Verified, ""
-	case len(open.Verifiers) > 0:
+	case len(open.Verifiers) > 0 || open.Keyless != nil:
 		return Failed, "signature not verified"
 	}
-	return Unverified, "no key given: nothing proves who made it"
+	return Unverified, "no key or identity given: nothing proves who made it"
 }
 
 // statement adds one statement's node and its edges.

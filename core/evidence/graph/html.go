@@ -87,7 +87,7 @@ td.verified { background: #d9f2d9; } td.unverified { background: #fff4d6; } td.f
 </head>
 <body>
 <h1>{{.Title}}</h1>
-<div class="legend"><span style="border-color:#2e7d32;background:#d9f2d9">verified</span><span style="border-color:#b7791f;background:#fff4d6;border-style:dashed">unverified (no key given)</span><span style="border-color:#c62828;background:#fde2e2">failed</span><span style="border-color:#5b6b7f;background:#eef2f7">source, material, artifact, image</span></div>
+<div class="legend"><span style="border-color:#2e7d32;background:#d9f2d9">verified</span><span style="border-color:#b7791f;background:#fff4d6;border-style:dashed">unverified (no key or identity given)</span><span style="border-color:#c62828;background:#fde2e2">failed</span><span style="border-color:#5b6b7f;background:#eef2f7">source, material, artifact, image</span></div>
 <div class="graph">
 <svg xmlns="http://www.w3.org/2000/svg" width="{{f .W}}" height="{{f .H}}" style="max-width:100%;height:auto" viewBox="0 0 {{f .W}} {{f .H}}" role="img">
 <defs><marker id="arrow" viewBox="0 0 10 10" refX="10" refY="5" markerWidth="8" markerHeight="8" orient="auto-start-reverse"><path d="M0 0 L10 5 L0 10 z" fill="#5b6b7f"/></marker></defs>
