@@ -93,9 +93,11 @@ func TestKeylessSignedHello(t *testing.T) {
 		t.Fatalf("cosign 3 rejected the keyless bundle:\n%s", out)
 	}
 	t.Logf("cosign 3 verify-blob-attestation --certificate-identity %s --certificate-oidc-issuer %s --trusted-root ...:\n%s", keylessWho, s.Issuer(), out)
-	if out, ok := cosignVerify("someone-else@example.com"); ok {
+	out, ok = cosignVerify("someone-else@example.com")
+	if ok {
 		t.Fatalf("cosign 3 accepted another identity:\n%s", out)
 	}
+	t.Logf("cosign 3 with another identity refuses:\n%s", out)
 	verify := func(identity, att string, subjects ...string) testenv.Result {
 		return in.Run(dir, append([]string{"verify", "--attestation", att, "--certificate-identity", identity,
 			"--certificate-oidc-issuer", s.Issuer(), "--trusted-root", s.TrustedRoot}, subjects...)...)

@@ -7,6 +7,9 @@
 #   MMBUILD_SIGNING_KEY  the private key the config signs with, if any: written
 #                        to a file only this user can read, its path handed to
 #                        mmbuild as MMBUILD_SIGNING_KEY_FILE, removed after
+#   MMBUILD_KEYLESS      "true": sign keylessly (--keyless) with the job's OIDC
+#                        token, which mmbuild requests itself from
+#                        ACTIONS_ID_TOKEN_REQUEST_URL (permissions: id-token: write)
 #   MMBUILD_VERIFY_KEY   a public key the signed attestation must verify with
 #   GITHUB_OUTPUT        build.env's variables and env-file are appended to it
 #                        as step outputs (NAME<<DELIMITER blocks)
@@ -46,12 +49,18 @@ fi
 unset MMBUILD_SIGNING_KEY
 
 env_file="$PWD/build.env"
+keyless=""
+case "${MMBUILD_KEYLESS:-false}" in
+true) keyless=--keyless ;;
+false | "") ;;
+*) echo "mmbuild action: keyless is \"$MMBUILD_KEYLESS\", want \"true\" or \"false\"" >&2; exit 2 ;;
+esac
 # mmbuild run appends to $GITHUB_OUTPUT by itself; here the outputs are
 # written once, below, in the delimiter form.
 # In the background, waited for: a trapped signal interrupts wait (not a
 # command in the foreground), so stop can end mmbuild at once.
 # shellcheck disable=SC2086 # MMBUILD_RUN_ARGS is a list of flags
-GITHUB_OUTPUT="" mmbuild run ${MMBUILD_CONFIG:+--file "$MMBUILD_CONFIG"} --output-env "$env_file" ${MMBUILD_BUILDER_ID:+--builder-id "$MMBUILD_BUILDER_ID"} ${MMBUILD_RUN_ARGS:-} &
+GITHUB_OUTPUT="" mmbuild run ${MMBUILD_CONFIG:+--file "$MMBUILD_CONFIG"} --output-env "$env_file" ${MMBUILD_BUILDER_ID:+--builder-id "$MMBUILD_BUILDER_ID"} $keyless ${MMBUILD_RUN_ARGS:-} &
 child=$!
 wait "$child"
 child=""
