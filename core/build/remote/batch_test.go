@@ -33,7 +33,6 @@ func (c *countingStore) Stat(ctx context.Context, req *storage.StatRequest) (*st
 	return c.Store.Stat(ctx, req)
 }
 
-
 // PutMany and StatMany over the wire: with the plugin's batches (one call
 // of the host for many items), and with a plugin that announces none (the
 // host calls per item); the results are the same: every file put, each
