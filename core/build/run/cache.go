@@ -38,9 +38,7 @@ func lookupCache(ctx context.Context, t tools, store *remote.Store, cfg *config.
 		t.log.Warn("ignoring an unreadable attestation in the cache", "url", store.Shown(stmtURL), "error", err)
 		return nil, nil
 	}
-	if want, err := provenanceFormat(t, cfg); err != nil {
-		return nil, err
-	} else if stmt.Format != want {
+	if want := key.format; stmt.Format != want {
 		t.log.Info("the cached attestation is SLSA "+string(stmt.Format)+", this run writes "+string(want)+": rebuilding", "url", store.Shown(stmtURL))
 		return nil, nil
 	}

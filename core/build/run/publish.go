@@ -7,19 +7,18 @@ import (
 	"fmt"
 	"os"
 	"slices"
-	"strings"
 
 	"github.com/mmbuild/mmbuild/core/build/config"
 	"github.com/mmbuild/mmbuild/core/build/remote"
+	"github.com/mmbuild/mmbuild/core/evidence"
 	"github.com/mmbuild/mmbuild/core/evidence/digest"
 	"github.com/mmbuild/mmbuild/core/evidence/provenance"
-	"github.com/mmbuild/mmbuild/core/evidence/sbom"
 )
 
 // planResult is the Result of a run that publishes: the artifacts' URLs
 // are where publish puts them.
-func planResult(key stagingKey, out *built, ev *evidence) *Result {
-	res := &Result{StagingKey: key.key, StagingURL: key.url, Statement: ev.statement, Artifacts: append([]Artifact(nil), out.artifacts...)}
+func planResult(key stagingKey, out *built, ev *evidence.Evidence) *Result {
+	res := &Result{StagingKey: key.key, StagingURL: key.url, Statement: ev.Statement, Artifacts: append([]Artifact(nil), out.artifacts...)}
 	if key.url != "" {
 		for i := range res.Artifacts {
 			res.Artifacts[i].URL = remote.Join(key.url, res.Artifacts[i].Name)
@@ -32,7 +31,7 @@ func planResult(key stagingKey, out *built, ev *evidence) *Result {
 // bundles (together: their order does not matter), pushes and attaches to
 // the images, then publishes the plain statement last: a destination
 // without it is an incomplete build, which no cache takes.
-func publish(ctx context.Context, t tools, store *remote.Store, cfg *config.Config, res *Result, out *built, imgs []image, ev *evidence) error {
+func publish(ctx context.Context, t tools, store *remote.Store, cfg *config.Config, res *Result, out *built, imgs []image, ev *evidence.Evidence) error {
 	var files []upload
 	for _, a := range res.Artifacts {
 		if a.URL != "" {
@@ -46,15 +45,15 @@ func publish(ctx context.Context, t tools, store *remote.Store, cfg *config.Conf
 	}
 	var statement []upload
 	if res.StagingURL != "" {
-		for _, f := range evidenceFiles(ev) {
-			tmp, err := t.ws.StagingPath(f.name)
+		for _, f := range ev.Files() {
+			tmp, err := t.ws.StagingPath(f.Name)
 			if err != nil {
 				return err
 			}
-			if err := os.WriteFile(tmp, f.data, 0o644); err != nil {
+			if err := os.WriteFile(tmp, f.Data, 0o644); err != nil {
 				return err
 			}
-			statement = append(statement, upload{tmp, remote.Join(res.StagingURL, f.name), cfg.Artifacts.Options, "publishing " + f.name, nil})
+			statement = append(statement, upload{tmp, remote.Join(res.StagingURL, f.Name), cfg.Artifacts.Options, "publishing " + f.Name, nil})
 		}
 		last := len(statement) - 1
 		files, statement = append(files, statement[:last]...), statement[last:]
@@ -117,48 +116,11 @@ func putItem(f upload) remote.PutItem {
 	return it
 }
 
-type namedFile struct {
-	name string
-	data []byte
-}
-
-// evidenceFiles are the files of the evidence in publishing order, the
-// statement last.
-func evidenceFiles(ev *evidence) []namedFile {
-	var files []namedFile
-	for _, sb := range ev.sboms {
-		files = append(files, namedFile{sbom.FileName(sb.format), sb.doc}, namedFile{sbomSigstoreName(sb.format), sb.sigstore})
-	}
-	files = append(files, namedFile{BundleName, ev.bundle}, namedFile{SigstoreName, ev.sigstore}, namedFile{StatementName, ev.data})
-	var out []namedFile
-	for _, f := range files {
-		if f.data != nil {
-			out = append(out, f)
-		}
-	}
-	return out
-}
-
-// sbomSigstoreName is the name of the Sigstore bundle of an SBOM of format.
-func sbomSigstoreName(format string) string {
-	return strings.TrimSuffix(sbom.FileName(format), ".json") + ".sigstore.json"
-}
-
-// evidenceNames are every name the evidence can take at the staging URL,
-// beside the artifacts.
-func evidenceNames() []string {
-	names := []string{StatementName, BundleName, SigstoreName}
-	for _, f := range []string{sbom.SPDX, sbom.CycloneDX} {
-		names = append(names, sbom.FileName(f), sbomSigstoreName(f))
-	}
-	return names
-}
-
 // checkArtifactName refuses an artifact published under a name the
 // evidence takes: the attestation would be overwritten by, or would
 // overwrite, the file it describes.
 func checkArtifactName(name string) error {
-	if slices.Contains(evidenceNames(), name) {
+	if slices.Contains(evidence.Names(), name) {
 		return fmt.Errorf("an artifact named %s would be published where the attestation's %s goes: rename it", name, name)
 	}
 	return nil
@@ -189,7 +151,7 @@ var ErrConcurrentPublish = errors.New("another run published this staging key at
 // another run's complete, consistent build is fine (the staging key names
 // the same inputs); anything else fails the run and is left for the next
 // run's cache check to refuse.
-func verifyPublished(ctx context.Context, t tools, store *remote.Store, cfg *config.Config, key stagingKey, ev *evidence) error {
+func verifyPublished(ctx context.Context, t tools, store *remote.Store, cfg *config.Config, key stagingKey, ev *evidence.Evidence) error {
 	if key.url == "" {
 		return nil
 	}
@@ -198,8 +160,8 @@ func verifyPublished(ctx context.Context, t tools, store *remote.Store, cfg *con
 	if err != nil {
 		return fmt.Errorf("verifying the published build: %w", err)
 	}
-	stmt := ev.statement
-	if !bytes.Equal(data, ev.data) {
+	stmt := ev.Statement
+	if !bytes.Equal(data, ev.Data) {
 		if stmt, err = provenance.Decode(data); err != nil {
 			return fmt.Errorf("%w: its attestation at %s is not this run's and does not parse", ErrConcurrentPublish, store.Shown(stmtURL))
 		}

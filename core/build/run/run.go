@@ -2,8 +2,6 @@ package run
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	mrand "math/rand/v2"
@@ -14,13 +12,20 @@ import (
 	"github.com/mmbuild/mmbuild/core/build/config"
 	"github.com/mmbuild/mmbuild/core/build/redact"
 	"github.com/mmbuild/mmbuild/core/build/workspace"
+	"github.com/mmbuild/mmbuild/core/evidence"
 	"github.com/mmbuild/mmbuild/core/evidence/digest"
 	"github.com/mmbuild/mmbuild/core/evidence/provenance"
 )
 
-// StatementName is the file name of the attestation, locally and at the
-// destination.
-const StatementName = "provenance.json"
+// File names of the evidence, locally and at the destination
+// (evidence.StatementName and its siblings).
+const (
+	StatementName = evidence.StatementName
+	BundleName    = evidence.BundleName
+	SigstoreName  = evidence.SigstoreName
+	// SBOMName is the SPDX SBOM's; sbom.FileName gives each format's.
+	SBOMName = "sbom.spdx.json"
+)
 
 // Result is the outcome of a run.
 type Result struct {
@@ -103,6 +108,9 @@ func run(ctx context.Context, cfg *config.Config, o *options, red *redact.Redact
 	if err != nil {
 		return nil, err
 	}
+	if p.facts, err = settleFacts(cfg, o); err != nil {
+		return nil, err
+	}
 	req, err := boxRequest(cfg, o)
 	if err != nil {
 		return nil, err
@@ -122,7 +130,7 @@ func run(ctx context.Context, cfg *config.Config, o *options, red *redact.Redact
 	if err != nil {
 		return nil, err
 	}
-	in, err := prepare(ctx, t, cfg, ps)
+	in, err := prepare(ctx, t, cfg, ps, p.facts)
 	if err != nil {
 		return nil, err
 	}
@@ -141,7 +149,7 @@ func run(ctx context.Context, cfg *config.Config, o *options, red *redact.Redact
 	if err != nil {
 		return nil, err
 	}
-	ev, err := makeEvidence(ctx, t, cfg, in, mats, out, imgs, key, started)
+	ev, err := makeEvidence(ctx, t, cfg, in, attested{mats, out, imgs, key, started})
 	if err != nil {
 		return nil, err
 	}
@@ -152,7 +160,7 @@ func run(ctx context.Context, cfg *config.Config, o *options, red *redact.Redact
 // happens before the first byte is published), publishes, checks that the
 // destination holds exactly what this run published, and then puts the
 // local outputs in place.
-func publishAndRecord(ctx context.Context, t tools, cfg *config.Config, in *prepared, key stagingKey, out *built, imgs []image, ev *evidence) (*Result, error) {
+func publishAndRecord(ctx context.Context, t tools, cfg *config.Config, in *prepared, key stagingKey, out *built, imgs []image, ev *evidence.Evidence) (*Result, error) {
 	res := planResult(key, out, ev)
 	local, err := stageLocal(t, cfg, in.outDir, ev, res)
 	if err != nil {
@@ -209,10 +217,4 @@ func waitJittered(ctx context.Context, attempt int) error {
 	case <-ctx.Done():
 		return ctx.Err()
 	}
-}
-
-func newInvocationID() string {
-	b := make([]byte, 16)
-	_, _ = rand.Read(b)
-	return hex.EncodeToString(b)
 }
