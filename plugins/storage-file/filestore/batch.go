@@ -15,6 +15,10 @@ import (
 	"github.com/mmbuild/mmbuild/sdk/storage"
 )
 
+// hashBuffers holds the 1 MiB read buffers of contentDigest: allocating
+// (and zeroing) one per file would cost more than hashing a small file.
+var hashBuffers = sync.Pool{New: func() any { b := make([]byte, 1<<20); return &b }}
+
 // contentDigest hashes the regular file src describes where it lies, read
 // through the os.Root that scan's checks hold to: "sha256:<hex>".
 func contentDigest(ctx context.Context, src *source) (string, error) {
@@ -29,7 +33,9 @@ func contentDigest(ctx context.Context, src *source) (string, error) {
 	}
 	defer f.Close()
 	h := sha256.New()
-	if _, err := io.CopyBuffer(h, f, make([]byte, 1<<20)); err != nil {
+	bp := hashBuffers.Get().(*[]byte)
+	defer hashBuffers.Put(bp)
+	if _, err := io.CopyBuffer(h, f, *bp); err != nil {
 		return "", err
 	}
 	return "sha256:" + hex.EncodeToString(h.Sum(nil)), nil
