@@ -15,7 +15,6 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
-	"sync"
 	"testing"
 
 	"github.com/mmbuild/mmbuild/sdk/storage"
@@ -495,41 +494,6 @@ func (s *storageSuite) cancelPut(t *testing.T, src string, data []byte) {
 	check(u)
 }
 
-// progressLog records progress snapshots and checks they never go back.
-type progressLog struct {
-	t    testing.TB
-	op   string
-	mu   sync.Mutex
-	n    int
-	last storage.Progress
-}
-
-func (l *progressLog) report(p storage.Progress) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	if p.DoneBytes < l.last.DoneBytes {
-		l.t.Errorf("%s progress went back: DoneBytes %d after %d", l.op, p.DoneBytes, l.last.DoneBytes)
-	}
-	if p.TotalBytes > 0 && p.DoneBytes > p.TotalBytes {
-		l.t.Errorf("%s progress: DoneBytes %d above TotalBytes %d", l.op, p.DoneBytes, p.TotalBytes)
-	}
-	l.n++
-	l.last = p
-}
-
-func (l *progressLog) done(size int64) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	if l.n == 0 {
-		l.t.Logf("%s reported no progress (optional)", l.op)
-		return
-	}
-	l.t.Logf("%s reported progress %d times, last %d/%d", l.op, l.n, l.last.DoneBytes, l.last.TotalBytes)
-	if l.last.DoneBytes > size {
-		l.t.Errorf("%s progress: DoneBytes %d above the %d bytes moved", l.op, l.last.DoneBytes, size)
-	}
-}
-
 func (s *storageSuite) progress(t *testing.T) {
 	f := testFile{"big.bin", bigSize, 0o644}
 	src, data := writeFile(t, t.TempDir(), f)
@@ -537,15 +501,15 @@ func (s *storageSuite) progress(t *testing.T) {
 	if s.seed != nil {
 		s.place(t, "big.bin", src, transfer{})
 	} else {
-		put := &progressLog{t: t, op: "Put"}
-		if _, err := s.s.Put(t.Context(), &storage.PutRequest{SourcePath: src, URL: u, Progress: put.report}); err != nil {
+		put := NewProgressLog(t, "Put")
+		if _, err := s.s.Put(t.Context(), &storage.PutRequest{SourcePath: src, URL: u, Progress: put.Report}); err != nil {
 			t.Fatalf("Put %s: %v", u, err)
 		}
 		put.done(bigSize)
 	}
 
-	get := &progressLog{t: t, op: "Get"}
-	dest, _, err := s.get(t, t.Context(), u, get.report)
+	get := NewProgressLog(t, "Get")
+	dest, _, err := s.get(t, t.Context(), u, get.Report)
 	if err != nil {
 		t.Fatalf("Get %s: %v", u, err)
 	}

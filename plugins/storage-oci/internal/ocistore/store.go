@@ -11,6 +11,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 
 	"github.com/mmbuild/mmbuild/sdk/plugin"
+	"github.com/mmbuild/mmbuild/sdk/redact"
 	"github.com/mmbuild/mmbuild/sdk/storage"
 )
 
@@ -80,7 +81,7 @@ type call struct {
 func (s *Store) begin(ctx context.Context, rawURL string, options map[string]string) (*call, error) {
 	cfg, err := parseOptions(options)
 	if err != nil {
-		return nil, fmt.Errorf("%s: %w", shownURL(rawURL), err)
+		return nil, fmt.Errorf("%s: %w", redact.QuoteURL(rawURL), err)
 	}
 	loc, err := parseURL(rawURL, cfg.insecure)
 	if err != nil {

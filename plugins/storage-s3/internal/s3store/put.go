@@ -20,6 +20,8 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"github.com/mmbuild/mmbuild/sdk/plugin"
+	"github.com/mmbuild/mmbuild/sdk/progress"
+	"github.com/mmbuild/mmbuild/sdk/redact"
 	"github.com/mmbuild/mmbuild/sdk/storage"
 )
 
@@ -30,7 +32,7 @@ const cleanupTimeout = 30 * time.Second
 // putFile uploads the file at req.SourcePath to the object loc names.
 func (s *Store) putFile(ctx context.Context, c *s3.Client, loc location, req *storage.PutRequest) (*storage.PutResponse, error) {
 	if loc.isPrefix() {
-		return nil, fmt.Errorf("%w: %s: a file needs an object key, not a prefix ending in \"/\"", storage.ErrInvalidURL, quoteURL(loc.url))
+		return nil, fmt.Errorf("%w: %s: a file needs an object key, not a prefix ending in \"/\"", storage.ErrInvalidURL, redact.QuoteURL(loc.url))
 	}
 	f, err := os.Open(req.SourcePath)
 	if err != nil {
@@ -44,7 +46,7 @@ func (s *Store) putFile(ctx context.Context, c *s3.Client, loc location, req *st
 	if !fi.Mode().IsRegular() {
 		return nil, fmt.Errorf("reading source %s: not a regular file: %w", req.SourcePath, storage.ErrUnsafePath)
 	}
-	p := newProgress(req.Report, fi.Size())
+	p := progress.NewMeter(req.Report, fi.Size())
 	if err := s.upload(ctx, c, loc.url, loc.bucket, loc.key, f, fi.Size(), fi.Mode(), p); err != nil {
 		return nil, err
 	}
@@ -71,14 +73,14 @@ func (s *Store) partSizeFor(size int64) int64 {
 // one for a multipart upload) and reports back to be compared. Get checks
 // the stored CRC32C: hardware-accelerated, it keeps up with the transfer
 // where SHA-256 does not; transfer integrity is all it is for.
-func (s *Store) upload(ctx context.Context, c *s3.Client, url, bucket, key string, f *os.File, size int64, mode fs.FileMode, p *progress) error {
+func (s *Store) upload(ctx context.Context, c *s3.Client, url, bucket, key string, f *os.File, size int64, mode fs.FileMode, p *progress.Meter) error {
 	if size <= s.opts.partSize {
 		return s.putSingle(ctx, c, url, bucket, key, f, size, mode, p)
 	}
 	return s.putMultipart(ctx, c, url, bucket, key, f, size, mode, p)
 }
 
-func (s *Store) putSingle(ctx context.Context, c *s3.Client, url, bucket, key string, f *os.File, size int64, mode fs.FileMode, p *progress) error {
+func (s *Store) putSingle(ctx context.Context, c *s3.Client, url, bucket, key string, f *os.File, size int64, mode fs.FileMode, p *progress.Meter) error {
 	buf, err := s.acquire(ctx)
 	if err != nil {
 		return err
@@ -91,7 +93,7 @@ func (s *Store) putSingle(ctx context.Context, c *s3.Client, url, bucket, key st
 	out, err := c.PutObject(ctx, &s3.PutObjectInput{
 		Bucket:         aws.String(bucket),
 		Key:            aws.String(key),
-		Body:           &sendReader{r: io.NewSectionReader(f, 0, size), cnt: &counter{p: p, current: key}},
+		Body:           &sendReader{r: io.NewSectionReader(f, 0, size), cnt: p.Transfer(key)},
 		ContentLength:  aws.Int64(size),
 		ChecksumCRC32C: aws.String(b64(crc)),
 		Metadata:       metadataFor(mode),
@@ -105,7 +107,7 @@ func (s *Store) putSingle(ctx context.Context, c *s3.Client, url, bucket, key st
 	return nil
 }
 
-func (s *Store) putMultipart(ctx context.Context, c *s3.Client, url, bucket, key string, f *os.File, size int64, mode fs.FileMode, p *progress) error {
+func (s *Store) putMultipart(ctx context.Context, c *s3.Client, url, bucket, key string, f *os.File, size int64, mode fs.FileMode, p *progress.Meter) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
@@ -156,7 +158,7 @@ func (s *Store) putMultipart(ctx context.Context, c *s3.Client, url, bucket, key
 				Key:            aws.String(key),
 				UploadId:       uploadID,
 				PartNumber:     num,
-				Body:           &sendReader{r: io.NewSectionReader(f, off, length), cnt: &counter{p: p, current: key}},
+				Body:           &sendReader{r: io.NewSectionReader(f, off, length), cnt: p.Transfer(key)},
 				ContentLength:  aws.Int64(length),
 				ChecksumCRC32C: aws.String(b64(crc)),
 			}, withPayloadHash(sum))
@@ -250,13 +252,13 @@ func withPayloadHash(sum []byte) func(*s3.Options) {
 type sendReader struct {
 	r   *io.SectionReader
 	pos int64
-	cnt *counter
+	cnt *progress.Transfer
 }
 
 func (s *sendReader) Read(b []byte) (int, error) {
 	n, err := s.r.Read(b)
 	s.pos += int64(n)
-	s.cnt.at(s.pos)
+	s.cnt.At(s.pos)
 	return n, err
 }
 

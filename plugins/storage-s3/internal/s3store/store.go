@@ -12,6 +12,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 
 	"github.com/mmbuild/mmbuild/sdk/plugin"
+	"github.com/mmbuild/mmbuild/sdk/progress"
 	"github.com/mmbuild/mmbuild/sdk/storage"
 )
 
@@ -161,7 +162,7 @@ func (s *Store) Get(ctx context.Context, req *storage.GetRequest) (*storage.GetR
 	if t.dir {
 		return s.getTree(ctx, c, loc, t, req)
 	}
-	p := newProgress(req.Report, t.object.size)
+	p := progress.NewMeter(req.Report, t.object.size)
 	if err := s.getFile(ctx, c, loc.bucket, t.object, req.DestPath, p); err != nil {
 		return nil, err
 	}
