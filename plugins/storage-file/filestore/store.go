@@ -26,7 +26,7 @@ func New() *Store { return &Store{} }
 
 // Capabilities announces Get of trees, Put of files and trees, and progress.
 func (*Store) Capabilities() []string {
-	return []string{"storage:get-dir", "storage:progress", "storage:put", "storage:put-dir"}
+	return []string{storage.CapabilityGetDir, storage.CapabilityProgress, storage.CapabilityPut, storage.CapabilityPutDir}
 }
 
 // ConfigSchema says the backend takes no options.

@@ -30,7 +30,7 @@ func New() *Store { return &Store{} }
 // Capabilities announces Get of trees, progress, and a resolved revision in
 // Get's response.
 func (*Store) Capabilities() []string {
-	return []string{"storage:get-dir", "storage:progress", "storage:revision"}
+	return []string{storage.CapabilityGetDir, storage.CapabilityProgress, storage.CapabilityRevision}
 }
 
 // ConfigSchema describes the options.

@@ -62,7 +62,7 @@ func New(opts ...Option) *Store {
 // Attach (with the manifest digest in Stat); it serves container images
 // (scheme-less image references resolve to oci://).
 func (*Store) Capabilities() []string {
-	return []string{storage.CapabilityAttach, storage.CapabilityAttached, storage.CapabilityImages, "storage:get-dir", "storage:progress", "storage:put", "storage:put-dir"}
+	return []string{storage.CapabilityImages, storage.CapabilityGetDir, storage.CapabilityProgress, storage.CapabilityPut, storage.CapabilityPutDir}
 }
 
 // ConfigSchema publishes the options: the account (username, and password

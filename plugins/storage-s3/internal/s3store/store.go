@@ -54,7 +54,7 @@ func New(opts ...Option) (*Store, error) {
 
 // Capabilities announces Get and Put of objects and trees, and progress.
 func (*Store) Capabilities() []string {
-	return []string{"storage:get-dir", "storage:progress", "storage:put", "storage:put-dir"}
+	return []string{storage.CapabilityGetDir, storage.CapabilityProgress, storage.CapabilityPut, storage.CapabilityPutDir}
 }
 
 // ConfigSchema says the backend takes no options: its settings come from the
