@@ -47,8 +47,8 @@ func newVerifyProject(t *testing.T) *verifyProject {
 	}
 	p.build.HandlerID = "make"
 	p.build.ConfigSource = provenance.Resource{URI: "git+https://git.example.com/app.git@" + strings.Repeat("c", 40), Digest: provenance.Digest{"sha1": strings.Repeat("c", 40)}}
-	p.build.Started = time.Now().Add(-time.Minute)
-	p.build.Finished = time.Now()
+	p.build.Run.Started = time.Now().Add(-time.Minute)
+	p.build.Run.Finished = time.Now()
 	return p
 }
 

@@ -36,11 +36,11 @@ func TestCapabilitiesFromInterfaces(t *testing.T) {
 		want    []string
 		refused string
 	}{
-		{"listed only", announcing{caps: []string{storage.CapabilityPut}}, []string{storage.CapabilityPut}, ""},
-		{"implied by Attacher", &attachStore{}, []string{storage.CapabilityAttach}, ""},
-		{"implied by AttachedReader", attachedStore{}, []string{storage.CapabilityAttached}, ""},
+		{"listed only", announcing{caps: []string{storage.CapabilityPut}}, []string{storage.CapabilityBatch, storage.CapabilityPut}, ""},
+		{"implied by Attacher", &attachStore{}, []string{storage.CapabilityAttach, storage.CapabilityBatch}, ""},
+		{"implied by AttachedReader", attachedStore{}, []string{storage.CapabilityAttached, storage.CapabilityBatch}, ""},
 		{"listed and implied, once", &announcingAttacher{caps: []string{storage.CapabilityAttach, storage.CapabilityGetDir}},
-			[]string{storage.CapabilityAttach, storage.CapabilityGetDir}, ""},
+			[]string{storage.CapabilityAttach, storage.CapabilityBatch, storage.CapabilityGetDir}, ""},
 		{"listed without the interface", announcing{caps: []string{storage.CapabilityAttach}}, nil,
 			"storage:x announces storage:attach but does not implement storage.Attacher"},
 		{"attached without AttachedReader", announcing{caps: []string{storage.CapabilityAttached}}, nil,

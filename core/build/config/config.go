@@ -23,7 +23,10 @@ const (
 // The yaml tags document the file format (and let yaml.Marshal write a
 // config back); parsing does not use them, it walks the YAML tree itself.
 type Config struct {
-	Path         string        `yaml:"-"` // file it was loaded from
+	Path string `yaml:"-"` // file it was loaded from
+	// SHA256 is the hex sha256 of the bytes parsed: what the staging key
+	// covers, so that no stage reads the file again.
+	SHA256       string        `yaml:"-"`
 	Handler      Handler       `yaml:"handler"`
 	Source       *Source       `yaml:"source,omitempty"`
 	Secrets      []Secret      `yaml:"secrets,omitempty"`

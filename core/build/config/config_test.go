@@ -1,6 +1,8 @@
 package config
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"io/fs"
 	"os"
@@ -117,6 +119,7 @@ func TestLoadValid(t *testing.T) {
 		SBOM:       &SBOM{},
 		Signing:    &Signing{Key: "cosign.key", KeySecret: "SIGNING_KEY"},
 	}
+	checkSHA256(t, c, path)
 	if !reflect.DeepEqual(c, want) {
 		t.Errorf("Load(%s) =\n%+v\nwant\n%+v", path, c, want)
 	}
@@ -146,6 +149,7 @@ func TestLoadLegacy(t *testing.T) {
 		Artifacts: Artifacts{Destination: "s3://bucket/server/", Files: []string{"dist/mattermost-team-linux-amd64.tar.gz"}},
 		Transfers: []Transfer{{Source: []string{"dist/mmctl"}, Destination: "s3://bucket/mmctl/"}},
 	}
+	checkSHA256(t, c, path)
 	if !reflect.DeepEqual(c, want) {
 		t.Errorf("Load(%s) =\n%+v\nwant\n%+v", path, c, want)
 	}
@@ -382,4 +386,18 @@ func TestValidate(t *testing.T) {
 	if err := c.Validate(); err == nil || !strings.Contains(err.Error(), "invalid sha1 digest") {
 		t.Errorf("Validate = %v", err)
 	}
+}
+
+// checkSHA256 checks that c records the sha256 of the file it was parsed
+// from (what the staging key covers), then clears it for comparing.
+func checkSHA256(t *testing.T, c *Config, path string) {
+	t.Helper()
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if sum := sha256.Sum256(data); c.SHA256 != hex.EncodeToString(sum[:]) {
+		t.Errorf("Load(%s).SHA256 = %q, want the file's sha256", path, c.SHA256)
+	}
+	c.SHA256 = ""
 }

@@ -2,6 +2,8 @@ package config
 
 import (
 	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -30,7 +32,8 @@ func Parse(path string, data []byte) (cfg *Config, err error) {
 	if err != nil {
 		return nil, err
 	}
-	c := &Config{Path: path, handlerKey: "handler", positions: map[string]Position{}}
+	sum := sha256.Sum256(data)
+	c := &Config{Path: path, SHA256: hex.EncodeToString(sum[:]), handlerKey: "handler", positions: map[string]Position{}}
 	d := &decoder{file: path, positions: c.positions}
 	if err := d.config(root, c); err != nil {
 		return nil, err

@@ -2,7 +2,6 @@ package run
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"path/filepath"
 	"sort"
@@ -11,83 +10,50 @@ import (
 
 	"github.com/mmbuild/mmbuild/core/build/config"
 	"github.com/mmbuild/mmbuild/core/build/remote"
-	"github.com/mmbuild/mmbuild/core/evidence/cifacts"
+	"github.com/mmbuild/mmbuild/core/evidence"
 	"github.com/mmbuild/mmbuild/core/evidence/digest"
 	"github.com/mmbuild/mmbuild/core/evidence/provenance"
 )
 
-// evidence is what the attest and sign stages produce.
-type evidence struct {
-	statement *provenance.Record // data as read back by the one reader
-	data      []byte             // the statement as published, secrets redacted
-	bundle    []byte             // .intoto.jsonl: the provenance envelope, then the SBOMs'
-	sboms     []sbomFile         // one per format
-	// sigstore is the Sigstore bundle (v0.3) of the signed provenance
-	// statement; nil when unsigned.
-	sigstore []byte
-	// envelope is the signed provenance's DSSE envelope (the bundle's
-	// first line), which is attached to images; nil when unsigned.
-	envelope []byte
+// makeEvidence is the attest stage: the build's statement, signed, with
+// its SBOMs as configured, assembled by evidence.Assemble from what the
+// earlier stages found.
+func makeEvidence(ctx context.Context, t tools, cfg *config.Config, in *prepared, b attested) (*evidence.Evidence, error) {
+	req := evidence.Request{
+		Build:   attest(t, cfg, in, b),
+		Format:  in.facts.format,
+		Signers: in.signers,
+		Redact:  t.red.Bytes,
+	}
+	if cfg.SBOM != nil || t.o.sbom {
+		req.SBOM = sbomRequest(t, cfg, in, b)
+	}
+	return evidence.Assemble(ctx, req)
 }
 
-// makeEvidence attests the build, then signs the statement and writes the
-// SBOM as configured.
-func makeEvidence(ctx context.Context, t tools, cfg *config.Config, in *prepared, mats []fetchedMaterial, out *built, imgs []image, key stagingKey, started time.Time) (*evidence, error) {
-	b := attest(t, cfg, in, mats, out, imgs, key, started)
-	format, err := provenanceFormat(t, cfg)
-	if err != nil {
-		return nil, err
-	}
-	data, err := provenance.Encode(b, format)
-	if err != nil {
-		return nil, err
-	}
-	ev := &evidence{data: t.red.Bytes(data)}
-	// What is published is read back by the reader every consumer uses
-	// (verify, replay, the cache): a statement it refused would be
-	// evidence nobody can check.
-	if ev.statement, err = provenance.Decode(ev.data); err != nil {
-		return nil, fmt.Errorf("reading back the attestation: %w", err)
-	}
-	if err := signAndSBOM(ctx, t, cfg, in, ev, out, mats, key); err != nil {
-		return nil, err
-	}
-	return ev, nil
-}
-
-// provenanceFormat is the SLSA version to write: --slsa, else the
-// config's slsa:, else v0.2.
-func provenanceFormat(t tools, cfg *config.Config) (provenance.Format, error) {
-	if t.o.slsa != "" {
-		return t.o.slsa, nil
-	}
-	f, err := provenance.ParseFormat(cfg.SLSA)
-	if err != nil {
-		return "", fmt.Errorf("%s: slsa: %w", cfg.PositionOf("slsa"), err)
-	}
-	return f, nil
+// attested is what the stages before attest produced: the fetched
+// materials, the build's outputs, the images, the staging key, and when
+// the run started.
+type attested struct {
+	mats    []fetchedMaterial
+	out     *built
+	imgs    []image
+	key     stagingKey
+	started time.Time
 }
 
 // attest assembles the statement.
-func attest(t tools, cfg *config.Config, in *prepared, mats []fetchedMaterial, out *built, imgs []image, key stagingKey, started time.Time) provenance.Build {
+func attest(t tools, cfg *config.Config, in *prepared, b attested) provenance.Build {
+	mats, out, imgs, key := b.mats, b.out, b.imgs, b.key
 	configSource := provenance.Resource{URI: in.src.URI()}
 	if in.src.Commit != "" {
 		configSource.Digest = provenance.Digest{"sha1": in.src.Commit}
-	}
-	ci := cifacts.Detect(t.o.lookupEnv)
-	builderID := t.o.builderID
-	if builderID == "" {
-		builderID, _ = t.o.lookupEnv("MMBUILD_BUILDER_ID")
-	}
-	if builderID == "" {
-		builderID = ci.BuilderID() // the CI's runner, as the platform names it
 	}
 	var version map[string]string
 	if t.o.toolVersion != "" {
 		version = map[string]string{"mmbuild": t.o.toolVersion}
 	}
 	return provenance.Build{
-		BuilderID:      builderID,
 		BuilderVersion: version,
 		HandlerID:      cfg.Handler.ID,
 		Params:         cfg.Handler.Params,
@@ -97,9 +63,6 @@ func attest(t tools, cfg *config.Config, in *prepared, mats []fetchedMaterial, o
 		Environment:    in.env.attested(t.red),
 		Materials:      attestedMaterials(in, mats),
 		Subjects:       attestedSubjects(out, imgs),
-		InvocationID:   in.invocationID,
-		Started:        started,
-		Finished:       out.finished,
 		Completeness: provenance.Completeness{
 			// Params are the handler's whole input from the config.
 			Parameters: true,
@@ -108,7 +71,11 @@ func attest(t tools, cfg *config.Config, in *prepared, mats []fetchedMaterial, o
 			// A dirty or unversioned work tree is an input we cannot name.
 			Materials: in.src.Commit != "" && !in.src.Dirty,
 		},
-		Extra: buildConfig(t, cfg, in, out, imgs, key, ci),
+		Config: buildConfig(t, cfg, in, out, imgs, key),
+		Run: provenance.RunFacts{
+			BuilderID: in.facts.builderID, InvocationID: in.invocationID,
+			Started: b.started, Finished: out.finished, CI: in.facts.ci,
+		},
 	}
 }
 
@@ -172,30 +139,16 @@ func entryPoint(cfgPath, srcDir string) string {
 // buildConfig is the predicate's buildConfig: the staging key, where the
 // subjects are published (replay fetches the originals from there to show
 // what differs), and the transfers.
-func buildConfig(t tools, cfg *config.Config, in *prepared, out *built, imgs []image, key stagingKey, ci *cifacts.Facts) map[string]any {
-	extra := map[string]any{"stagingKey": key.key, "cacheable": key.cacheable}
+func buildConfig(t tools, cfg *config.Config, in *prepared, out *built, imgs []image, key stagingKey) provenance.BuildConfig {
+	c := provenance.BuildConfig{
+		StagingKey: key.key, Cacheable: key.cacheable, SourceDirty: in.src.Dirty,
+		Transfers: recordTransfers(out.transfers), Images: recordImages(imgs),
+		StorageOptions: storageOptions(cfg), Isolation: in.plugins.isolation,
+	}
 	if key.url != "" {
-		extra["stagingURL"] = t.red.String(remote.Redact(key.url))
+		c.StagingURL = t.red.String(remote.Redact(key.url))
 	}
-	if in.src.Dirty {
-		extra["sourceDirty"] = true
-	}
-	if len(out.transfers) > 0 {
-		extra[transfersKey] = recordTransfers(out.transfers)
-	}
-	if len(imgs) > 0 {
-		extra[imagesKey] = recordImages(imgs)
-	}
-	if opts := storageOptions(cfg); len(opts) > 0 {
-		extra["storageOptions"] = opts
-	}
-	if a := in.plugins.isolation; a != nil {
-		extra[provenance.IsolationKey] = a
-	}
-	if ci != nil {
-		extra[provenance.CIKey] = ci
-	}
-	return extra
+	return c
 }
 
 func trimAlg(sum string) string {
@@ -205,52 +158,35 @@ func trimAlg(sum string) string {
 	return sum
 }
 
-// transfersKey names the buildConfig entry recording, for each transfer of
-// the config in order, the names of the subjects it sent and where (URL
-// without query). The cache lookup uses it to verify those subjects at the
-// transfer's destination: they are not at the staging URL.
-const transfersKey = "transfers"
-
-// transferRecord is one transfer as buildConfig records it.
-type transferRecord struct {
-	Destination string   `json:"destination"`
-	Files       []string `json:"files"`
-}
-
-func recordTransfers(transfers []transferSet) []transferRecord {
-	out := make([]transferRecord, 0, len(transfers))
+// recordTransfers records, for each transfer of the config in order, the
+// names of the subjects it sent and where (URL without query). The cache
+// lookup uses it to verify those subjects at the transfer's destination:
+// they are not at the staging URL.
+func recordTransfers(transfers []transferSet) []provenance.Transfer {
+	if len(transfers) == 0 {
+		return nil
+	}
+	out := make([]provenance.Transfer, 0, len(transfers))
 	for _, t := range transfers {
 		names := make([]string, 0, len(t.files))
 		for _, f := range t.files {
 			names = append(names, f.Name)
 		}
 		sort.Strings(names)
-		out = append(out, transferRecord{Destination: remote.Redact(t.destination), Files: names})
+		out = append(out, provenance.Transfer{Destination: remote.Redact(t.destination), Files: names})
 	}
 	return out
 }
 
-// recordedTransfers reads the transfers a statement's buildConfig records
-// (none when it records none or is not readable).
-func recordedTransfers(stmt *provenance.Record) []transferRecord {
-	data, err := json.Marshal(stmt.Extra)
-	if err != nil {
-		return nil
-	}
-	var bc struct {
-		Transfers []transferRecord `json:"transfers"`
-	}
-	if json.Unmarshal(data, &bc) != nil {
-		return nil
-	}
-	return bc.Transfers
-}
+// recordedTransfers are the transfers a statement records.
+func recordedTransfers(stmt *provenance.Record) []provenance.Transfer { return stmt.Config.Transfers }
 
 // storageOptions are the storage plugins' options of the config, by the
 // config path of their use ("materials[0]"), as replay reuses them.
 // Credentials are not options of the config: they never appear here.
 func storageOptions(cfg *config.Config) map[string]map[string]string {
 	out := map[string]map[string]string{}
+
 	add := func(where string, o config.Options) {
 		if len(o) > 0 {
 			out[where] = o

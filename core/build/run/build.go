@@ -6,11 +6,8 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
-	"sort"
 	"strings"
 	"time"
-
-	"github.com/bmatcuk/doublestar/v4"
 
 	"github.com/mmbuild/mmbuild/core/build/config"
 	"github.com/mmbuild/mmbuild/core/build/isolation"
@@ -19,52 +16,6 @@ import (
 	"github.com/mmbuild/mmbuild/core/plugins/pluginhost"
 	"github.com/mmbuild/mmbuild/sdk/handler"
 )
-
-// matchFiles expands patterns (globs with ** relative to the work tree) to
-// regular files inside it. Every pattern must match at least one file.
-func matchFiles(workDir string, patterns []string, where func(i int) string) ([]string, error) {
-	var out []string
-	seen := map[string]bool{}
-	for i, pat := range patterns {
-		if filepath.IsAbs(pat) || strings.HasPrefix(pat, "/") {
-			return nil, fmt.Errorf("%s: %q is absolute: artifact paths are relative to the work tree", where(i), pat)
-		}
-		for _, seg := range strings.Split(pat, "/") {
-			if seg == ".." {
-				return nil, fmt.Errorf("%s: %q leaves the work tree", where(i), pat)
-			}
-		}
-		if !doublestar.ValidatePattern(pat) {
-			return nil, fmt.Errorf("%s: %q is not a valid glob", where(i), pat)
-		}
-		matches, err := doublestar.Glob(os.DirFS(workDir), pat, doublestar.WithFilesOnly(), doublestar.WithFailOnIOErrors())
-		if err != nil {
-			return nil, fmt.Errorf("%s: matching %q: %w", where(i), pat, err)
-		}
-		if len(matches) == 0 {
-			return nil, fmt.Errorf("%s: %q matched no file in %s", where(i), pat, workDir)
-		}
-		sort.Strings(matches)
-		for _, m := range matches {
-			p, err := workspace.Join(workDir, m)
-			if err != nil {
-				return nil, fmt.Errorf("%s: %w", where(i), err)
-			}
-			fi, err := os.Stat(p)
-			if err != nil {
-				return nil, fmt.Errorf("%s: %w", where(i), err)
-			}
-			if !fi.Mode().IsRegular() {
-				return nil, fmt.Errorf("%s: %s is not a regular file", where(i), m)
-			}
-			if !seen[p] {
-				seen[p] = true
-				out = append(out, p)
-			}
-		}
-	}
-	return out, nil
-}
 
 // hashArtifacts hashes files in parallel and names each by its base name,
 // which must be unique: it is the name the artifact is published under.
@@ -105,7 +56,7 @@ func hashArtifacts(ctx context.Context, files []string, what, snapshots string) 
 
 // collect matches and hashes the artifacts.
 func collect(ctx context.Context, t tools, cfg *config.Config, workDir string) ([]Artifact, error) {
-	files, err := matchFiles(workDir, cfg.Artifacts.Files, func(i int) string {
+	files, err := workspace.Match(workDir, cfg.Artifacts.Files, func(i int) string {
 		return fmt.Sprintf("%s: artifacts.files[%d]", cfg.PositionOf(fmt.Sprintf("artifacts.files[%d]", i)), i)
 	})
 	if err != nil {
@@ -132,7 +83,7 @@ type transferSet struct {
 func collectTransfers(ctx context.Context, tl tools, cfg *config.Config, workDir string) ([]transferSet, error) {
 	var out []transferSet
 	for ti, t := range cfg.Transfers {
-		files, err := matchFiles(workDir, t.Source, func(i int) string {
+		files, err := workspace.Match(workDir, t.Source, func(i int) string {
 			return fmt.Sprintf("%s: transfers[%d].source[%d]", t.Pos, ti, i)
 		})
 		if err != nil {

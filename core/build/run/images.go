@@ -13,6 +13,7 @@ import (
 	"github.com/mmbuild/mmbuild/core/build/config"
 	"github.com/mmbuild/mmbuild/core/build/remote"
 	"github.com/mmbuild/mmbuild/core/build/workspace"
+	"github.com/mmbuild/mmbuild/core/evidence"
 	"github.com/mmbuild/mmbuild/core/evidence/digest"
 	"github.com/mmbuild/mmbuild/core/evidence/provenance"
 	"github.com/mmbuild/mmbuild/core/evidence/signing"
@@ -24,8 +25,6 @@ import (
 // as a Sigstore bundle (the referrer cosign 3 reads).
 const (
 	mediaTypeDSSE = "application/vnd.dsse.envelope.v1+json"
-	// imagesKey names the buildConfig entry recording the images.
-	imagesKey = "images"
 )
 
 // image is one entry of artifacts.images, resolved once after the build:
@@ -46,36 +45,19 @@ func (im image) subject() provenance.Resource {
 	return provenance.Resource{URI: im.ref.Repository, Digest: provenance.Digest{digest.SHA256: strings.TrimPrefix(im.digest, "sha256:")}}
 }
 
-// imageRecord is an image as buildConfig records it, for the cache.
-type imageRecord struct {
-	URL    string `json:"url"`
-	Name   string `json:"name"`
-	Digest string `json:"digest"`
-}
-
-func recordImages(imgs []image) []imageRecord {
-	out := make([]imageRecord, 0, len(imgs))
+// recordImages records the images by name, for the cache.
+func recordImages(imgs []image) []provenance.Image {
+	var out []provenance.Image
 	for _, im := range imgs {
-		out = append(out, imageRecord{URL: remote.Redact(im.ref.URL), Name: im.ref.Repository, Digest: im.digest})
+		out = append(out, provenance.Image{URL: remote.Redact(im.ref.URL), Name: im.ref.Repository, Digest: im.digest})
 	}
 	return out
 }
 
-// recordedImages reads the images a statement's buildConfig records, by
-// subject name (none when it records none or is not readable).
-func recordedImages(stmt *provenance.Record) map[string]imageRecord {
-	data, err := json.Marshal(stmt.Extra)
-	if err != nil {
-		return nil
-	}
-	var bc struct {
-		Images []imageRecord `json:"images"`
-	}
-	if json.Unmarshal(data, &bc) != nil {
-		return nil
-	}
-	out := map[string]imageRecord{}
-	for _, r := range bc.Images {
+// recordedImages are the images a statement records, by subject name.
+func recordedImages(stmt *provenance.Record) map[string]provenance.Image {
+	out := map[string]provenance.Image{}
+	for _, r := range stmt.Config.Images {
 		out[r.Name] = r
 	}
 	return out
@@ -181,11 +163,11 @@ var ErrImageMoved = errors.New("the image tag moved")
 // Then it resolves each reference again: a tag that moved meanwhile fails
 // the run (the attestation stays attached to the digest it attests), before
 // the statement is published.
-func attachImages(ctx context.Context, t tools, store *remote.Store, imgs []image, ev *evidence) error {
+func attachImages(ctx context.Context, t tools, store *remote.Store, imgs []image, ev *evidence.Evidence) error {
 	if len(imgs) == 0 {
 		return nil
 	}
-	if ev.envelope == nil {
+	if ev.Envelope == nil {
 		return errors.New("attaching to images: the attestation is not signed")
 	}
 	files := []struct {
@@ -193,8 +175,8 @@ func attachImages(ctx context.Context, t tools, store *remote.Store, imgs []imag
 		data            []byte
 		annotations     map[string]string
 	}{
-		{"provenance.dsse.json", mediaTypeDSSE, ev.envelope, nil},
-		{SigstoreName, signing.SigstoreMediaType, ev.sigstore, map[string]string{"dev.sigstore.bundle.content": "dsse-envelope"}},
+		{"provenance.dsse.json", mediaTypeDSSE, ev.Envelope, nil},
+		{evidence.SigstoreName, signing.SigstoreMediaType, ev.Sigstore, map[string]string{"dev.sigstore.bundle.content": "dsse-envelope"}},
 	}
 	for _, im := range imgs {
 		subject := im.ref.ByDigest(im.digest)
@@ -208,7 +190,7 @@ func attachImages(ctx context.Context, t tools, store *remote.Store, imgs []imag
 			}
 			resp, err := store.Attach(ctx, storage.AttachRequest{
 				SubjectURL: subject, SourcePath: tmp, MediaType: f.mediaType,
-				PredicateType: ev.statement.PredicateType, Annotations: f.annotations,
+				PredicateType: ev.Statement.PredicateType, Annotations: f.annotations,
 			})
 			if err != nil {
 				return fmt.Errorf("%s: attaching the attestation: %w", im.where, err)
@@ -233,7 +215,7 @@ func attachImages(ctx context.Context, t tools, store *remote.Store, imgs []imag
 // config names the image, and its reference still resolves to the digest
 // attested. A tag that moved since is a miss: the build runs again and
 // attests what the tag names now.
-func verifyCachedImage(ctx context.Context, t tools, store *remote.Store, cfg *config.Config, rec imageRecord, want provenance.Digest) (bool, error) {
+func verifyCachedImage(ctx context.Context, t tools, store *remote.Store, cfg *config.Config, rec provenance.Image, want provenance.Digest) (bool, error) {
 	for i, raw := range cfg.Artifacts.Images {
 		if remote.Redact(raw) != rec.URL {
 			continue

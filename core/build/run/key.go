@@ -2,10 +2,7 @@ package run
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"fmt"
-	"os"
 	"strings"
 
 	"github.com/mmbuild/mmbuild/core/build/config"
@@ -14,6 +11,7 @@ import (
 	"github.com/mmbuild/mmbuild/core/build/remote"
 	"github.com/mmbuild/mmbuild/core/build/stagingkey"
 	"github.com/mmbuild/mmbuild/core/evidence/digest"
+	"github.com/mmbuild/mmbuild/core/evidence/provenance"
 )
 
 // stagingKey is a run's content address and where it is published.
@@ -21,6 +19,9 @@ type stagingKey struct {
 	key       string
 	cacheable bool
 	url       string // destination + key; empty without a destination
+	// format is the SLSA version this run writes: a cached build
+	// attested in another is not this build.
+	format provenance.Format
 }
 
 // materialsAndCache fetches the materials and looks the build up in the
@@ -94,13 +95,9 @@ func keyMaterials(mats []config.Material, fetched []fetchedMaterial) []stagingke
 
 // computeKey computes the staging key of a run (docs/staging-key.md).
 func computeKey(t tools, cfg *config.Config, in *prepared, mats []stagingkey.Material) (stagingKey, error) {
-	cfgBytes, err := os.ReadFile(cfg.Path)
-	if err != nil {
-		return stagingKey{}, fmt.Errorf("reading %s: %w", cfg.Path, err)
-	}
 	k := stagingkey.Inputs{
 		Source:       "unversioned:" + in.invocationID,
-		ConfigSHA256: sha256Hex(cfgBytes),
+		ConfigSHA256: cfg.SHA256,
 		HandlerID:    cfg.Handler.ID,
 		Params:       cfg.Handler.Params,
 		Options:      cfg.Handler.Options,
@@ -112,7 +109,7 @@ func computeKey(t tools, cfg *config.Config, in *prepared, mats []stagingkey.Mat
 	if in.src.Commit != "" && !in.src.Dirty {
 		k.Source = "git:" + in.src.Commit
 	}
-	out := stagingKey{key: stagingkey.Key(k), cacheable: stagingkey.Cacheable(k)}
+	out := stagingKey{key: stagingkey.Key(k), cacheable: stagingkey.Cacheable(k), format: in.facts.format}
 	if cfg.Artifacts.Destination != "" {
 		out.url = remote.Join(cfg.Artifacts.Destination, out.key)
 	}
@@ -150,9 +147,4 @@ func keyEnv(t tools, cfg *config.Config, env builderEnv) [][2]string {
 		}
 	}
 	return out
-}
-
-func sha256Hex(b []byte) string {
-	sum := sha256.Sum256(b)
-	return hex.EncodeToString(sum[:])
 }

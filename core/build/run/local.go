@@ -10,6 +10,7 @@ import (
 	"github.com/mmbuild/mmbuild/core/build/config"
 	"github.com/mmbuild/mmbuild/core/build/outfile"
 	"github.com/mmbuild/mmbuild/core/build/workspace"
+	"github.com/mmbuild/mmbuild/core/evidence"
 	"github.com/mmbuild/mmbuild/core/evidence/sbom"
 )
 
@@ -38,25 +39,25 @@ type stagedFile struct {
 
 // stageLocal writes the local outputs of a run whose result will be res
 // (its artifact URLs already those publish gives them) to temporary files.
-func stageLocal(t tools, cfg *config.Config, outDir string, ev *evidence, res *Result) (*localOutputs, error) {
+func stageLocal(t tools, cfg *config.Config, outDir string, ev *evidence.Evidence, res *Result) (*localOutputs, error) {
 	l := newLocalOutputs(t, cfg)
 	if cfg.Provenance != "" {
 		dir, err := provenanceDir(outDir, cfg.Provenance)
 		if err != nil {
 			return nil, fmt.Errorf("%s: provenance: %w", cfg.PositionOf("provenance"), err)
 		}
-		for _, f := range evidenceFiles(ev) {
-			l.stage(filepath.Join(dir, f.name), f.data)
+		for _, f := range ev.Files() {
+			l.stage(filepath.Join(dir, f.Name), f.Data)
 		}
 		res.StatementPath = filepath.Join(dir, StatementName)
-		if ev.bundle != nil {
+		if ev.Bundle != nil {
 			res.BundlePath = filepath.Join(dir, BundleName)
 		}
-		if ev.sigstore != nil {
+		if ev.Sigstore != nil {
 			res.SigstorePath = filepath.Join(dir, SigstoreName)
 		}
-		for _, sb := range ev.sboms {
-			res.SBOMPaths = append(res.SBOMPaths, filepath.Join(dir, sbom.FileName(sb.format)))
+		for _, sb := range ev.SBOMs {
+			res.SBOMPaths = append(res.SBOMPaths, filepath.Join(dir, sbom.FileName(sb.Format)))
 		}
 	}
 	if err := l.stageOutputs(t, outDir, res); err != nil {

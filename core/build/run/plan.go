@@ -8,6 +8,8 @@ import (
 
 	"github.com/mmbuild/mmbuild/core/build/config"
 	"github.com/mmbuild/mmbuild/core/build/remote"
+	"github.com/mmbuild/mmbuild/core/evidence/cifacts"
+	"github.com/mmbuild/mmbuild/core/evidence/provenance"
 )
 
 // resolver names the plugin serving a handler id or a URL scheme: the
@@ -22,6 +24,10 @@ type resolver interface {
 
 // plan is what a run needs before it starts anything.
 type plan struct {
+	// facts are what the attestation records that the run derives from
+	// its config, options and environment: settled here, once.
+	facts attestFacts
+
 	handlerPlugin string
 	// catalogerID is the cataloger the SBOM is made with: sbom.generator,
 	// else the one the lock pins for a plain sbom: true; "" without one.
@@ -139,6 +145,28 @@ func makePlan(cfg *config.Config, r resolver) (*plan, error) {
 // GeneratorNone is the sbom.generator that asks for an SBOM of the
 // artifacts' own checksums only, even where a cataloger is pinned.
 const GeneratorNone = "none"
+
+// attestFacts are settled once, in the plan: the SLSA version to write
+// (--slsa, else the config's slsa:, else v0.2), the builder id
+// (--builder-id, else $MMBUILD_BUILDER_ID, else the CI runner's), and the
+// CI job's facts.
+type attestFacts struct {
+	format    provenance.Format
+	builderID string
+	ci        *cifacts.Facts
+}
+
+func settleFacts(cfg *config.Config, o *options) (attestFacts, error) {
+	ci := cifacts.Detect(o.lookupEnv)
+	f := attestFacts{format: o.slsa, builderID: provenance.ChooseBuilderID(o.builderID, o.lookupEnv, ci), ci: ci}
+	if f.format == "" {
+		var err error
+		if f.format, err = provenance.ParseFormat(cfg.SLSA); err != nil {
+			return attestFacts{}, fmt.Errorf("%s: slsa: %w", cfg.PositionOf("slsa"), err)
+		}
+	}
+	return f, nil
+}
 
 // catalogerID is the cataloger an SBOM is made with: sbom.generator; for
 // a plain sbom: true (the original format's), the cataloger the lock pins

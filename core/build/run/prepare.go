@@ -9,6 +9,7 @@ import (
 	"github.com/mmbuild/mmbuild/core/build/remote"
 	"github.com/mmbuild/mmbuild/core/build/source"
 	"github.com/mmbuild/mmbuild/core/build/workspace"
+	"github.com/mmbuild/mmbuild/core/evidence/provenance"
 	"github.com/mmbuild/mmbuild/core/evidence/signing"
 )
 
@@ -25,13 +26,14 @@ type prepared struct {
 	outDir       string // where provenance: and build.env go
 	env          builderEnv
 	signers      []signing.Signer
+	facts        attestFacts // settled by the plan
 }
 
 // prepare runs the stages before the materials: secrets (a git source may
 // need one), source, env, and the signing key (a bad key fails the run
 // before anything is built).
-func prepare(ctx context.Context, t tools, cfg *config.Config, ps *plugins) (*prepared, error) {
-	in := &prepared{invocationID: newInvocationID(), plugins: ps}
+func prepare(ctx context.Context, t tools, cfg *config.Config, ps *plugins, facts attestFacts) (*prepared, error) {
+	in := &prepared{invocationID: provenance.NewInvocationID(), plugins: ps, facts: facts}
 	base := remote.New(ps.resolve, t.o.progress, t.red)
 	secrets, err := resolveSecrets(ctx, t, base, cfg)
 	if err != nil {

@@ -7,19 +7,18 @@ import (
 	"fmt"
 	"os"
 	"slices"
-	"strings"
 
 	"github.com/mmbuild/mmbuild/core/build/config"
 	"github.com/mmbuild/mmbuild/core/build/remote"
+	"github.com/mmbuild/mmbuild/core/evidence"
+	"github.com/mmbuild/mmbuild/core/evidence/digest"
 	"github.com/mmbuild/mmbuild/core/evidence/provenance"
-	"github.com/mmbuild/mmbuild/core/evidence/sbom"
-	"golang.org/x/sync/errgroup"
 )
 
 // planResult is the Result of a run that publishes: the artifacts' URLs
 // are where publish puts them.
-func planResult(key stagingKey, out *built, ev *evidence) *Result {
-	res := &Result{StagingKey: key.key, StagingURL: key.url, Statement: ev.statement, Artifacts: append([]Artifact(nil), out.artifacts...)}
+func planResult(key stagingKey, out *built, ev *evidence.Evidence) *Result {
+	res := &Result{StagingKey: key.key, StagingURL: key.url, Statement: ev.Statement, Artifacts: append([]Artifact(nil), out.artifacts...)}
 	if key.url != "" {
 		for i := range res.Artifacts {
 			res.Artifacts[i].URL = remote.Join(key.url, res.Artifacts[i].Name)
@@ -32,29 +31,29 @@ func planResult(key stagingKey, out *built, ev *evidence) *Result {
 // bundles (together: their order does not matter), pushes and attaches to
 // the images, then publishes the plain statement last: a destination
 // without it is an incomplete build, which no cache takes.
-func publish(ctx context.Context, t tools, store *remote.Store, cfg *config.Config, res *Result, out *built, imgs []image, ev *evidence) error {
+func publish(ctx context.Context, t tools, store *remote.Store, cfg *config.Config, res *Result, out *built, imgs []image, ev *evidence.Evidence) error {
 	var files []upload
 	for _, a := range res.Artifacts {
 		if a.URL != "" {
-			files = append(files, upload{a.Bytes(), a.URL, cfg.Artifacts.Options, "publishing artifact " + a.Name})
+			files = append(files, upload{a.Bytes(), a.URL, cfg.Artifacts.Options, "publishing artifact " + a.Name, a.Digest})
 		}
 	}
 	for _, tr := range out.transfers {
 		for _, f := range tr.files {
-			files = append(files, upload{f.Bytes(), remote.Join(tr.destination, f.Name), tr.options, "transferring " + f.Name})
+			files = append(files, upload{f.Bytes(), remote.Join(tr.destination, f.Name), tr.options, "transferring " + f.Name, f.Digest})
 		}
 	}
 	var statement []upload
 	if res.StagingURL != "" {
-		for _, f := range evidenceFiles(ev) {
-			tmp, err := t.ws.StagingPath(f.name)
+		for _, f := range ev.Files() {
+			tmp, err := t.ws.StagingPath(f.Name)
 			if err != nil {
 				return err
 			}
-			if err := os.WriteFile(tmp, f.data, 0o644); err != nil {
+			if err := os.WriteFile(tmp, f.Data, 0o644); err != nil {
 				return err
 			}
-			statement = append(statement, upload{tmp, remote.Join(res.StagingURL, f.name), cfg.Artifacts.Options, "publishing " + f.name})
+			statement = append(statement, upload{tmp, remote.Join(res.StagingURL, f.Name), cfg.Artifacts.Options, "publishing " + f.Name, nil})
 		}
 		last := len(statement) - 1
 		files, statement = append(files, statement[:last]...), statement[last:]
@@ -82,77 +81,46 @@ func publish(ctx context.Context, t tools, store *remote.Store, cfg *config.Conf
 type upload struct {
 	path, url string
 	options   map[string]string
-	what      string // for the error: "publishing artifact x"
+	what      string     // for the error: "publishing artifact x"
+	digest    digest.Set // the core's, handed to the store; nil if none
 }
 
-// maxParallelPuts bounds the uploads of one run in flight at once.
-const maxParallelPuts = 8
-
-// putAll puts the files concurrently: a destination that syncs each file
-// (the file store does) then commits them together, and remote ones
-// overlap their round trips. The first failure cancels the rest; what was
-// put stays, as an incomplete build (no statement) that no cache takes.
+// putAll puts the files in batches, one plugin round trip each where the
+// plugin serves batches (remote.Store.PutMany): a file store syncs a batch
+// once, remote ones overlap their round trips inside the plugin. The
+// first failure cancels the rest; what was put stays, as an incomplete
+// build (no statement) that no cache takes.
 func putAll(ctx context.Context, store *remote.Store, files []upload) error {
-	if len(files) == 1 { // the common case, without a goroutine
-		return putOne(ctx, store, files[0])
+	if len(files) == 1 { // the common case: the error names the file
+		f := files[0]
+		if err := store.PutMany(ctx, []remote.PutItem{putItem(f)}); err != nil {
+			return fmt.Errorf("%s: %w", f.what, err)
+		}
+		return nil
 	}
-	g, gctx := errgroup.WithContext(ctx)
-	g.SetLimit(maxParallelPuts)
-	for _, f := range files {
-		g.Go(func() error { return putOne(gctx, store, f) })
+	items := make([]remote.PutItem, len(files))
+	for i, f := range files {
+		items[i] = putItem(f)
 	}
-	return g.Wait()
-}
-
-func putOne(ctx context.Context, store *remote.Store, f upload) error {
-	if _, err := store.Put(ctx, f.path, f.url, f.options); err != nil {
-		return fmt.Errorf("%s: %w", f.what, err)
+	if err := store.PutMany(ctx, items); err != nil {
+		return fmt.Errorf("publishing %d files: %w", len(files), err)
 	}
 	return nil
 }
 
-type namedFile struct {
-	name string
-	data []byte
-}
-
-// evidenceFiles are the files of the evidence in publishing order, the
-// statement last.
-func evidenceFiles(ev *evidence) []namedFile {
-	var files []namedFile
-	for _, sb := range ev.sboms {
-		files = append(files, namedFile{sbom.FileName(sb.format), sb.doc}, namedFile{sbomSigstoreName(sb.format), sb.sigstore})
+func putItem(f upload) remote.PutItem {
+	it := remote.PutItem{Path: f.path, URL: f.url, Options: f.options}
+	if sum := f.digest[digest.SHA256]; sum != "" {
+		it.Digest = digest.SHA256 + ":" + sum
 	}
-	files = append(files, namedFile{BundleName, ev.bundle}, namedFile{SigstoreName, ev.sigstore}, namedFile{StatementName, ev.data})
-	var out []namedFile
-	for _, f := range files {
-		if f.data != nil {
-			out = append(out, f)
-		}
-	}
-	return out
-}
-
-// sbomSigstoreName is the name of the Sigstore bundle of an SBOM of format.
-func sbomSigstoreName(format string) string {
-	return strings.TrimSuffix(sbom.FileName(format), ".json") + ".sigstore.json"
-}
-
-// evidenceNames are every name the evidence can take at the staging URL,
-// beside the artifacts.
-func evidenceNames() []string {
-	names := []string{StatementName, BundleName, SigstoreName}
-	for _, f := range []string{sbom.SPDX, sbom.CycloneDX} {
-		names = append(names, sbom.FileName(f), sbomSigstoreName(f))
-	}
-	return names
+	return it
 }
 
 // checkArtifactName refuses an artifact published under a name the
 // evidence takes: the attestation would be overwritten by, or would
 // overwrite, the file it describes.
 func checkArtifactName(name string) error {
-	if slices.Contains(evidenceNames(), name) {
+	if slices.Contains(evidence.Names(), name) {
 		return fmt.Errorf("an artifact named %s would be published where the attestation's %s goes: rename it", name, name)
 	}
 	return nil
@@ -183,7 +151,7 @@ var ErrConcurrentPublish = errors.New("another run published this staging key at
 // another run's complete, consistent build is fine (the staging key names
 // the same inputs); anything else fails the run and is left for the next
 // run's cache check to refuse.
-func verifyPublished(ctx context.Context, t tools, store *remote.Store, cfg *config.Config, key stagingKey, ev *evidence) error {
+func verifyPublished(ctx context.Context, t tools, store *remote.Store, cfg *config.Config, key stagingKey, ev *evidence.Evidence) error {
 	if key.url == "" {
 		return nil
 	}
@@ -192,8 +160,8 @@ func verifyPublished(ctx context.Context, t tools, store *remote.Store, cfg *con
 	if err != nil {
 		return fmt.Errorf("verifying the published build: %w", err)
 	}
-	stmt := ev.statement
-	if !bytes.Equal(data, ev.data) {
+	stmt := ev.Statement
+	if !bytes.Equal(data, ev.Data) {
 		if stmt, err = provenance.Decode(data); err != nil {
 			return fmt.Errorf("%w: its attestation at %s is not this run's and does not parse", ErrConcurrentPublish, store.Shown(stmtURL))
 		}

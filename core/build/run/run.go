@@ -2,10 +2,9 @@ package run
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"errors"
 	"fmt"
+	mrand "math/rand/v2"
 	"time"
 
 	"github.com/hashicorp/go-hclog"
@@ -13,13 +12,20 @@ import (
 	"github.com/mmbuild/mmbuild/core/build/config"
 	"github.com/mmbuild/mmbuild/core/build/redact"
 	"github.com/mmbuild/mmbuild/core/build/workspace"
+	"github.com/mmbuild/mmbuild/core/evidence"
 	"github.com/mmbuild/mmbuild/core/evidence/digest"
 	"github.com/mmbuild/mmbuild/core/evidence/provenance"
 )
 
-// StatementName is the file name of the attestation, locally and at the
-// destination.
-const StatementName = "provenance.json"
+// File names of the evidence, locally and at the destination
+// (evidence.StatementName and its siblings).
+const (
+	StatementName = evidence.StatementName
+	BundleName    = evidence.BundleName
+	SigstoreName  = evidence.SigstoreName
+	// SBOMName is the SPDX SBOM's; sbom.FileName gives each format's.
+	SBOMName = "sbom.spdx.json"
+)
 
 // Result is the outcome of a run.
 type Result struct {
@@ -102,6 +108,9 @@ func run(ctx context.Context, cfg *config.Config, o *options, red *redact.Redact
 	if err != nil {
 		return nil, err
 	}
+	if p.facts, err = settleFacts(cfg, o); err != nil {
+		return nil, err
+	}
 	req, err := boxRequest(cfg, o)
 	if err != nil {
 		return nil, err
@@ -121,7 +130,7 @@ func run(ctx context.Context, cfg *config.Config, o *options, red *redact.Redact
 	if err != nil {
 		return nil, err
 	}
-	in, err := prepare(ctx, t, cfg, ps)
+	in, err := prepare(ctx, t, cfg, ps, p.facts)
 	if err != nil {
 		return nil, err
 	}
@@ -140,7 +149,7 @@ func run(ctx context.Context, cfg *config.Config, o *options, red *redact.Redact
 	if err != nil {
 		return nil, err
 	}
-	ev, err := makeEvidence(ctx, t, cfg, in, mats, out, imgs, key, started)
+	ev, err := makeEvidence(ctx, t, cfg, in, attested{mats, out, imgs, key, started})
 	if err != nil {
 		return nil, err
 	}
@@ -151,7 +160,7 @@ func run(ctx context.Context, cfg *config.Config, o *options, red *redact.Redact
 // happens before the first byte is published), publishes, checks that the
 // destination holds exactly what this run published, and then puts the
 // local outputs in place.
-func publishAndRecord(ctx context.Context, t tools, cfg *config.Config, in *prepared, key stagingKey, out *built, imgs []image, ev *evidence) (*Result, error) {
+func publishAndRecord(ctx context.Context, t tools, cfg *config.Config, in *prepared, key stagingKey, out *built, imgs []image, ev *evidence.Evidence) (*Result, error) {
 	res := planResult(key, out, ev)
 	local, err := stageLocal(t, cfg, in.outDir, ev, res)
 	if err != nil {
@@ -168,6 +177,16 @@ func publishAndRecord(ctx context.Context, t tools, cfg *config.Config, in *prep
 			return nil, err
 		}
 		err := verifyPublished(ctx, t, in.store, cfg, key, ev)
+		// Another run caught half-way through its publish completes it
+		// in a moment, leaving its own consistent build, which is as
+		// good as ours: look again before publishing again, at random
+		// moments, so that runs colliding once do not collide again.
+		for look := 0; errors.Is(err, ErrConcurrentPublish) && look < settleLooks; look++ {
+			if werr := waitJittered(ctx, attempt); werr != nil {
+				return nil, werr
+			}
+			err = verifyPublished(ctx, t, in.store, cfg, key, ev)
+		}
 		if err == nil {
 			break
 		}
@@ -180,11 +199,22 @@ func publishAndRecord(ctx context.Context, t tools, cfg *config.Config, in *prep
 }
 
 // maxPublishAttempts bounds how often a run publishes again after finding
-// the destination changed under it.
-const maxPublishAttempts = 3
+// the destination changed under it; settleLooks how often it looks again,
+// after a pause, before publishing again.
+const (
+	maxPublishAttempts = 5
+	settleLooks        = 2
+)
 
-func newInvocationID() string {
-	b := make([]byte, 16)
-	_, _ = rand.Read(b)
-	return hex.EncodeToString(b)
+// waitJittered pauses between 100 and 400 ms times attempt.
+func waitJittered(ctx context.Context, attempt int) error {
+	d := time.Duration(attempt) * (100*time.Millisecond + time.Duration(mrand.Int64N(int64(300*time.Millisecond))))
+	timer := time.NewTimer(d)
+	defer timer.Stop()
+	select {
+	case <-timer.C:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
 }

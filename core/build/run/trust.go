@@ -2,7 +2,6 @@ package run
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
@@ -14,23 +13,13 @@ import (
 
 	"github.com/mmbuild/mmbuild/core/build/config"
 	"github.com/mmbuild/mmbuild/core/build/remote"
+	"github.com/mmbuild/mmbuild/core/evidence"
 	"github.com/mmbuild/mmbuild/core/evidence/attestation"
 	"github.com/mmbuild/mmbuild/core/evidence/digest"
 	"github.com/mmbuild/mmbuild/core/evidence/sbom"
 	"github.com/mmbuild/mmbuild/core/evidence/signing"
 	catalogsdk "github.com/mmbuild/mmbuild/sdk/sbom"
 	"github.com/mmbuild/mmbuild/sdk/storage"
-)
-
-// File names of the trust outputs, beside provenance.json locally and at
-// the staging URL.
-const (
-	BundleName = "provenance.intoto.jsonl"
-	// SBOMName is the SPDX SBOM's; sbom.FileName gives each format's.
-	SBOMName = "sbom.spdx.json"
-	// The Sigstore bundles (v0.3) of the signed statements, one statement
-	// each, as cosign 3 reads them (verify-blob-attestation --bundle).
-	SigstoreName = "provenance.sigstore.json"
 )
 
 // loadSigners returns the keys the attestation is signed with: --sign-key
@@ -89,74 +78,19 @@ func sourceDateEpoch(env builderEnv, fallback time.Time) time.Time {
 	return fallback.UTC()
 }
 
-// signAndSBOM signs the statement and writes the SBOMs, as configured,
-// into ev: the .intoto.jsonl bundle (nil when neither is asked for), the
-// Sigstore bundles of what is signed, and the SBOM documents.
-func signAndSBOM(ctx context.Context, t tools, cfg *config.Config, in *prepared, ev *evidence, out *built, mats []fetchedMaterial, key stagingKey) error {
-	var lines [][]byte
-	var err error
-	if len(in.signers) > 0 {
-		var env []byte
-		if env, ev.sigstore, err = signing.SignForms(ctx, ev.data, in.signers...); err != nil {
-			return fmt.Errorf("signing the attestation: %w", err)
-		}
-		ev.envelope = env
-		lines = append(lines, env)
-	}
-	if cfg.SBOM != nil || t.o.sbom {
-		if ev.sboms, err = makeSBOMs(ctx, t, cfg, in, out, mats, key); err != nil {
-			return err
-		}
-		if len(lines) == 0 {
-			// Unsigned: the statement travels as an envelope without
-			// signatures, so the bundle keeps one format.
-			prov, err := json.Marshal(signing.Envelope{PayloadType: signing.PayloadType, Payload: ev.data})
-			if err != nil {
-				return err
-			}
-			lines = append(lines, prov)
-		}
-		for i, sb := range ev.sboms {
-			var line []byte
-			if len(in.signers) == 0 {
-				line, err = json.Marshal(signing.Envelope{PayloadType: signing.PayloadType, Payload: sb.statement})
-			} else {
-				line, ev.sboms[i].sigstore, err = signing.SignForms(ctx, sb.statement, in.signers...)
-			}
-			if err != nil {
-				return fmt.Errorf("signing the SBOM attestation: %w", err)
-			}
-			lines = append(lines, line)
-		}
-	}
-	if len(lines) == 0 {
-		return nil
-	}
-	ev.bundle, err = signing.Bundle(lines...)
-	return err
-}
-
-// sbomFile is one SBOM: its format, the document, its statement and, when
-// signed, the statement's Sigstore bundle.
-type sbomFile struct {
-	format         string
-	doc, statement []byte
-	sigstore       []byte
-}
-
 // sbomTimeout bounds the cataloguing of one artifact.
 const sbomTimeout = 15 * time.Minute
 
-// makeSBOMs writes the SBOM documents of the configured formats (SPDX by
-// default) and their statements: the artifacts as the core hashed them,
-// what the cataloger found inside each (refused unless it read the very
-// file the core hashed), the source, the materials and the tools.
-func makeSBOMs(ctx context.Context, t tools, cfg *config.Config, in *prepared, out *built, mats []fetchedMaterial, key stagingKey) ([]sbomFile, error) {
-	inputs := sbom.Inputs{Name: filepath.Base(in.workDir), Created: sourceDateEpoch(in.env, out.finished)}
+// sbomRequest asks for the SBOMs of the configured formats (SPDX by
+// default): the artifacts as the core hashed them, what the cataloger
+// finds inside each (refused unless it read the very file the core
+// hashed), the source, the materials and the tools.
+func sbomRequest(t tools, cfg *config.Config, in *prepared, b attested) *evidence.SBOMRequest {
+	inputs := sbom.Inputs{Name: filepath.Base(in.workDir), Created: sourceDateEpoch(in.env, b.out.finished)}
 	if in.src.Commit != "" {
 		inputs.Source = &sbom.Source{Repo: in.src.Repo, Commit: in.src.Commit}
 	}
-	for _, m := range mats {
+	for _, m := range b.mats {
 		inputs.Materials = append(inputs.Materials, sbom.Material{URI: t.red.String(remote.Redact(m.uri)), Digest: m.digest})
 	}
 	if t.o.toolVersion != "" {
@@ -165,65 +99,43 @@ func makeSBOMs(ctx context.Context, t tools, cfg *config.Config, in *prepared, o
 	if h := in.plugins.handler; h != nil {
 		inputs.Tools = append(inputs.Tools, sbom.Tool{Name: "mmbuild-plugin-" + h.Name, Version: h.Info.Version})
 	}
+	cat := &cataloger{t: t, cfg: cfg, ps: in.plugins, paths: map[string]string{}}
 	seen := map[string]bool{}
-	for _, a := range out.subjects() {
+	for _, a := range b.out.subjects() {
 		if seen[a.Name] {
 			continue
 		}
 		seen[a.Name] = true
 		art := sbom.Artifact{Name: a.Name, Digest: a.Digest, Size: a.Size}
-		if key.url != "" {
-			art.DownloadLocation = t.red.String(remote.Redact(remote.Join(key.url, a.Name)))
+		if b.key.url != "" {
+			art.DownloadLocation = t.red.String(remote.Redact(remote.Join(b.key.url, a.Name)))
 		}
-		if c := in.plugins.cataloger; c != nil {
-			contents, tool, err := catalog(ctx, t, cfg, in.plugins, a)
-			if err != nil {
-				return nil, err
-			}
-			art.Contents = contents
-			if tool != "" && !hasTool(inputs.Tools, tool) {
-				name, version, _ := strings.Cut(tool, " ")
-				inputs.Tools = append(inputs.Tools, sbom.Tool{Name: name, Version: version})
-			}
-		}
+		cat.paths[a.Name] = a.Bytes()
 		inputs.Artifacts = append(inputs.Artifacts, art)
 	}
+	req := &evidence.SBOMRequest{Inputs: inputs}
 	if c := in.plugins.cataloger; c != nil {
-		inputs.Tools = append(inputs.Tools, sbom.Tool{Name: "mmbuild-plugin-" + c.Name, Version: c.Info.Version})
+		req.Inputs.Tools = append(req.Inputs.Tools, sbom.Tool{Name: "mmbuild-plugin-" + c.Name, Version: c.Info.Version})
+		req.Catalog = cat
 	}
-	formats := []string{sbom.SPDX}
-	if cfg.SBOM != nil && len(cfg.SBOM.Formats) > 0 {
-		formats = cfg.SBOM.Formats
+	if cfg.SBOM != nil {
+		req.Formats = cfg.SBOM.Formats
 	}
-	var files []sbomFile
-	for _, f := range formats {
-		doc, err := sbom.Document(inputs, f)
-		if err != nil {
-			return nil, err
-		}
-		st, err := sbom.Statement(inputs, f, doc)
-		if err != nil {
-			return nil, fmt.Errorf("attesting the SBOM: %w", err)
-		}
-		files = append(files, sbomFile{format: f, doc: t.red.Bytes(doc), statement: t.red.Bytes(st)})
-	}
-	return files, nil
+	return req
 }
 
-func hasTool(tools []sbom.Tool, tool string) bool {
-	name, _, _ := strings.Cut(tool, " ")
-	for _, t := range tools {
-		if t.Name == name {
-			return true
-		}
-	}
-	return false
+// cataloger asks the cataloger plugin what is inside one artifact, within
+// the configured number of entries and sbomTimeout. What it reports is
+// taken only when it read the very file the core hashed.
+type cataloger struct {
+	t     tools
+	cfg   *config.Config
+	ps    *plugins
+	paths map[string]string // artifact name → the hashed bytes
 }
 
-// catalog asks the cataloger what is inside one artifact, within the
-// configured number of entries and sbomTimeout. What it reports is taken
-// only when it read the very file the core hashed.
-func catalog(ctx context.Context, t tools, cfg *config.Config, ps *plugins, a Artifact) (*sbom.Contents, string, error) {
+func (c *cataloger) Catalog(ctx context.Context, a sbom.Artifact) (*sbom.Contents, string, error) {
+	t, cfg, ps := c.t, c.cfg, c.ps
 	limit := int64(config.DefaultSBOMMaxEntries)
 	var opts map[string]string
 	if cfg.SBOM != nil {
@@ -235,13 +147,13 @@ func catalog(ctx context.Context, t tools, cfg *config.Config, ps *plugins, a Ar
 	ctx, cancel := context.WithTimeout(ctx, sbomTimeout)
 	defer cancel()
 	where := fmt.Sprintf("%s: sbom: cataloguing %s with %s", cfg.PositionOf("sbom"), a.Name, ps.cataloger.Name)
-	c := &sbom.Contents{}
+	contents := &sbom.Contents{}
 	started := time.Now()
 	res, err := ps.cataloger.Conn.Cataloger().Catalog(ctx, &catalogsdk.CatalogRequest{
-		CatalogerID: ps.catalogerID, Name: a.Name, Path: a.Bytes(), Options: opts, MaxEntries: limit,
+		CatalogerID: ps.catalogerID, Name: a.Name, Path: c.paths[a.Name], Options: opts, MaxEntries: limit,
 	}, func(ch catalogsdk.Chunk) error {
-		c.Packages = append(c.Packages, ch.Packages...)
-		c.Files = append(c.Files, ch.Files...)
+		contents.Packages = append(contents.Packages, ch.Packages...)
+		contents.Files = append(contents.Files, ch.Files...)
 		return nil
 	})
 	if err != nil {
@@ -253,8 +165,8 @@ func catalog(ctx context.Context, t tools, cfg *config.Config, ps *plugins, a Ar
 	if got, want := strings.ToLower(res.SHA256), a.Digest[digest.SHA256]; got != want {
 		return nil, "", fmt.Errorf("%s: the cataloger read a file whose sha256 is %q, the core hashed %s: its report is refused", where, got, want)
 	}
-	t.log.Info("catalogued", "artifact", a.Name, "packages", len(c.Packages), "files", len(c.Files), "tool", res.Tool, "took", time.Since(started).Round(time.Millisecond))
-	return c, res.Tool, nil
+	t.log.Info("catalogued", "artifact", a.Name, "packages", len(contents.Packages), "files", len(contents.Files), "tool", res.Tool, "took", time.Since(started).Round(time.Millisecond))
+	return contents, res.Tool, nil
 }
 
 // ErrUpstream reports a material whose upstream attestation does not

@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/mmbuild/mmbuild/internal/testkeys"
 	"os"
 	"path/filepath"
 	"strings"
@@ -43,18 +44,7 @@ func keys(t testing.TB) (keyPair, keyPair) {
 
 func newKey(t testing.TB, alg signing.Algorithm) keyPair {
 	t.Helper()
-	priv, pub, err := signing.Generate(alg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	s, err := signing.LoadSigner(priv)
-	if err != nil {
-		t.Fatal(err)
-	}
-	v, err := signing.LoadVerifier(pub)
-	if err != nil {
-		t.Fatal(err)
-	}
+	s, v := testkeys.Of(t, alg)
 	return keyPair{s, v}
 }
 

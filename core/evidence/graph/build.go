@@ -2,7 +2,6 @@ package graph
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"slices"
 	"strings"
@@ -170,7 +169,7 @@ func (b *builder) build(key, where string, rec *provenance.Record) {
 	if inv, err := rec.Invocation(); err == nil && inv.Handler != "" {
 		n.Details = append([]string{"handler " + short(clean(inv.Handler))}, n.Details...)
 	}
-	if k, ok := rec.Extra["stagingKey"].(string); ok && k != "" {
+	if k := rec.Config.StagingKey; k != "" {
 		n.Details = append(n.Details, "staging key "+short(clean(k)))
 	}
 	if rec.Source.URI != "" {
@@ -187,7 +186,7 @@ func (b *builder) build(key, where string, rec *provenance.Record) {
 	for _, s := range rec.Subjects {
 		subs = append(subs, attestation.Subject{Name: s.URI, Digest: s.Digest})
 	}
-	b.subjects(key, subs, imageNames(rec))
+	b.subjects(key, subs, rec.Config.ImageNames())
 }
 
 // subjects adds what a build produced, images among them.
@@ -210,29 +209,6 @@ func (b *builder) describes(to string, subs []attestation.Subject) {
 		b.add(skey, Artifact, short(clean(s.Name)), "")
 		b.edge(skey, to, digestString(s.Digest))
 	}
-}
-
-// imageNames are the subjects an mmbuild statement records as images.
-func imageNames(rec *provenance.Record) map[string]bool {
-	raw, ok := rec.Extra["images"]
-	if !ok {
-		return nil
-	}
-	data, err := json.Marshal(raw)
-	if err != nil {
-		return nil
-	}
-	var imgs []struct {
-		Name string `json:"name"`
-	}
-	if json.Unmarshal(data, &imgs) != nil {
-		return nil
-	}
-	out := map[string]bool{}
-	for _, im := range imgs {
-		out[im.Name] = true
-	}
-	return out
 }
 
 // digestAlgs are the algorithms a resource is keyed by, strongest first.

@@ -11,6 +11,7 @@ import (
 	"github.com/mmbuild/mmbuild/core/evidence/provenance"
 	"github.com/mmbuild/mmbuild/core/evidence/signing"
 	"github.com/mmbuild/mmbuild/core/evidence/verify"
+	"github.com/mmbuild/mmbuild/internal/testkeys"
 )
 
 const (
@@ -26,11 +27,11 @@ const hostile = "evil\"]; n1 --> x[\"<script>alert(1)</script>\n%% \\\"} -> {' &
 func build(name string, mats []provenance.Resource, subs []provenance.Resource) provenance.Build {
 	t0 := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
 	return provenance.Build{
-		BuilderID: "https://ci.example/" + name, HandlerID: "make", Params: []string{"dist"},
+		HandlerID: "make", Params: []string{"dist"},
 		ConfigSource: provenance.Resource{URI: "git+https://git.example/" + name + ".git@" + commit, Digest: provenance.Digest{"sha1": commit}},
 		EntryPoint:   "mmbuild.yaml", Materials: mats, Subjects: subs,
-		InvocationID: name, Started: t0, Finished: t0.Add(time.Minute),
-		Extra: map[string]any{"stagingKey": "key-" + name},
+		Run:    provenance.RunFacts{BuilderID: "https://ci.example/" + name, InvocationID: name, Started: t0, Finished: t0.Add(time.Minute)},
+		Config: provenance.BuildConfig{StagingKey: "key-" + name},
 	}
 }
 
@@ -41,23 +42,6 @@ func encode(t *testing.T, b provenance.Build, f provenance.Format) []byte {
 		t.Fatal(err)
 	}
 	return data
-}
-
-func keyPair(t *testing.T) (signing.Signer, signing.Verifier) {
-	t.Helper()
-	priv, pub, err := signing.Generate(signing.ECDSAP256)
-	if err != nil {
-		t.Fatal(err)
-	}
-	s, err := signing.LoadSigner(priv)
-	if err != nil {
-		t.Fatal(err)
-	}
-	v, err := signing.LoadVerifier(pub)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return s, v
 }
 
 func sign(t *testing.T, stmt []byte, s signing.Signer) []byte {
@@ -103,8 +87,8 @@ func hasEdge(g *Graph, from, to, digest string) bool {
 }
 
 func TestNewJoinsPipeline(t *testing.T) {
-	s, v := keyPair(t)
-	_, other := keyPair(t)
+	s, v := testkeys.Pair(t)
+	_, other := testkeys.Pair(t)
 	files := pipeline(t, s)
 	for _, tc := range []struct {
 		name             string
@@ -184,8 +168,8 @@ func TestNewBadInput(t *testing.T) {
 func hostileGraph(t *testing.T) *Graph {
 	b := build("x", []provenance.Resource{{URI: hostile, Digest: provenance.Digest{"sha256": sumLib}}},
 		[]provenance.Resource{{URI: hostile + "out", Digest: provenance.Digest{"sha256": sumApp}}})
-	b.BuilderID = hostile
-	b.Extra["stagingKey"] = hostile
+	b.Run.BuilderID = hostile
+	b.Config.StagingKey = hostile
 	g, err := New(context.Background(), []File{{Name: hostile, Data: encode(t, b, provenance.V02)}}, verify.Options{})
 	if err != nil {
 		t.Fatal(err)
@@ -284,7 +268,7 @@ func TestHTMLEscapes(t *testing.T) {
 }
 
 func TestRenderJSON(t *testing.T) {
-	s, _ := keyPair(t)
+	s, _ := testkeys.Pair(t)
 	g, err := New(context.Background(), pipeline(t, s), verify.Options{})
 	if err != nil {
 		t.Fatal(err)
@@ -303,7 +287,7 @@ func TestRenderJSON(t *testing.T) {
 }
 
 func TestLayoutRanks(t *testing.T) {
-	s, _ := keyPair(t)
+	s, _ := testkeys.Pair(t)
 	g, err := New(context.Background(), pipeline(t, s), verify.Options{})
 	if err != nil {
 		t.Fatal(err)

@@ -43,6 +43,22 @@ func ParseFormat(s string) (Format, error) {
 	return "", fmt.Errorf("SLSA provenance version %q: want %s", s, formatsAllowed)
 }
 
+// ParsePredicateType reads a provenance predicate type as a user writes
+// it: its URI (https://slsa.dev/provenance/v1) or its version (v1, v0.2).
+func ParsePredicateType(s string) (Format, error) {
+	switch s {
+	case PredicateV02:
+		return V02, nil
+	case PredicateV1:
+		return V1, nil
+	}
+	f, err := ParseFormat(s)
+	if err != nil {
+		return "", fmt.Errorf("predicate type %q: want %s or %s (or v0.2, v1)", s, PredicateV02, PredicateV1)
+	}
+	return f, nil
+}
+
 // PredicateType is the format's predicate type URI.
 func (f Format) PredicateType() string {
 	if f == V1 {

@@ -1,7 +1,3 @@
-// Package provenance builds the provenance statement of a build,
-// deterministically, in either format (Format): in-toto Statement v0.1 with
-// the SLSA v0.2 predicate (the default) or Statement v1 with SLSA v1; and
-// reads both back into one model (Record).
 package provenance
 
 import (
@@ -9,7 +5,10 @@ import (
 	"encoding/json"
 	"fmt"
 	"sort"
+	"strings"
 	"time"
+
+	"github.com/mmbuild/mmbuild/core/evidence/cifacts"
 
 	intoto "github.com/in-toto/in-toto-golang/in_toto"
 	"github.com/in-toto/in-toto-golang/in_toto/slsa_provenance/common"
@@ -25,6 +24,16 @@ const (
 	Redacted = "[redacted]"
 )
 
+// AttestBuildType is the buildType of a statement mmbuild attest writes:
+// artifacts mmbuild did not build, whose build it neither ran nor saw.
+const AttestBuildType = "https://mmbuild.dev/attest/v1"
+
+// Ours reports whether buildType is one mmbuild writes, whose parameters
+// and buildConfig have mmbuild's shape.
+func Ours(buildType string) bool {
+	return strings.HasPrefix(buildType, BuildTypePrefix) || buildType == AttestBuildType
+}
+
 // BuildType returns the URI naming a handler and its schema version.
 func BuildType(handlerID string) string { return BuildTypePrefix + handlerID + "/v1" }
 
@@ -39,7 +48,8 @@ type Resource struct {
 
 // Build is everything a statement records about one build.
 type Build struct {
-	BuilderID string
+	// BuildType names how the build was made; "" is BuildType(HandlerID).
+	BuildType string
 	// BuilderVersion is builder.version of a v1 statement (v0.2 has no
 	// place for it), e.g. {"mmbuild": "0.2.0"}.
 	BuilderVersion map[string]string
@@ -51,17 +61,49 @@ type Build struct {
 	EntryPoint   string   // the config path, relative to the source
 	// Environment is the builder's environment with secret values already
 	// replaced by Redacted.
-	Environment map[string]string
-	Materials   []Resource
-	Subjects    []Resource
-	// InvocationID identifies this run; Started and Finished are real times.
+	Environment  map[string]string
+	Materials    []Resource
+	Subjects     []Resource
+	Completeness Completeness
+	Reproducible bool
+	// Config is mmbuild's own record of the build (buildConfig); the zero
+	// value records nothing.
+	Config BuildConfig
+	// Run are the facts of this one run, the only fields (with
+	// BuilderVersion's tool version) that differ between two builds of the
+	// same inputs.
+	Run RunFacts
+}
+
+// RunFacts are the per-run facts of a build: the only parts of a
+// statement the determinism rule lets differ between two runs of the same
+// inputs. Each is recorded where its SLSA version puts it.
+type RunFacts struct {
+	// BuilderID is builder.id; "" is DefaultBuilderID.
+	BuilderID string
+	// InvocationID identifies this run; Started and Finished are real
+	// times (written in UTC; a zero time, not known, is not written).
 	InvocationID      string
 	Started, Finished time.Time
-	Completeness      Completeness
-	Reproducible      bool
-	// Extra is recorded in buildConfig (mmbuild-specific facts such as the
-	// staging key), nil for none.
-	Extra map[string]any
+	// CI is the CI job that ran the build (buildConfig.ci in v0.2,
+	// internalParameters.ci in v1); nil outside CI.
+	CI *cifacts.Facts
+}
+
+// buildType is the statement's buildType.
+func (b Build) buildType() string {
+	if b.BuildType != "" {
+		return b.BuildType
+	}
+	return BuildType(b.HandlerID)
+}
+
+// builderID is the statement's builder.id.
+func (b Build) builderID() string {
+	if b.Run.BuilderID != "" {
+		return b.Run.BuilderID
+	}
+	return DefaultBuilderID
 }
 
 // Completeness says honestly which parts of the record are complete.
@@ -79,10 +121,6 @@ func New(b Build) (*Statement, error) {
 	if err != nil {
 		return nil, err
 	}
-	builderID := b.BuilderID
-	if builderID == "" {
-		builderID = DefaultBuilderID
-	}
 	params := b.Params
 	if params == nil {
 		params = []string{}
@@ -94,8 +132,8 @@ func New(b Build) (*Statement, error) {
 			Subject:       subjects,
 		},
 		Predicate: slsa.ProvenancePredicate{
-			Builder:   common.ProvenanceBuilder{ID: builderID},
-			BuildType: BuildType(b.HandlerID),
+			Builder:   common.ProvenanceBuilder{ID: b.builderID()},
+			BuildType: b.buildType(),
 			Invocation: slsa.ProvenanceInvocation{
 				ConfigSource: slsa.ConfigSource{
 					URI:        b.ConfigSource.URI,
@@ -109,8 +147,8 @@ func New(b Build) (*Statement, error) {
 			Materials: sortedMaterials(b.Materials),
 		},
 	}
-	if b.Extra != nil {
-		st.Predicate.BuildConfig = b.Extra
+	if w := b.wire(); w != nil {
+		st.Predicate.BuildConfig = w
 	}
 	return st, nil
 }
@@ -145,14 +183,13 @@ func sortedMaterials(rs []Resource) []common.ProvenanceMaterial {
 }
 
 // metadata is the predicate's metadata: the run's id and times (in UTC, so
-// the bytes do not depend on the builder's time zone) and what b says is
-// complete and reproducible.
+// the bytes do not depend on the builder's time zone; a zero time is not
+// recorded) and what b says is complete and reproducible.
 func metadata(b Build) *slsa.ProvenanceMetadata {
-	started, finished := b.Started.UTC(), b.Finished.UTC()
 	return &slsa.ProvenanceMetadata{
-		BuildInvocationID: b.InvocationID,
-		BuildStartedOn:    &started,
-		BuildFinishedOn:   &finished,
+		BuildInvocationID: b.Run.InvocationID,
+		BuildStartedOn:    utc(b.Run.Started),
+		BuildFinishedOn:   utc(b.Run.Finished),
 		Completeness: slsa.ProvenanceComplete{
 			Parameters:  b.Completeness.Parameters,
 			Environment: b.Completeness.Environment,
@@ -160,6 +197,15 @@ func metadata(b Build) *slsa.ProvenanceMetadata {
 		},
 		Reproducible: b.Reproducible,
 	}
+}
+
+// utc is t in UTC, nil when zero (not known).
+func utc(t time.Time) *time.Time {
+	if t.IsZero() {
+		return nil
+	}
+	t = t.UTC()
+	return &t
 }
 
 // Parameters is what invocation.parameters holds.

@@ -35,14 +35,11 @@ func sample() Build {
 			{URI: "z.tar.gz", Digest: Digest{"sha256": strings.Repeat("f", 64)}},
 			{URI: "a.tar.gz", Digest: Digest{"sha256": strings.Repeat("1", 64)}},
 		},
-		InvocationID: "inv-1",
-		Started:      t0,
-		Finished:     t0.Add(time.Second),
+		Run:          RunFacts{InvocationID: "inv-1", Started: t0, Finished: t0.Add(time.Second)},
 		Completeness: Completeness{Parameters: true, Environment: true, Materials: true},
-		Extra: map[string]any{
-			"stagingKey":      "k",
-			"cacheable":       true,
-			storageOptionsKey: map[string]map[string]string{"materials[0]": {"region": "eu"}},
+		Config: BuildConfig{
+			StagingKey: "k", Cacheable: true,
+			StorageOptions: map[string]map[string]string{"materials[0]": {"region": "eu"}},
 		},
 	}
 }
@@ -84,7 +81,7 @@ func TestDeterministicAndRoundTrip(t *testing.T) {
 			if rec.BuildType != "https://mmbuild.dev/buildtypes/make/v1" || rec.BuilderID != DefaultBuilderID {
 				t.Fatalf("builder/buildType: %+v", rec)
 			}
-			if rec.Started == nil || !rec.Started.Equal(b.Started) || !rec.Finished.Equal(b.Finished) || rec.InvocationID != "inv-1" {
+			if rec.Started == nil || !rec.Started.Equal(b.Run.Started) || !rec.Finished.Equal(b.Run.Finished) || rec.InvocationID != "inv-1" {
 				t.Fatalf("metadata lost: %+v", rec)
 			}
 			if rec.Source.URI != b.ConfigSource.URI || rec.Source.Digest["sha1"] != commit || rec.EntryPoint != "mmbuild.yaml" {
@@ -98,12 +95,8 @@ func TestDeterministicAndRoundTrip(t *testing.T) {
 			if !reflect.DeepEqual(inv, want) {
 				t.Fatalf("invocation %+v, want %+v", inv, want)
 			}
-			if rec.Extra["stagingKey"] != "k" || rec.Extra["cacheable"] != true {
-				t.Fatalf("extra: %v", rec.Extra)
-			}
-			so, _ := rec.Extra[storageOptionsKey].(map[string]any)
-			if m, _ := so["materials[0]"].(map[string]any); m["region"] != "eu" {
-				t.Fatalf("storage options: %v", rec.Extra)
+			if !reflect.DeepEqual(rec.Config, b.Config) {
+				t.Fatalf("buildConfig %+v, want %+v", rec.Config, b.Config)
 			}
 		})
 	}
@@ -143,11 +136,11 @@ func TestV1Layout(t *testing.T) {
 	if _, ok := ext["environment"]; !ok {
 		t.Fatalf("environment missing from externalParameters %v", ext)
 	}
-	if _, ok := ext[storageOptionsKey]; !ok {
+	if _, ok := ext["storageOptions"]; !ok {
 		t.Fatalf("storage options (user-controlled) not in externalParameters %v", ext)
 	}
 	in := def.GetInternalParameters().AsMap()
-	if in["stagingKey"] != "k" || in[storageOptionsKey] != nil {
+	if in["stagingKey"] != "k" || in["storageOptions"] != nil {
 		t.Fatalf("internalParameters %v", in)
 	}
 	deps := def.GetResolvedDependencies()

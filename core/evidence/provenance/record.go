@@ -14,6 +14,7 @@ import (
 	slsa "github.com/in-toto/in-toto-golang/in_toto/slsa_provenance/v0.2"
 	"google.golang.org/protobuf/encoding/protojson"
 
+	"github.com/mmbuild/mmbuild/core/evidence/cifacts"
 	"github.com/mmbuild/mmbuild/core/evidence/signing"
 )
 
@@ -46,9 +47,13 @@ type Record struct {
 	// where it is part of the parameters).
 	Parameters  json.RawMessage
 	Environment json.RawMessage
-	// Extra is buildConfig (v0.2), or internalParameters with the storage
-	// options of externalParameters (v1): mmbuild's own facts.
-	Extra map[string]any
+	// Config is mmbuild's own record of the build (buildConfig in v0.2;
+	// internalParameters and externalParameters.storageOptions in v1),
+	// read strictly; zero for another builder's statement.
+	Config BuildConfig
+	// CI is the CI job the statement records (a per-run fact); nil when
+	// it records none (a build outside CI, or another builder's).
+	CI *cifacts.Facts
 }
 
 // Decode reads a provenance statement of either format, strictly: unknown
@@ -147,8 +152,12 @@ func (r *Record) readV02(raw json.RawMessage) error {
 			return err
 		}
 	}
-	if bc, ok := pred.BuildConfig.(map[string]any); ok {
-		r.Extra = bc
+	if pred.BuildConfig != nil && Ours(r.BuildType) {
+		data, err := json.Marshal(pred.BuildConfig)
+		if err != nil {
+			return err
+		}
+		return r.readConfig(data)
 	}
 	return nil
 }
@@ -187,10 +196,7 @@ func (r *Record) readV1(raw json.RawMessage) error {
 	if r.Parameters, err = protojson.Marshal(def.GetExternalParameters()); err != nil {
 		return err
 	}
-	if ip := def.GetInternalParameters(); ip != nil {
-		r.Extra = ip.AsMap()
-	}
-	if strings.HasPrefix(r.BuildType, BuildTypePrefix) {
+	if Ours(r.BuildType) {
 		// mmbuild's own: the source and the storage options are in the
 		// parameters, in the shape mmbuild writes.
 		var ext ExternalParameters
@@ -199,20 +205,16 @@ func (r *Record) readV1(raw json.RawMessage) error {
 		}
 		r.Source = Resource{URI: ext.Source.URI, Digest: copyDigest(ext.Source.Digest)}
 		r.EntryPoint = ext.Source.EntryPoint
-		if len(ext.StorageOptions) > 0 {
-			if r.Extra == nil {
-				r.Extra = map[string]any{}
+		if ip := def.GetInternalParameters(); ip != nil {
+			data, err := protojson.Marshal(ip)
+			if err != nil {
+				return err
 			}
-			so := map[string]any{}
-			for k, v := range ext.StorageOptions {
-				o := map[string]any{}
-				for ok, ov := range v {
-					o[ok] = ov
-				}
-				so[k] = o
+			if err := r.readConfig(data); err != nil {
+				return err
 			}
-			r.Extra[storageOptionsKey] = so
 		}
+		r.Config.StorageOptions = ext.StorageOptions
 		return nil
 	}
 	for _, m := range r.Materials {
@@ -276,10 +278,4 @@ func strictJSON(data []byte, out any) error {
 	dec := json.NewDecoder(bytes.NewReader(data))
 	dec.DisallowUnknownFields()
 	return dec.Decode(out)
-}
-
-// StagingURL is where the build published its subjects, from Extra.
-func (r *Record) StagingURL() string {
-	s, _ := r.Extra["stagingURL"].(string)
-	return s
 }

@@ -1,7 +1,9 @@
 package provenance
 
 import (
+	"encoding/json"
 	"fmt"
+	"time"
 
 	slsa1 "github.com/in-toto/attestation/go/predicates/provenance/v1"
 	ita1 "github.com/in-toto/attestation/go/v1"
@@ -31,10 +33,6 @@ type ExternalSource struct {
 	EntryPoint string `json:"entryPoint"`
 }
 
-// storageOptionsKey is the buildConfig entry (v0.2) that v1 records in
-// externalParameters: the user sets those options in the config.
-const storageOptionsKey = "storageOptions"
-
 // encodeV1 writes b as in-toto Statement v1 with the SLSA v1 predicate.
 // Every resource goes through the in-toto library's types and validators,
 // so what is written is what its decoder accepts.
@@ -54,27 +52,25 @@ func encodeV1(b Build) ([]byte, error) {
 		Source:      ExternalSource{URI: b.ConfigSource.URI, Digest: copyDigest(b.ConfigSource.Digest), EntryPoint: b.EntryPoint},
 		Environment: b.Environment,
 	}
-	internal := map[string]any{}
-	for k, v := range b.Extra {
-		if k == storageOptionsKey {
-			so, ok := v.(map[string]map[string]string)
-			if !ok {
-				return nil, fmt.Errorf("building statement: %s is %T", k, v)
-			}
-			ext.StorageOptions = so
-			continue
+	var internal *wireConfig
+	if w := b.wire(); w != nil {
+		// The storage options are the user's: externalParameters.
+		ext.StorageOptions = w.StorageOptions
+		in := *w
+		in.StorageOptions = nil
+		if data, _ := json.Marshal(in); string(data) != "{}" {
+			internal = &in
 		}
-		internal[k] = v
 	}
 	extStruct, err := canonical.StructOf(ext)
 	if err != nil {
 		return nil, fmt.Errorf("building statement: externalParameters: %w", err)
 	}
 	def := &slsa1.BuildDefinition{
-		BuildType:          BuildType(b.HandlerID),
+		BuildType:          b.buildType(),
 		ExternalParameters: extStruct,
 	}
-	if len(internal) > 0 {
+	if internal != nil {
 		if def.InternalParameters, err = canonical.StructOf(internal); err != nil {
 			return nil, fmt.Errorf("building statement: internalParameters: %w", err)
 		}
@@ -82,18 +78,14 @@ func encodeV1(b Build) ([]byte, error) {
 	for _, m := range sortedMaterials(b.Materials) {
 		def.ResolvedDependencies = append(def.ResolvedDependencies, descriptor(m.URI, Digest(m.Digest)))
 	}
-	builderID := b.BuilderID
-	if builderID == "" {
-		builderID = DefaultBuilderID
-	}
 	pred := &slsa1.Provenance{
 		BuildDefinition: def,
 		RunDetails: &slsa1.RunDetails{
-			Builder: &slsa1.Builder{Id: builderID, Version: b.BuilderVersion},
+			Builder: &slsa1.Builder{Id: b.builderID(), Version: b.BuilderVersion},
 			Metadata: &slsa1.BuildMetadata{
-				InvocationId: b.InvocationID,
-				StartedOn:    timestamppb.New(b.Started.UTC()),
-				FinishedOn:   timestamppb.New(b.Finished.UTC()),
+				InvocationId: b.Run.InvocationID,
+				StartedOn:    timestamp(b.Run.Started),
+				FinishedOn:   timestamp(b.Run.Finished),
 			},
 		},
 	}
@@ -116,6 +108,14 @@ func encodeV1(b Build) ([]byte, error) {
 		return nil, fmt.Errorf("encoding statement: %w", err)
 	}
 	return data, nil
+}
+
+// timestamp is t, nil when zero (not known).
+func timestamp(t time.Time) *timestamppb.Timestamp {
+	if t.IsZero() {
+		return nil
+	}
+	return timestamppb.New(t.UTC())
 }
 
 // descriptor is a resolved dependency. A git commit is recorded as

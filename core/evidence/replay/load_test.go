@@ -87,7 +87,7 @@ func TestCheckShape(t *testing.T) {
 		{name: "file:// config source", build: func(b *provenance.Build) { b.ConfigSource.URI = "file:///home/me/app" }, want: "unversioned work tree"},
 		{name: "no subjects", stmt: func(st *provenance.Record) { st.Subjects = nil }, want: "no subjects"},
 		{name: "images pushed", stmt: func(st *provenance.Record) {
-			st.Extra = map[string]any{"images": []any{map[string]any{"name": "oci://r/app:v1"}}}
+			st.Config.Images = []provenance.Image{{Name: "oci://r/app:v1"}}
 		}, want: "replaying builds with images is not supported"},
 		{name: "subject name with /", build: subject("dist/app.tar.gz"), want: "not a plain file name"},
 		{name: "subject name ../x", build: subject("../x"), want: "not a plain file name"},

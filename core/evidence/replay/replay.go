@@ -184,9 +184,6 @@ var handlerIDPattern = regexp.MustCompile(`^[a-z][a-z0-9+.-]*$`)
 // checkShape refuses a statement that names anything a replay could not
 // run safely.
 func checkShape(st *provenance.Record) error {
-	if _, err := st.Isolation(); err != nil {
-		return err
-	}
 	if !strings.HasPrefix(st.BuildType, provenance.BuildTypePrefix) {
 		return fmt.Errorf("buildType %q is not an mmbuild build type", st.BuildType)
 	}
@@ -208,7 +205,7 @@ func checkShape(st *provenance.Record) error {
 	if ep == "" || filepath.IsAbs(ep) || strings.HasPrefix(ep, "/") || strings.Contains("/"+ep+"/", "/../") {
 		return fmt.Errorf("the entry point %q is not a path inside the source", ep)
 	}
-	if imgs, ok := st.Extra["images"].([]any); ok && len(imgs) > 0 {
+	if imgs := st.Config.Images; len(imgs) > 0 {
 		// The builder pushed them: rebuilding would push again, to the
 		// tags the config names, and an image is not compared bit for bit.
 		return fmt.Errorf("the build pushed %d image(s) (artifacts.images): a replay would push them again, which it never does; replaying builds with images is not supported", len(imgs))
@@ -267,7 +264,7 @@ func Replay(ctx context.Context, data []byte, opts ...Option) (*Result, error) {
 		return nil, err
 	}
 	repo, commit, _ := splitConfigSource(st.Source.URI)
-	res := &Result{Commit: commit, Repo: repo, Signed: signed, KeyIDs: keyIDs, ResourceURI: st.StagingURL()}
+	res := &Result{Commit: commit, Repo: repo, Signed: signed, KeyIDs: keyIDs, ResourceURI: st.Config.StagingURL}
 	if res.ResourceURI == "" {
 		res.ResourceURI = st.Source.URI
 	}
@@ -317,7 +314,7 @@ func Replay(ctx context.Context, data []byte, opts ...Option) (*Result, error) {
 	}
 	// The rebuild runs in the box the original ran in: same mode, same
 	// network (whatever the config at the commit or the flags then said).
-	if box, _ := st.Isolation(); box != nil { // its shape was checked by Load
+	if box := st.Config.Isolation; box != nil { // its shape was checked by Decode
 		runOpts = append(runOpts[:len(runOpts):len(runOpts)], run.WithIsolation(box.Mode, box.Network))
 	}
 	out, err := o.rebuild(ctx, cfg, cfgPath, root, clone, runOpts)
@@ -444,7 +441,7 @@ func (o *options) diffoscope(ctx context.Context, st *provenance.Record, root st
 	if err != nil {
 		return false
 	}
-	stagingURL := st.StagingURL()
+	stagingURL := st.Config.StagingURL
 	if stagingURL == "" {
 		return false
 	}

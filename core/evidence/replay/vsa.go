@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/mmbuild/mmbuild/core/evidence"
 	"github.com/mmbuild/mmbuild/core/evidence/signing"
 	"github.com/mmbuild/mmbuild/core/evidence/vsa"
 )
@@ -16,13 +17,11 @@ const (
 	VSAName         = "vsa.json"          // the statement
 	VSABundleName   = "vsa.intoto.jsonl"  // its DSSE envelope, signed
 	VSASigstoreName = "vsa.sigstore.json" // its Sigstore bundle v0.3, signed
+	vsaBase         = "vsa"               // evidence.Sign's base of the names above
 )
 
 // EvidenceFile is one file of a replay's verdict.
-type EvidenceFile struct {
-	Name string
-	Data []byte
-}
+type EvidenceFile = evidence.File
 
 // Verdict is the VSA of a replay that ran, as files: the statement, and
 // with signers its envelope and Sigstore bundle. attestationURI names the
@@ -53,17 +52,7 @@ func Verdict(ctx context.Context, res *Result, attestationURI string, data []byt
 	if err != nil {
 		return nil, err
 	}
-	files := []EvidenceFile{{VSAName, stmt}}
-	if len(signers) == 0 {
-		return files, nil
-	}
-	line, sb, err := signing.SignForms(ctx, stmt, signers...)
-	if err != nil {
-		return nil, fmt.Errorf("signing the VSA: %w", err)
-	}
-	bundle, err := signing.Bundle(line)
-	if err != nil {
-		return nil, err
-	}
-	return append(files, EvidenceFile{VSABundleName, bundle}, EvidenceFile{VSASigstoreName, sb}), nil
+	// The same signed forms as the provenance's: vsa.json,
+	// vsa.intoto.jsonl, vsa.sigstore.json.
+	return evidence.Sign(ctx, vsaBase, stmt, signers...)
 }

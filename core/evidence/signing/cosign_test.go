@@ -36,8 +36,7 @@ func cosignFixture(t *testing.T) (dir, artifact, other string, build provenance.
 		HandlerID: "make",
 		Params:    []string{"dist"},
 		Subjects:  []provenance.Resource{{URI: "app.tar.gz", Digest: provenance.Digest{"sha256": hex.EncodeToString(sum[:])}}},
-		Started:   time.Unix(1700000000, 0),
-		Finished:  time.Unix(1700000060, 0),
+		Run:       provenance.RunFacts{Started: time.Unix(1700000000, 0), Finished: time.Unix(1700000060, 0)},
 	}
 	return dir, artifact, other, build
 }

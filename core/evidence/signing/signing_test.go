@@ -15,6 +15,7 @@ import (
 	"encoding/json"
 	"encoding/pem"
 	"errors"
+	"github.com/mmbuild/mmbuild/internal/testkeys"
 	"math/big"
 	"os"
 	"path/filepath"
@@ -53,19 +54,7 @@ func keyPair(t testing.TB, alg signing.Algorithm) (signing.Signer, signing.Verif
 
 func freshPair(t testing.TB, alg signing.Algorithm) (signing.Signer, signing.Verifier) {
 	t.Helper()
-	priv, pub, err := signing.Generate(alg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	s, err := signing.LoadSigner(priv)
-	if err != nil {
-		t.Fatal(err)
-	}
-	v, err := signing.LoadVerifier(pub)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return s, v
+	return testkeys.Of(t, alg)
 }
 
 func sign(t testing.TB, payload string, signers ...signing.Signer) *signing.Envelope {

@@ -216,8 +216,9 @@ func policyCI(p *Policy, rec *provenance.Record) []Check {
 	if p.CI != nil {
 		want = *p.CI
 	}
-	got, err := rec.CI()
-	if err == nil && got == nil {
+	got := rec.CI
+	var err error
+	if got == nil {
 		err = errors.New("the statement records no CI job")
 	}
 	check := func(name string, asked bool, ok func(*cifacts.Facts) (bool, string)) Check {
@@ -267,8 +268,9 @@ func policyIsolation(p *Policy, rec *provenance.Record) (Check, Check) {
 	if !needBox && !needNone {
 		return result(CheckPolicyIsolation, Skipped, "the policy allows any box"), result(CheckPolicyNetwork, Skipped, "the policy allows any network")
 	}
-	got, err := rec.Isolation()
-	if err == nil && got == nil {
+	got := rec.Config.Isolation
+	var err error
+	if got == nil {
 		err = errors.New("the statement records no box: its builder ran unboxed or did not say")
 	}
 	if err != nil {

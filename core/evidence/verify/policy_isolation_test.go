@@ -14,9 +14,9 @@ func TestPolicyIsolation(t *testing.T) {
 	weak := isolation.Off(isolation.ModeAuto, "bubblewrap (bwrap) is not installed")
 	off := isolation.Off(isolation.ModeOff, "")
 	rec := func(a *isolation.Applied) *provenance.Record {
-		r := &provenance.Record{Extra: map[string]any{}}
+		r := &provenance.Record{}
 		if a != nil {
-			r.Extra[provenance.IsolationKey] = a
+			r.Config.Isolation = a
 		}
 		return r
 	}

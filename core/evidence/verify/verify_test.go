@@ -81,7 +81,7 @@ func newFixture(t testing.TB) *fixture {
 		f.artifacts = append(f.artifacts, p)
 		f.build.Subjects = append(f.build.Subjects, provenance.Resource{URI: name, Digest: set})
 	}
-	f.build.BuilderID = builderID
+	f.build.Run.BuilderID = builderID
 	f.build.HandlerID = "make"
 	f.build.Params = []string{"dist"}
 	f.build.ConfigSource = provenance.Resource{URI: "git+" + repo + "@" + commit, Digest: provenance.Digest{"sha1": commit}}
@@ -90,8 +90,8 @@ func newFixture(t testing.TB) *fixture {
 		{URI: "git+" + repo + "@" + commit, Digest: provenance.Digest{"sha1": commit}},
 		{URI: "s3://bucket/webapp.tar.gz", Digest: provenance.Digest{"sha256": strings.Repeat("ab", 32)}},
 	}
-	f.build.Started = now.Add(-2 * time.Minute)
-	f.build.Finished = now.Add(-time.Minute)
+	f.build.Run.Started = now.Add(-2 * time.Minute)
+	f.build.Run.Finished = now.Add(-time.Minute)
 	return f
 }
 
@@ -300,15 +300,15 @@ func TestVerify(t *testing.T) {
 			return good(t, f)
 		}, failed: []string{verify.CheckMaterials}},
 		{name: "start after finish", att: func(t *testing.T, f *fixture) []byte {
-			f.build.Started, f.build.Finished = f.build.Finished, f.build.Started
+			f.build.Run.Started, f.build.Run.Finished = f.build.Run.Finished, f.build.Run.Started
 			return good(t, f)
 		}, failed: []string{verify.CheckTimes}},
 		{name: "finish in the future", att: func(t *testing.T, f *fixture) []byte {
-			f.build.Finished = now.Add(verify.MaxSkew + time.Minute)
+			f.build.Run.Finished = now.Add(verify.MaxSkew + time.Minute)
 			return good(t, f)
 		}, failed: []string{verify.CheckTimes}},
 		{name: "finish within the clock skew", att: func(t *testing.T, f *fixture) []byte {
-			f.build.Finished = now.Add(verify.MaxSkew - time.Minute)
+			f.build.Run.Finished = now.Add(verify.MaxSkew - time.Minute)
 			return good(t, f)
 		}, want: map[string]verify.Status{verify.CheckTimes: verify.Pass}},
 		{name: "unsigned statement allowed", att: func(t *testing.T, f *fixture) []byte { return f.statement(t) },

@@ -94,6 +94,10 @@ func copyFile(ctx context.Context, base *os.Root, e entry, dest string, durable 
 	if current == "." {
 		current = e.src
 	}
+	if clone(out, in) {
+		p.Add(e.size, current)
+		return finishFile(out, e, durable)
+	}
 	for {
 		if err := ctx.Err(); err != nil {
 			return err
@@ -107,6 +111,11 @@ func copyFile(ctx context.Context, base *os.Root, e entry, dest string, durable 
 			return err
 		}
 	}
+	return finishFile(out, e, durable)
+}
+
+// finishFile gives the copy e's permission bits, and syncs it if durable.
+func finishFile(out *os.File, e entry, durable bool) error {
 	if err := out.Chmod(e.mode.Perm()); err != nil {
 		return err
 	}
