@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 
@@ -58,7 +59,7 @@ statements in the .intoto.jsonl.`,
   mmbuild verify dist/app.tar.gz --attestation out/provenance.intoto.jsonl --key mmbuild.pub`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			req, err := o.request()
+			req, err := o.request(cmd.Context())
 			if err != nil {
 				return err
 			}
@@ -73,7 +74,7 @@ statements in the .intoto.jsonl.`,
 	f.StringArrayVar(&o.subjects, "subject", nil, "glob of the artifacts to attest, relative to --dir (repeat; required)")
 	f.StringArrayVar(&o.materials, "material", nil, "an input of the build: a local file, URI@sha256:HEX or git+URL@COMMIT (repeat)")
 	f.StringVar(&o.dir, "dir", ".", "the folder the subjects are in")
-	f.StringVar(&o.signKey, "sign-key", "", "private key (PEM) to sign the statements with (see mmbuild keys generate)")
+	f.StringVar(&o.signKey, "sign-key", "", "private key (PEM file, or a KMS key: awskms://, gcpkms://, azurekms://, hashivault://) to sign the statements with")
 	f.StringVar(&o.predicateType, "predicate-type", "", "provenance predicate type: https://slsa.dev/provenance/v0.2 (default) or https://slsa.dev/provenance/v1 (or v0.2, v1)")
 	f.StringSliceVar(&o.sbom, "sbom", nil, "also write SBOMs of the subjects in these formats: spdx, cyclonedx")
 	f.StringVar(&o.builderID, "builder-id", "", "builder.id URI recorded (default: $MMBUILD_BUILDER_ID, the CI runner's, or "+provenance.DefaultBuilderID+")")
@@ -83,7 +84,7 @@ statements in the .intoto.jsonl.`,
 }
 
 // request is the attest.Request the flags describe.
-func (o *attestOptions) request() (attest.Request, error) {
+func (o *attestOptions) request(ctx context.Context) (attest.Request, error) {
 	req := attest.Request{
 		Dir: o.dir, Subjects: o.subjects, Materials: o.materials,
 		BuilderID: o.builderID, ToolVersion: version,
@@ -106,7 +107,7 @@ func (o *attestOptions) request() (attest.Request, error) {
 		req.SBOMFormats = append(req.SBOMFormats, f)
 	}
 	if o.signKey != "" {
-		s, err := loadSigner(o.signKey)
+		s, err := loadSigner(ctx, o.signKey)
 		if err != nil {
 			return req, err
 		}

@@ -38,7 +38,7 @@ func TestExitCodes(t *testing.T) {
 		{name: "too many args", args: []string{"run", "extra"}, want: exitUsage, inStderr: `unknown command "extra" for "mmbuild run"`},
 		{name: "too few args", args: []string{"replay"}, want: exitUsage, inStderr: "accepts 1 arg(s), received 0"},
 		{name: "too few args, nested", args: []string{"pipeline", "run"}, want: exitUsage},
-		{name: "minimum args", args: []string{"verify"}, want: exitUsage, inStderr: "requires at least 1 arg(s)"},
+		{name: "minimum args", args: []string{"verify"}, want: exitUsage, inStderr: "give the artifacts to check, or their digests with --digest"},
 		{name: "usage error from a command", args: []string{"verify", "a.tar.gz"}, want: exitUsage, inStderr: "--attestation FILE is required"},
 		{name: "plain error", args: []string{"validate", "-f", missing}, want: exitError, inStderr: missing},
 		{name: "plain error, injected", fails: errors.New("boom"), want: exitError, inStderr: "mmbuild: boom\n"},

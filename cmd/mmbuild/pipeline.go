@@ -62,7 +62,7 @@ func runPipeline(ctx context.Context, g *globalOptions, o *runFlags, file string
 		return err
 	}
 	logger := g.logger()
-	opts, prog, err := o.runOptions(g, logger)
+	opts, prog, err := o.runOptions(ctx, g, logger)
 	if err != nil {
 		return err
 	}

@@ -44,6 +44,7 @@ type replayOptions struct {
 	dryRun        bool
 	vsaDir        string
 	signKey       string
+	identity      identityFlags
 }
 
 func newReplayCmd(g *globalOptions) *cobra.Command {
@@ -92,6 +93,7 @@ listed, and diffoscope is run on them when installed), 1 could not replay.`,
 	f := cmd.Flags()
 	f.StringArrayVar(&o.keys, "key", nil, "public key (PEM) the attestation must be signed with; repeatable")
 	f.IntVar(&o.threshold, "threshold", 1, "how many distinct --key signatures are required")
+	o.identity.addFlags(f)
 	f.BoolVar(&o.allowUnsigned, "allow-unsigned", false, "replay without checking the signature (who made the attestation is then unknown)")
 	f.BoolVar(&o.allowUnpinned, "allow-unpinned", false, "start plugins the attestation does not record (and, to fetch it from a URL, plugins without an entry in mmbuild.lock.hcl)")
 	f.StringVar(&o.config, "config", "", "build config to use instead of the one at the recorded entry point")
@@ -112,7 +114,7 @@ func runReplay(cmd *cobra.Command, g *globalOptions, o *replayOptions, src strin
 	case o.vsaDir != "" && o.dryRun:
 		return fmt.Errorf("--vsa: a dry run verifies nothing, there is no verdict to write")
 	case o.signKey != "":
-		s, err := loadSigner(o.signKey)
+		s, err := loadSigner(ctx, o.signKey)
 		if err != nil {
 			return err
 		}
@@ -268,7 +270,14 @@ func (o *replayOptions) replayOptions(g *globalOptions, logger hclog.Logger, reb
 		}
 		opts = append(opts, replay.WithKeys(v))
 	}
-	if len(o.keys) == 0 && o.allowUnsigned {
+	keyless, err := o.identity.keyless()
+	if err != nil {
+		return nil, err
+	}
+	if keyless != nil {
+		opts = append(opts, replay.WithKeyless(keyless))
+	}
+	if len(o.keys) == 0 && keyless == nil && o.allowUnsigned {
 		logger.Warn("replaying WITHOUT checking who made the attestation (--allow-unsigned)")
 	}
 	if o.config != "" {

@@ -109,7 +109,7 @@ func runBuild(cmd *cobra.Command, g *globalOptions, o *runFlags) error {
 	host := ps.Host()
 	// mmbuild exits after the run: the plugins are killed, not waited for.
 	defer host.CloseNoWait()
-	opts, prog, err := o.runOptions(g, logger)
+	opts, prog, err := o.runOptions(cmd.Context(), g, logger)
 	if err != nil {
 		return err
 	}

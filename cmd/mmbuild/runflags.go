@@ -1,6 +1,8 @@
 package main
 
 import (
+	"context"
+	"errors"
 	"fmt"
 	"slices"
 
@@ -32,6 +34,10 @@ type runFlags struct {
 	json           bool
 	builderID      string
 	signKey        string
+	keyless        bool   // sign keylessly, over the config's signing:
+	identityToken  string // keyless: the OIDC token's file, after the environment
+	signingConfig  string // keyless: the Sigstore instance's signing_config.json
+	trustedRoot    string // keyless: and its trusted_root.json
 	slsa           string
 	summary        string // run, build: Markdown job summary appended here
 	isolation      string // the box's mode, over the config's isolation.mode
@@ -71,7 +77,11 @@ func (o *runFlags) addFlags(f *pflag.FlagSet, c runCommand) {
 	f.BoolVar(&o.allowUnpinned, "allow-unpinned", false, "start plugins that have no entry in mmbuild.lock.hcl (their sha256 is still recorded)")
 	f.BoolVar(&o.requireDigests, "require-digests", false, "refuse materials without a digest in the config")
 	f.StringVar(&o.builderID, "builder-id", "", "builder.id URI recorded in the attestation (default: $MMBUILD_BUILDER_ID or https://mmbuild.dev/builder/local@v1)")
-	f.StringVar(&o.signKey, "sign-key", "", "private key (PEM) to sign the attestation with, over the config's signing: (see mmbuild keys generate)")
+	f.StringVar(&o.signKey, "sign-key", "", "private key (PEM) to sign the attestation with, or a KMS key (awskms://, gcpkms://, azurekms://, hashivault://, a KMS plugin's NAME://), over the config's signing: (see mmbuild keys generate)")
+	f.BoolVar(&o.keyless, "keyless", false, "sign keylessly, over the config's signing: the CI's OIDC identity token ($SIGSTORE_ID_TOKEN, GitHub Actions' id-token, or --identity-token) buys a Fulcio certificate; the signature is logged in Rekor and timestamped, in a Sigstore bundle")
+	f.StringVar(&o.identityToken, "identity-token", "", "keyless signing: file holding the OIDC identity token (audience sigstore), used when neither $SIGSTORE_ID_TOKEN nor GitHub Actions gives one")
+	f.StringVar(&o.signingConfig, "signing-config", "", "keyless signing: the Sigstore instance's signing_config.json (with --trusted-root; default: the public-good instance)")
+	f.StringVar(&o.trustedRoot, "trusted-root", "", "keyless signing: the Sigstore instance's trusted_root.json (with --signing-config)")
 	f.BoolVar(&o.sbom, "sbom", false, "write an SPDX 2.3 SBOM of the artifacts and attest it, as sbom: true")
 	f.StringVar(&o.slsa, "slsa", "", "SLSA provenance version to write, over the config's slsa: v0.2 (in-toto Statement v0.1, the default) or v1 (Statement v1)")
 	f.BoolVar(&o.keepWorkspace, "keep-workspace", false, "keep the run's scratch folder (materials, staging) for inspection")
@@ -90,7 +100,7 @@ func (o *runFlags) projectOptions(logger hclog.Logger, lockDirs ...string) []pro
 // that it cannot corrupt the JSON) and the progress reporter, which the
 // caller closes. The signing key is read here, once. A caller adds the
 // plugin host and anything particular to one build.
-func (o *runFlags) runOptions(g *globalOptions, logger hclog.Logger) ([]run.Option, progress.Reporter, error) {
+func (o *runFlags) runOptions(ctx context.Context, g *globalOptions, logger hclog.Logger) ([]run.Option, progress.Reporter, error) {
 	opts := []run.Option{
 		run.WithForce(o.force),
 		run.WithBuilderID(o.builderID),
@@ -125,9 +135,21 @@ func (o *runFlags) runOptions(g *globalOptions, logger hclog.Logger) ([]run.Opti
 		network = ""
 	}
 	opts = append(opts, run.WithIsolation(mode, network))
+	if o.keyless && o.signKey != "" {
+		return nil, nil, usageError{errors.New("--keyless and --sign-key: keyless signing signs alone, give one")}
+	}
+	if (o.signingConfig == "") != (o.trustedRoot == "") {
+		return nil, nil, usageError{errors.New("--signing-config and --trusted-root go together (the instance to sign with and its trust root)")}
+	}
+	if o.identityToken != "" {
+		opts = append(opts, run.WithHiddenFiles(o.identityToken))
+	}
+	opts = append(opts, run.WithKeyless(signing.KeylessConfig{TokenFile: o.identityToken, SigningConfig: o.signingConfig, TrustedRoot: o.trustedRoot}, o.keyless))
 	if o.signKey != "" {
-		opts = append(opts, run.WithHiddenFiles(o.signKey))
-		s, err := loadSigner(o.signKey)
+		if !signing.IsKMS(o.signKey) {
+			opts = append(opts, run.WithHiddenFiles(o.signKey))
+		}
+		s, err := loadSigner(ctx, o.signKey)
 		if err != nil {
 			return nil, nil, err
 		}
@@ -143,7 +165,15 @@ func (o *runFlags) runOptions(g *globalOptions, logger hclog.Logger) ([]run.Opti
 	return slices.Clip(opts), prog, nil
 }
 
-func loadSigner(path string) (signing.Signer, error) {
+// loadSigner reads --sign-key: a PEM file, or a KMS key.
+func loadSigner(ctx context.Context, path string) (signing.Signer, error) {
+	if signing.IsKMS(path) {
+		s, err := signing.LoadKMSSigner(ctx, path)
+		if err != nil {
+			return nil, fmt.Errorf("--sign-key: %w", err)
+		}
+		return s, nil
+	}
 	pem, err := signing.ReadKeyFile(path)
 	if err != nil {
 		return nil, fmt.Errorf("--sign-key: %w", err)

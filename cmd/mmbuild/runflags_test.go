@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -37,7 +38,7 @@ func TestRunFlags(t *testing.T) {
 		}
 		return c
 	}
-	shared := []string{"allow-unpinned", "builder-id", "isolation", "json", "keep-workspace", "network", "require-digests", "sbom", "sign-key", "slsa"}
+	shared := []string{"allow-unpinned", "builder-id", "identity-token", "isolation", "json", "keep-workspace", "keyless", "network", "require-digests", "sbom", "sign-key", "signing-config", "slsa", "trusted-root"}
 	for _, tc := range []struct {
 		cmd  *cobra.Command
 		own  []string
@@ -71,7 +72,7 @@ func TestBuildFlagsLegacy(t *testing.T) {
 func TestRunOptions(t *testing.T) {
 	var stdout, stderr bytes.Buffer
 	g := &globalOptions{stdout: &stdout, stderr: &stderr}
-	opts, prog, err := (&runFlags{force: true, json: true}).runOptions(g, hclog.NewNullLogger())
+	opts, prog, err := (&runFlags{force: true, json: true}).runOptions(context.Background(), g, hclog.NewNullLogger())
 	if err != nil || len(opts) == 0 || prog == nil {
 		t.Fatalf("runOptions: %d options, %v, %v", len(opts), prog, err)
 	}
@@ -80,7 +81,7 @@ func TestRunOptions(t *testing.T) {
 		t.Error("the options can be appended to in place: a pipeline's builds would share their tails")
 	}
 	missing := filepath.Join(t.TempDir(), "mmbuild.key")
-	_, _, err = (&runFlags{signKey: missing}).runOptions(g, hclog.NewNullLogger())
+	_, _, err = (&runFlags{signKey: missing}).runOptions(context.Background(), g, hclog.NewNullLogger())
 	if err == nil || !strings.Contains(err.Error(), "--sign-key") {
 		t.Fatalf("a missing --sign-key: %v", err)
 	}

@@ -23,28 +23,39 @@ type verifyOptions struct {
 	sourceCommit  string
 	json          bool
 	policy        string
+	digests       []string
+	identity      identityFlags
 }
 
 func newVerifyCmd(g *globalOptions) *cobra.Command {
 	o := &verifyOptions{}
 	cmd := &cobra.Command{
-		Use:   "verify ARTIFACT... --attestation FILE --key PUB",
+		Use:   "verify [ARTIFACT...] --attestation FILE (--key PUB | --certificate-identity[-regexp] ID --certificate-oidc-issuer ISSUER)",
 		Short: "Check artifacts against a signed attestation",
-		Long: `Check that an attestation is signed by the given keys and that it covers the
-artifacts, and report every check by name:
+		Long: `Check that an attestation is signed by the given keys, or keylessly by a
+trusted identity, and that it covers the artifacts, and report every check by
+name:
 
   envelope        the file parses (statement, DSSE envelope, Sigstore bundle
                   v0.1-v0.3 or .intoto.jsonl bundle) and the payload type is
                   application/vnd.in-toto+json
   signature       signatures verify with --threshold of the --key public keys
-                  (key ids in the envelope are only hints; a Sigstore
-                  bundle's transparency-log entries are not checked)
+                  (key ids in the envelope are only hints; a key-signed
+                  Sigstore bundle's transparency-log entries are not
+                  checked), or a Sigstore bundle's Fulcio certificate
+                  verifies under --trusted-root (the chain, the log entry's
+                  inclusion proof and that it is this envelope's, the
+                  timestamps, the SCT when the root has a CT log unless
+                  --insecure-ignore-sct) and names the identity given by
+                  --certificate-identity[-regexp] and
+                  --certificate-oidc-issuer[-regexp] (sigstore-go's verifier)
   statement-type  _type is https://in-toto.io/Statement/v0.1 or v1
   predicate-type  SLSA provenance v0.2 or v1, or a SLSA verification summary
                   (VSA v1, as mmbuild replay --vsa writes), decoded strictly
   subjects        every ARTIFACT has a subject named like its base name, and
                   every digest that subject records (sha256, sha512, sha1)
-                  matches the file
+                  matches the file; every --digest ALG:HEX (an artifact
+                  not at hand) is recorded by a subject
   builder-id      builder.id equals --builder-id
   source-uri      the source (v0.2 configSource.uri; v1 mmbuild's
                   externalParameters.source, another builder's git+
@@ -58,8 +69,9 @@ artifacts, and report every check by name:
                   (5 minutes of clock skew allowed); a VSA's timeVerified
   verification-result  a VSA's verdict is PASSED
 
-With --policy FILE (YAML, kept in the consumer's repository) four more:
+With --policy FILE (YAML, kept in the consumer's repository) more:
 
+  policy:identity        the keyless signer is one of identities[]
   policy:predicate-type  the predicate type is one of predicateTypes
   policy:builder-id      builder.id is one of builderIDs
   policy:source          the source is one of sources[].repo, at one of its
@@ -70,13 +82,17 @@ With --policy FILE (YAML, kept in the consumer's repository) four more:
   # verify-policy.yaml
   keys: [keys/release.pub]     # trusted keys, relative to the policy file
   threshold: 1
+  # or trusted keyless signers (issuer[Regexp], subject[Regexp], and the CI's
+  # certificate extensions repository, ref, workflow), under trustedRoot:
+  # identities: [{issuer: https://token.actions.githubusercontent.com,
+  #               subjectRegexp: ^https://github.com/org/app/, ref: refs/heads/main}]
   predicateTypes: [https://slsa.dev/provenance/v1]
   builderIDs: [https://ci.example.com/runner@v1]
   sources: [{repo: https://git.example.com/org/app.git, refs: [refs/heads/main]}]
   materials: [{uri: https://example.com/lib-1.2.tgz, sha256: 4b0f...}]
 
-Expectations not given are reported as skipped. Without --key (or policy
-keys), the signature check fails unless --allow-unsigned is given, and is
+Expectations not given are reported as skipped. Without --key or an identity
+(or the policy's), the signature check fails unless --allow-unsigned is given, and is
 then reported as skipped: the attestation's content is checked but nothing
 proves who made it.
 
@@ -86,9 +102,14 @@ yet). Exit status: 0 when no check failed, 1 otherwise, 2 on wrong usage.`,
   mmbuild verify dist/* --attestation build.intoto.jsonl --key a.pub --key b.pub --threshold 2 \
       --builder-id https://ci.example.com/runner@v1 --source-uri https://git.example.com/org/app.git
   mmbuild verify app.tar.gz --attestation statement.json --allow-unsigned --json
-  mmbuild verify app.tar.gz --attestation app.sigstore.json --policy verify-policy.yaml`,
-		Args: cobra.MinimumNArgs(1),
+  mmbuild verify app.tar.gz --attestation app.sigstore.json --policy verify-policy.yaml
+  mmbuild verify --digest sha512:46d4e2f7... --attestation sigstore.js.sigstore.json \
+      --certificate-identity-regexp '^https://github.com/sigstore/sigstore-js/' \
+      --certificate-oidc-issuer https://token.actions.githubusercontent.com --trusted-root trusted_root.json`,
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if len(args) == 0 && len(o.digests) == 0 {
+				return usageError{errors.New("give the artifacts to check, or their digests with --digest ALG:HEX")}
+			}
 			return verifyArtifacts(cmd.Context(), g, o, args)
 		},
 	}
@@ -101,7 +122,9 @@ yet). Exit status: 0 when no check failed, 1 otherwise, 2 on wrong usage.`,
 	f.StringVar(&o.sourceURI, "source-uri", "", "expected source repository (invocation.configSource.uri)")
 	f.StringVar(&o.sourceCommit, "source-commit", "", "expected source commit (invocation.configSource.digest.sha1)")
 	f.BoolVar(&o.json, "json", false, "print the report as JSON")
-	f.StringVar(&o.policy, "policy", "", "policy file (YAML): trusted keys and threshold, allowed predicate types, builder ids, source repos/refs, required material digests; each is a named check")
+	f.StringVar(&o.policy, "policy", "", "policy file (YAML): trusted keys and threshold or identities, allowed predicate types, builder ids, source repos/refs, required material digests; each is a named check")
+	f.StringArrayVar(&o.digests, "digest", nil, "an artifact's digest in place of the file (sha256:HEX or sha512:HEX): a subject must record it; repeatable")
+	o.identity.addFlags(f)
 	return cmd
 }
 
@@ -128,8 +151,13 @@ func verifyArtifacts(ctx context.Context, g *globalOptions, o *verifyOptions, ar
 			return usageError{fmt.Errorf("--key and the keys of --policy %s: give the trusted keys in one place", o.policy)}
 		}
 	}
+	keyless, err := verifyKeyless(o, policy)
+	if err != nil {
+		return err
+	}
 	opts := verify.Options{
 		Policy:        policy,
+		Keyless:       keyless,
 		Artifacts:     artifacts,
 		Threshold:     o.threshold,
 		AllowUnsigned: o.allowUnsigned,
@@ -137,7 +165,13 @@ func verifyArtifacts(ctx context.Context, g *globalOptions, o *verifyOptions, ar
 		SourceURI:     o.sourceURI,
 		SourceCommit:  o.sourceCommit,
 	}
-	var err error
+	for _, d := range o.digests {
+		dg, err := verify.ParseDigest(d)
+		if err != nil {
+			return usageError{fmt.Errorf("--digest: %w", err)}
+		}
+		opts.Digests = append(opts.Digests, dg)
+	}
 	if opts.Keys, err = loadKeys(o.keys); err != nil {
 		return err
 	}
@@ -158,6 +192,26 @@ func verifyArtifacts(ctx context.Context, g *globalOptions, o *verifyOptions, ar
 		fmt.Fprintf(g.stderr, "mmbuild: warning: the signature of %s was NOT verified (--allow-unsigned): nothing proves who made it\n", o.attestation)
 	}
 	return r.Err()
+}
+
+// verifyKeyless is the verifier of the identity the flags trust, or of the
+// policy's identities (the policy then holds it): trusted identities are
+// given in one place.
+func verifyKeyless(o *verifyOptions, policy *verify.Policy) (*signing.Keyless, error) {
+	if policy == nil || len(policy.Identities) == 0 {
+		return o.identity.keyless()
+	}
+	if _, ok, err := o.identity.identity(); ok || err != nil {
+		if err == nil {
+			err = usageError{fmt.Errorf("--certificate-identity and the identities of --policy %s: give the trusted identities in one place", o.policy)}
+		}
+		return nil, err
+	}
+	tr, err := o.identity.root(policy.TrustedRootPath())
+	if err != nil {
+		return nil, err
+	}
+	return nil, policy.UseTrustedRoot(tr, o.identity.options()...)
 }
 
 func printReport(w io.Writer, r *verify.Report) {

@@ -246,3 +246,42 @@ func must(b []byte, err error) []byte {
 	}
 	return b
 }
+
+// TestVerifyCLIByIdentity: npm's provenance of sigstore@2.0.0 (a real
+// public-good bundle) passes `mmbuild verify` offline with its digest and
+// the right identity, and fails with another, in one line.
+func TestVerifyCLIByIdentity(t *testing.T) {
+	in := testenv.NewInstall(t)
+	data, err := filepath.Abs("../../core/evidence/verify/testdata/publicgood")
+	if err != nil {
+		t.Fatal(err)
+	}
+	const sha512 = "46d4e2f74c4877316640000a6fdf8a8b59f1e0847667973e9859f774dd31b8f1e0937813b777fb66a2ac67d50540fe34640966eee9fc2ccca387082b4c85cd3c"
+	args := func(identityRegexp string, extra ...string) []string {
+		return append([]string{"verify", "--digest", "sha512:" + sha512,
+			"--attestation", filepath.Join(data, "sigstore.js@2.0.0-provenance.sigstore.json"),
+			"--trusted-root", filepath.Join(data, "public-good.json"),
+			"--certificate-identity-regexp", identityRegexp,
+			"--certificate-oidc-issuer", "https://token.actions.githubusercontent.com"}, extra...)
+	}
+	r := in.MustRun(t.TempDir(), args("^https://github.com/sigstore/sigstore-js/")...)
+	if s := statuses(t, r.Stdout); s["signature"] != "ok" || s["subjects"] != "ok" ||
+		!strings.Contains(r.Stdout, "https://github.com/sigstore/sigstore-js/.github/workflows/release.yml@refs/heads/main") {
+		t.Fatalf("%s\n%s", r.Stdout, r.Stderr)
+	}
+	r = in.Run(t.TempDir(), args("^https://github.com/octo/")...)
+	stderr := strings.TrimSpace(r.Stderr)
+	if r.Code != 1 || statuses(t, r.Stdout)["signature"] != "FAIL" || strings.Contains(stderr, "\n") ||
+		!strings.Contains(stderr, "verification failed: signature") || !strings.Contains(stderr, "^https://github.com/octo/") {
+		t.Fatalf("exit %d\n%s\n%s", r.Code, r.Stdout, r.Stderr)
+	}
+	for _, bad := range [][]string{
+		args("^https://github.com/sigstore/sigstore-js/", "--digest", "md5:00"),
+		{"verify", "--digest", "sha512:" + sha512, "--attestation", "x.json", "--certificate-identity", "a@example.com"},
+		{"verify", "--digest", "sha512:" + sha512, "--attestation", "x.json", "--trusted-root", "root.json", "--key", "a.pub"},
+	} {
+		if r := in.Run(t.TempDir(), bad...); r.Code != 2 || strings.Count(strings.TrimSpace(r.Stderr), "\n") != 0 {
+			t.Errorf("%v: exit %d, want 2\n%s", bad, r.Code, r.Stderr)
+		}
+	}
+}

@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/mmbuild/mmbuild/core/build/infile"
+	"github.com/mmbuild/mmbuild/core/evidence/signing"
 )
 
 // File names searched by Find, in order.
@@ -129,7 +130,12 @@ type Material struct {
 	// to it.
 	Attestation string   `yaml:"attestation,omitempty"`
 	Keys        []string `yaml:"keys,omitempty"` // parsed only
-	Options     Options  `yaml:"options,omitempty"`
+	// Identities are the keyless signers the attestation may be signed by
+	// instead, verified under TrustedRoot (a Sigstore trusted_root.json
+	// relative to the config; the public-good instance's when empty).
+	Identities  []signing.Identity `yaml:"identities,omitempty"`
+	TrustedRoot string             `yaml:"trustedRoot,omitempty"`
+	Options     Options            `yaml:"options,omitempty"`
 	// MaxSize bounds what the fetch may write ("500MiB", "2GB", bytes);
 	// 0 means DefaultMaxMaterialSize.
 	MaxSize int64    `yaml:"maxSize,omitempty"`
@@ -246,12 +252,19 @@ type SBOM struct {
 // DefaultSBOMMaxEntries bounds a cataloger's report per artifact.
 const DefaultSBOMMaxEntries = 500_000
 
-// Signing says which key signs the attestation: Key is a path or a secret
-// reference, KeySecret the name of a declared secret. Parsed only.
+// Signing says how the attestation is signed: with a key (Key is a PEM
+// file's path or a KMS key's URI, KeySecret the name of a declared secret
+// holding a PEM key), or keylessly (Keyless: the CI's OIDC identity,
+// Fulcio, Rekor and a timestamp authority of the instance SigningConfig
+// and TrustedRoot name, files in Sigstore's JSON formats relative to the
+// config; the public-good instance without them). Parsed only.
 type Signing struct {
-	Key       string   `yaml:"key,omitempty"`
-	KeySecret string   `yaml:"keySecret,omitempty"`
-	Pos       Position `yaml:"-"`
+	Key           string   `yaml:"key,omitempty"`
+	KeySecret     string   `yaml:"keySecret,omitempty"`
+	Keyless       bool     `yaml:"keyless,omitempty"`
+	SigningConfig string   `yaml:"signingConfig,omitempty"`
+	TrustedRoot   string   `yaml:"trustedRoot,omitempty"`
+	Pos           Position `yaml:"-"`
 }
 
 // Isolation is the box the builder runs in (isolation:). Values are

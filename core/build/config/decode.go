@@ -16,6 +16,7 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/mmbuild/mmbuild/core/build/isolation"
+	"github.com/mmbuild/mmbuild/core/evidence/signing"
 )
 
 // Parse parses and validates a config read from path. It does not expand
@@ -475,11 +476,37 @@ func (d *decoder) materials(v *yaml.Node, path string, dst *[]Material) error {
 			"digest":      func(v *yaml.Node, path string) error { return d.digest(v, path, &m.Digest) },
 			"attestation": d.setStr(&m.Attestation),
 			"keys":        d.setStrList(&m.Keys),
+			"identities":  func(v *yaml.Node, path string) error { return d.identities(v, path, &m.Identities) },
+			"trustedRoot": d.setStr(&m.TrustedRoot),
 			"options":     d.setOptions(&m.Options),
 			"maxSize":     d.setSize(&m.MaxSize),
 		})
 		*dst = append(*dst, m)
 		return err
+	})
+}
+
+// identities reads a list of keyless signers (signing.Identity's fields),
+// each checked where it is written.
+func (d *decoder) identities(v *yaml.Node, path string, dst *[]signing.Identity) error {
+	return d.list(v, path, func(elem *yaml.Node, p string) error {
+		var id signing.Identity
+		if _, err := d.mapping(elem, p, map[string]fieldFunc{
+			"issuer":        d.setStr(&id.Issuer),
+			"issuerRegexp":  d.setStr(&id.IssuerRegexp),
+			"subject":       d.setStr(&id.Subject),
+			"subjectRegexp": d.setStr(&id.SubjectRegexp),
+			"repository":    d.setStr(&id.Repository),
+			"ref":           d.setStr(&id.Ref),
+			"workflow":      d.setStr(&id.Workflow),
+		}); err != nil {
+			return err
+		}
+		if err := id.Check(); err != nil {
+			return d.errorf(elem, "%s: %v", p, err)
+		}
+		*dst = append(*dst, id)
+		return nil
 	})
 }
 
@@ -606,8 +633,11 @@ func (d *decoder) signing(v *yaml.Node, path string, dst **Signing) error {
 	s := &Signing{Pos: d.at(v)}
 	*dst = s
 	_, err := d.mapping(v, path, map[string]fieldFunc{
-		"key":       d.setStr(&s.Key),
-		"keySecret": d.setStr(&s.KeySecret),
+		"key":           d.setStr(&s.Key),
+		"keySecret":     d.setStr(&s.KeySecret),
+		"keyless":       d.setBool(&s.Keyless),
+		"signingConfig": d.setStr(&s.SigningConfig),
+		"trustedRoot":   d.setStr(&s.TrustedRoot),
 	})
 	return err
 }

@@ -145,8 +145,16 @@ func (c *Config) validateMaterials() error {
 		if err := c.validateDigest(indexPath("materials", i)+".digest", c.Materials[i].Digest); err != nil {
 			return err
 		}
-		if p := indexPath("materials", i); c.Materials[i].Attestation == AttestationAttached && len(c.Materials[i].Keys) == 0 {
-			return c.errorf(p+".attestation", "%s.attestation: %s needs keys: the public keys the image's attached provenance must be signed with", p, AttestationAttached)
+		m := &c.Materials[i]
+		p := indexPath("materials", i)
+		if m.Attestation == AttestationAttached && len(m.Keys) == 0 && len(m.Identities) == 0 {
+			return c.errorf(p+".attestation", "%s.attestation: %s needs keys or identities: whom the image's attached provenance must be signed by", p, AttestationAttached)
+		}
+		if (len(m.Identities) > 0 || m.TrustedRoot != "") && m.Attestation == "" {
+			return c.errorf(p+".identities", "%s: identities and trustedRoot say who signed the material's attestation: give attestation too", p)
+		}
+		if m.TrustedRoot != "" && len(m.Identities) == 0 {
+			return c.errorf(p+".trustedRoot", "%s.trustedRoot: no identities to verify under it", p)
 		}
 	}
 	return nil
@@ -222,10 +230,23 @@ func sortedKeys(m map[string]string) []string {
 	return keys
 }
 
-// validateSigning checks that the signing key's secret, if any, is declared.
+// validateSigning checks that the signing key's secret, if any, is
+// declared, and that keyless signing is asked for alone.
 func (c *Config) validateSigning(declared func(string) bool) error {
-	if s := c.Signing; s != nil && s.KeySecret != "" && !declared(s.KeySecret) {
+	s := c.Signing
+	if s == nil {
+		return nil
+	}
+	if s.KeySecret != "" && !declared(s.KeySecret) {
 		return c.errorf("signing.keySecret", "undeclared secret %q in signing.keySecret (declare it under secrets)", s.KeySecret)
+	}
+	switch {
+	case s.Keyless && (s.Key != "" || s.KeySecret != ""):
+		return c.errorf("signing.keyless", "keyless signing signs alone: drop signing.key and signing.keySecret, or keyless")
+	case !s.Keyless && (s.SigningConfig != "" || s.TrustedRoot != ""):
+		return c.errorf("signing", "signingConfig and trustedRoot are for keyless signing: add keyless: true")
+	case s.Keyless && (s.SigningConfig == "") != (s.TrustedRoot == ""):
+		return c.errorf("signing", "give signingConfig and trustedRoot together (the instance to sign with and its trust root), or neither for the public-good instance")
 	}
 	return nil
 }

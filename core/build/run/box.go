@@ -66,8 +66,11 @@ func boxSpec(cfg *config.Config, o *options, ws *workspace.Workspace, req isolat
 	}
 	spec.Path = filepath.SplitList(env("PATH"))
 	spec.Hide = append(spec.Hide, o.hidden...)
-	if s := cfg.Signing; s != nil && s.Key != "" {
+	if s := cfg.Signing; s != nil && signingKeyPath(cfg) != "" {
 		spec.Hide = append(spec.Hide, signingKeyPath(cfg))
+	}
+	if o.keyless.TokenFile != "" {
+		spec.Hide = append(spec.Hide, o.keyless.TokenFile)
 	}
 	for _, s := range cfg.Secrets {
 		if p, ok := secretFile(s.From); ok {

@@ -30,6 +30,8 @@ type options struct {
 	progress       progress.Reporter
 	noBaseEnv      bool
 	signers        []signing.Signer
+	keyless        signing.KeylessConfig // the command line's files; LookupEnv unused
+	keylessAlways  bool                  // --keyless: over the config's signing:
 	sbom           bool
 	slsa           provenance.Format
 	toolVersion    string
@@ -101,6 +103,15 @@ func WithProgress(p progress.Reporter) Option { return func(o *options) { o.prog
 // signing: entry.
 func WithSigners(s ...signing.Signer) Option {
 	return func(o *options) { o.signers = append(o.signers, s...) }
+}
+
+// WithKeyless sets keyless signing's identity token file and Sigstore
+// instance (--identity-token, --signing-config, --trusted-root) over the
+// config's signing:, and with always signs keylessly even when the config
+// does not ask for it (--keyless). The token is looked up with the run's
+// environment (WithLookupEnv) first.
+func WithKeyless(c signing.KeylessConfig, always bool) Option {
+	return func(o *options) { o.keyless, o.keylessAlways = c, always }
 }
 
 // WithSBOM writes and attests an SPDX SBOM of the artifacts, as sbom: true.

@@ -55,7 +55,7 @@ func prepare(ctx context.Context, t tools, cfg *config.Config, ps *plugins, fact
 	if in.env, err = buildEnv(t, cfg.Env, secrets, in.src); err != nil {
 		return nil, err
 	}
-	if in.signers, err = loadSigners(cfg, t.o.signers, secrets); err != nil {
+	if in.signers, err = loadSigners(ctx, cfg, t.o, secrets); err != nil {
 		return nil, err
 	}
 	if len(cfg.Artifacts.Images) > 0 && len(in.signers) == 0 {

@@ -11,6 +11,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/sigstore/sigstore-go/pkg/root"
+
 	"github.com/mmbuild/mmbuild/core/build/config"
 	"github.com/mmbuild/mmbuild/core/build/remote"
 	"github.com/mmbuild/mmbuild/core/evidence"
@@ -22,11 +24,29 @@ import (
 	"github.com/mmbuild/mmbuild/sdk/storage"
 )
 
-// loadSigners returns the keys the attestation is signed with: --sign-key
-// (WithSigners) or the config's signing: entry.
-func loadSigners(cfg *config.Config, given []signing.Signer, secrets map[string]string) ([]signing.Signer, error) {
-	if len(given) > 0 {
-		return given, nil
+// loadSigners returns the signers of the attestation: --sign-key
+// (WithSigners), keyless signing (--keyless, or signing.keyless), or the
+// config's signing: key, a PEM file, a secret or a KMS key
+// (signing.IsKMS).
+func loadSigners(ctx context.Context, cfg *config.Config, o *options, secrets map[string]string) ([]signing.Signer, error) {
+	if len(o.signers) > 0 {
+		return o.signers, nil
+	}
+	if kc, ok := keylessConfig(cfg, o); ok {
+		where := "--keyless"
+		if !o.keylessAlways {
+			where = cfg.PositionOf("signing.keyless").String() + ": signing.keyless"
+		}
+		for _, e := range cfg.Env {
+			if slices.Contains(signing.TokenVars, e.Var) {
+				return nil, fmt.Errorf("%s: env: %s would hand the build the means to sign as this job: keyless signing keeps it from the build", cfg.PositionOf("env"), e.Var)
+			}
+		}
+		k, err := kc.Signer(ctx)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", where, err)
+		}
+		return []signing.Signer{k}, nil
 	}
 	s := cfg.Signing
 	if s == nil {
@@ -40,6 +60,12 @@ func loadSigners(cfg *config.Config, given []signing.Signer, secrets map[string]
 			return nil, fmt.Errorf("%s: signing.keySecret: secret %q is not declared", s.Pos, s.KeySecret)
 		}
 		pem = []byte(v)
+	case signing.IsKMS(s.Key):
+		k, err := signing.LoadKMSSigner(ctx, s.Key)
+		if err != nil {
+			return nil, fmt.Errorf("%s: signing.key: %w", s.Pos, err)
+		}
+		return []signing.Signer{k}, nil
 	case s.Key != "":
 		b, err := signing.ReadKeyFile(signingKeyPath(cfg))
 		if err != nil {
@@ -47,7 +73,7 @@ func loadSigners(cfg *config.Config, given []signing.Signer, secrets map[string]
 		}
 		pem = b
 	default:
-		return nil, fmt.Errorf("%s: signing: give key (a PEM file) or keySecret", s.Pos)
+		return nil, fmt.Errorf("%s: signing: give key (a PEM file or a KMS key) or keySecret", s.Pos)
 	}
 	k, err := signing.LoadSigner(pem)
 	if err != nil {
@@ -57,14 +83,37 @@ func loadSigners(cfg *config.Config, given []signing.Signer, secrets map[string]
 	return []signing.Signer{k}, nil
 }
 
-// signingKeyPath is where the config's signing.key is: a path relative to
-// the config's folder. The signer reads it; the build's box hides it.
-func signingKeyPath(cfg *config.Config) string {
-	p := cfg.Signing.Key
-	if !filepath.IsAbs(p) {
-		p = filepath.Join(filepath.Dir(cfg.Path), p)
+// keylessConfig is how the run signs keylessly, if it does: the command
+// line's files, else the config's (relative to its folder).
+func keylessConfig(cfg *config.Config, o *options) (signing.KeylessConfig, bool) {
+	s := cfg.Signing
+	if !o.keylessAlways && (s == nil || !s.Keyless) {
+		return signing.KeylessConfig{}, false
 	}
-	return p
+	kc := o.keyless
+	kc.LookupEnv = o.lookupEnv
+	if kc.SigningConfig == "" && kc.TrustedRoot == "" && s != nil {
+		kc.SigningConfig, kc.TrustedRoot = configRelative(cfg, s.SigningConfig), configRelative(cfg, s.TrustedRoot)
+	}
+	return kc, true
+}
+
+// configRelative is a path of the config, relative to its folder ("" stays "").
+func configRelative(cfg *config.Config, p string) string {
+	if p == "" || filepath.IsAbs(p) {
+		return p
+	}
+	return filepath.Join(filepath.Dir(cfg.Path), p)
+}
+
+// signingKeyPath is where the config's signing.key is: a path relative to
+// the config's folder. The signer reads it; the build's box hides it. A
+// KMS key has no path: "".
+func signingKeyPath(cfg *config.Config) string {
+	if signing.IsKMS(cfg.Signing.Key) {
+		return ""
+	}
+	return configRelative(cfg, cfg.Signing.Key)
 }
 
 // sourceDateEpoch is the time reproducible outputs carry: SOURCE_DATE_EPOCH
@@ -182,12 +231,12 @@ func checkUpstream(ctx context.Context, t tools, store *remote.Store, cfg *confi
 	if m.Attestation == "" {
 		return nil
 	}
-	verifiers, err := loadVerifiers(cfg, m.Keys)
+	trust, err := loadTrust(cfg, m)
 	if err != nil {
 		return fmt.Errorf("%w: %w", ErrUpstream, err)
 	}
 	if m.Attestation == config.AttestationAttached {
-		return checkAttached(ctx, t, store, m, verifiers, manifest)
+		return checkAttached(ctx, t, store, m, trust, manifest)
 	}
 	dest, err := t.ws.StagingPath("upstream.intoto.jsonl")
 	if err != nil {
@@ -205,11 +254,11 @@ func checkUpstream(ctx context.Context, t tools, store *remote.Store, cfg *confi
 	data, err := attestation.Read(f)
 	if err == nil {
 		var up attestation.Upstream
-		if up, err = attestation.CheckUpstream(data, verifiers, got[digest.SHA256]); err == nil {
+		if up, err = attestation.CheckUpstream(data, trust, got[digest.SHA256]); err == nil {
 			if !up.Signed {
 				t.log.Warn("upstream attestation covers the material, but no keys were given to check who signed it", "material", store.Shown(m.URI))
 			}
-			t.log.Info("upstream attestation verified", "material", store.Shown(m.URI), "subject", up.Subject)
+			t.log.Info("upstream attestation verified", "material", store.Shown(m.URI), "subject", up.Subject, "keyless_signer", up.Signer)
 			return nil
 		}
 	}
@@ -221,7 +270,7 @@ func checkUpstream(ctx context.Context, t tools, store *remote.Store, cfg *confi
 // by one of the material's keys and has a subject whose sha256 is the
 // image's manifest digest. None attached, or none that vouches for it: one
 // line saying why (the refusal of each file, once per distinct reason).
-func checkAttached(ctx context.Context, t tools, store *remote.Store, m config.Material, verifiers []signing.Verifier, manifest string) error {
+func checkAttached(ctx context.Context, t tools, store *remote.Store, m config.Material, trust attestation.Trust, manifest string) error {
 	ref, err := config.ParseImage(m.URI)
 	if err != nil {
 		return fmt.Errorf("%w: %w", ErrUpstream, err)
@@ -248,7 +297,7 @@ func checkAttached(ctx context.Context, t tools, store *remote.Store, m config.M
 		data, err := attestation.ReadFile(filepath.Join(dest, f.Name))
 		if err == nil {
 			var up attestation.Upstream
-			if up, err = attestation.CheckUpstream(data, verifiers, want); err == nil {
+			if up, err = attestation.CheckUpstream(data, trust, want); err == nil {
 				t.log.Info("upstream attestation verified", "material", store.Shown(m.URI), "image", store.Shown(subject), "attached", store.Shown(f.Location), "subject", up.Subject)
 				return nil
 			}
@@ -258,6 +307,27 @@ func checkAttached(ctx context.Context, t tools, store *remote.Store, m config.M
 		}
 	}
 	return fmt.Errorf("%w: none of the %d attestations attached to %s vouches for it with the keys given: %s", ErrUpstream, len(resp.Files), store.Shown(subject), strings.Join(reasons, "; "))
+}
+
+// loadTrust is whom a material's attestation must be signed by: its keys
+// (paths relative to the config's folder), or keylessly its identities
+// under its trusted root (the public-good instance's when it names none).
+func loadTrust(cfg *config.Config, m config.Material) (attestation.Trust, error) {
+	keys, err := loadVerifiers(cfg, m.Keys)
+	if err != nil || len(m.Identities) == 0 {
+		return attestation.Trust{Keys: keys}, err
+	}
+	var tr root.TrustedMaterial
+	if m.TrustedRoot != "" {
+		tr, err = signing.LoadTrustedRoot(configRelative(cfg, m.TrustedRoot))
+	} else {
+		tr, err = signing.PublicGoodRoot()
+	}
+	if err != nil {
+		return attestation.Trust{}, err
+	}
+	k, err := signing.NewKeyless(tr, m.Identities)
+	return attestation.Trust{Keys: keys, Keyless: k}, err
 }
 
 // loadVerifiers reads the public keys a material's attestation must be

@@ -84,9 +84,14 @@ type Options struct {
 	// distinct ones of them (0 means 1) must verify it.
 	Verifiers []signing.Verifier
 	Threshold int
+	// Keyless trusts identities: a Sigstore bundle signed with a Fulcio
+	// certificate is accepted when it verifies under Keyless's trusted
+	// root for one of its identities. A bundle signed with a key is still
+	// checked against Verifiers.
+	Keyless *signing.Keyless
 	// AllowUnsigned accepts statements without checking who made them when
-	// no key is given. With keys it changes nothing: a statement they do
-	// not verify is refused.
+	// no key or identity is given. With them it changes nothing: a
+	// statement they do not verify is refused.
 	AllowUnsigned bool
 }
 
@@ -132,6 +137,9 @@ type Statement struct {
 	Verified bool
 	// KeyIDs are the ids of the keys that verified it, also when too few did.
 	KeyIDs []string
+	// Certified is the certificate that verified it, when it was signed
+	// keylessly by a trusted identity.
+	Certified *signing.Certified
 	// Err is why the statement is refused under the Options, nil when it is
 	// accepted; its kind is one of ErrMalformed, ErrNoKey, ErrUnsigned and
 	// ErrSignature.
@@ -169,30 +177,57 @@ func Open(data []byte, opts Options) (*Attestation, error) {
 		opts.Threshold = 1
 	}
 	a := &Attestation{Statements: make([]Statement, len(envs)), Sigstore: mediaType}
+	var kl keyless
+	if opts.Keyless != nil && mediaType != "" {
+		// A Sigstore bundle holds one envelope: its certificate, log entry
+		// and timestamps vouch for it as a whole.
+		kl.cert, kl.err = opts.Keyless.VerifyBundle(data)
+	}
 	for i := range envs {
-		a.Statements[i] = open(&envs[i], i+1, opts)
+		a.Statements[i] = open(&envs[i], i+1, opts, kl)
 	}
 	return a, nil
+}
+
+// keyless is the outcome of verifying a Sigstore bundle's certificate:
+// cert when it verified, else err (signing.ErrNoCertificate when the
+// bundle is signed with a key); both nil when not tried.
+type keyless struct {
+	cert *signing.Certified
+	err  error
 }
 
 // open checks one envelope: its payload type, then its signatures, then
 // its payload. Err is the first failure; the payload is read even when
 // the signature fails, so that callers can tell which statement failed.
-func open(env *signing.Envelope, line int, opts Options) Statement {
+func open(env *signing.Envelope, line int, opts Options, kl keyless) Statement {
 	st := Statement{Line: line, PayloadType: env.PayloadType, Payload: env.Payload, Signatures: len(env.Signatures)}
 	if env.PayloadType != signing.PayloadType {
 		st.Err = refuse(ErrMalformed, fmt.Errorf("payloadType is %q, want %q", env.PayloadType, signing.PayloadType))
 		return st
 	}
-	st.Err = st.verify(env, opts)
+	st.Err = st.verify(env, opts, kl)
 	if err := st.readPayload(); err != nil && st.Err == nil {
 		st.Err = err
 	}
 	return st
 }
 
-func (st *Statement) verify(env *signing.Envelope, opts Options) error {
-	if len(opts.Verifiers) == 0 {
+func (st *Statement) verify(env *signing.Envelope, opts Options, kl keyless) error {
+	switch {
+	case kl.cert != nil:
+		st.Verified, st.Certified = true, kl.cert
+		return nil
+	case kl.err != nil && !errors.Is(kl.err, signing.ErrNoCertificate):
+		// A certificate that did not verify: no key can vouch for it.
+		return refuse(ErrSignature, fmt.Errorf("keyless signature: %w", kl.err))
+	case opts.Keyless != nil && len(opts.Verifiers) == 0:
+		what := "the bundle is signed with a key"
+		if kl.err == nil {
+			what = "not a Sigstore bundle"
+		}
+		return refuse(ErrSignature, fmt.Errorf("keyless signature: %s, and no key was given to verify it with", what))
+	case len(opts.Verifiers) == 0:
 		if opts.AllowUnsigned {
 			return nil
 		}

@@ -136,7 +136,7 @@ func FuzzOpen(f *testing.F) {
 			checkAccepted(t, a, st)
 		}
 
-		if _, err := attestation.CheckUpstream(data, nil, strings.Repeat("ab", 32)); err != nil {
+		if _, err := attestation.CheckUpstream(data, attestation.Trust{}, strings.Repeat("ab", 32)); err != nil {
 			oneLine(t, "CheckUpstream", err)
 		}
 	})

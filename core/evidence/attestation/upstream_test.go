@@ -53,7 +53,7 @@ func TestCheckUpstream(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got, err := attestation.CheckUpstream(tt.data, tt.verifiers, tt.sha256)
+			got, err := attestation.CheckUpstream(tt.data, attestation.Trust{Keys: tt.verifiers}, tt.sha256)
 			if tt.err != nil {
 				if !errors.Is(err, tt.err) {
 					t.Fatalf("CheckUpstream: %+v, %v; want %v", got, err, tt.err)

@@ -70,6 +70,7 @@ type Result struct {
 
 type options struct {
 	verifiers     []signing.Verifier
+	keyless       *signing.Keyless
 	threshold     int
 	allowUnsigned bool
 	runOpts       []run.Option
@@ -94,6 +95,10 @@ type Option func(*options)
 func WithKeys(v ...signing.Verifier) Option {
 	return func(o *options) { o.verifiers = append(o.verifiers, v...) }
 }
+
+// WithKeyless accepts an attestation signed keylessly by one of k's
+// identities (a Sigstore bundle), besides the keys of WithKeys.
+func WithKeyless(k *signing.Keyless) Option { return func(o *options) { o.keyless = k } }
 
 // WithThreshold sets how many distinct keys must have signed. Default 1.
 func WithThreshold(n int) Option { return func(o *options) { o.threshold = n } }
@@ -144,7 +149,7 @@ var commitPattern = regexp.MustCompile(`^[0-9a-f]{40}$`)
 // verified it, and whether keys did. It never runs anything.
 func Load(data []byte, opts ...Option) (*provenance.Record, []string, bool, error) {
 	o := newOptions(opts)
-	a, err := attestation.Open(data, attestation.Options{Verifiers: o.verifiers, Threshold: o.threshold, AllowUnsigned: o.allowUnsigned})
+	a, err := attestation.Open(data, attestation.Options{Verifiers: o.verifiers, Keyless: o.keyless, Threshold: o.threshold, AllowUnsigned: o.allowUnsigned})
 	if err != nil {
 		return nil, nil, false, fmt.Errorf("%w: %w", ErrRefused, err)
 	}

@@ -17,6 +17,7 @@ func TestWithoutSigning(t *testing.T) {
 		{"key secret used only to sign", "handler: {id: make}\nartifacts: {files: [a]}\nsecrets: [{name: KEY}]\nsigning: {keySecret: KEY}\n", 0},
 		{"key secret the build uses too", "handler: {id: make}\nartifacts: {files: [a]}\nsecrets: [{name: KEY}, {name: OTHER}]\n" +
 			"env: [{var: K, valueFrom: {secret: KEY}}]\nsigning: {keySecret: KEY}\n", 2},
+		{"keyless", "handler: {id: make}\nartifacts: {files: [a]}\nsigning: {keyless: true}\n", 0},
 		{"no signing", "handler: {id: make}\nartifacts: {files: [a]}\nsecrets: [{name: OTHER}]\n", 1},
 	}
 	for _, tt := range tests {

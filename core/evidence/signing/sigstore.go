@@ -47,24 +47,32 @@ func SigstoreBundle(env *Envelope) ([]byte, error) {
 			Signatures: []*protodsse.Signature{{Sig: sig.Sig}},
 		}},
 	}
-	data, err := protojson.MarshalOptions{Multiline: false}.Marshal(b)
-	if err != nil {
-		return nil, fmt.Errorf("writing Sigstore bundle: %w", err)
-	}
-	// protojson varies its spacing from build to build; the published
-	// bytes must not.
-	out, err := compactJSON(data)
-	if err != nil {
-		return nil, fmt.Errorf("writing Sigstore bundle: %w", err)
-	}
-	return append(out, '\n'), nil
+	return marshalBundle(b)
 }
 
 // SignForms signs an in-toto statement with every signer and returns it in
 // both signed forms mmbuild publishes: the DSSE envelope as one compact
 // .intoto.jsonl line (all signatures), and its Sigstore bundle v0.3 (see
-// SigstoreBundle).
+// SigstoreBundle). A Bundler (keyless signing) signs alone and makes the
+// bundle itself.
 func SignForms(ctx context.Context, statement []byte, signers ...Signer) (line, sigstore []byte, err error) {
+	for _, s := range signers {
+		b, ok := s.(Bundler)
+		if !ok {
+			continue
+		}
+		if len(signers) > 1 {
+			return nil, nil, errors.New("signing: keyless signing signs alone (a Sigstore bundle holds one signature): drop the other keys")
+		}
+		env, bundle, err := b.SignBundle(ctx, PayloadType, statement)
+		if err != nil {
+			return nil, nil, err
+		}
+		if line, err = env.MarshalJSON(); err != nil {
+			return nil, nil, err
+		}
+		return line, bundle, nil
+	}
 	env, err := Sign(ctx, PayloadType, statement, signers...)
 	if err != nil {
 		return nil, nil, err

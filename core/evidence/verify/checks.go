@@ -91,9 +91,10 @@ func checkStatement(payload []byte, add func(string, Status, string, ...any)) (*
 
 // checkSubjects: every artifact is covered by a subject named like its
 // base name (the subject's name, or its last path element) with every
-// digest it records matching, at least one of them strong.
-func checkSubjects(ctx context.Context, subjects []provenance.Resource, artifacts []string) Check {
-	if len(artifacts) == 0 {
+// digest it records matching, at least one of them strong; every digest
+// given in place of an artifact is recorded by a subject.
+func checkSubjects(ctx context.Context, subjects []provenance.Resource, artifacts []string, digests []Digest) Check {
+	if len(artifacts) == 0 && len(digests) == 0 {
 		return result(CheckSubjects, Skipped, "no artifact given (%d subject%s recorded)", len(subjects), plural(len(subjects)))
 	}
 	type outcome struct {
@@ -119,6 +120,13 @@ func checkSubjects(ctx context.Context, subjects []provenance.Resource, artifact
 	wg.Wait()
 	var fails []string
 	algs := map[string]bool{}
+	for _, d := range digests {
+		if subjectWith(subjects, d) {
+			algs[d.Algorithm] = true
+			continue
+		}
+		fails = append(fails, fmt.Sprintf("%s: no subject records this digest", shortDigest(d)))
+	}
 	for _, r := range results {
 		if r.err != nil {
 			fails = append(fails, r.err.Error())
@@ -135,7 +143,7 @@ func checkSubjects(ctx context.Context, subjects []provenance.Resource, artifact
 		names = append(names, a)
 	}
 	sort.Strings(names)
-	n := len(artifacts)
+	n := len(artifacts) + len(digests)
 	if n == 1 {
 		return result(CheckSubjects, Pass, "1 artifact matches its subject (%s)", strings.Join(names, ", "))
 	}
@@ -143,6 +151,24 @@ func checkSubjects(ctx context.Context, subjects []provenance.Resource, artifact
 }
 
 var strongAlgs = []string{digest.SHA256, digest.SHA512}
+
+// subjectWith reports whether a subject records the digest.
+func subjectWith(subjects []provenance.Resource, d Digest) bool {
+	for _, s := range subjects {
+		if strings.EqualFold(s.Digest[d.Algorithm], d.Hex) {
+			return true
+		}
+	}
+	return false
+}
+
+func shortDigest(d Digest) string {
+	h := d.Hex
+	if len(h) > 16 {
+		h = h[:16] + "…"
+	}
+	return d.Algorithm + ":" + h
+}
 
 // coveredBy hashes the artifact and returns the algorithms of the subject
 // that matched it, or why none did.

@@ -12,6 +12,8 @@ import (
 
 	"gopkg.in/yaml.v3"
 
+	"github.com/sigstore/sigstore-go/pkg/root"
+
 	"github.com/mmbuild/mmbuild/core/build/isolation"
 	"github.com/mmbuild/mmbuild/core/evidence/cifacts"
 	"github.com/mmbuild/mmbuild/core/evidence/digest"
@@ -22,6 +24,7 @@ import (
 // Policy check names: reported after the standard checks, each one, when a
 // policy is given (skipped when the policy says nothing about it).
 const (
+	CheckPolicyIdentity      = "policy:identity"
 	CheckPolicyPredicateType = "policy:predicate-type"
 	CheckPolicyBuilderID     = "policy:builder-id"
 	CheckPolicySource        = "policy:source"
@@ -35,7 +38,7 @@ const (
 )
 
 // PolicyCheckNames lists the policy checks in report order.
-var PolicyCheckNames = []string{CheckPolicyPredicateType, CheckPolicyBuilderID, CheckPolicySource, CheckPolicyMaterials, CheckPolicyIsolation, CheckPolicyNetwork,
+var PolicyCheckNames = []string{CheckPolicyIdentity, CheckPolicyPredicateType, CheckPolicyBuilderID, CheckPolicySource, CheckPolicyMaterials, CheckPolicyIsolation, CheckPolicyNetwork,
 	CheckPolicyCIPlatform, CheckPolicyCIRepository, CheckPolicyCIRef, CheckPolicyCIRunner}
 
 // Policy is what a consumer requires of any builder's provenance, kept in
@@ -43,6 +46,13 @@ var PolicyCheckNames = []string{CheckPolicyPredicateType, CheckPolicyBuilderID, 
 //
 //	keys: [keys/release.pub]        # trusted public keys (relative to the file)
 //	threshold: 1                    # how many of them must have signed
+//	identities:                     # or: trusted keyless signers (any one of them)
+//	  - issuer: https://token.actions.githubusercontent.com   # or issuerRegexp
+//	    subjectRegexp: ^https://github.com/octo/app/          # or subject
+//	    repository: https://github.com/octo/app               # CI certificate extensions, optional
+//	    ref: refs/heads/main
+//	    workflow: https://github.com/octo/app/.github/workflows/release.yml@refs/heads/main
+//	trustedRoot: sigstore/trusted_root.json  # Sigstore's JSON; default the public-good instance's
 //	predicateTypes: [https://slsa.dev/provenance/v1]
 //	builderIDs: [https://github.com/actions/runner/github-hosted]
 //	sources:
@@ -61,18 +71,45 @@ var PolicyCheckNames = []string{CheckPolicyPredicateType, CheckPolicyBuilderID, 
 //	  protected: true               # and the platform protects it
 //	  runner: hosted                # hosted or self-hosted
 type Policy struct {
-	Keys           []string         `yaml:"keys"`
-	Threshold      int              `yaml:"threshold"`
-	PredicateTypes []string         `yaml:"predicateTypes"`
-	BuilderIDs     []string         `yaml:"builderIDs"`
-	Sources        []PolicySource   `yaml:"sources"`
-	Materials      []PolicyMaterial `yaml:"materials"`
-	Isolation      *PolicyIsolation `yaml:"isolation"`
-	CI             *PolicyCI        `yaml:"ci"`
+	Keys           []string           `yaml:"keys"`
+	Threshold      int                `yaml:"threshold"`
+	Identities     []signing.Identity `yaml:"identities"`
+	TrustedRoot    string             `yaml:"trustedRoot"`
+	PredicateTypes []string           `yaml:"predicateTypes"`
+	BuilderIDs     []string           `yaml:"builderIDs"`
+	Sources        []PolicySource     `yaml:"sources"`
+	Materials      []PolicyMaterial   `yaml:"materials"`
+	Isolation      *PolicyIsolation   `yaml:"isolation"`
+	CI             *PolicyCI          `yaml:"ci"`
 
 	// Path is the file the policy was read from; Verifiers its keys, loaded.
 	Path      string             `yaml:"-"`
 	Verifiers []signing.Verifier `yaml:"-"`
+	// Keyless verifies its identities, once UseTrustedRoot gave it a root.
+	Keyless *signing.Keyless `yaml:"-"`
+}
+
+// TrustedRootPath is the policy's trustedRoot, relative to its file; ""
+// when it names none.
+func (p *Policy) TrustedRootPath() string {
+	if p.TrustedRoot == "" || filepath.IsAbs(p.TrustedRoot) {
+		return p.TrustedRoot
+	}
+	return filepath.Join(filepath.Dir(p.Path), p.TrustedRoot)
+}
+
+// UseTrustedRoot sets the trusted root the policy's identities are
+// verified under (nothing to do when it has none).
+func (p *Policy) UseTrustedRoot(tr root.TrustedMaterial, opts ...signing.KeylessOption) error {
+	if len(p.Identities) == 0 {
+		return nil
+	}
+	k, err := signing.NewKeyless(tr, p.Identities, opts...)
+	if err != nil {
+		return fmt.Errorf("policy %s: identities: %w", p.Path, err)
+	}
+	p.Keyless = k
+	return nil
 }
 
 // PolicySource is a repository builds may come from, optionally at given
@@ -160,6 +197,14 @@ func (p *Policy) check() error {
 	if p.Threshold < 0 || (p.Threshold > 0 && p.Threshold > len(p.Keys)) {
 		return fmt.Errorf("threshold %d: %d keys given", p.Threshold, len(p.Keys))
 	}
+	for i, id := range p.Identities {
+		if err := id.Check(); err != nil {
+			return fmt.Errorf("identities[%d]: %w", i, err)
+		}
+	}
+	if p.TrustedRoot != "" && len(p.Identities) == 0 {
+		return errors.New("trustedRoot: no identities to verify under it")
+	}
 	for i, s := range p.Sources {
 		if s.Repo == "" {
 			return fmt.Errorf("sources[%d]: repo is empty", i)
@@ -194,12 +239,13 @@ func (p *Policy) check() error {
 }
 
 // policyChecks evaluates the policy against the statement read, one check
-// each; rec is nil for a verification summary (only the predicate type
-// applies to it).
-func policyChecks(p *Policy, predicateType string, rec *provenance.Record) []Check {
-	out := []Check{policyPredicateType(p, predicateType)}
+// each; rec is nil for a verification summary (only the signer and the
+// predicate type apply to it); cert is the signer's certificate when it
+// signed keylessly.
+func policyChecks(p *Policy, predicateType string, rec *provenance.Record, cert *Certificate) []Check {
+	out := []Check{policyIdentity(p, cert), policyPredicateType(p, predicateType)}
 	if rec == nil {
-		for _, n := range PolicyCheckNames[1:] {
+		for _, n := range PolicyCheckNames[2:] {
 			out = append(out, result(n, Skipped, "not applicable to a verification summary"))
 		}
 		return out
@@ -305,6 +351,23 @@ func policyIsolation(p *Policy, rec *provenance.Record) (Check, Check) {
 		netCheck = result(CheckPolicyNetwork, Fail, "the build reached the %s network; the policy requires none", got.Network)
 	}
 	return boxCheck, netCheck
+}
+
+// policyIdentity: the statement was signed keylessly by one of the
+// policy's identities (its certificate verified, then matched here).
+func policyIdentity(p *Policy, cert *Certificate) Check {
+	if len(p.Identities) == 0 {
+		return result(CheckPolicyIdentity, Skipped, "the policy names no identity")
+	}
+	if cert == nil {
+		return result(CheckPolicyIdentity, Fail, "no verified certificate: the statement is not signed keylessly by an identity the policy trusts")
+	}
+	for _, id := range p.Identities {
+		if id.Matches(cert.certified) == nil {
+			return result(CheckPolicyIdentity, Pass, "%s (issuer %s) is %s", cert.Subject, cert.Issuer, id)
+		}
+	}
+	return result(CheckPolicyIdentity, Fail, "%s (issuer %s) is none of the identities the policy trusts", cert.Subject, cert.Issuer)
 }
 
 func policyPredicateType(p *Policy, got string) Check {

@@ -49,7 +49,7 @@ func verifySBOM(ctx context.Context, st *attestation.Statement, pt string, opts 
 	for _, s := range st.Subjects {
 		subjects = append(subjects, provenance.Resource{URI: s.Name, Digest: s.Digest})
 	}
-	r.Checks = append(r.Checks, checkSubjects(ctx, subjects, opts.Artifacts))
+	r.Checks = append(r.Checks, checkSubjects(ctx, subjects, opts.Artifacts, opts.Digests))
 	for _, n := range []string{CheckBuilderID, CheckSourceURI, CheckSourceCommit, CheckMaterials, CheckTimes} {
 		add(n, Skipped, "not applicable to an SBOM")
 	}

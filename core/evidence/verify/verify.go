@@ -59,6 +59,9 @@ type Report struct {
 	OK     bool    `json:"ok"`
 	// KeyIDs are the ids of the keys whose signatures verified.
 	KeyIDs []string `json:"key_ids,omitempty"`
+	// Certificate is the signer's certificate when a trusted identity
+	// signed keylessly.
+	Certificate *Certificate `json:"certificate,omitempty"`
 	// Statement is the parsed statement when it parsed, whatever the
 	// checks say: use it only when OK.
 	Statement *provenance.Record `json:"-"`
@@ -104,13 +107,18 @@ const MaxSkew = 5 * time.Minute
 
 // Options are what to verify and against what.
 type Options struct {
-	// Artifacts are paths of files that subjects must cover.
+	// Artifacts are paths of files that subjects must cover; Digests are
+	// artifacts given by a digest instead of the file (--digest).
 	Artifacts []string
+	Digests   []Digest
 	// Keys verify the signature; Threshold of them (default 1) must.
 	Keys      []signing.Verifier
 	Threshold int
+	// Keyless verifies a Sigstore bundle signed with a certificate: its
+	// trusted root and the identities trusted. Nil: the policy's, if any.
+	Keyless *signing.Keyless
 	// AllowUnsigned reports the signature check as skipped instead of
-	// failed when no key is given.
+	// failed when no key or identity is given.
 	AllowUnsigned bool
 	// Expectations; empty means not checked (reported as skipped).
 	//
@@ -155,14 +163,15 @@ func Attestation(ctx context.Context, data []byte, opts Options) (*Report, error
 }
 
 func (o *Options) openOptions() attestation.Options {
-	return attestation.Options{Verifiers: o.Keys, Threshold: o.Threshold, AllowUnsigned: o.AllowUnsigned}
+	return attestation.Options{Verifiers: o.Keys, Threshold: o.Threshold, AllowUnsigned: o.AllowUnsigned, Keyless: o.Keyless}
 }
 
 // withPolicyKeys is opts with the policy's keys and threshold when no key
-// was given: the policy is where a consumer keeps whom it trusts.
+// was given, and its identities when none was: the policy is where a
+// consumer keeps whom it trusts.
 func (o Options) withPolicyKeys() Options {
-	if len(o.Keys) == 0 && o.Policy != nil {
-		o.Keys, o.Threshold = o.Policy.Verifiers, o.Policy.Threshold
+	if o.Policy != nil && len(o.Keys) == 0 && o.Keyless == nil {
+		o.Keys, o.Threshold, o.Keyless = o.Policy.Verifiers, o.Policy.Threshold, o.Policy.Keyless
 	}
 	return o
 }
@@ -214,7 +223,7 @@ func verify(ctx context.Context, a *attestation.Attestation, openErr error, opts
 	if isVSA(st.Payload) {
 		verifyVSA(ctx, st.Payload, opts, now(), r, add)
 		if opts.Policy != nil && r.VSA != nil {
-			r.Checks = append(r.Checks, policyChecks(opts.Policy, st.PredicateType, nil)...)
+			r.Checks = append(r.Checks, policyChecks(opts.Policy, st.PredicateType, nil, r.Certificate)...)
 		}
 		return r
 	}
@@ -225,7 +234,7 @@ func verify(ctx context.Context, a *attestation.Attestation, openErr error, opts
 	}
 	r.Statement = prov
 	r.Checks = append(r.Checks,
-		checkSubjects(ctx, prov.Subjects, opts.Artifacts),
+		checkSubjects(ctx, prov.Subjects, opts.Artifacts, opts.Digests),
 		checkBuilderID(prov, opts.BuilderID),
 		checkSourceURI(prov, opts.SourceURI),
 		checkSourceCommit(prov, opts.SourceCommit),
@@ -234,7 +243,7 @@ func verify(ctx context.Context, a *attestation.Attestation, openErr error, opts
 		result(CheckVerdict, Skipped, "not a verification summary"),
 	)
 	if opts.Policy != nil {
-		r.Checks = append(r.Checks, policyChecks(opts.Policy, prov.PredicateType, prov)...)
+		r.Checks = append(r.Checks, policyChecks(opts.Policy, prov.PredicateType, prov, r.Certificate)...)
 	}
 	return r
 }
@@ -242,12 +251,17 @@ func verify(ctx context.Context, a *attestation.Attestation, openErr error, opts
 // checkSignature reports what Open found of the statement's signatures.
 func checkSignature(st *attestation.Statement, opts Options, r *Report, add func(string, Status, string, ...any)) {
 	sigs := fmt.Sprintf("%d signature%s", st.Signatures, plural(st.Signatures))
-	if len(opts.Keys) == 0 {
+	if st.Certified != nil {
+		r.Certificate = newCertificate(st.Certified)
+		add(CheckSignature, Pass, "%s; trusted identity: %s", st.Certified, st.Certified.Identity)
+		return
+	}
+	if len(opts.Keys) == 0 && opts.Keyless == nil {
 		if opts.AllowUnsigned {
-			add(CheckSignature, Skipped, "NOT VERIFIED: no key given and unsigned attestations allowed (%s present)", sigs)
+			add(CheckSignature, Skipped, "NOT VERIFIED: no key or identity given and unsigned attestations allowed (%s present)", sigs)
 			return
 		}
-		add(CheckSignature, Fail, "no key given to verify the %s with (give a public key, or allow unsigned attestations)", sigs)
+		add(CheckSignature, Fail, "no key or identity given to verify the %s with (give a public key or a certificate identity, or allow unsigned attestations)", sigs)
 		return
 	}
 	threshold := opts.Threshold

@@ -37,7 +37,7 @@ func verifyVSA(ctx context.Context, payload []byte, opts Options, now time.Time,
 	for _, sub := range s.Subjects {
 		subjects = append(subjects, provenance.Resource{URI: sub.Name, Digest: sub.Digest})
 	}
-	r.Checks = append(r.Checks, checkSubjects(ctx, subjects, opts.Artifacts))
+	r.Checks = append(r.Checks, checkSubjects(ctx, subjects, opts.Artifacts, opts.Digests))
 	for _, n := range []string{CheckBuilderID, CheckSourceURI, CheckSourceCommit, CheckMaterials} {
 		add(n, Skipped, "not applicable to a verification summary")
 	}
