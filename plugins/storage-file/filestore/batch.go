@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"sync"
 
+	"github.com/mmbuild/mmbuild/sdk/progress"
 	"github.com/mmbuild/mmbuild/sdk/storage"
 )
 
@@ -94,8 +95,7 @@ func (st *Store) PutBatch(ctx context.Context, req *storage.PutBatchRequest) (*s
 	if len(files) == 0 {
 		return total, nil
 	}
-	var mu sync.Mutex
-	p := &progress{report: func(pr storage.Progress) { req.Report(pr) }, total: total.Bytes}
+	p := progress.NewMeter(req.Report, total.Bytes)
 	out := make([]staged, len(files))
 	var wg sync.WaitGroup
 	errs := make([]error, len(files))
@@ -112,15 +112,8 @@ func (st *Store) PutBatch(ctx context.Context, req *storage.PutBatchRequest) (*s
 				return
 			}
 			tmp := filepath.Join(parent, hiddenName(name, "put"))
-			// Progress is counted under the lock: the copies run at once.
-			var last int64
-			own := &progress{report: func(pr storage.Progress) {
-				mu.Lock()
-				p.add(pr.DoneBytes-last, pr.Current)
-				last = pr.DoneBytes
-				mu.Unlock()
-			}}
-			if err := j.src.copyTo(ctx, tmp, false, own); err != nil {
+			// p adds up the copies that run at once.
+			if err := j.src.copyTo(ctx, tmp, false, p); err != nil {
 				errs[i] = fmt.Errorf("writing %s: %w", j.dest, err)
 				return
 			}
