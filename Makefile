@@ -129,6 +129,8 @@ bench: build
 	$(GO) test ./core/plugins/pluginhost -run '^$$' -bench 'Start|ExecEmptyGo' -benchtime 40x
 	$(GO) run ./internal/bench/hash
 	.ci/install-test-servers.sh --bench
+	@# Cost that grows like the work: 1 GiB and 10,000 files to S3 and file://, and each cache hit, against rclone and cp + sha256sum.
+	MMBUILD_BENCH=1 MMBUILD_BENCH_BIN=$(CURDIR)/bin $(GO) test ./internal/bench/scale -run '^TestBenchScale$$' -count=1 -v -timeout 60m | grep -v '^=== RUN'
 	cd plugins/storage-s3 && MMBUILD_BENCH=1 $(GO) test -run '^TestBenchTransfer$$' -count=1 -v -timeout 30m . | grep -v '^=== RUN'
 	@# Cataloguing a 100 MiB tar.gz through mmbuild-plugin-sbom-syft against syft alone.
 	cd plugins/sbom-syft && GOWORK=off MMBUILD_BENCH=1 $(GO) test -run '^TestBenchCatalog$$' -count=1 -v -timeout 30m . | grep -v -e '^=== RUN' -e '\[DEBUG\]'

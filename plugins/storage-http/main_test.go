@@ -54,7 +54,7 @@ func TestBinaryDescribe(t *testing.T) {
 	// Describe also checks the API version and the same Info over the
 	// handshake.
 	info := sdktest.DescribeWant(t, bin, sdktest.Want{Name: "http", Version: testVersion, Kinds: []string{"storage:http", "storage:https"},
-		Capabilities: []string{"storage:progress", "storage:put", "storage:resume"}, ExactCapabilities: true})
+		Capabilities: []string{storage.CapabilityBatch, storage.CapabilityProgress, storage.CapabilityPut, storage.CapabilityResume}, ExactCapabilities: true})
 	for _, k := range info.Kinds {
 		if !json.Valid(info.ConfigSchema[k]) {
 			t.Errorf("describe: config schema of %s: %q", k, info.ConfigSchema[k])

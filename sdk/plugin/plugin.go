@@ -185,6 +185,9 @@ func newOptions(opts []Option) (*options, error) {
 	if len(o.handlers)+len(o.storages)+len(o.catalogers) == 0 {
 		return nil, fmt.Errorf("plugin %q serves nothing (use plugin.WithHandler, plugin.WithStorage or plugin.WithCataloger)", o.name)
 	}
+	if err := o.checkCapabilities(); err != nil {
+		return nil, err
+	}
 	if o.version == "" {
 		o.version = "devel"
 		if bi, ok := debug.ReadBuildInfo(); ok && bi.Main.Version != "" && bi.Main.Version != "(devel)" {
@@ -203,9 +206,8 @@ func (o *options) info() *Info {
 	}
 	add := func(kind string, component any) {
 		info.Kinds = append(info.Kinds, kind)
-		if c, ok := component.(Capabler); ok {
-			info.Capabilities = append(info.Capabilities, c.Capabilities()...)
-		}
+		caps, _ := capabilities(kind, component) // checked by newOptions
+		info.Capabilities = append(info.Capabilities, caps...)
 		if s, ok := component.(Schemer); ok {
 			if info.ConfigSchema == nil {
 				info.ConfigSchema = map[string]json.RawMessage{}

@@ -10,13 +10,13 @@ import (
 	"fmt"
 	"hash/fnv"
 	"io/fs"
+	"maps"
 	mrand "math/rand/v2"
 	"net/url"
 	"os"
 	"path/filepath"
 	"sort"
 	"strings"
-	"sync"
 	"testing"
 
 	"github.com/mmbuild/mmbuild/sdk/storage"
@@ -52,6 +52,25 @@ func WithoutModes() StorageOption {
 	return func(s *storageSuite) { s.noModes = true }
 }
 
+// WithOptions passes opts in every request the suite makes, as the core
+// passes a use's options merged with its credentials entry: what the
+// backend's schema requires (a root, a region) and its credentials.
+//
+// Default: no options.
+func WithOptions(opts map[string]string) StorageOption {
+	return func(s *storageSuite) { s.opts = maps.Clone(opts) }
+}
+
+// WithRefusedCredential declares options, set over those of WithOptions,
+// that carry a credential the backend's server refuses (a wrong token).
+// The suite then checks that Stat, Get and (unless ReadOnly) Put with them
+// fail with fs.ErrPermission, and that no error shows one of their values.
+//
+// Default: not checked, as it needs a server that checks credentials.
+func WithRefusedCredential(opts map[string]string) StorageOption {
+	return func(s *storageSuite) { s.refused = maps.Clone(opts) }
+}
+
 // Storage runs the storage conformance suite against s, as subtests of t.
 //
 // base is a URL prefix the test owns, ending in "/" ("file:///tmp/x/",
@@ -85,6 +104,11 @@ func WithoutModes() StorageOption {
 //     backend keeps working afterwards.
 //   - Progress: progress is optional, but when reported DoneBytes never
 //     decreases and never exceeds a known TotalBytes.
+//   - UnknownOption: Stat, Get and Put with an option key the backend does
+//     not know fail with an error that names the key, and write nothing.
+//   - RefusedCredential (WithRefusedCredential only): see there.
+//   - Batch (a storage.Batcher that is not ReadOnly): PutBatch and
+//     StatBatch give what Put and Stat give, item by item.
 func Storage(t *testing.T, s storage.Storage, base string, opts ...StorageOption) {
 	t.Helper()
 	u, err := url.Parse(base)
@@ -110,6 +134,10 @@ func Storage(t *testing.T, s storage.Storage, base string, opts ...StorageOption
 	t.Run("InvalidURL", suite.invalidURL)
 	t.Run("Cancel", suite.cancel)
 	t.Run("Progress", suite.progress)
+	t.Run("UnknownOption", suite.unknownOption)
+	if suite.refused != nil {
+		t.Run("RefusedCredential", suite.refusedCredential)
+	}
 	if _, ok := s.(storage.Batcher); ok && suite.seed == nil {
 		t.Run("Batch", suite.batch)
 	}
@@ -158,7 +186,7 @@ func (s *storageSuite) batch(t *testing.T) {
 	for i := range 5 {
 		f := testFile{fmt.Sprintf("b%d.bin", i), 1000*i + 1, 0o644}
 		src, data := writeFile(t, dir, f)
-		items = append(items, storage.PutRequest{SourcePath: src, URL: s.url(t, f.rel), Digest: fileDigest(t, src)})
+		items = append(items, storage.PutRequest{Options: s.options(), SourcePath: src, URL: s.url(t, f.rel), Digest: fileDigest(t, src)})
 		datas = append(datas, data)
 		total += int64(len(data))
 	}
@@ -167,9 +195,9 @@ func (s *storageSuite) batch(t *testing.T) {
 		t.Fatalf("PutBatch: %v", err)
 	}
 	checkTransfer(t, "PutBatch", transfer{resp.Bytes, resp.Files, false}, transfer{total, int64(len(items)), false})
-	stats := []storage.StatRequest{{URL: s.url(t, "missing")}}
+	stats := []storage.StatRequest{{Options: s.options(), URL: s.url(t, "missing")}}
 	for _, it := range items {
-		stats = append(stats, storage.StatRequest{URL: it.URL})
+		stats = append(stats, storage.StatRequest{Options: s.options(), URL: it.URL})
 	}
 	out, err := b.StatBatch(t.Context(), &storage.StatBatchRequest{Items: stats})
 	if err != nil {
@@ -206,7 +234,12 @@ type storageSuite struct {
 	seed    func(t testing.TB, rel, sourcePath string)
 	noDirs  bool
 	noModes bool
+	opts    map[string]string // in every request
+	refused map[string]string // over opts: a credential the server refuses
 }
+
+// options returns a fresh copy of the options for one request.
+func (s *storageSuite) options() map[string]string { return maps.Clone(s.opts) }
 
 const bigSize = 5 << 20
 
@@ -287,7 +320,7 @@ func (s *storageSuite) place(t testing.TB, name, src string, want transfer) stri
 		s.seed(t, s.rel(t, name), src)
 		return u
 	}
-	resp, err := s.s.Put(t.Context(), &storage.PutRequest{SourcePath: src, URL: u, Digest: fileDigest(t, src)})
+	resp, err := s.s.Put(t.Context(), &storage.PutRequest{Options: s.options(), SourcePath: src, URL: u, Digest: fileDigest(t, src)})
 	if err != nil {
 		t.Fatalf("Put %s to %s: %v", src, u, err)
 	}
@@ -298,7 +331,7 @@ func (s *storageSuite) place(t testing.TB, name, src string, want transfer) stri
 func (s *storageSuite) get(t testing.TB, ctx context.Context, u string, progress storage.ProgressFunc) (string, *storage.GetResponse, error) {
 	t.Helper()
 	dest := filepath.Join(t.TempDir(), "dest")
-	resp, err := s.s.Get(ctx, &storage.GetRequest{URL: u, DestPath: dest, Progress: progress})
+	resp, err := s.s.Get(ctx, &storage.GetRequest{Options: s.options(), URL: u, DestPath: dest, Progress: progress})
 	return dest, resp, err
 }
 
@@ -330,7 +363,7 @@ func (s *storageSuite) putGetFile(t *testing.T) {
 	src, data := writeFile(t, t.TempDir(), f)
 	u := s.place(t, "sub/dir/object.bin", src, transfer{int64(len(data)), 1, false})
 
-	st, err := s.s.Stat(t.Context(), &storage.StatRequest{URL: u})
+	st, err := s.s.Stat(t.Context(), &storage.StatRequest{Options: s.options(), URL: u})
 	if err != nil {
 		t.Fatalf("Stat %s: %v", u, err)
 	}
@@ -357,7 +390,7 @@ func (s *storageSuite) putGetTree(t *testing.T) {
 	if s.noDirs {
 		if s.seed == nil {
 			u := s.url(t, "tree")
-			_, err := s.s.Put(t.Context(), &storage.PutRequest{SourcePath: root, URL: u})
+			_, err := s.s.Put(t.Context(), &storage.PutRequest{Options: s.options(), SourcePath: root, URL: u})
 			if !errors.Is(err, errors.ErrUnsupported) {
 				t.Errorf("Put of a directory on a backend WithoutDirs: %v, want errors.ErrUnsupported", err)
 			}
@@ -366,7 +399,7 @@ func (s *storageSuite) putGetTree(t *testing.T) {
 	}
 	u := s.place(t, "tree", root, want)
 
-	st, err := s.s.Stat(t.Context(), &storage.StatRequest{URL: u})
+	st, err := s.s.Stat(t.Context(), &storage.StatRequest{Options: s.options(), URL: u})
 	if err != nil {
 		t.Fatalf("Stat %s: %v", u, err)
 	}
@@ -444,7 +477,7 @@ func (s *storageSuite) putReplaces(t *testing.T) {
 	u := s.place(t, "object", src1, transfer{int64(first.size), 1, false})
 	s.place(t, "object", src2, transfer{int64(second.size), 1, false})
 
-	st, err := s.s.Stat(t.Context(), &storage.StatRequest{URL: u})
+	st, err := s.s.Stat(t.Context(), &storage.StatRequest{Options: s.options(), URL: u})
 	if err != nil {
 		t.Fatalf("Stat %s: %v", u, err)
 	}
@@ -462,7 +495,7 @@ func (s *storageSuite) putReplaces(t *testing.T) {
 func (s *storageSuite) putUnsupported(t *testing.T) {
 	src, _ := writeFile(t, t.TempDir(), testFile{"object", 10, 0o644})
 	u := s.url(t, "object")
-	_, err := s.s.Put(t.Context(), &storage.PutRequest{SourcePath: src, URL: u})
+	_, err := s.s.Put(t.Context(), &storage.PutRequest{Options: s.options(), SourcePath: src, URL: u})
 	if !errors.Is(err, errors.ErrUnsupported) {
 		t.Errorf("Put on a read-only backend: %v, want errors.ErrUnsupported", err)
 	}
@@ -477,7 +510,7 @@ func (s *storageSuite) missing(t *testing.T) {
 		s.url(t, "missing-dir/deeper/object"),
 		existing + "/below-a-file",
 	} {
-		if _, err := s.s.Stat(t.Context(), &storage.StatRequest{URL: u}); !errors.Is(err, fs.ErrNotExist) {
+		if _, err := s.s.Stat(t.Context(), &storage.StatRequest{Options: s.options(), URL: u}); !errors.Is(err, fs.ErrNotExist) {
 			t.Errorf("Stat %s: %v, want fs.ErrNotExist", u, err)
 		}
 		dest, _, err := s.get(t, t.Context(), u, nil)
@@ -500,7 +533,7 @@ func (s *storageSuite) invalidURL(t *testing.T) {
 		s.url(t, "control\ncharacter"),
 		s.scheme + "://bad%zz-host/object",
 	} {
-		if _, err := s.s.Stat(t.Context(), &storage.StatRequest{URL: u}); !errors.Is(err, storage.ErrInvalidURL) {
+		if _, err := s.s.Stat(t.Context(), &storage.StatRequest{Options: s.options(), URL: u}); !errors.Is(err, storage.ErrInvalidURL) {
 			t.Errorf("Stat %q: %v, want storage.ErrInvalidURL", u, err)
 		}
 		dest, _, err := s.get(t, t.Context(), u, nil)
@@ -510,7 +543,7 @@ func (s *storageSuite) invalidURL(t *testing.T) {
 		if _, err := os.Lstat(dest); !errors.Is(err, fs.ErrNotExist) {
 			t.Errorf("Get %q failed but left DestPath behind (%v)", u, err)
 		}
-		_, err = s.s.Put(t.Context(), &storage.PutRequest{SourcePath: src, URL: u})
+		_, err = s.s.Put(t.Context(), &storage.PutRequest{Options: s.options(), SourcePath: src, URL: u})
 		if !errors.Is(err, storage.ErrInvalidURL) && (s.seed == nil || !errors.Is(err, errors.ErrUnsupported)) {
 			t.Errorf("Put %q: %v, want storage.ErrInvalidURL", u, err)
 		}
@@ -569,7 +602,7 @@ func (s *storageSuite) cancelPut(t *testing.T, src string, data []byte) {
 	ctx, cancel := context.WithCancel(t.Context())
 	cancel()
 	u := s.url(t, "put-cancelled-before")
-	if _, err := s.s.Put(ctx, &storage.PutRequest{SourcePath: src, URL: u}); err == nil {
+	if _, err := s.s.Put(ctx, &storage.PutRequest{Options: s.options(), SourcePath: src, URL: u}); err == nil {
 		t.Errorf("Put %s with a cancelled context succeeded, want an error", u)
 	}
 	check(u)
@@ -577,46 +610,11 @@ func (s *storageSuite) cancelPut(t *testing.T, src string, data []byte) {
 	ctx, cancel = context.WithCancel(t.Context())
 	defer cancel()
 	u = s.url(t, "put-cancelled-half-way")
-	_, err := s.s.Put(ctx, &storage.PutRequest{SourcePath: src, URL: u, Progress: func(storage.Progress) { cancel() }})
+	_, err := s.s.Put(ctx, &storage.PutRequest{Options: s.options(), SourcePath: src, URL: u, Progress: func(storage.Progress) { cancel() }})
 	if err == nil {
 		t.Logf("Put %s finished before it saw the cancel", u)
 	}
 	check(u)
-}
-
-// progressLog records progress snapshots and checks they never go back.
-type progressLog struct {
-	t    testing.TB
-	op   string
-	mu   sync.Mutex
-	n    int
-	last storage.Progress
-}
-
-func (l *progressLog) report(p storage.Progress) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	if p.DoneBytes < l.last.DoneBytes {
-		l.t.Errorf("%s progress went back: DoneBytes %d after %d", l.op, p.DoneBytes, l.last.DoneBytes)
-	}
-	if p.TotalBytes > 0 && p.DoneBytes > p.TotalBytes {
-		l.t.Errorf("%s progress: DoneBytes %d above TotalBytes %d", l.op, p.DoneBytes, p.TotalBytes)
-	}
-	l.n++
-	l.last = p
-}
-
-func (l *progressLog) done(size int64) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	if l.n == 0 {
-		l.t.Logf("%s reported no progress (optional)", l.op)
-		return
-	}
-	l.t.Logf("%s reported progress %d times, last %d/%d", l.op, l.n, l.last.DoneBytes, l.last.TotalBytes)
-	if l.last.DoneBytes > size {
-		l.t.Errorf("%s progress: DoneBytes %d above the %d bytes moved", l.op, l.last.DoneBytes, size)
-	}
 }
 
 func (s *storageSuite) progress(t *testing.T) {
@@ -626,15 +624,15 @@ func (s *storageSuite) progress(t *testing.T) {
 	if s.seed != nil {
 		s.place(t, "big.bin", src, transfer{})
 	} else {
-		put := &progressLog{t: t, op: "Put"}
-		if _, err := s.s.Put(t.Context(), &storage.PutRequest{SourcePath: src, URL: u, Progress: put.report}); err != nil {
+		put := NewProgressLog(t, "Put")
+		if _, err := s.s.Put(t.Context(), &storage.PutRequest{Options: s.options(), SourcePath: src, URL: u, Progress: put.Report}); err != nil {
 			t.Fatalf("Put %s: %v", u, err)
 		}
 		put.done(bigSize)
 	}
 
-	get := &progressLog{t: t, op: "Get"}
-	dest, _, err := s.get(t, t.Context(), u, get.report)
+	get := NewProgressLog(t, "Get")
+	dest, _, err := s.get(t, t.Context(), u, get.Report)
 	if err != nil {
 		t.Fatalf("Get %s: %v", u, err)
 	}

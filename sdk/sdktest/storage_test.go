@@ -33,7 +33,10 @@ func (s dirStore) path(raw string) (string, error) {
 	return filepath.Join(s.root, filepath.FromSlash(u.Path)), nil
 }
 
-func (s dirStore) stat(raw string) (string, fs.FileInfo, error) {
+func (s dirStore) stat(raw string, opts map[string]string) (string, fs.FileInfo, error) {
+	for k := range opts {
+		return "", nil, fmt.Errorf("ro storage takes no options, got %s", k)
+	}
 	p, err := s.path(raw)
 	if err != nil {
 		return "", nil, err
@@ -46,7 +49,7 @@ func (s dirStore) stat(raw string) (string, fs.FileInfo, error) {
 }
 
 func (s dirStore) Stat(_ context.Context, req *storage.StatRequest) (*storage.StatResponse, error) {
-	_, fi, err := s.stat(req.URL)
+	_, fi, err := s.stat(req.URL, req.Options)
 	if err != nil {
 		return nil, err
 	}
@@ -58,7 +61,7 @@ func (s dirStore) Stat(_ context.Context, req *storage.StatRequest) (*storage.St
 }
 
 func (s dirStore) Get(ctx context.Context, req *storage.GetRequest) (*storage.GetResponse, error) {
-	p, fi, err := s.stat(req.URL)
+	p, fi, err := s.stat(req.URL, req.Options)
 	if err != nil {
 		return nil, err
 	}

@@ -100,7 +100,7 @@ const CapabilityAttach = "storage:attach"
 // Attacher is implemented by a backend that keeps attestations beside the
 // content they attest (a registry: referrers of an image). It is optional:
 // the SDK serves Attach when the component implements it, and answers
-// errors.ErrUnsupported otherwise. Announce CapabilityAttach with it.
+// errors.ErrUnsupported otherwise. Serve announces CapabilityAttach for it.
 type Attacher interface {
 	// Attach stores the file at SourcePath attached to the object
 	// SubjectURL names by its digest, where the backend's tools look for
@@ -144,7 +144,7 @@ const CapabilityAttached = "storage:attached"
 // attached to a subject (a registry: the attestations of an image, its
 // referrers and cosign's attestation tag). It is optional, like Attacher:
 // the SDK answers errors.ErrUnsupported for a component without it.
-// Announce CapabilityAttached with it.
+// Serve announces CapabilityAttached for it.
 type AttachedReader interface {
 	// Attached creates the folder DestPath (which does not exist yet; its
 	// parent does) and writes every file attached to the subject

@@ -160,14 +160,10 @@ func buildAndCollect(ctx context.Context, t tools, cfg *config.Config, in *prepa
 	return out, nil
 }
 
-// CapabilityProcessGroup is announced by a handler that runs the builder
-// in a process group of its own and stops the whole group on cancel.
-const CapabilityProcessGroup = "handler:process-group"
-
 // runBuilder runs the handler plugin in the work tree, its output redacted.
 func runBuilder(ctx context.Context, t tools, h config.Handler, p *pluginhost.Plugin, workDir string, env builderEnv) error {
-	if !slices.Contains(p.Info.Capabilities, CapabilityProcessGroup) {
-		t.log.Warn("the handler plugin does not announce "+CapabilityProcessGroup+": stopping the build may leave its processes running", "plugin", p.Name)
+	if !slices.Contains(p.Info.Capabilities, handler.CapabilityProcessGroup) {
+		t.log.Warn("the handler plugin does not announce "+handler.CapabilityProcessGroup+": stopping the build may leave its processes running", "plugin", p.Name)
 	}
 	t.log.Info("building", "handler", h.ID, "params", t.red.String(strings.Join(h.Params, " ")), "dir", workDir)
 	resp, err := p.Conn.Handler().Build(ctx, &handler.BuildRequest{

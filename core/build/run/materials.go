@@ -29,11 +29,6 @@ type fetchedMaterial struct {
 	size   int64
 }
 
-// CapabilityRevision is announced by a versioned storage plugin (git):
-// its Get returns the revision a ref resolved to, and a material's sha1
-// digest is that revision, not a hash of the bytes.
-const CapabilityRevision = "storage:revision"
-
 // urlName is a material's file name when its plugin suggests none: the
 // last segment of the URL's path, else its host (cas://name).
 func urlName(raw string) string {
@@ -180,7 +175,9 @@ func fetchMaterial(ctx context.Context, t tools, store *remote.Store, m config.M
 	if err != nil {
 		return nil, err
 	}
-	versioned := store.Capable(m.URI, CapabilityRevision)
+	// A versioned plugin (git) returns the revision a ref resolved to, and
+	// a material's sha1 digest is that revision, not a hash of the bytes.
+	versioned := store.Capable(m.URI, storage.CapabilityRevision)
 	set, size, isDir, err := hashFetched(ctx, obj, dest, extraAlgs(m, versioned), versioned)
 	if err != nil {
 		return nil, err
@@ -227,7 +224,7 @@ func hashFetched(ctx context.Context, obj *remote.Object, dest string, extra []s
 	}
 	if obj.Revision != "" {
 		if !versioned {
-			return nil, 0, false, fmt.Errorf("plugin %s returned a revision but does not announce %s", obj.Plugin, CapabilityRevision)
+			return nil, 0, false, fmt.Errorf("plugin %s returned a revision but does not announce %s", obj.Plugin, storage.CapabilityRevision)
 		}
 		if !isCommitID(obj.Revision) {
 			return nil, 0, false, fmt.Errorf("plugin %s returned a malformed revision %q", obj.Plugin, obj.Revision)

@@ -36,6 +36,7 @@ func TestCheckOptions(t *testing.T) {
 		{"unknown handler option", "handler: {id: make, options: {colour: red}}\n", "mmbuild.yaml:1:39: handler.options.colour: option colour: plugin make (handler:make): unknown option (the plugin takes: file, jobs)"},
 		{"bad jobs", "handler: {id: make, options: {jobs: -1}}\n", "mmbuild.yaml:1:37: handler.options.jobs: option jobs: plugin make (handler:make)"},
 		{"material option the file store does not take", "handler: {id: make}\nmaterials:\n  - uri: file:///m/a\n    options: {timeout: 1s}\n", "mmbuild.yaml:4:24: materials[0].options.timeout: option timeout: plugin file (storage:file): unknown option (the plugin takes: no options)"},
+		{"a use and its credentials entry both set an option", "handler: {id: make}\nmaterials:\n  - uri: file:///m/a\n    options: {root: /a}\nsecrets: [{name: TOKEN}]\ncredentials:\n  - url: file:///m/\n    secret: TOKEN\n    options: {root: /b}\n", "mmbuild.yaml:9:21: credentials[0].options.root and materials[0].options.root both set option root; keep one"},
 		{"credential the file store cannot take", "handler: {id: make}\nsecrets: [{name: TOKEN}]\ncredentials:\n  - url: file:///m/\n    secret: TOKEN\n", "mmbuild.yaml:5:13: credentials[0].secret: option token: plugin file (storage:file)"},
 	}
 	for _, tt := range tests {

@@ -477,7 +477,7 @@ func (h *Host) launchVerified(ctx context.Context, name, path string, bin *binar
 		}
 		cmd = h.command(path, execPath)
 	}
-	client, st, err := h.launch(cmd, path, cmd.Path == path, sum)
+	client, st, err := h.launch(cmd, name, path, cmd.Path == path, sum)
 	if err != nil {
 		if box != nil {
 			box.Close()
@@ -607,7 +607,7 @@ func (h *Host) command(path, execPath string) *exec.Cmd {
 // launch prepares the go-plugin client that runs cmd. Where it execs the
 // plain path (no /proc/self/fd, plainPath), go-plugin's SecureConfig hashes
 // it once more right before the exec.
-func (h *Host) launch(cmd *exec.Cmd, path string, plainPath bool, sum string) (*goplugin.Client, *tail, error) {
+func (h *Host) launch(cmd *exec.Cmd, name, path string, plainPath bool, sum string) (*goplugin.Client, *tail, error) {
 	if !envHas(cmd.Env, goplugin.EnvUnixSocketDir) {
 		sockets, err := h.socketDir()
 		if err != nil {
@@ -623,7 +623,7 @@ func (h *Host) launch(cmd *exec.Cmd, path string, plainPath bool, sum string) (*
 		cfg.SecureConfig = &goplugin.SecureConfig{Checksum: want, Hash: sha256.New()}
 	}
 	cfg.SkipHostEnv = true
-	cfg.Logger = h.logger
+	cfg.Logger = named(h.logger, name)
 	cfg.Stderr = st
 	cfg.StartTimeout = h.startTimeout
 	return goplugin.NewClient(cfg), st, nil

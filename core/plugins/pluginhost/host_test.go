@@ -152,41 +152,7 @@ func TestRelayedLogLineIsCapped(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds a plugin binary")
 	}
-	// The plugin writes the entry on stderr and exits: it is run through
-	// the verified descriptor, as every plugin, so it is a real binary.
-	dir := t.TempDir()
-	src := filepath.Join(dir, "src")
-	for name, data := range map[string]string{
-		"go.mod": "module loud\n\ngo 1.22\n",
-		"main.go": `package main
-
-import (
-	"os"
-	"strings"
-)
-
-func main() {
-	os.Stderr.WriteString(` + "`" + `{"@level":"info","@message":"` + "`" + ` + strings.Repeat("x", 60<<10) + ` + "`" + `","@timestamp":"2026-01-01T00:00:00.000000Z"}` + "`" + ` + "\n")
-	os.Exit(1)
-}
-`,
-	} {
-		if err := os.MkdirAll(src, 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(filepath.Join(src, name), []byte(data), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	bin := filepath.Join(dir, "mmbuild-plugin-x")
-	goBuild(t, src, bin)
-	var out syncBuffer
-	logger := hclog.New(&hclog.LoggerOptions{Output: &out, Level: hclog.Info})
-	h := New(func(string) (string, error) { return bin, nil }, func(string) (string, bool) { return "", false }, WithAllowUnpinned(true), WithLogger(logger))
-	if _, err := h.Start(context.Background(), "x"); err == nil {
-		t.Fatal("a plugin without a handshake started")
-	}
-	h.Close()
+	out := startLogging(t, `strings.Repeat("x", 60<<10)`)
 	deadline := time.Now().Add(5 * time.Second)
 	for !strings.Contains(out.String(), "xxxx") && time.Now().Before(deadline) {
 		time.Sleep(20 * time.Millisecond)
@@ -200,6 +166,67 @@ func main() {
 			t.Fatalf("a relayed line of %d bytes", len(l))
 		}
 	}
+}
+
+// A plugin's log lines are relayed under its name, not under the
+// descriptor it was run from (/proc/self/fd/N).
+func TestRelayedLogLineNamesThePlugin(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds a plugin binary")
+	}
+	out := startLogging(t, `"hello from x"`)
+	deadline := time.Now().Add(5 * time.Second)
+	for !strings.Contains(out.String(), "hello from x") && time.Now().Before(deadline) {
+		time.Sleep(20 * time.Millisecond)
+	}
+	if got := out.String(); !strings.Contains(got, "[INFO]  x: hello from x") {
+		t.Fatalf("the plugin's line is not under its name x: %q", got)
+	}
+}
+
+// startLogging builds a plugin x that writes one log entry on stderr, the
+// message given as a Go expression, and exits; starts it (which fails:
+// it does no handshake) and returns what the host's logger received. It
+// runs through the verified descriptor, as every plugin, so it is a real
+// binary.
+func startLogging(t *testing.T, message string) *syncBuffer {
+	t.Helper()
+	dir := t.TempDir()
+	src := filepath.Join(dir, "src")
+	for name, data := range map[string]string{
+		"go.mod": "module loud\n\ngo 1.22\n",
+		"main.go": `package main
+
+import (
+	"os"
+	"strings"
+)
+
+var _ = strings.Repeat
+
+func main() {
+	os.Stderr.WriteString(` + "`" + `{"@level":"info","@message":"` + "`" + ` + ` + message + ` + ` + "`" + `","@timestamp":"2026-01-01T00:00:00.000000Z"}` + "`" + ` + "\n")
+	os.Exit(1)
+}
+`,
+	} {
+		if err := os.MkdirAll(src, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(src, name), []byte(data), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	bin := filepath.Join(dir, "mmbuild-plugin-x")
+	goBuild(t, src, bin)
+	out := &syncBuffer{}
+	logger := hclog.New(&hclog.LoggerOptions{Output: out, Level: hclog.Info})
+	h := New(func(string) (string, error) { return bin, nil }, func(string) (string, bool) { return "", false }, WithAllowUnpinned(true), WithLogger(logger))
+	if _, err := h.Start(context.Background(), "x"); err == nil {
+		t.Fatal("a plugin without a handshake started")
+	}
+	h.Close()
+	return out
 }
 
 // syncBuffer is a bytes.Buffer safe for the relay's goroutine and the test.

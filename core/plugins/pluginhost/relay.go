@@ -62,3 +62,17 @@ func (l relayLogger) Named(name string) hclog.Logger {
 func (l relayLogger) ResetNamed(name string) hclog.Logger {
 	return relayLogger{l.Logger.ResetNamed(plugin.CapRelayed(name))}
 }
+
+// pluginLogger is the logger go-plugin gets for one plugin. go-plugin names
+// the relay of a plugin's stderr after its executable's base name, which
+// for a verified binary run from its descriptor is "100" of
+// /proc/self/fd/100: its lines carry the plugin's name instead.
+type pluginLogger struct{ hclog.Logger }
+
+// named returns l named after the plugin name, deaf to go-plugin's own
+// naming.
+func named(l hclog.Logger, name string) hclog.Logger {
+	return pluginLogger{l.Named(name)}
+}
+
+func (l pluginLogger) Named(string) hclog.Logger { return l.Logger }

@@ -18,16 +18,6 @@ import (
 	"github.com/mmbuild/mmbuild/sdk/plugin"
 )
 
-// Capabilities of the make handler.
-const (
-	// CapabilityProcessGroup: make runs in its own process group, and nothing
-	// of that group outlives Build, cancelled or not.
-	CapabilityProcessGroup = "handler:process-group"
-	// CapabilityStreamOutput: output reaches the request's writers while make
-	// runs, not at the end.
-	CapabilityStreamOutput = "handler:stream-output"
-)
-
 // Handler runs make. The zero value is not ready: use New.
 type Handler struct {
 	// killGrace is how long make has, after SIGTERM, before its process
@@ -50,9 +40,11 @@ func New() *Handler {
 	return &Handler{killGrace: 2 * time.Second, drainGrace: 2 * time.Second}
 }
 
-// Capabilities implements plugin.Capabler.
+// Capabilities implements plugin.Capabler: make runs in its own process
+// group, and nothing of that group outlives Build, cancelled or not; its
+// output reaches the request's writers while it runs.
 func (*Handler) Capabilities() []string {
-	return []string{CapabilityProcessGroup, CapabilityStreamOutput}
+	return []string{handler.CapabilityProcessGroup, handler.CapabilityStreamOutput}
 }
 
 //go:embed schema.json

@@ -12,8 +12,13 @@ import (
 	"path/filepath"
 	"sync"
 
+	"github.com/mmbuild/mmbuild/sdk/progress"
 	"github.com/mmbuild/mmbuild/sdk/storage"
 )
+
+// hashBuffers holds the 1 MiB read buffers of contentDigest: allocating
+// (and zeroing) one per file would cost more than hashing a small file.
+var hashBuffers = sync.Pool{New: func() any { b := make([]byte, 1<<20); return &b }}
 
 // contentDigest hashes the regular file src describes where it lies, read
 // through the os.Root that scan's checks hold to: "sha256:<hex>".
@@ -29,7 +34,9 @@ func contentDigest(ctx context.Context, src *source) (string, error) {
 	}
 	defer f.Close()
 	h := sha256.New()
-	if _, err := io.CopyBuffer(h, f, make([]byte, 1<<20)); err != nil {
+	bp := hashBuffers.Get().(*[]byte)
+	defer hashBuffers.Put(bp)
+	if _, err := io.CopyBuffer(h, f, *bp); err != nil {
 		return "", err
 	}
 	return "sha256:" + hex.EncodeToString(h.Sum(nil)), nil
@@ -88,8 +95,7 @@ func (st *Store) PutBatch(ctx context.Context, req *storage.PutBatchRequest) (*s
 	if len(files) == 0 {
 		return total, nil
 	}
-	var mu sync.Mutex
-	p := &progress{report: func(pr storage.Progress) { req.Report(pr) }, total: total.Bytes}
+	p := progress.NewMeter(req.Report, total.Bytes)
 	out := make([]staged, len(files))
 	var wg sync.WaitGroup
 	errs := make([]error, len(files))
@@ -106,15 +112,8 @@ func (st *Store) PutBatch(ctx context.Context, req *storage.PutBatchRequest) (*s
 				return
 			}
 			tmp := filepath.Join(parent, hiddenName(name, "put"))
-			// Progress is counted under the lock: the copies run at once.
-			var last int64
-			own := &progress{report: func(pr storage.Progress) {
-				mu.Lock()
-				p.add(pr.DoneBytes-last, pr.Current)
-				last = pr.DoneBytes
-				mu.Unlock()
-			}}
-			if err := j.src.copyTo(ctx, tmp, false, own); err != nil {
+			// p adds up the copies that run at once.
+			if err := j.src.copyTo(ctx, tmp, false, p); err != nil {
 				errs[i] = fmt.Errorf("writing %s: %w", j.dest, err)
 				return
 			}

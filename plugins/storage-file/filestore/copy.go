@@ -7,7 +7,7 @@ import (
 	"os"
 	"path/filepath"
 
-	"github.com/mmbuild/mmbuild/sdk/storage"
+	"github.com/mmbuild/mmbuild/sdk/progress"
 )
 
 // step is how much is copied between two checks of the context. Each step is
@@ -15,22 +15,10 @@ import (
 // copy_file_range.
 const step = 1 << 20
 
-// progress adds up bytes copied and reports them.
-type progress struct {
-	report func(storage.Progress)
-	done   int64
-	total  int64
-}
-
-func (p *progress) add(n int64, current string) {
-	p.done += n
-	p.report(storage.Progress{DoneBytes: p.done, TotalBytes: p.total, Current: current})
-}
-
 // copyTo creates dest (which must not exist) as a copy of s: a file, or a
 // tree. With durable, every file and directory is synced. On error it removes
 // what it created.
-func (s *source) copyTo(ctx context.Context, dest string, durable bool, p *progress) (err error) {
+func (s *source) copyTo(ctx context.Context, dest string, durable bool, p *progress.Meter) (err error) {
 	// Files are opened through an os.Root, so a directory of the tree
 	// swapped for a symlink since the scan cannot lead out of it.
 	base, err := os.OpenRoot(s.base)
@@ -84,7 +72,7 @@ func (s *source) copyTo(ctx context.Context, dest string, durable bool, p *progr
 
 // copyFile copies the regular file e.src in base to dest (which must not
 // exist) with e's permission bits. On error it removes dest.
-func copyFile(ctx context.Context, base *os.Root, e entry, dest string, durable bool, p *progress) (err error) {
+func copyFile(ctx context.Context, base *os.Root, e entry, dest string, durable bool, p *progress.Meter) (err error) {
 	in, err := openRegular(base, e.src)
 	if err != nil {
 		return err
@@ -107,7 +95,7 @@ func copyFile(ctx context.Context, base *os.Root, e entry, dest string, durable 
 		current = e.src
 	}
 	if clone(out, in) {
-		p.add(e.size, current)
+		p.Add(e.size, current)
 		return finishFile(out, e, durable)
 	}
 	for {
@@ -115,7 +103,7 @@ func copyFile(ctx context.Context, base *os.Root, e entry, dest string, durable 
 			return err
 		}
 		n, err := io.CopyN(out, in, step)
-		p.add(n, current)
+		p.Add(n, current)
 		if errors.Is(err, io.EOF) {
 			break
 		}

@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 
 	"github.com/mmbuild/mmbuild/sdk/plugin"
+	"github.com/mmbuild/mmbuild/sdk/progress"
 	"github.com/mmbuild/mmbuild/sdk/storage"
 )
 
@@ -21,7 +22,7 @@ var exchangeDirs = exchange
 
 // put writes src to dest so that a reader of dest sees the old object or the
 // new one, never a part of one.
-func put(ctx context.Context, src *source, dest string, p *progress) error {
+func put(ctx context.Context, src *source, dest string, p *progress.Meter) error {
 	parent, name := filepath.Split(dest)
 	if name == "" {
 		return fmt.Errorf("%w: cannot put to /", storage.ErrInvalidURL)

@@ -9,6 +9,7 @@ import (
 	"sync"
 
 	"github.com/mmbuild/mmbuild/sdk/plugin"
+	"github.com/mmbuild/mmbuild/sdk/progress"
 	"github.com/mmbuild/mmbuild/sdk/storage"
 )
 
@@ -28,7 +29,7 @@ func New() *Store { return &Store{} }
 // Capabilities announces Get of trees, Put of files and trees, progress,
 // and content digests (a file hashed in place).
 func (*Store) Capabilities() []string {
-	return []string{"storage:get-dir", "storage:progress", "storage:put", "storage:put-dir", storage.CapabilityContentDigest}
+	return []string{storage.CapabilityGetDir, storage.CapabilityProgress, storage.CapabilityPut, storage.CapabilityPutDir, storage.CapabilityContentDigest}
 }
 
 // ConfigSchema says the backend takes no options.
@@ -109,11 +110,11 @@ func (*Store) Get(ctx context.Context, req *storage.GetRequest) (*storage.GetRes
 	if err != nil {
 		return nil, err
 	}
-	p := &progress{report: req.Report, total: src.bytes}
+	p := progress.NewMeter(req.Report, src.bytes)
 	if err := src.copyTo(ctx, req.DestPath, false, p); err != nil {
 		return nil, fmt.Errorf("copying %s to %s: %w", src.root, req.DestPath, err)
 	}
-	return &storage.GetResponse{Bytes: p.done, Files: src.files, IsDir: src.dir}, nil
+	return &storage.GetResponse{Bytes: p.Done(), Files: src.files, IsDir: src.dir}, nil
 }
 
 // Put copies req.SourcePath to the path of req.URL atomically.
@@ -129,9 +130,9 @@ func (*Store) Put(ctx context.Context, req *storage.PutRequest) (*storage.PutRes
 	if err != nil {
 		return nil, fmt.Errorf("reading source: %w", err)
 	}
-	p := &progress{report: req.Report, total: src.bytes}
+	p := progress.NewMeter(req.Report, src.bytes)
 	if err := put(ctx, src, dest, p); err != nil {
 		return nil, fmt.Errorf("writing %s: %w", dest, err)
 	}
-	return &storage.PutResponse{Bytes: p.done, Files: src.files, IsDir: src.dir}, nil
+	return &storage.PutResponse{Bytes: p.Done(), Files: src.files, IsDir: src.dir}, nil
 }

@@ -1,12 +1,12 @@
 package filestore
 
 import (
-	"errors"
 	"fmt"
 	"net/url"
 	"path/filepath"
 	"strings"
 
+	"github.com/mmbuild/mmbuild/sdk/redact"
 	"github.com/mmbuild/mmbuild/sdk/storage"
 )
 
@@ -14,14 +14,10 @@ import (
 func localPath(raw string) (string, error) {
 	u, err := url.Parse(raw)
 	if err != nil {
-		var ue *url.Error
-		if errors.As(err, &ue) {
-			err = ue.Err
-		}
-		return "", fmt.Errorf("%w: parsing %q: %v", storage.ErrInvalidURL, raw, err)
+		return "", fmt.Errorf("%w: parsing %s: %v", storage.ErrInvalidURL, redact.QuoteURL(raw), redact.URLError(err))
 	}
 	invalid := func(why string) (string, error) {
-		return "", fmt.Errorf("%w: %q: %s", storage.ErrInvalidURL, u.Redacted(), why)
+		return "", fmt.Errorf("%w: %s: %s", storage.ErrInvalidURL, redact.QuoteURL(raw), why)
 	}
 	switch {
 	case u.Scheme != "file":
@@ -37,7 +33,7 @@ func localPath(raw string) (string, error) {
 	}
 	for _, seg := range strings.Split(u.Path, "/") {
 		if seg == ".." {
-			return "", fmt.Errorf("%w: %q: \"..\" in a file URL", storage.ErrUnsafePath, u.Redacted())
+			return "", fmt.Errorf("%w: %s: \"..\" in a file URL", storage.ErrUnsafePath, redact.QuoteURL(raw))
 		}
 	}
 	return filepath.Clean(filepath.FromSlash(u.Path)), nil

@@ -74,11 +74,19 @@ func TestLocalPath(t *testing.T) {
 }
 
 func TestLocalPathRedactsCredentials(t *testing.T) {
-	_, err := localPath("file://user:s3cret@localhost/tmp/a")
-	if err == nil {
-		t.Fatal("want an error")
-	}
-	if msg := err.Error(); strings.Contains(msg, "s3cret") {
-		t.Errorf("error shows the password: %s", msg)
+	for _, raw := range []string{
+		"file://user:s3cret@localhost/tmp/a",
+		"file://s3cret@localhost/tmp/a", // a user name alone is often a token
+		"file://s3cret@localhost/tmp/%zz",
+		"file:///tmp/a?sig=s3cret",
+		"file:///tmp/../a?sig=s3cret",
+	} {
+		_, err := localPath(raw)
+		if err == nil {
+			t.Fatalf("localPath(%q): want an error", raw)
+		}
+		if msg := err.Error(); strings.Contains(msg, "s3cret") {
+			t.Errorf("localPath(%q): error shows the secret: %s", raw, msg)
+		}
 	}
 }

@@ -47,10 +47,12 @@ var (
 func newStore() *store { return &store{objects: map[string]object{}} }
 
 // Capabilities announces Put and progress, and by leaving out
-// "storage:get-dir" and "storage:put-dir" that this store holds files, not
+// storage.CapabilityGetDir and CapabilityPutDir that this store holds files, not
 // trees. They inform whoever reads `describe`; what the core acts on is the
 // error a call returns (errors.ErrUnsupported for a tree).
-func (*store) Capabilities() []string { return []string{"storage:put", "storage:progress"} }
+func (*store) Capabilities() []string {
+	return []string{storage.CapabilityPut, storage.CapabilityProgress}
+}
 
 // key turns mem://bucket/some/key into "bucket/some/key". Anything else is
 // storage.ErrInvalidURL; an unknown option is refused.

@@ -9,6 +9,8 @@ import (
 	"strings"
 
 	"github.com/mmbuild/mmbuild/sdk/plugin"
+	"github.com/mmbuild/mmbuild/sdk/progress"
+	"github.com/mmbuild/mmbuild/sdk/redact"
 	"github.com/mmbuild/mmbuild/sdk/storage"
 )
 
@@ -28,7 +30,7 @@ func New() *Store { return &Store{} }
 // Capabilities announces Get of trees, progress, and a resolved revision in
 // Get's response.
 func (*Store) Capabilities() []string {
-	return []string{"storage:get-dir", "storage:progress", "storage:revision"}
+	return []string{storage.CapabilityGetDir, storage.CapabilityProgress, storage.CapabilityRevision}
 }
 
 // ConfigSchema describes the options.
@@ -99,7 +101,7 @@ func prepare(rawURL string, opts map[string]string) (*location, *options, error)
 // Stat resolves the revision and the sub-path, checks the tree as Get would,
 // and reports its total size and the commit's time.
 func (*Store) Stat(ctx context.Context, req *storage.StatRequest) (_ *storage.StatResponse, err error) {
-	defer func() { err = redact(err, req.Options["token"]) }()
+	defer func() { err = redact.Error(err, req.Options["token"]) }()
 	l, o, err := prepare(req.URL, req.Options)
 	if err != nil {
 		return nil, err
@@ -119,7 +121,7 @@ func (*Store) Stat(ctx context.Context, req *storage.StatRequest) (_ *storage.St
 // Get writes the tree (or file) the URL names at its revision to
 // req.DestPath, and returns the commit it resolved to as Revision.
 func (*Store) Get(ctx context.Context, req *storage.GetRequest) (_ *storage.GetResponse, err error) {
-	defer func() { err = redact(err, req.Options["token"]) }()
+	defer func() { err = redact.Error(err, req.Options["token"]) }()
 	l, o, err := prepare(req.URL, req.Options)
 	if err != nil {
 		return nil, err
@@ -136,20 +138,20 @@ func (*Store) Get(ctx context.Context, req *storage.GetRequest) (_ *storage.GetR
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	prog := &progress{report: req.Report, total: p.bytes}
+	prog := progress.NewMeter(req.Report, p.bytes)
 	if err := p.write(ctx, s.repo, req.DestPath, prog); err != nil {
 		return nil, fmt.Errorf("writing %s of %s at %s to %s: %w", orRoot(l.subPath()), l.repo(), s.commit.Hash, req.DestPath, err)
 	}
 	plugin.Logger().Debug("get", "repo", l.repo(), "path", l.subPath(), "revision", l.rev(),
-		"commit", s.commit.Hash.String(), "files", p.files, "bytes", prog.done)
-	return &storage.GetResponse{Bytes: prog.done, Files: p.files, IsDir: p.dir, Revision: s.commit.Hash.String(), Name: l.name()}, nil
+		"commit", s.commit.Hash.String(), "files", p.files, "bytes", prog.Done())
+	return &storage.GetResponse{Bytes: prog.Done(), Files: p.files, IsDir: p.dir, Revision: s.commit.Hash.String(), Name: l.name()}, nil
 }
 
 // ResolvedRevision returns the full commit id the revision of rawURL
 // resolves to now (a tag or a branch moves; a commit id does not), without
 // writing anything: what Get reports as GetResponse.Revision.
 func (*Store) ResolvedRevision(ctx context.Context, rawURL string, opts map[string]string) (_ string, err error) {
-	defer func() { err = redact(err, opts["token"]) }()
+	defer func() { err = redact.Error(err, opts["token"]) }()
 	l, o, err := prepare(rawURL, opts)
 	if err != nil {
 		return "", err

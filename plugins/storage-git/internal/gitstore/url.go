@@ -9,6 +9,7 @@ import (
 
 	"github.com/go-git/go-git/v5/plumbing"
 
+	"github.com/mmbuild/mmbuild/sdk/redact"
 	"github.com/mmbuild/mmbuild/sdk/storage"
 )
 
@@ -69,10 +70,7 @@ func parseURL(raw string) (*location, error) {
 	u, err := url.Parse(raw)
 	if err != nil {
 		// url.Error repeats the URL, which may hold a password.
-		var ue *url.Error
-		if errors.As(err, &ue) {
-			err = ue.Err
-		}
+		err = redact.URLError(err) // a *url.Error repeats the raw URL
 		return nil, fmt.Errorf("%w: parsing a git URL: %v", storage.ErrInvalidURL, err)
 	}
 	if u.User != nil {

@@ -8,28 +8,16 @@ import (
 
 	git "github.com/go-git/go-git/v5"
 
-	"github.com/mmbuild/mmbuild/sdk/storage"
+	"github.com/mmbuild/mmbuild/sdk/progress"
 )
 
 // step is how much is copied between two checks of the context.
 const step = 1 << 20
 
-// progress adds up bytes written and reports them.
-type progress struct {
-	report func(storage.Progress)
-	done   int64
-	total  int64
-}
-
-func (p *progress) add(n int64, current string) {
-	p.done += n
-	p.report(storage.Progress{DoneBytes: p.done, TotalBytes: p.total, Current: current})
-}
-
 // write creates dest, which must not exist, as the plan says: a file, or a
 // tree. Files are 0644 or 0755 and directories 0755, whatever the umask. On
 // error it removes what it created.
-func (p *plan) write(ctx context.Context, r *git.Repository, dest string, prog *progress) (err error) {
+func (p *plan) write(ctx context.Context, r *git.Repository, dest string, prog *progress.Meter) (err error) {
 	if !p.dir {
 		f, err := os.OpenFile(dest, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
 		if err != nil {
@@ -86,7 +74,7 @@ func (p *plan) write(ctx context.Context, r *git.Repository, dest string, prog *
 }
 
 // writeFile copies the blob of e into f, gives f its mode and closes it.
-func writeFile(ctx context.Context, r *git.Repository, e entry, f *os.File, prog *progress) (err error) {
+func writeFile(ctx context.Context, r *git.Repository, e entry, f *os.File, prog *progress.Meter) (err error) {
 	defer func() {
 		if cerr := f.Close(); err == nil {
 			err = cerr
@@ -109,7 +97,7 @@ func writeFile(ctx context.Context, r *git.Repository, e entry, f *os.File, prog
 		n, err := io.CopyN(f, rd, min(step, e.size-written))
 		written += n
 		if n > 0 {
-			prog.add(n, e.rel)
+			prog.Add(n, e.rel)
 		}
 		if err == io.EOF {
 			break

@@ -10,6 +10,8 @@ import (
 	"strings"
 
 	"github.com/mmbuild/mmbuild/sdk/plugin"
+	"github.com/mmbuild/mmbuild/sdk/progress"
+	"github.com/mmbuild/mmbuild/sdk/redact"
 	"github.com/mmbuild/mmbuild/sdk/storage"
 )
 
@@ -19,7 +21,8 @@ func (s *Store) Get(ctx context.Context, req *storage.GetRequest) (*storage.GetR
 	if err != nil {
 		return nil, err
 	}
-	d := &download{callTarget: t, dest: req.DestPath, total: -1, progress: &progress{report: req.Report}}
+	meter := progress.NewMeter(req.Report, -1)
+	d := &download{callTarget: t, dest: req.DestPath, total: -1, meter: meter, moved: meter.Transfer("")}
 	err = s.retry(ctx, http.MethodGet, t.u, d.attempt)
 	if err == nil {
 		err = d.finish()
@@ -28,7 +31,7 @@ func (s *Store) Get(ctx context.Context, req *storage.GetRequest) (*storage.GetR
 		d.discard()
 		return nil, err
 	}
-	plugin.Logger().Debug("get", "url", redact(t.u), "bytes", d.done)
+	plugin.Logger().Debug("get", "url", redact.URL(t.u.String()), "bytes", d.done)
 	return &storage.GetResponse{Bytes: d.done, Files: 1}, nil
 }
 
@@ -42,7 +45,8 @@ type download struct {
 	total     int64  // the object's size, -1 when unknown
 	validator string // a strong ETag or Last-Modified, for If-Range
 	ranges    bool   // the server may answer a Range
-	progress  *progress
+	meter     *progress.Meter
+	moved     *progress.Transfer // d.done, which a restart sets back
 }
 
 // attempt requests what is missing: the whole object, or the rest of it.
@@ -77,10 +81,10 @@ func (d *download) attempt(ctx context.Context) error {
 			return retryable(fmt.Errorf("the server answered a resume at byte %d with Content-Range %q: starting over", at, cr))
 		}
 		d.total = size
-		plugin.Logger().Info("resuming", "url", redact(d.u), "at", d.done, "total", d.total)
+		plugin.Logger().Info("resuming", "url", redact.URL(d.u.String()), "at", d.done, "total", d.total)
 	case code == http.StatusOK:
 		if d.done > 0 {
-			plugin.Logger().Info("the server sent the whole object again: starting over", "url", redact(d.u), "discarded", d.done)
+			plugin.Logger().Info("the server sent the whole object again: starting over", "url", redact.URL(d.u.String()), "discarded", d.done)
 			if err := d.restart(); err != nil {
 				return err
 			}
@@ -133,7 +137,8 @@ func (d *download) copy(ctx context.Context, idle *idleTimer, body io.Reader) er
 				return fmt.Errorf("writing the destination: %v", err)
 			}
 			d.done += int64(n)
-			d.progress.update(d.done, d.total)
+			d.meter.SetTotal(d.total)
+			d.moved.At(d.done)
 		}
 		switch {
 		case rerr == io.EOF && d.total >= 0 && d.done != d.total:

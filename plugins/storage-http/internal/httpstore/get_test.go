@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/mmbuild/mmbuild/internal/testservers"
+	"github.com/mmbuild/mmbuild/sdk/sdktest"
 	"github.com/mmbuild/mmbuild/sdk/storage"
 )
 
@@ -94,8 +95,8 @@ func TestGetResumesAfterCut(t *testing.T) {
 			if tls {
 				o = map[string]string{"ca_file": srv.CAFile}
 			}
-			log := &progressLog{t: t}
-			_, got, err := get(t, testStore(), srv.URL+"/big.bin", o, log.report)
+			log := sdktest.NewProgressLog(t, "Get")
+			_, got, err := get(t, testStore(), srv.URL+"/big.bin", o, log.Report)
 			if err != nil || sum(got) != sum(data) {
 				t.Fatalf("Get: %v, sha256 %s, want %s", err, sum(got), sum(data))
 			}
@@ -112,8 +113,8 @@ func TestGetResumesAfterCut(t *testing.T) {
 			if resume.Range != "" && (resume.Status != http.StatusPartialContent || resume.Header.Get("If-Range") == "") {
 				t.Errorf("resume %+v: want a 206 to a Range with If-Range", resume)
 			}
-			if log.last.DoneBytes != int64(len(data)) || log.last.TotalBytes != int64(len(data)) {
-				t.Errorf("last progress %+v, want %d of %d", log.last, len(data), len(data))
+			if last, _ := log.Last(); last.DoneBytes != int64(len(data)) || last.TotalBytes != int64(len(data)) {
+				t.Errorf("last progress %+v, want %d of %d", last, len(data), len(data))
 			}
 		})
 	}
@@ -126,8 +127,8 @@ func TestGetRestartsWhenRangeIgnored(t *testing.T) {
 	srv := testservers.NewHTTPServer(t, root)
 	srv.CutAfter("/big.bin", 700_000)
 	srv.IgnoreRange("/big.bin")
-	log := &progressLog{t: t}
-	_, got, err := get(t, testStore(), srv.URL+"/big.bin", nil, log.report)
+	log := sdktest.NewProgressLog(t, "Get")
+	_, got, err := get(t, testStore(), srv.URL+"/big.bin", nil, log.Report)
 	if err != nil || sum(got) != sum(data) {
 		t.Fatalf("Get: %v, sha256 %s, want %s", err, sum(got), sum(data))
 	}
@@ -135,8 +136,8 @@ func TestGetRestartsWhenRangeIgnored(t *testing.T) {
 	if len(reqs) != 2 || reqs[1].Range != "bytes=700000-" || reqs[1].Status != http.StatusOK {
 		t.Errorf("requests %+v, want a cut GET, then a Range GET answered 200", reqs)
 	}
-	if log.last.DoneBytes != int64(len(data)) {
-		t.Errorf("last progress %+v, want %d bytes", log.last, len(data))
+	if last, _ := log.Last(); last.DoneBytes != int64(len(data)) {
+		t.Errorf("last progress %+v, want %d bytes", last, len(data))
 	}
 }
 

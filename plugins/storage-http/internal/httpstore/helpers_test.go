@@ -8,7 +8,6 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -47,27 +46,6 @@ func object(t *testing.T, root, name string, n int) []byte {
 }
 
 func sum(b []byte) string { h := sha256.Sum256(b); return hex.EncodeToString(h[:]) }
-
-// progressLog records progress and checks it never goes back.
-type progressLog struct {
-	t    *testing.T
-	mu   sync.Mutex
-	all  []storage.Progress
-	last storage.Progress
-}
-
-func (l *progressLog) report(p storage.Progress) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	if p.DoneBytes < l.last.DoneBytes {
-		l.t.Errorf("progress went back: %d after %d", p.DoneBytes, l.last.DoneBytes)
-	}
-	if p.TotalBytes >= 0 && p.DoneBytes > p.TotalBytes {
-		l.t.Errorf("progress %d above the total %d", p.DoneBytes, p.TotalBytes)
-	}
-	l.all = append(l.all, p)
-	l.last = p
-}
 
 // get downloads u with s into a fresh folder and returns the bytes.
 func get(t *testing.T, s storage.Storage, u string, opts map[string]string, progress storage.ProgressFunc) (*storage.GetResponse, []byte, error) {

@@ -9,6 +9,8 @@ import (
 	"os"
 
 	"github.com/mmbuild/mmbuild/sdk/plugin"
+	"github.com/mmbuild/mmbuild/sdk/progress"
+	"github.com/mmbuild/mmbuild/sdk/redact"
 	"github.com/mmbuild/mmbuild/sdk/storage"
 )
 
@@ -27,7 +29,7 @@ func (s *Store) Put(ctx context.Context, req *storage.PutRequest) (*storage.PutR
 		return nil, fmt.Errorf("%s is not a regular file: http storage holds single objects: %w", req.SourcePath, errors.ErrUnsupported)
 	}
 	size := fi.Size()
-	prog := &progress{report: req.Report}
+	moved := progress.NewMeter(req.Report, size).Transfer("") // every attempt reads from 0
 	err = s.retry(ctx, http.MethodPut, t.u, func(ctx context.Context) error {
 		actx, cancel := context.WithCancelCause(ctx)
 		defer cancel(nil)
@@ -42,7 +44,7 @@ func (s *Store) Put(ctx context.Context, req *storage.PutRequest) (*storage.PutR
 				f.Close()
 				return nil, 0, fmt.Errorf("the source %s changed during the upload", req.SourcePath)
 			}
-			return &uploadBody{f: f, idle: idle, progress: prog, total: size}, size, nil
+			return &uploadBody{f: f, idle: idle, moved: moved, total: size}, size, nil
 		}
 		resp, err := s.do(actx, t.hc, &call{method: http.MethodPut, url: t.u, body: open, cfg: t.cfg})
 		if err != nil {
@@ -60,18 +62,18 @@ func (s *Store) Put(ctx context.Context, req *storage.PutRequest) (*storage.PutR
 	if err != nil {
 		return nil, err
 	}
-	plugin.Logger().Debug("put", "url", redact(t.u), "bytes", size)
+	plugin.Logger().Debug("put", "url", redact.URL(t.u.String()), "bytes", size)
 	return &storage.PutResponse{Bytes: size, Files: 1}, nil
 }
 
 // uploadBody is the file as the transport reads it: it keeps the idle timer
 // from firing while bytes move, and reports progress.
 type uploadBody struct {
-	f        *os.File
-	idle     *idleTimer
-	progress *progress
-	total    int64
-	read     int64
+	f     *os.File
+	idle  *idleTimer
+	moved *progress.Transfer
+	total int64
+	read  int64
 }
 
 func (b *uploadBody) Read(p []byte) (int, error) {
@@ -79,8 +81,7 @@ func (b *uploadBody) Read(p []byte) (int, error) {
 	if n > 0 {
 		b.idle.touch(n)
 		b.read += int64(n)
-		b.progress.update(min(b.read, b.total), b.total) // a grown file is refused by the transport
-
+		b.moved.At(b.read) // the meter caps it at total: a grown file is refused by the transport
 	}
 	if err == io.EOF {
 		// The body is sent: the response-header timeout takes over.

@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/mmbuild/mmbuild/internal/testservers"
+	"github.com/mmbuild/mmbuild/sdk/sdktest"
 	"github.com/mmbuild/mmbuild/sdk/storage"
 )
 
@@ -25,8 +26,8 @@ func TestPutFile(t *testing.T) {
 	src := t.TempDir()
 	data := object(t, src, "file.bin", 2<<20+5)
 	s := testStore()
-	log := &progressLog{t: t}
-	resp, err := put(t, s, filepath.Join(src, "file.bin"), srv.URL+"/up/file.bin", nil, log.report)
+	log := sdktest.NewProgressLog(t, "Put")
+	resp, err := put(t, s, filepath.Join(src, "file.bin"), srv.URL+"/up/file.bin", nil, log.Report)
 	if err != nil {
 		t.Fatalf("Put: %v", err)
 	}
@@ -36,8 +37,8 @@ func TestPutFile(t *testing.T) {
 	if got, err := os.ReadFile(filepath.Join(root, "up/file.bin")); err != nil || !bytes.Equal(got, data) {
 		t.Errorf("the server holds %d bytes (%v), want the %d put", len(got), err, len(data))
 	}
-	if log.last.DoneBytes != int64(len(data)) || log.last.TotalBytes != int64(len(data)) {
-		t.Errorf("last progress %+v", log.last)
+	if last, _ := log.Last(); last.DoneBytes != int64(len(data)) || last.TotalBytes != int64(len(data)) {
+		t.Errorf("last progress %+v", last)
 	}
 	reqs := srv.Requests("/up/file.bin")
 	if len(reqs) != 1 || reqs[0].Method != http.MethodPut || reqs[0].Header.Get("Content-Length") != "2097157" {

@@ -7,6 +7,8 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+
+	"github.com/mmbuild/mmbuild/sdk/redact"
 )
 
 const maxRedirects = 10
@@ -27,7 +29,7 @@ type call struct {
 func (s *Store) do(ctx context.Context, hc *http.Client, c *call) (*http.Response, error) {
 	cur := c.url
 	seen := map[string]bool{cur.String(): true}
-	chain := []string{redact(cur)}
+	chain := []string{redact.URL(cur.String())}
 	for {
 		resp, err := s.send(ctx, hc, c, cur)
 		if err != nil {
@@ -43,29 +45,29 @@ func (s *Store) do(ctx context.Context, hc *http.Client, c *call) (*http.Respons
 		loc := resp.Header.Get("Location")
 		drainClose(resp)
 		if loc == "" {
-			return nil, fmt.Errorf("%d redirect from %s without a Location", code, redact(cur))
+			return nil, fmt.Errorf("%d redirect from %s without a Location", code, redact.URL(cur.String()))
 		}
 		next, err := cur.Parse(loc)
 		if err != nil {
-			return nil, fmt.Errorf("%d redirect from %s to an invalid Location: %v", code, redact(cur), parseCause(err))
+			return nil, fmt.Errorf("%d redirect from %s to an invalid Location: %v", code, redact.URL(cur.String()), redact.URLError(err))
 		}
 		next.Fragment, next.RawFragment = "", ""
 		switch {
 		case next.Scheme != "http" && next.Scheme != "https":
-			return nil, fmt.Errorf("%d redirect from %s to a URL that is not http(s): refused", code, redact(cur))
+			return nil, fmt.Errorf("%d redirect from %s to a URL that is not http(s): refused", code, redact.URL(cur.String()))
 		case cur.Scheme == "https" && next.Scheme == "http":
-			return nil, fmt.Errorf("refusing the redirect from %s to %s: it would leave HTTPS for plain HTTP", redact(cur), redact(next))
+			return nil, fmt.Errorf("refusing the redirect from %s to %s: it would leave HTTPS for plain HTTP", redact.URL(cur.String()), redact.URL(next.String()))
 		case next.User != nil:
-			return nil, fmt.Errorf("refusing the redirect from %s to %s: credentials in URLs are refused", redact(cur), redact(next))
+			return nil, fmt.Errorf("refusing the redirect from %s to %s: credentials in URLs are refused", redact.URL(cur.String()), redact.URL(next.String()))
 		case c.body != nil && code != http.StatusTemporaryRedirect && code != http.StatusPermanentRedirect:
-			return nil, fmt.Errorf("%d redirect from %s to %s: a %s follows only 307 and 308, which keep the method and body", code, redact(cur), redact(next), c.method)
+			return nil, fmt.Errorf("%d redirect from %s to %s: a %s follows only 307 and 308, which keep the method and body", code, redact.URL(cur.String()), redact.URL(next.String()), c.method)
 		case seen[next.String()]:
-			return nil, fmt.Errorf("redirect loop: %s", strings.Join(append(chain, redact(next)), " -> "))
+			return nil, fmt.Errorf("redirect loop: %s", strings.Join(append(chain, redact.URL(next.String())), " -> "))
 		case len(chain) > maxRedirects:
-			return nil, fmt.Errorf("stopped after %d redirects: %s -> %s", maxRedirects, strings.Join(chain, " -> "), redact(next))
+			return nil, fmt.Errorf("stopped after %d redirects: %s -> %s", maxRedirects, strings.Join(chain, " -> "), redact.URL(next.String()))
 		}
 		seen[next.String()] = true
-		chain = append(chain, redact(next))
+		chain = append(chain, redact.URL(next.String()))
 		cur = next
 	}
 }
@@ -76,7 +78,7 @@ func (s *Store) do(ctx context.Context, hc *http.Client, c *call) (*http.Respons
 func (s *Store) send(ctx context.Context, hc *http.Client, c *call, u *url.URL) (*http.Response, error) {
 	req, err := http.NewRequestWithContext(ctx, c.method, u.String(), nil)
 	if err != nil {
-		return nil, fmt.Errorf("building the request: %v", parseCause(err))
+		return nil, fmt.Errorf("building the request: %v", redact.URLError(err))
 	}
 	for k, v := range c.header {
 		req.Header[k] = v

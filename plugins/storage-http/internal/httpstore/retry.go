@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/mmbuild/mmbuild/sdk/plugin"
+	"github.com/mmbuild/mmbuild/sdk/redact"
 )
 
 // retryPolicy says how often and how patiently a call is tried.
@@ -65,22 +66,22 @@ func (s *Store) retry(ctx context.Context, op string, u *url.URL, attempt func(c
 			}
 		}
 		if cerr := ctx.Err(); cerr != nil {
-			return fmt.Errorf("%s %s: %w", op, redact(u), cerr)
+			return fmt.Errorf("%s %s: %w", op, redact.URL(u.String()), cerr)
 		}
 		var t *transient
 		if !errors.As(err, &t) {
-			return fmt.Errorf("%s %s: %w", op, redact(u), err)
+			return fmt.Errorf("%s %s: %w", op, redact.URL(u.String()), err)
 		}
 		if n >= s.policy.attempts {
-			return fmt.Errorf("%s %s: %w (gave up after %d attempts)", op, redact(u), err, n)
+			return fmt.Errorf("%s %s: %w (gave up after %d attempts)", op, redact.URL(u.String()), err, n)
 		}
 		wait := s.policy.wait(n, t.retryAfter)
-		plugin.Logger().Info("retrying", "op", op, "url", redact(u), "attempt", n+1, "in", wait.String(), "error", err.Error())
+		plugin.Logger().Info("retrying", "op", op, "url", redact.URL(u.String()), "attempt", n+1, "in", wait.String(), "error", err.Error())
 		timer := time.NewTimer(wait)
 		select {
 		case <-ctx.Done():
 			timer.Stop()
-			return fmt.Errorf("%s %s: %w", op, redact(u), ctx.Err())
+			return fmt.Errorf("%s %s: %w", op, redact.URL(u.String()), ctx.Err())
 		case <-timer.C:
 		}
 	}
@@ -90,10 +91,7 @@ func (s *Store) retry(ctx context.Context, op string, u *url.URL, attempt func(c
 // *url.Error (which names the URL in full), transient unless retrying cannot
 // help (an untrusted certificate, an unknown host).
 func netError(err error, cfg *config) error {
-	var ue *url.Error
-	if errors.As(err, &ue) {
-		err = ue.Err
-	}
+	err = redact.URLError(err) // a *url.Error repeats the raw URL
 	var (
 		ne         net.Error
 		unknownCA  x509.UnknownAuthorityError

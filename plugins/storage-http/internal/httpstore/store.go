@@ -54,7 +54,7 @@ func New(opts ...Option) *Store {
 // Capabilities announces Put of files, progress and resumed downloads; no
 // trees.
 func (*Store) Capabilities() []string {
-	return []string{"storage:progress", "storage:put", "storage:resume"}
+	return []string{storage.CapabilityProgress, storage.CapabilityPut, storage.CapabilityResume}
 }
 
 // prepare checks a request's URL and options and returns what a call needs.

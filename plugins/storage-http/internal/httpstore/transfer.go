@@ -7,8 +7,6 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
-
-	"github.com/mmbuild/mmbuild/sdk/storage"
 )
 
 // errIdle is the cause of an attempt cancelled for moving no byte during
@@ -76,22 +74,4 @@ func (c *config) timeoutErr(cause error, what string) error {
 		return retryable(fmt.Errorf("timeout: %s moved less than %d bytes/s over %s (option min_speed or %s, read_timeout or %s)", what, c.minSpeed, c.readTimeout, envMinSpeed, envReadTimeout))
 	}
 	return nil
-}
-
-// progress reports a transfer's bytes, never going back, even when a
-// transfer starts over.
-type progress struct {
-	mu     sync.Mutex
-	report func(storage.Progress)
-	max    int64
-}
-
-func (p *progress) update(done, total int64) {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	if done <= p.max {
-		return
-	}
-	p.max = done
-	p.report(storage.Progress{DoneBytes: done, TotalBytes: total})
 }

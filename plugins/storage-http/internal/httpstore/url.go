@@ -1,12 +1,12 @@
 package httpstore
 
 import (
-	"errors"
 	"fmt"
 	"net"
 	"net/url"
 	"strings"
 
+	"github.com/mmbuild/mmbuild/sdk/redact"
 	"github.com/mmbuild/mmbuild/sdk/storage"
 )
 
@@ -14,10 +14,10 @@ import (
 func parseURL(raw string) (*url.URL, error) {
 	u, err := url.Parse(raw)
 	if err != nil {
-		return nil, fmt.Errorf("%w: %v", storage.ErrInvalidURL, parseCause(err))
+		return nil, fmt.Errorf("%w: %v", storage.ErrInvalidURL, redact.URLError(err))
 	}
 	invalid := func(why string) (*url.URL, error) {
-		return nil, fmt.Errorf("%w: %s: %s", storage.ErrInvalidURL, redact(u), why)
+		return nil, fmt.Errorf("%w: %s: %s", storage.ErrInvalidURL, redact.URL(u.String()), why)
 	}
 	switch {
 	case u.Scheme != "http" && u.Scheme != "https":
@@ -30,28 +30,6 @@ func parseURL(raw string) (*url.URL, error) {
 		return invalid("a fragment is never sent to a server: remove it")
 	}
 	return u, nil
-}
-
-// parseCause drops the *url.Error around a parsing error: it repeats the
-// whole URL, user info and query included.
-func parseCause(err error) error {
-	var ue *url.Error
-	if errors.As(err, &ue) {
-		return ue.Err
-	}
-	return err
-}
-
-// redact returns u for an error or a log line: without user info, with the
-// query replaced by REDACTED, without a fragment.
-func redact(u *url.URL) string {
-	c := *u
-	c.User = nil
-	if c.RawQuery != "" || c.ForceQuery {
-		c.RawQuery, c.ForceQuery = "REDACTED", false
-	}
-	c.Fragment, c.RawFragment = "", ""
-	return c.String()
 }
 
 // sameOrigin reports whether a and b have the same scheme, host and port.

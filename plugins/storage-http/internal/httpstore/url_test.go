@@ -33,24 +33,8 @@ func TestParseURL(t *testing.T) {
 		if !errors.Is(err, storage.ErrInvalidURL) || !strings.Contains(err.Error(), why) {
 			t.Errorf("parseURL(%q): %v, want storage.ErrInvalidURL: %s", raw, err, why)
 		}
-		if strings.Contains(raw, "@") && err != nil && strings.Contains(err.Error(), "@") {
+		if user, _, ok := strings.Cut(strings.TrimPrefix(raw, "http://"), "@"); ok && err != nil && strings.Contains(err.Error(), user) {
 			t.Errorf("parseURL(%q): the error repeats the user info: %v", raw, err)
-		}
-	}
-}
-
-func TestRedact(t *testing.T) {
-	for raw, want := range map[string]string{
-		"https://u:p@h/x?sig=abc#f": "https://h/x?REDACTED",
-		"https://h/x?":              "https://h/x?REDACTED",
-		"https://h/x":               "https://h/x",
-	} {
-		u, err := url.Parse(raw)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if got := redact(u); got != want {
-			t.Errorf("redact(%q) = %q, want %q", raw, got, want)
 		}
 	}
 }

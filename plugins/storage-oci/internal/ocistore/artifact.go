@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"io/fs"
 	"path"
-	"path/filepath"
 	"sort"
 	"strconv"
 	"strings"
@@ -17,6 +16,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"github.com/google/go-containerregistry/pkg/v1/types"
 
+	"github.com/mmbuild/mmbuild/sdk/safepath"
 	"github.com/mmbuild/mmbuild/sdk/storage"
 )
 
@@ -94,7 +94,7 @@ func parseArtifact(d *remote.Descriptor) (*artifact, error) {
 	seen := map[string]bool{}
 	for _, l := range m.Layers {
 		rel := l.Annotations[AnnotationTitle]
-		if err := checkRel(rel); err != nil {
+		if err := safepath.Check(rel); err != nil {
 			return nil, fmt.Errorf("artifact %s: layer %s titled %q: %w", d.Digest, l.Digest, rel, err)
 		}
 		if !a.dir && strings.Contains(rel, "/") {
@@ -127,26 +127,6 @@ func parseMode(s string) (fs.FileMode, error) {
 		return 0, fmt.Errorf("mode %q is not permission bits in octal", s)
 	}
 	return fs.FileMode(n), nil
-}
-
-// checkRel accepts a relative, "/"-separated path whose every segment is a
-// plain name: what may be created below a destination.
-func checkRel(rel string) error {
-	if rel == "" || strings.HasPrefix(rel, "/") {
-		return fmt.Errorf("%w: absolute or empty path", storage.ErrUnsafePath)
-	}
-	if strings.ContainsFunc(rel, func(r rune) bool { return r < 0x20 || r == 0x7f || r == '\\' }) {
-		return fmt.Errorf("%w: a control character or a backslash", storage.ErrUnsafePath)
-	}
-	for _, seg := range strings.Split(rel, "/") {
-		if seg == "" || seg == "." || seg == ".." {
-			return fmt.Errorf("%w: segment %q", storage.ErrUnsafePath, seg)
-		}
-	}
-	if !filepath.IsLocal(filepath.FromSlash(rel)) {
-		return fmt.Errorf("%w: not a local path", storage.ErrUnsafePath)
-	}
-	return nil
 }
 
 // dirs lists the folders the files of a need, parents first. A path that

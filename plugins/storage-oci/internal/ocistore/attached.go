@@ -15,6 +15,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/types"
 
 	"github.com/mmbuild/mmbuild/sdk/plugin"
+	"github.com/mmbuild/mmbuild/sdk/progress"
 	"github.com/mmbuild/mmbuild/sdk/storage"
 )
 
@@ -94,7 +95,7 @@ func (s *Store) Attached(ctx context.Context, req *storage.AttachedRequest) (res
 			os.RemoveAll(req.DestPath)
 		}
 	}()
-	prog := newProgress(func(storage.Progress) {}, total)
+	prog := progress.NewMeter(func(storage.Progress) {}, total)
 	resp = &storage.AttachedResponse{}
 	for i, b := range found {
 		ext := ".dsse.json"

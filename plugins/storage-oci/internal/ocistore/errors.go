@@ -41,7 +41,7 @@ func fail(step string, cfg *config, err error) error {
 	if cfg != nil {
 		secrets = cfg.secrets
 	}
-	return &opError{msg: step + ": " + redact(err.Error(), secrets), sentinel: sentinel(err), cause: err}
+	return &opError{msg: step + ": " + scrub(err.Error(), secrets), sentinel: sentinel(err), cause: err}
 }
 
 // sentinel maps a registry's answer to the storage contract's sentinels.
@@ -76,9 +76,9 @@ func sentinel(err error) error {
 // storage backend may carry a signature there.
 var queryRE = regexp.MustCompile(`(https?://[^\s?"']*)\?[^\s"']*`)
 
-// redact makes msg one line, bounded, without a URL's query nor any of
+// scrub makes msg one line, bounded, without a URL's query nor any of
 // secrets.
-func redact(msg string, secrets []string) string {
+func scrub(msg string, secrets []string) string {
 	for _, s := range secrets {
 		if s != "" {
 			msg = strings.ReplaceAll(msg, s, "[redacted]")

@@ -13,6 +13,7 @@ import (
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 
+	"github.com/mmbuild/mmbuild/sdk/progress"
 	"github.com/mmbuild/mmbuild/sdk/storage"
 )
 
@@ -20,7 +21,7 @@ import (
 // and files are created through an os.Root of DestPath, so nothing lands
 // outside it.
 func (s *Store) getArtifact(ctx context.Context, p *remote.Puller, c *call, a *artifact, req *storage.GetRequest) (*storage.GetResponse, error) {
-	prog := newProgress(req.Report, a.size)
+	prog := progress.NewMeter(req.Report, a.size)
 	if !a.dir {
 		f := a.files[0]
 		if err := s.fetchBlob(ctx, p, c, f.desc, nil, req.DestPath, f.mode, prog); err != nil {
@@ -59,7 +60,7 @@ func (s *Store) getArtifact(ctx context.Context, p *remote.Puller, c *call, a *a
 // root is nil), a new file with mode. go-containerregistry checks the
 // bytes against the digest as they are read; more or fewer bytes than the
 // descriptor's size are an error too. A partial file is removed.
-func (s *Store) fetchBlob(ctx context.Context, p *remote.Puller, c *call, desc v1.Descriptor, root *os.Root, dest string, mode fs.FileMode, prog *progress) (err error) {
+func (s *Store) fetchBlob(ctx context.Context, p *remote.Puller, c *call, desc v1.Descriptor, root *os.Root, dest string, mode fs.FileMode, prog *progress.Meter) (err error) {
 	var f *os.File
 	if root != nil {
 		f, err = root.OpenFile(dest, os.O_WRONLY|os.O_CREATE|os.O_EXCL, mode)
@@ -97,7 +98,7 @@ func (s *Store) fetchBlob(ctx context.Context, p *remote.Puller, c *call, desc v
 	}
 	defer rc.Close()
 	// Read to the end: the digest is checked there.
-	n, err := io.Copy(f, prog.reader(ctx, io.LimitReader(rc, desc.Size+1)))
+	n, err := io.Copy(f, meterReader(ctx, prog, io.LimitReader(rc, desc.Size+1)))
 	switch {
 	case err != nil:
 		if ctx.Err() != nil {

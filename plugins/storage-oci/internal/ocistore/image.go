@@ -15,6 +15,7 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"github.com/mmbuild/mmbuild/sdk/plugin"
+	"github.com/mmbuild/mmbuild/sdk/progress"
 	"github.com/mmbuild/mmbuild/sdk/storage"
 )
 
@@ -189,12 +190,12 @@ func (s *Store) getImage(ctx context.Context, p *remote.Puller, c *call, d *remo
 	if err := root.MkdirAll(path.Join("blobs", "sha256"), 0o755); err != nil {
 		return nil, err
 	}
-	prog := newProgress(req.Report, plan.size)
+	prog := progress.NewMeter(req.Report, plan.size)
 	write := func(name string, data []byte) error {
 		if err := root.WriteFile(name, data, 0o644); err != nil {
 			return err
 		}
-		prog.add(int64(len(data)))
+		prog.Add(int64(len(data)), "")
 		return nil
 	}
 	files := int64(2)
@@ -220,7 +221,7 @@ func (s *Store) getImage(ctx context.Context, p *remote.Puller, c *call, d *remo
 		return nil, err
 	}
 	plugin.Logger().Info("image fetched as an OCI layout", "url", c.loc.redacted, "digest", plan.top.Digest.String(), "mediaType", string(plan.top.MediaType), "blobs", len(plan.blobs)+len(plan.manifests))
-	return &storage.GetResponse{Bytes: prog.total, Files: files, IsDir: true}, nil
+	return &storage.GetResponse{Bytes: plan.size, Files: files, IsDir: true}, nil
 }
 
 // blobPath is where a layout keeps the blob of h.

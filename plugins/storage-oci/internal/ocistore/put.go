@@ -21,6 +21,8 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"github.com/mmbuild/mmbuild/sdk/plugin"
+	"github.com/mmbuild/mmbuild/sdk/progress"
+	"github.com/mmbuild/mmbuild/sdk/safepath"
 	"github.com/mmbuild/mmbuild/sdk/storage"
 )
 
@@ -51,7 +53,7 @@ func (s *Store) put(ctx context.Context, c *call, req *storage.PutRequest) (*sto
 	if err != nil {
 		return nil, c.fail("connecting to the registry", err)
 	}
-	prog := newProgress(req.Report, total)
+	prog := progress.NewMeter(req.Report, total)
 	g, gctx := errgroup.WithContext(ctx)
 	g.SetLimit(s.jobs)
 	g.Go(func() error {
@@ -64,7 +66,7 @@ func (s *Store) put(ctx context.Context, c *call, req *storage.PutRequest) (*sto
 	seen := map[v1.Hash]bool{emptyDescriptor().Digest: true}
 	for _, f := range files {
 		if seen[f.desc.Digest] {
-			prog.add(f.desc.Size) // the same bytes as another file: one blob
+			prog.Add(f.desc.Size, "") // the same bytes as another file: one blob
 			continue
 		}
 		seen[f.desc.Digest] = true
@@ -78,7 +80,7 @@ func (s *Store) put(ctx context.Context, c *call, req *storage.PutRequest) (*sto
 				return c.fail("pushing blob "+f.desc.Digest.String()+" ("+f.rel+")", err)
 			}
 			// A blob the registry already had was not read: it counts as moved.
-			prog.add(max(f.desc.Size-fl.read.Load(), 0))
+			prog.Add(max(f.desc.Size-fl.read.Load(), 0), "")
 			return nil
 		})
 	}
@@ -136,7 +138,7 @@ func scanSource(ctx context.Context, src string) ([]sourceFile, bool, error) {
 		if !d.Type().IsRegular() {
 			return fmt.Errorf("reading source %s: %s is a %v: a tree holds regular files and directories only: %w", src, rel, d.Type(), errors.ErrUnsupported)
 		}
-		if err := checkRel(rel); err != nil {
+		if err := safepath.Check(rel); err != nil {
 			return fmt.Errorf("reading source %s: %q: %w", src, rel, err)
 		}
 		if len(files) == maxFiles {
@@ -186,7 +188,7 @@ func hashFile(ctx context.Context, p, rel string, fi fs.FileInfo) (sourceFile, e
 type fileLayer struct {
 	ctx  context.Context
 	f    sourceFile
-	prog *progress
+	prog *progress.Meter
 	read atomic.Int64 // bytes read, over every attempt
 }
 
@@ -202,7 +204,7 @@ func (l *fileLayer) Compressed() (io.ReadCloser, error) {
 	return struct {
 		io.Reader
 		io.Closer
-	}{l.prog.reader(l.ctx, &tally{r: f, n: &l.read}), f}, nil
+	}{meterReader(l.ctx, l.prog, &tally{r: f, n: &l.read}), f}, nil
 }
 
 // tally adds up what r yields in n.

@@ -11,6 +11,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 
 	"github.com/mmbuild/mmbuild/sdk/plugin"
+	"github.com/mmbuild/mmbuild/sdk/redact"
 	"github.com/mmbuild/mmbuild/sdk/storage"
 )
 
@@ -62,8 +63,8 @@ func New(opts ...Option) *Store {
 // blob digest); it serves container images (scheme-less image references
 // resolve to oci://).
 func (*Store) Capabilities() []string {
-	return []string{storage.CapabilityAttach, storage.CapabilityAttached, storage.CapabilityContentDigest, storage.CapabilityImages,
-		"storage:get-dir", "storage:progress", "storage:put", "storage:put-dir"}
+	return []string{storage.CapabilityContentDigest, storage.CapabilityImages,
+		storage.CapabilityGetDir, storage.CapabilityProgress, storage.CapabilityPut, storage.CapabilityPutDir}
 }
 
 // ConfigSchema publishes the options: the account (username, and password
@@ -82,7 +83,7 @@ type call struct {
 func (s *Store) begin(ctx context.Context, rawURL string, options map[string]string) (*call, error) {
 	cfg, err := parseOptions(options)
 	if err != nil {
-		return nil, fmt.Errorf("%s: %w", shownURL(rawURL), err)
+		return nil, fmt.Errorf("%s: %w", redact.QuoteURL(rawURL), err)
 	}
 	loc, err := parseURL(rawURL, cfg.insecure)
 	if err != nil {

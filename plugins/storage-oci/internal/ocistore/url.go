@@ -3,13 +3,13 @@ package ocistore
 import (
 	"crypto/sha256"
 	"encoding/hex"
-	"errors"
 	"fmt"
 	"net/url"
 	"strings"
 
 	"github.com/google/go-containerregistry/pkg/name"
 
+	"github.com/mmbuild/mmbuild/sdk/redact"
 	"github.com/mmbuild/mmbuild/sdk/storage"
 )
 
@@ -53,14 +53,14 @@ const (
 func parseURL(raw string, insecure bool) (location, error) {
 	loc, err := parseLocation(raw, insecure)
 	if err == nil {
-		loc.redacted = redactURL(raw)
-		loc.shown = shownURL(raw)
+		loc.redacted = redact.URL(raw)
+		loc.shown = redact.QuoteURL(raw)
 	}
 	return loc, err
 }
 
 func parseLocation(raw string, insecure bool) (location, error) {
-	shown := shownURL(raw)
+	shown := redact.QuoteURL(raw)
 	invalid := func(why string) (location, error) {
 		return location{}, fmt.Errorf("%w: %s: %s", storage.ErrInvalidURL, shown, why)
 	}
@@ -69,10 +69,7 @@ func parseLocation(raw string, insecure bool) (location, error) {
 	}
 	u, err := url.Parse(raw)
 	if err != nil {
-		var ue *url.Error
-		if errors.As(err, &ue) {
-			err = ue.Err // its message would repeat the raw URL
-		}
+		err = redact.URLError(err) // a *url.Error repeats the raw URL
 		return invalid(err.Error())
 	}
 	switch {
@@ -223,25 +220,4 @@ func objectTag(object string) string {
 		return h
 	}
 	return readable + "-" + h
-}
-
-// shownURL is raw as messages show it: quoted, without user info and
-// query.
-func shownURL(raw string) string { return fmt.Sprintf("%q", redactURL(raw)) }
-
-// redactURL is raw without user info and query.
-func redactURL(raw string) string {
-	if i := strings.IndexAny(raw, "?#"); i >= 0 {
-		raw = raw[:i]
-	}
-	if scheme, rest, ok := strings.Cut(raw, "://"); ok {
-		authority := rest
-		if i := strings.IndexByte(rest, '/'); i >= 0 {
-			authority = rest[:i]
-		}
-		if at := strings.LastIndex(authority, "@"); at >= 0 {
-			raw = scheme + "://REDACTED@" + rest[at+1:]
-		}
-	}
-	return raw
 }

@@ -119,7 +119,7 @@ func TestParseOptions(t *testing.T) {
 }
 
 func TestRedact(t *testing.T) {
-	msg := redact("GET https://store.example/blob?X-Amz-Signature=abc&token=s3cr3t: failed\nfor s3cr3t "+strings.Repeat("x", 600), []string{"s3cr3t"})
+	msg := scrub("GET https://store.example/blob?X-Amz-Signature=abc&token=s3cr3t: failed\nfor s3cr3t "+strings.Repeat("x", 600), []string{"s3cr3t"})
 	if strings.Contains(msg, "s3cr3t") || strings.Contains(msg, "abc") || strings.Contains(msg, "\n") || len(msg) > maxMessage+4 {
 		t.Errorf("redact: %q", msg)
 	}

@@ -18,6 +18,7 @@ import (
 	"github.com/aws/smithy-go/logging"
 
 	"github.com/mmbuild/mmbuild/sdk/plugin"
+	"github.com/mmbuild/mmbuild/sdk/redact"
 )
 
 // The variables that adjust the AWS configuration where AWS's own settings
@@ -128,10 +129,10 @@ func readSettings(getenv func(string) string) (settings, error) {
 func checkEndpoint(v string) error {
 	u, err := url.Parse(v)
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return fmt.Errorf("%s: want http(s)://host[:port]", quoteURL(v))
+		return fmt.Errorf("%s: want http(s)://host[:port]", redact.QuoteURL(v))
 	}
 	if u.User != nil {
-		return fmt.Errorf("%s: credentials do not belong in the endpoint URL", quoteURL(v))
+		return fmt.Errorf("%s: credentials do not belong in the endpoint URL", redact.QuoteURL(v))
 	}
 	return nil
 }

@@ -13,6 +13,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/s3/types"
 
 	"github.com/mmbuild/mmbuild/sdk/plugin"
+	"github.com/mmbuild/mmbuild/sdk/progress"
 )
 
 // attempts bounds the tries of one download: the SDK retries a request
@@ -21,7 +22,7 @@ const attempts = 3
 
 // getFile downloads obj to dest, a file it creates; on error it leaves
 // nothing there.
-func (s *Store) getFile(ctx context.Context, c *s3.Client, bucket string, obj objectInfo, dest string, p *progress) error {
+func (s *Store) getFile(ctx context.Context, c *s3.Client, bucket string, obj objectInfo, dest string, p *progress.Meter) error {
 	f, err := os.OpenFile(dest, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
 	if err != nil {
 		return err
@@ -52,7 +53,7 @@ func objectURL(bucket, key string) string { return "s3://" + bucket + "/" + key 
 //
 // Every request carries If-Match with the object's ETag, so an object
 // replaced during the transfer fails it instead of mixing two versions.
-func (s *Store) download(ctx context.Context, c *s3.Client, bucket string, obj objectInfo, f *os.File, p *progress) error {
+func (s *Store) download(ctx context.Context, c *s3.Client, bucket string, obj objectInfo, f *os.File, p *progress.Meter) error {
 	url := objectURL(bucket, obj.key)
 	if obj.size > s.opts.partSize && !obj.head {
 		head, err := headObject(ctx, c, url, bucket, obj.key)
@@ -126,13 +127,13 @@ func partLayout(ctx context.Context, c *s3.Client, bucket string, obj objectInfo
 
 // fetchWhole downloads an object in one request and returns the file mode
 // its metadata keeps.
-func (s *Store) fetchWhole(ctx context.Context, c *s3.Client, url, bucket string, obj objectInfo, f *os.File, p *progress) (os.FileMode, error) {
+func (s *Store) fetchWhole(ctx context.Context, c *s3.Client, url, bucket string, obj objectInfo, f *os.File, p *progress.Meter) (os.FileMode, error) {
 	buf, err := s.acquire(ctx)
 	if err != nil {
 		return 0, err
 	}
 	defer s.release(buf)
-	cnt := &counter{p: p, current: obj.key}
+	cnt := p.Transfer(obj.key)
 	for attempt := 1; ; attempt++ {
 		in := &s3.GetObjectInput{Bucket: aws.String(bucket), Key: aws.String(obj.key), ChecksumMode: types.ChecksumModeEnabled}
 		if obj.etag != "" {
@@ -160,12 +161,12 @@ func (s *Store) fetchWhole(ctx context.Context, c *s3.Client, url, bucket string
 
 // fetchRanges downloads obj into f in ranges of partSize, in parallel.
 // With a checksum algorithm, it returns each range's digest.
-func (s *Store) fetchRanges(ctx context.Context, c *s3.Client, url, bucket string, obj objectInfo, f *os.File, p *progress, partSize int64, sum checksum) ([][]byte, error) {
+func (s *Store) fetchRanges(ctx context.Context, c *s3.Client, url, bucket string, obj objectInfo, f *os.File, p *progress.Meter, partSize int64, sum checksum) ([][]byte, error) {
 	n := (obj.size + partSize - 1) / partSize
 	digests := make([][]byte, n)
 	err := s.eachPart(ctx, n, func(ctx context.Context, i int64, buf []byte) error {
 		off := i * partSize
-		d, err := fetchRange(ctx, c, url, bucket, obj, f, off, min(partSize, obj.size-off), buf, &counter{p: p, current: obj.key}, sum)
+		d, err := fetchRange(ctx, c, url, bucket, obj, f, off, min(partSize, obj.size-off), buf, p.Transfer(obj.key), sum)
 		digests[i] = d
 		return err
 	})
@@ -180,7 +181,7 @@ func (s *Store) fetchRanges(ctx context.Context, c *s3.Client, url, bucket strin
 
 // fetchRange downloads length bytes at off into f, hashing them with sum's
 // algorithm when it has one.
-func fetchRange(ctx context.Context, c *s3.Client, url, bucket string, obj objectInfo, f *os.File, off, length int64, buf []byte, cnt *counter, sum checksum) ([]byte, error) {
+func fetchRange(ctx context.Context, c *s3.Client, url, bucket string, obj objectInfo, f *os.File, off, length int64, buf []byte, cnt *progress.Transfer, sum checksum) ([]byte, error) {
 	for attempt := 1; ; attempt++ {
 		in := &s3.GetObjectInput{
 			Bucket: aws.String(bucket),
@@ -232,7 +233,7 @@ func retryable(ctx context.Context, err error, attempt int) error {
 
 // copyAt copies body to f at off in steps of len(buf), hashing into h when
 // set, and reports progress through cnt. Cancelling ctx stops it.
-func copyAt(ctx context.Context, f *os.File, off int64, body io.Reader, buf []byte, cnt *counter, h hash.Hash) (int64, error) {
+func copyAt(ctx context.Context, f *os.File, off int64, body io.Reader, buf []byte, cnt *progress.Transfer, h hash.Hash) (int64, error) {
 	var n int64
 	for {
 		if err := ctx.Err(); err != nil {
@@ -247,7 +248,7 @@ func copyAt(ctx context.Context, f *os.File, off int64, body io.Reader, buf []by
 				h.Write(buf[:m])
 			}
 			n += int64(m)
-			cnt.at(n)
+			cnt.At(n)
 		}
 		switch {
 		case err == io.EOF || err == io.ErrUnexpectedEOF:

@@ -21,6 +21,8 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"github.com/mmbuild/mmbuild/sdk/plugin"
+	"github.com/mmbuild/mmbuild/sdk/progress"
+	"github.com/mmbuild/mmbuild/sdk/redact"
 	"github.com/mmbuild/mmbuild/sdk/storage"
 )
 
@@ -31,7 +33,7 @@ const cleanupTimeout = 30 * time.Second
 // putFile uploads the file at req.SourcePath to the object loc names.
 func (s *Store) putFile(ctx context.Context, c *s3.Client, loc location, req *storage.PutRequest) (*storage.PutResponse, error) {
 	if loc.isPrefix() {
-		return nil, fmt.Errorf("%w: %s: a file needs an object key, not a prefix ending in \"/\"", storage.ErrInvalidURL, quoteURL(loc.url))
+		return nil, fmt.Errorf("%w: %s: a file needs an object key, not a prefix ending in \"/\"", storage.ErrInvalidURL, redact.QuoteURL(loc.url))
 	}
 	f, err := os.Open(req.SourcePath)
 	if err != nil {
@@ -49,7 +51,7 @@ func (s *Store) putFile(ctx context.Context, c *s3.Client, loc location, req *st
 	if err != nil {
 		return nil, err
 	}
-	p := newProgress(req.Report, fi.Size())
+	p := progress.NewMeter(req.Report, fi.Size())
 	if err := s.upload(ctx, c, loc.url, loc.bucket, loc.key, f, fi.Size(), fi.Mode(), sum, p); err != nil {
 		return nil, err
 	}
@@ -94,14 +96,14 @@ func coreDigest(d string) ([]byte, error) {
 // before the upload starts, and recorded in the object's metadata beside
 // sum, so a later reader compares the server's checksum with the recorded
 // one and takes sum only when they match.
-func (s *Store) upload(ctx context.Context, c *s3.Client, url, bucket, key string, f *os.File, size int64, mode fs.FileMode, sum []byte, p *progress) error {
+func (s *Store) upload(ctx context.Context, c *s3.Client, url, bucket, key string, f *os.File, size int64, mode fs.FileMode, sum []byte, p *progress.Meter) error {
 	if size <= s.opts.partSize {
 		return s.putSingle(ctx, c, url, bucket, key, f, size, mode, sum, p)
 	}
 	return s.putMultipart(ctx, c, url, bucket, key, f, size, mode, sum, p)
 }
 
-func (s *Store) putSingle(ctx context.Context, c *s3.Client, url, bucket, key string, f *os.File, size int64, mode fs.FileMode, sum []byte, p *progress) error {
+func (s *Store) putSingle(ctx context.Context, c *s3.Client, url, bucket, key string, f *os.File, size int64, mode fs.FileMode, sum []byte, p *progress.Meter) error {
 	buf, err := s.acquire(ctx)
 	if err != nil {
 		return err
@@ -116,7 +118,7 @@ func (s *Store) putSingle(ctx context.Context, c *s3.Client, url, bucket, key st
 	out, err := c.PutObject(ctx, &s3.PutObjectInput{
 		Bucket:         aws.String(bucket),
 		Key:            aws.String(key),
-		Body:           &sendReader{r: io.NewSectionReader(f, 0, size), cnt: &counter{p: p, current: key}},
+		Body:           &sendReader{r: io.NewSectionReader(f, 0, size), cnt: p.Transfer(key)},
 		ContentLength:  aws.Int64(size),
 		ChecksumSHA256: aws.String(b64(sum)),
 		Metadata:       metadataFor(mode),
@@ -164,7 +166,7 @@ func (s *Store) eachPart(ctx context.Context, n int64, fn func(ctx context.Conte
 	return g.Wait()
 }
 
-func (s *Store) putMultipart(ctx context.Context, c *s3.Client, url, bucket, key string, f *os.File, size int64, mode fs.FileMode, sum []byte, p *progress) error {
+func (s *Store) putMultipart(ctx context.Context, c *s3.Client, url, bucket, key string, f *os.File, size int64, mode fs.FileMode, sum []byte, p *progress.Meter) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
@@ -214,7 +216,7 @@ func (s *Store) putMultipart(ctx context.Context, c *s3.Client, url, bucket, key
 			Key:            aws.String(key),
 			UploadId:       uploadID,
 			PartNumber:     num,
-			Body:           &sendReader{r: io.NewSectionReader(f, off, length), cnt: &counter{p: p, current: key}},
+			Body:           &sendReader{r: io.NewSectionReader(f, off, length), cnt: p.Transfer(key)},
 			ContentLength:  aws.Int64(length),
 			ChecksumSHA256: aws.String(b64(sum)),
 		}, withPayloadHash(sum))
@@ -302,13 +304,13 @@ func withPayloadHash(sum []byte) func(*s3.Options) {
 type sendReader struct {
 	r   *io.SectionReader
 	pos int64
-	cnt *counter
+	cnt *progress.Transfer
 }
 
 func (s *sendReader) Read(b []byte) (int, error) {
 	n, err := s.r.Read(b)
 	s.pos += int64(n)
-	s.cnt.at(s.pos)
+	s.cnt.At(s.pos)
 	return n, err
 }
 

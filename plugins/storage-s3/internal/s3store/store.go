@@ -13,6 +13,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 
 	"github.com/mmbuild/mmbuild/sdk/plugin"
+	"github.com/mmbuild/mmbuild/sdk/progress"
 	"github.com/mmbuild/mmbuild/sdk/storage"
 )
 
@@ -55,7 +56,7 @@ func New(opts ...Option) (*Store, error) {
 // Capabilities announces Get and Put of objects and trees, progress, and
 // content digests (S3's SHA-256 checksums).
 func (*Store) Capabilities() []string {
-	return []string{"storage:get-dir", "storage:progress", "storage:put", "storage:put-dir", storage.CapabilityContentDigest}
+	return []string{storage.CapabilityGetDir, storage.CapabilityProgress, storage.CapabilityPut, storage.CapabilityPutDir, storage.CapabilityContentDigest}
 }
 
 // ConfigSchema says the backend takes no options: its settings come from the
@@ -183,7 +184,7 @@ func (s *Store) get(ctx context.Context, req *storage.GetRequest) (*storage.GetR
 	if t.dir {
 		return s.getTree(ctx, c, loc, t, req)
 	}
-	p := newProgress(req.Report, t.object.size)
+	p := progress.NewMeter(req.Report, t.object.size)
 	if err := s.getFile(ctx, c, loc.bucket, t.object, req.DestPath, p); err != nil {
 		return nil, err
 	}

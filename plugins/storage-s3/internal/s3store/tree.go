@@ -16,6 +16,8 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"github.com/mmbuild/mmbuild/sdk/plugin"
+	"github.com/mmbuild/mmbuild/sdk/progress"
+	"github.com/mmbuild/mmbuild/sdk/safepath"
 	"github.com/mmbuild/mmbuild/sdk/storage"
 )
 
@@ -36,7 +38,7 @@ func planTree(url, prefix string, objects []objectInfo) ([]treeEntry, []string, 
 	dirs := map[string]bool{}
 	for _, o := range objects {
 		rel := strings.TrimPrefix(o.key, prefix)
-		if err := checkRel(rel); err != nil {
+		if err := safepath.Check(rel); err != nil {
 			return nil, nil, fmt.Errorf("%s: object %q: %w", url, o.key, err)
 		}
 		entries = append(entries, treeEntry{obj: o, rel: rel})
@@ -54,31 +56,6 @@ func planTree(url, prefix string, objects []objectInfo) ([]treeEntry, []string, 
 	}
 	sort.Strings(out) // a parent sorts before its children
 	return entries, out, nil
-}
-
-// checkRel accepts a relative, "/"-separated path whose every segment is a
-// plain name.
-func checkRel(rel string) error {
-	if rel == "" || strings.HasPrefix(rel, "/") {
-		return fmt.Errorf("%w: absolute or empty path", storage.ErrUnsafePath)
-	}
-	for _, r := range rel {
-		if r < 0x20 || r == 0x7f {
-			return fmt.Errorf("%w: control character %q", storage.ErrUnsafePath, r)
-		}
-		if r == '\\' {
-			return fmt.Errorf("%w: backslash, a path separator elsewhere", storage.ErrUnsafePath)
-		}
-	}
-	for _, seg := range strings.Split(rel, "/") {
-		if seg == "" || seg == "." || seg == ".." {
-			return fmt.Errorf("%w: segment %q", storage.ErrUnsafePath, seg)
-		}
-	}
-	if !filepath.IsLocal(filepath.FromSlash(rel)) {
-		return fmt.Errorf("%w: not a local path", storage.ErrUnsafePath)
-	}
-	return nil
 }
 
 // getTree downloads every object of t into the new directory req.DestPath.
@@ -112,7 +89,7 @@ func (s *Store) getTree(ctx context.Context, c *s3.Client, loc location, t *targ
 		}
 	}
 
-	p := newProgress(req.Report, total)
+	p := progress.NewMeter(req.Report, total)
 	g, gctx := errgroup.WithContext(ctx)
 	g.SetLimit(s.opts.concurrency)
 	for _, e := range entries {
@@ -235,7 +212,7 @@ func (s *Store) putTree(ctx context.Context, c *s3.Client, loc location, req *st
 	}
 	defer root.Close()
 
-	p := newProgress(req.Report, total)
+	p := progress.NewMeter(req.Report, total)
 	var sent atomic.Int64
 	g, gctx := errgroup.WithContext(ctx)
 	g.SetLimit(s.opts.concurrency)

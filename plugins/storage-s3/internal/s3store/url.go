@@ -8,6 +8,7 @@ import (
 	"strings"
 	"unicode/utf8"
 
+	"github.com/mmbuild/mmbuild/sdk/redact"
 	"github.com/mmbuild/mmbuild/sdk/storage"
 )
 
@@ -41,14 +42,11 @@ const maxKeyLen = 1024
 func parseURL(raw string) (location, error) {
 	u, err := url.Parse(raw)
 	if err != nil {
-		var ue *url.Error
-		if errors.As(err, &ue) {
-			err = ue.Err // its message would repeat the raw URL
-		}
-		return location{}, fmt.Errorf("%w: %s: %v", storage.ErrInvalidURL, quoteURL(raw), err)
+		err = redact.URLError(err) // a *url.Error repeats the raw URL
+		return location{}, fmt.Errorf("%w: %s: %v", storage.ErrInvalidURL, redact.QuoteURL(raw), err)
 	}
 	invalid := func(why string) (location, error) {
-		return location{}, fmt.Errorf("%w: %s: %s", storage.ErrInvalidURL, quoteURL(raw), why)
+		return location{}, fmt.Errorf("%w: %s: %s", storage.ErrInvalidURL, redact.QuoteURL(raw), why)
 	}
 	switch {
 	case u.Scheme != "s3":
@@ -68,7 +66,7 @@ func parseURL(raw string) (location, error) {
 	key := strings.TrimPrefix(u.Path, "/")
 	if err := checkKey(key); err != nil {
 		if errors.Is(err, storage.ErrUnsafePath) {
-			return location{}, fmt.Errorf("%s: %w", quoteURL(raw), err)
+			return location{}, fmt.Errorf("%s: %w", redact.QuoteURL(raw), err)
 		}
 		return invalid(err.Error())
 	}
@@ -126,19 +124,4 @@ func checkKey(key string) error {
 		}
 	}
 	return nil
-}
-
-// quoteURL quotes a URL for a message, hiding any user info: a URL that
-// carries credentials must not spread them to logs.
-func quoteURL(raw string) string {
-	if scheme, rest, ok := strings.Cut(raw, "://"); ok {
-		authority := rest
-		if i := strings.IndexAny(rest, "/?#"); i >= 0 {
-			authority = rest[:i]
-		}
-		if at := strings.LastIndex(authority, "@"); at >= 0 {
-			raw = scheme + "://REDACTED@" + rest[at+1:]
-		}
-	}
-	return fmt.Sprintf("%q", raw)
 }
