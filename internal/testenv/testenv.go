@@ -53,6 +53,30 @@ var (
 	buildErr  error
 )
 
+// binDirPrefix names the folders Bin builds into, one per test process,
+// suffixed with its PID.
+const binDirPrefix = "mmbuild-testbin-"
+
+// sweepBinDirs removes the binary folders of test processes that have
+// ended: a go test process cannot remove its own at exit, and each holds
+// ~300 MB (121 of them filled this machine's disk once).
+func sweepBinDirs() {
+	entries, err := os.ReadDir(os.TempDir())
+	if err != nil {
+		return
+	}
+	for _, e := range entries {
+		suffix, ok := strings.CutPrefix(e.Name(), binDirPrefix)
+		if !ok || !e.IsDir() {
+			continue
+		}
+		if pid, err := strconv.Atoi(suffix); err == nil && pid > 0 && pid <= 1<<22 && processAlive(pid) {
+			continue
+		}
+		_ = os.RemoveAll(filepath.Join(os.TempDir(), e.Name()))
+	}
+}
+
 // Bin returns the folder holding freshly built binaries: mmbuild,
 // mmbuild-plugin-<name> for each first-party plugin, and
 // mmbuild-testplugin-faulty. Built once per test process.
@@ -62,8 +86,9 @@ func Bin(t testing.TB) string {
 		t.Skip("builds the real binaries: skipped with -short")
 	}
 	buildOnce.Do(func() {
-		binDir, buildErr = os.MkdirTemp("", "mmbuild-testbin-")
-		if buildErr != nil {
+		sweepBinDirs()
+		binDir = filepath.Join(os.TempDir(), fmt.Sprintf("%s%d", binDirPrefix, os.Getpid()))
+		if buildErr = os.Mkdir(binDir, 0o700); buildErr != nil {
 			return
 		}
 		root := Root()
