@@ -5,11 +5,11 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
-	"strings"
 
 	"github.com/mmbuild/mmbuild/core/build/config"
 	"github.com/mmbuild/mmbuild/core/build/outfile"
 	"github.com/mmbuild/mmbuild/core/build/remote"
+	"github.com/mmbuild/mmbuild/core/build/workspace"
 	"github.com/mmbuild/mmbuild/core/evidence/attestation"
 	"github.com/mmbuild/mmbuild/core/evidence/digest"
 	"github.com/mmbuild/mmbuild/core/evidence/provenance"
@@ -104,7 +104,7 @@ func verifyCachedSubjects(ctx context.Context, t tools, store *remote.Store, cfg
 		}
 		// A subject is published under a plain file name, and nothing else
 		// may name a path.
-		if s.Name == "" || s.Name == "." || s.Name == ".." || strings.ContainsAny(s.Name, "/\\") {
+		if !workspace.PlainName(s.Name) {
 			t.log.Warn("ignoring a cached attestation with an invalid subject name", "url", store.Shown(stagingURL), "name", s.Name)
 			return nil, false, nil
 		}

@@ -13,6 +13,7 @@ import (
 
 	"github.com/mmbuild/mmbuild/core/build/config"
 	"github.com/mmbuild/mmbuild/core/build/remote"
+	"github.com/mmbuild/mmbuild/core/build/workspace"
 	"github.com/mmbuild/mmbuild/core/evidence"
 	"github.com/mmbuild/mmbuild/core/evidence/attestation"
 	"github.com/mmbuild/mmbuild/core/evidence/digest"
@@ -242,7 +243,7 @@ func checkAttached(ctx context.Context, t tools, store *remote.Store, m config.M
 	want := strings.TrimPrefix(manifest, "sha256:")
 	var reasons []string
 	for _, f := range resp.Files {
-		if !plainName(f.Name) {
+		if !workspace.PlainName(f.Name) {
 			return fmt.Errorf("%w: %s: the storage plugin named an attached file %q, not a file name", ErrUpstream, store.Shown(subject), f.Name)
 		}
 		data, err := attestation.ReadFile(filepath.Join(dest, f.Name))
@@ -263,21 +264,5 @@ func checkAttached(ctx context.Context, t tools, store *remote.Store, m config.M
 // loadVerifiers reads the public keys a material's attestation must be
 // signed with (paths relative to the config's folder).
 func loadVerifiers(cfg *config.Config, keys []string) ([]signing.Verifier, error) {
-	var out []signing.Verifier
-	for _, k := range keys {
-		kp := k
-		if !filepath.IsAbs(kp) {
-			kp = filepath.Join(filepath.Dir(cfg.Path), kp)
-		}
-		pem, err := signing.ReadKeyFile(kp)
-		if err != nil {
-			return nil, fmt.Errorf("key %s: %w", k, err)
-		}
-		v, err := signing.LoadVerifier(pem)
-		if err != nil {
-			return nil, fmt.Errorf("key %s: %w", k, err)
-		}
-		out = append(out, v)
-	}
-	return out, nil
+	return signing.LoadVerifierFiles(filepath.Dir(cfg.Path), keys...)
 }
