@@ -28,15 +28,25 @@ var attempts = []string{"key0", "key1", "core-environ", "core-mem", "core-fd", "
 // double fork). Under the default box every attempt fails and the build
 // still succeeds; with mode: off every attempt works, which shows the test
 // can fail.
+//
+// Where the kernel refuses namespaces (the seccomp wrapper), auto falls
+// back to a landlock box: every attempt fails as well, but for the key in
+// the work tree, which landlock cannot hide (and the record says so).
 func TestBoxHostileMakefile(t *testing.T) {
+	wrapper := buildNoNamespaces(t)
 	for _, tc := range []struct {
-		mode    string
-		succeed bool // whether each attempt should work
+		name      string
+		mode      string
+		wrapper   string
+		succeed   bool            // whether each attempt should work
+		except    map[string]bool // attempts that go the other way
+		mechanism string
 	}{
-		{"auto", false},
-		{"off", true},
+		{"auto", "auto", "", false, nil, "bubblewrap"},
+		{"landlock", "auto", wrapper, false, map[string]bool{"key1": true}, "landlock"},
+		{"off", "off", "", true, nil, "none"},
 	} {
-		t.Run(tc.mode, func(t *testing.T) {
+		t.Run(tc.name, func(t *testing.T) {
 			in := testenv.NewInstall(t)
 			root := t.TempDir()
 			home := filepath.Join(root, "home")
@@ -47,7 +57,7 @@ func TestBoxHostileMakefile(t *testing.T) {
 			writeFiles(t, dir, map[string]string{
 				"Makefile": `all:
 	@mkdir -p dist
-	@./attacker "$(HOME)/.ci-build.key" keys/tree.key -- "$(OUTSIDE)" "$(ADDR)" "$(MARKER)" > dist/report.txt 2>&1
+	@./attacker "$(KEY0)" keys/tree.key -- "$(OUTSIDE)" "$(ADDR)" "$(MARKER)" > dist/report.txt 2>&1
 	@setsid sleep 3331 >/dev/null 2>&1 </dev/null &
 	@(sh -c 'sleep 3332 >/dev/null 2>&1 </dev/null &' &)
 	@sleep 0.2
@@ -59,6 +69,7 @@ secrets:
     from: env://MMBUILD_TEST_CORE_ONLY
 env:
   - {var: OUTSIDE, value: "` + outside + `"}
+  - {var: KEY0, value: "` + filepath.Join(home, ".ci-build.key") + `"}
   - {var: ADDR, value: "` + srv.addr + `"}
   - {var: MARKER, value: "CORE-ONLY-SECRET-"}
 artifacts:
@@ -84,14 +95,17 @@ isolation: {mode: ` + tc.mode + `, network: none}
 			in.Env = append(in.Env, "HOME="+home, "MMBUILD_TEST_CORE_ONLY="+marker)
 			in.MustRun(dir, "plugins", "lock")
 			defer killSleepers(t)
-			r := in.MustRun(dir, "run", "--sign-key", filepath.Join(home, ".ci-build.key"))
+			r := wrappedRun(t, in, tc.wrapper, dir, "run", "--sign-key", filepath.Join(home, ".ci-build.key"))
+			if r.Code != 0 {
+				t.Fatalf("mmbuild run: exit %d\n%s", r.Code, r.Stderr)
+			}
 
 			report := string(mustRead(t, filepath.Join(dir, "dist", "report.txt")))
-			t.Logf("%s:\n%s", tc.mode, report)
+			t.Logf("%s:\n%s", tc.name, report)
 			for _, a := range attempts {
 				ok := strings.Contains(report, a+": ok\n")
-				if ok != tc.succeed {
-					t.Errorf("mode %s: attempt %s: worked=%t, want %t", tc.mode, a, ok, tc.succeed)
+				if want := tc.succeed != tc.except[a]; ok != want {
+					t.Errorf("%s: attempt %s: worked=%t, want %t", tc.name, a, ok, want)
 				}
 			}
 			if got := exists(outside); got != tc.succeed {
@@ -106,14 +120,17 @@ isolation: {mode: ` + tc.mode + `, network: none}
 			if strings.Contains(report+r.Stdout+r.Stderr, "PRIVATE KEY") {
 				t.Errorf("a key's bytes reached the output")
 			}
-			// The provenance records the box that was applied.
-			prov := string(mustRead(t, filepath.Join(dir, "out", "provenance.json")))
-			want := `"mechanism":"bubblewrap"`
-			if tc.mode == "off" {
-				want = `"mechanism":"none"`
+			// The provenance records the box that was applied, and what
+			// a landlock box could not do.
+			prov := strings.ReplaceAll(string(mustRead(t, filepath.Join(dir, "out", "provenance.json"))), " ", "")
+			wants := []string{`"mechanism":"` + tc.mechanism + `"`}
+			if tc.mechanism == "landlock" {
+				wants = append(wants, `"network":"no-tcp"`, "cannothideafilethere")
 			}
-			if !strings.Contains(strings.ReplaceAll(prov, " ", ""), want) {
-				t.Errorf("the provenance does not record %s:\n%s", want, prov)
+			for _, want := range wants {
+				if !strings.Contains(prov, want) {
+					t.Errorf("the provenance does not record %s:\n%s", want, prov)
+				}
 			}
 		})
 	}
@@ -193,29 +210,15 @@ func killSleepers(t *testing.T) {
 // new namespace, as an unprivileged container's default profile does),
 // auto builds unboxed with one warning line and records why, and required
 // fails before anything is built, with one line saying what is missing.
+//
+// Auto falls back to a landlock box first (the kernel of this machine has
+// landlock), and runs unboxed only where landlock is refused as well
+// (-no-landlock).
 func TestBoxRefusedByKernel(t *testing.T) {
 	in := testenv.NewInstall(t)
 	dir := lockedProject(t, in, "")
-	wrapper := filepath.Join(t.TempDir(), "nonamespaces")
-	cmd := exec.Command("go", "build", "-o", wrapper, "./testdata/nonamespaces")
-	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("building the seccomp wrapper: %v\n%s", err, out)
-	}
-	run := func(args ...string) testenv.Result {
-		c := in.Command(t.Context(), dir, args...)
-		c.Args = append([]string{wrapper}, c.Args...)
-		c.Path = wrapper
-		var stdout, stderr strings.Builder
-		c.Stdout, c.Stderr = &stdout, &stderr
-		err := c.Run()
-		r := testenv.Result{Stdout: stdout.String(), Stderr: stderr.String()}
-		if ee, ok := err.(*exec.ExitError); ok {
-			r.Code = ee.ExitCode()
-		} else if err != nil {
-			t.Fatal(err)
-		}
-		return r
-	}
+	wrapper := buildNoNamespaces(t)
+	run := func(args ...string) testenv.Result { return wrappedRun(t, in, wrapper, dir, args...) }
 
 	r := run("run", "--isolation", "required")
 	if r.Code == 0 {
@@ -228,25 +231,75 @@ func TestBoxRefusedByKernel(t *testing.T) {
 		t.Error("mode required ran the builder without its box")
 	}
 
-	r = run("run")
-	if r.Code != 0 {
-		t.Fatalf("auto failed where the kernel refuses the box:\n%s", r.Stderr)
-	}
-	warnings := 0
-	for _, l := range strings.Split(r.Stderr, "\n") {
-		if strings.Contains(l, "isolation: the build runs without a box") {
-			warnings++
+	for _, tc := range []struct {
+		args      []string
+		warning   string
+		mechanism string
+	}{
+		{[]string{"run", "--force"}, "isolation: the build runs in a landlock box", "landlock"},
+		{[]string{"-no-landlock", "run", "--force"}, "isolation: the build runs without a box", "none"},
+	} {
+		var r testenv.Result
+		if tc.args[0] == "-no-landlock" {
+			r = wrappedRun(t, in, wrapper+" -no-landlock", dir, tc.args[1:]...)
+		} else {
+			r = run(tc.args...)
+		}
+		if r.Code != 0 {
+			t.Fatalf("auto failed where the kernel refuses the box:\n%s", r.Stderr)
+		}
+		warnings := 0
+		for _, l := range strings.Split(r.Stderr, "\n") {
+			if strings.Contains(l, "isolation: the build runs") {
+				warnings++
+				if !strings.Contains(l, tc.warning) {
+					t.Errorf("the warning is not %q: %s", tc.warning, l)
+				}
+			}
+		}
+		if warnings != 1 {
+			t.Errorf("%d warning lines about the box, want 1:\n%s", warnings, r.Stderr)
+		}
+		prov := strings.ReplaceAll(string(mustRead(t, filepath.Join(dir, "out", "provenance.json"))), " ", "")
+		for _, want := range []string{`"mechanism":"` + tc.mechanism + `"`, `"mode":"auto"`, `"missing":"thekernelrefused`} {
+			if !strings.Contains(prov, want) {
+				t.Errorf("the provenance does not record %s", want)
+			}
 		}
 	}
-	if warnings != 1 {
-		t.Errorf("%d warning lines about the box, want 1:\n%s", warnings, r.Stderr)
+}
+
+// buildNoNamespaces builds the seccomp wrapper that refuses namespaces.
+func buildNoNamespaces(t *testing.T) string {
+	t.Helper()
+	wrapper := filepath.Join(t.TempDir(), "nonamespaces")
+	cmd := exec.Command("go", "build", "-o", wrapper, "./testdata/nonamespaces")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("building the seccomp wrapper: %v\n%s", err, out)
 	}
-	prov := strings.ReplaceAll(string(mustRead(t, filepath.Join(dir, "out", "provenance.json"))), " ", "")
-	for _, want := range []string{`"mechanism":"none"`, `"mode":"auto"`, `"missing":"thekernelrefused`} {
-		if !strings.Contains(prov, want) {
-			t.Errorf("the provenance does not record %s", want)
-		}
+	return wrapper
+}
+
+// wrappedRun runs mmbuild with args in dir, under wrapper (a program and
+// its flags, split on spaces) when it is not "".
+func wrappedRun(t *testing.T, in *testenv.Install, wrapper, dir string, args ...string) testenv.Result {
+	t.Helper()
+	c := in.Command(t.Context(), dir, args...)
+	if wrapper != "" {
+		w := strings.Fields(wrapper)
+		c.Args = append(w, c.Args...)
+		c.Path = w[0]
 	}
+	var stdout, stderr strings.Builder
+	c.Stdout, c.Stderr = &stdout, &stderr
+	err := c.Run()
+	r := testenv.Result{Stdout: stdout.String(), Stderr: stderr.String()}
+	if ee, ok := err.(*exec.ExitError); ok {
+		r.Code = ee.ExitCode()
+	} else if err != nil {
+		t.Fatal(err)
+	}
+	return r
 }
 
 // Replay rebuilds in the box the original ran in: a build run with
@@ -324,10 +377,21 @@ isolation: {mode: required, network: none}
 		t.Fatal(err)
 	}
 	defer killSleepers(t)
+	wrapper := buildNoNamespaces(t)
+	if err := os.Chmod(wrapper, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chmod(filepath.Dir(wrapper), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	under := ""
 	asNobody := func(args ...string) {
 		t.Helper()
-		cmd := exec.Command("setpriv", append([]string{"--reuid=65534", "--regid=65534", "--clear-groups",
-			filepath.Join(in.BinDir, "mmbuild")}, args...)...)
+		prog := []string{filepath.Join(in.BinDir, "mmbuild")}
+		if under != "" {
+			prog = append([]string{under}, prog...)
+		}
+		cmd := exec.Command("setpriv", append(append([]string{"--reuid=65534", "--regid=65534", "--clear-groups"}, prog...), args...)...)
 		cmd.Dir = dir
 		cmd.Env = []string{"PATH=/usr/bin:/bin", "HOME=" + home, "TMPDIR=" + tmp, "LANG=C", "PWD=" + dir, "MMBUILD_TEST_CORE_ONLY=CORE-ONLY-x"}
 		if out, err := cmd.CombinedOutput(); err != nil {
@@ -347,6 +411,24 @@ isolation: {mode: required, network: none}
 	}
 	if exists(filepath.Join(root, "outside.txt")) || srv.reached() || len(sleepersLeft()) > 0 {
 		t.Errorf("as nobody, the box let the build write outside, reach the network or leave a daemon:\n%s", report)
+	}
+
+	// Where the kernel refuses namespaces, auto gives nobody's build a
+	// landlock box: the same attempts fail.
+	under = wrapper
+	asNobody("run", "--force", "--isolation", "auto", "--sign-key", filepath.Join(home, ".ci-build.key"))
+	under = ""
+	report = string(mustRead(t, filepath.Join(dir, "dist", "report.txt")))
+	for _, a := range []string{"key0", "core-environ", "core-mem", "core-fd", "core-ptrace", "connect"} {
+		if strings.Contains(report, a+": ok\n") {
+			t.Errorf("as nobody in a landlock box, the attempt %s worked:\n%s", a, report)
+		}
+	}
+	if !strings.Contains(strings.ReplaceAll(string(mustRead(t, filepath.Join(dir, "out", "provenance.json"))), " ", ""), `"mechanism":"landlock"`) {
+		t.Errorf("as nobody under the seccomp wrapper, the provenance does not record a landlock box")
+	}
+	if exists(filepath.Join(root, "outside.txt")) || srv.reached() || len(sleepersLeft()) > 0 {
+		t.Errorf("as nobody, the landlock box let the build write outside, reach the network or leave a daemon:\n%s", report)
 	}
 
 	// Unboxed (where a machine refuses the box), the core is still out of

@@ -13,6 +13,8 @@ import (
 )
 
 func main() {
+	// Started again as a landlock box's init, mmbuild is that init only.
+	isolation.RunInit()
 	plugin.ShortLivedGC()
 	// The core holds keys and secrets: no build of the same user may read
 	// its memory or environment, boxed or not.

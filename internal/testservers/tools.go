@@ -52,6 +52,12 @@ var tools = map[string]tool{
 	"bwrap":           {"MMBUILD_BWRAP", "", "apt-get install bubblewrap" + aptHint},
 	"chromium":        {"MMBUILD_CHROMIUM", "", "apt-get install chromium" + aptHint},
 	"mmdc":            {"MMBUILD_MMDC", MermaidCLIVersion, InstallScript},
+	// The local Sigstore stack (StartSigstore) and local-kms (StartLocalKMS).
+	"fulcio":           {"MMBUILD_FULCIO", FulcioVersion, InstallScript},
+	"rekor-server":     {"MMBUILD_REKOR_SERVER", RekorServerVersion, InstallScript},
+	"timestamp-server": {"MMBUILD_TIMESTAMP_SERVER", TimestampServerVersion, InstallScript},
+	"local-kms":        {"MMBUILD_LOCAL_KMS", LocalKMSVersion, InstallScript},
+	"tesseract":        {"MMBUILD_TESSERACT", TesseraCTVersion, InstallScript},
 }
 
 // ToolNames lists the names Tool knows, sorted.

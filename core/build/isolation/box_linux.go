@@ -20,6 +20,15 @@ type Box struct {
 	infoW   *os.File
 	pidfd   int
 	pid     int
+	// end is the signal End sends the box's init: SIGKILL for
+	// bubblewrap's (the kernel then ends its PID namespace), SIGTERM for
+	// the landlock box's, which ends the box's processes itself.
+	end unix.Signal
+	// startPidfd is where starting the landlock box's init puts its
+	// pidfd; cmd is that init's command, for kernels (or seccomp filters)
+	// that give no pidfd at start.
+	startPidfd *int
+	cmd        *exec.Cmd
 }
 
 // Command returns the command that runs the executable exe (an open file:
@@ -30,6 +39,9 @@ type Box struct {
 func (l *Launcher) Command(spec Spec, exe *os.File, path string, env []string) (*exec.Cmd, *Box, error) {
 	if !filepath.IsAbs(path) {
 		return nil, nil, fmt.Errorf("the box runs a program by its absolute path, not %q", path)
+	}
+	if l.landlock > 0 {
+		return l.landlockCommand(spec, exe, path, env)
 	}
 	spec.Request = spec.Request.Normalized()
 	args, err := spec.args(os.Getuid(), os.Getgid())
@@ -48,13 +60,30 @@ func (l *Launcher) Command(spec Spec, exe *os.File, path string, env []string) (
 	cmd := exec.Command(l.bwrap, args...)
 	cmd.ExtraFiles = []*os.File{exe, w}
 	cmd.Env = env
-	return cmd, &Box{Applied: spec.Applied(), infoR: r, infoW: w, pidfd: -1}, nil
+	return cmd, &Box{Applied: spec.Applied(), infoR: r, infoW: w, pidfd: -1, end: unix.SIGKILL}, nil
 }
 
 // Started reads the PID of the box's init once the command runs, and pins
 // it. The box's every process is that init's descendant in its own PID
 // namespace: when the init ends, the kernel ends them all.
 func (b *Box) Started() error {
+	if b.startPidfd != nil {
+		fd := *b.startPidfd
+		b.startPidfd = nil
+		if fd < 0 {
+			// The init is mmbuild's child and has just answered: its PID
+			// is not reused before mmbuild reaps it.
+			if b.cmd == nil || b.cmd.Process == nil {
+				return fmt.Errorf("watching the box's init process: it has not started")
+			}
+			var err error
+			if fd, err = unix.PidfdOpen(b.cmd.Process.Pid, 0); err != nil {
+				return fmt.Errorf("watching the box's init process %d: %w", b.cmd.Process.Pid, err)
+			}
+		}
+		b.pidfd = fd
+		return nil
+	}
 	if b.infoW != nil {
 		b.infoW.Close()
 		b.infoW = nil
@@ -75,14 +104,15 @@ func (b *Box) Started() error {
 	return nil
 }
 
-// End kills every process in the box and returns once the kernel has
-// reaped them all: a PID namespace's init exits only after every other
-// process in it is gone, so its pidfd turns readable only then.
+// End kills every process in the box and returns once they are all gone:
+// a PID namespace's init exits only after every other process in it is
+// gone, and the landlock box's init only once it has reaped them all, so
+// its pidfd turns readable only then.
 func (b *Box) End(ctx context.Context) error {
 	if b.pidfd < 0 {
 		return nil
 	}
-	if err := unix.PidfdSendSignal(b.pidfd, unix.SIGKILL, nil, 0); err != nil && err != unix.ESRCH {
+	if err := unix.PidfdSendSignal(b.pidfd, b.end, nil, 0); err != nil && err != unix.ESRCH {
 		return fmt.Errorf("ending the box: %w", err)
 	}
 	deadline := time.Now().Add(30 * time.Second)
@@ -99,7 +129,8 @@ func (b *Box) End(ctx context.Context) error {
 			return fmt.Errorf("ending the box: %w", ctx.Err())
 		}
 		if time.Now().After(deadline) {
-			return fmt.Errorf("ending the box: its processes did not end within 30s of SIGKILL")
+			_ = unix.PidfdSendSignal(b.pidfd, unix.SIGKILL, nil, 0)
+			return fmt.Errorf("ending the box: its processes did not end within 30s of %v", b.end)
 		}
 	}
 }
@@ -112,6 +143,10 @@ func (b *Box) Close() {
 		}
 	}
 	b.infoR, b.infoW = nil, nil
+	if b.startPidfd != nil && *b.startPidfd >= 0 {
+		unix.Close(*b.startPidfd)
+	}
+	b.startPidfd = nil
 	if b.pidfd >= 0 {
 		unix.Close(b.pidfd)
 		b.pidfd = -1

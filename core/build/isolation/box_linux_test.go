@@ -18,6 +18,12 @@ func boxCommand(t *testing.T, spec Spec, script string, args ...string) (*os.Fil
 	if err != nil {
 		t.Fatal(err)
 	}
+	return launch(t, l, spec, script, args...)
+}
+
+// launch prepares /bin/sh -c script args... in a box l makes of spec.
+func launch(t *testing.T, l *Launcher, spec Spec, script string, args ...string) (*os.File, *Box, func() (string, error)) {
+	t.Helper()
 	sh, err := os.Open("/bin/sh")
 	if err != nil {
 		t.Fatal(err)
@@ -31,6 +37,9 @@ func boxCommand(t *testing.T, spec Spec, script string, args ...string) (*os.Fil
 	cmd.Args = append(append(cmd.Args, "-c", script, "sh"), args...)
 	var out strings.Builder
 	cmd.Stdout, cmd.Stderr = &out, &out
+	// A process the box failed to end holds the output pipe open: Wait
+	// then gives up after a while, and the test's own checks fail.
+	cmd.WaitDelay = 5 * time.Second
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
@@ -116,8 +125,27 @@ echo "procs=$(ls /proc | grep -c '^[0-9]')"
 	}
 }
 
-// TestBoxNetworkNone checks that network: none leaves a loopback of the
-// box's own: a server on the host's loopback is out of reach.
+// launchers are the box makers every box test runs with: bubblewrap, and
+// the landlock fallback (with its scratch folder in spec).
+func launchers(t *testing.T) map[string]func(*Spec) *Launcher {
+	return map[string]func(*Spec) *Launcher{
+		MechanismBubblewrap: func(*Spec) *Launcher {
+			l, err := NewLauncher()
+			if err != nil {
+				t.Fatal(err)
+			}
+			return l
+		},
+		MechanismLandlock: func(s *Spec) *Launcher {
+			s.Scratch = filepath.Join(t.TempDir(), "scratch")
+			return landlockLauncher(t)
+		},
+	}
+}
+
+// TestBoxNetworkNone checks that network: none keeps the build off a
+// server on the host's loopback: bubblewrap leaves it a loopback of its
+// own, landlock denies TCP (and records that it denies no more).
 func TestBoxNetworkNone(t *testing.T) {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -125,23 +153,28 @@ func TestBoxNetworkNone(t *testing.T) {
 	}
 	defer ln.Close()
 	port := fmt.Sprint(ln.Addr().(*net.TCPAddr).Port)
-	for _, tc := range []struct {
-		network Network
-		want    string
-	}{{NetworkHost, "reached"}, {NetworkNone, "refused"}} {
-		t.Run(string(tc.network), func(t *testing.T) {
-			s := testSpec(t)
-			s.Network = tc.network
-			// bash's /dev/tcp is a real connect(2).
-			_, box, wait := boxCommand(t, s, `/bin/bash -c "echo > /dev/tcp/127.0.0.1/$1" 2>/dev/null && echo reached || echo refused`, port)
-			if err := box.Started(); err != nil {
-				t.Fatal(err)
-			}
-			out, _ := wait()
-			if strings.TrimSpace(out) != tc.want {
-				t.Errorf("connecting to the host's loopback with network %s: %q, want %q", tc.network, out, tc.want)
-			}
-		})
+	for mech, launcher := range launchers(t) {
+		for _, tc := range []struct {
+			network Network
+			want    string
+		}{{NetworkHost, "reached"}, {NetworkNone, "refused"}} {
+			t.Run(mech+"/"+string(tc.network), func(t *testing.T) {
+				s := testSpec(t)
+				s.Network = tc.network
+				// bash's /dev/tcp is a real connect(2).
+				_, box, wait := launch(t, launcher(&s), s, `/bin/bash -c "echo > /dev/tcp/127.0.0.1/$1" 2>/dev/null && echo reached || echo refused`, port)
+				if err := box.Started(); err != nil {
+					t.Fatal(err)
+				}
+				out, _ := wait()
+				if strings.TrimSpace(out) != tc.want {
+					t.Errorf("connecting to the host's loopback with network %s: %q, want %q", tc.network, out, tc.want)
+				}
+				if mech == MechanismLandlock && tc.network == NetworkNone && box.Applied.Network == NetworkNone && landlockABI() < 10 {
+					t.Errorf("the record claims network none, but UDP is not restricted: %+v", box.Applied)
+				}
+			})
+		}
 	}
 }
 
@@ -149,26 +182,30 @@ func TestBoxNetworkNone(t *testing.T) {
 // left its session (setsid) or their parent (double fork) included, and
 // that End returns only once they are gone.
 func TestBoxEnd(t *testing.T) {
-	s := testSpec(t)
-	marker := fmt.Sprint(4000000 + os.Getpid()%100000)
-	_, box, wait := boxCommand(t, s, `setsid sleep $1 & (sleep $1 &) ; sleep $1`, marker)
-	if err := box.Started(); err != nil {
-		t.Fatal(err)
+	for mech, launcher := range launchers(t) {
+		t.Run(mech, func(t *testing.T) {
+			s := testSpec(t)
+			marker := fmt.Sprint(4000000 + len(mech)*100000 + os.Getpid()%100000)
+			_, box, wait := launch(t, launcher(&s), s, `setsid sleep $1 & (sleep $1 &) ; sleep $1`, marker)
+			if err := box.Started(); err != nil {
+				t.Fatal(err)
+			}
+			deadline := time.Now().Add(10 * time.Second)
+			for len(sleepers(marker)) < 3 && time.Now().Before(deadline) {
+				time.Sleep(20 * time.Millisecond)
+			}
+			if n := len(sleepers(marker)); n != 3 {
+				t.Fatalf("%d processes started in the box, want 3", n)
+			}
+			if err := box.End(context.Background()); err != nil {
+				t.Fatal(err)
+			}
+			if left := sleepers(marker); len(left) > 0 {
+				t.Errorf("processes left once End returned: %v", left)
+			}
+			_, _ = wait()
+		})
 	}
-	deadline := time.Now().Add(10 * time.Second)
-	for len(sleepers(marker)) < 3 && time.Now().Before(deadline) {
-		time.Sleep(20 * time.Millisecond)
-	}
-	if n := len(sleepers(marker)); n != 3 {
-		t.Fatalf("%d processes started in the box, want 3", n)
-	}
-	if err := box.End(context.Background()); err != nil {
-		t.Fatal(err)
-	}
-	if left := sleepers(marker); len(left) > 0 {
-		t.Errorf("processes left once End returned: %v", left)
-	}
-	_, _ = wait()
 }
 
 // sleepers are the PIDs of processes running "sleep marker".

@@ -105,6 +105,9 @@ type Spec struct {
 	// Sockets is the plugin's socket folder, the only core folder the
 	// plugin reaches.
 	Sockets string
+	// Scratch is a private folder of the core's where a box that cannot
+	// mount (landlock) makes the build's home and temporary folders.
+	Scratch string
 }
 
 // Mechanisms a box can be made with, as recorded.
@@ -135,6 +138,10 @@ type Applied struct {
 	Hidden []string `json:"hidden,omitempty"`
 	// Missing says what auto mode could not apply, and why.
 	Missing string `json:"missing,omitempty"`
+	// Env are the variables the box sets for the build over its declared
+	// ones: a landlock box's private HOME and TMPDIR. Per-run paths, not
+	// recorded.
+	Env []string `json:"-"`
 }
 
 // Full reports whether the box was applied whole.
@@ -161,4 +168,20 @@ func (s Spec) Applied() *Applied {
 		a.Namespaces = append(a.Namespaces, "network")
 	}
 	return a
+}
+
+// SetEnv returns env with each k=v of set in place of k's value.
+func SetEnv(env []string, set ...string) []string {
+	out := make([]string, 0, len(env)+len(set))
+	for _, kv := range env {
+		k, _, _ := strings.Cut(kv, "=")
+		keep := true
+		for _, s := range set {
+			keep = keep && !strings.HasPrefix(s, k+"=")
+		}
+		if keep {
+			out = append(out, kv)
+		}
+	}
+	return append(out, set...)
 }

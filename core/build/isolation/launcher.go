@@ -30,6 +30,11 @@ func (e *UnavailableError) Error() string {
 // network one for network: none), the file system of Spec, no capability.
 type Launcher struct {
 	bwrap string
+	// landlock is the kernel's landlock ABI when the launcher makes
+	// landlock boxes (NewLandlockLauncher), run by the mmbuild program
+	// self as their init.
+	landlock int
+	self     string
 }
 
 // NewLauncher finds bubblewrap: $MMBUILD_BWRAP, else the system's
@@ -58,21 +63,30 @@ func NewLauncher() (*Launcher, error) {
 
 // Refused reports whether stderr, what a box's start printed, is
 // bubblewrap refusing to make the box (the kernel or a seccomp filter
-// refused a namespace), and returns its message.
+// refused a namespace) or the landlock box's init failing to apply it,
+// and returns its message.
 func Refused(stderr string) (string, bool) {
 	for _, line := range strings.Split(stderr, "\n") {
-		if msg, ok := strings.CutPrefix(strings.TrimSpace(line), "bwrap: "); ok {
-			return msg, true
+		line = strings.TrimSpace(line)
+		if msg, ok := strings.CutPrefix(line, "bwrap: "); ok {
+			return "bubblewrap: " + msg, true
+		}
+		if msg, ok := strings.CutPrefix(line, initFailed); ok {
+			return "landlock: " + msg, true
 		}
 	}
 	return "", false
 }
 
+// initFailed starts the line the landlock box's init prints when it cannot
+// make the box.
+const initFailed = "mmbuild: the landlock box: "
+
 // RefusedError is a box the kernel refused to make.
 type RefusedError struct{ Msg string }
 
 func (e *RefusedError) Error() string {
-	return "the kernel refused the build's box: bubblewrap: " + e.Msg +
+	return "the kernel refused the build's box: " + e.Msg +
 		" (allow unprivileged user namespaces: sysctl kernel.unprivileged_userns_clone=1 and user.max_user_namespaces>0," +
 		" or in a container a seccomp profile that permits unshare/clone of namespaces; or set isolation: {mode: off})"
 }

@@ -42,7 +42,7 @@ func boxRequest(cfg *config.Config, o *options) (isolation.Request, error) {
 // user's home and temp folder made private, $PATH's folders, and the files
 // it must never see: the signing key files and the secrets' files.
 func boxSpec(cfg *config.Config, o *options, ws *workspace.Workspace, req isolation.Request) (isolation.Spec, error) {
-	spec := isolation.Spec{Request: req, Materials: ws.Materials}
+	spec := isolation.Spec{Request: req, Materials: ws.Materials, Scratch: filepath.Join(ws.Root, "box")}
 	if cfg.Source != nil {
 		spec.WorkTree = filepath.Join(ws.Root, "source")
 		if err := os.Mkdir(spec.WorkTree, 0o755); err != nil {
@@ -78,52 +78,93 @@ func boxSpec(cfg *config.Config, o *options, ws *workspace.Workspace, req isolat
 }
 
 // startHandler starts the handler plugin in the box spec describes, and
-// returns what was applied. Where no box can be made, auto starts it
-// unboxed with one warning line and records why; required fails before
+// returns what was applied. Where bubblewrap cannot make the box, auto
+// falls back to a landlock box (weaker: it says what it lacks), and where
+// neither can be made starts the handler unboxed; each with one warning
+// line, and the record says what was applied. required fails before
 // anything is built; off starts it unboxed and records off.
 func startHandler(ctx context.Context, t tools, host *pluginhost.Host, name string, spec isolation.Spec) (*pluginhost.Plugin, *isolation.Applied, error) {
 	if spec.Mode == isolation.ModeOff {
 		p, err := host.Start(ctx, name)
 		return p, isolation.Off(isolation.ModeOff, ""), err
 	}
-	l, err := isolation.NewLauncher()
-	if err == nil {
-		var p *pluginhost.Plugin
-		p, err = host.StartBoxed(ctx, name, boxer{l: l, spec: spec})
-		var se *pluginhost.StartError
-		if errors.As(err, &se) {
-			if msg, refused := isolation.Refused(se.Stderr); refused {
-				err = &isolation.RefusedError{Msg: msg}
-			}
-		}
-		var refused *isolation.RefusedError
-		if !errors.As(err, &refused) && !errors.Is(err, pluginhost.ErrAttached) {
-			if err != nil {
-				return nil, nil, err
-			}
-			return p, spec.Applied(), nil
-		}
+	p, applied, err := startBoxed(ctx, host, name, spec, isolation.NewLauncher)
+	if applied != nil || err == nil {
+		return p, applied, err
+	}
+	if !canFallBack(err) {
+		return nil, nil, err
 	}
 	if spec.Mode == isolation.ModeRequired {
 		return nil, nil, fmt.Errorf("isolation: mode required, but %w", err)
 	}
-	t.log.Warn("isolation: the build runs without a box: " + err.Error())
-	p, serr := host.Start(ctx, name)
-	return p, isolation.Off(isolation.ModeAuto, err.Error()), serr
+	why := err.Error()
+	if errors.Is(err, pluginhost.ErrAttached) {
+		t.log.Warn("isolation: the build runs without a box: " + why)
+		p, err := host.Start(ctx, name)
+		return p, isolation.Off(isolation.ModeAuto, why), err
+	}
+	p, applied, lerr := startBoxed(ctx, host, name, spec, isolation.NewLandlockLauncher)
+	if applied != nil {
+		applied.Missing = why + "; " + applied.Missing
+		t.log.Warn("isolation: the build runs in a landlock box, weaker than the full one: " + applied.Missing)
+		return p, applied, nil
+	}
+	if lerr != nil && !canFallBack(lerr) {
+		return nil, nil, lerr
+	}
+	why += "; and no landlock box: " + lerr.Error()
+	t.log.Warn("isolation: the build runs without a box: " + why)
+	p, err = host.Start(ctx, name)
+	return p, isolation.Off(isolation.ModeAuto, why), err
 }
 
-// boxer makes the handler's box with an isolation.Launcher.
+// startBoxed starts the handler in a box of the launcher newLauncher
+// makes. It returns what was applied once started; a launcher that cannot
+// make a box here, or a box the kernel refused, is an error canFallBack
+// accepts.
+func startBoxed(ctx context.Context, host *pluginhost.Host, name string, spec isolation.Spec, newLauncher func() (*isolation.Launcher, error)) (*pluginhost.Plugin, *isolation.Applied, error) {
+	l, err := newLauncher()
+	if err != nil {
+		return nil, nil, err
+	}
+	b := &boxer{l: l, spec: spec}
+	p, err := host.StartBoxed(ctx, name, b)
+	var se *pluginhost.StartError
+	if errors.As(err, &se) {
+		if msg, refused := isolation.Refused(se.Stderr); refused {
+			err = &isolation.RefusedError{Msg: msg}
+		}
+	}
+	if err != nil {
+		return nil, nil, err
+	}
+	return p, b.applied, nil
+}
+
+// canFallBack reports whether err says a box could not be made here (and
+// not that the plugin failed).
+func canFallBack(err error) bool {
+	var refused *isolation.RefusedError
+	var unavailable *isolation.UnavailableError
+	return errors.As(err, &refused) || errors.As(err, &unavailable) || errors.Is(err, pluginhost.ErrAttached)
+}
+
+// boxer makes the handler's box with an isolation.Launcher, and keeps
+// what the box applies.
 type boxer struct {
-	l    *isolation.Launcher
-	spec isolation.Spec
+	l       *isolation.Launcher
+	spec    isolation.Spec
+	applied *isolation.Applied
 }
 
-func (b boxer) Command(exe *os.File, path string, env []string, sockets string) (*exec.Cmd, pluginhost.Box, error) {
+func (b *boxer) Command(exe *os.File, path string, env []string, sockets string) (*exec.Cmd, pluginhost.Box, error) {
 	spec := b.spec
 	spec.Sockets = sockets
 	cmd, box, err := b.l.Command(spec, exe, path, env)
 	if err != nil {
 		return nil, nil, err
 	}
+	b.applied = box.Applied
 	return cmd, box, nil
 }

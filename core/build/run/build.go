@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/mmbuild/mmbuild/core/build/config"
+	"github.com/mmbuild/mmbuild/core/build/isolation"
 	"github.com/mmbuild/mmbuild/core/build/workspace"
 	"github.com/mmbuild/mmbuild/core/evidence/digest"
 	"github.com/mmbuild/mmbuild/core/plugins/pluginhost"
@@ -124,7 +125,13 @@ func buildAndCollect(ctx context.Context, t tools, cfg *config.Config, in *prepa
 	if a := in.plugins.isolation; a != nil {
 		t.log.Info("the builder's box", "mechanism", a.Mechanism, "network", a.Network, "mode", a.Mode)
 	}
-	buildErr := runBuilder(ctx, t, cfg.Handler, in.plugins.handler, in.workDir, in.env)
+	env := in.env
+	if in.plugins.isolation != nil {
+		// A landlock box's private HOME and TMPDIR (bubblewrap mounts
+		// them at the paths the environment names).
+		env.vars = isolation.SetEnv(env.vars, in.plugins.isolation.Env...)
+	}
+	buildErr := runBuilder(ctx, t, cfg.Handler, in.plugins.handler, in.workDir, env)
 	// Nothing the build started outlives it: its box (setsid daemons and
 	// double forks included) is gone before anything it made is hashed,
 	// also when it failed or was interrupted.

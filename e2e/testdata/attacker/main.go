@@ -46,13 +46,7 @@ func main() {
 		b, err := os.ReadFile(fmt.Sprintf("/proc/%d/environ", core))
 		report("core-environ", err, func() error { return want(b, marker) })
 		report("core-mem", readMem(core), nil)
-		fds, err := os.ReadDir(fmt.Sprintf("/proc/%d/fd", core))
-		report("core-fd", err, func() error {
-			if len(fds) == 0 {
-				return fmt.Errorf("no descriptor listed")
-			}
-			return nil
-		})
+		report("core-fd", openFD(core), nil)
 		report("core-ptrace", ptrace(core), nil)
 	}
 	report("write-outside", os.WriteFile(outside, []byte("pwned\n"), 0o644), nil)
@@ -152,4 +146,26 @@ func ptrace(pid int) error {
 	var ws syscall.WaitStatus
 	_, _ = syscall.Wait4(pid, &ws, 0, nil)
 	return syscall.PtraceDetach(pid)
+}
+
+// openFD opens one of the core's descriptors through /proc/PID/fd: the
+// files, pipes and keys the core holds open. Listing their numbers is not
+// the attack (root sees them where the core is not dumpable); opening one
+// is.
+func openFD(pid int) error {
+	dir := fmt.Sprintf("/proc/%d/fd", pid)
+	fds, err := os.ReadDir(dir)
+	if err != nil {
+		return err
+	}
+	last := fmt.Errorf("no descriptor listed")
+	for _, fd := range fds {
+		f, err := os.Open(filepath.Join(dir, fd.Name()))
+		if err == nil {
+			f.Close()
+			return nil
+		}
+		last = err
+	}
+	return last
 }

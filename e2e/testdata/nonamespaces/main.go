@@ -3,9 +3,10 @@
 // runtime does for an unprivileged container: clone and unshare with a
 // CLONE_NEW* flag fail with EPERM, clone3 (whose flags a filter cannot
 // read) with ENOSYS, so that callers fall back to clone. The box e2e test
-// runs mmbuild under it.
+// runs mmbuild under it. With -no-landlock, landlock's syscalls fail with
+// ENOSYS too, as on a kernel built without it.
 //
-//	nonamespaces PROGRAM ARGS...
+//	nonamespaces [-no-landlock] PROGRAM ARGS...
 package main
 
 import (
@@ -30,8 +31,13 @@ const (
 )
 
 func main() {
-	if len(os.Args) < 2 {
-		fmt.Fprintln(os.Stderr, "usage: nonamespaces PROGRAM ARGS...")
+	args := os.Args[1:]
+	noLandlock := len(args) > 0 && args[0] == "-no-landlock"
+	if noLandlock {
+		args = args[1:]
+	}
+	if len(args) < 1 {
+		fmt.Fprintln(os.Stderr, "usage: nonamespaces [-no-landlock] PROGRAM ARGS...")
 		os.Exit(2)
 	}
 	// The filter binds the thread that installs it, and execve keeps it:
@@ -39,7 +45,8 @@ func main() {
 	runtime.LockOSThread()
 	prog := []unix.SockFilter{
 		{Code: ldAbs, K: 0}, // the syscall number
-		{Code: jeq, Jt: 6, K: unix.SYS_CLONE3},
+		{Code: jeq, Jt: 7, K: unix.SYS_CLONE3},
+		{Code: jeq, Jt: 6, K: landlockCall(noLandlock)},
 		{Code: jeq, Jt: 1, K: unix.SYS_CLONE},
 		{Code: jeq, Jf: 2, K: unix.SYS_UNSHARE},
 		{Code: ldAbs, K: argsOff},
@@ -55,11 +62,20 @@ func main() {
 	if err := unix.Prctl(unix.PR_SET_SECCOMP, unix.SECCOMP_MODE_FILTER, uintptr(unsafe.Pointer(&fprog)), 0, 0); err != nil {
 		fail(err)
 	}
-	path, err := lookPath(os.Args[1])
+	path, err := lookPath(args[0])
 	if err != nil {
 		fail(err)
 	}
-	fail(syscall.Exec(path, os.Args[1:], os.Environ()))
+	fail(syscall.Exec(path, args, os.Environ()))
+}
+
+// landlockCall is the syscall the filter refuses besides clone3: landlock's
+// first (without it, landlock cannot be used), or one no program makes.
+func landlockCall(refuse bool) uint32 {
+	if refuse {
+		return unix.SYS_LANDLOCK_CREATE_RULESET
+	}
+	return 0xffff
 }
 
 func lookPath(p string) (string, error) {
