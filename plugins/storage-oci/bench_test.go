@@ -6,7 +6,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"slices"
-	"strconv"
 	"testing"
 	"time"
 
@@ -38,8 +37,8 @@ func TestBenchTransfer(t *testing.T) {
 	if os.Getenv("MMBUILD_BENCH") == "" {
 		t.Skip("a benchmark: set MMBUILD_BENCH=1 to run it")
 	}
-	size := benchEnvInt(t, "MMBUILD_BENCH_SIZE", 100) << 20
-	rounds := benchEnvInt(t, "MMBUILD_BENCH_ROUNDS", 3)
+	size := testservers.EnvInt(t, "MMBUILD_BENCH_SIZE", 100) << 20
+	rounds := testservers.EnvInt(t, "MMBUILD_BENCH_ROUNDS", 3)
 	bin := pluginBinary(t)
 	crane := testservers.Crane(t)
 	noDockerConfig(t)
@@ -114,17 +113,4 @@ func median(d []time.Duration) time.Duration {
 	s := slices.Clone(d)
 	slices.Sort(s)
 	return s[len(s)/2]
-}
-
-func benchEnvInt(t *testing.T, name string, def int) int {
-	t.Helper()
-	v := os.Getenv(name)
-	if v == "" {
-		return def
-	}
-	n, err := strconv.Atoi(v)
-	if err != nil || n <= 0 {
-		t.Fatalf("%s=%q: want a positive whole number", name, v)
-	}
-	return n
 }

@@ -37,8 +37,8 @@ func TestBenchTransfer(t *testing.T) {
 	if os.Getenv("MMBUILD_BENCH") == "" {
 		t.Skip("a benchmark: set MMBUILD_BENCH=1 to run it")
 	}
-	size := envInt(t, "MMBUILD_BENCH_SIZE", 1024) << 20
-	rounds := envInt(t, "MMBUILD_BENCH_ROUNDS", 3)
+	size := testservers.EnvInt(t, "MMBUILD_BENCH_SIZE", 1024) << 20
+	rounds := testservers.EnvInt(t, "MMBUILD_BENCH_ROUNDS", 3)
 	rclone := testservers.Tool(t, "rclone")
 	bin := pluginBinary(t)
 
@@ -162,18 +162,6 @@ func TestBenchTransfer(t *testing.T) {
 		pPutRSS>>20, pGetRSS>>20, rPutRSS>>20, rGetRSS>>20)
 	fmt.Fprintf(&b, "rclone flags: %s\n", strings.Join(rcloneFlags, " "))
 	fmt.Print(b.String())
-}
-
-func envInt(t *testing.T, name string, def int) int {
-	v := os.Getenv(name)
-	if v == "" {
-		return def
-	}
-	n, err := strconv.Atoi(v)
-	if err != nil || n < 1 {
-		t.Fatalf("%s=%q: want a positive integer", name, v)
-	}
-	return n
 }
 
 // benchFile writes size pseudo-random bytes and returns the path and sum.

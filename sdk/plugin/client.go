@@ -184,6 +184,7 @@ var (
 	_ storage.Storage        = storageClient{}
 	_ storage.Attacher       = storageClient{}
 	_ storage.AttachedReader = storageClient{}
+	_ storage.Batcher        = storageClient{}
 )
 
 func (s storageClient) Stat(ctx context.Context, req *storage.StatRequest) (*storage.StatResponse, error) {
@@ -191,11 +192,61 @@ func (s storageClient) Stat(ctx context.Context, req *storage.StatRequest) (*sto
 	if err != nil {
 		return nil, wire.FromStatus(err)
 	}
-	out := &storage.StatResponse{IsDir: r.IsDir, Size: r.Size, Digest: r.Digest}
+	return statFromPB(r), nil
+}
+
+func statFromPB(r *pb.StatResponse) *storage.StatResponse {
+	out := &storage.StatResponse{IsDir: r.IsDir, Size: r.Size, Digest: r.Digest, ContentDigest: r.ContentDigest}
 	if r.ModTimeUnixNano != 0 {
 		out.ModTime = time.Unix(0, r.ModTimeUnixNano)
 	}
+	return out
+}
+
+// StatBatch asks the plugin about many URLs in one call. A plugin built
+// before the RPC fails with errors.ErrUnsupported.
+func (s storageClient) StatBatch(ctx context.Context, req *storage.StatBatchRequest) (*storage.StatBatchResponse, error) {
+	in := &pb.StatBatchRequest{Items: make([]*pb.StatRequest, len(req.Items))}
+	for i, it := range req.Items {
+		in.Items[i] = &pb.StatRequest{Url: it.URL, Options: it.Options}
+	}
+	r, err := s.c.StatBatch(ctx, in)
+	if err != nil {
+		return nil, wire.FromStatus(err)
+	}
+	if len(r.Results) != len(req.Items) {
+		return nil, fmt.Errorf("%w: %d results for %d items", ErrConnection, len(r.Results), len(req.Items))
+	}
+	out := &storage.StatBatchResponse{Results: make([]storage.StatResult, len(r.Results))}
+	for i, res := range r.Results {
+		switch {
+		case res.ErrorCode != 0 || res.ErrorMessage != "":
+			out.Results[i].Err = wire.FromItem(res.ErrorCode, res.ErrorReason, res.ErrorMessage)
+		case res.Stat == nil:
+			out.Results[i].Err = fmt.Errorf("%w: item %d has neither a result nor an error", ErrConnection, i)
+		default:
+			out.Results[i].Stat = statFromPB(res.Stat)
+		}
+	}
 	return out, nil
+}
+
+// PutBatch asks the plugin to put many files in one call. A plugin built
+// before the RPC fails with errors.ErrUnsupported.
+func (s storageClient) PutBatch(ctx context.Context, req *storage.PutBatchRequest) (*storage.PutResponse, error) {
+	in := &pb.PutBatchRequest{Items: make([]*pb.PutRequest, len(req.Items))}
+	for i, it := range req.Items {
+		in.Items[i] = &pb.PutRequest{SourcePath: it.SourcePath, Url: it.URL, Options: it.Options, Digest: it.Digest}
+	}
+	stream, err := s.c.PutBatch(ctx, in)
+	if err != nil {
+		return nil, wire.FromStatus(err)
+	}
+	r, err := receiveTransfer(stream, req.Progress)
+	if err != nil {
+		return nil, err
+	}
+	return &storage.PutResponse{Bytes: r.Bytes, Files: r.Files, IsDir: r.IsDir}, nil
 }
 
 // Attach asks the plugin to attach a file to a subject. A plugin that does
@@ -264,7 +315,7 @@ func (s storageClient) Get(ctx context.Context, req *storage.GetRequest) (*stora
 }
 
 func (s storageClient) Put(ctx context.Context, req *storage.PutRequest) (*storage.PutResponse, error) {
-	stream, err := s.c.Put(ctx, &pb.PutRequest{SourcePath: req.SourcePath, Url: req.URL, Options: req.Options})
+	stream, err := s.c.Put(ctx, &pb.PutRequest{SourcePath: req.SourcePath, Url: req.URL, Options: req.Options, Digest: req.Digest})
 	if err != nil {
 		return nil, wire.FromStatus(err)
 	}

@@ -218,6 +218,8 @@ func (o *options) info() *Info {
 	}
 	for scheme, s := range o.storages {
 		add(KindStorage+":"+scheme, s)
+		// The SDK serves batches for every storage component.
+		info.Capabilities = append(info.Capabilities, storage.CapabilityBatch)
 	}
 	for id, c := range o.catalogers {
 		add(KindSBOM+":"+id, c)

@@ -151,11 +151,15 @@ func (s *storageServer) Stat(ctx context.Context, req *pb.StatRequest) (*pb.Stat
 	if err != nil {
 		return nil, wire.ToStatus(err)
 	}
-	out := &pb.StatResponse{IsDir: resp.IsDir, Size: resp.Size, Digest: resp.Digest}
+	return statToPB(resp), nil
+}
+
+func statToPB(resp *storage.StatResponse) *pb.StatResponse {
+	out := &pb.StatResponse{IsDir: resp.IsDir, Size: resp.Size, Digest: resp.Digest, ContentDigest: resp.ContentDigest}
 	if !resp.ModTime.IsZero() {
 		out.ModTimeUnixNano = resp.ModTime.UnixNano()
 	}
-	return out, nil
+	return out
 }
 
 // Attach serves storage.Attacher for a component that implements it.
@@ -243,7 +247,7 @@ func (s *storageServer) Put(req *pb.PutRequest, stream pb.Storage_PutServer) err
 	var mu sync.Mutex
 	send := func(ev *pb.TransferEvent) error { mu.Lock(); defer mu.Unlock(); return stream.Send(ev) }
 	resp, err := st.Put(stream.Context(), &storage.PutRequest{
-		SourcePath: req.SourcePath, URL: req.Url, Options: req.Options, Progress: progressSender(send),
+		SourcePath: req.SourcePath, URL: req.Url, Options: req.Options, Digest: req.Digest, Progress: progressSender(send),
 	})
 	if err != nil {
 		return wire.ToStatus(err)

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/rand"
+	"crypto/sha256"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -109,6 +110,92 @@ func Storage(t *testing.T, s storage.Storage, base string, opts ...StorageOption
 	t.Run("InvalidURL", suite.invalidURL)
 	t.Run("Cancel", suite.cancel)
 	t.Run("Progress", suite.progress)
+	if _, ok := s.(storage.Batcher); ok && suite.seed == nil {
+		t.Run("Batch", suite.batch)
+	}
+}
+
+// fileDigest is "sha256:<hex>" of the file at path, as the core sends it
+// with a Put; "" for a directory.
+func fileDigest(t testing.TB, path string) string {
+	t.Helper()
+	fi, err := os.Stat(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if fi.IsDir() {
+		return ""
+	}
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sum := sha256.Sum256(data)
+	return "sha256:" + hex.EncodeToString(sum[:])
+}
+
+// checkContentDigest checks a reported content digest against the bytes
+// put: a backend may report none, never a wrong one.
+func checkContentDigest(t testing.TB, u string, st *storage.StatResponse, data []byte) {
+	t.Helper()
+	if st.ContentDigest == "" {
+		return
+	}
+	sum := sha256.Sum256(data)
+	if want := "sha256:" + hex.EncodeToString(sum[:]); st.ContentDigest != want {
+		t.Errorf("Stat %s: ContentDigest %s, want %s (or none)", u, st.ContentDigest, want)
+	}
+}
+
+// batch puts files with one PutBatch and stats them, and a missing one,
+// with one StatBatch: each result as Stat would give it, in order.
+func (s *storageSuite) batch(t *testing.T) {
+	b := s.s.(storage.Batcher)
+	dir := t.TempDir()
+	var items []storage.PutRequest
+	var datas [][]byte
+	var total int64
+	for i := range 5 {
+		f := testFile{fmt.Sprintf("b%d.bin", i), 1000*i + 1, 0o644}
+		src, data := writeFile(t, dir, f)
+		items = append(items, storage.PutRequest{SourcePath: src, URL: s.url(t, f.rel), Digest: fileDigest(t, src)})
+		datas = append(datas, data)
+		total += int64(len(data))
+	}
+	resp, err := b.PutBatch(t.Context(), &storage.PutBatchRequest{Items: items})
+	if err != nil {
+		t.Fatalf("PutBatch: %v", err)
+	}
+	checkTransfer(t, "PutBatch", transfer{resp.Bytes, resp.Files, false}, transfer{total, int64(len(items)), false})
+	stats := []storage.StatRequest{{URL: s.url(t, "missing")}}
+	for _, it := range items {
+		stats = append(stats, storage.StatRequest{URL: it.URL})
+	}
+	out, err := b.StatBatch(t.Context(), &storage.StatBatchRequest{Items: stats})
+	if err != nil {
+		t.Fatalf("StatBatch: %v", err)
+	}
+	if len(out.Results) != len(stats) {
+		t.Fatalf("StatBatch: %d results for %d items", len(out.Results), len(stats))
+	}
+	if err := out.Results[0].Err; !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("StatBatch of a missing URL: %v, want fs.ErrNotExist", err)
+	}
+	for i, r := range out.Results[1:] {
+		if r.Err != nil {
+			t.Errorf("StatBatch %s: %v", stats[i+1].URL, r.Err)
+			continue
+		}
+		if r.Stat.IsDir || r.Stat.Size != int64(len(datas[i])) {
+			t.Errorf("StatBatch %s: IsDir=%v Size=%d, want a file of %d bytes", stats[i+1].URL, r.Stat.IsDir, r.Stat.Size, len(datas[i]))
+		}
+		checkContentDigest(t, stats[i+1].URL, r.Stat, datas[i])
+		dest, _, err := s.get(t, t.Context(), stats[i+1].URL, nil)
+		if err != nil {
+			t.Fatalf("Get %s: %v", stats[i+1].URL, err)
+		}
+		s.checkFile(t, dest, datas[i], 0o644)
+	}
 }
 
 type storageSuite struct {
@@ -200,7 +287,7 @@ func (s *storageSuite) place(t testing.TB, name, src string, want transfer) stri
 		s.seed(t, s.rel(t, name), src)
 		return u
 	}
-	resp, err := s.s.Put(t.Context(), &storage.PutRequest{SourcePath: src, URL: u})
+	resp, err := s.s.Put(t.Context(), &storage.PutRequest{SourcePath: src, URL: u, Digest: fileDigest(t, src)})
 	if err != nil {
 		t.Fatalf("Put %s to %s: %v", src, u, err)
 	}
@@ -250,6 +337,7 @@ func (s *storageSuite) putGetFile(t *testing.T) {
 	if st.IsDir || st.Size != int64(len(data)) {
 		t.Errorf("Stat %s: IsDir=%v Size=%d, want a file of %d bytes", u, st.IsDir, st.Size, len(data))
 	}
+	checkContentDigest(t, u, st, data)
 
 	dest, resp, err := s.get(t, t.Context(), u, nil)
 	if err != nil {
@@ -363,6 +451,7 @@ func (s *storageSuite) putReplaces(t *testing.T) {
 	if st.Size != int64(second.size) {
 		t.Errorf("Stat %s after a second Put: Size=%d, want %d", u, st.Size, second.size)
 	}
+	checkContentDigest(t, u, st, data2)
 	dest, _, err := s.get(t, t.Context(), u, nil)
 	if err != nil {
 		t.Fatalf("Get %s: %v", u, err)

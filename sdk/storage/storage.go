@@ -4,11 +4,13 @@
 // Data never travels through the plugin protocol: on Get the core names a
 // destination path inside a staging directory it owns, on Put a source path,
 // and the plugin reads or writes there directly. The core computes every
-// digest of what it transfers itself. The one digest a plugin reports is
-// StatResponse.Digest, what a reference resolves to in a backend that names
-// content by digest (an image tag in a registry): that is the backend's
-// answer, and a reader checks it against the content (cosign against the
-// image's manifest).
+// digest of what it transfers itself. Two digests a plugin reports are the
+// backend's word, not the core's: StatResponse.Digest, what a reference
+// resolves to in a backend that names content by digest (an image tag in a
+// registry), which a reader checks against the content (cosign against the
+// image's manifest); and StatResponse.ContentDigest, which the core compares
+// with a digest it recorded, to check what a store holds without
+// downloading it (see CapabilityContentDigest for who vouches for what).
 package storage
 
 import (
@@ -64,7 +66,25 @@ type StatResponse struct {
 	// when the backend names content by one (the manifest digest of an
 	// image reference); empty otherwise.
 	Digest string
+	// ContentDigest is the digest of the bytes Get would write for a file,
+	// "sha256:<hex>", when the backend vouches for it without sending them;
+	// empty otherwise, and for a tree. See CapabilityContentDigest.
+	ContentDigest string
 }
+
+// CapabilityContentDigest is announced by a backend whose Stat reports
+// StatResponse.ContentDigest for the files it holds. The core then checks
+// what a destination holds (after publishing, on a cache hit) by comparing
+// that digest with the one it recorded, and downloads nothing; a backend
+// without it is checked by downloading and hashing.
+//
+// Report a digest only when the backend itself keeps or computes it from
+// the stored bytes: a checksum the server verified when the bytes arrived
+// (S3's SHA-256 checksum), the address content is stored under (an OCI
+// blob), or the file hashed in place. Never report a digest a client merely
+// claimed: the check exists against corrupted, truncated and interleaved
+// uploads, and a digest that was not derived from the bytes defeats it.
+const CapabilityContentDigest = "storage:content-digest"
 
 // CapabilityImages is announced by a backend that serves container images
 // (a registry): an image reference written without a scheme
@@ -193,7 +213,12 @@ type PutRequest struct {
 	SourcePath string
 	URL        string
 	Options    map[string]string
-	Progress   ProgressFunc
+	// Digest is the core's digest of the file at SourcePath,
+	// "sha256:<hex>"; empty for a tree or when unknown. A backend that keeps
+	// checksums stores it with the object, and may refuse the upload when
+	// the bytes do not match it (S3 does).
+	Digest   string
+	Progress ProgressFunc
 }
 
 // Report forwards p to the request's progress function, if any.
@@ -223,4 +248,53 @@ type PutResponse struct {
 	Bytes int64
 	Files int64
 	IsDir bool
+}
+
+// CapabilityBatch is announced by the SDK for every storage component: the
+// host may send many Stats or Puts in one round trip (StatBatch,
+// PutBatch). A component does not announce it itself.
+const CapabilityBatch = "storage:batch"
+
+// Batcher is implemented by a backend that does many Stats or Puts better
+// together than one by one (one sync for a batch of files, one listing for
+// many objects). It is optional: for a component without it the SDK serves
+// a batch by calling Stat or Put for each item, a few at a time.
+type Batcher interface {
+	// StatBatch answers every item, in order; an item's error goes in its
+	// result. The returned error is for the batch as a whole (cancelled).
+	StatBatch(ctx context.Context, req *StatBatchRequest) (*StatBatchResponse, error)
+	// PutBatch puts every item, or fails with the first error; what was
+	// put before stays. Each item is atomic as Put is.
+	PutBatch(ctx context.Context, req *PutBatchRequest) (*PutResponse, error)
+}
+
+// StatBatchRequest asks about many URLs.
+type StatBatchRequest struct {
+	Items []StatRequest
+}
+
+// StatBatchResponse holds one result per item, in order.
+type StatBatchResponse struct {
+	Results []StatResult
+}
+
+// StatResult is one item's answer: Stat, or Err (fs.ErrNotExist for a
+// missing object, as Stat's error).
+type StatResult struct {
+	Stat *StatResponse
+	Err  error
+}
+
+// PutBatchRequest uploads many files or trees. The items' own Progress
+// functions are ignored: the batch reports through its own.
+type PutBatchRequest struct {
+	Items    []PutRequest
+	Progress ProgressFunc
+}
+
+// Report forwards p to the request's progress function, if any.
+func (r *PutBatchRequest) Report(p Progress) {
+	if r.Progress != nil {
+		r.Progress(p)
+	}
 }

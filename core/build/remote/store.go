@@ -165,10 +165,16 @@ func (s *Store) Put(ctx context.Context, src, rawURL string, use map[string]stri
 	if err != nil {
 		return nil, err
 	}
-	shown := s.shown(rawURL)
-	resp, err := b.Storage.Put(ctx, &storage.PutRequest{SourcePath: src, URL: rawURL, Options: s.options(rawURL, use), Progress: s.progressFunc("put", shown)})
+	return s.put(ctx, b, &storage.PutRequest{SourcePath: src, URL: rawURL, Options: s.options(rawURL, use)})
+}
+
+// put sends req (its options merged already) to b, with progress.
+func (s *Store) put(ctx context.Context, b Backend, req *storage.PutRequest) (*storage.PutResponse, error) {
+	shown := s.shown(req.URL)
+	req.Progress = s.progressFunc("put", shown)
+	resp, err := b.Storage.Put(ctx, req)
 	if err != nil {
-		return nil, s.fail("putting", rawURL, b, err)
+		return nil, s.fail("putting", req.URL, b, err)
 	}
 	s.progress.Finish("put", shown, resp.Bytes)
 	return resp, nil

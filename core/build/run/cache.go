@@ -3,6 +3,7 @@ package run
 import (
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 
@@ -13,6 +14,7 @@ import (
 	"github.com/mmbuild/mmbuild/core/evidence/attestation"
 	"github.com/mmbuild/mmbuild/core/evidence/digest"
 	"github.com/mmbuild/mmbuild/core/evidence/provenance"
+	"github.com/mmbuild/mmbuild/sdk/storage"
 )
 
 // lookupCache returns the Result of a complete, verified build at the
@@ -89,52 +91,131 @@ func verifyCachedSubjects(ctx context.Context, t tools, store *remote.Store, cfg
 		}
 	}
 	images := recordedImages(stmt)
-	var arts []Artifact
+	var checks []cachedCheck
 	for _, sub := range stmt.Subjects {
-		s := struct {
-			Name   string
-			Digest provenance.Digest
-		}{sub.URI, sub.Digest}
+		name, want := sub.URI, sub.Digest
 		// An image is in its registry, not at the staging URL.
-		if rec, ok := images[s.Name]; ok {
-			if ok, err := verifyCachedImage(ctx, t, store, cfg, rec, s.Digest); err != nil || !ok {
+		if rec, ok := images[name]; ok {
+			if ok, err := verifyCachedImage(ctx, t, store, cfg, rec, want); err != nil || !ok {
 				return nil, false, err
 			}
 			continue
 		}
 		// A subject is published under a plain file name, and nothing else
 		// may name a path.
-		if !workspace.PlainName(s.Name) {
-			t.log.Warn("ignoring a cached attestation with an invalid subject name", "url", store.Shown(stagingURL), "name", s.Name)
+		if !workspace.PlainName(name) {
+			t.log.Warn("ignoring a cached attestation with an invalid subject name", "url", store.Shown(stagingURL), "name", name)
 			return nil, false, nil
 		}
-		u := remote.Join(stagingURL, s.Name)
-		set, size, ok, err := verifyCached(ctx, t, store, cachedObject{u, cfg.Artifacts.Options}, s.Name, s.Digest, len(transferred[s.Name]) > 0)
-		if err != nil || !ok {
-			return nil, false, err
+		checks = append(checks, cachedCheck{obj: cachedObject{remote.Join(stagingURL, name), cfg.Artifacts.Options}, name: name, want: want,
+			optional: len(transferred[name]) > 0, artifact: true})
+		for _, tu := range transferred[name] {
+			checks = append(checks, cachedCheck{obj: tu, name: name, want: want})
 		}
-		if set != nil {
-			arts = append(arts, Artifact{Name: s.Name, Digest: set, Size: size, URL: u})
-		}
-		for _, tu := range transferred[s.Name] {
-			if _, _, ok, err := verifyCached(ctx, t, store, tu, s.Name, s.Digest, false); err != nil || !ok {
-				return nil, false, err
-			}
+	}
+	ok, err := checkCachedObjects(ctx, t, store, checks)
+	if err != nil || !ok {
+		return nil, false, err
+	}
+	var arts []Artifact
+	for _, c := range checks {
+		if c.artifact && c.set != nil {
+			arts = append(arts, Artifact{Name: c.name, Digest: c.set, Size: c.size, URL: c.obj.url})
 		}
 	}
 	return arts, true, nil
 }
 
-// verifyCached fetches u and checks it against the recorded digest. It
-// returns ok=false (after saying why) when the object is missing or differs:
-// the cache does not hold this build. With optional, a missing object is
-// fine and reported as a nil set.
 // cachedObject is where a cached subject is, and the options of that use.
 type cachedObject struct {
 	url     string
 	options map[string]string
 }
 
+// cachedCheck is one object a cached build must hold, and what was found.
+type cachedCheck struct {
+	obj      cachedObject
+	name     string
+	want     map[string]string // the recorded digest
+	optional bool              // missing is fine (the file went by a transfer)
+	artifact bool              // at the staging URL: a Result's artifact
+	// set and size are what the check found; set is nil for a missing
+	// optional object.
+	set  digest.Set
+	size int64
+}
+
+// checkCachedObjects checks that every object is there with its recorded
+// digest. Where the store vouches for a digest without sending the bytes
+// (storage.CapabilityContentDigest: a checksum it verified on upload, a
+// content address, a file hashed in place) its word is compared with the
+// recorded sha256, all objects of a store in one batch; the others are
+// downloaded and hashed by the core. It returns ok=false (after saying
+// why) when an object is missing or differs: the cache does not hold
+// this build.
+func checkCachedObjects(ctx context.Context, t tools, store *remote.Store, checks []cachedCheck) (bool, error) {
+	var byAddress []int
+	var items []remote.StatItem
+	for i, c := range checks {
+		if c.want[digest.SHA256] != "" && store.Capable(c.obj.url, storage.CapabilityContentDigest) {
+			byAddress = append(byAddress, i)
+			items = append(items, remote.StatItem{URL: c.obj.url, Options: c.obj.options})
+		}
+	}
+	download := map[int]bool{}
+	for i := range checks {
+		download[i] = true
+	}
+	if len(items) > 0 {
+		results, err := store.StatMany(ctx, items)
+		if err != nil {
+			return false, err
+		}
+		for j, i := range byAddress {
+			c := &checks[i]
+			r := results[j]
+			switch {
+			case errors.Is(r.Err, remote.ErrNotFound):
+				if !c.optional {
+					t.log.Warn("cached build is incomplete: rebuilding", "missing", store.Shown(c.obj.url))
+					return false, nil
+				}
+				delete(download, i)
+			case r.Err != nil:
+				return false, r.Err
+			case r.Stat.ContentDigest == "":
+				// This object has no digest the store vouches for (put
+				// by another tool, a multipart upload without one):
+				// download it.
+			default:
+				if want := digest.SHA256 + ":" + c.want[digest.SHA256]; r.Stat.ContentDigest != want {
+					t.log.Warn("cached artifact does not match its attestation: rebuilding", "url", store.Shown(c.obj.url),
+						"error", fmt.Sprintf("the store holds %s, the attestation records %s", r.Stat.ContentDigest, want))
+					return false, nil
+				}
+				c.set, c.size = digest.Set(c.want), r.Stat.Size
+				delete(download, i)
+			}
+		}
+	}
+	for i := range checks {
+		if !download[i] {
+			continue
+		}
+		c := &checks[i]
+		set, size, ok, err := verifyCached(ctx, t, store, c.obj, c.name, c.want, c.optional)
+		if err != nil || !ok {
+			return false, err
+		}
+		c.set, c.size = set, size
+	}
+	return true, nil
+}
+
+// verifyCached fetches obj and checks it against the recorded digest. It
+// returns ok=false (after saying why) when the object is missing or
+// differs: the cache does not hold this build. With optional, a missing
+// object is fine and reported as a nil set.
 func verifyCached(ctx context.Context, t tools, store *remote.Store, obj cachedObject, name string, want map[string]string, optional bool) (digest.Set, int64, bool, error) {
 	u := obj.url
 	local, err := t.ws.StagingPath(name)

@@ -15,13 +15,20 @@ import (
 	"github.com/mmbuild/mmbuild/plugins/handler-make/makehandler"
 	"github.com/mmbuild/mmbuild/plugins/storage-file/filestore"
 	"github.com/mmbuild/mmbuild/sdk/plugin"
+	"github.com/mmbuild/mmbuild/sdk/storage"
 )
 
 // attachedHost serves the real file store and make handler in-process over
 // real gRPC: the core's stages run the whole protocol without binaries.
 func attachedHost(t *testing.T) *pluginhost.Host {
 	t.Helper()
-	file := plugin.TestConn(t, plugin.WithName("file"), plugin.WithVersion("test"), plugin.WithStorage("file", filestore.New()))
+	return hostWith(t, filestore.New())
+}
+
+// hostWith serves st as the file store, and the real make handler.
+func hostWith(t *testing.T, st storage.Storage) *pluginhost.Host {
+	t.Helper()
+	file := plugin.TestConn(t, plugin.WithName("file"), plugin.WithVersion("test"), plugin.WithStorage("file", st))
 	mk := plugin.TestConn(t, plugin.WithName("make"), plugin.WithVersion("test"), plugin.WithHandler("make", makehandler.New()))
 	h := pluginhost.NewAttached(map[string]*plugin.Conn{"file": file, "make": mk})
 	t.Cleanup(h.Close)

@@ -11,8 +11,8 @@ import (
 	"github.com/mmbuild/mmbuild/core/build/config"
 	"github.com/mmbuild/mmbuild/core/build/remote"
 	"github.com/mmbuild/mmbuild/core/evidence"
+	"github.com/mmbuild/mmbuild/core/evidence/digest"
 	"github.com/mmbuild/mmbuild/core/evidence/provenance"
-	"golang.org/x/sync/errgroup"
 )
 
 // planResult is the Result of a run that publishes: the artifacts' URLs
@@ -35,12 +35,12 @@ func publish(ctx context.Context, t tools, store *remote.Store, cfg *config.Conf
 	var files []upload
 	for _, a := range res.Artifacts {
 		if a.URL != "" {
-			files = append(files, upload{a.Bytes(), a.URL, cfg.Artifacts.Options, "publishing artifact " + a.Name})
+			files = append(files, upload{a.Bytes(), a.URL, cfg.Artifacts.Options, "publishing artifact " + a.Name, a.Digest})
 		}
 	}
 	for _, tr := range out.transfers {
 		for _, f := range tr.files {
-			files = append(files, upload{f.Bytes(), remote.Join(tr.destination, f.Name), tr.options, "transferring " + f.Name})
+			files = append(files, upload{f.Bytes(), remote.Join(tr.destination, f.Name), tr.options, "transferring " + f.Name, f.Digest})
 		}
 	}
 	var statement []upload
@@ -53,7 +53,7 @@ func publish(ctx context.Context, t tools, store *remote.Store, cfg *config.Conf
 			if err := os.WriteFile(tmp, f.Data, 0o644); err != nil {
 				return err
 			}
-			statement = append(statement, upload{tmp, remote.Join(res.StagingURL, f.Name), cfg.Artifacts.Options, "publishing " + f.Name})
+			statement = append(statement, upload{tmp, remote.Join(res.StagingURL, f.Name), cfg.Artifacts.Options, "publishing " + f.Name, nil})
 		}
 		last := len(statement) - 1
 		files, statement = append(files, statement[:last]...), statement[last:]
@@ -81,33 +81,39 @@ func publish(ctx context.Context, t tools, store *remote.Store, cfg *config.Conf
 type upload struct {
 	path, url string
 	options   map[string]string
-	what      string // for the error: "publishing artifact x"
+	what      string     // for the error: "publishing artifact x"
+	digest    digest.Set // the core's, handed to the store; nil if none
 }
 
-// maxParallelPuts bounds the uploads of one run in flight at once.
-const maxParallelPuts = 8
-
-// putAll puts the files concurrently: a destination that syncs each file
-// (the file store does) then commits them together, and remote ones
-// overlap their round trips. The first failure cancels the rest; what was
-// put stays, as an incomplete build (no statement) that no cache takes.
+// putAll puts the files in batches, one plugin round trip each where the
+// plugin serves batches (remote.Store.PutMany): a file store syncs a batch
+// once, remote ones overlap their round trips inside the plugin. The
+// first failure cancels the rest; what was put stays, as an incomplete
+// build (no statement) that no cache takes.
 func putAll(ctx context.Context, store *remote.Store, files []upload) error {
-	if len(files) == 1 { // the common case, without a goroutine
-		return putOne(ctx, store, files[0])
+	if len(files) == 1 { // the common case: the error names the file
+		f := files[0]
+		if err := store.PutMany(ctx, []remote.PutItem{putItem(f)}); err != nil {
+			return fmt.Errorf("%s: %w", f.what, err)
+		}
+		return nil
 	}
-	g, gctx := errgroup.WithContext(ctx)
-	g.SetLimit(maxParallelPuts)
-	for _, f := range files {
-		g.Go(func() error { return putOne(gctx, store, f) })
+	items := make([]remote.PutItem, len(files))
+	for i, f := range files {
+		items[i] = putItem(f)
 	}
-	return g.Wait()
-}
-
-func putOne(ctx context.Context, store *remote.Store, f upload) error {
-	if _, err := store.Put(ctx, f.path, f.url, f.options); err != nil {
-		return fmt.Errorf("%s: %w", f.what, err)
+	if err := store.PutMany(ctx, items); err != nil {
+		return fmt.Errorf("publishing %d files: %w", len(files), err)
 	}
 	return nil
+}
+
+func putItem(f upload) remote.PutItem {
+	it := remote.PutItem{Path: f.path, URL: f.url, Options: f.options}
+	if sum := f.digest[digest.SHA256]; sum != "" {
+		it.Digest = digest.SHA256 + ":" + sum
+	}
+	return it
 }
 
 // checkArtifactName refuses an artifact published under a name the

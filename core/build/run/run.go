@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	mrand "math/rand/v2"
 	"time"
 
 	"github.com/hashicorp/go-hclog"
@@ -176,6 +177,16 @@ func publishAndRecord(ctx context.Context, t tools, cfg *config.Config, in *prep
 			return nil, err
 		}
 		err := verifyPublished(ctx, t, in.store, cfg, key, ev)
+		// Another run caught half-way through its publish completes it
+		// in a moment, leaving its own consistent build, which is as
+		// good as ours: look again before publishing again, at random
+		// moments, so that runs colliding once do not collide again.
+		for look := 0; errors.Is(err, ErrConcurrentPublish) && look < settleLooks; look++ {
+			if werr := waitJittered(ctx, attempt); werr != nil {
+				return nil, werr
+			}
+			err = verifyPublished(ctx, t, in.store, cfg, key, ev)
+		}
 		if err == nil {
 			break
 		}
@@ -188,5 +199,22 @@ func publishAndRecord(ctx context.Context, t tools, cfg *config.Config, in *prep
 }
 
 // maxPublishAttempts bounds how often a run publishes again after finding
-// the destination changed under it.
-const maxPublishAttempts = 3
+// the destination changed under it; settleLooks how often it looks again,
+// after a pause, before publishing again.
+const (
+	maxPublishAttempts = 5
+	settleLooks        = 2
+)
+
+// waitJittered pauses between 100 and 400 ms times attempt.
+func waitJittered(ctx context.Context, attempt int) error {
+	d := time.Duration(attempt) * (100*time.Millisecond + time.Duration(mrand.Int64N(int64(300*time.Millisecond))))
+	timer := time.NewTimer(d)
+	defer timer.Stop()
+	select {
+	case <-timer.C:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}

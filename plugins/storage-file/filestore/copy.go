@@ -106,6 +106,10 @@ func copyFile(ctx context.Context, base *os.Root, e entry, dest string, durable 
 	if current == "." {
 		current = e.src
 	}
+	if clone(out, in) {
+		p.add(e.size, current)
+		return finishFile(out, e, durable)
+	}
 	for {
 		if err := ctx.Err(); err != nil {
 			return err
@@ -119,6 +123,11 @@ func copyFile(ctx context.Context, base *os.Root, e entry, dest string, durable 
 			return err
 		}
 	}
+	return finishFile(out, e, durable)
+}
+
+// finishFile gives the copy e's permission bits, and syncs it if durable.
+func finishFile(out *os.File, e entry, durable bool) error {
 	if err := out.Chmod(e.mode.Perm()); err != nil {
 		return err
 	}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"sort"
 	"strings"
+	"sync"
 
 	"github.com/mmbuild/mmbuild/sdk/plugin"
 	"github.com/mmbuild/mmbuild/sdk/storage"
@@ -18,14 +19,16 @@ var (
 	_ storage.Storage = (*Store)(nil)
 	_ plugin.Capabler = (*Store)(nil)
 	_ plugin.Schemer  = (*Store)(nil)
+	_ storage.Batcher = (*Store)(nil)
 )
 
 // New returns the file:// backend.
 func New() *Store { return &Store{} }
 
-// Capabilities announces Get of trees, Put of files and trees, and progress.
+// Capabilities announces Get of trees, Put of files and trees, progress,
+// and content digests (a file hashed in place).
 func (*Store) Capabilities() []string {
-	return []string{"storage:get-dir", "storage:progress", "storage:put", "storage:put-dir"}
+	return []string{"storage:get-dir", "storage:progress", "storage:put", "storage:put-dir", storage.CapabilityContentDigest}
 }
 
 // ConfigSchema says the backend takes no options.
@@ -60,7 +63,37 @@ func (*Store) Stat(ctx context.Context, req *storage.StatRequest) (*storage.Stat
 	if err != nil {
 		return nil, err
 	}
-	return &storage.StatResponse{IsDir: src.dir, Size: src.bytes, ModTime: src.info.ModTime()}, nil
+	resp := &storage.StatResponse{IsDir: src.dir, Size: src.bytes, ModTime: src.info.ModTime()}
+	if !src.dir {
+		// The store vouches for a file's digest by hashing it where it
+		// lies: no copy, one read.
+		if resp.ContentDigest, err = contentDigest(ctx, src); err != nil {
+			return nil, err
+		}
+	}
+	return resp, nil
+}
+
+// StatBatch describes many files or trees, a few at a time (hashing is
+// what costs).
+func (st *Store) StatBatch(ctx context.Context, req *storage.StatBatchRequest) (*storage.StatBatchResponse, error) {
+	out := &storage.StatBatchResponse{Results: make([]storage.StatResult, len(req.Items))}
+	var wg sync.WaitGroup
+	sem := make(chan struct{}, copyWorkers)
+	for i := range req.Items {
+		wg.Add(1)
+		sem <- struct{}{}
+		go func() {
+			defer wg.Done()
+			defer func() { <-sem }()
+			out.Results[i].Stat, out.Results[i].Err = st.Stat(ctx, &req.Items[i])
+		}()
+	}
+	wg.Wait()
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	return out, nil
 }
 
 // Get copies the file or tree at req.URL to req.DestPath.

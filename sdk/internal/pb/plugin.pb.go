@@ -474,6 +474,208 @@ func (x *BuildResult) GetExitCode() int32 {
 	return 0
 }
 
+type StatBatchRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Items         []*StatRequest         `protobuf:"bytes,1,rep,name=items,proto3" json:"items,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *StatBatchRequest) Reset() {
+	*x = StatBatchRequest{}
+	mi := &file_mmbuild_plugin_v1_plugin_proto_msgTypes[6]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *StatBatchRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*StatBatchRequest) ProtoMessage() {}
+
+func (x *StatBatchRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_mmbuild_plugin_v1_plugin_proto_msgTypes[6]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use StatBatchRequest.ProtoReflect.Descriptor instead.
+func (*StatBatchRequest) Descriptor() ([]byte, []int) {
+	return file_mmbuild_plugin_v1_plugin_proto_rawDescGZIP(), []int{6}
+}
+
+func (x *StatBatchRequest) GetItems() []*StatRequest {
+	if x != nil {
+		return x.Items
+	}
+	return nil
+}
+
+type StatBatchResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Results       []*StatResult          `protobuf:"bytes,1,rep,name=results,proto3" json:"results,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *StatBatchResponse) Reset() {
+	*x = StatBatchResponse{}
+	mi := &file_mmbuild_plugin_v1_plugin_proto_msgTypes[7]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *StatBatchResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*StatBatchResponse) ProtoMessage() {}
+
+func (x *StatBatchResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_mmbuild_plugin_v1_plugin_proto_msgTypes[7]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use StatBatchResponse.ProtoReflect.Descriptor instead.
+func (*StatBatchResponse) Descriptor() ([]byte, []int) {
+	return file_mmbuild_plugin_v1_plugin_proto_rawDescGZIP(), []int{7}
+}
+
+func (x *StatBatchResponse) GetResults() []*StatResult {
+	if x != nil {
+		return x.Results
+	}
+	return nil
+}
+
+// StatResult is one item's answer: stat, or the error (a gRPC status code,
+// the reason of a known sentinel as in the status details, the message).
+type StatResult struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Stat          *StatResponse          `protobuf:"bytes,1,opt,name=stat,proto3" json:"stat,omitempty"`
+	ErrorCode     int32                  `protobuf:"varint,2,opt,name=error_code,json=errorCode,proto3" json:"error_code,omitempty"`
+	ErrorReason   string                 `protobuf:"bytes,3,opt,name=error_reason,json=errorReason,proto3" json:"error_reason,omitempty"`
+	ErrorMessage  string                 `protobuf:"bytes,4,opt,name=error_message,json=errorMessage,proto3" json:"error_message,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *StatResult) Reset() {
+	*x = StatResult{}
+	mi := &file_mmbuild_plugin_v1_plugin_proto_msgTypes[8]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *StatResult) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*StatResult) ProtoMessage() {}
+
+func (x *StatResult) ProtoReflect() protoreflect.Message {
+	mi := &file_mmbuild_plugin_v1_plugin_proto_msgTypes[8]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use StatResult.ProtoReflect.Descriptor instead.
+func (*StatResult) Descriptor() ([]byte, []int) {
+	return file_mmbuild_plugin_v1_plugin_proto_rawDescGZIP(), []int{8}
+}
+
+func (x *StatResult) GetStat() *StatResponse {
+	if x != nil {
+		return x.Stat
+	}
+	return nil
+}
+
+func (x *StatResult) GetErrorCode() int32 {
+	if x != nil {
+		return x.ErrorCode
+	}
+	return 0
+}
+
+func (x *StatResult) GetErrorReason() string {
+	if x != nil {
+		return x.ErrorReason
+	}
+	return ""
+}
+
+func (x *StatResult) GetErrorMessage() string {
+	if x != nil {
+		return x.ErrorMessage
+	}
+	return ""
+}
+
+type PutBatchRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Items         []*PutRequest          `protobuf:"bytes,1,rep,name=items,proto3" json:"items,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *PutBatchRequest) Reset() {
+	*x = PutBatchRequest{}
+	mi := &file_mmbuild_plugin_v1_plugin_proto_msgTypes[9]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *PutBatchRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*PutBatchRequest) ProtoMessage() {}
+
+func (x *PutBatchRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_mmbuild_plugin_v1_plugin_proto_msgTypes[9]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use PutBatchRequest.ProtoReflect.Descriptor instead.
+func (*PutBatchRequest) Descriptor() ([]byte, []int) {
+	return file_mmbuild_plugin_v1_plugin_proto_rawDescGZIP(), []int{9}
+}
+
+func (x *PutBatchRequest) GetItems() []*PutRequest {
+	if x != nil {
+		return x.Items
+	}
+	return nil
+}
+
 type StatRequest struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Url           string                 `protobuf:"bytes,1,opt,name=url,proto3" json:"url,omitempty"`
@@ -484,7 +686,7 @@ type StatRequest struct {
 
 func (x *StatRequest) Reset() {
 	*x = StatRequest{}
-	mi := &file_mmbuild_plugin_v1_plugin_proto_msgTypes[6]
+	mi := &file_mmbuild_plugin_v1_plugin_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -496,7 +698,7 @@ func (x *StatRequest) String() string {
 func (*StatRequest) ProtoMessage() {}
 
 func (x *StatRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_mmbuild_plugin_v1_plugin_proto_msgTypes[6]
+	mi := &file_mmbuild_plugin_v1_plugin_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -509,7 +711,7 @@ func (x *StatRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StatRequest.ProtoReflect.Descriptor instead.
 func (*StatRequest) Descriptor() ([]byte, []int) {
-	return file_mmbuild_plugin_v1_plugin_proto_rawDescGZIP(), []int{6}
+	return file_mmbuild_plugin_v1_plugin_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *StatRequest) GetUrl() string {
@@ -534,14 +736,20 @@ type StatResponse struct {
 	// digest is the content digest the URL resolves to ("sha256:<hex>") when
 	// the backend names content by one (the manifest digest of an image tag
 	// or digest reference); empty otherwise.
-	Digest        string `protobuf:"bytes,4,opt,name=digest,proto3" json:"digest,omitempty"`
+	Digest string `protobuf:"bytes,4,opt,name=digest,proto3" json:"digest,omitempty"`
+	// content_digest is the digest of the bytes Get would write for a file
+	// ("sha256:<hex>"), when the backend vouches for it without sending them
+	// (it keeps a checksum it verified on upload, names content by digest,
+	// or hashes the file in place); empty otherwise, and for a tree.
+	// Announced by the capability "storage:content-digest".
+	ContentDigest string `protobuf:"bytes,5,opt,name=content_digest,json=contentDigest,proto3" json:"content_digest,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *StatResponse) Reset() {
 	*x = StatResponse{}
-	mi := &file_mmbuild_plugin_v1_plugin_proto_msgTypes[7]
+	mi := &file_mmbuild_plugin_v1_plugin_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -553,7 +761,7 @@ func (x *StatResponse) String() string {
 func (*StatResponse) ProtoMessage() {}
 
 func (x *StatResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_mmbuild_plugin_v1_plugin_proto_msgTypes[7]
+	mi := &file_mmbuild_plugin_v1_plugin_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -566,7 +774,7 @@ func (x *StatResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StatResponse.ProtoReflect.Descriptor instead.
 func (*StatResponse) Descriptor() ([]byte, []int) {
-	return file_mmbuild_plugin_v1_plugin_proto_rawDescGZIP(), []int{7}
+	return file_mmbuild_plugin_v1_plugin_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *StatResponse) GetIsDir() bool {
@@ -597,6 +805,13 @@ func (x *StatResponse) GetDigest() string {
 	return ""
 }
 
+func (x *StatResponse) GetContentDigest() string {
+	if x != nil {
+		return x.ContentDigest
+	}
+	return ""
+}
+
 type GetRequest struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Url           string                 `protobuf:"bytes,1,opt,name=url,proto3" json:"url,omitempty"`
@@ -608,7 +823,7 @@ type GetRequest struct {
 
 func (x *GetRequest) Reset() {
 	*x = GetRequest{}
-	mi := &file_mmbuild_plugin_v1_plugin_proto_msgTypes[8]
+	mi := &file_mmbuild_plugin_v1_plugin_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -620,7 +835,7 @@ func (x *GetRequest) String() string {
 func (*GetRequest) ProtoMessage() {}
 
 func (x *GetRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_mmbuild_plugin_v1_plugin_proto_msgTypes[8]
+	mi := &file_mmbuild_plugin_v1_plugin_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -633,7 +848,7 @@ func (x *GetRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetRequest.ProtoReflect.Descriptor instead.
 func (*GetRequest) Descriptor() ([]byte, []int) {
-	return file_mmbuild_plugin_v1_plugin_proto_rawDescGZIP(), []int{8}
+	return file_mmbuild_plugin_v1_plugin_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *GetRequest) GetUrl() string {
@@ -658,17 +873,21 @@ func (x *GetRequest) GetOptions() map[string]string {
 }
 
 type PutRequest struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	SourcePath    string                 `protobuf:"bytes,1,opt,name=source_path,json=sourcePath,proto3" json:"source_path,omitempty"`
-	Url           string                 `protobuf:"bytes,2,opt,name=url,proto3" json:"url,omitempty"`
-	Options       map[string]string      `protobuf:"bytes,3,rep,name=options,proto3" json:"options,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
+	state      protoimpl.MessageState `protogen:"open.v1"`
+	SourcePath string                 `protobuf:"bytes,1,opt,name=source_path,json=sourcePath,proto3" json:"source_path,omitempty"`
+	Url        string                 `protobuf:"bytes,2,opt,name=url,proto3" json:"url,omitempty"`
+	Options    map[string]string      `protobuf:"bytes,3,rep,name=options,proto3" json:"options,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
+	// digest is the core's digest of the file at source_path
+	// ("sha256:<hex>"), empty for a tree: a backend that keeps checksums
+	// stores it with the object (and may refuse bytes that do not match it).
+	Digest        string `protobuf:"bytes,4,opt,name=digest,proto3" json:"digest,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *PutRequest) Reset() {
 	*x = PutRequest{}
-	mi := &file_mmbuild_plugin_v1_plugin_proto_msgTypes[9]
+	mi := &file_mmbuild_plugin_v1_plugin_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -680,7 +899,7 @@ func (x *PutRequest) String() string {
 func (*PutRequest) ProtoMessage() {}
 
 func (x *PutRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_mmbuild_plugin_v1_plugin_proto_msgTypes[9]
+	mi := &file_mmbuild_plugin_v1_plugin_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -693,7 +912,7 @@ func (x *PutRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PutRequest.ProtoReflect.Descriptor instead.
 func (*PutRequest) Descriptor() ([]byte, []int) {
-	return file_mmbuild_plugin_v1_plugin_proto_rawDescGZIP(), []int{9}
+	return file_mmbuild_plugin_v1_plugin_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *PutRequest) GetSourcePath() string {
@@ -715,6 +934,13 @@ func (x *PutRequest) GetOptions() map[string]string {
 		return x.Options
 	}
 	return nil
+}
+
+func (x *PutRequest) GetDigest() string {
+	if x != nil {
+		return x.Digest
+	}
+	return ""
 }
 
 type AttachRequest struct {
@@ -739,7 +965,7 @@ type AttachRequest struct {
 
 func (x *AttachRequest) Reset() {
 	*x = AttachRequest{}
-	mi := &file_mmbuild_plugin_v1_plugin_proto_msgTypes[10]
+	mi := &file_mmbuild_plugin_v1_plugin_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -751,7 +977,7 @@ func (x *AttachRequest) String() string {
 func (*AttachRequest) ProtoMessage() {}
 
 func (x *AttachRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_mmbuild_plugin_v1_plugin_proto_msgTypes[10]
+	mi := &file_mmbuild_plugin_v1_plugin_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -764,7 +990,7 @@ func (x *AttachRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AttachRequest.ProtoReflect.Descriptor instead.
 func (*AttachRequest) Descriptor() ([]byte, []int) {
-	return file_mmbuild_plugin_v1_plugin_proto_rawDescGZIP(), []int{10}
+	return file_mmbuild_plugin_v1_plugin_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *AttachRequest) GetSubjectUrl() string {
@@ -820,7 +1046,7 @@ type AttachResponse struct {
 
 func (x *AttachResponse) Reset() {
 	*x = AttachResponse{}
-	mi := &file_mmbuild_plugin_v1_plugin_proto_msgTypes[11]
+	mi := &file_mmbuild_plugin_v1_plugin_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -832,7 +1058,7 @@ func (x *AttachResponse) String() string {
 func (*AttachResponse) ProtoMessage() {}
 
 func (x *AttachResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_mmbuild_plugin_v1_plugin_proto_msgTypes[11]
+	mi := &file_mmbuild_plugin_v1_plugin_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -845,7 +1071,7 @@ func (x *AttachResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AttachResponse.ProtoReflect.Descriptor instead.
 func (*AttachResponse) Descriptor() ([]byte, []int) {
-	return file_mmbuild_plugin_v1_plugin_proto_rawDescGZIP(), []int{11}
+	return file_mmbuild_plugin_v1_plugin_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *AttachResponse) GetLocations() []string {
@@ -868,7 +1094,7 @@ type AttachedRequest struct {
 
 func (x *AttachedRequest) Reset() {
 	*x = AttachedRequest{}
-	mi := &file_mmbuild_plugin_v1_plugin_proto_msgTypes[12]
+	mi := &file_mmbuild_plugin_v1_plugin_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -880,7 +1106,7 @@ func (x *AttachedRequest) String() string {
 func (*AttachedRequest) ProtoMessage() {}
 
 func (x *AttachedRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_mmbuild_plugin_v1_plugin_proto_msgTypes[12]
+	mi := &file_mmbuild_plugin_v1_plugin_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -893,7 +1119,7 @@ func (x *AttachedRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AttachedRequest.ProtoReflect.Descriptor instead.
 func (*AttachedRequest) Descriptor() ([]byte, []int) {
-	return file_mmbuild_plugin_v1_plugin_proto_rawDescGZIP(), []int{12}
+	return file_mmbuild_plugin_v1_plugin_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *AttachedRequest) GetSubjectUrl() string {
@@ -928,7 +1154,7 @@ type AttachedResponse struct {
 
 func (x *AttachedResponse) Reset() {
 	*x = AttachedResponse{}
-	mi := &file_mmbuild_plugin_v1_plugin_proto_msgTypes[13]
+	mi := &file_mmbuild_plugin_v1_plugin_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -940,7 +1166,7 @@ func (x *AttachedResponse) String() string {
 func (*AttachedResponse) ProtoMessage() {}
 
 func (x *AttachedResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_mmbuild_plugin_v1_plugin_proto_msgTypes[13]
+	mi := &file_mmbuild_plugin_v1_plugin_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -953,7 +1179,7 @@ func (x *AttachedResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AttachedResponse.ProtoReflect.Descriptor instead.
 func (*AttachedResponse) Descriptor() ([]byte, []int) {
-	return file_mmbuild_plugin_v1_plugin_proto_rawDescGZIP(), []int{13}
+	return file_mmbuild_plugin_v1_plugin_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *AttachedResponse) GetFiles() []*AttachedFile {
@@ -979,7 +1205,7 @@ type AttachedFile struct {
 
 func (x *AttachedFile) Reset() {
 	*x = AttachedFile{}
-	mi := &file_mmbuild_plugin_v1_plugin_proto_msgTypes[14]
+	mi := &file_mmbuild_plugin_v1_plugin_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -991,7 +1217,7 @@ func (x *AttachedFile) String() string {
 func (*AttachedFile) ProtoMessage() {}
 
 func (x *AttachedFile) ProtoReflect() protoreflect.Message {
-	mi := &file_mmbuild_plugin_v1_plugin_proto_msgTypes[14]
+	mi := &file_mmbuild_plugin_v1_plugin_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1004,7 +1230,7 @@ func (x *AttachedFile) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AttachedFile.ProtoReflect.Descriptor instead.
 func (*AttachedFile) Descriptor() ([]byte, []int) {
-	return file_mmbuild_plugin_v1_plugin_proto_rawDescGZIP(), []int{14}
+	return file_mmbuild_plugin_v1_plugin_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *AttachedFile) GetName() string {
@@ -1041,7 +1267,7 @@ type TransferEvent struct {
 
 func (x *TransferEvent) Reset() {
 	*x = TransferEvent{}
-	mi := &file_mmbuild_plugin_v1_plugin_proto_msgTypes[15]
+	mi := &file_mmbuild_plugin_v1_plugin_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1053,7 +1279,7 @@ func (x *TransferEvent) String() string {
 func (*TransferEvent) ProtoMessage() {}
 
 func (x *TransferEvent) ProtoReflect() protoreflect.Message {
-	mi := &file_mmbuild_plugin_v1_plugin_proto_msgTypes[15]
+	mi := &file_mmbuild_plugin_v1_plugin_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1066,7 +1292,7 @@ func (x *TransferEvent) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TransferEvent.ProtoReflect.Descriptor instead.
 func (*TransferEvent) Descriptor() ([]byte, []int) {
-	return file_mmbuild_plugin_v1_plugin_proto_rawDescGZIP(), []int{15}
+	return file_mmbuild_plugin_v1_plugin_proto_rawDescGZIP(), []int{19}
 }
 
 func (x *TransferEvent) GetEvent() isTransferEvent_Event {
@@ -1122,7 +1348,7 @@ type Progress struct {
 
 func (x *Progress) Reset() {
 	*x = Progress{}
-	mi := &file_mmbuild_plugin_v1_plugin_proto_msgTypes[16]
+	mi := &file_mmbuild_plugin_v1_plugin_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1134,7 +1360,7 @@ func (x *Progress) String() string {
 func (*Progress) ProtoMessage() {}
 
 func (x *Progress) ProtoReflect() protoreflect.Message {
-	mi := &file_mmbuild_plugin_v1_plugin_proto_msgTypes[16]
+	mi := &file_mmbuild_plugin_v1_plugin_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1147,7 +1373,7 @@ func (x *Progress) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Progress.ProtoReflect.Descriptor instead.
 func (*Progress) Descriptor() ([]byte, []int) {
-	return file_mmbuild_plugin_v1_plugin_proto_rawDescGZIP(), []int{16}
+	return file_mmbuild_plugin_v1_plugin_proto_rawDescGZIP(), []int{20}
 }
 
 func (x *Progress) GetDoneBytes() int64 {
@@ -1191,7 +1417,7 @@ type TransferResult struct {
 
 func (x *TransferResult) Reset() {
 	*x = TransferResult{}
-	mi := &file_mmbuild_plugin_v1_plugin_proto_msgTypes[17]
+	mi := &file_mmbuild_plugin_v1_plugin_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1203,7 +1429,7 @@ func (x *TransferResult) String() string {
 func (*TransferResult) ProtoMessage() {}
 
 func (x *TransferResult) ProtoReflect() protoreflect.Message {
-	mi := &file_mmbuild_plugin_v1_plugin_proto_msgTypes[17]
+	mi := &file_mmbuild_plugin_v1_plugin_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1216,7 +1442,7 @@ func (x *TransferResult) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TransferResult.ProtoReflect.Descriptor instead.
 func (*TransferResult) Descriptor() ([]byte, []int) {
-	return file_mmbuild_plugin_v1_plugin_proto_rawDescGZIP(), []int{17}
+	return file_mmbuild_plugin_v1_plugin_proto_rawDescGZIP(), []int{21}
 }
 
 func (x *TransferResult) GetBytes() int64 {
@@ -1270,7 +1496,7 @@ type CatalogRequest struct {
 
 func (x *CatalogRequest) Reset() {
 	*x = CatalogRequest{}
-	mi := &file_mmbuild_plugin_v1_plugin_proto_msgTypes[18]
+	mi := &file_mmbuild_plugin_v1_plugin_proto_msgTypes[22]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1282,7 +1508,7 @@ func (x *CatalogRequest) String() string {
 func (*CatalogRequest) ProtoMessage() {}
 
 func (x *CatalogRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_mmbuild_plugin_v1_plugin_proto_msgTypes[18]
+	mi := &file_mmbuild_plugin_v1_plugin_proto_msgTypes[22]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1295,7 +1521,7 @@ func (x *CatalogRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CatalogRequest.ProtoReflect.Descriptor instead.
 func (*CatalogRequest) Descriptor() ([]byte, []int) {
-	return file_mmbuild_plugin_v1_plugin_proto_rawDescGZIP(), []int{18}
+	return file_mmbuild_plugin_v1_plugin_proto_rawDescGZIP(), []int{22}
 }
 
 func (x *CatalogRequest) GetCatalogerId() string {
@@ -1346,7 +1572,7 @@ type CatalogEvent struct {
 
 func (x *CatalogEvent) Reset() {
 	*x = CatalogEvent{}
-	mi := &file_mmbuild_plugin_v1_plugin_proto_msgTypes[19]
+	mi := &file_mmbuild_plugin_v1_plugin_proto_msgTypes[23]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1358,7 +1584,7 @@ func (x *CatalogEvent) String() string {
 func (*CatalogEvent) ProtoMessage() {}
 
 func (x *CatalogEvent) ProtoReflect() protoreflect.Message {
-	mi := &file_mmbuild_plugin_v1_plugin_proto_msgTypes[19]
+	mi := &file_mmbuild_plugin_v1_plugin_proto_msgTypes[23]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1371,7 +1597,7 @@ func (x *CatalogEvent) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CatalogEvent.ProtoReflect.Descriptor instead.
 func (*CatalogEvent) Descriptor() ([]byte, []int) {
-	return file_mmbuild_plugin_v1_plugin_proto_rawDescGZIP(), []int{19}
+	return file_mmbuild_plugin_v1_plugin_proto_rawDescGZIP(), []int{23}
 }
 
 func (x *CatalogEvent) GetEvent() isCatalogEvent_Event {
@@ -1425,7 +1651,7 @@ type CatalogChunk struct {
 
 func (x *CatalogChunk) Reset() {
 	*x = CatalogChunk{}
-	mi := &file_mmbuild_plugin_v1_plugin_proto_msgTypes[20]
+	mi := &file_mmbuild_plugin_v1_plugin_proto_msgTypes[24]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1437,7 +1663,7 @@ func (x *CatalogChunk) String() string {
 func (*CatalogChunk) ProtoMessage() {}
 
 func (x *CatalogChunk) ProtoReflect() protoreflect.Message {
-	mi := &file_mmbuild_plugin_v1_plugin_proto_msgTypes[20]
+	mi := &file_mmbuild_plugin_v1_plugin_proto_msgTypes[24]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1450,7 +1676,7 @@ func (x *CatalogChunk) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CatalogChunk.ProtoReflect.Descriptor instead.
 func (*CatalogChunk) Descriptor() ([]byte, []int) {
-	return file_mmbuild_plugin_v1_plugin_proto_rawDescGZIP(), []int{20}
+	return file_mmbuild_plugin_v1_plugin_proto_rawDescGZIP(), []int{24}
 }
 
 func (x *CatalogChunk) GetPackages() []*CatalogPackage {
@@ -1483,7 +1709,7 @@ type CatalogPackage struct {
 
 func (x *CatalogPackage) Reset() {
 	*x = CatalogPackage{}
-	mi := &file_mmbuild_plugin_v1_plugin_proto_msgTypes[21]
+	mi := &file_mmbuild_plugin_v1_plugin_proto_msgTypes[25]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1495,7 +1721,7 @@ func (x *CatalogPackage) String() string {
 func (*CatalogPackage) ProtoMessage() {}
 
 func (x *CatalogPackage) ProtoReflect() protoreflect.Message {
-	mi := &file_mmbuild_plugin_v1_plugin_proto_msgTypes[21]
+	mi := &file_mmbuild_plugin_v1_plugin_proto_msgTypes[25]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1508,7 +1734,7 @@ func (x *CatalogPackage) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CatalogPackage.ProtoReflect.Descriptor instead.
 func (*CatalogPackage) Descriptor() ([]byte, []int) {
-	return file_mmbuild_plugin_v1_plugin_proto_rawDescGZIP(), []int{21}
+	return file_mmbuild_plugin_v1_plugin_proto_rawDescGZIP(), []int{25}
 }
 
 func (x *CatalogPackage) GetName() string {
@@ -1568,7 +1794,7 @@ type CatalogFile struct {
 
 func (x *CatalogFile) Reset() {
 	*x = CatalogFile{}
-	mi := &file_mmbuild_plugin_v1_plugin_proto_msgTypes[22]
+	mi := &file_mmbuild_plugin_v1_plugin_proto_msgTypes[26]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1580,7 +1806,7 @@ func (x *CatalogFile) String() string {
 func (*CatalogFile) ProtoMessage() {}
 
 func (x *CatalogFile) ProtoReflect() protoreflect.Message {
-	mi := &file_mmbuild_plugin_v1_plugin_proto_msgTypes[22]
+	mi := &file_mmbuild_plugin_v1_plugin_proto_msgTypes[26]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1593,7 +1819,7 @@ func (x *CatalogFile) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CatalogFile.ProtoReflect.Descriptor instead.
 func (*CatalogFile) Descriptor() ([]byte, []int) {
-	return file_mmbuild_plugin_v1_plugin_proto_rawDescGZIP(), []int{22}
+	return file_mmbuild_plugin_v1_plugin_proto_rawDescGZIP(), []int{26}
 }
 
 func (x *CatalogFile) GetPath() string {
@@ -1637,7 +1863,7 @@ type CatalogResult struct {
 
 func (x *CatalogResult) Reset() {
 	*x = CatalogResult{}
-	mi := &file_mmbuild_plugin_v1_plugin_proto_msgTypes[23]
+	mi := &file_mmbuild_plugin_v1_plugin_proto_msgTypes[27]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1649,7 +1875,7 @@ func (x *CatalogResult) String() string {
 func (*CatalogResult) ProtoMessage() {}
 
 func (x *CatalogResult) ProtoReflect() protoreflect.Message {
-	mi := &file_mmbuild_plugin_v1_plugin_proto_msgTypes[23]
+	mi := &file_mmbuild_plugin_v1_plugin_proto_msgTypes[27]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1662,7 +1888,7 @@ func (x *CatalogResult) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CatalogResult.ProtoReflect.Descriptor instead.
 func (*CatalogResult) Descriptor() ([]byte, []int) {
-	return file_mmbuild_plugin_v1_plugin_proto_rawDescGZIP(), []int{23}
+	return file_mmbuild_plugin_v1_plugin_proto_rawDescGZIP(), []int{27}
 }
 
 func (x *CatalogResult) GetSha256() string {
@@ -1722,18 +1948,32 @@ const file_mmbuild_plugin_v1_plugin_proto_rawDesc = "" +
 	"\rSTREAM_STDOUT\x10\x01\x12\x11\n" +
 	"\rSTREAM_STDERR\x10\x02\"*\n" +
 	"\vBuildResult\x12\x1b\n" +
-	"\texit_code\x18\x01 \x01(\x05R\bexitCode\"\xa2\x01\n" +
+	"\texit_code\x18\x01 \x01(\x05R\bexitCode\"H\n" +
+	"\x10StatBatchRequest\x124\n" +
+	"\x05items\x18\x01 \x03(\v2\x1e.mmbuild.plugin.v1.StatRequestR\x05items\"L\n" +
+	"\x11StatBatchResponse\x127\n" +
+	"\aresults\x18\x01 \x03(\v2\x1d.mmbuild.plugin.v1.StatResultR\aresults\"\xa8\x01\n" +
+	"\n" +
+	"StatResult\x123\n" +
+	"\x04stat\x18\x01 \x01(\v2\x1f.mmbuild.plugin.v1.StatResponseR\x04stat\x12\x1d\n" +
+	"\n" +
+	"error_code\x18\x02 \x01(\x05R\terrorCode\x12!\n" +
+	"\ferror_reason\x18\x03 \x01(\tR\verrorReason\x12#\n" +
+	"\rerror_message\x18\x04 \x01(\tR\ferrorMessage\"F\n" +
+	"\x0fPutBatchRequest\x123\n" +
+	"\x05items\x18\x01 \x03(\v2\x1d.mmbuild.plugin.v1.PutRequestR\x05items\"\xa2\x01\n" +
 	"\vStatRequest\x12\x10\n" +
 	"\x03url\x18\x01 \x01(\tR\x03url\x12E\n" +
 	"\aoptions\x18\x02 \x03(\v2+.mmbuild.plugin.v1.StatRequest.OptionsEntryR\aoptions\x1a:\n" +
 	"\fOptionsEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
-	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"~\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"\xa5\x01\n" +
 	"\fStatResponse\x12\x15\n" +
 	"\x06is_dir\x18\x01 \x01(\bR\x05isDir\x12\x12\n" +
 	"\x04size\x18\x02 \x01(\x03R\x04size\x12+\n" +
 	"\x12mod_time_unix_nano\x18\x03 \x01(\x03R\x0fmodTimeUnixNano\x12\x16\n" +
-	"\x06digest\x18\x04 \x01(\tR\x06digest\"\xbd\x01\n" +
+	"\x06digest\x18\x04 \x01(\tR\x06digest\x12%\n" +
+	"\x0econtent_digest\x18\x05 \x01(\tR\rcontentDigest\"\xbd\x01\n" +
 	"\n" +
 	"GetRequest\x12\x10\n" +
 	"\x03url\x18\x01 \x01(\tR\x03url\x12\x1b\n" +
@@ -1741,13 +1981,14 @@ const file_mmbuild_plugin_v1_plugin_proto_rawDesc = "" +
 	"\aoptions\x18\x03 \x03(\v2*.mmbuild.plugin.v1.GetRequest.OptionsEntryR\aoptions\x1a:\n" +
 	"\fOptionsEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
-	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"\xc1\x01\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"\xd9\x01\n" +
 	"\n" +
 	"PutRequest\x12\x1f\n" +
 	"\vsource_path\x18\x01 \x01(\tR\n" +
 	"sourcePath\x12\x10\n" +
 	"\x03url\x18\x02 \x01(\tR\x03url\x12D\n" +
-	"\aoptions\x18\x03 \x03(\v2*.mmbuild.plugin.v1.PutRequest.OptionsEntryR\aoptions\x1a:\n" +
+	"\aoptions\x18\x03 \x03(\v2*.mmbuild.plugin.v1.PutRequest.OptionsEntryR\aoptions\x12\x16\n" +
+	"\x06digest\x18\x04 \x01(\tR\x06digest\x1a:\n" +
 	"\fOptionsEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
 	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"\xb1\x03\n" +
@@ -1835,13 +2076,15 @@ const file_mmbuild_plugin_v1_plugin_proto_rawDesc = "" +
 	"\x06Plugin\x12G\n" +
 	"\x04Info\x12\x1e.mmbuild.plugin.v1.InfoRequest\x1a\x1f.mmbuild.plugin.v1.InfoResponse2T\n" +
 	"\aHandler\x12I\n" +
-	"\x05Build\x12\x1f.mmbuild.plugin.v1.BuildRequest\x1a\x1d.mmbuild.plugin.v1.BuildEvent0\x012\x8a\x03\n" +
+	"\x05Build\x12\x1f.mmbuild.plugin.v1.BuildRequest\x1a\x1d.mmbuild.plugin.v1.BuildEvent0\x012\xb6\x04\n" +
 	"\aStorage\x12G\n" +
 	"\x04Stat\x12\x1e.mmbuild.plugin.v1.StatRequest\x1a\x1f.mmbuild.plugin.v1.StatResponse\x12H\n" +
 	"\x03Get\x12\x1d.mmbuild.plugin.v1.GetRequest\x1a .mmbuild.plugin.v1.TransferEvent0\x01\x12H\n" +
 	"\x03Put\x12\x1d.mmbuild.plugin.v1.PutRequest\x1a .mmbuild.plugin.v1.TransferEvent0\x01\x12M\n" +
 	"\x06Attach\x12 .mmbuild.plugin.v1.AttachRequest\x1a!.mmbuild.plugin.v1.AttachResponse\x12S\n" +
-	"\bAttached\x12\".mmbuild.plugin.v1.AttachedRequest\x1a#.mmbuild.plugin.v1.AttachedResponse2\\\n" +
+	"\bAttached\x12\".mmbuild.plugin.v1.AttachedRequest\x1a#.mmbuild.plugin.v1.AttachedResponse\x12V\n" +
+	"\tStatBatch\x12#.mmbuild.plugin.v1.StatBatchRequest\x1a$.mmbuild.plugin.v1.StatBatchResponse\x12R\n" +
+	"\bPutBatch\x12\".mmbuild.plugin.v1.PutBatchRequest\x1a .mmbuild.plugin.v1.TransferEvent0\x012\\\n" +
 	"\tCataloger\x12O\n" +
 	"\aCatalog\x12!.mmbuild.plugin.v1.CatalogRequest\x1a\x1f.mmbuild.plugin.v1.CatalogEvent0\x01B/Z-github.com/mmbuild/mmbuild/sdk/internal/pb;pbb\x06proto3"
 
@@ -1858,84 +2101,96 @@ func file_mmbuild_plugin_v1_plugin_proto_rawDescGZIP() []byte {
 }
 
 var file_mmbuild_plugin_v1_plugin_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
-var file_mmbuild_plugin_v1_plugin_proto_msgTypes = make([]protoimpl.MessageInfo, 33)
+var file_mmbuild_plugin_v1_plugin_proto_msgTypes = make([]protoimpl.MessageInfo, 37)
 var file_mmbuild_plugin_v1_plugin_proto_goTypes = []any{
-	(Output_Stream)(0),       // 0: mmbuild.plugin.v1.Output.Stream
-	(*InfoRequest)(nil),      // 1: mmbuild.plugin.v1.InfoRequest
-	(*InfoResponse)(nil),     // 2: mmbuild.plugin.v1.InfoResponse
-	(*BuildRequest)(nil),     // 3: mmbuild.plugin.v1.BuildRequest
-	(*BuildEvent)(nil),       // 4: mmbuild.plugin.v1.BuildEvent
-	(*Output)(nil),           // 5: mmbuild.plugin.v1.Output
-	(*BuildResult)(nil),      // 6: mmbuild.plugin.v1.BuildResult
-	(*StatRequest)(nil),      // 7: mmbuild.plugin.v1.StatRequest
-	(*StatResponse)(nil),     // 8: mmbuild.plugin.v1.StatResponse
-	(*GetRequest)(nil),       // 9: mmbuild.plugin.v1.GetRequest
-	(*PutRequest)(nil),       // 10: mmbuild.plugin.v1.PutRequest
-	(*AttachRequest)(nil),    // 11: mmbuild.plugin.v1.AttachRequest
-	(*AttachResponse)(nil),   // 12: mmbuild.plugin.v1.AttachResponse
-	(*AttachedRequest)(nil),  // 13: mmbuild.plugin.v1.AttachedRequest
-	(*AttachedResponse)(nil), // 14: mmbuild.plugin.v1.AttachedResponse
-	(*AttachedFile)(nil),     // 15: mmbuild.plugin.v1.AttachedFile
-	(*TransferEvent)(nil),    // 16: mmbuild.plugin.v1.TransferEvent
-	(*Progress)(nil),         // 17: mmbuild.plugin.v1.Progress
-	(*TransferResult)(nil),   // 18: mmbuild.plugin.v1.TransferResult
-	(*CatalogRequest)(nil),   // 19: mmbuild.plugin.v1.CatalogRequest
-	(*CatalogEvent)(nil),     // 20: mmbuild.plugin.v1.CatalogEvent
-	(*CatalogChunk)(nil),     // 21: mmbuild.plugin.v1.CatalogChunk
-	(*CatalogPackage)(nil),   // 22: mmbuild.plugin.v1.CatalogPackage
-	(*CatalogFile)(nil),      // 23: mmbuild.plugin.v1.CatalogFile
-	(*CatalogResult)(nil),    // 24: mmbuild.plugin.v1.CatalogResult
-	nil,                      // 25: mmbuild.plugin.v1.InfoResponse.ConfigSchemaEntry
-	nil,                      // 26: mmbuild.plugin.v1.BuildRequest.OptionsEntry
-	nil,                      // 27: mmbuild.plugin.v1.StatRequest.OptionsEntry
-	nil,                      // 28: mmbuild.plugin.v1.GetRequest.OptionsEntry
-	nil,                      // 29: mmbuild.plugin.v1.PutRequest.OptionsEntry
-	nil,                      // 30: mmbuild.plugin.v1.AttachRequest.AnnotationsEntry
-	nil,                      // 31: mmbuild.plugin.v1.AttachRequest.OptionsEntry
-	nil,                      // 32: mmbuild.plugin.v1.AttachedRequest.OptionsEntry
-	nil,                      // 33: mmbuild.plugin.v1.CatalogRequest.OptionsEntry
+	(Output_Stream)(0),        // 0: mmbuild.plugin.v1.Output.Stream
+	(*InfoRequest)(nil),       // 1: mmbuild.plugin.v1.InfoRequest
+	(*InfoResponse)(nil),      // 2: mmbuild.plugin.v1.InfoResponse
+	(*BuildRequest)(nil),      // 3: mmbuild.plugin.v1.BuildRequest
+	(*BuildEvent)(nil),        // 4: mmbuild.plugin.v1.BuildEvent
+	(*Output)(nil),            // 5: mmbuild.plugin.v1.Output
+	(*BuildResult)(nil),       // 6: mmbuild.plugin.v1.BuildResult
+	(*StatBatchRequest)(nil),  // 7: mmbuild.plugin.v1.StatBatchRequest
+	(*StatBatchResponse)(nil), // 8: mmbuild.plugin.v1.StatBatchResponse
+	(*StatResult)(nil),        // 9: mmbuild.plugin.v1.StatResult
+	(*PutBatchRequest)(nil),   // 10: mmbuild.plugin.v1.PutBatchRequest
+	(*StatRequest)(nil),       // 11: mmbuild.plugin.v1.StatRequest
+	(*StatResponse)(nil),      // 12: mmbuild.plugin.v1.StatResponse
+	(*GetRequest)(nil),        // 13: mmbuild.plugin.v1.GetRequest
+	(*PutRequest)(nil),        // 14: mmbuild.plugin.v1.PutRequest
+	(*AttachRequest)(nil),     // 15: mmbuild.plugin.v1.AttachRequest
+	(*AttachResponse)(nil),    // 16: mmbuild.plugin.v1.AttachResponse
+	(*AttachedRequest)(nil),   // 17: mmbuild.plugin.v1.AttachedRequest
+	(*AttachedResponse)(nil),  // 18: mmbuild.plugin.v1.AttachedResponse
+	(*AttachedFile)(nil),      // 19: mmbuild.plugin.v1.AttachedFile
+	(*TransferEvent)(nil),     // 20: mmbuild.plugin.v1.TransferEvent
+	(*Progress)(nil),          // 21: mmbuild.plugin.v1.Progress
+	(*TransferResult)(nil),    // 22: mmbuild.plugin.v1.TransferResult
+	(*CatalogRequest)(nil),    // 23: mmbuild.plugin.v1.CatalogRequest
+	(*CatalogEvent)(nil),      // 24: mmbuild.plugin.v1.CatalogEvent
+	(*CatalogChunk)(nil),      // 25: mmbuild.plugin.v1.CatalogChunk
+	(*CatalogPackage)(nil),    // 26: mmbuild.plugin.v1.CatalogPackage
+	(*CatalogFile)(nil),       // 27: mmbuild.plugin.v1.CatalogFile
+	(*CatalogResult)(nil),     // 28: mmbuild.plugin.v1.CatalogResult
+	nil,                       // 29: mmbuild.plugin.v1.InfoResponse.ConfigSchemaEntry
+	nil,                       // 30: mmbuild.plugin.v1.BuildRequest.OptionsEntry
+	nil,                       // 31: mmbuild.plugin.v1.StatRequest.OptionsEntry
+	nil,                       // 32: mmbuild.plugin.v1.GetRequest.OptionsEntry
+	nil,                       // 33: mmbuild.plugin.v1.PutRequest.OptionsEntry
+	nil,                       // 34: mmbuild.plugin.v1.AttachRequest.AnnotationsEntry
+	nil,                       // 35: mmbuild.plugin.v1.AttachRequest.OptionsEntry
+	nil,                       // 36: mmbuild.plugin.v1.AttachedRequest.OptionsEntry
+	nil,                       // 37: mmbuild.plugin.v1.CatalogRequest.OptionsEntry
 }
 var file_mmbuild_plugin_v1_plugin_proto_depIdxs = []int32{
-	25, // 0: mmbuild.plugin.v1.InfoResponse.config_schema:type_name -> mmbuild.plugin.v1.InfoResponse.ConfigSchemaEntry
-	26, // 1: mmbuild.plugin.v1.BuildRequest.options:type_name -> mmbuild.plugin.v1.BuildRequest.OptionsEntry
+	29, // 0: mmbuild.plugin.v1.InfoResponse.config_schema:type_name -> mmbuild.plugin.v1.InfoResponse.ConfigSchemaEntry
+	30, // 1: mmbuild.plugin.v1.BuildRequest.options:type_name -> mmbuild.plugin.v1.BuildRequest.OptionsEntry
 	5,  // 2: mmbuild.plugin.v1.BuildEvent.output:type_name -> mmbuild.plugin.v1.Output
 	6,  // 3: mmbuild.plugin.v1.BuildEvent.result:type_name -> mmbuild.plugin.v1.BuildResult
 	0,  // 4: mmbuild.plugin.v1.Output.stream:type_name -> mmbuild.plugin.v1.Output.Stream
-	27, // 5: mmbuild.plugin.v1.StatRequest.options:type_name -> mmbuild.plugin.v1.StatRequest.OptionsEntry
-	28, // 6: mmbuild.plugin.v1.GetRequest.options:type_name -> mmbuild.plugin.v1.GetRequest.OptionsEntry
-	29, // 7: mmbuild.plugin.v1.PutRequest.options:type_name -> mmbuild.plugin.v1.PutRequest.OptionsEntry
-	30, // 8: mmbuild.plugin.v1.AttachRequest.annotations:type_name -> mmbuild.plugin.v1.AttachRequest.AnnotationsEntry
-	31, // 9: mmbuild.plugin.v1.AttachRequest.options:type_name -> mmbuild.plugin.v1.AttachRequest.OptionsEntry
-	32, // 10: mmbuild.plugin.v1.AttachedRequest.options:type_name -> mmbuild.plugin.v1.AttachedRequest.OptionsEntry
-	15, // 11: mmbuild.plugin.v1.AttachedResponse.files:type_name -> mmbuild.plugin.v1.AttachedFile
-	17, // 12: mmbuild.plugin.v1.TransferEvent.progress:type_name -> mmbuild.plugin.v1.Progress
-	18, // 13: mmbuild.plugin.v1.TransferEvent.result:type_name -> mmbuild.plugin.v1.TransferResult
-	33, // 14: mmbuild.plugin.v1.CatalogRequest.options:type_name -> mmbuild.plugin.v1.CatalogRequest.OptionsEntry
-	21, // 15: mmbuild.plugin.v1.CatalogEvent.chunk:type_name -> mmbuild.plugin.v1.CatalogChunk
-	24, // 16: mmbuild.plugin.v1.CatalogEvent.result:type_name -> mmbuild.plugin.v1.CatalogResult
-	22, // 17: mmbuild.plugin.v1.CatalogChunk.packages:type_name -> mmbuild.plugin.v1.CatalogPackage
-	23, // 18: mmbuild.plugin.v1.CatalogChunk.files:type_name -> mmbuild.plugin.v1.CatalogFile
-	1,  // 19: mmbuild.plugin.v1.Plugin.Info:input_type -> mmbuild.plugin.v1.InfoRequest
-	3,  // 20: mmbuild.plugin.v1.Handler.Build:input_type -> mmbuild.plugin.v1.BuildRequest
-	7,  // 21: mmbuild.plugin.v1.Storage.Stat:input_type -> mmbuild.plugin.v1.StatRequest
-	9,  // 22: mmbuild.plugin.v1.Storage.Get:input_type -> mmbuild.plugin.v1.GetRequest
-	10, // 23: mmbuild.plugin.v1.Storage.Put:input_type -> mmbuild.plugin.v1.PutRequest
-	11, // 24: mmbuild.plugin.v1.Storage.Attach:input_type -> mmbuild.plugin.v1.AttachRequest
-	13, // 25: mmbuild.plugin.v1.Storage.Attached:input_type -> mmbuild.plugin.v1.AttachedRequest
-	19, // 26: mmbuild.plugin.v1.Cataloger.Catalog:input_type -> mmbuild.plugin.v1.CatalogRequest
-	2,  // 27: mmbuild.plugin.v1.Plugin.Info:output_type -> mmbuild.plugin.v1.InfoResponse
-	4,  // 28: mmbuild.plugin.v1.Handler.Build:output_type -> mmbuild.plugin.v1.BuildEvent
-	8,  // 29: mmbuild.plugin.v1.Storage.Stat:output_type -> mmbuild.plugin.v1.StatResponse
-	16, // 30: mmbuild.plugin.v1.Storage.Get:output_type -> mmbuild.plugin.v1.TransferEvent
-	16, // 31: mmbuild.plugin.v1.Storage.Put:output_type -> mmbuild.plugin.v1.TransferEvent
-	12, // 32: mmbuild.plugin.v1.Storage.Attach:output_type -> mmbuild.plugin.v1.AttachResponse
-	14, // 33: mmbuild.plugin.v1.Storage.Attached:output_type -> mmbuild.plugin.v1.AttachedResponse
-	20, // 34: mmbuild.plugin.v1.Cataloger.Catalog:output_type -> mmbuild.plugin.v1.CatalogEvent
-	27, // [27:35] is the sub-list for method output_type
-	19, // [19:27] is the sub-list for method input_type
-	19, // [19:19] is the sub-list for extension type_name
-	19, // [19:19] is the sub-list for extension extendee
-	0,  // [0:19] is the sub-list for field type_name
+	11, // 5: mmbuild.plugin.v1.StatBatchRequest.items:type_name -> mmbuild.plugin.v1.StatRequest
+	9,  // 6: mmbuild.plugin.v1.StatBatchResponse.results:type_name -> mmbuild.plugin.v1.StatResult
+	12, // 7: mmbuild.plugin.v1.StatResult.stat:type_name -> mmbuild.plugin.v1.StatResponse
+	14, // 8: mmbuild.plugin.v1.PutBatchRequest.items:type_name -> mmbuild.plugin.v1.PutRequest
+	31, // 9: mmbuild.plugin.v1.StatRequest.options:type_name -> mmbuild.plugin.v1.StatRequest.OptionsEntry
+	32, // 10: mmbuild.plugin.v1.GetRequest.options:type_name -> mmbuild.plugin.v1.GetRequest.OptionsEntry
+	33, // 11: mmbuild.plugin.v1.PutRequest.options:type_name -> mmbuild.plugin.v1.PutRequest.OptionsEntry
+	34, // 12: mmbuild.plugin.v1.AttachRequest.annotations:type_name -> mmbuild.plugin.v1.AttachRequest.AnnotationsEntry
+	35, // 13: mmbuild.plugin.v1.AttachRequest.options:type_name -> mmbuild.plugin.v1.AttachRequest.OptionsEntry
+	36, // 14: mmbuild.plugin.v1.AttachedRequest.options:type_name -> mmbuild.plugin.v1.AttachedRequest.OptionsEntry
+	19, // 15: mmbuild.plugin.v1.AttachedResponse.files:type_name -> mmbuild.plugin.v1.AttachedFile
+	21, // 16: mmbuild.plugin.v1.TransferEvent.progress:type_name -> mmbuild.plugin.v1.Progress
+	22, // 17: mmbuild.plugin.v1.TransferEvent.result:type_name -> mmbuild.plugin.v1.TransferResult
+	37, // 18: mmbuild.plugin.v1.CatalogRequest.options:type_name -> mmbuild.plugin.v1.CatalogRequest.OptionsEntry
+	25, // 19: mmbuild.plugin.v1.CatalogEvent.chunk:type_name -> mmbuild.plugin.v1.CatalogChunk
+	28, // 20: mmbuild.plugin.v1.CatalogEvent.result:type_name -> mmbuild.plugin.v1.CatalogResult
+	26, // 21: mmbuild.plugin.v1.CatalogChunk.packages:type_name -> mmbuild.plugin.v1.CatalogPackage
+	27, // 22: mmbuild.plugin.v1.CatalogChunk.files:type_name -> mmbuild.plugin.v1.CatalogFile
+	1,  // 23: mmbuild.plugin.v1.Plugin.Info:input_type -> mmbuild.plugin.v1.InfoRequest
+	3,  // 24: mmbuild.plugin.v1.Handler.Build:input_type -> mmbuild.plugin.v1.BuildRequest
+	11, // 25: mmbuild.plugin.v1.Storage.Stat:input_type -> mmbuild.plugin.v1.StatRequest
+	13, // 26: mmbuild.plugin.v1.Storage.Get:input_type -> mmbuild.plugin.v1.GetRequest
+	14, // 27: mmbuild.plugin.v1.Storage.Put:input_type -> mmbuild.plugin.v1.PutRequest
+	15, // 28: mmbuild.plugin.v1.Storage.Attach:input_type -> mmbuild.plugin.v1.AttachRequest
+	17, // 29: mmbuild.plugin.v1.Storage.Attached:input_type -> mmbuild.plugin.v1.AttachedRequest
+	7,  // 30: mmbuild.plugin.v1.Storage.StatBatch:input_type -> mmbuild.plugin.v1.StatBatchRequest
+	10, // 31: mmbuild.plugin.v1.Storage.PutBatch:input_type -> mmbuild.plugin.v1.PutBatchRequest
+	23, // 32: mmbuild.plugin.v1.Cataloger.Catalog:input_type -> mmbuild.plugin.v1.CatalogRequest
+	2,  // 33: mmbuild.plugin.v1.Plugin.Info:output_type -> mmbuild.plugin.v1.InfoResponse
+	4,  // 34: mmbuild.plugin.v1.Handler.Build:output_type -> mmbuild.plugin.v1.BuildEvent
+	12, // 35: mmbuild.plugin.v1.Storage.Stat:output_type -> mmbuild.plugin.v1.StatResponse
+	20, // 36: mmbuild.plugin.v1.Storage.Get:output_type -> mmbuild.plugin.v1.TransferEvent
+	20, // 37: mmbuild.plugin.v1.Storage.Put:output_type -> mmbuild.plugin.v1.TransferEvent
+	16, // 38: mmbuild.plugin.v1.Storage.Attach:output_type -> mmbuild.plugin.v1.AttachResponse
+	18, // 39: mmbuild.plugin.v1.Storage.Attached:output_type -> mmbuild.plugin.v1.AttachedResponse
+	8,  // 40: mmbuild.plugin.v1.Storage.StatBatch:output_type -> mmbuild.plugin.v1.StatBatchResponse
+	20, // 41: mmbuild.plugin.v1.Storage.PutBatch:output_type -> mmbuild.plugin.v1.TransferEvent
+	24, // 42: mmbuild.plugin.v1.Cataloger.Catalog:output_type -> mmbuild.plugin.v1.CatalogEvent
+	33, // [33:43] is the sub-list for method output_type
+	23, // [23:33] is the sub-list for method input_type
+	23, // [23:23] is the sub-list for extension type_name
+	23, // [23:23] is the sub-list for extension extendee
+	0,  // [0:23] is the sub-list for field type_name
 }
 
 func init() { file_mmbuild_plugin_v1_plugin_proto_init() }
@@ -1947,11 +2202,11 @@ func file_mmbuild_plugin_v1_plugin_proto_init() {
 		(*BuildEvent_Output)(nil),
 		(*BuildEvent_Result)(nil),
 	}
-	file_mmbuild_plugin_v1_plugin_proto_msgTypes[15].OneofWrappers = []any{
+	file_mmbuild_plugin_v1_plugin_proto_msgTypes[19].OneofWrappers = []any{
 		(*TransferEvent_Progress)(nil),
 		(*TransferEvent_Result)(nil),
 	}
-	file_mmbuild_plugin_v1_plugin_proto_msgTypes[19].OneofWrappers = []any{
+	file_mmbuild_plugin_v1_plugin_proto_msgTypes[23].OneofWrappers = []any{
 		(*CatalogEvent_Chunk)(nil),
 		(*CatalogEvent_Result)(nil),
 	}
@@ -1961,7 +2216,7 @@ func file_mmbuild_plugin_v1_plugin_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_mmbuild_plugin_v1_plugin_proto_rawDesc), len(file_mmbuild_plugin_v1_plugin_proto_rawDesc)),
 			NumEnums:      1,
-			NumMessages:   33,
+			NumMessages:   37,
 			NumExtensions: 0,
 			NumServices:   4,
 		},

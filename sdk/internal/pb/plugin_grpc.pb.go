@@ -251,11 +251,13 @@ var Handler_ServiceDesc = grpc.ServiceDesc{
 }
 
 const (
-	Storage_Stat_FullMethodName     = "/mmbuild.plugin.v1.Storage/Stat"
-	Storage_Get_FullMethodName      = "/mmbuild.plugin.v1.Storage/Get"
-	Storage_Put_FullMethodName      = "/mmbuild.plugin.v1.Storage/Put"
-	Storage_Attach_FullMethodName   = "/mmbuild.plugin.v1.Storage/Attach"
-	Storage_Attached_FullMethodName = "/mmbuild.plugin.v1.Storage/Attached"
+	Storage_Stat_FullMethodName      = "/mmbuild.plugin.v1.Storage/Stat"
+	Storage_Get_FullMethodName       = "/mmbuild.plugin.v1.Storage/Get"
+	Storage_Put_FullMethodName       = "/mmbuild.plugin.v1.Storage/Put"
+	Storage_Attach_FullMethodName    = "/mmbuild.plugin.v1.Storage/Attach"
+	Storage_Attached_FullMethodName  = "/mmbuild.plugin.v1.Storage/Attached"
+	Storage_StatBatch_FullMethodName = "/mmbuild.plugin.v1.Storage/StatBatch"
+	Storage_PutBatch_FullMethodName  = "/mmbuild.plugin.v1.Storage/PutBatch"
 )
 
 // StorageClient is the client API for Storage service.
@@ -283,6 +285,15 @@ type StorageClient interface {
 	// attached is an empty list, not an error. Announced by the capability
 	// "storage:attached"; a plugin without it answers UNIMPLEMENTED.
 	Attached(ctx context.Context, in *AttachedRequest, opts ...grpc.CallOption) (*AttachedResponse, error)
+	// StatBatch is Stat of many URLs in one round trip: one result per item,
+	// in order, each a response or that item's error. PutBatch is Put of many
+	// files: every item is put, or the call fails with the first error (what
+	// was put stays). Announced by the capability "storage:batch"; the SDK
+	// serves both for every storage component (with bounded concurrency
+	// inside the plugin); a plugin built before them answers UNIMPLEMENTED.
+	// A request stays under 1 MiB: the host splits a long list.
+	StatBatch(ctx context.Context, in *StatBatchRequest, opts ...grpc.CallOption) (*StatBatchResponse, error)
+	PutBatch(ctx context.Context, in *PutBatchRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[TransferEvent], error)
 }
 
 type storageClient struct {
@@ -361,6 +372,35 @@ func (c *storageClient) Attached(ctx context.Context, in *AttachedRequest, opts 
 	return out, nil
 }
 
+func (c *storageClient) StatBatch(ctx context.Context, in *StatBatchRequest, opts ...grpc.CallOption) (*StatBatchResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(StatBatchResponse)
+	err := c.cc.Invoke(ctx, Storage_StatBatch_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *storageClient) PutBatch(ctx context.Context, in *PutBatchRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[TransferEvent], error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	stream, err := c.cc.NewStream(ctx, &Storage_ServiceDesc.Streams[2], Storage_PutBatch_FullMethodName, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	x := &grpc.GenericClientStream[PutBatchRequest, TransferEvent]{ClientStream: stream}
+	if err := x.ClientStream.SendMsg(in); err != nil {
+		return nil, err
+	}
+	if err := x.ClientStream.CloseSend(); err != nil {
+		return nil, err
+	}
+	return x, nil
+}
+
+// This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
+type Storage_PutBatchClient = grpc.ServerStreamingClient[TransferEvent]
+
 // StorageServer is the server API for Storage service.
 // All implementations must embed UnimplementedStorageServer
 // for forward compatibility.
@@ -386,6 +426,15 @@ type StorageServer interface {
 	// attached is an empty list, not an error. Announced by the capability
 	// "storage:attached"; a plugin without it answers UNIMPLEMENTED.
 	Attached(context.Context, *AttachedRequest) (*AttachedResponse, error)
+	// StatBatch is Stat of many URLs in one round trip: one result per item,
+	// in order, each a response or that item's error. PutBatch is Put of many
+	// files: every item is put, or the call fails with the first error (what
+	// was put stays). Announced by the capability "storage:batch"; the SDK
+	// serves both for every storage component (with bounded concurrency
+	// inside the plugin); a plugin built before them answers UNIMPLEMENTED.
+	// A request stays under 1 MiB: the host splits a long list.
+	StatBatch(context.Context, *StatBatchRequest) (*StatBatchResponse, error)
+	PutBatch(*PutBatchRequest, grpc.ServerStreamingServer[TransferEvent]) error
 	mustEmbedUnimplementedStorageServer()
 }
 
@@ -410,6 +459,12 @@ func (UnimplementedStorageServer) Attach(context.Context, *AttachRequest) (*Atta
 }
 func (UnimplementedStorageServer) Attached(context.Context, *AttachedRequest) (*AttachedResponse, error) {
 	return nil, status.Errorf(codes.Unimplemented, "method Attached not implemented")
+}
+func (UnimplementedStorageServer) StatBatch(context.Context, *StatBatchRequest) (*StatBatchResponse, error) {
+	return nil, status.Errorf(codes.Unimplemented, "method StatBatch not implemented")
+}
+func (UnimplementedStorageServer) PutBatch(*PutBatchRequest, grpc.ServerStreamingServer[TransferEvent]) error {
+	return status.Errorf(codes.Unimplemented, "method PutBatch not implemented")
 }
 func (UnimplementedStorageServer) mustEmbedUnimplementedStorageServer() {}
 func (UnimplementedStorageServer) testEmbeddedByValue()                 {}
@@ -508,6 +563,35 @@ func _Storage_Attached_Handler(srv interface{}, ctx context.Context, dec func(in
 	return interceptor(ctx, in, info, handler)
 }
 
+func _Storage_StatBatch_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(StatBatchRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(StorageServer).StatBatch(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: Storage_StatBatch_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(StorageServer).StatBatch(ctx, req.(*StatBatchRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _Storage_PutBatch_Handler(srv interface{}, stream grpc.ServerStream) error {
+	m := new(PutBatchRequest)
+	if err := stream.RecvMsg(m); err != nil {
+		return err
+	}
+	return srv.(StorageServer).PutBatch(m, &grpc.GenericServerStream[PutBatchRequest, TransferEvent]{ServerStream: stream})
+}
+
+// This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
+type Storage_PutBatchServer = grpc.ServerStreamingServer[TransferEvent]
+
 // Storage_ServiceDesc is the grpc.ServiceDesc for Storage service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -527,6 +611,10 @@ var Storage_ServiceDesc = grpc.ServiceDesc{
 			MethodName: "Attached",
 			Handler:    _Storage_Attached_Handler,
 		},
+		{
+			MethodName: "StatBatch",
+			Handler:    _Storage_StatBatch_Handler,
+		},
 	},
 	Streams: []grpc.StreamDesc{
 		{
@@ -537,6 +625,11 @@ var Storage_ServiceDesc = grpc.ServiceDesc{
 		{
 			StreamName:    "Put",
 			Handler:       _Storage_Put_Handler,
+			ServerStreams: true,
+		},
+		{
+			StreamName:    "PutBatch",
+			Handler:       _Storage_PutBatch_Handler,
 			ServerStreams: true,
 		},
 	},

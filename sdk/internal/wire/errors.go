@@ -124,3 +124,26 @@ func FromStatus(err error) error {
 	}
 	return &remoteError{msg: st.Message()}
 }
+
+// ToItem splits an item's error of a batch into what a result message
+// carries: the status code, the reason of a known sentinel and the message.
+func ToItem(err error) (code int32, reason, msg string) {
+	for _, s := range sentinels {
+		if errors.Is(err, s.err) {
+			return int32(s.code), s.reason, err.Error()
+		}
+	}
+	return int32(codes.Unknown), "", err.Error()
+}
+
+// FromItem is the error ToItem split, on the host: its message, at most
+// MaxMessage bytes of it, matching the plugin-side sentinel with errors.Is.
+func FromItem(code int32, reason, msg string) error {
+	st := status.New(codes.Code(code), msg)
+	if reason != "" {
+		if d, err := st.WithDetails(&errdetails.ErrorInfo{Reason: reason, Domain: domain}); err == nil {
+			st = d
+		}
+	}
+	return FromStatus(st.Err())
+}

@@ -57,11 +57,13 @@ func New(opts ...Option) *Store {
 	return s
 }
 
-// Capabilities announces Get and Put of files and trees, progress, and
-// Attach (with the manifest digest in Stat); it serves container images
-// (scheme-less image references resolve to oci://).
+// Capabilities announces Get and Put of files and trees, progress,
+// Attach (with the manifest digest in Stat) and content digests (a file's
+// blob digest); it serves container images (scheme-less image references
+// resolve to oci://).
 func (*Store) Capabilities() []string {
-	return []string{storage.CapabilityAttach, storage.CapabilityAttached, storage.CapabilityImages, "storage:get-dir", "storage:progress", "storage:put", "storage:put-dir"}
+	return []string{storage.CapabilityAttach, storage.CapabilityAttached, storage.CapabilityContentDigest, storage.CapabilityImages,
+		"storage:get-dir", "storage:progress", "storage:put", "storage:put-dir"}
 }
 
 // ConfigSchema publishes the options: the account (username, and password
@@ -131,7 +133,14 @@ func (s *Store) Stat(ctx context.Context, req *storage.StatRequest) (*storage.St
 		return nil, err
 	}
 	if t.artifact != nil {
-		return &storage.StatResponse{IsDir: t.artifact.dir, Size: t.artifact.size, Digest: t.desc.Digest.String()}, nil
+		resp := &storage.StatResponse{IsDir: t.artifact.dir, Size: t.artifact.size, Digest: t.desc.Digest.String()}
+		if !t.artifact.dir {
+			// A file is one blob, stored under its digest: the registry
+			// checked the bytes against it when they were pushed, and
+			// would not take the manifest without the blob.
+			resp.ContentDigest = t.artifact.files[0].desc.Digest.String()
+		}
+		return resp, nil
 	}
 	plan, err := planImage(ctx, p, c, t.desc)
 	if err != nil {

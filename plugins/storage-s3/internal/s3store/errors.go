@@ -75,6 +75,8 @@ func classify(url, op string, err error) error {
 		sentinel = fs.ErrPermission
 	case status == http.StatusNotFound:
 		sentinel = fs.ErrNotExist
+	case status == http.StatusPreconditionFailed:
+		sentinel = errChanged
 	case isCredentialsError(err):
 		sentinel = fs.ErrPermission
 		detail = "no usable AWS credentials (set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, AWS_PROFILE, " +
@@ -96,6 +98,10 @@ func classify(url, op string, err error) error {
 	}
 	return fmt.Errorf("%s: %w", url, wrapped)
 }
+
+// errChanged reports an object replaced while it was read (a conditional
+// request on the ETag first seen failed): another client wrote it.
+var errChanged = errors.New("the object changed while it was read")
 
 // isCredentialsError reports whether the SDK found no usable credentials
 // before sending a request. The SDK gives these errors no type of their own.

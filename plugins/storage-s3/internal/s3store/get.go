@@ -11,7 +11,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/s3/types"
-	"golang.org/x/sync/errgroup"
 
 	"github.com/mmbuild/mmbuild/sdk/plugin"
 )
@@ -164,22 +163,13 @@ func (s *Store) fetchWhole(ctx context.Context, c *s3.Client, url, bucket string
 func (s *Store) fetchRanges(ctx context.Context, c *s3.Client, url, bucket string, obj objectInfo, f *os.File, p *progress, partSize int64, sum checksum) ([][]byte, error) {
 	n := (obj.size + partSize - 1) / partSize
 	digests := make([][]byte, n)
-	g, gctx := errgroup.WithContext(ctx)
-	g.SetLimit(s.opts.concurrency)
-	for i := range n {
-		g.Go(func() error {
-			buf, err := s.acquire(gctx)
-			if err != nil {
-				return err
-			}
-			defer s.release(buf)
-			off := i * partSize
-			d, err := fetchRange(gctx, c, url, bucket, obj, f, off, min(partSize, obj.size-off), buf, &counter{p: p, current: obj.key}, sum)
-			digests[i] = d
-			return err
-		})
-	}
-	if err := g.Wait(); err != nil {
+	err := s.eachPart(ctx, n, func(ctx context.Context, i int64, buf []byte) error {
+		off := i * partSize
+		d, err := fetchRange(ctx, c, url, bucket, obj, f, off, min(partSize, obj.size-off), buf, &counter{p: p, current: obj.key}, sum)
+		digests[i] = d
+		return err
+	})
+	if err != nil {
 		if ctx.Err() != nil {
 			return nil, fmt.Errorf("%s: %w", url, ctx.Err())
 		}

@@ -6,10 +6,11 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"hash/crc32"
 	"io"
 	"io/fs"
 	"os"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -44,8 +45,12 @@ func (s *Store) putFile(ctx context.Context, c *s3.Client, loc location, req *st
 	if !fi.Mode().IsRegular() {
 		return nil, fmt.Errorf("reading source %s: not a regular file: %w", req.SourcePath, storage.ErrUnsafePath)
 	}
+	sum, err := coreDigest(req.Digest)
+	if err != nil {
+		return nil, err
+	}
 	p := newProgress(req.Report, fi.Size())
-	if err := s.upload(ctx, c, loc.url, loc.bucket, loc.key, f, fi.Size(), fi.Mode(), p); err != nil {
+	if err := s.upload(ctx, c, loc.url, loc.bucket, loc.key, f, fi.Size(), fi.Mode(), sum, p); err != nil {
 		return nil, err
 	}
 	plugin.Logger().Debug("put", "url", loc.url, "bytes", fi.Size())
@@ -63,58 +68,124 @@ func (s *Store) partSizeFor(size int64) int64 {
 	return ps
 }
 
+// coreDigest decodes a PutRequest's digest, "sha256:<hex>"; nil for none.
+func coreDigest(d string) ([]byte, error) {
+	if d == "" {
+		return nil, nil
+	}
+	h, ok := strings.CutPrefix(d, "sha256:")
+	sum, err := hex.DecodeString(h)
+	if !ok || err != nil || len(sum) != sha256.Size {
+		return nil, fmt.Errorf("the digest given with the source is %q, want sha256:<64 hex digits>", d)
+	}
+	return sum, nil
+}
+
 // upload stores size bytes of f as the object key, with the file mode in its
 // metadata. Readers never see a partial object: one PUT is atomic, and a
 // multipart upload is invisible until completed, and aborted on any error.
-// Every request carries the SHA-256 of its body, which the server checks
-// for the signature, and its CRC32C, which the server stores (a composite
-// one for a multipart upload) and reports back to be compared. Get checks
-// the stored CRC32C: hardware-accelerated, it keeps up with the transfer
-// where SHA-256 does not; transfer integrity is all it is for.
-func (s *Store) upload(ctx context.Context, c *s3.Client, url, bucket, key string, f *os.File, size int64, mode fs.FileMode, p *progress) error {
+//
+// The server keeps a SHA-256 checksum of every object, which Stat reports
+// as its content digest: a single PUT carries sum (the core's digest of
+// the file; computed here when nil) as the body's payload hash and as its
+// checksum, so the server refuses bytes that do not match it and keeps it
+// as the object's full-object checksum. A multipart upload's checksum is
+// composite (the SHA-256 of its parts' SHA-256s): it is computed here,
+// before the upload starts, and recorded in the object's metadata beside
+// sum, so a later reader compares the server's checksum with the recorded
+// one and takes sum only when they match.
+func (s *Store) upload(ctx context.Context, c *s3.Client, url, bucket, key string, f *os.File, size int64, mode fs.FileMode, sum []byte, p *progress) error {
 	if size <= s.opts.partSize {
-		return s.putSingle(ctx, c, url, bucket, key, f, size, mode, p)
+		return s.putSingle(ctx, c, url, bucket, key, f, size, mode, sum, p)
 	}
-	return s.putMultipart(ctx, c, url, bucket, key, f, size, mode, p)
+	return s.putMultipart(ctx, c, url, bucket, key, f, size, mode, sum, p)
 }
 
-func (s *Store) putSingle(ctx context.Context, c *s3.Client, url, bucket, key string, f *os.File, size int64, mode fs.FileMode, p *progress) error {
+func (s *Store) putSingle(ctx context.Context, c *s3.Client, url, bucket, key string, f *os.File, size int64, mode fs.FileMode, sum []byte, p *progress) error {
 	buf, err := s.acquire(ctx)
 	if err != nil {
 		return err
 	}
 	defer s.release(buf)
-	sum, crc, err := hashSection(ctx, f, 0, size, buf)
-	if err != nil {
-		return fmt.Errorf("%s: reading source: %w", url, err)
+	if sum == nil {
+		// No digest from the core (a file of a tree): read once to hash.
+		if sum, err = hashSection(ctx, f, 0, size, buf); err != nil {
+			return fmt.Errorf("%s: reading source: %w", url, err)
+		}
 	}
 	out, err := c.PutObject(ctx, &s3.PutObjectInput{
 		Bucket:         aws.String(bucket),
 		Key:            aws.String(key),
 		Body:           &sendReader{r: io.NewSectionReader(f, 0, size), cnt: &counter{p: p, current: key}},
 		ContentLength:  aws.Int64(size),
-		ChecksumCRC32C: aws.String(b64(crc)),
+		ChecksumSHA256: aws.String(b64(sum)),
 		Metadata:       metadataFor(mode),
 	}, withPayloadHash(sum))
 	if err != nil {
 		return classify(url, "PutObject", err)
 	}
-	if got := aws.ToString(out.ChecksumCRC32C); got != "" && got != b64(crc) {
-		return s.discard(c, url, bucket, key, fmt.Errorf("%s: the server stored CRC32C %s, the source has %s", url, got, b64(crc)))
+	if got := aws.ToString(out.ChecksumSHA256); got != "" && got != b64(sum) {
+		return s.discard(c, url, bucket, key, fmt.Errorf("%s: the server stored SHA-256 %s, the source has %s", url, got, b64(sum)))
 	}
 	return nil
 }
 
-func (s *Store) putMultipart(ctx context.Context, c *s3.Client, url, bucket, key string, f *os.File, size int64, mode fs.FileMode, p *progress) error {
+// hashParts returns the SHA-256 of each part of f, n parts of ps bytes
+// (the last shorter), computed a few at a time.
+func (s *Store) hashParts(ctx context.Context, url string, f *os.File, size, ps, n int64) ([][]byte, error) {
+	digests := make([][]byte, n)
+	err := s.eachPart(ctx, n, func(ctx context.Context, i int64, buf []byte) error {
+		off := i * ps
+		sum, err := hashSection(ctx, f, off, min(ps, size-off), buf)
+		if err != nil {
+			return fmt.Errorf("%s: reading source: %w", url, err)
+		}
+		digests[i] = sum
+		return nil
+	})
+	return digests, err
+}
+
+// eachPart calls fn for parts 0 to n-1, s.opts.concurrency at a time, each
+// with a transfer slot's buffer; the first error cancels the rest.
+func (s *Store) eachPart(ctx context.Context, n int64, fn func(ctx context.Context, i int64, buf []byte) error) error {
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(s.opts.concurrency)
+	for i := range n {
+		g.Go(func() error {
+			buf, err := s.acquire(gctx)
+			if err != nil {
+				return err
+			}
+			defer s.release(buf)
+			return fn(gctx, i, buf)
+		})
+	}
+	return g.Wait()
+}
+
+func (s *Store) putMultipart(ctx context.Context, c *s3.Client, url, bucket, key string, f *os.File, size int64, mode fs.FileMode, sum []byte, p *progress) error {
 	if err := ctx.Err(); err != nil {
 		return err
+	}
+	ps := s.partSizeFor(size)
+	n := (size + ps - 1) / ps
+	digests, err := s.hashParts(ctx, url, f, size, ps, n)
+	if err != nil {
+		return err
+	}
+	want := compositeOf("SHA256", digests)
+	md := metadataFor(mode)
+	if sum != nil {
+		md[metaSHA256] = hex.EncodeToString(sum)
+		md[metaChecksum] = want.value + "-" + strconv.Itoa(want.parts)
 	}
 	created, err := c.CreateMultipartUpload(ctx, &s3.CreateMultipartUploadInput{
 		Bucket:            aws.String(bucket),
 		Key:               aws.String(key),
-		ChecksumAlgorithm: types.ChecksumAlgorithmCrc32c,
+		ChecksumAlgorithm: types.ChecksumAlgorithmSha256,
 		ChecksumType:      types.ChecksumTypeComposite,
-		Metadata:          metadataFor(mode),
+		Metadata:          md,
 	})
 	if err != nil {
 		return classify(url, "CreateMultipartUpload", err)
@@ -131,47 +202,32 @@ func (s *Store) putMultipart(ctx context.Context, c *s3.Client, url, bucket, key
 		return cause
 	}
 
-	ps := s.partSizeFor(size)
-	n := (size + ps - 1) / ps
 	parts := make([]types.CompletedPart, n)
-	digests := make([][]byte, n)
-	g, gctx := errgroup.WithContext(ctx)
-	g.SetLimit(s.opts.concurrency)
-	for i := range n {
-		g.Go(func() error {
-			buf, err := s.acquire(gctx)
-			if err != nil {
-				return err
-			}
-			defer s.release(buf)
-			off := i * ps
-			length := min(ps, size-off)
-			sum, crc, err := hashSection(gctx, f, off, length, buf)
-			if err != nil {
-				return fmt.Errorf("%s: reading source: %w", url, err)
-			}
-			num := aws.Int32(int32(i + 1))
-			out, err := c.UploadPart(gctx, &s3.UploadPartInput{
-				Bucket:         aws.String(bucket),
-				Key:            aws.String(key),
-				UploadId:       uploadID,
-				PartNumber:     num,
-				Body:           &sendReader{r: io.NewSectionReader(f, off, length), cnt: &counter{p: p, current: key}},
-				ContentLength:  aws.Int64(length),
-				ChecksumCRC32C: aws.String(b64(crc)),
-			}, withPayloadHash(sum))
-			if err != nil {
-				return classify(url, fmt.Sprintf("UploadPart %d", i+1), err)
-			}
-			if got := aws.ToString(out.ChecksumCRC32C); got != "" && got != b64(crc) {
-				return fmt.Errorf("%s: part %d: the server stored CRC32C %s, the source has %s", url, i+1, got, b64(crc))
-			}
-			parts[i] = types.CompletedPart{PartNumber: num, ETag: out.ETag, ChecksumCRC32C: aws.String(b64(crc))}
-			digests[i] = crc
-			return nil
-		})
-	}
-	if err := g.Wait(); err != nil {
+	// A part's slot bounds the data in flight, as for every transfer.
+	err = s.eachPart(ctx, n, func(ctx context.Context, i int64, _ []byte) error {
+		off := i * ps
+		length := min(ps, size-off)
+		sum := digests[i]
+		num := aws.Int32(int32(i + 1))
+		out, err := c.UploadPart(ctx, &s3.UploadPartInput{
+			Bucket:         aws.String(bucket),
+			Key:            aws.String(key),
+			UploadId:       uploadID,
+			PartNumber:     num,
+			Body:           &sendReader{r: io.NewSectionReader(f, off, length), cnt: &counter{p: p, current: key}},
+			ContentLength:  aws.Int64(length),
+			ChecksumSHA256: aws.String(b64(sum)),
+		}, withPayloadHash(sum))
+		if err != nil {
+			return classify(url, fmt.Sprintf("UploadPart %d", i+1), err)
+		}
+		if got := aws.ToString(out.ChecksumSHA256); got != "" && got != b64(sum) {
+			return fmt.Errorf("%s: part %d: the server stored SHA-256 %s, the source has %s", url, i+1, got, b64(sum))
+		}
+		parts[i] = types.CompletedPart{PartNumber: num, ETag: out.ETag, ChecksumSHA256: aws.String(b64(sum))}
+		return nil
+	})
+	if err != nil {
 		if ctx.Err() != nil {
 			err = fmt.Errorf("%s: %w", url, ctx.Err())
 		}
@@ -189,8 +245,7 @@ func (s *Store) putMultipart(ctx context.Context, c *s3.Client, url, bucket, key
 	if err != nil {
 		return abort(classify(url, "CompleteMultipartUpload", err))
 	}
-	want := compositeOf("CRC32C", digests)
-	got := checksumOf(out.ChecksumType, nil, nil, nil, out.ChecksumCRC32C, nil)
+	got := checksumOf(out.ChecksumType, out.ChecksumSHA256, nil, nil, nil, nil)
 	if got.parts > 0 && got != want {
 		return s.discard(c, url, bucket, key, fmt.Errorf("%s: the server stored %s, the source gives %s", url, got, want))
 	}
@@ -208,27 +263,24 @@ func (s *Store) discard(c *s3.Client, url, bucket, key string, cause error) erro
 	return cause
 }
 
-// hashSection returns the SHA-256 and the CRC32C of length bytes of f at
-// off, read once.
-func hashSection(ctx context.Context, f *os.File, off, length int64, buf []byte) (sum, crc []byte, err error) {
+// hashSection returns the SHA-256 of length bytes of f at off.
+func hashSection(ctx context.Context, f *os.File, off, length int64, buf []byte) ([]byte, error) {
 	h := sha256.New()
-	c := crc32.New(castagnoli)
 	r := io.NewSectionReader(f, off, length)
 	for {
 		if err := ctx.Err(); err != nil {
-			return nil, nil, err
+			return nil, err
 		}
 		n, err := r.Read(buf)
 		h.Write(buf[:n])
-		c.Write(buf[:n])
 		if err == io.EOF {
 			break
 		}
 		if err != nil {
-			return nil, nil, err
+			return nil, err
 		}
 	}
-	return h.Sum(nil), c.Sum(nil), nil
+	return h.Sum(nil), nil
 }
 
 // withPayloadHash hands the SDK the body's SHA-256, computed once by the

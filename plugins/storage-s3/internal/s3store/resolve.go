@@ -2,6 +2,9 @@ package s3store
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -25,6 +28,9 @@ type objectInfo struct {
 	head     bool
 	mode     fs.FileMode
 	checksum checksum
+	// digest is the content digest the object's checksum vouches for,
+	// "sha256:<hex>", or "" (see contentDigest).
+	digest string
 }
 
 // target is what a URL names: one object, or a tree of objects.
@@ -69,6 +75,7 @@ func headObject(ctx context.Context, c *s3.Client, url, bucket, key string) (obj
 	if err != nil {
 		return objectInfo{}, classify(url, "HeadObject", err)
 	}
+	sum := checksumOf(out.ChecksumType, out.ChecksumSHA256, out.ChecksumSHA1, out.ChecksumCRC32, out.ChecksumCRC32C, out.ChecksumCRC64NVME)
 	return objectInfo{
 		key:      key,
 		size:     aws.ToInt64(out.ContentLength),
@@ -76,8 +83,55 @@ func headObject(ctx context.Context, c *s3.Client, url, bucket, key string) (obj
 		etag:     aws.ToString(out.ETag),
 		head:     true,
 		mode:     modeFromMetadata(out.Metadata),
-		checksum: checksumOf(out.ChecksumType, out.ChecksumSHA256, out.ChecksumSHA1, out.ChecksumCRC32, out.ChecksumCRC32C, out.ChecksumCRC64NVME),
+		checksum: sum,
+		digest:   contentDigest(sum, out.Metadata),
 	}, nil
+}
+
+// The user metadata keys (x-amz-meta-…) a multipart upload records: the
+// core's SHA-256 of the whole object, and the composite checksum computed
+// from the same bytes before the upload.
+const (
+	metaSHA256   = "mmbuild-sha256"
+	metaChecksum = "mmbuild-checksum"
+)
+
+// contentDigest is the object's SHA-256, "sha256:<hex>", as far as the
+// server vouches for it: its full-object SHA-256 checksum (verified by the
+// server against the bytes it received); or, for a composite checksum, the
+// SHA-256 recorded beside the composite computed at upload, when that
+// composite is the server's own, checksum to checksum. Anything else
+// ("" ): the object is checked by downloading it.
+func contentDigest(c checksum, md map[string]string) string {
+	if c.algo != "SHA256" {
+		return ""
+	}
+	if c.parts == 0 {
+		raw, err := base64.StdEncoding.DecodeString(c.value)
+		if err != nil || len(raw) != sha256.Size {
+			return ""
+		}
+		return "sha256:" + hex.EncodeToString(raw)
+	}
+	recorded, sum := metaValue(md, metaChecksum), metaValue(md, metaSHA256)
+	if recorded == "" || recorded != c.value+"-"+strconv.Itoa(c.parts) {
+		return ""
+	}
+	if raw, err := hex.DecodeString(sum); err != nil || len(raw) != sha256.Size || strings.ToLower(sum) != sum {
+		return ""
+	}
+	return "sha256:" + sum
+}
+
+// metaValue is the user metadata value of key, whatever case the server
+// gives keys in.
+func metaValue(md map[string]string, key string) string {
+	for k, v := range md {
+		if strings.EqualFold(k, key) {
+			return strings.TrimSpace(v)
+		}
+	}
+	return ""
 }
 
 // list returns the objects under prefix, without directory markers (keys
@@ -126,12 +180,8 @@ const metaMode = "mode"
 // modeFromMetadata reads the permission bits kept by Put; 0644 when absent
 // or not understood. Only the 0777 bits are taken, never setuid and the like.
 func modeFromMetadata(md map[string]string) fs.FileMode {
-	for k, v := range md {
-		if strings.EqualFold(k, metaMode) {
-			if m, err := strconv.ParseUint(strings.TrimSpace(v), 8, 32); err == nil {
-				return fs.FileMode(m) & fs.ModePerm
-			}
-		}
+	if m, err := strconv.ParseUint(metaValue(md, metaMode), 8, 32); err == nil {
+		return fs.FileMode(m) & fs.ModePerm
 	}
 	return 0o644
 }

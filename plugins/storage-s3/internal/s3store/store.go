@@ -3,6 +3,7 @@ package s3store
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
 	"sort"
@@ -51,9 +52,10 @@ func New(opts ...Option) (*Store, error) {
 	return s, nil
 }
 
-// Capabilities announces Get and Put of objects and trees, and progress.
+// Capabilities announces Get and Put of objects and trees, progress, and
+// content digests (S3's SHA-256 checksums).
 func (*Store) Capabilities() []string {
-	return []string{"storage:get-dir", "storage:progress", "storage:put", "storage:put-dir"}
+	return []string{"storage:get-dir", "storage:progress", "storage:put", "storage:put-dir", storage.CapabilityContentDigest}
 }
 
 // ConfigSchema says the backend takes no options: its settings come from the
@@ -136,7 +138,7 @@ func (s *Store) Stat(ctx context.Context, req *storage.StatRequest) (*storage.St
 		return nil, err
 	}
 	if !t.dir {
-		return &storage.StatResponse{Size: t.object.size, ModTime: t.object.modTime}, nil
+		return &storage.StatResponse{Size: t.object.size, ModTime: t.object.modTime, ContentDigest: t.object.digest}, nil
 	}
 	resp := &storage.StatResponse{IsDir: true}
 	for _, o := range t.objects {
@@ -148,8 +150,28 @@ func (s *Store) Stat(ctx context.Context, req *storage.StatRequest) (*storage.St
 	return resp, nil
 }
 
-// Get downloads the object or tree at req.URL to req.DestPath.
+// maxGetAttempts bounds how often Get starts again when the object was
+// replaced while it was read.
+const maxGetAttempts = 3
+
+// Get downloads the object or tree at req.URL to req.DestPath. An object
+// another client replaces while it is read (its ETag changes) is read
+// again from the start, a few times: what Get writes is always one
+// version of it, whole.
 func (s *Store) Get(ctx context.Context, req *storage.GetRequest) (*storage.GetResponse, error) {
+	for attempt := 1; ; attempt++ {
+		resp, err := s.get(ctx, req)
+		if !errors.Is(err, errChanged) || attempt == maxGetAttempts {
+			return resp, err
+		}
+		if rerr := os.RemoveAll(req.DestPath); rerr != nil {
+			return nil, errors.Join(err, rerr)
+		}
+		plugin.Logger().Debug("the object changed while it was read: reading it again", "url", req.URL)
+	}
+}
+
+func (s *Store) get(ctx context.Context, req *storage.GetRequest) (*storage.GetResponse, error) {
 	c, loc, err := s.begin(ctx, req.URL, req.Options)
 	if err != nil {
 		return nil, err

@@ -169,8 +169,8 @@ func TestLargeRoundTrip(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if c := aws.ToString(head.ChecksumCRC32C); !strings.HasSuffix(c, "-7") {
-		t.Errorf("server checksum %q, want a composite CRC32C of 7 parts of 16 MiB", c)
+	if c := aws.ToString(head.ChecksumSHA256); !strings.HasSuffix(c, "-7") {
+		t.Errorf("server checksum %q, want a composite SHA-256 of 7 parts of 16 MiB", c)
 	}
 	st, err := f.store.Stat(t.Context(), &storage.StatRequest{URL: u})
 	if err != nil || st.Size != size || st.IsDir {

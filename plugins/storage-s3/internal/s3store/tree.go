@@ -257,7 +257,7 @@ func (s *Store) putTree(ctx context.Context, c *s3.Client, loc location, req *st
 				return fmt.Errorf("reading source %s: no longer a regular file: %w", sf.rel, storage.ErrUnsafePath)
 			}
 			key := prefix + sf.rel
-			if err := s.upload(gctx, c, objectURL(loc.bucket, key), loc.bucket, key, f, fi.Size(), fi.Mode(), p); err != nil {
+			if err := s.upload(gctx, c, objectURL(loc.bucket, key), loc.bucket, key, f, fi.Size(), fi.Mode(), nil, p); err != nil {
 				return err
 			}
 			sent.Add(fi.Size())
