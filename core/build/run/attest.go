@@ -25,7 +25,7 @@ func makeEvidence(ctx context.Context, t tools, cfg *config.Config, in *prepared
 		Signers: in.signers,
 		Redact:  t.red.Bytes,
 	}
-	if cfg.SBOM != nil || t.o.sbom {
+	if in.facts.sbom {
 		req.SBOM = sbomRequest(t, cfg, in, b)
 	}
 	return evidence.Assemble(ctx, req)
@@ -50,8 +50,8 @@ func attest(t tools, cfg *config.Config, in *prepared, b attested) provenance.Bu
 		configSource.Digest = provenance.Digest{"sha1": in.src.Commit}
 	}
 	var version map[string]string
-	if t.o.toolVersion != "" {
-		version = map[string]string{"mmbuild": t.o.toolVersion}
+	if v := in.facts.toolVersion; v != "" {
+		version = map[string]string{"mmbuild": v}
 	}
 	return provenance.Build{
 		BuilderVersion: version,

@@ -34,7 +34,7 @@ func materialsAndCache(ctx context.Context, t tools, cfg *config.Config, in *pre
 		}
 		if res != nil {
 			t.log.Info("the destination already holds this build: skipping it (use --force to rebuild)", "staging_url", t.red.String(key.url))
-			return nil, key, res, writeOutputs(t, cfg, in.outDir, res)
+			return nil, key, res, writeOutputs(t, in.outputs, res)
 		}
 	}
 	if early {

@@ -43,8 +43,8 @@ func sbomRequest(t tools, cfg *config.Config, in *prepared, b attested) *evidenc
 	for _, m := range b.mats {
 		inputs.Materials = append(inputs.Materials, sbom.Material{URI: t.red.String(remote.Redact(m.uri)), Digest: m.digest})
 	}
-	if t.o.toolVersion != "" {
-		inputs.Tools = append(inputs.Tools, sbom.Tool{Name: "mmbuild", Version: t.o.toolVersion})
+	if v := in.facts.toolVersion; v != "" {
+		inputs.Tools = append(inputs.Tools, sbom.Tool{Name: "mmbuild", Version: v})
 	}
 	if h := in.plugins.handler; h != nil {
 		inputs.Tools = append(inputs.Tools, sbom.Tool{Name: "mmbuild-plugin-" + h.Name, Version: h.Info.Version})
