@@ -71,11 +71,9 @@ func NewLandlockLauncher() (*Launcher, error) {
 		}
 		return nil, &UnavailableError{Reason: reason, Fix: "a Linux kernel of 6.12 or later with landlock in lsm="}
 	}
-	self, err := os.Executable()
-	if err != nil {
-		return nil, &UnavailableError{Reason: "cannot find the mmbuild program to run the landlock box's init: " + err.Error()}
-	}
-	return &Launcher{landlock: abi, self: self}, nil
+	// The running program's own file, whatever its path names now: the
+	// init is the very mmbuild that runs, not one put in its place.
+	return &Launcher{landlock: abi, self: "/proc/self/exe"}, nil
 }
 
 // Mechanism is what the launcher's boxes are made with.
