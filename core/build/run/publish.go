@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"slices"
+	"strings"
 
 	"github.com/mmbuild/mmbuild/core/build/config"
 	"github.com/mmbuild/mmbuild/core/build/remote"
@@ -103,6 +104,17 @@ func putAll(ctx context.Context, store *remote.Store, files []upload) error {
 		items[i] = putItem(f)
 	}
 	if err := store.PutMany(ctx, items); err != nil {
+		// A batch fails as a whole; the plugin's error names the file
+		// that failed, by its URL or its local path: say what it was.
+		var named []upload
+		for _, f := range files {
+			if strings.Contains(err.Error(), f.path) || strings.Contains(err.Error(), strings.TrimPrefix(f.url, "file://")) {
+				named = append(named, f)
+			}
+		}
+		if len(named) == 1 {
+			return fmt.Errorf("%s: %w", named[0].what, err)
+		}
 		return fmt.Errorf("publishing %d files: %w", len(files), err)
 	}
 	return nil

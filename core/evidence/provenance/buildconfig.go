@@ -112,7 +112,8 @@ func (r *Record) readConfig(data []byte) error {
 		if _, err := isolation.ParseMode(string(a.Mode)); err != nil || a.Mode == "" {
 			return fmt.Errorf("reading the recorded isolation: mode %q", a.Mode)
 		}
-		if _, err := isolation.ParseNetwork(string(a.Network)); err != nil || a.Network == "" {
+		// no-tcp is recorded, never asked for: a landlock box's none.
+		if _, err := isolation.ParseNetwork(string(a.Network)); (err != nil && a.Network != isolation.NetworkNoTCP) || a.Network == "" {
 			return fmt.Errorf("reading the recorded isolation: network %q", a.Network)
 		}
 	}
