@@ -259,16 +259,12 @@ func (o *replayOptions) replayOptions(g *globalOptions, logger hclog.Logger, reb
 		replay.WithRunOptions(run.WithLogger(logger), run.WithOutput(g.stderr, g.stderr), run.WithRedactor(g.red)),
 		replay.WithPlugins(rebuild.open),
 	}
-	for _, k := range o.keys {
-		pem, err := signing.ReadKeyFile(k)
-		if err != nil {
-			return nil, fmt.Errorf("--key: %w", err)
-		}
-		v, err := signing.LoadVerifier(pem)
-		if err != nil {
-			return nil, fmt.Errorf("--key %s: %w", k, err)
-		}
-		opts = append(opts, replay.WithKeys(v))
+	keys, err := loadKeys(o.keys)
+	if err != nil {
+		return nil, err
+	}
+	if len(keys) > 0 {
+		opts = append(opts, replay.WithKeys(keys...))
 	}
 	keyless, err := o.identity.keyless()
 	if err != nil {

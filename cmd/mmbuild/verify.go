@@ -214,17 +214,9 @@ func printReport(w io.Writer, r *verify.Report) {
 
 // loadKeys reads the public keys of --key, each named in its error.
 func loadKeys(paths []string) ([]signing.Verifier, error) {
-	var out []signing.Verifier
-	for _, path := range paths {
-		pem, err := signing.ReadKeyFile(path)
-		if err != nil {
-			return nil, fmt.Errorf("--key: %w", err)
-		}
-		v, err := signing.LoadVerifier(pem)
-		if err != nil {
-			return nil, fmt.Errorf("--key %s: %w", path, err)
-		}
-		out = append(out, v)
+	vs, err := signing.LoadVerifierFiles("", paths...)
+	if err != nil {
+		return nil, fmt.Errorf("--%w", err)
 	}
-	return out, nil
+	return vs, nil
 }

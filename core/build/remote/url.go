@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"net/url"
 	"strings"
+
+	"github.com/mmbuild/mmbuild/core/build/redact"
 )
 
 // Scheme returns the lower-cased scheme of a URL. where names the config
@@ -30,22 +32,8 @@ func Scheme(raw, where string) (string, error) {
 	return strings.ToLower(u.Scheme), nil
 }
 
-// Redact returns a URL fit for messages: its user name, password and
-// query replaced (a user name alone is often a token). An unparsable URL is
-// never echoed.
-func Redact(raw string) string {
-	u, err := url.Parse(raw)
-	if err != nil {
-		return "<unparsable URL>"
-	}
-	if u.User != nil {
-		u.User = url.User("REDACTED")
-	}
-	if u.RawQuery != "" {
-		u.RawQuery = "REDACTED"
-	}
-	return u.String()
-}
+// Redact returns a URL fit for messages (redact.URL).
+func Redact(raw string) string { return redact.URL(raw) }
 
 // Join appends one path element to a base URL.
 func Join(base, elem string) string {

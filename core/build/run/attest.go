@@ -25,7 +25,7 @@ func makeEvidence(ctx context.Context, t tools, cfg *config.Config, in *prepared
 		Signers: in.signers,
 		Redact:  t.red.Bytes,
 	}
-	if cfg.SBOM != nil || t.o.sbom {
+	if in.facts.sbom {
 		req.SBOM = sbomRequest(t, cfg, in, b)
 	}
 	return evidence.Assemble(ctx, req)
@@ -50,8 +50,8 @@ func attest(t tools, cfg *config.Config, in *prepared, b attested) provenance.Bu
 		configSource.Digest = provenance.Digest{"sha1": in.src.Commit}
 	}
 	var version map[string]string
-	if t.o.toolVersion != "" {
-		version = map[string]string{"mmbuild": t.o.toolVersion}
+	if v := in.facts.toolVersion; v != "" {
+		version = map[string]string{"mmbuild": v}
 	}
 	return provenance.Build{
 		BuilderVersion: version,
@@ -182,8 +182,9 @@ func recordTransfers(transfers []transferSet) []provenance.Transfer {
 func recordedTransfers(stmt *provenance.Record) []provenance.Transfer { return stmt.Config.Transfers }
 
 // storageOptions are the storage plugins' options of the config, by the
-// config path of their use ("materials[0]"), as replay reuses them.
-// Credentials are not options of the config: they never appear here.
+// config path of the entry that gives them ("materials[0]",
+// "credentials[0]"), as replay reuses them. A credential's value is not an
+// option: it never appears here.
 func storageOptions(cfg *config.Config) map[string]map[string]string {
 	out := map[string]map[string]string{}
 
@@ -201,6 +202,12 @@ func storageOptions(cfg *config.Config) map[string]map[string]string {
 	add("artifacts", cfg.Artifacts.Options)
 	for i, t := range cfg.Transfers {
 		add(fmt.Sprintf("transfers[%d]", i), t.Options)
+	}
+	// A credentials: entry's plain options choose where bytes come from
+	// or go as much as a use's (a region, an endpoint); its secrets are
+	// not options and never appear here.
+	for i, c := range cfg.Credentials {
+		add(fmt.Sprintf("credentials[%d]", i), c.PlainOptions())
 	}
 	return out
 }

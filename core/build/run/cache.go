@@ -6,11 +6,11 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"strings"
 
 	"github.com/mmbuild/mmbuild/core/build/config"
 	"github.com/mmbuild/mmbuild/core/build/outfile"
 	"github.com/mmbuild/mmbuild/core/build/remote"
+	"github.com/mmbuild/mmbuild/core/build/workspace"
 	"github.com/mmbuild/mmbuild/core/evidence/attestation"
 	"github.com/mmbuild/mmbuild/core/evidence/digest"
 	"github.com/mmbuild/mmbuild/core/evidence/provenance"
@@ -103,7 +103,7 @@ func verifyCachedSubjects(ctx context.Context, t tools, store *remote.Store, cfg
 		}
 		// A subject is published under a plain file name, and nothing else
 		// may name a path.
-		if name == "" || name == "." || name == ".." || strings.ContainsAny(name, "/\\") {
+		if !workspace.PlainName(name) {
 			t.log.Warn("ignoring a cached attestation with an invalid subject name", "url", store.Shown(stagingURL), "name", name)
 			return nil, false, nil
 		}

@@ -1,7 +1,6 @@
 package run
 
 import (
-	"context"
 	"fmt"
 	"strings"
 
@@ -22,55 +21,6 @@ type stagingKey struct {
 	// format is the SLSA version this run writes: a cached build
 	// attested in another is not this build.
 	format provenance.Format
-}
-
-// materialsAndCache fetches the materials and looks the build up in the
-// cache. When every material's sha256 is given in the config the key is
-// known before anything is fetched, so a cache hit fetches nothing; else
-// the lookup waits for the fetched digests. A hit returns its Result.
-func materialsAndCache(ctx context.Context, t tools, cfg *config.Config, in *prepared) ([]fetchedMaterial, stagingKey, *Result, error) {
-	if err := checkMaterials(t, cfg.Materials); err != nil {
-		return nil, stagingKey{}, nil, err
-	}
-	var mats []fetchedMaterial
-	var err error
-	early := digestsKnown(cfg.Materials)
-	if !early {
-		if mats, err = fetchMaterials(ctx, t, in.store, cfg); err != nil {
-			return nil, stagingKey{}, nil, err
-		}
-	}
-	key, err := computeKey(t, cfg, in, keyMaterials(cfg.Materials, mats))
-	if err != nil {
-		return nil, stagingKey{}, nil, err
-	}
-	if key.cacheable && key.url != "" && !t.o.force {
-		res, err := lookupCache(ctx, t, in.store, cfg, key, in.outDir)
-		if err != nil {
-			return nil, stagingKey{}, nil, err
-		}
-		if res != nil {
-			t.log.Info("the destination already holds this build: skipping it (use --force to rebuild)", "staging_url", t.red.String(key.url))
-			return nil, key, res, writeOutputs(t, cfg, in.outDir, res)
-		}
-	}
-	if early {
-		if mats, err = fetchMaterials(ctx, t, in.store, cfg); err != nil {
-			return nil, stagingKey{}, nil, err
-		}
-	}
-	return mats, key, nil, nil
-}
-
-// digestsKnown reports whether every material's sha256 is given, so the
-// staging key can be computed before fetching.
-func digestsKnown(mats []config.Material) bool {
-	for _, m := range mats {
-		if m.Digest[digest.SHA256] == "" {
-			return false
-		}
-	}
-	return true
 }
 
 // keyMaterials are the materials as the key covers them: the digest the

@@ -27,10 +27,10 @@ type localOutputs struct {
 	inputs  []string // the project's files no output may replace
 }
 
-// newLocalOutputs returns the local outputs of a run of cfg: none of them
-// may land on the config or on a file WithInputs names (the lock).
-func newLocalOutputs(t tools, cfg *config.Config) *localOutputs {
-	return &localOutputs{inputs: append([]string{cfg.Path}, t.o.inputs...)}
+// newLocalOutputs returns the local outputs of a run: none of them may
+// land on the config or on a file WithInputs names (the lock).
+func newLocalOutputs(paths outputPaths) *localOutputs {
+	return &localOutputs{inputs: paths.inputs}
 }
 
 type stagedFile struct {
@@ -39,8 +39,8 @@ type stagedFile struct {
 
 // stageLocal writes the local outputs of a run whose result will be res
 // (its artifact URLs already those publish gives them) to temporary files.
-func stageLocal(t tools, cfg *config.Config, outDir string, ev *evidence.Evidence, res *Result) (*localOutputs, error) {
-	l := newLocalOutputs(t, cfg)
+func stageLocal(t tools, cfg *config.Config, outDir string, paths outputPaths, ev *evidence.Evidence, res *Result) (*localOutputs, error) {
+	l := newLocalOutputs(paths)
 	if cfg.Provenance != "" {
 		dir, err := provenanceDir(outDir, cfg.Provenance)
 		if err != nil {
@@ -60,7 +60,7 @@ func stageLocal(t tools, cfg *config.Config, outDir string, ev *evidence.Evidenc
 			res.SBOMPaths = append(res.SBOMPaths, filepath.Join(dir, sbom.FileName(sb.Format)))
 		}
 	}
-	if err := l.stageOutputs(t, outDir, res); err != nil {
+	if err := l.stageOutputs(t, paths, res); err != nil {
 		return nil, err
 	}
 	// One write for all, so that their syncs are committed together.
@@ -76,15 +76,11 @@ func stageLocal(t tools, cfg *config.Config, outDir string, ev *evidence.Evidenc
 
 // stageOutputs adds the dotenv file to write and checks $GITHUB_OUTPUT can be
 // appended to.
-func (l *localOutputs) stageOutputs(t tools, outDir string, res *Result) error {
+func (l *localOutputs) stageOutputs(t tools, paths outputPaths, res *Result) error {
 	l.dotenv = dotenv(t, res)
-	path := t.o.outputEnv
-	if path == "" {
-		path = filepath.Join(outDir, DefaultOutputEnv)
-	}
-	l.stage(path, l.dotenv)
-	res.OutputEnvPath = path
-	if gh, ok := t.o.lookupEnv("GITHUB_OUTPUT"); ok && gh != "" {
+	l.stage(paths.env, l.dotenv)
+	res.OutputEnvPath = paths.env
+	if gh := paths.github; gh != "" {
 		if err := outfile.Check(gh, l.inputs...); err != nil {
 			return fmt.Errorf("$GITHUB_OUTPUT: %w", err)
 		}

@@ -14,6 +14,7 @@ import (
 
 	"github.com/mmbuild/mmbuild/core/build/config"
 	"github.com/mmbuild/mmbuild/core/build/remote"
+	"github.com/mmbuild/mmbuild/core/build/workspace"
 	"github.com/mmbuild/mmbuild/core/evidence/digest"
 	"github.com/mmbuild/mmbuild/sdk/storage"
 )
@@ -46,11 +47,6 @@ func urlName(raw string) string {
 	return path.Base(p)
 }
 
-// plainName reports whether name can be a file in the materials folder.
-func plainName(name string) bool {
-	return name != "" && name != "." && name != ".." && !strings.ContainsAny(name, `/\`)
-}
-
 // checkMaterials checks what can be checked before anything is fetched: a
 // digest where one is required (a warning where none is given).
 func checkMaterials(t tools, mats []config.Material) error {
@@ -73,7 +69,7 @@ func placeMaterials(t tools, mats []config.Material, fetched []fetchedMaterial) 
 	seen := map[string]int{}
 	for i := range fetched {
 		m, fm := mats[i], &fetched[i]
-		if !plainName(fm.name) {
+		if !workspace.PlainName(fm.name) {
 			return fmt.Errorf("%s: materials[%d].uri: no file name in URL %s", m.Pos, i, t.red.String(remote.Redact(m.URI)))
 		}
 		if j, dup := seen[fm.name]; dup {

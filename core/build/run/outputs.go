@@ -3,8 +3,6 @@ package run
 import (
 	"regexp"
 	"strings"
-
-	"github.com/mmbuild/mmbuild/core/build/config"
 )
 
 // Output variables written for the next build of a pipeline.
@@ -35,9 +33,9 @@ func OutputVars(res *Result) [][2]string {
 
 // writeOutputs writes the dotenv file and appends to $GITHUB_OUTPUT at
 // once (a cache hit: nothing is published).
-func writeOutputs(t tools, cfg *config.Config, outDir string, res *Result) error {
-	l := newLocalOutputs(t, cfg)
-	if err := l.stageOutputs(t, outDir, res); err != nil {
+func writeOutputs(t tools, paths outputPaths, res *Result) error {
+	l := newLocalOutputs(paths)
+	if err := l.stageOutputs(t, paths, res); err != nil {
 		return err
 	}
 	if err := l.write(); err != nil {

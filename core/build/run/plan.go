@@ -27,6 +27,9 @@ type plan struct {
 	// facts are what the attestation records that the run derives from
 	// its config, options and environment: settled here, once.
 	facts attestFacts
+	// outputs are where the run's local outputs go, as far as the plan
+	// knows them (the dotenv file's folder is known once the source is).
+	outputs outputPaths
 
 	handlerPlugin string
 	// catalogerID is the cataloger the SBOM is made with: sbom.generator,
@@ -148,17 +151,39 @@ const GeneratorNone = "none"
 
 // attestFacts are settled once, in the plan: the SLSA version to write
 // (--slsa, else the config's slsa:, else v0.2), the builder id
-// (--builder-id, else $MMBUILD_BUILDER_ID, else the CI runner's), and the
-// CI job's facts.
+// (--builder-id, else $MMBUILD_BUILDER_ID, else the CI runner's), the CI
+// job's facts, whether SBOMs are written (sbom:, or --sbom), and mmbuild's
+// version.
 type attestFacts struct {
-	format    provenance.Format
-	builderID string
-	ci        *cifacts.Facts
+	format      provenance.Format
+	builderID   string
+	ci          *cifacts.Facts
+	sbom        bool
+	toolVersion string
+}
+
+// outputPaths are where a run leaves its local outputs: the dotenv file
+// (--output-env, else build.env in the output folder), $GITHUB_OUTPUT
+// ("" outside GitHub Actions), and the project's files no output may
+// replace (the config, the lock).
+type outputPaths struct {
+	env, github string
+	inputs      []string
+}
+
+// settleOutputs reads where the outputs go, once.
+func settleOutputs(cfg *config.Config, o *options) outputPaths {
+	out := outputPaths{env: o.outputEnv, inputs: append([]string{cfg.Path}, o.inputs...)}
+	out.github, _ = o.lookupEnv("GITHUB_OUTPUT")
+	return out
 }
 
 func settleFacts(cfg *config.Config, o *options) (attestFacts, error) {
 	ci := cifacts.Detect(o.lookupEnv)
-	f := attestFacts{format: o.slsa, builderID: provenance.ChooseBuilderID(o.builderID, o.lookupEnv, ci), ci: ci}
+	f := attestFacts{
+		format: o.slsa, builderID: provenance.ChooseBuilderID(o.builderID, o.lookupEnv, ci), ci: ci,
+		sbom: cfg.SBOM != nil || o.sbom, toolVersion: o.toolVersion,
+	}
 	if f.format == "" {
 		var err error
 		if f.format, err = provenance.ParseFormat(cfg.SLSA); err != nil {

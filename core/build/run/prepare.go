@@ -27,13 +27,14 @@ type prepared struct {
 	env          builderEnv
 	signers      []signing.Signer
 	facts        attestFacts // settled by the plan
+	outputs      outputPaths // the plan's, with the dotenv file's place
 }
 
 // prepare runs the stages before the materials: secrets (a git source may
 // need one), source, env, and the signing key (a bad key fails the run
 // before anything is built).
-func prepare(ctx context.Context, t tools, cfg *config.Config, ps *plugins, facts attestFacts) (*prepared, error) {
-	in := &prepared{invocationID: provenance.NewInvocationID(), plugins: ps, facts: facts}
+func prepare(ctx context.Context, t tools, cfg *config.Config, ps *plugins, p *plan) (*prepared, error) {
+	in := &prepared{invocationID: provenance.NewInvocationID(), plugins: ps, facts: p.facts, outputs: p.outputs}
 	base := remote.New(ps.resolve, t.o.progress, t.red)
 	secrets, err := resolveSecrets(ctx, t, base, cfg)
 	if err != nil {
@@ -51,6 +52,9 @@ func prepare(ctx context.Context, t tools, cfg *config.Config, ps *plugins, fact
 	if cfg.Source != nil {
 		// The clone lives in the workspace and is removed after the run.
 		in.outDir = filepath.Dir(cfg.Path)
+	}
+	if in.outputs.env == "" {
+		in.outputs.env = filepath.Join(in.outDir, DefaultOutputEnv)
 	}
 	if in.env, err = buildEnv(t, cfg.Env, secrets, in.src); err != nil {
 		return nil, err

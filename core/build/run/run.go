@@ -111,6 +111,7 @@ func run(ctx context.Context, cfg *config.Config, o *options, red *redact.Redact
 	if p.facts, err = settleFacts(cfg, o); err != nil {
 		return nil, err
 	}
+	p.outputs = settleOutputs(cfg, o)
 	req, err := boxRequest(cfg, o)
 	if err != nil {
 		return nil, err
@@ -130,7 +131,7 @@ func run(ctx context.Context, cfg *config.Config, o *options, red *redact.Redact
 	if err != nil {
 		return nil, err
 	}
-	in, err := prepare(ctx, t, cfg, ps, p.facts)
+	in, err := prepare(ctx, t, cfg, ps, p)
 	if err != nil {
 		return nil, err
 	}
@@ -162,7 +163,7 @@ func run(ctx context.Context, cfg *config.Config, o *options, red *redact.Redact
 // local outputs in place.
 func publishAndRecord(ctx context.Context, t tools, cfg *config.Config, in *prepared, key stagingKey, out *built, imgs []image, ev *evidence.Evidence) (*Result, error) {
 	res := planResult(key, out, ev)
-	local, err := stageLocal(t, cfg, in.outDir, ev, res)
+	local, err := stageLocal(t, cfg, in.outDir, in.outputs, ev, res)
 	if err != nil {
 		return nil, err
 	}

@@ -3,14 +3,14 @@ package source
 import (
 	"errors"
 	"fmt"
-	"net/url"
 	"path/filepath"
-	"strings"
 	"time"
 
 	git "github.com/go-git/go-git/v5"
 	"github.com/go-git/go-git/v5/plumbing/format/gitignore"
 	"github.com/go-git/go-git/v5/storage/filesystem"
+
+	"github.com/mmbuild/mmbuild/core/build/redact"
 )
 
 // Info records where the sources of a build came from.
@@ -93,29 +93,5 @@ func infoExcludes(repo *git.Repository) (string, []gitignore.Pattern) {
 }
 
 // StripCredentials removes a user and password from a URL: credentials never
-// reach an attestation or a log. A string that does not parse as a URL loses
-// everything between "://" and its last "@".
-func StripCredentials(raw string) string {
-	u, err := url.Parse(raw)
-	if err == nil {
-		if u.User == nil {
-			return raw
-		}
-		u.User = nil
-		return u.String()
-	}
-	scheme, rest, ok := strings.Cut(raw, "://")
-	if !ok {
-		return raw
-	}
-	// A password may hold "/" and break the URL: drop everything up to the
-	// last "@" before any query or fragment.
-	end := len(rest)
-	if i := strings.IndexAny(rest, "?#"); i >= 0 {
-		end = i
-	}
-	if i := strings.LastIndexByte(rest[:end], '@'); i >= 0 {
-		rest = rest[i+1:]
-	}
-	return scheme + "://" + rest
-}
+// reach an attestation or a log (redact.WithoutCredentials).
+func StripCredentials(raw string) string { return redact.WithoutCredentials(raw) }

@@ -14,6 +14,14 @@ import (
 // ErrEscape reports a path that leaves its root.
 var ErrEscape = errors.New("path escapes its root")
 
+// PlainName reports whether name is a plain file name: not empty, not "."
+// or "..", without a separator of any platform. Every name that comes from
+// outside and becomes a file (a material, a published subject, an attached
+// attestation) is checked by it.
+func PlainName(name string) bool {
+	return name != "" && name != "." && name != ".." && !strings.ContainsAny(name, `/\`)
+}
+
 // Join returns root/rel after checking that rel is relative, has no ".."
 // segment, and that no existing part of the result is a symlink leading out
 // of root.

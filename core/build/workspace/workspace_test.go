@@ -65,3 +65,14 @@ func TestWorkspaceLifecycle(t *testing.T) {
 		t.Fatal("workspace left behind")
 	}
 }
+
+func TestPlainName(t *testing.T) {
+	for name, want := range map[string]bool{
+		"app.tar.gz": true, "..data": true, "a b": true,
+		"": false, ".": false, "..": false, "a/b": false, `a\b`: false, "/abs": false, `..\x`: false,
+	} {
+		if got := PlainName(name); got != want {
+			t.Errorf("PlainName(%q) = %t, want %t", name, got, want)
+		}
+	}
+}

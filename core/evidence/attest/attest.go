@@ -153,8 +153,8 @@ func assemble(ctx context.Context, req Request) (*evidence.Evidence, []string, e
 		Run:          provenance.RunFacts{BuilderID: provenance.ChooseBuilderID(req.BuilderID, lookup, ci), InvocationID: provenance.NewInvocationID(), CI: ci},
 	}
 	if src.Commit != "" {
-		uri := "git+" + remote.Redact(src.Repo) + "@" + src.Commit
-		b.ConfigSource = provenance.Resource{URI: uri, Digest: provenance.Digest{"sha1": src.Commit}}
+		// As run records it; the work tree's origin has no credentials.
+		b.ConfigSource = provenance.Resource{URI: src.URI(), Digest: provenance.Digest{"sha1": src.Commit}}
 		b.Materials = append(b.Materials, b.ConfigSource)
 		b.Config.SourceDirty = src.Dirty
 	}
@@ -165,7 +165,7 @@ func assemble(ctx context.Context, req Request) (*evidence.Evidence, []string, e
 	if len(req.SBOMFormats) > 0 {
 		in := sbom.Inputs{Name: filepath.Base(dir), Artifacts: arts}
 		if src.Commit != "" {
-			in.Source = &sbom.Source{Repo: remote.Redact(src.Repo), Commit: src.Commit}
+			in.Source = &sbom.Source{Repo: src.Repo, Commit: src.Commit}
 			in.Created = src.CommitTime
 		}
 		for _, m := range mats {

@@ -128,3 +128,22 @@ func TestUnknownTimesNotRecorded(t *testing.T) {
 		}
 	}
 }
+
+// Every network a box records reads back, no-tcp too (a landlock box's
+// none, which is recorded and never asked for).
+func TestRecordedNetworksReadBack(t *testing.T) {
+	for _, n := range []isolation.Network{isolation.NetworkHost, isolation.NetworkNone, isolation.NetworkNoTCP} {
+		for _, f := range formats {
+			b := full()
+			b.Config.Isolation.Network = n
+			data, err := Encode(b, f)
+			if err != nil {
+				t.Fatal(err)
+			}
+			rec, err := Decode(data)
+			if err != nil || rec.Config.Isolation.Network != n {
+				t.Errorf("%s, network %s: %v", f, n, err)
+			}
+		}
+	}
+}

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/mmbuild/mmbuild/core/build/redact"
 	"github.com/mmbuild/mmbuild/core/evidence/cifacts"
 
 	intoto "github.com/in-toto/in-toto-golang/in_toto"
@@ -20,8 +21,9 @@ const (
 	DefaultBuilderID = "https://mmbuild.dev/builder/local@v1"
 	// BuildTypePrefix is followed by the handler id and its schema version.
 	BuildTypePrefix = "https://mmbuild.dev/buildtypes/"
-	// Redacted replaces every secret value.
-	Redacted = "[redacted]"
+	// Redacted replaces every secret value: the redactor's marker, so
+	// that what the run writes is what replay and verify look for.
+	Redacted = redact.Text
 )
 
 // AttestBuildType is the buildType of a statement mmbuild attest writes:

@@ -219,7 +219,7 @@ func checkShape(st *provenance.Record) error {
 		return errors.New("no subjects to compare")
 	}
 	for _, s := range st.Subjects {
-		if s.URI == "" || strings.ContainsAny(s.URI, `/\`) || s.URI == "." || s.URI == ".." {
+		if !workspace.PlainName(s.URI) {
 			return fmt.Errorf("subject name %q is not a plain file name", s.URI)
 		}
 	}

@@ -4,8 +4,6 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
-	"io"
-	"os"
 )
 
 // Limits on an attestation read as untrusted input.
@@ -77,25 +75,6 @@ func ReadForm(data []byte) ([]Envelope, string, error) {
 		out = append(out, *env)
 	}
 	return out, "", nil
-}
-
-// ReadBundleFile reads an attestation file (see ReadBundle), refusing one
-// larger than MaxBundleSize before reading it all.
-func ReadBundleFile(path string) ([]Envelope, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, fmt.Errorf("reading attestation: %w", err)
-	}
-	defer f.Close()
-	data, err := io.ReadAll(io.LimitReader(f, MaxBundleSize+1))
-	if err != nil {
-		return nil, fmt.Errorf("reading attestation %s: %w", path, err)
-	}
-	envs, err := ReadBundle(data)
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", path, err)
-	}
-	return envs, nil
 }
 
 type kind int

@@ -18,6 +18,30 @@ const MaxKeyFile = 1 << 20
 // wait for a writer would outlast any signal).
 func ReadKeyFile(path string) ([]byte, error) { return infile.Read(path, MaxKeyFile) }
 
+// LoadVerifierFiles reads public keys (PEM), each from its file: a path
+// relative to dir unless absolute (dir "" is the current folder). An
+// error names the key as given. Every list of trusted keys (--key, a
+// policy's keys, a material's keys) is read by it.
+func LoadVerifierFiles(dir string, paths ...string) ([]Verifier, error) {
+	var out []Verifier
+	for _, k := range paths {
+		p := k
+		if dir != "" && !filepath.IsAbs(p) {
+			p = filepath.Join(dir, p)
+		}
+		pem, err := ReadKeyFile(p)
+		if err != nil {
+			return nil, fmt.Errorf("key %s: %w", k, err)
+		}
+		v, err := LoadVerifier(pem)
+		if err != nil {
+			return nil, fmt.Errorf("key %s: %w", k, err)
+		}
+		out = append(out, v)
+	}
+	return out, nil
+}
+
 // KeyPair names the files WriteKeyPair wrote.
 type KeyPair struct {
 	PrivatePath string    `json:"private_key"`

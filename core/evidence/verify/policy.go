@@ -175,20 +175,8 @@ func LoadPolicy(path string) (*Policy, error) {
 	if err := p.check(); err != nil {
 		return nil, fmt.Errorf("policy %s: %w", path, err)
 	}
-	for _, k := range p.Keys {
-		kp := k
-		if !filepath.IsAbs(kp) {
-			kp = filepath.Join(filepath.Dir(path), kp)
-		}
-		pem, err := os.ReadFile(kp)
-		if err != nil {
-			return nil, fmt.Errorf("policy %s: keys: %w", path, err)
-		}
-		v, err := signing.LoadVerifier(pem)
-		if err != nil {
-			return nil, fmt.Errorf("policy %s: keys: %s: %w", path, k, err)
-		}
-		p.Verifiers = append(p.Verifiers, v)
+	if p.Verifiers, err = signing.LoadVerifierFiles(filepath.Dir(path), p.Keys...); err != nil {
+		return nil, fmt.Errorf("policy %s: keys: %w", path, err)
 	}
 	return &p, nil
 }
