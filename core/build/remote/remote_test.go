@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/mmbuild/mmbuild/core/build/config"
@@ -16,11 +17,20 @@ import (
 	"github.com/mmbuild/mmbuild/sdk/storage"
 )
 
-type finished struct{ ops []string }
+// finished records the transfers that finished; PutMany finishes them
+// concurrently, as the real reporters (locked) allow.
+type finished struct {
+	mu  sync.Mutex
+	ops []string
+}
 
 func (f *finished) Update(string, string, int64, int64) {}
 func (f *finished) Close()                              {}
-func (f *finished) Finish(op, url string, _ int64)      { f.ops = append(f.ops, op+" "+url) }
+func (f *finished) Finish(op, url string, _ int64) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.ops = append(f.ops, op+" "+url)
+}
 
 // fileStore is a Store over the real file plugin, in-process over gRPC.
 func fileStore(t *testing.T, rep *finished, red *redact.Redactor) *Store {
