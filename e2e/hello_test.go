@@ -2,9 +2,11 @@ package e2e
 
 import (
 	"encoding/json"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -114,4 +116,77 @@ func mustRead(t *testing.T, p string) []byte {
 		t.Fatal(err)
 	}
 	return b
+}
+
+// make demo's first build on a new machine: the example runs with the core
+// and the local plugin alone (the SBOM cataloger still compiling) and
+// writes both SBOMs, of the artifact, source and material; once the
+// cataloger is installed and locked, the same build again (--force) lists
+// the files inside the tarball, with syft among the tools.
+func TestHelloBeforeCataloger(t *testing.T) {
+	in := testenv.NewInstall(t)
+	dir := testenv.Example(t, "hello")
+	aside := t.TempDir()
+	for name := range testenv.Plugins {
+		if name != "make" && name != "file" {
+			bin := "mmbuild-plugin-" + name
+			if err := os.Rename(filepath.Join(in.BinDir, bin), filepath.Join(aside, bin)); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	in.MustRun(dir, "plugins", "lock")
+	in.MustRun(dir, "run")
+	if files, tools := helloSBOMs(t, dir); len(files) != 0 || strings.Contains(tools, "syft") {
+		t.Fatalf("without a cataloger the SBOMs list files %v, tools %s", files, tools)
+	}
+
+	syft := "mmbuild-plugin-sbom-syft"
+	if err := os.Rename(filepath.Join(aside, syft), filepath.Join(in.BinDir, syft)); err != nil {
+		t.Fatal(err)
+	}
+	in.MustRun(dir, "plugins", "lock")
+	in.MustRun(dir, "run", "--force")
+	files, tools := helloSBOMs(t, dir)
+	if want := []string{"spdx ./hello", "cdx hello"}; !slices.Equal(files, want) || !strings.Contains(tools, "syft") {
+		t.Fatalf("with the cataloger locked the SBOMs list files %v (want %v), tools %s", files, want, tools)
+	}
+}
+
+// helloSBOMs reads the example's two SBOMs: the files they list inside the
+// artifact ("spdx PATH", "cdx PATH") and their tools, as one string.
+func helloSBOMs(t *testing.T, dir string) (files []string, tools string) {
+	t.Helper()
+	var spdx struct {
+		CreationInfo struct{ Creators []string }
+		Files        []struct{ FileName string }
+	}
+	if err := json.Unmarshal(mustRead(t, filepath.Join(dir, "out/sbom.spdx.json")), &spdx); err != nil {
+		t.Fatalf("sbom.spdx.json: %v", err)
+	}
+	for _, f := range spdx.Files {
+		files = append(files, "spdx "+f.FileName)
+	}
+	type component struct {
+		Type, Name, Version string
+		Components          []component
+	}
+	var cdx struct {
+		Metadata struct {
+			Tools struct{ Components []component }
+		}
+		Components []component
+	}
+	if err := json.Unmarshal(mustRead(t, filepath.Join(dir, "out/sbom.cdx.json")), &cdx); err != nil {
+		t.Fatalf("sbom.cdx.json: %v", err)
+	}
+	for _, c := range cdx.Components {
+		for _, in := range c.Components {
+			if in.Type == "file" {
+				files = append(files, "cdx "+in.Name)
+			}
+		}
+	}
+	tools = fmt.Sprint(spdx.CreationInfo.Creators, cdx.Metadata.Tools.Components)
+	return files, tools
 }

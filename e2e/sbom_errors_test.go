@@ -29,7 +29,9 @@ func TestSBOMCatalogerFailure(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			data = []byte(strings.Replace(string(data), "  formats: [spdx, cyclonedx]\n", "  formats: [spdx, cyclonedx]\n  options: "+tc.options+"\n", 1))
+			// Options are the named generator's: checked against its schema
+			// before anything runs.
+			data = []byte(strings.Replace(string(data), "  formats: [spdx, cyclonedx]\n", "  generator: syft\n  formats: [spdx, cyclonedx]\n  options: "+tc.options+"\n", 1))
 			if err := os.WriteFile(cfg, data, 0o644); err != nil {
 				t.Fatal(err)
 			}
