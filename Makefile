@@ -151,16 +151,19 @@ bench: build
 # first build's SBOMs list the artifact, source, material and tools; once
 # the cataloger is installed and locked, the same build again (--force: same
 # staging key) lists what is inside the tarball too. An interrupted or
-# failed demo stops the background go build (SIGINT: it starts nothing new).
+# failed demo ends the background go build with the compilers it started:
+# it runs in a session of its own (setsid, where there is one), ended as a
+# process group (go build ignores SIGINT in a background job).
 DEMO_FIRST := local:make local:file
+SETSID     := $(shell command -v setsid 2>/dev/null)
 DEMO_RUN   := cd examples/hello && export PATH=$(BINDIR):$$PATH && mmbuild plugins lock && mmbuild run
 demo:
 	@set -e; mkdir -p bin $(BINDIR); log=bin/sbom-syft-build.log; \
 	echo "go list -deps ./cmd/mmbuild ./plugins/local (their modules first: syft's ~700 would share the network)"; \
 	$(GO) list -deps ./cmd/mmbuild ./plugins/local >/dev/null; \
 	echo "go build plugins/sbom-syft (GOWORK=off, niced, in the background: $$log)"; \
-	(cd plugins/sbom-syft && GOWORK=off CGO_ENABLED=$(BUILD_CGO) exec nice -n 19 $(GO) build $(GOFLAGS_BUILD) -ldflags '$(LDFLAGS)' -o $(CURDIR)/bin/mmbuild-plugin-sbom-syft .) >$$log 2>&1 & bg=$$!; \
-	trap 'kill -INT $$bg 2>/dev/null || :' EXIT; trap 'exit 130' INT TERM HUP; \
+	(cd plugins/sbom-syft && GOWORK=off CGO_ENABLED=$(BUILD_CGO) exec $(SETSID) nice -n 19 $(GO) build $(GOFLAGS_BUILD) -ldflags '$(LDFLAGS)' -o $(CURDIR)/bin/mmbuild-plugin-sbom-syft .) >$$log 2>&1 & bg=$$!; \
+	trap '[ -z "$$bg" ] || kill -TERM -$$bg 2>/dev/null || kill -TERM $$bg 2>/dev/null || :' EXIT; trap 'exit 130' INT TERM HUP; \
 	$(MAKE) --no-print-directory build PLUGINS='$(DEMO_FIRST)'; \
 	for f in bin/mmbuild $(patsubst %,bin/mmbuild-plugin-%,$(foreach p,$(DEMO_FIRST),$(lastword $(subst :, ,$(p))))); do install -m 0755 $$f $(BINDIR)/; done; \
 	echo "== the example's build, with the core and the local plugin (the SBOM cataloger still compiling)"; \
