@@ -80,7 +80,7 @@ func WithRefusedCredential(opts map[string]string) StorageOption {
 //
 // Pass the backend through the wire, as the core sees it:
 //
-//	conn := plugin.TestConn(t, plugin.WithName("x"), plugin.WithStorage("x", impl))
+//	conn := sdktest.Serve(t, plugin.WithName("x"), plugin.WithStorage("x", impl))
 //	sdktest.Storage(t, conn.Storage(), "x://bucket/test/")
 //
 // or the real binary, with Start(t, path).Storage(). The error sentinels of
