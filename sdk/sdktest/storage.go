@@ -243,7 +243,7 @@ type storageSuite struct {
 	seed    func(t testing.TB, rel, sourcePath string)
 	noDirs  bool
 	noModes bool
-	flat    bool // object names without "/"
+	flat    bool              // object names without "/"
 	opts    map[string]string // in every request
 	refused map[string]string // over opts: a credential the server refuses
 }
