@@ -13,6 +13,7 @@ import (
 
 	"github.com/mmbuild/mmbuild/plugins/storage-file/filestore"
 	"github.com/mmbuild/mmbuild/sdk/plugin"
+	"github.com/mmbuild/mmbuild/sdk/sdktest"
 	"github.com/mmbuild/mmbuild/sdk/storage"
 )
 
@@ -41,7 +42,7 @@ func TestPutManyStatMany(t *testing.T) {
 	for _, batched := range []bool{true, false} {
 		t.Run(fmt.Sprintf("batched=%v", batched), func(t *testing.T) {
 			cs := &countingStore{Store: filestore.New()}
-			conn := plugin.TestConn(t, plugin.WithName("file"), plugin.WithStorage("file", cs))
+			conn := sdktest.Serve(t, plugin.WithName("file"), plugin.WithStorage("file", cs))
 			caps := []string{storage.CapabilityContentDigest}
 			if batched {
 				caps = append(caps, storage.CapabilityBatch)

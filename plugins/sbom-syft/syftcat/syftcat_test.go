@@ -16,6 +16,7 @@ import (
 	"github.com/mmbuild/mmbuild/plugins/sbom-syft/internal/archivetest"
 	"github.com/mmbuild/mmbuild/sdk/plugin"
 	"github.com/mmbuild/mmbuild/sdk/sbom"
+	"github.com/mmbuild/mmbuild/sdk/sdktest"
 )
 
 func TestMain(m *testing.M) {
@@ -73,7 +74,7 @@ func run(ctx context.Context, cat sbom.Cataloger, req *sbom.CatalogRequest) (*ca
 
 // overGRPC is the cataloger served in-process over real gRPC.
 func overGRPC(t *testing.T) sbom.Cataloger {
-	conn := plugin.TestConn(t, plugin.WithName("sbom-syft"), plugin.WithCataloger("syft", New()))
+	conn := sdktest.Serve(t, plugin.WithName("sbom-syft"), plugin.WithCataloger("syft", New()))
 	return conn.Cataloger()
 }
 
