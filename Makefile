@@ -149,8 +149,9 @@ bench: build
 # background (its output in bin/sbom-syft-build.log), and the other plugins
 # after that first build. The example's `sbom:` names no generator, so the
 # first build's SBOMs list the artifact, source, material and tools; once
-# the cataloger is installed and locked, the same build again (--force: same
-# staging key) lists what is inside the tarball too. An interrupted or
+# the cataloger is installed and locked, the same build again (--force: the
+# staging key does not cover the cataloger, so a clean tree's second run
+# would be a cache hit) lists what is inside the tarball too. An interrupted or
 # failed demo ends the background go build with the compilers it started:
 # it runs in a session of its own (setsid, where there is one), ended as a
 # process group (go build ignores SIGINT in a background job).
@@ -166,7 +167,7 @@ demo:
 	trap '[ -z "$$bg" ] || kill -TERM -$$bg 2>/dev/null || kill -TERM $$bg 2>/dev/null || :' EXIT; trap 'exit 130' INT TERM HUP; \
 	$(MAKE) --no-print-directory build PLUGINS='$(DEMO_FIRST)'; \
 	for f in bin/mmbuild $(patsubst %,bin/mmbuild-plugin-%,$(foreach p,$(DEMO_FIRST),$(lastword $(subst :, ,$(p))))); do install -m 0755 $$f $(BINDIR)/; done; \
-	echo "== the example's build, with the core and the local plugin (the SBOM cataloger still compiling)"; \
+	echo "== the example's build, with the core and the local plugin (the SBOM cataloger compiles in the background)"; \
 	($(DEMO_RUN)); \
 	$(MAKE) --no-print-directory build PLUGINS='$(filter-out $(DEMO_FIRST) sbom-syft:%,$(PLUGINS))'; \
 	echo "== waiting for the SBOM cataloger (go build plugins/sbom-syft)"; \
