@@ -14,7 +14,9 @@ import (
 	"github.com/mmbuild/mmbuild/core/plugins/pluginhost"
 	"github.com/mmbuild/mmbuild/plugins/handler-make/makehandler"
 	"github.com/mmbuild/mmbuild/plugins/storage-file/filestore"
+	"github.com/mmbuild/mmbuild/sdk/host"
 	"github.com/mmbuild/mmbuild/sdk/plugin"
+	"github.com/mmbuild/mmbuild/sdk/sdktest"
 	"github.com/mmbuild/mmbuild/sdk/storage"
 )
 
@@ -28,9 +30,9 @@ func attachedHost(t *testing.T) *pluginhost.Host {
 // hostWith serves st as the file store, and the real make handler.
 func hostWith(t *testing.T, st storage.Storage) *pluginhost.Host {
 	t.Helper()
-	file := plugin.TestConn(t, plugin.WithName("file"), plugin.WithVersion("test"), plugin.WithStorage("file", st))
-	mk := plugin.TestConn(t, plugin.WithName("make"), plugin.WithVersion("test"), plugin.WithHandler("make", makehandler.New()))
-	h := pluginhost.NewAttached(map[string]*plugin.Conn{"file": file, "make": mk})
+	file := sdktest.Serve(t, plugin.WithName("file"), plugin.WithVersion("test"), plugin.WithStorage("file", st))
+	mk := sdktest.Serve(t, plugin.WithName("make"), plugin.WithVersion("test"), plugin.WithHandler("make", makehandler.New()))
+	h := pluginhost.NewAttached(map[string]*host.Conn{"file": file, "make": mk})
 	t.Cleanup(h.Close)
 	return h
 }

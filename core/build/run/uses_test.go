@@ -9,17 +9,18 @@ import (
 	"github.com/mmbuild/mmbuild/plugins/handler-make/makehandler"
 	"github.com/mmbuild/mmbuild/plugins/storage-file/filestore"
 	"github.com/mmbuild/mmbuild/sdk/plugin"
+	"github.com/mmbuild/mmbuild/sdk/sdktest"
 )
 
 // CheckOptions against the real make handler's and file store's schemas,
 // as they answer Info over gRPC.
 func TestCheckOptions(t *testing.T) {
 	ctx := context.Background()
-	fileInfo, err := plugin.TestConn(t, plugin.WithName("file"), plugin.WithStorage("file", filestore.New())).Info(ctx)
+	fileInfo, err := sdktest.Serve(t, plugin.WithName("file"), plugin.WithStorage("file", filestore.New())).Info(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}
-	makeInfo, err := plugin.TestConn(t, plugin.WithName("make"), plugin.WithHandler("make", makehandler.New())).Info(ctx)
+	makeInfo, err := sdktest.Serve(t, plugin.WithName("make"), plugin.WithHandler("make", makehandler.New())).Info(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}
