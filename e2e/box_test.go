@@ -13,7 +13,6 @@ import (
 	"time"
 
 	"github.com/mmbuild/mmbuild/internal/testenv"
-	"github.com/mmbuild/mmbuild/internal/testservers"
 )
 
 // attempts are what the attacker program tries, by the name it reports.
@@ -445,45 +444,5 @@ isolation: {mode: required, network: none}
 		if !strings.Contains(report, a+": denied") {
 			t.Errorf("unboxed as nobody, the attempt %s on the core was not denied:\n%s", a, report)
 		}
-	}
-}
-
-// The box's start is slower than any other plugin's: the run fetches its
-// materials while the boxed handler still starts, and waits for it only
-// for the staging key and the build. bubblewrap is wrapped here so that it
-// makes the box only once the material is in the run's materials folder
-// (or after 10 s): a run that waited for its handler before fetching would
-// show the wrapper no material.
-func TestBoxStartsWhileFetching(t *testing.T) {
-	in := testenv.NewInstall(t)
-	dir := lockedProject(t, in, "")
-	mark := filepath.Join(t.TempDir(), "mark")
-	wrapper := filepath.Join(t.TempDir(), "bwrap")
-	writeFiles(t, filepath.Dir(wrapper), map[string]string{"bwrap": `#!/bin/sh
-mats= prev=
-for a in "$@"; do
-	case "$prev" in --ro-bind) case "$a" in */materials) mats=$a ;; esac ;; esac
-	prev=$a
-done
-i=0
-while [ ! -e "$mats/data.txt" ] && [ $i -lt 100 ]; do sleep 0.1; i=$((i+1)); done
-if [ -e "$mats/data.txt" ]; then echo fetched > ` + mark + `; else echo waited > ` + mark + `; fi
-exec ` + testservers.Tool(t, "bwrap") + ` "$@"
-`})
-	if err := os.Chmod(wrapper, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	in.Env = append(in.Env, "MMBUILD_BWRAP="+wrapper)
-	// --force: no cache lookup needs the key before the build.
-	r := in.Run(dir, "run", "--force")
-	if r.Code != 0 {
-		t.Fatalf("mmbuild run: exit %d\n%s", r.Code, r.Stderr)
-	}
-	if got := strings.TrimSpace(string(mustRead(t, mark))); got != "fetched" {
-		t.Errorf("the box was made before the material was fetched (%s): the run waited for its handler first", got)
-	}
-	prov := strings.ReplaceAll(string(mustRead(t, filepath.Join(dir, "out", "provenance.json"))), " ", "")
-	if !strings.Contains(prov, `"mechanism":"bubblewrap"`) {
-		t.Errorf("the provenance does not record the bubblewrap box")
 	}
 }

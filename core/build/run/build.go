@@ -119,9 +119,6 @@ func (b *built) subjects() []Artifact {
 // buildAndCollect applies the replacements, runs the builder, and hashes
 // what it made.
 func buildAndCollect(ctx context.Context, t tools, cfg *config.Config, in *prepared) (*built, error) {
-	if err := in.plugins.awaitHandler(); err != nil {
-		return nil, err
-	}
 	if err := applyReplacements(t, in.workDir, cfg.Replacements, in.secrets); err != nil {
 		return nil, err
 	}

@@ -11,32 +11,23 @@ import (
 // cache. When every material's sha256 is given in the config the key is
 // known before anything is fetched, so a cache hit fetches nothing; else
 // the lookup waits for the fetched digests. A hit returns its Result.
-//
-// The key covers the handler plugin and its box, so it waits for the
-// handler's start: where no lookup needs the key first (--force, no
-// destination, a material without a digest), the materials are fetched
-// while the handler still starts.
 func materialsAndCache(ctx context.Context, t tools, cfg *config.Config, in *prepared) ([]fetchedMaterial, stagingKey, *Result, error) {
 	if err := checkMaterials(t, cfg.Materials); err != nil {
 		return nil, stagingKey{}, nil, err
 	}
 	var mats []fetchedMaterial
 	var err error
-	lookup := !t.o.force && cfg.Artifacts.Destination != ""
-	fetchFirst := !lookup || !digestsKnown(cfg.Materials)
-	if fetchFirst {
+	early := digestsKnown(cfg.Materials)
+	if !early {
 		if mats, err = fetchMaterials(ctx, t, in.store, cfg); err != nil {
 			return nil, stagingKey{}, nil, err
 		}
-	}
-	if err := in.plugins.awaitHandler(); err != nil {
-		return nil, stagingKey{}, nil, err
 	}
 	key, err := computeKey(t, cfg, in, keyMaterials(cfg.Materials, mats))
 	if err != nil {
 		return nil, stagingKey{}, nil, err
 	}
-	if lookup && key.cacheable && key.url != "" {
+	if key.cacheable && key.url != "" && !t.o.force {
 		res, err := lookupCache(ctx, t, in.store, cfg, key, in.outDir)
 		if err != nil {
 			return nil, stagingKey{}, nil, err
@@ -46,7 +37,7 @@ func materialsAndCache(ctx context.Context, t tools, cfg *config.Config, in *pre
 			return nil, key, res, writeOutputs(t, in.outputs, res)
 		}
 	}
-	if !fetchFirst {
+	if early {
 		if mats, err = fetchMaterials(ctx, t, in.store, cfg); err != nil {
 			return nil, stagingKey{}, nil, err
 		}

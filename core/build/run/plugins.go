@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"slices"
 	"sort"
 	"strings"
 
@@ -13,15 +12,12 @@ import (
 	"github.com/mmbuild/mmbuild/core/build/remote"
 	"github.com/mmbuild/mmbuild/core/plugins/discovery"
 	"github.com/mmbuild/mmbuild/core/plugins/pluginhost"
-	"github.com/mmbuild/mmbuild/sdk/plugin"
 )
 
 // plugins are the started plugins of a run.
 type plugins struct {
 	handlerID string
-	// handler is nil until awaitHandler returns: it starts (in its box)
-	// while the run prepares and fetches the materials.
-	handler *pluginhost.Plugin
+	handler   *pluginhost.Plugin
 	// cataloger serves sbom.generator (catalogerID); nil without one.
 	catalogerID string
 	cataloger   *pluginhost.Plugin
@@ -29,10 +25,6 @@ type plugins struct {
 	all         []*pluginhost.Plugin          // sorted by name, for the provenance
 	// isolation is the box the handler runs in, as applied.
 	isolation *isolation.Applied
-	// pending is the handler's start; settled once awaitHandler took it.
-	pending <-chan handlerStart
-	settled bool
-	err     error
 }
 
 // resolve is the remote.Resolver over the started storage plugins.
@@ -46,69 +38,53 @@ func (ps *plugins) resolve(scheme string) (remote.Backend, error) {
 
 // pendingPlugins are plugins being started.
 type pendingPlugins struct {
-	host    *pluginhost.Host
-	others  chan othersStart
-	handler chan handlerStart
+	host *pluginhost.Host
+	ch   chan startedPlugins
 }
 
-// othersStart is the start of every plugin but the handler.
-type othersStart struct {
-	m   map[string]*pluginhost.Plugin
-	err error
-}
-
-// handlerStart is the start of the handler plugin, in its box.
-type handlerStart struct {
-	p       *pluginhost.Plugin
+type startedPlugins struct {
+	m       map[string]*pluginhost.Plugin
+	handler *pluginhost.Plugin
 	applied *isolation.Applied
 	err     error
 }
 
 // startPlugins starts every plugin of p concurrently, the handler in the
-// box spec describes; wait collects all but the handler, awaitHandler the
-// handler.
-func startPlugins(ctx context.Context, t tools, host *pluginhost.Host, cfg *config.Config, p *plan, spec isolation.Spec) *pendingPlugins {
-	pp := &pendingPlugins{host: host, others: make(chan othersStart, 1), handler: make(chan handlerStart, 1)}
+// box spec describes; wait collects them.
+func startPlugins(ctx context.Context, t tools, host *pluginhost.Host, p *plan, spec isolation.Spec) *pendingPlugins {
+	pp := &pendingPlugins{host: host, ch: make(chan startedPlugins, 1)}
 	go func() {
-		h, applied, err := startHandler(ctx, t, host, p.handlerPlugin, spec)
-		if err != nil {
-			err = whyPlugin(cfg, p, err)
-		} else {
-			err = checkHandler(cfg, h)
+		type handlerStart struct {
+			p       *pluginhost.Plugin
+			applied *isolation.Applied
+			err     error
 		}
-		pp.handler <- handlerStart{h, applied, err}
-	}()
-	go func() {
+		hc := make(chan handlerStart, 1)
+		go func() {
+			h, applied, err := startHandler(ctx, t, host, p.handlerPlugin, spec)
+			hc <- handlerStart{h, applied, err}
+		}()
 		m, err := host.StartAll(ctx, p.otherPlugins())
-		pp.others <- othersStart{m, err}
+		h := <-hc
+		if err == nil {
+			err = h.err
+		}
+		pp.ch <- startedPlugins{m: m, handler: h.p, applied: h.applied, err: err}
 	}()
 	return pp
 }
 
-// isHandler reports whether kind is the config's handler's.
-func isHandler(cfg *config.Config) func(kind string) bool {
-	return func(kind string) bool { return kind == "handler:"+cfg.Handler.ID }
-}
-
-// checkHandler checks that the started handler plugin h serves the
-// config's handler and takes the options the config gives it.
-func checkHandler(cfg *config.Config, h *pluginhost.Plugin) error {
-	if err := h.Serves("handler:" + cfg.Handler.ID); err != nil {
-		return fmt.Errorf("%s: handler.id %q: %w", cfg.Handler.Pos, cfg.Handler.ID, err)
-	}
-	info := func(string) (*plugin.Info, error) { return h.Info, nil }
-	return checkOptions(cfg, info, isHandler(cfg))
-}
-
-// wait returns the started plugins but the handler, which may still be
-// starting (awaitHandler), once each is checked to serve what it was
-// started for and to take the options the config gives it.
+// wait returns the started plugins once each is checked to serve what it
+// was started for.
 func (pp *pendingPlugins) wait(cfg *config.Config, p *plan) (*plugins, error) {
-	st := <-pp.others
+	st := <-pp.ch
 	if st.err != nil {
 		return nil, whyPlugin(cfg, p, st.err)
 	}
-	ps := &plugins{handlerID: cfg.Handler.ID, storages: map[string]*pluginhost.Plugin{}, pending: pp.handler}
+	ps := &plugins{handlerID: cfg.Handler.ID, handler: st.handler, isolation: st.applied, storages: map[string]*pluginhost.Plugin{}}
+	if err := ps.handler.Serves("handler:" + cfg.Handler.ID); err != nil {
+		return nil, fmt.Errorf("%s: handler.id %q: %w", cfg.Handler.Pos, cfg.Handler.ID, err)
+	}
 	if p.catalogerPlugin != "" {
 		ps.catalogerID, ps.cataloger = p.catalogerID, st.m[p.catalogerPlugin]
 		if err := ps.cataloger.Serves("sbom:" + ps.catalogerID); err != nil {
@@ -122,38 +98,19 @@ func (pp *pendingPlugins) wait(cfg *config.Config, p *plan) (*plugins, error) {
 		}
 		ps.storages[scheme] = sp
 	}
+	if _, also := st.m[p.handlerPlugin]; !also {
+		ps.all = append(ps.all, st.handler)
+	}
 	for _, sp := range st.m {
 		ps.all = append(ps.all, sp)
 	}
 	sort.Slice(ps.all, func(i, j int) bool { return ps.all[i].Name < ps.all[j].Name })
-	// Every option is checked against its plugin's schema before the
-	// plugin is used: the others' here, the handler's once it started.
-	handler := isHandler(cfg)
-	if err := checkOptions(cfg, ps.infoOf, func(kind string) bool { return !handler(kind) }); err != nil {
+	// Every option is checked against its plugin's schema before anything
+	// runs.
+	if err := CheckOptions(cfg, ps.infoOf); err != nil {
 		return nil, err
 	}
 	return ps, nil
-}
-
-// awaitHandler waits for the handler plugin's start, begun with the other
-// plugins' and left to run on while the run prepares and fetches (a boxed
-// start is the slowest of all). It is called before the staging key, which
-// covers the handler and its box, and so before the build.
-func (ps *plugins) awaitHandler() error {
-	if ps.settled {
-		return ps.err
-	}
-	ps.settled = true
-	h := <-ps.pending
-	if ps.err = h.err; h.err != nil {
-		return h.err
-	}
-	ps.handler, ps.isolation = h.p, h.applied
-	if !slices.ContainsFunc(ps.all, func(sp *pluginhost.Plugin) bool { return sp.Name == h.p.Name }) {
-		ps.all = append(ps.all, h.p)
-		sort.Slice(ps.all, func(i, j int) bool { return ps.all[i].Name < ps.all[j].Name })
-	}
-	return nil
 }
 
 // whyPlugin says what a plugin that could not be found was needed for.

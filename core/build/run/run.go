@@ -126,7 +126,7 @@ func run(ctx context.Context, cfg *config.Config, o *options, red *redact.Redact
 	if err != nil {
 		return nil, err
 	}
-	pending := startPlugins(ctx, t, o.host, cfg, p, spec) // concurrently with the local set-up
+	pending := startPlugins(ctx, t, o.host, p, spec) // concurrently with the local set-up
 	ps, err := pending.wait(cfg, p)
 	if err != nil {
 		return nil, err
