@@ -20,7 +20,7 @@ import (
 	goplugin "github.com/hashicorp/go-plugin"
 
 	"github.com/mmbuild/mmbuild/internal/testservers"
-	"github.com/mmbuild/mmbuild/sdk/plugin"
+	"github.com/mmbuild/mmbuild/sdk/host"
 	"github.com/mmbuild/mmbuild/sdk/storage"
 )
 
@@ -50,7 +50,7 @@ func TestBenchTransfer(t *testing.T) {
 
 	// The plugin, started as the core starts it, with its pid at hand.
 	cmd := exec.Command(bin)
-	cfg := plugin.ClientConfig(cmd)
+	cfg := host.ClientConfig(cmd)
 	cfg.Logger = hclog.New(&hclog.LoggerOptions{Name: "plugin", Output: os.Stderr, Level: hclog.Warn})
 	client := goplugin.NewClient(cfg)
 	t.Cleanup(client.Kill)
@@ -58,7 +58,7 @@ func TestBenchTransfer(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	conn, err := plugin.Dispense(rpc)
+	conn, err := host.Dispense(rpc)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -127,7 +127,7 @@ func (s *storageServer) PutBatch(req *pb.PutBatchRequest, stream pb.Storage_PutB
 	gs, bad := s.groups(urls)
 	for i := range req.Items { // the first bad item, in order
 		if err := bad[i]; err != nil {
-			return wire.ToStatus(err)
+			return wire.ToStatus(&storage.ItemError{Index: i, Err: err})
 		}
 	}
 	var mu sync.Mutex
@@ -142,6 +142,10 @@ func (s *storageServer) PutBatch(req *pb.PutBatchRequest, stream pb.Storage_PutB
 		}
 		resp, err := putBatch(stream.Context(), g.st, &storage.PutBatchRequest{Items: items, Progress: report})
 		if err != nil {
+			// The group's item that failed, by its place in the request.
+			if ie := (*storage.ItemError)(nil); errors.As(err, &ie) && ie.Index >= 0 && ie.Index < len(g.index) {
+				err = &storage.ItemError{Index: g.index[ie.Index], Err: ie.Err}
+			}
 			return wire.ToStatus(err)
 		}
 		total.Bytes += resp.Bytes
@@ -172,7 +176,7 @@ func putBatch(ctx context.Context, st storage.Storage, req *storage.PutBatchRequ
 		}
 		resp, err := st.Put(ctx, &item)
 		if err != nil {
-			return err
+			return &storage.ItemError{Index: i, Err: err}
 		}
 		mu.Lock()
 		total.Bytes += resp.Bytes

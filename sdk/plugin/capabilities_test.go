@@ -1,4 +1,4 @@
-package plugin
+package plugin_test
 
 import (
 	"context"
@@ -7,6 +7,8 @@ import (
 	"testing"
 
 	"github.com/mmbuild/mmbuild/sdk/handler"
+	"github.com/mmbuild/mmbuild/sdk/plugin"
+	"github.com/mmbuild/mmbuild/sdk/sdktest"
 	"github.com/mmbuild/mmbuild/sdk/storage"
 )
 
@@ -47,14 +49,14 @@ func TestCapabilitiesFromInterfaces(t *testing.T) {
 			"storage:x announces storage:attached but does not implement storage.AttachedReader"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			opts := []Option{WithName("t"), WithStorage("x", tc.store)}
+			opts := []plugin.Option{plugin.WithName("t"), plugin.WithStorage("x", tc.store)}
 			if tc.refused != "" {
-				if _, err := newOptions(opts); err == nil || !strings.Contains(err.Error(), tc.refused) {
+				if err := plugin.CheckOptions(opts); err == nil || !strings.Contains(err.Error(), tc.refused) {
 					t.Fatalf("newOptions: %v, want %q", err, tc.refused)
 				}
 				return
 			}
-			info, err := TestConn(t, opts...).Info(context.Background())
+			info, err := sdktest.Serve(t, opts...).Info(context.Background())
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -69,9 +71,9 @@ func TestCapabilitiesFromInterfaces(t *testing.T) {
 func TestHandlerCapabilities(t *testing.T) {
 	h := struct {
 		echoHandler
-		Capabler
+		plugin.Capabler
 	}{Capabler: announcing{caps: []string{handler.CapabilityProcessGroup}}}
-	info, err := TestConn(t, WithName("t"), WithHandler("echo", h)).Info(context.Background())
+	info, err := sdktest.Serve(t, plugin.WithName("t"), plugin.WithHandler("echo", h)).Info(context.Background())
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -8,6 +8,7 @@ import (
 
 	"github.com/mmbuild/mmbuild/sdk/plugin"
 	"github.com/mmbuild/mmbuild/sdk/sbom"
+	"github.com/mmbuild/mmbuild/sdk/sdktest"
 )
 
 // listing reports n files in one emit call, then its result.
@@ -27,7 +28,7 @@ func (l listing) Catalog(_ context.Context, req *sbom.CatalogRequest, emit func(
 // A catalog larger than one message arrives whole, in order, with its
 // result; the kind is announced; the host's bound is enforced host-side.
 func TestCatalogOverGRPC(t *testing.T) {
-	conn := plugin.TestConn(t, plugin.WithName("sbom-listing"), plugin.WithCataloger("listing", listing{n: 5000}))
+	conn := sdktest.Serve(t, plugin.WithName("sbom-listing"), plugin.WithCataloger("listing", listing{n: 5000}))
 	info, err := conn.Info(context.Background())
 	if err != nil || !info.HasKind("sbom:listing") {
 		t.Fatalf("info %+v %v", info, err)
@@ -52,7 +53,7 @@ func TestCatalogOverGRPC(t *testing.T) {
 		t.Fatalf("over the bound: %v", err)
 	}
 	// A cataloger that stops on its own bound: the sentinel crosses the wire.
-	bounded := plugin.TestConn(t, plugin.WithName("sbom-bounded"), plugin.WithCataloger("bounded", tooMany{}))
+	bounded := sdktest.Serve(t, plugin.WithName("sbom-bounded"), plugin.WithCataloger("bounded", tooMany{}))
 	_, err = bounded.Cataloger().Catalog(context.Background(), &sbom.CatalogRequest{CatalogerID: "bounded", MaxEntries: 10}, func(sbom.Chunk) error { return nil })
 	if !errors.Is(err, sbom.ErrTooMany) {
 		t.Fatalf("the plugin's own ErrTooMany: %v", err)

@@ -1,5 +1,5 @@
 // Package plugin serves handler, storage and cataloger implementations as an mmbuild
-// plugin binary, and connects the host to one. A plugin's main is one call:
+// plugin binary. A plugin's main is one call:
 //
 //	func main() {
 //		plugin.Serve(
@@ -7,6 +7,9 @@
 //			plugin.WithStorage("file", myStore{}),
 //		)
 //	}
+//
+// The host's side (connecting to a plugin) is package host; a plugin's own
+// tests reach it through sdktest.
 package plugin
 
 import (
@@ -16,9 +19,8 @@ import (
 	"runtime/debug"
 	"sort"
 
-	goplugin "github.com/hashicorp/go-plugin"
-
 	"github.com/mmbuild/mmbuild/sdk/handler"
+	"github.com/mmbuild/mmbuild/sdk/internal/pluginset"
 	"github.com/mmbuild/mmbuild/sdk/sbom"
 	"github.com/mmbuild/mmbuild/sdk/storage"
 )
@@ -26,24 +28,13 @@ import (
 const (
 	// APIVersion is the major version of the wire protocol
 	// (proto package mmbuild.plugin.v1), negotiated in the handshake.
-	APIVersion = 1
+	APIVersion = pluginset.APIVersion
 	// SDKVersion is the version of this SDK, reported by every plugin built
 	// with it.
 	SDKVersion = "0.1.0"
 	// BinaryPrefix starts the file name of every plugin executable.
 	BinaryPrefix = "mmbuild-plugin-"
-
-	pluginSetName = "mmbuild"
 )
-
-// Handshake is the go-plugin handshake shared by the core and every plugin.
-// The magic cookie only stops a user from running a plugin by accident; it is
-// not a security measure (the lock file's checksums are).
-var Handshake = goplugin.HandshakeConfig{
-	ProtocolVersion:  APIVersion,
-	MagicCookieKey:   "MMBUILD_PLUGIN",
-	MagicCookieValue: "d3b1c0de-mmbuild-plugin-v1",
-}
 
 // Kind prefixes.
 const (

@@ -1,4 +1,4 @@
-package plugin
+package plugin_test
 
 import (
 	"bytes"
@@ -15,6 +15,8 @@ import (
 	"unicode/utf8"
 
 	"github.com/mmbuild/mmbuild/sdk/handler"
+	"github.com/mmbuild/mmbuild/sdk/plugin"
+	"github.com/mmbuild/mmbuild/sdk/sdktest"
 	"github.com/mmbuild/mmbuild/sdk/storage"
 )
 
@@ -23,7 +25,7 @@ type echoHandler struct{}
 func (echoHandler) Build(_ context.Context, req *handler.BuildRequest) (*handler.BuildResponse, error) {
 	fmt.Fprintf(req.Stdout, "out:%s\n", strings.Join(req.Params, ","))
 	fmt.Fprintf(req.Stderr, "err:%d\n", len(req.Env))
-	big := bytes.Repeat([]byte("x"), 3*maxChunk+5) // crosses the chunk size
+	big := bytes.Repeat([]byte("x"), 3*plugin.MaxChunk+5) // crosses the chunk size
 	_, _ = req.Stdout.Write(big)
 	return &handler.BuildResponse{ExitCode: 7}, nil
 }
@@ -45,7 +47,7 @@ func (s errStore) Put(context.Context, *storage.PutRequest) (*storage.PutRespons
 }
 
 func TestBuildStreamsOutputAndExitCode(t *testing.T) {
-	conn := TestConn(t, WithName("t"), WithHandler("echo", echoHandler{}))
+	conn := sdktest.Serve(t, plugin.WithName("t"), plugin.WithHandler("echo", echoHandler{}))
 	var out, errb bytes.Buffer
 	resp, err := conn.Handler().Build(context.Background(), &handler.BuildRequest{
 		HandlerID: "echo", Params: []string{"a", "b"}, Env: []string{"A=1", "B=2"}, Stdout: &out, Stderr: &errb,
@@ -53,7 +55,7 @@ func TestBuildStreamsOutputAndExitCode(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if resp.ExitCode != 7 || !strings.HasPrefix(out.String(), "out:a,b\n") || out.Len() != len("out:a,b\n")+3*maxChunk+5 || errb.String() != "err:2\n" {
+	if resp.ExitCode != 7 || !strings.HasPrefix(out.String(), "out:a,b\n") || out.Len() != len("out:a,b\n")+3*plugin.MaxChunk+5 || errb.String() != "err:2\n" {
 		t.Fatalf("exit %d stdout %d bytes stderr %q", resp.ExitCode, out.Len(), errb.String())
 	}
 	if _, err := conn.Handler().Build(context.Background(), &handler.BuildRequest{HandlerID: "nope", Stdout: &out, Stderr: &errb}); err == nil {
@@ -65,7 +67,7 @@ func TestBuildStreamsOutputAndExitCode(t *testing.T) {
 func TestErrorsSurviveTheWire(t *testing.T) {
 	for _, sentinel := range []error{fs.ErrNotExist, fs.ErrPermission, errors.ErrUnsupported, storage.ErrInvalidURL, storage.ErrUnsafePath} {
 		t.Run(sentinel.Error(), func(t *testing.T) {
-			conn := TestConn(t, WithName("t"), WithStorage("x", errStore{err: fmt.Errorf("stat x://b/k: %w", sentinel)}))
+			conn := sdktest.Serve(t, plugin.WithName("t"), plugin.WithStorage("x", errStore{err: fmt.Errorf("stat x://b/k: %w", sentinel)}))
 			_, err := conn.Storage().Stat(context.Background(), &storage.StatRequest{URL: "x://b/k"})
 			if !errors.Is(err, sentinel) {
 				t.Fatalf("errors.Is(%v, %v) = false", err, sentinel)
@@ -75,7 +77,7 @@ func TestErrorsSurviveTheWire(t *testing.T) {
 			}
 		})
 	}
-	conn := TestConn(t, WithName("t"), WithStorage("x", errStore{}))
+	conn := sdktest.Serve(t, plugin.WithName("t"), plugin.WithStorage("x", errStore{}))
 	if _, err := conn.Storage().Stat(context.Background(), &storage.StatRequest{URL: "y://b"}); !errors.Is(err, storage.ErrInvalidURL) {
 		t.Fatalf("unserved scheme: %v", err)
 	}
@@ -90,7 +92,7 @@ func TestHugeErrorMessageIsCappedOnTheHost(t *testing.T) {
 		"sentinel 5 MiB": fmt.Errorf("%s: %w", strings.Repeat("x", 5<<20-1)+"é", fs.ErrPermission),
 	} {
 		t.Run(name, func(t *testing.T) {
-			conn := TestConn(t, WithName("t"), WithStorage("x", errStore{err: err}))
+			conn := sdktest.Serve(t, plugin.WithName("t"), plugin.WithStorage("x", errStore{err: err}))
 			_, got := conn.Storage().Stat(context.Background(), &storage.StatRequest{URL: "x://b/k"})
 			if got == nil || len(got.Error()) > 5<<10 {
 				t.Fatalf("relayed %d bytes of the plugin's error, want at most 5 KiB", len(got.Error()))
@@ -106,7 +108,7 @@ func TestHugeErrorMessageIsCappedOnTheHost(t *testing.T) {
 }
 
 func TestGetResultAndProgress(t *testing.T) {
-	conn := TestConn(t, WithName("t"), WithStorage("x", errStore{}))
+	conn := sdktest.Serve(t, plugin.WithName("t"), plugin.WithStorage("x", errStore{}))
 	var got []storage.Progress
 	resp, err := conn.Storage().Get(context.Background(), &storage.GetRequest{URL: "x://b/k", DestPath: "/nowhere",
 		Progress: func(p storage.Progress) { got = append(got, p) }})
@@ -119,20 +121,20 @@ func TestGetResultAndProgress(t *testing.T) {
 }
 
 func TestInfoAndDescribe(t *testing.T) {
-	opts := []Option{WithName("multi"), WithVersion("1.2.3"), WithHandler("echo", echoHandler{}), WithStorage("x", errStore{})}
-	conn := TestConn(t, opts...)
+	opts := []plugin.Option{plugin.WithName("multi"), plugin.WithVersion("1.2.3"), plugin.WithHandler("echo", echoHandler{}), plugin.WithStorage("x", errStore{})}
+	conn := sdktest.Serve(t, opts...)
 	info, err := conn.Info(context.Background())
 	if err != nil {
 		t.Fatal(err)
 	}
-	if info.Name != "multi" || info.Version != "1.2.3" || info.APIVersion != APIVersion || !info.HasKind("handler:echo") || !info.HasKind("storage:x") {
+	if info.Name != "multi" || info.Version != "1.2.3" || info.APIVersion != plugin.APIVersion || !info.HasKind("handler:echo") || !info.HasKind("storage:x") {
 		t.Fatalf("info %+v", info)
 	}
 	var buf bytes.Buffer
-	if err := serve([]string{"/any/name", "describe"}, &buf, [][]Option{opts}); err != nil {
+	if err := plugin.ServeArgs([]string{"/any/name", "describe"}, &buf, [][]plugin.Option{opts}); err != nil {
 		t.Fatal(err)
 	}
-	var described Info
+	var described plugin.Info
 	if err := json.Unmarshal(buf.Bytes(), &described); err != nil || described.Name != "multi" || len(described.Kinds) != 2 {
 		t.Fatalf("describe: %v %s", err, buf.String())
 	}
@@ -142,9 +144,9 @@ func TestInfoAndDescribe(t *testing.T) {
 // connection, serves the kinds of all, and is each plugin when run by hand
 // under that plugin's file name.
 func TestBundle(t *testing.T) {
-	build := []Option{WithName("build"), WithVersion("1.0.0"), WithHandler("echo", echoHandler{})}
-	store := []Option{WithName("store"), WithVersion("2.0.0"), WithStorage("x", errStore{err: fs.ErrNotExist})}
-	conn := TestBundleConn(t, build, store)
+	build := []plugin.Option{plugin.WithName("build"), plugin.WithVersion("1.0.0"), plugin.WithHandler("echo", echoHandler{})}
+	store := []plugin.Option{plugin.WithName("store"), plugin.WithVersion("2.0.0"), plugin.WithStorage("x", errStore{err: fs.ErrNotExist})}
+	conn := sdktest.ServeBundle(t, build, store)
 	ctx := context.Background()
 	for name, want := range map[string]string{"": "build", "build": "build", "store": "store"} {
 		info, err := conn.Named(name).Info(ctx)
@@ -164,38 +166,38 @@ func TestBundle(t *testing.T) {
 	}
 	for argv0, want := range map[string]string{"/bin/mmbuild-plugin-store": "store", "mmbuild-plugin-build.exe": "build"} {
 		var buf bytes.Buffer
-		if err := serve([]string{argv0, "describe"}, &buf, [][]Option{build, store}); err != nil {
+		if err := plugin.ServeArgs([]string{argv0, "describe"}, &buf, [][]plugin.Option{build, store}); err != nil {
 			t.Fatal(err)
 		}
-		var info Info
+		var info plugin.Info
 		if err := json.Unmarshal(buf.Bytes(), &info); err != nil || info.Name != want {
 			t.Fatalf("describe as %s: %v %s", argv0, err, buf.String())
 		}
 	}
-	if err := serve([]string{"/bin/bundle", "describe"}, io.Discard, [][]Option{build, store}); err == nil || !strings.Contains(err.Error(), "install it as mmbuild-plugin-<name>") {
+	if err := plugin.ServeArgs([]string{"/bin/bundle", "describe"}, io.Discard, [][]plugin.Option{build, store}); err == nil || !strings.Contains(err.Error(), "install it as mmbuild-plugin-<name>") {
 		t.Fatalf("describe under no plugin's name: %v", err)
 	}
-	for name, members := range map[string][][]Option{
+	for name, members := range map[string][][]plugin.Option{
 		"empty":        nil,
-		"a name twice": {build, {WithName("build"), WithStorage("y", errStore{})}},
-		"a kind twice": {store, {WithName("other"), WithStorage("x", errStore{})}},
-		"a bad member": {build, {WithStorage("y", errStore{})}},
+		"a name twice": {build, {plugin.WithName("build"), plugin.WithStorage("y", errStore{})}},
+		"a kind twice": {store, {plugin.WithName("other"), plugin.WithStorage("x", errStore{})}},
+		"a bad member": {build, {plugin.WithStorage("y", errStore{})}},
 	} {
-		if _, err := newBundle(members...); err == nil {
+		if err := plugin.CheckBundle(members...); err == nil {
 			t.Errorf("bundle with %s: accepted", name)
 		}
 	}
 }
 
 func TestOptionErrors(t *testing.T) {
-	for name, opts := range map[string][]Option{
-		"no name":     {WithStorage("x", errStore{})},
-		"bad name":    {WithName("Bad"), WithStorage("x", errStore{})},
-		"nothing":     {WithName("x")},
-		"dup storage": {WithName("x"), WithStorage("x", errStore{}), WithStorage("x", errStore{})},
-		"nil handler": {WithName("x"), WithHandler("h", nil)},
+	for name, opts := range map[string][]plugin.Option{
+		"no name":     {plugin.WithStorage("x", errStore{})},
+		"bad name":    {plugin.WithName("Bad"), plugin.WithStorage("x", errStore{})},
+		"nothing":     {plugin.WithName("x")},
+		"dup storage": {plugin.WithName("x"), plugin.WithStorage("x", errStore{}), plugin.WithStorage("x", errStore{})},
+		"nil handler": {plugin.WithName("x"), plugin.WithHandler("h", nil)},
 	} {
-		if _, err := newOptions(opts); err == nil {
+		if err := plugin.CheckOptions(opts); err == nil {
 			t.Errorf("%s: accepted", name)
 		}
 	}
@@ -225,7 +227,7 @@ func (s *attachStore) Attach(_ context.Context, req *storage.AttachRequest) (*st
 // does not answers errors.ErrUnsupported; Stat carries the digest.
 func TestAttachOverGRPC(t *testing.T) {
 	as := &attachStore{}
-	conn := TestConn(t, WithName("t"), WithStorage("x", as), WithStorage("y", errStore{}))
+	conn := sdktest.Serve(t, plugin.WithName("t"), plugin.WithStorage("x", as), plugin.WithStorage("y", errStore{}))
 	st, err := conn.Storage().Stat(context.Background(), &storage.StatRequest{URL: "x://h/r:v1"})
 	if err != nil || st.Digest != "sha256:"+strings.Repeat("ab", 32) || !st.IsDir {
 		t.Fatalf("stat %+v %v", st, err)
@@ -274,7 +276,7 @@ func (attachedStore) Attached(_ context.Context, req *storage.AttachedRequest) (
 // folder named, errors keep their sentinel, and a component without it
 // answers errors.ErrUnsupported naming the capability.
 func TestAttachedOverGRPC(t *testing.T) {
-	conn := TestConn(t, WithName("t"), WithStorage("x", attachedStore{}), WithStorage("y", errStore{}))
+	conn := sdktest.Serve(t, plugin.WithName("t"), plugin.WithStorage("x", attachedStore{}), plugin.WithStorage("y", errStore{}))
 	ar, ok := conn.Storage().(storage.AttachedReader)
 	if !ok {
 		t.Fatal("the host's storage does not offer Attached")

@@ -9,6 +9,8 @@ import (
 
 	"github.com/hashicorp/go-hclog"
 	goplugin "github.com/hashicorp/go-plugin"
+
+	"github.com/mmbuild/mmbuild/sdk/internal/pluginset"
 )
 
 // Serve runs the plugin. It never returns: it exits non-zero after printing
@@ -62,8 +64,8 @@ func serve(argv []string, stdout io.Writer, members [][]Option) error {
 	})
 	hclog.SetDefault(logger)
 	goplugin.Serve(&goplugin.ServeConfig{
-		HandshakeConfig:  Handshake,
-		VersionedPlugins: map[int]goplugin.PluginSet{APIVersion: {pluginSetName: &grpcPlugin{impl: b}}},
+		HandshakeConfig:  pluginset.Handshake,
+		VersionedPlugins: pluginset.Versioned(b.component()),
 		GRPCServer:       goplugin.DefaultGRPCServer,
 		Logger:           logger,
 	})

@@ -9,43 +9,52 @@ import (
 	"sync"
 	"time"
 
-	goplugin "github.com/hashicorp/go-plugin"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 
 	"github.com/mmbuild/mmbuild/sdk/handler"
 	"github.com/mmbuild/mmbuild/sdk/internal/pb"
+	"github.com/mmbuild/mmbuild/sdk/internal/pluginset"
 	"github.com/mmbuild/mmbuild/sdk/internal/wire"
 	"github.com/mmbuild/mmbuild/sdk/sbom"
 	"github.com/mmbuild/mmbuild/sdk/storage"
 )
 
-// grpcPlugin is the one go-plugin component of every binary: it registers
-// the Plugin service and the Handler and Storage services for what it holds.
-type grpcPlugin struct {
-	goplugin.NetRPCUnsupportedPlugin
-	impl *bundle // nil on the host side
+// register registers the Plugin service, and the Handler, Storage and
+// Cataloger services for what the bundle holds.
+func (b *bundle) register(s *grpc.Server) {
+	pb.RegisterPluginServer(s, &infoServer{bundle: b})
+	if len(b.handlers) > 0 {
+		pb.RegisterHandlerServer(s, &handlerServer{handlers: b.handlers})
+	}
+	if len(b.storages) > 0 {
+		pb.RegisterStorageServer(s, &storageServer{storages: b.storages})
+	}
+	if len(b.catalogers) > 0 {
+		pb.RegisterCatalogerServer(s, &catalogerServer{catalogers: b.catalogers})
+	}
 }
 
-var _ goplugin.GRPCPlugin = (*grpcPlugin)(nil)
-
-func (p *grpcPlugin) GRPCServer(_ *goplugin.GRPCBroker, s *grpc.Server) error {
-	pb.RegisterPluginServer(s, &infoServer{bundle: p.impl})
-	if len(p.impl.handlers) > 0 {
-		pb.RegisterHandlerServer(s, &handlerServer{handlers: p.impl.handlers})
-	}
-	if len(p.impl.storages) > 0 {
-		pb.RegisterStorageServer(s, &storageServer{storages: p.impl.storages})
-	}
-	if len(p.impl.catalogers) > 0 {
-		pb.RegisterCatalogerServer(s, &catalogerServer{catalogers: p.impl.catalogers})
-	}
-	return nil
+// component is the go-plugin component that serves the bundle.
+func (b *bundle) component() *pluginset.Component {
+	return &pluginset.Component{Register: b.register}
 }
 
-func (p *grpcPlugin) GRPCClient(_ context.Context, _ *goplugin.GRPCBroker, c *grpc.ClientConn) (any, error) {
-	return newConn(c), nil
+// sdktest serves a bundle in-process through this hook (see
+// pluginset.Bundle), which keeps the wiring out of this package's API.
+func init() {
+	pluginset.Bundle = func(members any) (*pluginset.Component, error) {
+		m, ok := members.([][]Option)
+		if !ok {
+			return nil, fmt.Errorf("bundle members of type %T, want [][]plugin.Option", members)
+		}
+		b, err := newBundle(m...)
+		if err != nil {
+			return nil, err
+		}
+		return b.component(), nil
+	}
 }
 
 type infoServer struct {

@@ -57,7 +57,7 @@ var (
 //   - Cancel: a cancelled context is an error, not a catalog.
 //
 // c is the implementation itself, the same through the wire
-// (plugin.TestConn(t, ...).Cataloger()), or a real binary (Start(t,
+// (Serve(t, ...).Cataloger()), or a real binary (Start(t,
 // path).Cataloger()).
 func Cataloger(t *testing.T, c sbom.Cataloger, cases CatalogerCases) {
 	t.Helper()

@@ -88,7 +88,7 @@ func writeTar(t testing.TB, dir string) string {
 }
 
 func TestCataloger(t *testing.T) {
-	conn := plugin.TestConn(t, plugin.WithName("sbom-tar"), plugin.WithCataloger("tar", tarLister{}))
+	conn := sdktest.Serve(t, plugin.WithName("sbom-tar"), plugin.WithCataloger("tar", tarLister{}))
 	sdktest.Cataloger(t, conn.Cataloger(), sdktest.CatalogerCases{
 		CatalogerID:  "tar",
 		Artifact:     writeTar,

@@ -90,7 +90,7 @@ const (
 //     gone 2 s later.
 //
 // h is either the implementation itself, the same through the wire
-// (plugin.TestConn(t, ...).Handler()), or a real binary (Start(t,
+// (Serve(t, ...).Handler()), or a real binary (Start(t,
 // path).Handler()). Handler sets an environment variable in the test
 // process, so it must not run under t.Parallel.
 func Handler(t *testing.T, h handler.Handler, c HandlerCases) {

@@ -66,6 +66,6 @@ func TestHandlerInProcess(t *testing.T) {
 }
 
 func TestHandlerOverWire(t *testing.T) {
-	conn := plugin.TestConn(t, plugin.WithName("sh"), plugin.WithHandler("sh", shHandler{}))
+	conn := sdktest.Serve(t, plugin.WithName("sh"), plugin.WithHandler("sh", shHandler{}))
 	sdktest.Handler(t, conn.Handler(), shCases)
 }

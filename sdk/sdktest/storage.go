@@ -44,6 +44,15 @@ func WithoutDirs() StorageOption {
 	return func(s *storageSuite) { s.noDirs = true }
 }
 
+// WithFlatNames declares a backend whose objects have flat names, without
+// "/" (a content store, a key-value bucket: "kv://<name>"): the suite names
+// its objects with "-" where it would nest them. It implies WithoutDirs.
+//
+// Default: the suite nests its objects in folders below base.
+func WithFlatNames() StorageOption {
+	return func(s *storageSuite) { s.flat, s.noDirs = true, true }
+}
+
 // WithoutModes declares a backend that does not keep the executable bit of a
 // file.
 //
@@ -80,7 +89,7 @@ func WithRefusedCredential(opts map[string]string) StorageOption {
 //
 // Pass the backend through the wire, as the core sees it:
 //
-//	conn := plugin.TestConn(t, plugin.WithName("x"), plugin.WithStorage("x", impl))
+//	conn := sdktest.Serve(t, plugin.WithName("x"), plugin.WithStorage("x", impl))
 //	sdktest.Storage(t, conn.Storage(), "x://bucket/test/")
 //
 // or the real binary, with Start(t, path).Storage(). The error sentinels of
@@ -95,8 +104,8 @@ func WithRefusedCredential(opts map[string]string) StorageOption {
 //     directory fails with errors.ErrUnsupported.
 //   - PutReplaces: a second Put to the same URL replaces the object.
 //   - PutUnsupported (ReadOnly only): Put fails with errors.ErrUnsupported.
-//   - Missing: Stat and Get of a missing URL (also below an existing object)
-//     fail with fs.ErrNotExist; Get leaves DestPath absent.
+//   - Missing: Stat and Get of a missing URL (also below an existing object,
+//     unless WithFlatNames) fail with fs.ErrNotExist; Get leaves DestPath absent.
 //   - InvalidURL: a scheme the backend does not serve, a URL without scheme
 //     and malformed URLs fail with storage.ErrInvalidURL.
 //   - Cancel: Get (and Put) with a cancelled context fail; cancelled half-way
@@ -234,6 +243,7 @@ type storageSuite struct {
 	seed    func(t testing.TB, rel, sourcePath string)
 	noDirs  bool
 	noModes bool
+	flat    bool              // object names without "/"
 	opts    map[string]string // in every request
 	refused map[string]string // over opts: a credential the server refuses
 }
@@ -291,7 +301,11 @@ func writeFile(t testing.TB, dir string, f testFile) (string, []byte) {
 
 // rel names an object of the running subtest, relative to base.
 func (s *storageSuite) rel(t testing.TB, name string) string {
-	return s.run + t.Name()[strings.LastIndex(t.Name(), "/")+1:] + "/" + name
+	rel := s.run + t.Name()[strings.LastIndex(t.Name(), "/")+1:] + "/" + name
+	if s.flat {
+		return strings.ReplaceAll(rel, "/", "-")
+	}
+	return rel
 }
 
 // url is the URL of an object of the running subtest.
@@ -505,11 +519,11 @@ func (s *storageSuite) missing(t *testing.T) {
 	src, _ := writeFile(t, t.TempDir(), testFile{"object", 10, 0o644})
 	existing := s.place(t, "object", src, transfer{10, 1, false})
 
-	for _, u := range []string{
-		s.url(t, "missing"),
-		s.url(t, "missing-dir/deeper/object"),
-		existing + "/below-a-file",
-	} {
+	missing := []string{s.url(t, "missing"), s.url(t, "missing-dir/deeper/object")}
+	if !s.flat { // flat names have nothing below an object
+		missing = append(missing, existing+"/below-a-file")
+	}
+	for _, u := range missing {
 		if _, err := s.s.Stat(t.Context(), &storage.StatRequest{Options: s.options(), URL: u}); !errors.Is(err, fs.ErrNotExist) {
 			t.Errorf("Stat %s: %v, want fs.ErrNotExist", u, err)
 		}

@@ -136,7 +136,7 @@ func (s dirStore) seed(t testing.TB, rel, src string) {
 
 func TestStorageReadOnly(t *testing.T) {
 	s := dirStore{root: t.TempDir()}
-	conn := plugin.TestConn(t, plugin.WithName("ro"), plugin.WithStorage("ro", s))
+	conn := sdktest.Serve(t, plugin.WithName("ro"), plugin.WithStorage("ro", s))
 	sdktest.Storage(t, conn.Storage(), "ro://bucket/", sdktest.ReadOnly(s.seed))
 }
 

@@ -264,7 +264,8 @@ type Batcher interface {
 	// result. The returned error is for the batch as a whole (cancelled).
 	StatBatch(ctx context.Context, req *StatBatchRequest) (*StatBatchResponse, error)
 	// PutBatch puts every item, or fails with the first error; what was
-	// put before stays. Each item is atomic as Put is.
+	// put before stays. Each item is atomic as Put is. An item's failure
+	// is an *ItemError naming it.
 	PutBatch(ctx context.Context, req *PutBatchRequest) (*PutResponse, error)
 }
 
@@ -284,6 +285,18 @@ type StatResult struct {
 	Stat *StatResponse
 	Err  error
 }
+
+// ItemError is the failure of one item of a batch: Index is its place in
+// the request's Items. A Batcher's PutBatch returns one (or wraps one) when
+// an item failed, so that the host names the file that failed; the SDK does
+// so for a component without its own PutBatch. The message is Err's.
+type ItemError struct {
+	Index int
+	Err   error
+}
+
+func (e *ItemError) Error() string { return e.Err.Error() }
+func (e *ItemError) Unwrap() error { return e.Err }
 
 // PutBatchRequest uploads many files or trees. The items' own Progress
 // functions are ignored: the batch reports through its own.

@@ -2,6 +2,7 @@ package remote
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -94,7 +95,8 @@ type PutItem struct {
 }
 
 // PutMany puts every item, or fails with the first error (what was put
-// stays): one round trip per plugin for each maxBatch items where the
+// stays; a failure tied to one item is a *storage.ItemError with its index
+// in items): one round trip per plugin for each maxBatch items where the
 // plugin serves batches, else one call per item, a few at a time.
 func (s *Store) PutMany(ctx context.Context, items []PutItem) error {
 	groups, err := s.byBackend(len(items), func(i int) string { return items[i].URL })
@@ -110,7 +112,10 @@ func (s *Store) PutMany(ctx context.Context, items []PutItem) error {
 				g.Go(func() error {
 					it := items[i]
 					_, err := s.put(gctx, grp.b, &storage.PutRequest{SourcePath: it.Path, URL: it.URL, Options: s.options(it.URL, it.Options), Digest: it.Digest})
-					return err
+					if err != nil {
+						return &storage.ItemError{Index: i, Err: err}
+					}
+					return nil
 				})
 			}
 			continue
@@ -125,7 +130,13 @@ func (s *Store) PutMany(ctx context.Context, items []PutItem) error {
 					req.Items[j] = storage.PutRequest{SourcePath: it.Path, URL: it.URL, Options: s.options(it.URL, it.Options), Digest: it.Digest}
 				}
 				resp, err := bat.PutBatch(gctx, req)
-				if err != nil {
+				var ie *storage.ItemError
+				switch {
+				case errors.As(err, &ie) && ie.Index >= 0 && ie.Index < len(chunk):
+					// The plugin named the item: the error is that file's.
+					i := chunk[ie.Index]
+					return &storage.ItemError{Index: i, Err: s.fail("putting", items[i].URL, grp.b, ie.Err)}
+				case err != nil:
 					return s.failMany("putting", urls, grp.b, err)
 				}
 				s.progress.Finish("put", shown, resp.Bytes)

@@ -13,6 +13,7 @@ import (
 
 	"github.com/mmbuild/mmbuild/plugins/storage-file/filestore"
 	"github.com/mmbuild/mmbuild/sdk/plugin"
+	"github.com/mmbuild/mmbuild/sdk/sdktest"
 	"github.com/mmbuild/mmbuild/sdk/storage"
 )
 
@@ -33,6 +34,19 @@ func (c *countingStore) Stat(ctx context.Context, req *storage.StatRequest) (*st
 	return c.Store.Stat(ctx, req)
 }
 
+// fileStoreOverWire is a Store of st served as the plugin "file" over gRPC,
+// announcing batches or not.
+func fileStoreOverWire(t *testing.T, st storage.Storage, batched bool) *Store {
+	conn := sdktest.Serve(t, plugin.WithName("file"), plugin.WithStorage("file", st))
+	caps := []string{storage.CapabilityContentDigest}
+	if batched {
+		caps = append(caps, storage.CapabilityBatch)
+	}
+	return New(func(string) (Backend, error) {
+		return Backend{Name: "file", Storage: conn.Storage(), Capabilities: caps}, nil
+	}, &finished{}, nil)
+}
+
 // PutMany and StatMany over the wire: with the plugin's batches (one call
 // of the host for many items), and with a plugin that announces none (the
 // host calls per item); the results are the same: every file put, each
@@ -41,14 +55,7 @@ func TestPutManyStatMany(t *testing.T) {
 	for _, batched := range []bool{true, false} {
 		t.Run(fmt.Sprintf("batched=%v", batched), func(t *testing.T) {
 			cs := &countingStore{Store: filestore.New()}
-			conn := plugin.TestConn(t, plugin.WithName("file"), plugin.WithStorage("file", cs))
-			caps := []string{storage.CapabilityContentDigest}
-			if batched {
-				caps = append(caps, storage.CapabilityBatch)
-			}
-			s := New(func(string) (Backend, error) {
-				return Backend{Name: "file", Storage: conn.Storage(), Capabilities: caps}, nil
-			}, &finished{}, nil)
+			s := fileStoreOverWire(t, cs, batched)
 			dir := t.TempDir()
 			var items []PutItem
 			var stats []StatItem
@@ -92,6 +99,36 @@ func TestPutManyStatMany(t *testing.T) {
 			}
 			if !batched && (cs.puts.Load() != 25 || cs.stats.Load() != 26) {
 				t.Errorf("unbatched: %d Puts and %d Stats, want 25 and 26", cs.puts.Load(), cs.stats.Load())
+			}
+		})
+	}
+}
+
+// A PutMany that fails names the item, by its index in PutMany's items,
+// batched or not, past the first batch (maxBatch items) too, although the
+// file store's error names a destination, not the item.
+func TestPutManyNamesTheFailedItem(t *testing.T) {
+	for _, batched := range []bool{true, false} {
+		t.Run(fmt.Sprintf("batched=%v", batched), func(t *testing.T) {
+			s := fileStoreOverWire(t, filestore.New(), batched)
+			dir := t.TempDir()
+			src := filepath.Join(dir, "src")
+			if err := os.WriteFile(src, []byte("x"), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			const bad = maxBatch + 3
+			// A folder where the file would go: the store refuses to put it there.
+			if err := os.MkdirAll(filepath.Join(dir, "dest", fmt.Sprint(bad)), 0o755); err != nil {
+				t.Fatal(err)
+			}
+			var items []PutItem
+			for i := range maxBatch + 10 {
+				items = append(items, PutItem{Path: src, URL: fmt.Sprintf("file://%s/dest/%d", dir, i)})
+			}
+			err := s.PutMany(t.Context(), items)
+			var ie *storage.ItemError
+			if !errors.As(err, &ie) || ie.Index != bad {
+				t.Fatalf("PutMany: %v (%#v), want item %d named", err, ie, bad)
 			}
 		})
 	}

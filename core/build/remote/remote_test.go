@@ -14,6 +14,7 @@ import (
 	"github.com/mmbuild/mmbuild/core/build/redact"
 	"github.com/mmbuild/mmbuild/plugins/storage-file/filestore"
 	"github.com/mmbuild/mmbuild/sdk/plugin"
+	"github.com/mmbuild/mmbuild/sdk/sdktest"
 	"github.com/mmbuild/mmbuild/sdk/storage"
 )
 
@@ -34,7 +35,7 @@ func (f *finished) Finish(op, url string, _ int64) {
 
 // fileStore is a Store over the real file plugin, in-process over gRPC.
 func fileStore(t *testing.T, rep *finished, red *redact.Redactor) *Store {
-	conn := plugin.TestConn(t, plugin.WithName("file"), plugin.WithStorage("file", filestore.New()))
+	conn := sdktest.Serve(t, plugin.WithName("file"), plugin.WithStorage("file", filestore.New()))
 	resolve := func(scheme string) (Backend, error) {
 		if scheme != "file" {
 			return Backend{}, errors.New("no plugin for " + scheme)
@@ -192,7 +193,7 @@ func (l lyingStore) Put(context.Context, *storage.PutRequest) (*storage.PutRespo
 // maxSize bounds what a plugin wrote, not what it reported: a plugin that
 // writes 2 MiB and says 10 bytes is refused under a 1 MiB limit.
 func TestMaxBytesBoundsWhatWasWrittenNotWhatWasReported(t *testing.T) {
-	conn := plugin.TestConn(t, plugin.WithName("liar"), plugin.WithStorage("liar", lyingStore{size: 2 << 20}))
+	conn := sdktest.Serve(t, plugin.WithName("liar"), plugin.WithStorage("liar", lyingStore{size: 2 << 20}))
 	s := New(func(string) (Backend, error) { return Backend{Name: "liar", Storage: conn.Storage()}, nil }, nil, nil)
 	dest := filepath.Join(t.TempDir(), "got")
 	_, err := s.Get(context.Background(), "liar://x/y", dest, WithMaxBytes(1<<20))

@@ -7,13 +7,13 @@ import (
 	"fmt"
 	"os"
 	"slices"
-	"strings"
 
 	"github.com/mmbuild/mmbuild/core/build/config"
 	"github.com/mmbuild/mmbuild/core/build/remote"
 	"github.com/mmbuild/mmbuild/core/evidence"
 	"github.com/mmbuild/mmbuild/core/evidence/digest"
 	"github.com/mmbuild/mmbuild/core/evidence/provenance"
+	"github.com/mmbuild/mmbuild/sdk/storage"
 )
 
 // planResult is the Result of a run that publishes: the artifacts' URLs
@@ -104,16 +104,11 @@ func putAll(ctx context.Context, store *remote.Store, files []upload) error {
 		items[i] = putItem(f)
 	}
 	if err := store.PutMany(ctx, items); err != nil {
-		// A batch fails as a whole; the plugin's error names the file
-		// that failed, by its URL or its local path: say what it was.
-		var named []upload
-		for _, f := range files {
-			if strings.Contains(err.Error(), f.path) || strings.Contains(err.Error(), strings.TrimPrefix(f.url, "file://")) {
-				named = append(named, f)
-			}
-		}
-		if len(named) == 1 {
-			return fmt.Errorf("%s: %w", named[0].what, err)
+		// The batch names the item that failed (a plugin built with an
+		// older SDK may not): say what it was.
+		var ie *storage.ItemError
+		if errors.As(err, &ie) && ie.Index >= 0 && ie.Index < len(files) {
+			return fmt.Errorf("%s: %w", files[ie.Index].what, err)
 		}
 		return fmt.Errorf("publishing %d files: %w", len(files), err)
 	}

@@ -13,8 +13,10 @@ import (
 	"github.com/mmbuild/mmbuild/core/plugins/pluginhost"
 	"github.com/mmbuild/mmbuild/plugins/handler-make/makehandler"
 	"github.com/mmbuild/mmbuild/plugins/storage-file/filestore"
+	"github.com/mmbuild/mmbuild/sdk/host"
 	"github.com/mmbuild/mmbuild/sdk/plugin"
 	"github.com/mmbuild/mmbuild/sdk/sbom"
+	"github.com/mmbuild/mmbuild/sdk/sdktest"
 )
 
 // lister is a cataloger that reports the artifact itself as the one file
@@ -43,10 +45,10 @@ func (l lister) Catalog(_ context.Context, req *sbom.CatalogRequest, emit func(s
 
 func catalogHost(t *testing.T, c sbom.Cataloger) *pluginhost.Host {
 	t.Helper()
-	file := plugin.TestConn(t, plugin.WithName("file"), plugin.WithVersion("test"), plugin.WithStorage("file", filestore.New()))
-	mk := plugin.TestConn(t, plugin.WithName("make"), plugin.WithVersion("test"), plugin.WithHandler("make", makehandler.New()))
-	cat := plugin.TestConn(t, plugin.WithName("sbom-lister"), plugin.WithVersion("test"), plugin.WithCataloger("lister", c))
-	h := pluginhost.NewAttached(map[string]*plugin.Conn{"file": file, "make": mk, "sbom-lister": cat})
+	file := sdktest.Serve(t, plugin.WithName("file"), plugin.WithVersion("test"), plugin.WithStorage("file", filestore.New()))
+	mk := sdktest.Serve(t, plugin.WithName("make"), plugin.WithVersion("test"), plugin.WithHandler("make", makehandler.New()))
+	cat := sdktest.Serve(t, plugin.WithName("sbom-lister"), plugin.WithVersion("test"), plugin.WithCataloger("lister", c))
+	h := pluginhost.NewAttached(map[string]*host.Conn{"file": file, "make": mk, "sbom-lister": cat})
 	t.Cleanup(h.Close)
 	return h
 }

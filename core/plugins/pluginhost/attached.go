@@ -7,15 +7,15 @@ import (
 	"fmt"
 
 	"github.com/mmbuild/mmbuild/core/plugins/discovery"
-	"github.com/mmbuild/mmbuild/sdk/plugin"
+	"github.com/mmbuild/mmbuild/sdk/host"
 )
 
 // NewAttached returns a Host whose plugins are already connected, by name:
-// in-process implementations served over real gRPC (plugin.TestConn), so
+// in-process implementations served over real gRPC (sdktest.Serve), so
 // the core's own tests run the real protocol without building binaries.
 // Each plugin's SHA256 is derived from its name (there is no binary to
 // hash); a name not in conns is not found.
-func NewAttached(conns map[string]*plugin.Conn, opts ...Option) *Host {
+func NewAttached(conns map[string]*host.Conn, opts ...Option) *Host {
 	find := func(name string) (string, error) { return "", &discovery.NotFoundError{Name: name} }
 	pin := func(string) (string, bool) { return "", false }
 	h := New(find, pin, opts...)
@@ -23,7 +23,7 @@ func NewAttached(conns map[string]*plugin.Conn, opts ...Option) *Host {
 	return h
 }
 
-func attach(ctx context.Context, name string, conn *plugin.Conn) (*Plugin, error) {
+func attach(ctx context.Context, name string, conn *host.Conn) (*Plugin, error) {
 	info, err := conn.Info(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("plugin %s (attached): Info: %w", name, err)

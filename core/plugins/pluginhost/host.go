@@ -13,6 +13,7 @@ import (
 	goplugin "github.com/hashicorp/go-plugin"
 
 	"github.com/mmbuild/mmbuild/core/plugins/binary"
+	"github.com/mmbuild/mmbuild/sdk/host"
 	"github.com/mmbuild/mmbuild/sdk/plugin"
 )
 
@@ -30,7 +31,7 @@ type Plugin struct {
 	SHA256 string // "sha256:<hex>", verified before the process started
 	Pinned bool
 	Info   *plugin.Info
-	Conn   *plugin.Conn
+	Conn   *host.Conn
 
 	client *goplugin.Client
 	stderr *tail
@@ -45,7 +46,7 @@ func (p *Plugin) Exited() bool { return p.client != nil && p.client.Exited() }
 // crashed, with the first line it printed about it, when that is what
 // happened.
 func (p *Plugin) Explain(err error) error {
-	if err == nil || p.client == nil || !errors.Is(err, plugin.ErrConnection) {
+	if err == nil || p.client == nil || !errors.Is(err, host.ErrConnection) {
 		return err
 	}
 	// Give the process a moment to be reaped so Exited is accurate.
@@ -69,7 +70,7 @@ type Host struct {
 	startTimeout  time.Duration
 	startErr      error // a start timeout that could not be read: every Start fails with it
 
-	attached map[string]*plugin.Conn
+	attached map[string]*host.Conn
 	resolver Resolver
 	ctx      context.Context // the first Start's: its end means the run was interrupted
 	sums     *binary.SumCache
@@ -110,7 +111,7 @@ type Option func(*Host)
 func WithAllowUnpinned(allow bool) Option { return func(h *Host) { h.allowUnpinned = allow } }
 
 // WithLogger sets where plugin logs are relayed, each message and value
-// cut to plugin.MaxRelayed bytes. Default: discarded.
+// cut to host.MaxRelayed bytes. Default: discarded.
 func WithLogger(l hclog.Logger) Option { return func(h *Host) { h.logger = relayed(l) } }
 
 // DefaultStartTimeout bounds a plugin's start, handshake and first call.

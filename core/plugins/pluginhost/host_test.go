@@ -16,7 +16,9 @@ import (
 
 	"github.com/mmbuild/mmbuild/core/plugins/discovery"
 	"github.com/mmbuild/mmbuild/plugins/storage-file/filestore"
+	"github.com/mmbuild/mmbuild/sdk/host"
 	"github.com/mmbuild/mmbuild/sdk/plugin"
+	"github.com/mmbuild/mmbuild/sdk/sdktest"
 )
 
 func TestBaseEnvKeepsOnlyWhatABackendNeeds(t *testing.T) {
@@ -50,8 +52,8 @@ func TestTailExplainsACrashInOneLine(t *testing.T) {
 }
 
 func TestAttachedStartsEachPluginOnce(t *testing.T) {
-	conn := plugin.TestConn(t, plugin.WithName("file"), plugin.WithVersion("1.2.3"), plugin.WithStorage("file", filestore.New()))
-	h := NewAttached(map[string]*plugin.Conn{"file": conn})
+	conn := sdktest.Serve(t, plugin.WithName("file"), plugin.WithVersion("1.2.3"), plugin.WithStorage("file", filestore.New()))
+	h := NewAttached(map[string]*host.Conn{"file": conn})
 	defer h.Close()
 	ctx := context.Background()
 	m, err := h.StartAll(ctx, []string{"file", "file"})
@@ -162,7 +164,7 @@ func TestRelayedLogLineIsCapped(t *testing.T) {
 		t.Fatalf("relayed %d bytes without the cut: %.300q", len(got), got)
 	}
 	for _, l := range strings.Split(got, "\n") {
-		if len(l) > plugin.MaxRelayed+512 {
+		if len(l) > host.MaxRelayed+512 {
 			t.Fatalf("a relayed line of %d bytes", len(l))
 		}
 	}

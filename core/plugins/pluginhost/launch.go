@@ -13,7 +13,7 @@ import (
 	goplugin "github.com/hashicorp/go-plugin"
 
 	"github.com/mmbuild/mmbuild/core/plugins/binary"
-	"github.com/mmbuild/mmbuild/sdk/plugin"
+	"github.com/mmbuild/mmbuild/sdk/host"
 )
 
 // ChecksumError reports a plugin binary that differs from its pin.
@@ -155,7 +155,7 @@ func connect(ctx context.Context, client *goplugin.Client, name, path, sum strin
 	if err != nil {
 		return nil, &StartError{Name: name, Path: path, Stderr: lastWords(client, st), Err: err}
 	}
-	conn, err := plugin.Dispense(rpc)
+	conn, err := host.Dispense(rpc)
 	if err != nil {
 		return nil, &StartError{Name: name, Path: path, Err: err}
 	}
@@ -244,7 +244,7 @@ func (h *Host) launch(cmd *exec.Cmd, name, path string, plainPath bool, sum stri
 	}
 	setPdeathsig(cmd)
 	st := &tail{}
-	cfg := plugin.ClientConfig(cmd)
+	cfg := host.ClientConfig(cmd)
 	if plainPath {
 		want, _ := hex.DecodeString(strings.TrimPrefix(sum, "sha256:"))
 		cfg.SecureConfig = &goplugin.SecureConfig{Checksum: want, Hash: sha256.New()}

@@ -3,11 +3,11 @@ package pluginhost
 import (
 	"github.com/hashicorp/go-hclog"
 
-	"github.com/mmbuild/mmbuild/sdk/plugin"
+	"github.com/mmbuild/mmbuild/sdk/host"
 )
 
 // relayLogger is the logger a plugin's log lines are relayed through: each
-// message and each string value is cut to plugin.MaxRelayed bytes, so that a
+// message and each string value is cut to host.MaxRelayed bytes, so that a
 // plugin cannot flood the output with one line (go-plugin reads a line of
 // up to 64 KiB as one entry).
 type relayLogger struct{ hclog.Logger }
@@ -23,7 +23,7 @@ func capArgs(args []any) []any {
 	out := make([]any, len(args))
 	for i, a := range args {
 		if s, ok := a.(string); ok {
-			a = plugin.CapRelayed(s)
+			a = host.CapRelayed(s)
 		}
 		out[i] = a
 	}
@@ -31,36 +31,36 @@ func capArgs(args []any) []any {
 }
 
 func (l relayLogger) Log(level hclog.Level, msg string, args ...any) {
-	l.Logger.Log(level, plugin.CapRelayed(msg), capArgs(args)...)
+	l.Logger.Log(level, host.CapRelayed(msg), capArgs(args)...)
 }
 
 // Each level goes to the wrapped logger's own method, not to its Log: a
 // logger that treats a level specially (the CLI's, which folds a crashing
 // plugin's stack trace into one line) keeps doing so.
 func (l relayLogger) Trace(msg string, args ...any) {
-	l.Logger.Trace(plugin.CapRelayed(msg), capArgs(args)...)
+	l.Logger.Trace(host.CapRelayed(msg), capArgs(args)...)
 }
 func (l relayLogger) Debug(msg string, args ...any) {
-	l.Logger.Debug(plugin.CapRelayed(msg), capArgs(args)...)
+	l.Logger.Debug(host.CapRelayed(msg), capArgs(args)...)
 }
 func (l relayLogger) Info(msg string, args ...any) {
-	l.Logger.Info(plugin.CapRelayed(msg), capArgs(args)...)
+	l.Logger.Info(host.CapRelayed(msg), capArgs(args)...)
 }
 func (l relayLogger) Warn(msg string, args ...any) {
-	l.Logger.Warn(plugin.CapRelayed(msg), capArgs(args)...)
+	l.Logger.Warn(host.CapRelayed(msg), capArgs(args)...)
 }
 func (l relayLogger) Error(msg string, args ...any) {
-	l.Logger.Error(plugin.CapRelayed(msg), capArgs(args)...)
+	l.Logger.Error(host.CapRelayed(msg), capArgs(args)...)
 }
 
 func (l relayLogger) With(args ...any) hclog.Logger {
 	return relayLogger{l.Logger.With(capArgs(args)...)}
 }
 func (l relayLogger) Named(name string) hclog.Logger {
-	return relayLogger{l.Logger.Named(plugin.CapRelayed(name))}
+	return relayLogger{l.Logger.Named(host.CapRelayed(name))}
 }
 func (l relayLogger) ResetNamed(name string) hclog.Logger {
-	return relayLogger{l.Logger.ResetNamed(plugin.CapRelayed(name))}
+	return relayLogger{l.Logger.ResetNamed(host.CapRelayed(name))}
 }
 
 // pluginLogger is the logger go-plugin gets for one plugin. go-plugin names

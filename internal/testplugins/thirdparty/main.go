@@ -50,7 +50,7 @@ func object(rawURL string, opts map[string]string) (string, error) {
 		return "", fmt.Errorf("reading the store's token: %w", err)
 	}
 	if subtle.ConstantTimeCompare([]byte(strings.TrimSpace(string(want))), []byte(opts["token"])) != 1 {
-		return "", errors.New("permission denied: wrong or missing token")
+		return "", fmt.Errorf("%w: wrong or missing token", fs.ErrPermission)
 	}
 	u, err := url.Parse(rawURL)
 	if err != nil || u.Scheme != "cas" || u.Host == "" || u.Path != "" || strings.HasPrefix(u.Host, ".") {
@@ -104,6 +104,12 @@ func copyFile(src, dst string) (int64, error) {
 		return 0, err
 	}
 	defer in.Close()
+	// The store holds single objects: a folder is refused, not half-copied.
+	if fi, err := in.Stat(); err != nil {
+		return 0, err
+	} else if !fi.Mode().IsRegular() {
+		return 0, fmt.Errorf("%w: cas:// holds single files, not folders", errors.ErrUnsupported)
+	}
 	out, err := os.Create(dst)
 	if err != nil {
 		return 0, err

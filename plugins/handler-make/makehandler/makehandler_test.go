@@ -28,7 +28,7 @@ func TestConformance(t *testing.T) {
 }
 
 func TestConformanceOverWire(t *testing.T) {
-	conn := plugin.TestConn(t, plugin.WithName("make"), plugin.WithHandler("make", New()))
+	conn := sdktest.Serve(t, plugin.WithName("make"), plugin.WithHandler("make", New()))
 	sdktest.Handler(t, conn.Handler(), conformance.Cases())
 }
 

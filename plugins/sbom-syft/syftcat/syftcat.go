@@ -270,7 +270,12 @@ func runSyft(ctx context.Context, src source.Source, cfg *syft.CreateSBOMConfig,
 			done()
 			ch <- r
 		}()
-		r.s, r.err = syft.CreateSBOM(ctx, src, cfg)
+		sctx, err := withLicenseScanner(ctx)
+		if err != nil {
+			r.err = err
+			return
+		}
+		r.s, r.err = syft.CreateSBOM(sctx, src, cfg)
 	}()
 	select {
 	case r := <-ch:

@@ -60,35 +60,38 @@ func (st *Store) PutBatch(ctx context.Context, req *storage.PutBatchRequest) (*s
 	type job struct {
 		src  *source
 		dest string
+		item int // its index in req.Items
 	}
+	// failed is item i's error, naming it for the host.
+	failed := func(i int, err error) error { return &storage.ItemError{Index: i, Err: err} }
 	var files []job
 	total := &storage.PutResponse{}
-	for _, it := range req.Items {
+	for i, it := range req.Items {
 		if err := checkOptions(it.Options); err != nil {
-			return nil, err
+			return nil, failed(i, err)
 		}
 		dest, err := localPath(it.URL)
 		if err != nil {
-			return nil, err
+			return nil, failed(i, err)
 		}
 		src, err := scan(ctx, it.SourcePath)
 		if err != nil {
-			return nil, fmt.Errorf("reading source: %w", err)
+			return nil, failed(i, fmt.Errorf("reading source: %w", err))
 		}
 		if src.dir {
 			it.Progress = req.Progress
 			resp, err := st.Put(ctx, &it)
 			if err != nil {
-				return nil, err
+				return nil, failed(i, err)
 			}
 			total.Bytes += resp.Bytes
 			total.Files += resp.Files
 			continue
 		}
 		if err := checkFileDest(dest); err != nil {
-			return nil, fmt.Errorf("writing %s: %w", dest, err)
+			return nil, failed(i, fmt.Errorf("writing %s: %w", dest, err))
 		}
-		files = append(files, job{src, dest})
+		files = append(files, job{src, dest, i})
 		total.Bytes += src.bytes
 		total.Files++
 	}
@@ -128,9 +131,11 @@ func (st *Store) PutBatch(ctx context.Context, req *storage.PutBatchRequest) (*s
 			}
 		}
 	}
-	if err := errors.Join(errs...); err != nil {
-		discard(0)
-		return nil, err
+	for i, err := range errs { // the first copy that failed
+		if err != nil {
+			discard(0)
+			return nil, failed(files[i].item, err)
+		}
 	}
 	tmps := make([]string, len(out))
 	for i, s := range out {
@@ -144,7 +149,7 @@ func (st *Store) PutBatch(ctx context.Context, req *storage.PutBatchRequest) (*s
 	for i, s := range out {
 		if err := os.Rename(s.tmp, s.dest); err != nil {
 			discard(i)
-			return nil, fmt.Errorf("writing %s: %w", s.dest, err)
+			return nil, failed(files[i].item, fmt.Errorf("writing %s: %w", s.dest, err))
 		}
 		dirs[filepath.Dir(s.dest)] = true
 	}

@@ -16,7 +16,7 @@ import (
 
 // TestConformance runs the SDK's storage suite through the wire, in-process.
 func TestConformance(t *testing.T) {
-	conn := plugin.TestConn(t, plugin.WithName("file"), plugin.WithStorage("file", New()))
+	conn := sdktest.Serve(t, plugin.WithName("file"), plugin.WithStorage("file", New()))
 	sdktest.Storage(t, conn.Storage(), fileURL(t.TempDir())+"/")
 }
 
@@ -47,7 +47,7 @@ func TestOptionsRefused(t *testing.T) {
 }
 
 func TestDescription(t *testing.T) {
-	conn := plugin.TestConn(t, plugin.WithName("file"), plugin.WithStorage("file", New()))
+	conn := sdktest.Serve(t, plugin.WithName("file"), plugin.WithStorage("file", New()))
 	info, err := conn.Info(t.Context())
 	if err != nil {
 		t.Fatal(err)

@@ -18,7 +18,7 @@ func TestConformance(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(root, ".token"), []byte("kv-s3cret-token\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	conn := plugin.TestConn(t, plugin.WithName("kv"), plugin.WithStorage("kv", store{}))
+	conn := sdktest.Serve(t, plugin.WithName("kv"), plugin.WithStorage("kv", store{}))
 	sdktest.Storage(t, conn.Storage(), "kv://bucket/",
 		sdktest.WithoutDirs(),
 		sdktest.WithOptions(map[string]string{"root": root, "token": "kv-s3cret-token"}),
@@ -28,7 +28,7 @@ func TestConformance(t *testing.T) {
 // TestDescribe checks what the plugin announces: its schema, with the
 // credential writeOnly and root required.
 func TestDescribe(t *testing.T) {
-	info, err := plugin.TestConn(t, plugin.WithName("kv"), plugin.WithStorage("kv", store{})).Info(t.Context())
+	info, err := sdktest.Serve(t, plugin.WithName("kv"), plugin.WithStorage("kv", store{})).Info(t.Context())
 	if err != nil {
 		t.Fatal(err)
 	}

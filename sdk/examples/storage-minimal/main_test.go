@@ -10,6 +10,6 @@ import (
 // TestConformance runs the SDK's storage suite against the store, through the
 // same gRPC code a plugin binary uses, without building one.
 func TestConformance(t *testing.T) {
-	conn := plugin.TestConn(t, plugin.WithName("mem"), plugin.WithStorage("mem", newStore()))
+	conn := sdktest.Serve(t, plugin.WithName("mem"), plugin.WithStorage("mem", newStore()))
 	sdktest.Storage(t, conn.Storage(), "mem://test/", sdktest.WithoutDirs())
 }

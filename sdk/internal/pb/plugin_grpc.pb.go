@@ -288,7 +288,8 @@ type StorageClient interface {
 	// StatBatch is Stat of many URLs in one round trip: one result per item,
 	// in order, each a response or that item's error. PutBatch is Put of many
 	// files: every item is put, or the call fails with the first error (what
-	// was put stays). Announced by the capability "storage:batch"; the SDK
+	// was put stays); an item's failure carries the item's index in the
+	// request as the metadata "item" of its google.rpc.ErrorInfo detail. Announced by the capability "storage:batch"; the SDK
 	// serves both for every storage component (with bounded concurrency
 	// inside the plugin); a plugin built before them answers UNIMPLEMENTED.
 	// A request stays under 1 MiB: the host splits a long list.
@@ -429,7 +430,8 @@ type StorageServer interface {
 	// StatBatch is Stat of many URLs in one round trip: one result per item,
 	// in order, each a response or that item's error. PutBatch is Put of many
 	// files: every item is put, or the call fails with the first error (what
-	// was put stays). Announced by the capability "storage:batch"; the SDK
+	// was put stays); an item's failure carries the item's index in the
+	// request as the metadata "item" of its google.rpc.ErrorInfo detail. Announced by the capability "storage:batch"; the SDK
 	// serves both for every storage component (with bounded concurrency
 	// inside the plugin); a plugin built before them answers UNIMPLEMENTED.
 	// A request stays under 1 MiB: the host splits a long list.

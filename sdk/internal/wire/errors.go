@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"strconv"
 	"unicode/utf8"
 
 	"google.golang.org/genproto/googleapis/rpc/errdetails"
@@ -38,22 +39,34 @@ var sentinels = []struct {
 	{context.DeadlineExceeded, "DEADLINE", codes.DeadlineExceeded},
 }
 
+// itemKey is the ErrorInfo metadata key of the batch item that failed.
+const itemKey = "item"
+
 // ToStatus turns a plugin's error into a gRPC status error carrying the
-// message and, for a known sentinel, its reason.
+// message and, for a known sentinel, its reason; for a batch item's
+// failure (a storage.ItemError), the item's index.
 func ToStatus(err error) error {
 	if err == nil {
 		return nil
 	}
+	code, info := codes.Unknown, &errdetails.ErrorInfo{Domain: domain}
 	for _, s := range sentinels {
 		if errors.Is(err, s.err) {
-			st := status.New(s.code, err.Error())
-			if d, derr := st.WithDetails(&errdetails.ErrorInfo{Reason: s.reason, Domain: domain}); derr == nil {
-				st = d
-			}
-			return st.Err()
+			code, info.Reason = s.code, s.reason
+			break
 		}
 	}
-	return status.Error(codes.Unknown, err.Error())
+	var ie *storage.ItemError
+	if errors.As(err, &ie) && ie.Index >= 0 {
+		info.Metadata = map[string]string{itemKey: strconv.Itoa(ie.Index)}
+	}
+	st := status.New(code, err.Error())
+	if info.Reason != "" || info.Metadata != nil {
+		if d, derr := st.WithDetails(info); derr == nil {
+			st = d
+		}
+	}
+	return st.Err()
 }
 
 // remoteError is a plugin's error on the host: its message, and the sentinel
@@ -100,6 +113,21 @@ func FromStatus(err error) error {
 		p.Message = CapMessage(msg)
 		st = status.FromProto(p)
 	}
+	e := fromStatus(st)
+	for _, d := range st.Details() {
+		info, ok := d.(*errdetails.ErrorInfo)
+		if !ok || info.Domain != domain {
+			continue
+		}
+		if i, err := strconv.Atoi(info.Metadata[itemKey]); err == nil && i >= 0 {
+			return &storage.ItemError{Index: i, Err: e}
+		}
+	}
+	return e
+}
+
+// fromStatus is FromStatus without the batch item.
+func fromStatus(st *status.Status) error {
 	for _, d := range st.Details() {
 		info, ok := d.(*errdetails.ErrorInfo)
 		if !ok || info.Domain != domain {

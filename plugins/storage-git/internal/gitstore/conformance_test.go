@@ -22,7 +22,7 @@ func seedRepo(t *testing.T) (*testservers.GitRepo, func(testing.TB, string, stri
 // TestConformance runs the SDK's storage suite over the wire, in-process,
 // against a repository read in place and one served over smart HTTP.
 func TestConformance(t *testing.T) {
-	conn := plugin.TestConn(t, plugin.WithName("git"),
+	conn := sdktest.Serve(t, plugin.WithName("git"),
 		plugin.WithStorage("git+file", New()), plugin.WithStorage("git+http", New()))
 	for _, tr := range vias {
 		t.Run(tr.name, func(t *testing.T) {

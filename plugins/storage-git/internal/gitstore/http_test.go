@@ -13,6 +13,7 @@ import (
 
 	"github.com/mmbuild/mmbuild/internal/testservers"
 	"github.com/mmbuild/mmbuild/sdk/plugin"
+	"github.com/mmbuild/mmbuild/sdk/sdktest"
 	"github.com/mmbuild/mmbuild/sdk/storage"
 )
 
@@ -53,7 +54,7 @@ func TestAuth(t *testing.T) {
 	logs := captureLogs(t)
 
 	direct := New()
-	wire := plugin.TestConn(t, plugin.WithName("git"), plugin.WithStorage("git+http", direct)).Storage()
+	wire := sdktest.Serve(t, plugin.WithName("git"), plugin.WithStorage("git+http", direct)).Storage()
 	for name, s := range map[string]storage.Storage{"direct": direct, "wire": wire} {
 		t.Run(name, func(t *testing.T) {
 			for _, tc := range []struct {

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/mmbuild/mmbuild/sdk/plugin"
+	"github.com/mmbuild/mmbuild/sdk/sdktest"
 	"github.com/mmbuild/mmbuild/sdk/storage"
 )
 
@@ -27,7 +28,7 @@ func testStore() *Store {
 // wire serves s in-process over real gRPC, as the core sees the plugin.
 func wire(t *testing.T, s *Store) storage.Storage {
 	t.Helper()
-	return plugin.TestConn(t, plugin.WithName("http"), plugin.WithStorage("http", s), plugin.WithStorage("https", s)).Storage()
+	return sdktest.Serve(t, plugin.WithName("http"), plugin.WithStorage("http", s), plugin.WithStorage("https", s)).Storage()
 }
 
 // object writes n pseudo-random bytes to root/name and returns them.

@@ -16,14 +16,15 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/types"
 
 	"github.com/mmbuild/mmbuild/internal/testservers"
+	"github.com/mmbuild/mmbuild/sdk/host"
 	"github.com/mmbuild/mmbuild/sdk/plugin"
 	"github.com/mmbuild/mmbuild/sdk/sdktest"
 	"github.com/mmbuild/mmbuild/sdk/storage"
 )
 
 // conn serves a Store over the SDK's real gRPC code, as the core sees it.
-func conn(t *testing.T, opts ...Option) *plugin.Conn {
-	return plugin.TestConn(t, plugin.WithName("oci"), plugin.WithStorage("oci", New(opts...)))
+func conn(t *testing.T, opts ...Option) *host.Conn {
+	return sdktest.Serve(t, plugin.WithName("oci"), plugin.WithStorage("oci", New(opts...)))
 }
 
 // TestConformance runs the SDK's storage suite against a real registry on

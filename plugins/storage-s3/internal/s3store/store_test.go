@@ -24,7 +24,7 @@ import (
 // endpoint comes from AWS_ENDPOINT_URL_S3, as the AWS SDK reads it.
 func TestConformance(t *testing.T) {
 	f := newFixture(t, nil)
-	conn := plugin.TestConn(t, plugin.WithName("s3"), plugin.WithStorage("s3", f.store))
+	conn := sdktest.Serve(t, plugin.WithName("s3"), plugin.WithStorage("s3", f.store))
 	sdktest.Storage(t, conn.Storage(), "s3://"+testBucket+"/conformance/")
 }
 

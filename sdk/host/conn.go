@@ -1,4 +1,4 @@
-package plugin
+package host
 
 import (
 	"context"
@@ -6,41 +6,17 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os/exec"
 	"time"
 
-	goplugin "github.com/hashicorp/go-plugin"
 	"google.golang.org/grpc"
 
 	"github.com/mmbuild/mmbuild/sdk/handler"
 	"github.com/mmbuild/mmbuild/sdk/internal/pb"
 	"github.com/mmbuild/mmbuild/sdk/internal/wire"
+	"github.com/mmbuild/mmbuild/sdk/plugin"
 	"github.com/mmbuild/mmbuild/sdk/sbom"
 	"github.com/mmbuild/mmbuild/sdk/storage"
 )
-
-// ErrConnection reports that the plugin went away during a call (it crashed
-// or was killed). Match it with errors.Is.
-var ErrConnection = wire.ErrConnection
-
-// VersionedPlugins is what the host passes as go-plugin's
-// ClientConfig.VersionedPlugins: the API versions this SDK speaks.
-func VersionedPlugins() map[int]goplugin.PluginSet {
-	return map[int]goplugin.PluginSet{APIVersion: {pluginSetName: &grpcPlugin{}}}
-}
-
-// Dispense returns the connection to a started plugin.
-func Dispense(rpc goplugin.ClientProtocol) (*Conn, error) {
-	raw, err := rpc.Dispense(pluginSetName)
-	if err != nil {
-		return nil, err
-	}
-	c, ok := raw.(*Conn)
-	if !ok {
-		return nil, fmt.Errorf("unexpected plugin client type %T", raw)
-	}
-	return c, nil
-}
 
 // Conn is the host's side of a connection to one plugin process.
 type Conn struct {
@@ -66,12 +42,12 @@ func newConn(c *grpc.ClientConn) *Conn {
 }
 
 // Info asks the plugin to describe itself.
-func (c *Conn) Info(ctx context.Context) (*Info, error) {
+func (c *Conn) Info(ctx context.Context) (*plugin.Info, error) {
 	r, err := c.plugin.Info(ctx, &pb.InfoRequest{Plugin: c.name})
 	if err != nil {
 		return nil, wire.FromStatus(err)
 	}
-	info := &Info{
+	info := &plugin.Info{
 		Name: r.Name, Version: r.Version, SDKVersion: r.SdkVersion, APIVersion: int(r.ApiVersion),
 		Kinds: r.Kinds, Capabilities: r.Capabilities,
 	}
@@ -112,14 +88,7 @@ func (c catalogerClient) Catalog(ctx context.Context, req *sbom.CatalogRequest, 
 		return nil, wire.FromStatus(err)
 	}
 	var n int64
-	for {
-		ev, err := stream.Recv()
-		if errors.Is(err, io.EOF) {
-			return nil, fmt.Errorf("%w: catalog stream ended without a result", ErrConnection)
-		}
-		if err != nil {
-			return nil, wire.FromStatus(err)
-		}
+	return receive(stream, "catalog", func(ev *pb.CatalogEvent) (*sbom.CatalogResult, error) {
 		switch e := ev.Event.(type) {
 		case *pb.CatalogEvent_Chunk:
 			ch := sbom.Chunk{}
@@ -133,13 +102,12 @@ func (c catalogerClient) Catalog(ctx context.Context, req *sbom.CatalogRequest, 
 			if req.MaxEntries > 0 && n > req.MaxEntries {
 				return nil, fmt.Errorf("%w: the cataloger sent more than %d packages and files", sbom.ErrTooMany, req.MaxEntries)
 			}
-			if err := emit(ch); err != nil {
-				return nil, err
-			}
+			return nil, emit(ch)
 		case *pb.CatalogEvent_Result:
 			return &sbom.CatalogResult{SHA256: e.Result.Sha256, Tool: e.Result.Tool}, nil
 		}
-	}
+		return nil, nil
+	})
 }
 
 type handlerClient struct{ c pb.HandlerClient }
@@ -153,14 +121,7 @@ func (h handlerClient) Build(ctx context.Context, req *handler.BuildRequest) (*h
 	if err != nil {
 		return nil, wire.FromStatus(err)
 	}
-	for {
-		ev, err := stream.Recv()
-		if errors.Is(err, io.EOF) {
-			return nil, fmt.Errorf("%w: build stream ended without a result", ErrConnection)
-		}
-		if err != nil {
-			return nil, wire.FromStatus(err)
-		}
+	return receive(stream, "build", func(ev *pb.BuildEvent) (*handler.BuildResponse, error) {
 		switch e := ev.Event.(type) {
 		case *pb.BuildEvent_Output:
 			w := req.Stdout
@@ -175,7 +136,8 @@ func (h handlerClient) Build(ctx context.Context, req *handler.BuildRequest) (*h
 		case *pb.BuildEvent_Result:
 			return &handler.BuildResponse{ExitCode: int(e.Result.ExitCode)}, nil
 		}
-	}
+		return nil, nil
+	})
 }
 
 type storageClient struct{ c pb.StorageClient }
@@ -242,11 +204,7 @@ func (s storageClient) PutBatch(ctx context.Context, req *storage.PutBatchReques
 	if err != nil {
 		return nil, wire.FromStatus(err)
 	}
-	r, err := receiveTransfer(stream, req.Progress)
-	if err != nil {
-		return nil, err
-	}
-	return &storage.PutResponse{Bytes: r.Bytes, Files: r.Files, IsDir: r.IsDir}, nil
+	return receivePut(stream, req.Progress)
 }
 
 // Attach asks the plugin to attach a file to a subject. A plugin that does
@@ -278,19 +236,8 @@ func (s storageClient) Attached(ctx context.Context, req *storage.AttachedReques
 	return out, nil
 }
 
-type transferStream interface {
-	Recv() (*pb.TransferEvent, error)
-}
-
-func receiveTransfer(stream transferStream, progress storage.ProgressFunc) (*pb.TransferResult, error) {
-	for {
-		ev, err := stream.Recv()
-		if errors.Is(err, io.EOF) {
-			return nil, fmt.Errorf("%w: transfer stream ended without a result", ErrConnection)
-		}
-		if err != nil {
-			return nil, wire.FromStatus(err)
-		}
+func receiveTransfer(stream eventStream[*pb.TransferEvent], progress storage.ProgressFunc) (*pb.TransferResult, error) {
+	return receive(stream, "transfer", func(ev *pb.TransferEvent) (*pb.TransferResult, error) {
 		switch e := ev.Event.(type) {
 		case *pb.TransferEvent_Progress:
 			if progress != nil {
@@ -298,6 +245,40 @@ func receiveTransfer(stream transferStream, progress storage.ProgressFunc) (*pb.
 			}
 		case *pb.TransferEvent_Result:
 			return e.Result, nil
+		}
+		return nil, nil
+	})
+}
+
+// receivePut receives the transfer of a Put or a PutBatch.
+func receivePut(stream eventStream[*pb.TransferEvent], progress storage.ProgressFunc) (*storage.PutResponse, error) {
+	r, err := receiveTransfer(stream, progress)
+	if err != nil {
+		return nil, err
+	}
+	return &storage.PutResponse{Bytes: r.Bytes, Files: r.Files, IsDir: r.IsDir}, nil
+}
+
+// eventStream is the receiving end of a server stream of E.
+type eventStream[E any] interface {
+	Recv() (E, error)
+}
+
+// receive hands each event of stream to handle until handle returns a
+// result or an error. The stream ending before a result is the
+// connection's fault: the plugin went away in the middle of the call
+// (what names the call in the error).
+func receive[E any, R any](stream eventStream[E], what string, handle func(E) (*R, error)) (*R, error) {
+	for {
+		ev, err := stream.Recv()
+		if errors.Is(err, io.EOF) {
+			return nil, fmt.Errorf("%w: %s stream ended without a result", ErrConnection, what)
+		}
+		if err != nil {
+			return nil, wire.FromStatus(err)
+		}
+		if r, err := handle(ev); r != nil || err != nil {
+			return r, err
 		}
 	}
 }
@@ -319,30 +300,5 @@ func (s storageClient) Put(ctx context.Context, req *storage.PutRequest) (*stora
 	if err != nil {
 		return nil, wire.FromStatus(err)
 	}
-	r, err := receiveTransfer(stream, req.Progress)
-	if err != nil {
-		return nil, err
-	}
-	return &storage.PutResponse{Bytes: r.Bytes, Files: r.Files, IsDir: r.IsDir}, nil
-}
-
-// MaxRelayed bounds the text from a plugin that the host relays: an error's
-// message, a log line's message and each of its values.
-const MaxRelayed = wire.MaxMessage
-
-// CapRelayed cuts text a plugin sent to MaxRelayed bytes, at a character
-// boundary, saying how much was left out. Errors from a Conn's calls are
-// cut already; a host relaying a plugin's logs cuts them with it.
-func CapRelayed(s string) string { return wire.CapMessage(s) }
-
-// ClientConfig returns the go-plugin client settings every host of mmbuild
-// plugins shares: the handshake, the API versions and gRPC only. The caller
-// adds its own policy (SecureConfig, Logger, Managed, ...).
-func ClientConfig(cmd *exec.Cmd) *goplugin.ClientConfig {
-	return &goplugin.ClientConfig{
-		HandshakeConfig:  Handshake,
-		VersionedPlugins: VersionedPlugins(),
-		Cmd:              cmd,
-		AllowedProtocols: []goplugin.Protocol{goplugin.ProtocolGRPC},
-	}
+	return receivePut(stream, req.Progress)
 }
