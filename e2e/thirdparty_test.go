@@ -53,6 +53,15 @@ func TestThirdPartyPluginGetsOptionsAndCredentials(t *testing.T) {
 	if r.Code == 0 || !strings.Contains(r.Stderr, "materials[0].options.colour: option colour: plugin cas (storage:cas): unknown option") {
 		t.Fatalf("validate: exit %d\n%s", r.Code, r.Stderr)
 	}
+
+	// A token written plainly on the material, beside the credentials
+	// entry that gives it from a secret: validate points at the
+	// material's option, the one that is wrong.
+	writeFiles(t, dir, map[string]string{"mmbuild.yaml": strings.Replace(cfg, "{root: "+store+"}", "{root: "+store+", token: plain-token}", 1)})
+	r = in.Run(dir, "validate")
+	if r.Code == 0 || !strings.Contains(r.Stderr, "materials[0].options.token: option token: plugin cas (storage:cas): is a credential") || strings.Contains(r.Stderr, "credentials[0]") {
+		t.Fatalf("validate, plain token: exit %d\n%s", r.Code, r.Stderr)
+	}
 }
 
 func readFile(t *testing.T, p string) string {

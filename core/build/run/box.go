@@ -15,17 +15,17 @@ import (
 )
 
 // boxRequest is the box the run asks for: the config's isolation:, with
-// the run's options (--isolation, --network) over it.
-func boxRequest(cfg *config.Config, o *options) (isolation.Request, error) {
+// what over sets (--isolation, --network) over it.
+func boxRequest(cfg *config.Config, over isolation.Request) (isolation.Request, error) {
 	var req isolation.Request
 	if c := cfg.Isolation; c != nil {
 		req.Mode, req.Network, req.ReadOnly = isolation.Mode(c.Mode), isolation.Network(c.Network), c.ReadOnly
 	}
-	if o.isolation.Mode != "" {
-		req.Mode = o.isolation.Mode
+	if over.Mode != "" {
+		req.Mode = over.Mode
 	}
-	if o.isolation.Network != "" {
-		req.Network = o.isolation.Network
+	if over.Network != "" {
+		req.Network = over.Network
 	}
 	req = req.Normalized()
 	if _, err := isolation.ParseMode(string(req.Mode)); err != nil {
@@ -40,16 +40,17 @@ func boxRequest(cfg *config.Config, o *options) (isolation.Request, error) {
 // boxSpec is the box of the run's handler: the work tree it builds in
 // (for a git source, the folder the clone will fill), the materials, the
 // user's home and temp folder made private, $PATH's folders, and the files
-// it must never see: the signing key files and the secrets' files.
-func boxSpec(cfg *config.Config, o *options, ws *workspace.Workspace, req isolation.Request) (isolation.Spec, error) {
-	spec := isolation.Spec{Request: req, Materials: ws.Materials, Scratch: filepath.Join(ws.Root, "box")}
+// it must never see: the signing key files and the secrets' files. All of
+// it is as p settled it.
+func boxSpec(cfg *config.Config, p *plan, ws *workspace.Workspace) (isolation.Spec, error) {
+	spec := isolation.Spec{Request: p.box, Materials: ws.Materials, Scratch: filepath.Join(ws.Root, "box")}
 	if cfg.Source != nil {
 		spec.WorkTree = filepath.Join(ws.Root, "source")
 		if err := os.Mkdir(spec.WorkTree, 0o755); err != nil {
 			return spec, fmt.Errorf("creating the source folder: %w", err)
 		}
 	} else {
-		dir := o.workDir
+		dir := p.workDir
 		if dir == "" {
 			dir = filepath.Dir(cfg.Path)
 		}
@@ -59,18 +60,18 @@ func boxSpec(cfg *config.Config, o *options, ws *workspace.Workspace, req isolat
 		}
 		spec.WorkTree = abs
 	}
-	env := func(k string) string { v, _ := o.lookupEnv(k); return v }
+	env := func(k string) string { v, _ := p.running.lookup(k); return v }
 	spec.Home = env("HOME")
 	if tmp := env("TMPDIR"); tmp != "" && filepath.Clean(tmp) != "/tmp" {
 		spec.TempDir = tmp
 	}
 	spec.Path = filepath.SplitList(env("PATH"))
-	spec.Hide = append(spec.Hide, o.hidden...)
+	spec.Hide = append(spec.Hide, p.hidden...)
 	if s := cfg.Signing; s != nil && signingKeyPath(cfg) != "" {
 		spec.Hide = append(spec.Hide, signingKeyPath(cfg))
 	}
-	if o.keyless.TokenFile != "" {
-		spec.Hide = append(spec.Hide, o.keyless.TokenFile)
+	if p.signing.tokenFile != "" {
+		spec.Hide = append(spec.Hide, p.signing.tokenFile)
 	}
 	for _, s := range cfg.Secrets {
 		if p, ok := secretFile(s.From); ok {

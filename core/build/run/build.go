@@ -119,7 +119,7 @@ func (b *built) subjects() []Artifact {
 // buildAndCollect applies the replacements, runs the builder, and hashes
 // what it made.
 func buildAndCollect(ctx context.Context, t tools, cfg *config.Config, in *prepared) (*built, error) {
-	if err := applyReplacements(t, in.workDir, cfg.Replacements, in.secrets); err != nil {
+	if err := applyReplacements(t, in.workDir, cfg.Replacements, in.secrets, in.running); err != nil {
 		return nil, err
 	}
 	if a := in.plugins.isolation; a != nil {
@@ -172,8 +172,8 @@ func runBuilder(ctx context.Context, t tools, h config.Handler, p *pluginhost.Pl
 		Params:    h.Params,
 		Options:   h.Options,
 		Env:       env.vars,
-		Stdout:    t.red.Writer(t.o.stdout),
-		Stderr:    t.red.Writer(t.o.stderr),
+		Stdout:    t.red.Writer(t.stdout),
+		Stderr:    t.red.Writer(t.stderr),
 	})
 	t.red.Flush()
 	if err != nil {

@@ -31,7 +31,7 @@ func lookupCache(ctx context.Context, t tools, store *remote.Store, cfg *config.
 		t.log.Warn("ignoring an oversized attestation in the cache", "url", store.Shown(stmtURL))
 		return nil, nil
 	case err != nil:
-		return nil, err
+		return nil, cacheError(cfg, destinationPath, key.url, err)
 	}
 	stmt, err := provenance.Decode(data)
 	if err != nil {
@@ -87,7 +87,7 @@ func verifyCachedSubjects(ctx context.Context, t tools, store *remote.Store, cfg
 	transferred := map[string][]cachedObject{}
 	for i, tr := range recorded {
 		for _, name := range tr.Files {
-			transferred[name] = append(transferred[name], cachedObject{remote.Join(cfg.Transfers[i].Destination, name), cfg.Transfers[i].Options})
+			transferred[name] = append(transferred[name], cachedObject{remote.Join(cfg.Transfers[i].Destination, name), cfg.Transfers[i].Options, fmt.Sprintf("transfers[%d].destination", i)})
 		}
 	}
 	images := recordedImages(stmt)
@@ -107,13 +107,13 @@ func verifyCachedSubjects(ctx context.Context, t tools, store *remote.Store, cfg
 			t.log.Warn("ignoring a cached attestation with an invalid subject name", "url", store.Shown(stagingURL), "name", name)
 			return nil, false, nil
 		}
-		checks = append(checks, cachedCheck{obj: cachedObject{remote.Join(stagingURL, name), cfg.Artifacts.Options}, name: name, want: want,
+		checks = append(checks, cachedCheck{obj: cachedObject{remote.Join(stagingURL, name), cfg.Artifacts.Options, destinationPath}, name: name, want: want,
 			optional: len(transferred[name]) > 0, artifact: true})
 		for _, tu := range transferred[name] {
 			checks = append(checks, cachedCheck{obj: tu, name: name, want: want})
 		}
 	}
-	ok, err := checkCachedObjects(ctx, t, store, checks)
+	ok, err := checkCachedObjects(ctx, t, store, cfg, checks)
 	if err != nil || !ok {
 		return nil, false, err
 	}
@@ -126,10 +126,32 @@ func verifyCachedSubjects(ctx context.Context, t tools, store *remote.Store, cfg
 	return arts, true, nil
 }
 
-// cachedObject is where a cached subject is, and the options of that use.
+// cachedObject is where a cached subject is, the options of that use, and
+// the use's config path (for errors).
 type cachedObject struct {
 	url     string
 	options map[string]string
+	where   string
+}
+
+// destinationPath is the config path of the artifacts' destination.
+const destinationPath = "artifacts.destination"
+
+// cacheError says that err happened looking up the cache, and where in the
+// config: the use (path, the position's; "" when err names it already)
+// whose URL was looked at, and the credentials: entry that handed its
+// plugin credentials for rawURL, so that a refused credential is reported
+// at the entry that gave it.
+func cacheError(cfg *config.Config, path, rawURL string, err error) error {
+	at := "looking up the cache"
+	if path != "" {
+		at = fmt.Sprintf("%s: %s: %s", cfg.PositionOf(path), path, at)
+	}
+	if i := remote.MatchCredential(cfg.Credentials, rawURL); i >= 0 {
+		cp := fmt.Sprintf("credentials[%d]", i)
+		at += fmt.Sprintf(" with the credentials of %s (%s)", cp, cfg.PositionOf(cp))
+	}
+	return fmt.Errorf("%s: %w", at, err)
 }
 
 // cachedCheck is one object a cached build must hold, and what was found.
@@ -153,7 +175,7 @@ type cachedCheck struct {
 // downloaded and hashed by the core. It returns ok=false (after saying
 // why) when an object is missing or differs: the cache does not hold
 // this build.
-func checkCachedObjects(ctx context.Context, t tools, store *remote.Store, checks []cachedCheck) (bool, error) {
+func checkCachedObjects(ctx context.Context, t tools, store *remote.Store, cfg *config.Config, checks []cachedCheck) (bool, error) {
 	var byAddress []int
 	var items []remote.StatItem
 	for i, c := range checks {
@@ -169,7 +191,15 @@ func checkCachedObjects(ctx context.Context, t tools, store *remote.Store, check
 	if len(items) > 0 {
 		results, err := store.StatMany(ctx, items)
 		if err != nil {
-			return false, err
+			// A batch spans uses: it is named by its first one only when
+			// it holds no other.
+			first := checks[byAddress[0]].obj
+			for _, i := range byAddress {
+				if checks[i].obj.where != first.where {
+					first.where, first.url = "", ""
+				}
+			}
+			return false, cacheError(cfg, first.where, first.url, err)
 		}
 		for j, i := range byAddress {
 			c := &checks[i]
@@ -182,7 +212,7 @@ func checkCachedObjects(ctx context.Context, t tools, store *remote.Store, check
 				}
 				delete(download, i)
 			case r.Err != nil:
-				return false, r.Err
+				return false, cacheError(cfg, c.obj.where, c.obj.url, r.Err)
 			case r.Stat.ContentDigest == "":
 				// This object has no digest the store vouches for (put
 				// by another tool, a multipart upload without one):
@@ -204,8 +234,11 @@ func checkCachedObjects(ctx context.Context, t tools, store *remote.Store, check
 		}
 		c := &checks[i]
 		set, size, ok, err := verifyCached(ctx, t, store, c.obj, c.name, c.want, c.optional)
-		if err != nil || !ok {
-			return false, err
+		if err != nil {
+			return false, cacheError(cfg, c.obj.where, c.obj.url, err)
+		}
+		if !ok {
+			return false, nil
 		}
 		c.set, c.size = set, size
 	}

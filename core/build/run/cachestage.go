@@ -10,9 +10,10 @@ import (
 // materialsAndCache fetches the materials and looks the build up in the
 // cache. When every material's sha256 is given in the config the key is
 // known before anything is fetched, so a cache hit fetches nothing; else
-// the lookup waits for the fetched digests. A hit returns its Result.
-func materialsAndCache(ctx context.Context, t tools, cfg *config.Config, in *prepared) ([]fetchedMaterial, stagingKey, *Result, error) {
-	if err := checkMaterials(t, cfg.Materials); err != nil {
+// the lookup waits for the fetched digests (none with p.force). A hit
+// returns its Result.
+func materialsAndCache(ctx context.Context, t tools, cfg *config.Config, p *plan, in *prepared) ([]fetchedMaterial, stagingKey, *Result, error) {
+	if err := checkMaterials(t, cfg.Materials, p.requireDigests); err != nil {
 		return nil, stagingKey{}, nil, err
 	}
 	var mats []fetchedMaterial
@@ -27,7 +28,7 @@ func materialsAndCache(ctx context.Context, t tools, cfg *config.Config, in *pre
 	if err != nil {
 		return nil, stagingKey{}, nil, err
 	}
-	if key.cacheable && key.url != "" && !t.o.force {
+	if key.cacheable && key.url != "" && !p.force {
 		res, err := lookupCache(ctx, t, in.store, cfg, key, in.outDir)
 		if err != nil {
 			return nil, stagingKey{}, nil, err

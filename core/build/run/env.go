@@ -6,6 +6,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -15,6 +16,7 @@ import (
 	"github.com/mmbuild/mmbuild/core/build/redact"
 	"github.com/mmbuild/mmbuild/core/build/remote"
 	"github.com/mmbuild/mmbuild/core/build/source"
+	"github.com/mmbuild/mmbuild/core/evidence/signing"
 )
 
 // BaseEnv names the variables every builder gets from the running
@@ -29,15 +31,75 @@ const SourceDateEpochVar = "SOURCE_DATE_EPOCH"
 // materials are.
 const MaterialsDirVar = "MMBUILD_MATERIALS_DIR"
 
+// environ is the running environment as far as a run reads it: the
+// variables settleEnv names, read once by the plan. A stage looks a
+// variable up here, never in the environment itself.
+type environ map[string]string
+
+func (e environ) lookup(k string) (string, bool) {
+	v, ok := e[k]
+	return v, ok
+}
+
+// settleEnv reads every variable a run of cfg may read: the base the
+// builder gets (its HOME, TMPDIR and PATH make the box too), the keyless
+// token's (signing.TokenVars), and every one the config names: env:
+// entries (passed through or valueFrom: env), replacements' valueFrom:
+// env, and secrets read from the environment.
+func settleEnv(cfg *config.Config, lookup func(string) (string, bool)) environ {
+	names := slices.Concat(BaseEnv, signing.TokenVars)
+	for _, e := range cfg.Env {
+		names = append(names, e.Var)
+		if e.ValueFrom != nil && e.ValueFrom.Env != "" {
+			names = append(names, e.ValueFrom.Env)
+		}
+	}
+	for _, rep := range cfg.Replacements {
+		if rep.ValueFrom != nil && rep.ValueFrom.Env != "" {
+			names = append(names, rep.ValueFrom.Env)
+		}
+	}
+	for _, s := range cfg.Secrets {
+		if u, err := secretURL(s); err == nil && u.Scheme == "env" {
+			names = append(names, envVar(u))
+		}
+	}
+	env := environ{}
+	for _, k := range names {
+		if v, ok := lookup(k); ok {
+			env[k] = v
+		}
+	}
+	return env
+}
+
+// secretURL is where a secret is read from: its from:, else the
+// environment variable of its name (as CI systems expose masked
+// variables).
+func secretURL(s config.Secret) (*url.URL, error) {
+	from := s.From
+	if from == "" {
+		from = "env://" + s.Name
+	}
+	u, err := url.Parse(from)
+	if err != nil {
+		return nil, fmt.Errorf("invalid source %s", remote.Redact(from))
+	}
+	return u, nil
+}
+
+// envVar is the variable an env:// URL names.
+func envVar(u *url.URL) string { return u.Host + u.Path }
+
 // resolveSecrets reads every declared secret from its source and teaches
 // the redactor its value. A secret read through a storage plugin gets the
 // credentials of the secrets resolved before it.
-func resolveSecrets(ctx context.Context, t tools, store *remote.Store, cfg *config.Config) (map[string]string, error) {
+func resolveSecrets(ctx context.Context, t tools, store *remote.Store, cfg *config.Config, running environ) (map[string]string, error) {
 	out := map[string]string{}
 	for i, s := range cfg.Secrets {
 		where := fmt.Sprintf("%s: secret %s (secrets[%d])", s.Pos, s.Name, i)
 		withCreds := store.WithCredentials(remote.Credentials(cfg.Credentials, out))
-		v, err := readSecret(ctx, t, withCreds, s)
+		v, err := readSecret(ctx, t, withCreds, s, running)
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w", where, err)
 		}
@@ -69,23 +131,21 @@ func refuseSecretURLs(t tools, cfg *config.Config) error {
 // maxSecretSize bounds a secret's value: a token or a key is a few KiB.
 const maxSecretSize = 1 << 20
 
-// readSecret reads one secret: env:// and file:// by the core itself, any
-// other scheme through its storage plugin.
-func readSecret(ctx context.Context, t tools, store *remote.Store, s config.Secret) (string, error) {
-	from := s.From
-	if from == "" {
-		from = "env://" + s.Name
-	}
-	u, err := url.Parse(from)
+// readSecret reads one secret: env:// (from the environment the plan
+// read) and file:// by the core itself, any other scheme through its
+// storage plugin.
+func readSecret(ctx context.Context, t tools, store *remote.Store, s config.Secret, running environ) (string, error) {
+	u, err := secretURL(s)
 	if err != nil {
-		return "", fmt.Errorf("invalid source %s", remote.Redact(from))
+		return "", err
 	}
+	from := s.From // set: without it, the secret is an env:// one
 	var b []byte
 	switch u.Scheme {
 	case "env":
-		v, ok := t.o.lookupEnv(u.Host + u.Path)
+		v, ok := running.lookup(envVar(u))
 		if !ok {
-			return "", fmt.Errorf("environment variable %s is not set", u.Host+u.Path)
+			return "", fmt.Errorf("environment variable %s is not set", envVar(u))
 		}
 		return v, nil
 	case "file":
@@ -140,18 +200,19 @@ func (e builderEnv) lookup(k string) (string, bool) {
 	return "", false
 }
 
-// buildEnv assembles the builder's environment: the base, then every
-// declared entry, then MMBUILD_MATERIALS_DIR and SOURCE_DATE_EPOCH.
-func buildEnv(t tools, decl []config.EnvVar, secrets map[string]string, src source.Info) (builderEnv, error) {
+// buildEnv assembles the builder's environment: the base (with base),
+// then every declared entry, then MMBUILD_MATERIALS_DIR and
+// SOURCE_DATE_EPOCH.
+func buildEnv(t tools, running environ, base bool, decl []config.EnvVar, secrets map[string]string, src source.Info) (builderEnv, error) {
 	env := map[string]string{}
 	for _, k := range BaseEnv {
-		if v, ok := t.o.lookupEnv(k); ok && !t.o.noBaseEnv {
+		if v, ok := running.lookup(k); ok && base {
 			env[k] = v
 		}
 	}
 	secretVars := map[string]bool{}
 	for i, e := range decl {
-		v, ok, err := envValue(t, e, secrets)
+		v, ok, err := envValue(running, e, secrets)
 		if err != nil {
 			return builderEnv{}, fmt.Errorf("%s: env[%d] %s: %w", e.Pos, i, e.Var, err)
 		}
@@ -184,7 +245,7 @@ func buildEnv(t tools, decl []config.EnvVar, secrets map[string]string, src sour
 }
 
 // envValue is one declared variable's value, and whether it is set.
-func envValue(t tools, e config.EnvVar, secrets map[string]string) (string, bool, error) {
+func envValue(running environ, e config.EnvVar, secrets map[string]string) (string, bool, error) {
 	switch {
 	case e.Value != nil:
 		return *e.Value, true, nil
@@ -195,13 +256,13 @@ func envValue(t tools, e config.EnvVar, secrets map[string]string) (string, bool
 		}
 		return v, true, nil
 	case e.ValueFrom != nil && e.ValueFrom.Env != "":
-		v, ok := t.o.lookupEnv(e.ValueFrom.Env)
+		v, ok := running.lookup(e.ValueFrom.Env)
 		if !ok && !e.Optional {
 			return "", false, fmt.Errorf("environment variable %s is not set", e.ValueFrom.Env)
 		}
 		return v, ok, nil
 	default:
-		v, ok := t.o.lookupEnv(e.Var)
+		v, ok := running.lookup(e.Var)
 		if !ok && !e.Optional {
 			return "", false, fmt.Errorf("passed through from the environment, but %s is not set (set it, give a value:, or mark it optional: true)", e.Var)
 		}

@@ -1,8 +1,13 @@
 package run
 
 import (
+	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"io/fs"
+	"maps"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -167,4 +172,77 @@ func (r *transfers) Finish(op, url string, _ int64) {
 func sha256Hex(b []byte) string {
 	sum := sha256.Sum256(b)
 	return hex.EncodeToString(sum[:])
+}
+
+// guardedStore is the real file store behind a credential, as a store
+// behind a password is: its schema declares a writeOnly token, and a call
+// for a URL under guarded is refused unless it carries that token.
+type guardedStore struct {
+	files   *filestore.Store
+	guarded string
+	token   string
+}
+
+// Capabilities are the file store's: the guard changes who may call, not
+// what a call does.
+func (g guardedStore) Capabilities() []string { return g.files.Capabilities() }
+
+func (g guardedStore) ConfigSchema() json.RawMessage {
+	return json.RawMessage(`{"$schema":"https://json-schema.org/draft/2020-12/schema","type":"object","properties":{"token":{"type":"string","writeOnly":true}},"additionalProperties":false}`)
+}
+
+// check refuses a wrong or missing token, and leaves the options without
+// it, as the file store takes none.
+func (g guardedStore) check(rawURL string, opts *map[string]string) error {
+	if strings.HasPrefix(rawURL, g.guarded) && (*opts)["token"] != g.token {
+		return fmt.Errorf("%w: wrong or missing token", fs.ErrPermission)
+	}
+	*opts = maps.Clone(*opts)
+	delete(*opts, "token")
+	return nil
+}
+
+func (g guardedStore) Stat(ctx context.Context, req *storage.StatRequest) (*storage.StatResponse, error) {
+	r := *req
+	if err := g.check(r.URL, &r.Options); err != nil {
+		return nil, err
+	}
+	return g.files.Stat(ctx, &r)
+}
+
+func (g guardedStore) Get(ctx context.Context, req *storage.GetRequest) (*storage.GetResponse, error) {
+	r := *req
+	if err := g.check(r.URL, &r.Options); err != nil {
+		return nil, err
+	}
+	return g.files.Get(ctx, &r)
+}
+
+func (g guardedStore) Put(ctx context.Context, req *storage.PutRequest) (*storage.PutResponse, error) {
+	r := *req
+	if err := g.check(r.URL, &r.Options); err != nil {
+		return nil, err
+	}
+	return g.files.Put(ctx, &r)
+}
+
+// infoFunc answers InfoFunc as the real make handler and st, served as the
+// file store, describe themselves over gRPC.
+func infoFunc(t *testing.T, st storage.Storage) InfoFunc {
+	t.Helper()
+	ctx := context.Background()
+	fileInfo, err := sdktest.Serve(t, plugin.WithName("file"), plugin.WithStorage("file", st)).Info(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	makeInfo, err := sdktest.Serve(t, plugin.WithName("make"), plugin.WithHandler("make", makehandler.New())).Info(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return func(kind string) (*plugin.Info, error) {
+		if strings.HasPrefix(kind, "handler:") {
+			return makeInfo, nil
+		}
+		return fileInfo, nil
+	}
 }

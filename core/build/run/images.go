@@ -231,7 +231,7 @@ func verifyCachedImage(ctx context.Context, t tools, store *remote.Store, cfg *c
 			return false, nil
 		}
 		if err != nil {
-			return false, err
+			return false, cacheError(cfg, "", raw, err)
 		}
 		if now != rec.Digest {
 			t.log.Warn("the cached build's image tag names another image now: rebuilding", "image", store.Shown(raw), "attested", rec.Digest, "now", now)

@@ -53,7 +53,7 @@ func computeKey(t tools, cfg *config.Config, in *prepared, mats []stagingkey.Mat
 		Options:      cfg.Handler.Options,
 		PluginSHA256: in.plugins.handler.SHA256,
 		Materials:    mats,
-		Env:          keyEnv(t, cfg, in.env),
+		Env:          keyEnv(t, cfg, in.env, in.running),
 		Isolation:    keyIsolation(in.plugins.isolation),
 	}
 	if in.src.Commit != "" && !in.src.Dirty {
@@ -77,8 +77,9 @@ func keyIsolation(a *isolation.Applied) string {
 }
 
 // keyEnv is the declared environment and the values replacements take from
-// the environment, as the key covers them; secrets enter by name only.
-func keyEnv(t tools, cfg *config.Config, env builderEnv) [][2]string {
+// the running environment, as the key covers them; secrets enter by name
+// only.
+func keyEnv(t tools, cfg *config.Config, env builderEnv, running environ) [][2]string {
 	var out [][2]string
 	for _, e := range cfg.Env {
 		v, ok := env.lookup(e.Var)
@@ -92,7 +93,7 @@ func keyEnv(t tools, cfg *config.Config, env builderEnv) [][2]string {
 	}
 	for _, rep := range cfg.Replacements {
 		if rep.ValueFrom != nil && rep.ValueFrom.Env != "" {
-			v, _ := t.o.lookupEnv(rep.ValueFrom.Env)
+			v, _ := running.lookup(rep.ValueFrom.Env)
 			out = append(out, [2]string{"replacement:" + rep.ValueFrom.Env, t.red.String(v)})
 		}
 	}

@@ -6,7 +6,6 @@ import (
 	"testing"
 
 	"github.com/mmbuild/mmbuild/core/build/config"
-	"github.com/mmbuild/mmbuild/core/build/isolation"
 	"github.com/mmbuild/mmbuild/core/build/workspace"
 )
 
@@ -27,7 +26,7 @@ func TestSigningKeyOfKMSIsNoPath(t *testing.T) {
 		if got := signingKeyPath(cfg); got != tt.want {
 			t.Errorf("%s: path %q, want %q", tt.key, got, tt.want)
 		}
-		spec, err := boxSpec(cfg, newOptions(nil), &workspace.Workspace{}, isolation.Request{})
+		spec, err := boxSpec(cfg, &plan{}, &workspace.Workspace{})
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -48,13 +48,14 @@ func urlName(raw string) string {
 }
 
 // checkMaterials checks what can be checked before anything is fetched: a
-// digest where one is required (a warning where none is given).
-func checkMaterials(t tools, mats []config.Material) error {
+// digest where one is required (requireDigests; a warning where none is
+// given).
+func checkMaterials(t tools, mats []config.Material, requireDigests bool) error {
 	for i, m := range mats {
 		if len(m.Digest) > 0 {
 			continue
 		}
-		if t.o.requireDigests {
+		if requireDigests {
 			return fmt.Errorf("%s: materials[%d] %s has no digest (--require-digests)", m.Pos, i, t.red.String(remote.Redact(m.URI)))
 		}
 		t.log.Warn("material has no digest: it is fetched, hashed and recorded, but not verified", "uri", t.red.String(remote.Redact(m.URI)))

@@ -70,7 +70,8 @@ func WithOutput(stdout, stderr io.Writer) Option {
 // WithLogger sets the run's logger. Default: discarded.
 func WithLogger(l hclog.Logger) Option { return func(o *options) { o.logger = l } }
 
-// WithLookupEnv sets the running environment. Default: os.LookupEnv.
+// WithLookupEnv sets the running environment. Default: os.LookupEnv. The
+// plan reads it once, for the variables the run uses (settleEnv).
 func WithLookupEnv(f func(string) (string, bool)) Option { return func(o *options) { o.lookupEnv = f } }
 
 // WithForce builds even when the destination already holds this build.

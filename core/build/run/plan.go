@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/mmbuild/mmbuild/core/build/config"
+	"github.com/mmbuild/mmbuild/core/build/isolation"
 	"github.com/mmbuild/mmbuild/core/build/remote"
 	"github.com/mmbuild/mmbuild/core/evidence/cifacts"
 	"github.com/mmbuild/mmbuild/core/evidence/provenance"
@@ -22,14 +23,34 @@ type resolver interface {
 	PinnedCatalogers() []string
 }
 
-// plan is what a run needs before it starts anything.
+// plan is what a run needs before it starts anything: the plugins, and
+// everything the run derives from its config, options and environment,
+// settled here once (settle). No stage reads the options.
 type plan struct {
 	// facts are what the attestation records that the run derives from
-	// its config, options and environment: settled here, once.
+	// its config, options and environment.
 	facts attestFacts
 	// outputs are where the run's local outputs go, as far as the plan
 	// knows them (the dotenv file's folder is known once the source is).
 	outputs outputPaths
+	// running is the running environment as far as the run reads it.
+	running environ
+	// baseEnv gives the builder the BaseEnv variables of running (not
+	// under WithoutBaseEnv: replay's recorded environment is all of it).
+	baseEnv bool
+	// workDir is --workdir as given: "" for the config's folder, or the
+	// clone's root with source: (then it is relative to the clone).
+	workDir string
+	// box is the box the run asks for (boxRequest).
+	box isolation.Request
+	// hidden are files the build must never see besides those the config
+	// names (WithHiddenFiles: the --sign-key file).
+	hidden []string
+	// signing is how the statement is signed, over the config's signing:.
+	signing signingPlan
+	// force builds even when the cache holds the build; requireDigests
+	// refuses a material without a digest.
+	force, requireDigests bool
 
 	handlerPlugin string
 	// catalogerID is the cataloger the SBOM is made with: sbom.generator,
@@ -169,6 +190,27 @@ type attestFacts struct {
 type outputPaths struct {
 	env, github string
 	inputs      []string
+}
+
+// settle settles what the run derives from cfg and the options o, once:
+// after it, nothing reads o but the run's set-up (the plugin host, the
+// workspace, the tools).
+func (p *plan) settle(cfg *config.Config, o *options) error {
+	var err error
+	if p.facts, err = settleFacts(cfg, o); err != nil {
+		return err
+	}
+	if p.box, err = boxRequest(cfg, o.isolation); err != nil {
+		return err
+	}
+	p.outputs = settleOutputs(cfg, o)
+	p.running = settleEnv(cfg, o.lookupEnv)
+	p.baseEnv = !o.noBaseEnv
+	p.workDir = o.workDir
+	p.hidden = o.hidden
+	p.signing = settleSigning(cfg, o, p.running)
+	p.force, p.requireDigests = o.force, o.requireDigests
+	return nil
 }
 
 // settleOutputs reads where the outputs go, once.

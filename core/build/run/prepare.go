@@ -28,15 +28,16 @@ type prepared struct {
 	signers      []signing.Signer
 	facts        attestFacts // settled by the plan
 	outputs      outputPaths // the plan's, with the dotenv file's place
+	running      environ     // the environment, as the plan read it
 }
 
 // prepare runs the stages before the materials: secrets (a git source may
 // need one), source, env, and the signing key (a bad key fails the run
 // before anything is built).
 func prepare(ctx context.Context, t tools, cfg *config.Config, ps *plugins, p *plan) (*prepared, error) {
-	in := &prepared{invocationID: provenance.NewInvocationID(), plugins: ps, facts: p.facts, outputs: p.outputs}
-	base := remote.New(ps.resolve, t.o.progress, t.red)
-	secrets, err := resolveSecrets(ctx, t, base, cfg)
+	in := &prepared{invocationID: provenance.NewInvocationID(), plugins: ps, facts: p.facts, outputs: p.outputs, running: p.running}
+	base := remote.New(ps.resolve, t.progress, t.red)
+	secrets, err := resolveSecrets(ctx, t, base, cfg, p.running)
 	if err != nil {
 		return nil, err
 	}
@@ -45,7 +46,7 @@ func prepare(ctx context.Context, t tools, cfg *config.Config, ps *plugins, p *p
 	}
 	in.secrets = secrets
 	in.store = base.WithCredentials(remote.Credentials(cfg.Credentials, secrets))
-	if in.src, in.workDir, err = prepareSource(ctx, t, cfg, secrets); err != nil {
+	if in.src, in.workDir, err = prepareSource(ctx, t, cfg, p.workDir, secrets); err != nil {
 		return nil, err
 	}
 	in.outDir = in.workDir
@@ -56,10 +57,10 @@ func prepare(ctx context.Context, t tools, cfg *config.Config, ps *plugins, p *p
 	if in.outputs.env == "" {
 		in.outputs.env = filepath.Join(in.outDir, DefaultOutputEnv)
 	}
-	if in.env, err = buildEnv(t, cfg.Env, secrets, in.src); err != nil {
+	if in.env, err = buildEnv(t, p.running, p.baseEnv, cfg.Env, secrets, in.src); err != nil {
 		return nil, err
 	}
-	if in.signers, err = loadSigners(ctx, cfg, t.o, secrets); err != nil {
+	if in.signers, err = loadSigners(ctx, cfg, p.signing, secrets); err != nil {
 		return nil, err
 	}
 	if len(cfg.Artifacts.Images) > 0 && len(in.signers) == 0 {
@@ -70,14 +71,14 @@ func prepare(ctx context.Context, t tools, cfg *config.Config, ps *plugins, p *p
 
 // prepareSource clones the configured git source into the workspace, or
 // records the work tree the build runs in. It returns the source and the
-// folder the builder runs in.
-func prepareSource(ctx context.Context, t tools, cfg *config.Config, secrets map[string]string) (source.Info, string, error) {
-	workDir := t.o.workDir
-	if workDir == "" {
-		workDir = filepath.Dir(cfg.Path)
-	}
+// folder the builder runs in: workDir (--workdir; "" for the config's
+// folder), relative to the clone with a git source.
+func prepareSource(ctx context.Context, t tools, cfg *config.Config, workDir string, secrets map[string]string) (source.Info, string, error) {
 	src := cfg.Source
 	if src == nil {
+		if workDir == "" {
+			workDir = filepath.Dir(cfg.Path)
+		}
 		abs, err := filepath.Abs(workDir)
 		if err != nil {
 			return source.Info{}, "", err
@@ -111,13 +112,13 @@ func prepareSource(ctx context.Context, t tools, cfg *config.Config, secrets map
 	}
 	t.log.Info("source checked out", "commit", info.Commit)
 	// The build runs at the root of the clone, or in --workdir relative to it.
-	if t.o.workDir == "" {
+	if workDir == "" {
 		return info, dest, nil
 	}
-	if filepath.IsAbs(t.o.workDir) {
-		return source.Info{}, "", fmt.Errorf("%s: with source:, --workdir must be relative to the clone, not %s", src.Pos, t.o.workDir)
+	if filepath.IsAbs(workDir) {
+		return source.Info{}, "", fmt.Errorf("%s: with source:, --workdir must be relative to the clone, not %s", src.Pos, workDir)
 	}
-	wd, err := workspace.Join(dest, t.o.workDir)
+	wd, err := workspace.Join(dest, workDir)
 	if err != nil {
 		return source.Info{}, "", fmt.Errorf("--workdir: %w", err)
 	}

@@ -57,11 +57,11 @@ func (fs *replacedFiles) load(p string) (*replacedFile, error) {
 // written only once all of them passed their checks. A refused replacement
 // leaves the work tree as it was, so fixing the config and running again
 // works.
-func applyReplacements(t tools, workDir string, reps []config.Replacement, secrets map[string]string) error {
+func applyReplacements(t tools, workDir string, reps []config.Replacement, secrets map[string]string, running environ) error {
 	files := &replacedFiles{byPath: map[string]*replacedFile{}}
 	for i, rep := range reps {
 		where := fmt.Sprintf("%s: replacements[%d]", rep.Pos, i)
-		value, err := replacementValue(t, rep, secrets)
+		value, err := replacementValue(rep, secrets, running)
 		if err != nil {
 			return fmt.Errorf("%s: %w", where, err)
 		}
@@ -114,7 +114,7 @@ func replaceOne(t tools, workDir string, files *replacedFiles, rep config.Replac
 }
 
 // replacementValue is what a replacement's tag is replaced with.
-func replacementValue(t tools, rep config.Replacement, secrets map[string]string) (string, error) {
+func replacementValue(rep config.Replacement, secrets map[string]string, running environ) (string, error) {
 	switch {
 	case rep.Value != nil:
 		return *rep.Value, nil
@@ -125,7 +125,7 @@ func replacementValue(t tools, rep config.Replacement, secrets map[string]string
 		}
 		return v, nil
 	case rep.ValueFrom != nil && rep.ValueFrom.Env != "":
-		v, ok := t.o.lookupEnv(rep.ValueFrom.Env)
+		v, ok := running.lookup(rep.ValueFrom.Env)
 		if !ok {
 			return "", fmt.Errorf("environment variable %s is not set", rep.ValueFrom.Env)
 		}

@@ -70,8 +70,8 @@ func TestApplyReplacements(t *testing.T) {
 			if err := os.Chmod(path, 0o640); err != nil {
 				t.Fatal(err)
 			}
-			tl := tools{o: newOptions(nil), log: newOptions(nil).logger, red: redact.New()}
-			err := applyReplacements(tl, dir, tt.reps, map[string]string{"S": "secret-value"})
+			tl := tools{log: newOptions(nil).logger, red: redact.New()}
+			err := applyReplacements(tl, dir, tt.reps, map[string]string{"S": "secret-value"}, environ{})
 			if tt.wantErr == "" && err != nil || tt.wantErr != "" && (err == nil || !strings.Contains(err.Error(), tt.wantErr)) {
 				t.Fatalf("err = %v, want %q", err, tt.wantErr)
 			}

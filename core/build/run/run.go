@@ -4,12 +4,14 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	mrand "math/rand/v2"
 	"time"
 
 	"github.com/hashicorp/go-hclog"
 
 	"github.com/mmbuild/mmbuild/core/build/config"
+	"github.com/mmbuild/mmbuild/core/build/progress"
 	"github.com/mmbuild/mmbuild/core/build/redact"
 	"github.com/mmbuild/mmbuild/core/build/workspace"
 	"github.com/mmbuild/mmbuild/core/evidence"
@@ -87,14 +89,19 @@ func Run(ctx context.Context, cfg *config.Config, opts ...Option) (*Result, erro
 	return res, nil
 }
 
-// tools are what every stage may use and none changes: made before the
-// first stage and only read after. Everything a stage computes is returned
-// and passed on explicitly.
+// tools are the services every stage may use and none changes: made
+// before the first stage and only read after. They are where a run's
+// bytes and messages go (the logger, the redactor every byte passes, the
+// workspace, the builder's output streams, transfer progress), shared by
+// stages that run at once, and none of them changes what a run decides or
+// computes. What the run decides from its config and options is in the
+// plan; everything a stage computes is returned and passed on explicitly.
 type tools struct {
-	o   *options
-	log hclog.Logger
-	red *redact.Redactor
-	ws  *workspace.Workspace
+	log            hclog.Logger
+	red            *redact.Redactor
+	ws             *workspace.Workspace
+	stdout, stderr io.Writer         // the builder's output
+	progress       progress.Reporter // transfer progress
 }
 
 // run is the build, stage by stage (DESIGN §2): plan → plugins → secrets →
@@ -108,12 +115,7 @@ func run(ctx context.Context, cfg *config.Config, o *options, red *redact.Redact
 	if err != nil {
 		return nil, err
 	}
-	if p.facts, err = settleFacts(cfg, o); err != nil {
-		return nil, err
-	}
-	p.outputs = settleOutputs(cfg, o)
-	req, err := boxRequest(cfg, o)
-	if err != nil {
+	if err := p.settle(cfg, o); err != nil {
 		return nil, err
 	}
 	ws, err := workspace.New(o.tempDir, o.keepWorkspace)
@@ -121,8 +123,8 @@ func run(ctx context.Context, cfg *config.Config, o *options, red *redact.Redact
 		return nil, err
 	}
 	defer ws.Close()
-	t := tools{o: o, log: o.logger, red: red, ws: ws}
-	spec, err := boxSpec(cfg, o, ws, req)
+	t := tools{log: o.logger, red: red, ws: ws, stdout: o.stdout, stderr: o.stderr, progress: o.progress}
+	spec, err := boxSpec(cfg, p, ws)
 	if err != nil {
 		return nil, err
 	}
@@ -135,7 +137,7 @@ func run(ctx context.Context, cfg *config.Config, o *options, red *redact.Redact
 	if err != nil {
 		return nil, err
 	}
-	mats, key, cached, err := materialsAndCache(ctx, t, cfg, in)
+	mats, key, cached, err := materialsAndCache(ctx, t, cfg, p, in)
 	if err != nil || cached != nil {
 		return cached, err
 	}

@@ -13,15 +13,49 @@ import (
 	"github.com/mmbuild/mmbuild/core/evidence/signing"
 )
 
-func loadSigners(ctx context.Context, cfg *config.Config, o *options, secrets map[string]string) ([]signing.Signer, error) {
-	if len(o.signers) > 0 {
-		return o.signers, nil
+// signingPlan is how a run signs, settled from its options over the
+// config's signing: (settleSigning).
+type signingPlan struct {
+	// signers are the caller's (--sign-key, a KMS key): they win.
+	signers []signing.Signer
+	// keyless is set when the run signs keylessly (--keyless, or
+	// signing.keyless), its files the command line's else the config's;
+	// keylessWhere says which asked, for errors.
+	keyless      *signing.KeylessConfig
+	keylessWhere string
+	// tokenFile is --identity-token's file: the box hides it whether the
+	// run signs keylessly or not.
+	tokenFile string
+}
+
+// settleSigning settles how a run of cfg signs with the options o; the
+// keyless token is looked up in running, the environment the plan read.
+func settleSigning(cfg *config.Config, o *options, running environ) signingPlan {
+	sp := signingPlan{signers: o.signers, tokenFile: o.keyless.TokenFile}
+	s := cfg.Signing
+	if !o.keylessAlways && (s == nil || !s.Keyless) {
+		return sp
 	}
-	if kc, ok := keylessConfig(cfg, o); ok {
-		where := "--keyless"
-		if !o.keylessAlways {
-			where = cfg.PositionOf("signing.keyless").String() + ": signing.keyless"
-		}
+	kc := o.keyless
+	kc.LookupEnv = running.lookup
+	if kc.SigningConfig == "" && kc.TrustedRoot == "" && s != nil {
+		kc.SigningConfig, kc.TrustedRoot = configRelative(cfg, s.SigningConfig), configRelative(cfg, s.TrustedRoot)
+	}
+	sp.keyless, sp.keylessWhere = &kc, "--keyless"
+	if !o.keylessAlways {
+		sp.keylessWhere = cfg.PositionOf("signing.keyless").String() + ": signing.keyless"
+	}
+	return sp
+}
+
+// loadSigners makes the signers sp settled: the caller's, a keyless one,
+// else the config's key (a file, a KMS key, or a secret's value).
+func loadSigners(ctx context.Context, cfg *config.Config, sp signingPlan, secrets map[string]string) ([]signing.Signer, error) {
+	if len(sp.signers) > 0 {
+		return sp.signers, nil
+	}
+	if kc := sp.keyless; kc != nil {
+		where := sp.keylessWhere
 		for _, e := range cfg.Env {
 			if slices.Contains(signing.TokenVars, e.Var) {
 				return nil, fmt.Errorf("%s: env: %s would hand the build the means to sign as this job: keyless signing keeps it from the build", cfg.PositionOf("env"), e.Var)
@@ -66,19 +100,6 @@ func loadSigners(ctx context.Context, cfg *config.Config, o *options, secrets ma
 		return nil, fmt.Errorf("%s: signing: loading the private key: %w", s.Pos, err)
 	}
 	return []signing.Signer{k}, nil
-}
-
-func keylessConfig(cfg *config.Config, o *options) (signing.KeylessConfig, bool) {
-	s := cfg.Signing
-	if !o.keylessAlways && (s == nil || !s.Keyless) {
-		return signing.KeylessConfig{}, false
-	}
-	kc := o.keyless
-	kc.LookupEnv = o.lookupEnv
-	if kc.SigningConfig == "" && kc.TrustedRoot == "" && s != nil {
-		kc.SigningConfig, kc.TrustedRoot = configRelative(cfg, s.SigningConfig), configRelative(cfg, s.TrustedRoot)
-	}
-	return kc, true
 }
 
 func configRelative(cfg *config.Config, p string) string {

@@ -13,10 +13,30 @@ import (
 
 // use is one use of a plugin in a config, and where each of its options is
 // written (the use's own options:, or the credentials: entry of its URL).
+// An option may be written both plainly (on the use) and as a credential
+// (in the credentials: entry): each is kept apart, so that an error names
+// the entry it is about.
 type use struct {
 	schema.Use
 	where   string            // "materials[0]", for errors about the use
-	written map[string]string // option → config path
+	written map[string]string // plain option → config path
+	secret  map[string]string // option filled from a secret → config path
+}
+
+// at is the config path of the option err is about, else of the use.
+func (u use) at(err error) string {
+	var se *schema.Error
+	if !errors.As(err, &se) {
+		return u.where
+	}
+	at := u.written[se.Option]
+	if se.Credential {
+		at = u.secret[se.Option]
+	}
+	if at == "" {
+		return u.where
+	}
+	return at
 }
 
 // InfoFunc returns the description (with the schemas) of the plugin
@@ -38,11 +58,7 @@ func CheckOptions(cfg *config.Config, info InfoFunc) error {
 			return fmt.Errorf("%s: %s: %w", cfg.PositionOf(u.where), u.where, err)
 		}
 		if err := schema.Check(in, u.Use); err != nil {
-			var se *schema.Error
-			path := u.where
-			if errors.As(err, &se) && u.written[se.Option] != "" {
-				path = u.written[se.Option]
-			}
+			path := u.at(err)
 			return fmt.Errorf("%s: %s: %w", cfg.PositionOf(path), path, err)
 		}
 	}
@@ -51,11 +67,12 @@ func CheckOptions(cfg *config.Config, info InfoFunc) error {
 
 // configUses lists the plugin uses of cfg in file order.
 func configUses(cfg *config.Config) ([]use, error) {
-	h := use{Use: schema.Use{Kind: "handler:" + cfg.Handler.ID, Params: cfg.Handler.Params}, where: "handler", written: map[string]string{}}
+	h := newUse("handler:"+cfg.Handler.ID, "handler")
+	h.Params = cfg.Handler.Params
 	addOptions(&h, "handler", cfg.Handler.Options)
 	uses := []use{h}
 	if cfg.SBOM != nil && cfg.SBOM.Generator != "" && cfg.SBOM.Generator != GeneratorNone {
-		c := use{Use: schema.Use{Kind: "sbom:" + cfg.SBOM.Generator, Options: map[string]string{}}, where: "sbom", written: map[string]string{}}
+		c := newUse("sbom:"+cfg.SBOM.Generator, "sbom")
 		addOptions(&c, "sbom", cfg.SBOM.Options)
 		uses = append(uses, c)
 	}
@@ -115,7 +132,7 @@ func storageUse(cfg *config.Config, where, rawURL string, opts config.Options) (
 	if err != nil {
 		return use{}, err
 	}
-	u := use{Use: schema.Use{Kind: "storage:" + scheme, Options: map[string]string{}}, where: where, written: map[string]string{}}
+	u := newUse("storage:"+scheme, where)
 	addOptions(&u, where, opts)
 	i := remote.MatchCredential(cfg.Credentials, rawURL)
 	if i < 0 {
@@ -137,19 +154,20 @@ func storageUse(cfg *config.Config, where, rawURL string, opts config.Options) (
 	}
 	for opt := range c.SecretOptions() {
 		u.Secret = append(u.Secret, opt)
-		u.written[opt] = cp + ".secrets." + opt
+		u.secret[opt] = cp + ".secrets." + opt
 		if opt == config.TokenOption && c.Secret != "" {
-			u.written[opt] = cp + ".secret"
+			u.secret[opt] = cp + ".secret"
 		}
 	}
 	sort.Strings(u.Secret)
 	return u, nil
 }
 
+func newUse(kind, where string) use {
+	return use{Use: schema.Use{Kind: kind, Options: map[string]string{}}, where: where, written: map[string]string{}, secret: map[string]string{}}
+}
+
 func addOptions(u *use, where string, opts config.Options) {
-	if u.Options == nil {
-		u.Options = map[string]string{}
-	}
 	for k, v := range opts {
 		u.Options[k] = v
 		u.written[k] = where + ".options." + k

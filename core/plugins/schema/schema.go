@@ -40,8 +40,13 @@ type Use struct {
 }
 
 // Error is a problem with one option (Option "" for the use as a whole).
+// Credential tells which of a use's two ways to give Option the error is
+// about: filled from a secret (Use.Secret) rather than written plainly
+// (Use.Options). A config may do both for one name, in different entries,
+// and the error must point at the one that is wrong.
 type Error struct {
 	Plugin, Kind, Option, Msg string
+	Credential                bool
 }
 
 func (e *Error) Error() string {
@@ -56,10 +61,16 @@ func Check(info *plugin.Info, u Use) error {
 	fail := func(option, format string, args ...any) error {
 		return &Error{Plugin: info.Name, Kind: u.Kind, Option: option, Msg: fmt.Sprintf(format, args...)}
 	}
+	failSecret := func(option, format string, args ...any) error {
+		return &Error{Plugin: info.Name, Kind: u.Kind, Option: option, Msg: fmt.Sprintf(format, args...), Credential: true}
+	}
 	raw, ok := info.ConfigSchema[u.Kind]
 	if !ok {
-		if len(u.Options)+len(u.Secret) > 0 {
-			return fail(firstKey(u), "the plugin publishes no schema for %s, so it takes no options", u.Kind)
+		if len(u.Options) > 0 {
+			return fail(sortedKeys(u.Options)[0], "the plugin publishes no schema for %s, so it takes no options", u.Kind)
+		}
+		if len(u.Secret) > 0 {
+			return failSecret(u.Secret[0], "the plugin publishes no schema for %s, so it takes no options", u.Kind)
 		}
 		return nil
 	}
@@ -77,9 +88,9 @@ func Check(info *plugin.Info, u Use) error {
 	for _, name := range u.Secret {
 		switch p, declared := props[name]; {
 		case !declared:
-			return fail(name, "the plugin declares no option %s to receive a credential (it takes: %s)", name, credentialOptions(props))
+			return failSecret(name, "the plugin declares no option %s to receive a credential (it takes: %s)", name, credentialOptions(props))
 		case p == nil || !p.WriteOnly:
-			return fail(name, "the plugin does not mark option %s writeOnly, so it may print it: mmbuild will not hand it a secret", name)
+			return failSecret(name, "the plugin does not mark option %s writeOnly, so it may print it: mmbuild will not hand it a secret", name)
 		}
 	}
 	if name, ok := unknownOption(u, obj); ok {
@@ -305,15 +316,6 @@ func credentialOptions(props map[string]*jsonschema.Schema) string {
 	}
 	slices.Sort(names)
 	return strings.Join(names, ", ")
-}
-
-func firstKey(u Use) string {
-	keys := sortedKeys(u.Options)
-	keys = append(keys, u.Secret...)
-	if len(keys) == 0 {
-		return ""
-	}
-	return keys[0]
 }
 
 func sortedKeys(m map[string]string) []string {
