@@ -82,7 +82,11 @@ func s3FreeAddr() (string, error) {
 // start runs the server on addr and waits until it answers HTTP.
 func (s *S3Server) start(t testing.TB, bin, addr string) error {
 	t.Helper()
-	cmd := exec.Command(bin, "--port", addr, "--region", s.Region, "--quiet", "posix", s.Dir)
+	// --keep-alive: S3 keeps connections open between requests, and
+	// versitygw closes each one after a request unless told not to; a
+	// client's connection pool would go untested, and every HEAD and PUT
+	// of a bench would pay a new connection for both tools.
+	cmd := exec.Command(bin, "--port", addr, "--region", s.Region, "--quiet", "--keep-alive", "posix", s.Dir)
 	// Credentials through the environment, not argv: no need to show them in ps.
 	cmd.Env = append(os.Environ(), "ROOT_ACCESS_KEY_ID="+s.AccessKey, "ROOT_SECRET_ACCESS_KEY="+s.SecretKey)
 	endpoint := "http://" + addr

@@ -29,6 +29,9 @@ type Box struct {
 	// that give no pidfd at start.
 	startPidfd *int
 	cmd        *exec.Cmd
+	// mntns holds the box's mount namespace (nil: none held), so that
+	// the namespace outlives its processes: see End.
+	mntns *os.File
 }
 
 // Command returns the command that runs the executable exe (an open file:
@@ -101,14 +104,47 @@ func (b *Box) Started() error {
 		return fmt.Errorf("watching the box's init process %d: %w", info.ChildPID, err)
 	}
 	b.pid, b.pidfd = info.ChildPID, fd
+	b.mntns = holdMountNamespace(fd, info.ChildPID)
 	return nil
+}
+
+// pidfdGetMntNamespace is PIDFD_GET_MNT_NAMESPACE (Linux 6.11): the mount
+// namespace of a pidfd's process, as a new descriptor.
+const pidfdGetMntNamespace = 0xFF03
+
+// holdMountNamespace opens the mount namespace of the box's init (its
+// pidfd is pidfd, its PID pid), or returns nil where it cannot: holding it
+// is only faster (see End), never needed.
+func holdMountNamespace(pidfd, pid int) *os.File {
+	if ns, err := unix.IoctlRetInt(pidfd, pidfdGetMntNamespace); err == nil {
+		return os.NewFile(uintptr(ns), "mntns")
+	}
+	// Before 6.11, by its PID: the namespace opened is the init's if the
+	// init still runs once it is open (a PID is reused only after its
+	// process ended).
+	ns, err := unix.Open(fmt.Sprintf("/proc/%d/ns/mnt", pid), unix.O_RDONLY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return nil
+	}
+	if n, _ := unix.Poll([]unix.PollFd{{Fd: int32(pidfd), Events: unix.POLLIN}}, 0); n != 0 {
+		unix.Close(ns)
+		return nil
+	}
+	return os.NewFile(uintptr(ns), "mntns")
 }
 
 // End kills every process in the box and returns once they are all gone:
 // a PID namespace's init exits only after every other process in it is
 // gone, and the landlock box's init only once it has reaped them all, so
 // its pidfd turns readable only then.
+//
+// Its mount namespace is not waited for: the core holds it (mntns), so
+// the last process of the box leaves it behind instead of unmounting its
+// tree, which waits for an RCU grace period (a few ms, more on a busy
+// machine) before that process is gone. With nothing left that can run in
+// it, the namespace is released in the background.
 func (b *Box) End(ctx context.Context) error {
+	defer b.releaseMountNamespace()
 	if b.pidfd < 0 {
 		return nil
 	}
@@ -135,8 +171,19 @@ func (b *Box) End(ctx context.Context) error {
 	}
 }
 
+// releaseMountNamespace lets the box's mount namespace go: its unmounting
+// runs in the background, off the run's path.
+func (b *Box) releaseMountNamespace() {
+	if b.mntns == nil {
+		return
+	}
+	go b.mntns.Close()
+	b.mntns = nil
+}
+
 // Close releases what the box holds; it does not end it.
 func (b *Box) Close() {
+	b.releaseMountNamespace()
 	for _, f := range []*os.File{b.infoR, b.infoW} {
 		if f != nil {
 			f.Close()

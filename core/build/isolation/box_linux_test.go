@@ -9,6 +9,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"golang.org/x/sys/unix"
 )
 
 // boxCommand prepares /bin/sh -c script args... in a box of spec.
@@ -219,4 +221,39 @@ func sleepers(marker string) []string {
 		}
 	}
 	return out
+}
+
+// TestBoxHoldsMountNamespace checks that the core holds a running
+// bubblewrap box's mount namespace: the box's last process then leaves it
+// behind instead of unmounting its tree (an RCU grace period) while End
+// waits for it. End lets it go.
+func TestBoxHoldsMountNamespace(t *testing.T) {
+	s := testSpec(t)
+	_, box, wait := boxCommand(t, s, `sleep 30`)
+	if err := box.Started(); err != nil {
+		t.Fatal(err)
+	}
+	if box.mntns == nil {
+		t.Fatal("the box's mount namespace is not held")
+	}
+	var held, boxed, own unix.Stat_t
+	for _, err := range []error{
+		unix.Fstat(int(box.mntns.Fd()), &held),
+		unix.Stat(fmt.Sprintf("/proc/%d/ns/mnt", box.pid), &boxed),
+		unix.Stat("/proc/self/ns/mnt", &own),
+	} {
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	if held.Ino != boxed.Ino || held.Ino == own.Ino {
+		t.Errorf("the namespace held (%d) is not the box's (%d) but, perhaps, the core's (%d)", held.Ino, boxed.Ino, own.Ino)
+	}
+	if err := box.End(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if box.mntns != nil {
+		t.Error("the box's mount namespace is still held once End returned")
+	}
+	_, _ = wait()
 }

@@ -107,16 +107,21 @@ func TestLandlockTouchesNoOtherProcess(t *testing.T) {
 	}
 	defer func() { _ = outsider.Process.Kill(); _ = outsider.Wait() }()
 	s := landlockSpec(t)
+	done := filepath.Join(s.WorkTree, "tried")
 	_, box, wait := launch(t, landlockLauncher(t), s, `
 kill -0 $1 2>/dev/null && echo signal=ok || echo signal=denied
 cat /proc/$1/environ >/dev/null 2>&1 && echo environ=ok || echo environ=denied
 cat /proc/$2/environ >/dev/null 2>&1 && echo core=ok || echo core=denied
+echo > "$3"
 sleep 1000
-`, fmt.Sprint(outsider.Process.Pid), fmt.Sprint(os.Getpid()))
+`, fmt.Sprint(outsider.Process.Pid), fmt.Sprint(os.Getpid()), done)
 	if err := box.Started(); err != nil {
 		t.Fatal(err)
 	}
-	time.Sleep(300 * time.Millisecond)
+	// The box is ended once it has tried (a busy machine starts it late).
+	for deadline := time.Now().Add(20 * time.Second); !exists(done) && time.Now().Before(deadline); {
+		time.Sleep(20 * time.Millisecond)
+	}
 	if err := box.End(context.Background()); err != nil {
 		t.Fatal(err)
 	}
@@ -129,4 +134,9 @@ sleep 1000
 	if len(sleepers(marker)) != 1 {
 		t.Errorf("ending the box killed a process outside it")
 	}
+}
+
+func exists(p string) bool {
+	_, err := os.Lstat(p)
+	return err == nil
 }

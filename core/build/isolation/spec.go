@@ -152,7 +152,10 @@ func (s Spec) readOnly(visible, private []string) []string {
 			continue
 		}
 		d = filepath.Clean(d)
-		if seen[d] || within(d, s.WorkTree) {
+		// A system folder is shown already, as a folder or as the
+		// symlink it is (/bin on a merged-/usr system): a bind over the
+		// symlink would mount what it points to a second time.
+		if seen[d] || within(d, s.WorkTree) || s.isSystem(d) {
 			continue
 		}
 		seen[d] = true

@@ -40,6 +40,11 @@ const (
 	DefaultPartSize    = 16 << 20
 	DefaultConcurrency = 4
 	copyBufferSize     = 1 << 20
+	// metaConcurrency bounds the metadata requests (HEAD, LIST) in flight
+	// across all calls of a Store, as rclone's --checkers 8 does: a batch
+	// of Stats overlaps its round trips without opening more connections
+	// than the pool keeps.
+	metaConcurrency = 8
 	// maxParts is S3's limit on the parts of a multipart upload.
 	maxParts = 10000
 )
@@ -149,27 +154,42 @@ func pathStyleFor(endpoint string) bool {
 	return net.ParseIP(h) != nil || h == "localhost" || strings.HasSuffix(h, ".localhost")
 }
 
-// newClient builds the S3 client from the AWS configuration and the
+// clients are the two S3 clients of a Store, one configuration with two
+// connection pools: data moves over connections with large buffers, and
+// metadata requests (HEAD, LIST) over connections with the default small
+// ones. Each pool keeps idle as many connections as requests of its kind
+// may be in flight, so a batch reuses its connections instead of opening
+// one per request (Go's default keeps 2 per host); and a server that
+// closes every connection costs a small dial per HEAD, not 512 KiB of
+// buffers to allocate and clear.
+type clients struct {
+	data, meta *s3.Client
+}
+
+// newClients builds the S3 clients from the AWS configuration and the
 // MMBUILD_S3_* settings.
-func newClient(ctx context.Context, o *options) (*s3.Client, error) {
+func newClients(ctx context.Context, o *options) (clients, error) {
 	set, err := readSettings(o.getenv)
 	if err != nil {
-		return nil, err
+		return clients{}, err
 	}
-	httpClient := awshttp.NewBuildableClient().WithTransportOptions(func(tr *http.Transport) {
+	dataHTTP := awshttp.NewBuildableClient().WithTransportOptions(func(tr *http.Transport) {
 		tr.MaxIdleConnsPerHost = 2 * o.concurrency
 		tr.ReadBufferSize = 256 << 10
 		tr.WriteBufferSize = 256 << 10
 		tr.ResponseHeaderTimeout = 5 * time.Minute
 	})
+	metaHTTP := awshttp.NewBuildableClient().WithTransportOptions(func(tr *http.Transport) {
+		tr.MaxIdleConnsPerHost = metaConcurrency
+		tr.ResponseHeaderTimeout = 5 * time.Minute
+	})
 	var cfg aws.Config
 	if o.awsConfig != nil {
 		cfg = o.awsConfig.Copy()
-		cfg.HTTPClient = httpClient
 	} else {
-		cfg, err = config.LoadDefaultConfig(ctx, config.WithHTTPClient(httpClient))
+		cfg, err = config.LoadDefaultConfig(ctx, config.WithHTTPClient(dataHTTP))
 		if err != nil {
-			return nil, fmt.Errorf("loading the AWS configuration: %w", err)
+			return clients{}, fmt.Errorf("loading the AWS configuration: %w", err)
 		}
 	}
 	if set.region != "" {
@@ -200,14 +220,18 @@ func newClient(ctx context.Context, o *options) (*s3.Client, error) {
 	// The SDK logs to stderr by default, which belongs to the plugin's JSON
 	// log stream: route it through the plugin's logger.
 	cfg.Logger = sdkLogger{}
-	return s3.NewFromConfig(cfg, func(so *s3.Options) {
-		if endpoint != "" {
-			so.BaseEndpoint = aws.String(endpoint)
-		}
-		so.UsePathStyle = pathStyle
-		// Ranged reads carry no checksum to validate; this is expected.
-		so.DisableLogOutputChecksumValidationSkipped = true
-	}), nil
+	client := func(h *awshttp.BuildableClient) *s3.Client {
+		return s3.NewFromConfig(cfg, func(so *s3.Options) {
+			so.HTTPClient = h
+			if endpoint != "" {
+				so.BaseEndpoint = aws.String(endpoint)
+			}
+			so.UsePathStyle = pathStyle
+			// Ranged reads carry no checksum to validate; this is expected.
+			so.DisableLogOutputChecksumValidationSkipped = true
+		})
+	}
+	return clients{data: client(dataHTTP), meta: client(metaHTTP)}, nil
 }
 
 // sdkLogger passes the AWS SDK's log lines to the plugin's logger.

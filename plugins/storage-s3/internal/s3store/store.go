@@ -10,8 +10,6 @@ import (
 	"strings"
 	"sync"
 
-	"github.com/aws/aws-sdk-go-v2/service/s3"
-
 	"github.com/mmbuild/mmbuild/sdk/plugin"
 	"github.com/mmbuild/mmbuild/sdk/progress"
 	"github.com/mmbuild/mmbuild/sdk/storage"
@@ -22,8 +20,13 @@ import (
 type Store struct {
 	opts options
 
-	mu     sync.Mutex
-	client *s3.Client
+	mu      sync.Mutex
+	clients *clients
+
+	// meta holds one token per metadata request allowed in flight, across
+	// all calls: a batch of Stats from the core, however many at once,
+	// keeps to the connections the metadata pool holds.
+	meta chan struct{}
 
 	// slots holds one copy buffer per request allowed to move data at once:
 	// whatever the number of calls, files and parts, memory for data stays
@@ -46,7 +49,7 @@ func New(opts ...Option) (*Store, error) {
 			return nil, err
 		}
 	}
-	s := &Store{opts: o, slots: make(chan []byte, o.concurrency)}
+	s := &Store{opts: o, slots: make(chan []byte, o.concurrency), meta: make(chan struct{}, metaConcurrency)}
 	for range o.concurrency {
 		s.slots <- nil // allocated on first use
 	}
@@ -79,18 +82,30 @@ func checkOptions(opts map[string]string) error {
 		strings.Join(keys, ", "))
 }
 
-// s3Client returns the shared client, building it on first use.
-func (s *Store) s3Client(ctx context.Context) (*s3.Client, error) {
+// s3Clients returns the shared clients, building them on first use.
+func (s *Store) s3Clients(ctx context.Context) (*clients, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.client == nil {
-		c, err := newClient(ctx, &s.opts)
+	if s.clients == nil {
+		c, err := newClients(ctx, &s.opts)
 		if err != nil {
 			return nil, err
 		}
-		s.client = c
+		s.clients = &c
 	}
-	return s.client, nil
+	return s.clients, nil
+}
+
+// resolve finds what loc names over the metadata client, as one of at
+// most metaConcurrency metadata requests in flight.
+func (s *Store) resolve(ctx context.Context, c *clients, loc location) (*target, error) {
+	select {
+	case s.meta <- struct{}{}:
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+	defer func() { <-s.meta }()
+	return resolve(ctx, c.meta, loc)
 }
 
 // acquire waits for a transfer slot and returns its buffer.
@@ -108,8 +123,8 @@ func (s *Store) acquire(ctx context.Context) ([]byte, error) {
 
 func (s *Store) release(buf []byte) { s.slots <- buf }
 
-// begin checks a request's options and URL and returns the client.
-func (s *Store) begin(ctx context.Context, rawURL string, opts map[string]string) (*s3.Client, location, error) {
+// begin checks a request's options and URL and returns the clients.
+func (s *Store) begin(ctx context.Context, rawURL string, opts map[string]string) (*clients, location, error) {
 	if err := checkOptions(opts); err != nil {
 		return nil, location{}, err
 	}
@@ -120,7 +135,7 @@ func (s *Store) begin(ctx context.Context, rawURL string, opts map[string]string
 	if err := ctx.Err(); err != nil {
 		return nil, location{}, err
 	}
-	c, err := s.s3Client(ctx)
+	c, err := s.s3Clients(ctx)
 	if err != nil {
 		return nil, location{}, err
 	}
@@ -134,7 +149,7 @@ func (s *Store) Stat(ctx context.Context, req *storage.StatRequest) (*storage.St
 	if err != nil {
 		return nil, err
 	}
-	t, err := resolve(ctx, c, loc)
+	t, err := s.resolve(ctx, c, loc)
 	if err != nil {
 		return nil, err
 	}
@@ -177,15 +192,15 @@ func (s *Store) get(ctx context.Context, req *storage.GetRequest) (*storage.GetR
 	if err != nil {
 		return nil, err
 	}
-	t, err := resolve(ctx, c, loc)
+	t, err := s.resolve(ctx, c, loc)
 	if err != nil {
 		return nil, err
 	}
 	if t.dir {
-		return s.getTree(ctx, c, loc, t, req)
+		return s.getTree(ctx, c.data, loc, t, req)
 	}
 	p := progress.NewMeter(req.Report, t.object.size)
-	if err := s.getFile(ctx, c, loc.bucket, t.object, req.DestPath, p); err != nil {
+	if err := s.getFile(ctx, c.data, loc.bucket, t.object, req.DestPath, p); err != nil {
 		return nil, err
 	}
 	plugin.Logger().Debug("get", "url", loc.url, "bytes", t.object.size)
@@ -204,9 +219,9 @@ func (s *Store) Put(ctx context.Context, req *storage.PutRequest) (*storage.PutR
 	}
 	switch {
 	case fi.IsDir():
-		return s.putTree(ctx, c, loc, req)
+		return s.putTree(ctx, c.data, loc, req)
 	case fi.Mode().IsRegular():
-		return s.putFile(ctx, c, loc, req)
+		return s.putFile(ctx, c.data, loc, req)
 	default:
 		return nil, fmt.Errorf("reading source %s: %v is neither a file nor a directory: %w", req.SourcePath, fi.Mode().Type(), storage.ErrUnsafePath)
 	}
