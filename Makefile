@@ -158,6 +158,9 @@ bench: build
 # it runs in a session of its own (setsid, where there is one), ended as a
 # process group (go build ignores SIGINT in a background job).
 DEMO_FIRST := local:make local:file
+# make itself, expanded here: a recipe line naming $(MAKE) runs even under
+# make -n, and the demo's one line would then run the whole demo.
+DEMO_MAKE  := $(MAKE) --no-print-directory
 SETSID     := $(shell command -v setsid 2>/dev/null)
 DEMO_RUN   := cd examples/hello && export PATH=$(BINDIR):$$PATH && mmbuild plugins lock && mmbuild run
 demo:
@@ -167,11 +170,11 @@ demo:
 	echo "go build plugins/sbom-syft (GOWORK=off, niced, in the background: $$log)"; \
 	(cd plugins/sbom-syft && GOWORK=off CGO_ENABLED=$(BUILD_CGO) exec $(SETSID) nice -n 19 $(GO) build $(GOFLAGS_BUILD) -ldflags '$(LDFLAGS)' -o $(CURDIR)/bin/mmbuild-plugin-sbom-syft .) >$$log 2>&1 & bg=$$!; \
 	trap '[ -z "$$bg" ] || kill -TERM -$$bg 2>/dev/null || kill -TERM $$bg 2>/dev/null || :' EXIT; trap 'exit 130' INT TERM HUP; \
-	$(MAKE) --no-print-directory build PLUGINS='$(DEMO_FIRST)'; \
+	$(DEMO_MAKE) build PLUGINS='$(DEMO_FIRST)'; \
 	for f in bin/mmbuild $(patsubst %,bin/mmbuild-plugin-%,$(foreach p,$(DEMO_FIRST),$(lastword $(subst :, ,$(p))))); do install -m 0755 $$f $(BINDIR)/; done; \
 	echo "== the example's build, with the core and the local plugin (the SBOM cataloger compiles in the background)"; \
 	($(DEMO_RUN)); \
-	$(MAKE) --no-print-directory build PLUGINS='$(filter-out $(DEMO_FIRST) sbom-syft:%,$(PLUGINS))'; \
+	$(DEMO_MAKE) build PLUGINS='$(filter-out $(DEMO_FIRST) sbom-syft:%,$(PLUGINS))'; \
 	echo "== waiting for the SBOM cataloger (go build plugins/sbom-syft)"; \
 	if ! wait $$bg; then bg=; cat $$log; echo "go build plugins/sbom-syft failed (log above, in $$log)"; exit 1; fi; bg=; \
 	$(INSTALL_BIN); \
