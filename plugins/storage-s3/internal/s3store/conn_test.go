@@ -40,8 +40,12 @@ func TestStatsReuseConnections(t *testing.T) {
 		})
 	}
 	wg.Wait()
-	if n := opened.Load(); n > metaConcurrency {
-		t.Errorf("%d Stats opened %d connections, want at most %d (one per metadata request in flight)", callers*rounds, n, metaConcurrency)
+	// One connection per metadata request in flight, with slack: Go's
+	// transport may dial for a request while another is handing its
+	// connection back (CI once saw 9). Without the pool's reuse it is one
+	// per Stat (256); without the cap, ~33.
+	if limit := 2 * metaConcurrency; opened.Load() > int64(limit) {
+		t.Errorf("%d Stats opened %d connections, want at most %d (about one per metadata request in flight)", callers*rounds, opened.Load(), limit)
 	}
 }
 
