@@ -18,6 +18,7 @@ import (
 // keylessly; the bundle verifies for the job's identity. A keyless input
 // other than true or false stops the step before mmbuild runs.
 func TestGitHubActionKeyless(t *testing.T) {
+	t.Parallel()
 	s := testservers.StartSigstore(t)
 	in := testenv.NewInstall(t)
 	dir := testenv.Example(t, "hello")

@@ -73,6 +73,7 @@ func ghStep(t *testing.T, dir string, env []string, script ...string) string {
 // summary whose signature verifies with the committed public key; the
 // server build, handed webapp's outputs as the next job is, builds on them.
 func TestGitHubActionSteps(t *testing.T) {
+	t.Parallel()
 	in := testenv.NewInstall(t)
 	release, pin := ciRelease(t, in)
 	action := filepath.Join(testenv.Root(), "ci", "github")

@@ -34,6 +34,7 @@ func attestProject(t *testing.T) string {
 // statement says what mmbuild did not control (its own build type, every
 // completeness flag false, no environment, no times).
 func TestAttestVerifiedByMmbuildAndCosign3(t *testing.T) {
+	t.Parallel()
 	in := testenv.NewInstall(t)
 	dir := attestProject(t)
 	key, pub := signingKey(t, in, dir)

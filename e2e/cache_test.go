@@ -39,6 +39,7 @@ provenance: out/
 }
 
 func TestBuildCache(t *testing.T) {
+	t.Parallel()
 	in := testenv.NewInstall(t)
 	dir := cacheProject(t, in)
 	ran := func() int { return engineLines(t, filepath.Join(dir, "builder-ran")) }

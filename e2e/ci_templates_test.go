@@ -52,6 +52,7 @@ func TestCITemplatesInstallScript(t *testing.T) {
 // binary the sha256 SHA256SUMS gives it; an installed binary that matches
 // is kept.
 func TestInstallScript(t *testing.T) {
+	t.Parallel()
 	in := testenv.NewInstall(t)
 	release, pin := ciRelease(t, in)
 	web := testservers.NewHTTPServer(t, release)

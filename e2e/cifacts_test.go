@@ -30,6 +30,7 @@ var platformEnv = map[string][]string{
 // runner), and the typed facts in buildConfig (v0.2) or internalParameters
 // (v1). A policy can require a platform, a project and a protected ref.
 func TestCIFactsInProvenance(t *testing.T) {
+	t.Parallel()
 	in := testenv.NewInstall(t)
 	dir := lockedProject(t, in, "")
 	engineMustRun(t, in, dir, "keys", "generate", "--out", filepath.Join(dir, "ci"))

@@ -18,6 +18,7 @@ const engineMakefile = `all:
 // A config error is one line naming file:line:col and what is wrong, from
 // validate and from run alike; run writes nothing and runs nothing.
 func TestConfigErrorsHavePositions(t *testing.T) {
+	t.Parallel()
 	in := testenv.NewInstall(t)
 	tests := []struct {
 		name   string
@@ -115,6 +116,7 @@ provenance: out/
 // config is loaded: validate refuses them, and run refuses them before the
 // builder runs, not after.
 func TestConfigPathsCheckedBeforeBuild(t *testing.T) {
+	t.Parallel()
 	in := testenv.NewInstall(t)
 	tests := []struct {
 		name, from, to, pos string

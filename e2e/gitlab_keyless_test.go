@@ -16,6 +16,7 @@ import (
 // over as a CI/CD variable). The bundle the job leaves verifies for the
 // token's identity, and the token is in no job log nor output.
 func TestGitLabTemplateKeyless(t *testing.T) {
+	t.Parallel()
 	gcl := testservers.GitLabCILocal(t)
 	testservers.Tool(t, "rsync")
 	s := testservers.StartSigstore(t)

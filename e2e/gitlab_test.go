@@ -46,6 +46,7 @@ func ciRelease(t *testing.T, in *testenv.Install) (dir, pin string) {
 // job's dotenv report and accepts its material only under the webapp job's
 // signed attestation, checked with the committed public key.
 func TestGitLabTemplatePipeline(t *testing.T) {
+	t.Parallel()
 	gcl := testservers.GitLabCILocal(t)
 	testservers.Tool(t, "rsync") // gitlab-ci-local copies each job's repository with it
 	in := testenv.NewInstall(t)

@@ -14,6 +14,7 @@ import (
 // there, which carries the certificate), another identity marks it failed
 // on its signature, and no identity leaves it unverified.
 func TestGraphKeylessByIdentity(t *testing.T) {
+	t.Parallel()
 	s := testservers.StartSigstore(t)
 	in := testenv.NewInstall(t)
 	dir := keylessHello(t)

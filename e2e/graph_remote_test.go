@@ -16,6 +16,7 @@ import (
 // tarball, each read from the provenance.intoto.jsonl published at its
 // staging URL. A staging URL that holds no build fails in one line.
 func TestGraphFromStagingURLs(t *testing.T) {
+	t.Parallel()
 	for _, store := range []string{"file", "s3"} {
 		t.Run(store, func(t *testing.T) {
 			in := testenv.NewInstall(t)

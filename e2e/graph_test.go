@@ -29,6 +29,7 @@ type graphModel struct {
 // Chromium (every node's label in the DOM after rendering, a screenshot
 // kept as the test's artifact), and the Mermaid rendered by the Mermaid CLI.
 func TestGraphPipelineExample(t *testing.T) {
+	t.Parallel()
 	chromium := testservers.Tool(t, "chromium")
 	mmdc := testservers.Tool(t, "mmdc")
 	in := testenv.NewInstall(t)

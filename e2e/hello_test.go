@@ -19,6 +19,7 @@ import (
 // The README's example, end to end: lock, run, and check the attestation
 // with in-toto-golang's own types against sha256sum of the artifact.
 func TestHelloEndToEnd(t *testing.T) {
+	t.Parallel()
 	in := testenv.NewInstall(t)
 	dir := testenv.Example(t, "hello")
 	in.MustRun(dir, "plugins", "lock")
@@ -124,6 +125,7 @@ func mustRead(t *testing.T, p string) []byte {
 // cataloger is installed and locked, the same build again (--force) lists
 // the files inside the tarball, with syft among the tools.
 func TestHelloBeforeCataloger(t *testing.T) {
+	t.Parallel()
 	in := testenv.NewInstall(t)
 	dir := testenv.Example(t, "hello")
 	aside := t.TempDir()

@@ -47,6 +47,7 @@ func TestImageLayoutExample(t *testing.T) {
 // A layout that is not one, or holds two images, is refused with one line
 // at its position before anything is signed or pushed.
 func TestImageLayoutBadInput(t *testing.T) {
+	t.Parallel()
 	reg := testservers.StartRegistry(t)
 	in := imageInstall(t, reg.Host)
 	for _, tc := range []struct{ name, mangle, want string }{

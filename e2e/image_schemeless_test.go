@@ -14,6 +14,7 @@ import (
 // names no scheme. The image becomes a subject by its manifest digest and
 // gets the attestation attached, as with oci://.
 func TestImageWithoutScheme(t *testing.T) {
+	t.Parallel()
 	reg := testservers.StartRegistry(t)
 	in := imageInstall(t, reg.Host)
 	digest := reg.PushImage(t, "plain/app", "v1", map[string]string{"app.txt": "the image\n"})

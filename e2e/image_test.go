@@ -133,6 +133,7 @@ func manifestDigest(t *testing.T, host, repo, tag string) string {
 // the consumer build takes the image by digest as a material; after the
 // tag is moved to another image, cosign refuses it.
 func TestImageExample(t *testing.T) {
+	t.Parallel()
 	cosign := testservers.Tool(t, "cosign")
 	reg := testservers.StartRegistry(t)
 	in := imageInstall(t, reg.Host)
@@ -300,6 +301,7 @@ func (p *faultProxy) set(mode string, move func()) {
 // mmbuild attached the attestation, credentials in the reference,
 // no signing key.
 func TestImageBadInput(t *testing.T) {
+	t.Parallel()
 	reg := testservers.StartRegistry(t)
 	proxy := startFaultProxy(t, reg)
 	in := imageInstall(t, reg.Host)

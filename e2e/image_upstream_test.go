@@ -20,6 +20,7 @@ import (
 // refused with one line before anything is built; attached without keys is
 // refused at its position.
 func TestImageAttachedUpstream(t *testing.T) {
+	t.Parallel()
 	cosign := testservers.Tool(t, "cosign")
 	reg := testservers.StartRegistry(t)
 	in := imageInstall(t, reg.Host)

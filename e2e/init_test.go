@@ -21,6 +21,7 @@ clean:
 // runs as it is, the plugins are pinned, the next commands are printed, and
 // an existing config is kept unless --force.
 func TestInit(t *testing.T) {
+	t.Parallel()
 	in := testenv.NewInstall(t)
 	dir := engineProject(t, map[string]string{"Makefile": initMakefile})
 	r := engineMustRun(t, in, dir, "init")

@@ -18,6 +18,7 @@ import (
 // key replays it and signs the verdict (a VSA) with its own key, which
 // mmbuild verify then checks.
 func TestSLSAv1BundleCosign3AndReplayVSA(t *testing.T) {
+	t.Parallel()
 	in := testenv.NewInstall(t)
 	dir := testenv.Example(t, "hello")
 	cfg := filepath.Join(dir, "mmbuild.yaml")

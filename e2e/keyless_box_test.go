@@ -16,6 +16,7 @@ import (
 // environment and the file are readable, which shows the test can fail. A
 // config that hands the build a token variable by env: is refused.
 func TestKeylessTokenHiddenFromTheBuild(t *testing.T) {
+	t.Parallel()
 	s := testservers.StartSigstore(t)
 	for _, tc := range []struct {
 		mode    string

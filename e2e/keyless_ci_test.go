@@ -18,6 +18,7 @@ import (
 // token taken from another job), the certificate verifies for its own
 // identity but ci-identity fails in one line naming the field.
 func TestKeylessCIIdentity(t *testing.T) {
+	t.Parallel()
 	s := testservers.StartSigstore(t)
 	in := testenv.NewInstall(t)
 	github := []string{

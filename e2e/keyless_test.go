@@ -24,6 +24,7 @@ const keylessWho = "builder@example.com"
 // keylessly against the same stack, and refuses such a bundle whose log
 // entry is another artifact's.
 func TestKeylessSignedHello(t *testing.T) {
+	t.Parallel()
 	s := testservers.StartSigstore(t)
 	in := testenv.NewInstall(t)
 	dir := testenv.Example(t, "hello")

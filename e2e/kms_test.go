@@ -16,6 +16,7 @@ import (
 // that does not exist or may not sign (config or --sign-key) fails the run
 // in one line before the build, and nothing is published.
 func TestKMSSignedHello(t *testing.T) {
+	t.Parallel()
 	kms := testservers.StartLocalKMS(t)
 	in := testenv.NewInstall(t)
 	in.Env = append(in.Env, kms.Env...)

@@ -72,6 +72,7 @@ func legacyProject(t *testing.T, in *testenv.Install, config string) string {
 }
 
 func TestLegacyMatterbuildYAML(t *testing.T) {
+	t.Parallel()
 	in := testenv.NewInstall(t)
 	in.Env = append(in.Env,
 		"MMBUILD_E2E_LEGACY_TOKEN="+legacyToken,

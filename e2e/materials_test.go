@@ -82,6 +82,7 @@ provenance: out/
 }
 
 func TestMaterialsDigestsAndFolders(t *testing.T) {
+	t.Parallel()
 	in := testenv.NewInstall(t)
 	goodSHA512 := sha512Hex([]byte("alpha\n"))
 	dir := materialsProject(t, in, goodSHA512, "")

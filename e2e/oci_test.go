@@ -32,6 +32,7 @@ func ociProject(t *testing.T, host, user, makefile, body string) string {
 // first finds its cached build there. The registry needs an account, which
 // only the credentials: entry gives.
 func TestOCIImageMaterialAndDestination(t *testing.T) {
+	t.Parallel()
 	in := testenv.NewInstall(t)
 	reg := testservers.StartRegistry(t, testservers.WithRegistryAuth())
 	digest := reg.PushImage(t, "base/image", "v1", map[string]string{"etc/base.txt": "base layer\n"})

@@ -40,6 +40,7 @@ func wantBuildEnv(rep engineReport) string {
 }
 
 func TestOutputs(t *testing.T) {
+	t.Parallel()
 	in := testenv.NewInstall(t)
 
 	t.Run("build.env", func(t *testing.T) {

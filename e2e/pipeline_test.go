@@ -34,6 +34,7 @@ func pipelineExample(t *testing.T, in *testenv.Install) string {
 // build's published artifact through the hand-off variables, and its
 // attestation records it with the digest the core computed.
 func TestPipelineExample(t *testing.T) {
+	t.Parallel()
 	in := testenv.NewInstall(t)
 	dir := pipelineExample(t, in)
 	r := engineMustRun(t, in, dir, "pipeline", "run", "pipeline.yaml", "--json")

@@ -55,6 +55,7 @@ func TestTamperedPluginRefused(t *testing.T) {
 }
 
 func TestPluginFailuresAreOneLine(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name  string
 		setup func(t *testing.T, in *testenv.Install, dir string) []string // returns extra args

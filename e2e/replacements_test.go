@@ -85,6 +85,7 @@ provenance: out/
 // A refused replacement stops the run before the builder, and leaves every
 // file as it was: also those an earlier replacement would have changed.
 func TestReplacementErrors(t *testing.T) {
+	t.Parallel()
 	in := testenv.NewInstall(t)
 	tests := []struct {
 		name  string

@@ -20,6 +20,7 @@ import (
 // attestation whose recorded invocation differs from the config at the
 // recorded commit is refused before anything runs.
 func TestReplayRecordedValuesAreData(t *testing.T) {
+	t.Parallel()
 	in := testenv.NewInstall(t)
 	// Every make run leaves a line here: what ran, outside any workspace.
 	runs := filepath.Join(t.TempDir(), "runs.log")

@@ -14,6 +14,7 @@ import (
 // the installed ones by name and sha256. A recorded plugin that is not
 // installed, or installed as another build, is named in the error.
 func TestReplayWithoutALockUsesTheRecordedPlugins(t *testing.T) {
+	t.Parallel()
 	in := testenv.NewInstall(t)
 	dir, key, pub := trustHello(t, in)
 	engineMustRun(t, in, dir, "run", "--sign-key", key)

@@ -13,6 +13,7 @@ import (
 // it is set (or to --summary FILE): artifacts and materials with digests,
 // the staging URL, the signature and its check with the signing key.
 func TestRunWritesJobSummary(t *testing.T) {
+	t.Parallel()
 	in := testenv.NewInstall(t)
 	dir, key, _ := trustHello(t, in)
 	gh := filepath.Join(t.TempDir(), "step-summary.md")

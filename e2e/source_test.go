@@ -14,6 +14,7 @@ import (
 // source: at a commit builds exactly that commit's tree, natively cloned,
 // over file:// and over smart HTTP; the commit is recorded.
 func TestGitSourceAtCommit(t *testing.T) {
+	t.Parallel()
 	root := t.TempDir()
 	repo := testservers.NewGitRepoAt(t, root, "app.git", map[string]string{
 		"Makefile":    "all:\n\t@mkdir -p dist\n\tcp version.txt dist/version.txt\n",
@@ -57,6 +58,7 @@ func TestGitSourceAtCommit(t *testing.T) {
 }
 
 func TestPluginsInstall(t *testing.T) {
+	t.Parallel()
 	in := testenv.NewInstall(t)
 	dir := t.TempDir()
 	src := filepath.Join(in.BinDir, "mmbuild-plugin-file")

@@ -15,6 +15,7 @@ import (
 // the core: the lock records what it serves, its schema says which option
 // takes a credential.
 func TestThirdPartyPluginGetsOptionsAndCredentials(t *testing.T) {
+	t.Parallel()
 	in := testenv.NewInstall(t)
 	in.ThirdPartyPlugin()
 	const token = "cas-token-7f3a9c"

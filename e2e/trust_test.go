@@ -27,6 +27,7 @@ func trustHello(t *testing.T, in *testenv.Install) (dir, key, pub string) {
 }
 
 func TestReplayReproducible(t *testing.T) {
+	t.Parallel()
 	in := testenv.NewInstall(t)
 	dir, key, pub := trustHello(t, in)
 	engineMustRun(t, in, dir, "run", "--sign-key", key)
@@ -77,6 +78,7 @@ func TestReplayNotReproducible(t *testing.T) {
 // A tampered attestation chooses what runs: replay must refuse it before
 // running anything.
 func TestReplayRefusesTamperedAttestation(t *testing.T) {
+	t.Parallel()
 	in := testenv.NewInstall(t)
 	dir, key, pub := trustHello(t, in)
 	engineMustRun(t, in, dir, "run", "--sign-key", key)
@@ -169,6 +171,7 @@ func TestUpstreamUnsignedStopsBuild(t *testing.T) {
 }
 
 func TestSBOMRoundTrip(t *testing.T) {
+	t.Parallel()
 	in := testenv.NewInstall(t)
 	dir, key, _ := trustHello(t, in)
 	engineMustRun(t, in, dir, "run", "--sbom", "--sign-key", key)
