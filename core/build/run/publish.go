@@ -93,23 +93,19 @@ type upload struct {
 // first failure cancels the rest; what was put stays, as an incomplete
 // build (no statement) that no cache takes.
 func putAll(ctx context.Context, store *remote.Store, files []upload) error {
-	if len(files) == 1 { // the common case: the error names the file
-		f := files[0]
-		if err := store.PutMany(ctx, []remote.PutItem{putItem(f)}); err != nil {
-			return fmt.Errorf("%s: %w", f.what, err)
-		}
-		return nil
-	}
 	items := make([]remote.PutItem, len(files))
 	for i, f := range files {
 		items[i] = putItem(f)
 	}
 	if err := store.PutMany(ctx, items); err != nil {
 		// The batch names the item that failed (a plugin built with an
-		// older SDK may not): say what it was.
+		// older SDK may not, unless it is alone): say what it was.
 		var ie *storage.ItemError
-		if errors.As(err, &ie) && ie.Index >= 0 && ie.Index < len(files) {
+		switch {
+		case errors.As(err, &ie) && ie.Index >= 0 && ie.Index < len(files):
 			return fmt.Errorf("%s: %w", files[ie.Index].what, err)
+		case len(files) == 1:
+			return fmt.Errorf("%s: %w", files[0].what, err)
 		}
 		return fmt.Errorf("publishing %d files: %w", len(files), err)
 	}
