@@ -312,7 +312,7 @@ func indexLoader(t tools, store *remote.Store, cfg *config.Config, stagingURL st
 		u := remote.Join(stagingURL, storeindex.Name)
 		dest, err := t.ws.StagingPath(storeindex.Name)
 		if err == nil {
-			_, err = store.Get(ctx, u, dest, remote.Quiet(), remote.WithOptions(cfg.Artifacts.Options))
+			_, err = store.Get(ctx, u, dest, remote.Quiet(), remote.WithOptions(cfg.Artifacts.Options), remote.WithMaxBytes(storeindex.MaxSize))
 		}
 		var ix *storeindex.Index
 		if err == nil {
