@@ -128,12 +128,17 @@ func run(ctx context.Context, cfg *config.Config, o *options, red *redact.Redact
 	if err != nil {
 		return nil, err
 	}
-	pending := startPlugins(ctx, t, o.host, p, spec) // concurrently with the local set-up
+	tree, err := workTree(t, cfg, p.workDir)
+	if err != nil {
+		return nil, err
+	}
+	late := expectHandler(cfg, p, o.host, spec, tree)
+	pending := startPlugins(ctx, t, o.host, p, spec, late) // concurrently with the local set-up
 	ps, err := pending.wait(cfg, p)
 	if err != nil {
 		return nil, err
 	}
-	in, err := prepare(ctx, t, cfg, ps, p)
+	in, err := prepare(ctx, t, cfg, ps, p, tree)
 	if err != nil {
 		return nil, err
 	}
