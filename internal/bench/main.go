@@ -166,7 +166,30 @@ func setup(dir, mmbuild, witness string) ([]string, []benchCase, error) {
 	cases = append(cases,
 		benchCase{"mmbuild plugins list", empty, []string{mmbuild, "plugins", "list"}},
 		benchCase{"mmbuild version", empty, []string{mmbuild, "version"}})
-	return env, cases, nil
+	return env, append(cases, floorCases(filepath.Dir(mmbuild), empty)...), nil
+}
+
+// The box's floor: what the processes a boxed run starts beyond an
+// unboxed one cost at the least on this machine, in the same rounds. An
+// unboxed run serves make and file:// from one process of the local
+// bundle; a boxed one must start the handler again, inside bubblewrap.
+const (
+	floorTrue   = "floor: a process (/bin/true)"
+	floorBwrap  = "floor: bubblewrap around /bin/true (the box's namespaces)"
+	floorPlugin = "floor: a cold Go plugin (mmbuild-plugin-make describe)"
+)
+
+func floorCases(bin, dir string) []benchCase {
+	cases := []benchCase{
+		{floorTrue, dir, []string{"/bin/true"}},
+		{floorPlugin, dir, []string{filepath.Join(bin, "mmbuild-plugin-make"), "describe"}},
+	}
+	if bwrap, err := exec.LookPath("bwrap"); err == nil {
+		cases = append(cases, benchCase{floorBwrap, dir, []string{bwrap, "--unshare-pid", "--unshare-ipc", "--unshare-uts", "--unshare-cgroup-try",
+			"--die-with-parent", "--new-session", "--ro-bind", "/usr", "/usr", "--symlink", "usr/bin", "/bin", "--symlink", "usr/lib", "/lib",
+			"--symlink", "usr/lib64", "/lib64", "--ro-bind", "/etc", "/etc", "--dev", "/dev", "--proc", "/proc", "--tmpfs", "/tmp", "/bin/true"}})
+	}
+	return cases
 }
 
 // offCase is the signed build run with --isolation off.
@@ -179,8 +202,9 @@ const offCase = "mmbuild run (the same, signed, --isolation off)"
 func report(cases []benchCase, times, cpu [][]time.Duration, n int) {
 	fmt.Printf("mmbuild fixed cost, median of %d interleaved runs (2 warm-up rounds dropped)\n", n)
 	fmt.Printf("%-58s %10s %10s %12s %10s %12s\n", "command", "median", "p90", "overhead", "cpu", "cpu overhead")
-	overhead, cpuOverhead := map[string]time.Duration{}, map[string]time.Duration{}
+	overhead, cpuOverhead, medians := map[string]time.Duration{}, map[string]time.Duration{}, map[string]time.Duration{}
 	for c, tc := range cases {
+		medians[tc.name] = median(times[c])
 		overhead[tc.name] = pairedOverhead(times[c], times[0])
 		cpuOverhead[tc.name] = pairedOverhead(cpu[c], cpu[0])
 		fmt.Printf("%-58s %8.1fms %8.1fms %+10.1fms %8.1fms %+10.1fms\n", tc.name, ms(median(times[c])), ms(percentile(times[c], 0.9)),
@@ -198,6 +222,10 @@ func report(cases []benchCase, times, cpu [][]time.Duration, n int) {
 					ms(pairedOverhead(times[s], times[c])), ms(pairedOverhead(cpu[s], cpu[c])))
 			}
 		}
+	}
+	if t, ok := medians[floorTrue]; ok {
+		fmt.Printf("isolation's floor here: a process starts in %.1f ms, a cold Go plugin in %.1f ms, bubblewrap around a process in %.1f ms (medians)\n",
+			ms(t), ms(medians[floorPlugin]), ms(medians[floorBwrap]))
 	}
 	if w, ok := overhead["witness run (signed ed25519)"]; ok && w > 0 {
 		fmt.Printf("signed build: mmbuild's overhead over bare make is %.2fx witness's (%.1f ms vs %.1f ms)\n", float64(m)/float64(w), ms(m), ms(w))

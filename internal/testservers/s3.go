@@ -122,6 +122,19 @@ func (s *S3Server) CreateBucket(t testing.TB, name string) {
 	}
 }
 
+// PutObject writes an object through the S3 API (a signed PutObject, no
+// checksum), as another client of the bucket would.
+func (s *S3Server) PutObject(t testing.TB, bucket, key string, data []byte) {
+	t.Helper()
+	code, body, err := s.do(http.MethodPut, "/"+bucket+"/"+key, data, s.SecretKey)
+	if err != nil {
+		t.Fatalf("testservers: putting %s/%s: %v", bucket, key, err)
+	}
+	if code != http.StatusOK {
+		t.Fatalf("testservers: putting %s/%s: HTTP %d: %s", bucket, key, code, body)
+	}
+}
+
 // do sends a request signed with the root access key and secret (none when
 // secret is empty) and returns the status and body.
 func (s *S3Server) do(method, path string, body []byte, secret string) (int, string, error) {

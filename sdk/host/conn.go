@@ -147,6 +147,7 @@ var (
 	_ storage.Attacher       = storageClient{}
 	_ storage.AttachedReader = storageClient{}
 	_ storage.Batcher        = storageClient{}
+	_ storage.Lister         = storageClient{}
 )
 
 func (s storageClient) Stat(ctx context.Context, req *storage.StatRequest) (*storage.StatResponse, error) {
@@ -158,7 +159,7 @@ func (s storageClient) Stat(ctx context.Context, req *storage.StatRequest) (*sto
 }
 
 func statFromPB(r *pb.StatResponse) *storage.StatResponse {
-	out := &storage.StatResponse{IsDir: r.IsDir, Size: r.Size, Digest: r.Digest, ContentDigest: r.ContentDigest}
+	out := &storage.StatResponse{IsDir: r.IsDir, Size: r.Size, Digest: r.Digest, ContentDigest: r.ContentDigest, Version: r.Version}
 	if r.ModTimeUnixNano != 0 {
 		out.ModTime = time.Unix(0, r.ModTimeUnixNano)
 	}
@@ -219,6 +220,20 @@ func (s storageClient) Attach(ctx context.Context, req *storage.AttachRequest) (
 		return nil, wire.FromStatus(err)
 	}
 	return &storage.AttachResponse{Locations: r.Locations}, nil
+}
+
+// List asks the plugin for a page of a folder's files. A plugin without
+// storage.CapabilityList answers errors.ErrUnsupported.
+func (s storageClient) List(ctx context.Context, req *storage.ListRequest) (*storage.ListResponse, error) {
+	r, err := s.c.List(ctx, &pb.ListRequest{Url: req.URL, Options: req.Options, StartAfter: req.StartAfter})
+	if err != nil {
+		return nil, wire.FromStatus(err)
+	}
+	out := &storage.ListResponse{Truncated: r.Truncated, Entries: make([]storage.ListEntry, len(r.Entries))}
+	for i, e := range r.Entries {
+		out.Entries[i] = storage.ListEntry{Name: e.Name, Size: e.Size, Version: e.Version}
+	}
+	return out, nil
 }
 
 // Attached asks the plugin for the files attached to a subject. A plugin

@@ -18,6 +18,7 @@ var interfaceCapabilities = []struct {
 }{
 	{storage.CapabilityAttach, "storage.Attacher", func(c any) bool { _, ok := c.(storage.Attacher); return ok }},
 	{storage.CapabilityAttached, "storage.AttachedReader", func(c any) bool { _, ok := c.(storage.AttachedReader); return ok }},
+	{storage.CapabilityList, "storage.Lister", func(c any) bool { _, ok := c.(storage.Lister); return ok }},
 }
 
 // capabilities returns what component announces: its own list

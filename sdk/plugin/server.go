@@ -164,7 +164,7 @@ func (s *storageServer) Stat(ctx context.Context, req *pb.StatRequest) (*pb.Stat
 }
 
 func statToPB(resp *storage.StatResponse) *pb.StatResponse {
-	out := &pb.StatResponse{IsDir: resp.IsDir, Size: resp.Size, Digest: resp.Digest, ContentDigest: resp.ContentDigest}
+	out := &pb.StatResponse{IsDir: resp.IsDir, Size: resp.Size, Digest: resp.Digest, ContentDigest: resp.ContentDigest, Version: resp.Version}
 	if !resp.ModTime.IsZero() {
 		out.ModTimeUnixNano = resp.ModTime.UnixNano()
 	}
@@ -209,6 +209,27 @@ func (s *storageServer) Attached(ctx context.Context, req *pb.AttachedRequest) (
 	out := &pb.AttachedResponse{}
 	for _, f := range resp.Files {
 		out.Files = append(out.Files, &pb.AttachedFile{Name: f.Name, MediaType: f.MediaType, Location: f.Location})
+	}
+	return out, nil
+}
+
+// List serves storage.Lister for a component that implements it.
+func (s *storageServer) List(ctx context.Context, req *pb.ListRequest) (*pb.ListResponse, error) {
+	st, err := s.pick(req.Url)
+	if err != nil {
+		return nil, wire.ToStatus(err)
+	}
+	l, ok := st.(storage.Lister)
+	if !ok {
+		return nil, wire.ToStatus(fmt.Errorf("%w: this plugin does not list folders (no %s)", errors.ErrUnsupported, storage.CapabilityList))
+	}
+	resp, err := l.List(ctx, &storage.ListRequest{URL: req.Url, Options: req.Options, StartAfter: req.StartAfter})
+	if err != nil {
+		return nil, wire.ToStatus(err)
+	}
+	out := &pb.ListResponse{Truncated: resp.Truncated, Entries: make([]*pb.ListEntry, len(resp.Entries))}
+	for i, e := range resp.Entries {
+		out.Entries[i] = &pb.ListEntry{Name: e.Name, Size: e.Size, Version: e.Version}
 	}
 	return out, nil
 }

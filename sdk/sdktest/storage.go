@@ -118,6 +118,12 @@ func WithRefusedCredential(opts map[string]string) StorageOption {
 //   - RefusedCredential (WithRefusedCredential only): see there.
 //   - Batch (a storage.Batcher that is not ReadOnly): PutBatch and
 //     StatBatch give what Put and Stat give, item by item.
+//   - List (a storage.Lister that does not answer errors.ErrUnsupported,
+//     unless WithFlatNames): the files directly in
+//     a folder, in name order, a page at a time (StartAfter), each with
+//     Stat's size and version; nothing from a sub-folder; an empty list for
+//     a folder that does not exist; unless ReadOnly, a file put again with
+//     other bytes has another version (when it has one).
 func Storage(t *testing.T, s storage.Storage, base string, opts ...StorageOption) {
 	t.Helper()
 	u, err := url.Parse(base)
@@ -149,6 +155,94 @@ func Storage(t *testing.T, s storage.Storage, base string, opts ...StorageOption
 	}
 	if _, ok := s.(storage.Batcher); ok && suite.seed == nil {
 		t.Run("Batch", suite.batch)
+	}
+	if suite.lists(t) {
+		t.Run("List", suite.list)
+	}
+}
+
+// lists reports whether the storage lists folders: it implements
+// storage.Lister (a host's client of a plugin always does) and does not
+// answer errors.ErrUnsupported (a plugin without storage.CapabilityList).
+// Flat names have no folders.
+func (s *storageSuite) lists(t *testing.T) bool {
+	l, ok := s.s.(storage.Lister)
+	if !ok || s.flat {
+		return false
+	}
+	_, err := l.List(t.Context(), &storage.ListRequest{URL: s.base + s.run, Options: s.options()})
+	return !errors.Is(err, errors.ErrUnsupported)
+}
+
+// list places three files in a folder and one in a sub-folder, and lists
+// the folder: all of it, then after its first file.
+func (s *storageSuite) list(t *testing.T) {
+	l := s.s.(storage.Lister)
+	dir := t.TempDir()
+	files := []testFile{{"a.bin", 10, 0o644}, {"b.bin", 2000, 0o644}, {"c.bin", 0, 0o644}}
+	for _, f := range files {
+		src, _ := writeFile(t, dir, f)
+		s.place(t, "folder/"+f.rel, src, transfer{int64(f.size), 1, false})
+	}
+	src, _ := writeFile(t, dir, testFile{"deeper.bin", 5, 0o644})
+	s.place(t, "folder/sub/deeper.bin", src, transfer{5, 1, false})
+	folder := s.url(t, "folder/")
+	listAll := func(after string) []storage.ListEntry {
+		t.Helper()
+		var all []storage.ListEntry
+		for range 10 {
+			resp, err := l.List(t.Context(), &storage.ListRequest{URL: folder, Options: s.options(), StartAfter: after})
+			if err != nil {
+				t.Fatalf("List %s after %q: %v", folder, after, err)
+			}
+			all = append(all, resp.Entries...)
+			if !resp.Truncated {
+				return all
+			}
+			if len(resp.Entries) == 0 {
+				t.Fatalf("List %s after %q: an empty page that says more follow", folder, after)
+			}
+			after = resp.Entries[len(resp.Entries)-1].Name
+		}
+		t.Fatalf("List %s: more than 10 pages of 3 files", folder)
+		return nil
+	}
+	got := listAll("")
+	if len(got) != len(files) {
+		t.Fatalf("List %s: %+v, want the %d files directly in it", folder, got, len(files))
+	}
+	for i, e := range got {
+		if e.Name != files[i].rel || e.Size != int64(files[i].size) {
+			t.Errorf("List %s: entry %d is %q of %d bytes, want %q of %d", folder, i, e.Name, e.Size, files[i].rel, files[i].size)
+		}
+		st, err := s.s.Stat(t.Context(), &storage.StatRequest{URL: folder + e.Name, Options: s.options()})
+		if err != nil {
+			t.Fatalf("Stat %s: %v", folder+e.Name, err)
+		}
+		if e.Version != st.Version {
+			t.Errorf("List %s: %s has version %q, Stat gives %q", folder, e.Name, e.Version, st.Version)
+		}
+	}
+	if after := listAll("a.bin"); len(after) != 2 || after[0].Name != "b.bin" {
+		t.Errorf("List %s after a.bin: %+v, want b.bin and c.bin", folder, after)
+	}
+	if none := listAll("c.bin"); len(none) != 0 {
+		t.Errorf("List %s after its last file: %+v, want nothing", folder, none)
+	}
+	missing := s.url(t, "no-such-folder/")
+	if resp, err := l.List(t.Context(), &storage.ListRequest{URL: missing, Options: s.options()}); err != nil || len(resp.Entries) != 0 || resp.Truncated {
+		t.Errorf("List %s (no such folder): %+v, %v; want an empty list", missing, resp, err)
+	}
+	if s.seed != nil || got[1].Version == "" {
+		return
+	}
+	src, _ = writeFile(t, t.TempDir(), testFile{"b.bin", 2000, 0o600})
+	if err := os.WriteFile(src, content("other bytes", 2000), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	s.place(t, "folder/b.bin", src, transfer{2000, 1, false})
+	if again := listAll(""); len(again) != len(files) || again[1].Version == got[1].Version {
+		t.Errorf("List %s: b.bin put again with other bytes keeps version %q", folder, got[1].Version)
 	}
 }
 

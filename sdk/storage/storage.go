@@ -70,6 +70,53 @@ type StatResponse struct {
 	// "sha256:<hex>", when the backend vouches for it without sending them;
 	// empty otherwise, and for a tree. See CapabilityContentDigest.
 	ContentDigest string
+	// Version names this version of the object: a token the backend
+	// changes whenever the object is written again, from the same request
+	// that gave ContentDigest (S3: its ETag and modification time). Empty
+	// when the backend has none. A Lister reports the same token.
+	Version string
+}
+
+// CapabilityList is announced by a backend whose component implements
+// Lister.
+const CapabilityList = "storage:list"
+
+// Lister is implemented by a backend that describes a folder's files in a
+// few requests (an S3 listing, 1,000 keys a page). It is optional: the SDK
+// answers errors.ErrUnsupported for a component without it, and Serve
+// announces CapabilityList for one with it. The core uses it on a cache
+// hit: an object whose listed version and size are those it recorded when
+// the backend vouched for its digest (Stat's ContentDigest and Version) is
+// the object it checked then, so it need not be asked again.
+type Lister interface {
+	// List describes the files directly in the folder URL names, not those
+	// in its sub-folders: at most a page of them, in ascending byte order
+	// of Name, starting after StartAfter. Truncated says more follow. A
+	// folder that does not exist is an empty response.
+	List(ctx context.Context, req *ListRequest) (*ListResponse, error)
+}
+
+// ListRequest asks for a page of the files in a folder.
+type ListRequest struct {
+	URL     string
+	Options map[string]string
+	// StartAfter is the Name the page starts after; "" for the first page.
+	StartAfter string
+}
+
+// ListResponse is a page of a folder's files.
+type ListResponse struct {
+	Entries   []ListEntry
+	Truncated bool
+}
+
+// ListEntry is one file of a folder.
+type ListEntry struct {
+	// Name is the file's name in the folder, one path segment.
+	Name string
+	Size int64
+	// Version is the one Stat reports for the file, or "".
+	Version string
 }
 
 // CapabilityContentDigest is announced by a backend whose Stat reports

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"sync"
 	"sync/atomic"
 	"testing"
 
@@ -32,6 +33,24 @@ func (c *countingStore) Put(ctx context.Context, req *storage.PutRequest) (*stor
 func (c *countingStore) Stat(ctx context.Context, req *storage.StatRequest) (*storage.StatResponse, error) {
 	c.stats.Add(1)
 	return c.Store.Stat(ctx, req)
+}
+
+// settlingStore is a file store whose calls a test can wait for.
+type settlingStore struct {
+	*filestore.Store
+	wg sync.WaitGroup
+}
+
+func (s *settlingStore) Put(ctx context.Context, req *storage.PutRequest) (*storage.PutResponse, error) {
+	s.wg.Add(1)
+	defer s.wg.Done()
+	return s.Store.Put(ctx, req)
+}
+
+func (s *settlingStore) PutBatch(ctx context.Context, req *storage.PutBatchRequest) (*storage.PutResponse, error) {
+	s.wg.Add(1)
+	defer s.wg.Done()
+	return s.Store.PutBatch(ctx, req)
 }
 
 // fileStoreOverWire is a Store of st served as the plugin "file" over gRPC,
@@ -110,8 +129,12 @@ func TestPutManyStatMany(t *testing.T) {
 func TestPutManyNamesTheFailedItem(t *testing.T) {
 	for _, batched := range []bool{true, false} {
 		t.Run(fmt.Sprintf("batched=%v", batched), func(t *testing.T) {
-			s := fileStoreOverWire(t, filestore.New(), batched)
 			dir := t.TempDir()
+			st := &settlingStore{Store: filestore.New()}
+			// Before the folder is removed: the puts the host gave up
+			// on when the first failed may still be writing in it.
+			t.Cleanup(st.wg.Wait)
+			s := fileStoreOverWire(t, st, batched)
 			src := filepath.Join(dir, "src")
 			if err := os.WriteFile(src, []byte("x"), 0o644); err != nil {
 				t.Fatal(err)

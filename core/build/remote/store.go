@@ -235,6 +235,26 @@ func (s *Store) Attached(ctx context.Context, req storage.AttachedRequest) (*sto
 	return resp, nil
 }
 
+// List returns a page of the files in the folder rawURL names, after
+// startAfter, with that URL's credentials and the use's options, through a
+// plugin that implements storage.Lister; any other fails with
+// errors.ErrUnsupported.
+func (s *Store) List(ctx context.Context, rawURL string, use map[string]string, startAfter string) (*storage.ListResponse, error) {
+	b, err := s.backend(rawURL)
+	if err != nil {
+		return nil, err
+	}
+	l, ok := b.Storage.(storage.Lister)
+	if !ok {
+		return nil, s.fail("listing", rawURL, b, fmt.Errorf("%w: the plugin %s does not list folders", errors.ErrUnsupported, b.Name))
+	}
+	resp, err := l.List(ctx, &storage.ListRequest{URL: rawURL, Options: s.options(rawURL, use), StartAfter: startAfter})
+	if err != nil {
+		return nil, s.fail("listing", rawURL, b, err)
+	}
+	return resp, nil
+}
+
 // Shown is rawURL as every message of the store prints it.
 func (s *Store) Shown(rawURL string) string { return s.shown(rawURL) }
 

@@ -10,6 +10,7 @@ import (
 	"github.com/mmbuild/mmbuild/core/build/config"
 	"github.com/mmbuild/mmbuild/core/build/outfile"
 	"github.com/mmbuild/mmbuild/core/build/remote"
+	"github.com/mmbuild/mmbuild/core/build/storeindex"
 	"github.com/mmbuild/mmbuild/core/build/workspace"
 	"github.com/mmbuild/mmbuild/core/evidence/attestation"
 	"github.com/mmbuild/mmbuild/core/evidence/digest"
@@ -42,7 +43,7 @@ func lookupCache(ctx context.Context, t tools, store *remote.Store, cfg *config.
 		t.log.Info("the cached attestation is SLSA "+string(stmt.Format)+", this run writes "+string(want)+": rebuilding", "url", store.Shown(stmtURL))
 		return nil, nil
 	}
-	arts, ok, err := verifyCachedSubjects(ctx, t, store, cfg, key.url, stmt)
+	arts, _, ok, err := verifyCachedSubjects(ctx, t, store, cfg, key.url, stmt, indexLoader(t, store, cfg, key.url))
 	if err != nil || !ok {
 		return nil, err
 	}
@@ -77,17 +78,21 @@ func fetchStatement(ctx context.Context, t tools, store *remote.Store, cfg *conf
 // verifyCachedSubjects checks every subject of a cached statement. Subjects
 // sent by a transfer are verified at the destination this config gives
 // that transfer (the staging key covers the config, so the transfers are the
-// same ones in the same order); the others at the staging URL.
-func verifyCachedSubjects(ctx context.Context, t tools, store *remote.Store, cfg *config.Config, stagingURL string, stmt *provenance.Record) ([]Artifact, bool, error) {
+// same ones in the same order); the others at the staging URL. It returns
+// the artifacts, and what the store said of each object it vouched for in
+// a store that lists folders (what a run publishes as its store index). index, when not nil, gives the
+// store index of an earlier run (see checkCachedObjects).
+func verifyCachedSubjects(ctx context.Context, t tools, store *remote.Store, cfg *config.Config, stagingURL string, stmt *provenance.Record, index func(context.Context) *storeindex.Index) ([]Artifact, []storeindex.Object, bool, error) {
 	recorded := recordedTransfers(stmt)
 	if len(recorded) > len(cfg.Transfers) {
 		t.log.Warn("cached attestation records more transfers than the config has: rebuilding", "url", store.Shown(stagingURL))
-		return nil, false, nil
+		return nil, nil, false, nil
 	}
 	transferred := map[string][]cachedObject{}
 	for i, tr := range recorded {
 		for _, name := range tr.Files {
-			transferred[name] = append(transferred[name], cachedObject{remote.Join(cfg.Transfers[i].Destination, name), cfg.Transfers[i].Options, fmt.Sprintf("transfers[%d].destination", i)})
+			transferred[name] = append(transferred[name], cachedObject{remote.Join(cfg.Transfers[i].Destination, name), cfg.Transfers[i].Options, fmt.Sprintf("transfers[%d].destination", i),
+				cfg.Transfers[i].Destination, name})
 		}
 	}
 	images := recordedImages(stmt)
@@ -97,7 +102,7 @@ func verifyCachedSubjects(ctx context.Context, t tools, store *remote.Store, cfg
 		// An image is in its registry, not at the staging URL.
 		if rec, ok := images[name]; ok {
 			if ok, err := verifyCachedImage(ctx, t, store, cfg, rec, want); err != nil || !ok {
-				return nil, false, err
+				return nil, nil, false, err
 			}
 			continue
 		}
@@ -105,33 +110,39 @@ func verifyCachedSubjects(ctx context.Context, t tools, store *remote.Store, cfg
 		// may name a path.
 		if !workspace.PlainName(name) {
 			t.log.Warn("ignoring a cached attestation with an invalid subject name", "url", store.Shown(stagingURL), "name", name)
-			return nil, false, nil
+			return nil, nil, false, nil
 		}
-		checks = append(checks, cachedCheck{obj: cachedObject{remote.Join(stagingURL, name), cfg.Artifacts.Options, destinationPath}, name: name, want: want,
+		checks = append(checks, cachedCheck{obj: cachedObject{remote.Join(stagingURL, name), cfg.Artifacts.Options, destinationPath, stagingURL, name}, name: name, want: want,
 			optional: len(transferred[name]) > 0, artifact: true})
 		for _, tu := range transferred[name] {
 			checks = append(checks, cachedCheck{obj: tu, name: name, want: want})
 		}
 	}
-	ok, err := checkCachedObjects(ctx, t, store, cfg, checks)
+	ok, err := checkCachedObjects(ctx, t, store, cfg, checks, index)
 	if err != nil || !ok {
-		return nil, false, err
+		return nil, nil, false, err
 	}
 	var arts []Artifact
+	var vouched []storeindex.Object
 	for _, c := range checks {
 		if c.artifact && c.set != nil {
 			arts = append(arts, Artifact{Name: c.name, Digest: c.set, Size: c.size, URL: c.obj.url})
 		}
+		if c.version != "" && store.Capable(c.obj.dir, storage.CapabilityList) {
+			vouched = append(vouched, storeindex.Object{At: c.obj.where, Name: c.obj.name, Size: c.size, Version: c.version, SHA256: c.want[digest.SHA256]})
+		}
 	}
-	return arts, true, nil
+	return arts, vouched, true, nil
 }
 
-// cachedObject is where a cached subject is, the options of that use, and
-// the use's config path (for errors).
+// cachedObject is where a cached subject is, the options of that use, the
+// use's config path (for errors), and the folder (the use's URL) and name
+// it is under.
 type cachedObject struct {
-	url     string
-	options map[string]string
-	where   string
+	url       string
+	options   map[string]string
+	where     string
+	dir, name string
 }
 
 // destinationPath is the config path of the artifacts' destination.
@@ -162,9 +173,11 @@ type cachedCheck struct {
 	optional bool              // missing is fine (the file went by a transfer)
 	artifact bool              // at the staging URL: a Result's artifact
 	// set and size are what the check found; set is nil for a missing
-	// optional object.
-	set  digest.Set
-	size int64
+	// optional object. version is the store's version of an object whose
+	// digest it vouched for when asked (not from an index).
+	set     digest.Set
+	size    int64
+	version string
 }
 
 // checkCachedObjects checks that every object is there with its recorded
@@ -172,21 +185,29 @@ type cachedCheck struct {
 // (storage.CapabilityContentDigest: a checksum it verified on upload, a
 // content address, a file hashed in place) its word is compared with the
 // recorded sha256, all objects of a store in one batch; the others are
-// downloaded and hashed by the core. It returns ok=false (after saying
-// why) when an object is missing or differs: the cache does not hold
-// this build.
-func checkCachedObjects(ctx context.Context, t tools, store *remote.Store, cfg *config.Config, checks []cachedCheck) (bool, error) {
-	var byAddress []int
-	var items []remote.StatItem
-	for i, c := range checks {
-		if c.want[digest.SHA256] != "" && store.Capable(c.obj.url, storage.CapabilityContentDigest) {
-			byAddress = append(byAddress, i)
-			items = append(items, remote.StatItem{URL: c.obj.url, Options: c.obj.options})
-		}
-	}
+// downloaded and hashed by the core. Before that, with index (the store
+// index an earlier run published, loaded only when some object's store
+// lists folders), the objects the folders' listings show unchanged since
+// the store vouched for them are taken as checked (see storeindex). It
+// returns ok=false (after saying why) when an object is missing or
+// differs: the cache does not hold this build.
+func checkCachedObjects(ctx context.Context, t tools, store *remote.Store, cfg *config.Config, checks []cachedCheck, index func(context.Context) *storeindex.Index) (bool, error) {
 	download := map[int]bool{}
 	for i := range checks {
 		download[i] = true
+	}
+	if index != nil {
+		for _, i := range vouchByListing(ctx, t, store, checks, index) {
+			delete(download, i)
+		}
+	}
+	var byAddress []int
+	var items []remote.StatItem
+	for i, c := range checks {
+		if download[i] && c.want[digest.SHA256] != "" && store.Capable(c.obj.url, storage.CapabilityContentDigest) {
+			byAddress = append(byAddress, i)
+			items = append(items, remote.StatItem{URL: c.obj.url, Options: c.obj.options})
+		}
 	}
 	if len(items) > 0 {
 		results, err := store.StatMany(ctx, items)
@@ -223,7 +244,7 @@ func checkCachedObjects(ctx context.Context, t tools, store *remote.Store, cfg *
 						"error", fmt.Sprintf("the store holds %s, the attestation records %s", r.Stat.ContentDigest, want))
 					return false, nil
 				}
-				c.set, c.size = digest.Set(c.want), r.Stat.Size
+				c.set, c.size, c.version = digest.Set(c.want), r.Stat.Size, r.Stat.Version
 				delete(download, i)
 			}
 		}
@@ -243,6 +264,68 @@ func checkCachedObjects(ctx context.Context, t tools, store *remote.Store, cfg *
 		c.set, c.size = set, size
 	}
 	return true, nil
+}
+
+// vouchByListing takes as checked the objects whose folders' listings show
+// them unchanged since an earlier run's store index recorded them with the
+// wanted digest, and returns their indexes in checks. Only objects whose
+// store lists folders are looked at; the index is loaded only then. A
+// listing that fails vouches for nothing: its objects are asked about one
+// by one, as without an index.
+func vouchByListing(ctx context.Context, t tools, store *remote.Store, checks []cachedCheck, index func(context.Context) *storeindex.Index) []int {
+	var at []int
+	var wants []storeindex.Want
+	for i, c := range checks {
+		if sum := c.want[digest.SHA256]; sum != "" && store.Capable(c.obj.dir, storage.CapabilityList) {
+			at = append(at, i)
+			wants = append(wants, storeindex.Want{At: c.obj.where, Dir: c.obj.dir, Name: c.obj.name, Options: c.obj.options, SHA256: sum})
+		}
+	}
+	if len(wants) == 0 {
+		return nil
+	}
+	ix := index(ctx)
+	if ix == nil {
+		return nil
+	}
+	sizes, err := ix.Vouch(ctx, store, wants)
+	if err != nil {
+		t.log.Debug("checking the cached objects one by one", "error", err)
+	}
+	var done []int
+	for j, size := range sizes {
+		if size >= 0 {
+			c := &checks[at[j]]
+			c.set, c.size = digest.Set(c.want), size
+			done = append(done, at[j])
+		}
+	}
+	t.log.Debug("checked by listing", "objects", len(done), "of", len(wants))
+	return done
+}
+
+// indexLoader returns the loader of the store index published beside the
+// attestation at stagingURL: nil (and a line in the log) when there is
+// none or it does not read, which only costs time.
+func indexLoader(t tools, store *remote.Store, cfg *config.Config, stagingURL string) func(context.Context) *storeindex.Index {
+	return func(ctx context.Context) *storeindex.Index {
+		u := remote.Join(stagingURL, storeindex.Name)
+		dest, err := t.ws.StagingPath(storeindex.Name)
+		if err == nil {
+			_, err = store.Get(ctx, u, dest, remote.Quiet(), remote.WithOptions(cfg.Artifacts.Options), remote.WithMaxBytes(storeindex.MaxSize))
+		}
+		var ix *storeindex.Index
+		if err == nil {
+			ix, err = storeindex.Read(dest)
+		}
+		switch {
+		case errors.Is(err, remote.ErrNotFound):
+			t.log.Debug("no store index beside the cached attestation", "url", store.Shown(u))
+		case err != nil:
+			t.log.Warn("ignoring the store index beside the cached attestation", "url", store.Shown(u), "error", err)
+		}
+		return ix
+	}
 }
 
 // verifyCached fetches obj and checks it against the recorded digest. It

@@ -10,6 +10,7 @@ import (
 
 	"github.com/mmbuild/mmbuild/core/build/config"
 	"github.com/mmbuild/mmbuild/core/build/remote"
+	"github.com/mmbuild/mmbuild/core/build/storeindex"
 	"github.com/mmbuild/mmbuild/core/evidence"
 	"github.com/mmbuild/mmbuild/core/evidence/digest"
 	"github.com/mmbuild/mmbuild/core/evidence/provenance"
@@ -92,23 +93,19 @@ type upload struct {
 // first failure cancels the rest; what was put stays, as an incomplete
 // build (no statement) that no cache takes.
 func putAll(ctx context.Context, store *remote.Store, files []upload) error {
-	if len(files) == 1 { // the common case: the error names the file
-		f := files[0]
-		if err := store.PutMany(ctx, []remote.PutItem{putItem(f)}); err != nil {
-			return fmt.Errorf("%s: %w", f.what, err)
-		}
-		return nil
-	}
 	items := make([]remote.PutItem, len(files))
 	for i, f := range files {
 		items[i] = putItem(f)
 	}
 	if err := store.PutMany(ctx, items); err != nil {
 		// The batch names the item that failed (a plugin built with an
-		// older SDK may not): say what it was.
+		// older SDK may not, unless it is alone): say what it was.
 		var ie *storage.ItemError
-		if errors.As(err, &ie) && ie.Index >= 0 && ie.Index < len(files) {
+		switch {
+		case errors.As(err, &ie) && ie.Index >= 0 && ie.Index < len(files):
 			return fmt.Errorf("%s: %w", files[ie.Index].what, err)
+		case len(files) == 1:
+			return fmt.Errorf("%s: %w", files[0].what, err)
 		}
 		return fmt.Errorf("publishing %d files: %w", len(files), err)
 	}
@@ -124,11 +121,14 @@ func putItem(f upload) remote.PutItem {
 }
 
 // checkArtifactName refuses an artifact published under a name the
-// evidence takes: the attestation would be overwritten by, or would
-// overwrite, the file it describes.
+// evidence or the store index takes: the attestation would be overwritten
+// by, or would overwrite, the file it describes.
 func checkArtifactName(name string) error {
-	if slices.Contains(evidence.Names(), name) {
+	switch {
+	case slices.Contains(evidence.Names(), name):
 		return fmt.Errorf("an artifact named %s would be published where the attestation's %s goes: rename it", name, name)
+	case name == storeindex.Name:
+		return fmt.Errorf("an artifact named %s would be published where the store index goes: rename it", name)
 	}
 	return nil
 }
@@ -174,11 +174,43 @@ func verifyPublished(ctx context.Context, t tools, store *remote.Store, cfg *con
 		}
 		t.log.Warn("another run published this staging key at the same time: checking its build", "staging_url", store.Shown(key.url))
 	}
-	if _, ok, err := verifyCachedSubjects(ctx, t, store, cfg, key.url, stmt); err != nil || !ok {
+	_, vouched, ok, err := verifyCachedSubjects(ctx, t, store, cfg, key.url, stmt, nil)
+	if err != nil || !ok {
 		if err == nil {
 			err = fmt.Errorf("%w: the published artifacts do not match the published attestation at %s; run again (the next run finds a consistent build or rebuilds)", ErrConcurrentPublish, store.Shown(stmtURL))
 		}
 		return err
 	}
+	publishIndex(ctx, t, store, cfg, key, vouched)
 	return nil
+}
+
+// publishIndex puts the store index beside the attestation: what the store
+// said of each object when it vouched for its digest, so that a cache
+// lookup of this build lists folders instead of asking about each object
+// (see storeindex); none when no such object is in a store that lists
+// folders. The build is published and verified without it, so a failure
+// is a warning: the next lookup asks object by object.
+func publishIndex(ctx context.Context, t tools, store *remote.Store, cfg *config.Config, key stagingKey, objs []storeindex.Object) {
+	if len(objs) == 0 {
+		return
+	}
+	u := remote.Join(key.url, storeindex.Name)
+	err := func() error {
+		data, err := storeindex.Encode(&storeindex.Index{Objects: objs})
+		if err != nil {
+			return err
+		}
+		tmp, err := t.ws.StagingPath(storeindex.Name)
+		if err != nil {
+			return err
+		}
+		if err := os.WriteFile(tmp, data, 0o644); err != nil {
+			return err
+		}
+		return store.PutMany(ctx, []remote.PutItem{{Path: tmp, URL: u, Options: cfg.Artifacts.Options}})
+	}()
+	if err != nil {
+		t.log.Warn("not publishing the store index: a cache hit of this build will check each object on its own", "url", store.Shown(u), "error", err)
+	}
 }

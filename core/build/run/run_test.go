@@ -262,22 +262,23 @@ func TestArtifactNamedAfterASecretIsRefused(t *testing.T) {
 	}
 }
 
-// An artifact that takes a name of the evidence (provenance.json) is
-// refused before anything is published: literally named at the config
+// An artifact that takes a name of the evidence (provenance.json) or of
+// the store index is refused before anything is published: literally named at the config
 // check with its position, matched by a glob after the build.
 func TestArtifactNamedLikeTheEvidenceIsRefusedBeforePublishing(t *testing.T) {
 	tests := []struct {
-		name, files string
-		built       int
-		want        string
+		name, files, taken string
+		built              int
+		want               string
 	}{
-		{"literal", `files: ["dist/out.txt", "dist/provenance.json"]`, 0, "mmbuild.yaml:12:27: artifacts.files[1]: an artifact named provenance.json"},
-		{"glob", `files: ["dist/*"]`, 1, "provenance.json: an artifact named provenance.json would be published where the attestation's provenance.json goes"},
+		{"literal", `files: ["dist/out.txt", "dist/provenance.json"]`, "provenance.json", 0, "mmbuild.yaml:12:27: artifacts.files[1]: an artifact named provenance.json"},
+		{"glob", `files: ["dist/*"]`, "provenance.json", 1, "provenance.json: an artifact named provenance.json would be published where the attestation's provenance.json goes"},
+		{"store index", `files: ["dist/*"]`, "provenance.index.json", 1, "provenance.index.json: an artifact named provenance.index.json would be published where the store index goes"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			p := newProject(t, strings.Replace(baseConfig, `files: ["dist/out.txt"]`, tt.files, 1))
-			write(t, filepath.Join(p.dir, "Makefile"), makefile+"\tcp dist/out.txt dist/provenance.json\n")
+			write(t, filepath.Join(p.dir, "Makefile"), makefile+"\tcp dist/out.txt dist/"+tt.taken+"\n")
 			o := runProject(t, p)
 			if o.err == nil || !strings.Contains(o.err.Error(), tt.want) {
 				t.Fatalf("err = %v, want %q", o.err, tt.want)

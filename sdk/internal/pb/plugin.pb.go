@@ -474,6 +474,178 @@ func (x *BuildResult) GetExitCode() int32 {
 	return 0
 }
 
+type ListRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Url           string                 `protobuf:"bytes,1,opt,name=url,proto3" json:"url,omitempty"`
+	Options       map[string]string      `protobuf:"bytes,2,rep,name=options,proto3" json:"options,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
+	StartAfter    string                 `protobuf:"bytes,3,opt,name=start_after,json=startAfter,proto3" json:"start_after,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListRequest) Reset() {
+	*x = ListRequest{}
+	mi := &file_mmbuild_plugin_v1_plugin_proto_msgTypes[6]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListRequest) ProtoMessage() {}
+
+func (x *ListRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_mmbuild_plugin_v1_plugin_proto_msgTypes[6]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListRequest.ProtoReflect.Descriptor instead.
+func (*ListRequest) Descriptor() ([]byte, []int) {
+	return file_mmbuild_plugin_v1_plugin_proto_rawDescGZIP(), []int{6}
+}
+
+func (x *ListRequest) GetUrl() string {
+	if x != nil {
+		return x.Url
+	}
+	return ""
+}
+
+func (x *ListRequest) GetOptions() map[string]string {
+	if x != nil {
+		return x.Options
+	}
+	return nil
+}
+
+func (x *ListRequest) GetStartAfter() string {
+	if x != nil {
+		return x.StartAfter
+	}
+	return ""
+}
+
+type ListResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Entries       []*ListEntry           `protobuf:"bytes,1,rep,name=entries,proto3" json:"entries,omitempty"`
+	Truncated     bool                   `protobuf:"varint,2,opt,name=truncated,proto3" json:"truncated,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListResponse) Reset() {
+	*x = ListResponse{}
+	mi := &file_mmbuild_plugin_v1_plugin_proto_msgTypes[7]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListResponse) ProtoMessage() {}
+
+func (x *ListResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_mmbuild_plugin_v1_plugin_proto_msgTypes[7]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListResponse.ProtoReflect.Descriptor instead.
+func (*ListResponse) Descriptor() ([]byte, []int) {
+	return file_mmbuild_plugin_v1_plugin_proto_rawDescGZIP(), []int{7}
+}
+
+func (x *ListResponse) GetEntries() []*ListEntry {
+	if x != nil {
+		return x.Entries
+	}
+	return nil
+}
+
+func (x *ListResponse) GetTruncated() bool {
+	if x != nil {
+		return x.Truncated
+	}
+	return false
+}
+
+type ListEntry struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Name          string                 `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	Size          int64                  `protobuf:"varint,2,opt,name=size,proto3" json:"size,omitempty"`
+	Version       string                 `protobuf:"bytes,3,opt,name=version,proto3" json:"version,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListEntry) Reset() {
+	*x = ListEntry{}
+	mi := &file_mmbuild_plugin_v1_plugin_proto_msgTypes[8]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListEntry) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListEntry) ProtoMessage() {}
+
+func (x *ListEntry) ProtoReflect() protoreflect.Message {
+	mi := &file_mmbuild_plugin_v1_plugin_proto_msgTypes[8]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListEntry.ProtoReflect.Descriptor instead.
+func (*ListEntry) Descriptor() ([]byte, []int) {
+	return file_mmbuild_plugin_v1_plugin_proto_rawDescGZIP(), []int{8}
+}
+
+func (x *ListEntry) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *ListEntry) GetSize() int64 {
+	if x != nil {
+		return x.Size
+	}
+	return 0
+}
+
+func (x *ListEntry) GetVersion() string {
+	if x != nil {
+		return x.Version
+	}
+	return ""
+}
+
 type StatBatchRequest struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Items         []*StatRequest         `protobuf:"bytes,1,rep,name=items,proto3" json:"items,omitempty"`
@@ -483,7 +655,7 @@ type StatBatchRequest struct {
 
 func (x *StatBatchRequest) Reset() {
 	*x = StatBatchRequest{}
-	mi := &file_mmbuild_plugin_v1_plugin_proto_msgTypes[6]
+	mi := &file_mmbuild_plugin_v1_plugin_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -495,7 +667,7 @@ func (x *StatBatchRequest) String() string {
 func (*StatBatchRequest) ProtoMessage() {}
 
 func (x *StatBatchRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_mmbuild_plugin_v1_plugin_proto_msgTypes[6]
+	mi := &file_mmbuild_plugin_v1_plugin_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -508,7 +680,7 @@ func (x *StatBatchRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StatBatchRequest.ProtoReflect.Descriptor instead.
 func (*StatBatchRequest) Descriptor() ([]byte, []int) {
-	return file_mmbuild_plugin_v1_plugin_proto_rawDescGZIP(), []int{6}
+	return file_mmbuild_plugin_v1_plugin_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *StatBatchRequest) GetItems() []*StatRequest {
@@ -527,7 +699,7 @@ type StatBatchResponse struct {
 
 func (x *StatBatchResponse) Reset() {
 	*x = StatBatchResponse{}
-	mi := &file_mmbuild_plugin_v1_plugin_proto_msgTypes[7]
+	mi := &file_mmbuild_plugin_v1_plugin_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -539,7 +711,7 @@ func (x *StatBatchResponse) String() string {
 func (*StatBatchResponse) ProtoMessage() {}
 
 func (x *StatBatchResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_mmbuild_plugin_v1_plugin_proto_msgTypes[7]
+	mi := &file_mmbuild_plugin_v1_plugin_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -552,7 +724,7 @@ func (x *StatBatchResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StatBatchResponse.ProtoReflect.Descriptor instead.
 func (*StatBatchResponse) Descriptor() ([]byte, []int) {
-	return file_mmbuild_plugin_v1_plugin_proto_rawDescGZIP(), []int{7}
+	return file_mmbuild_plugin_v1_plugin_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *StatBatchResponse) GetResults() []*StatResult {
@@ -576,7 +748,7 @@ type StatResult struct {
 
 func (x *StatResult) Reset() {
 	*x = StatResult{}
-	mi := &file_mmbuild_plugin_v1_plugin_proto_msgTypes[8]
+	mi := &file_mmbuild_plugin_v1_plugin_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -588,7 +760,7 @@ func (x *StatResult) String() string {
 func (*StatResult) ProtoMessage() {}
 
 func (x *StatResult) ProtoReflect() protoreflect.Message {
-	mi := &file_mmbuild_plugin_v1_plugin_proto_msgTypes[8]
+	mi := &file_mmbuild_plugin_v1_plugin_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -601,7 +773,7 @@ func (x *StatResult) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StatResult.ProtoReflect.Descriptor instead.
 func (*StatResult) Descriptor() ([]byte, []int) {
-	return file_mmbuild_plugin_v1_plugin_proto_rawDescGZIP(), []int{8}
+	return file_mmbuild_plugin_v1_plugin_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *StatResult) GetStat() *StatResponse {
@@ -641,7 +813,7 @@ type PutBatchRequest struct {
 
 func (x *PutBatchRequest) Reset() {
 	*x = PutBatchRequest{}
-	mi := &file_mmbuild_plugin_v1_plugin_proto_msgTypes[9]
+	mi := &file_mmbuild_plugin_v1_plugin_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -653,7 +825,7 @@ func (x *PutBatchRequest) String() string {
 func (*PutBatchRequest) ProtoMessage() {}
 
 func (x *PutBatchRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_mmbuild_plugin_v1_plugin_proto_msgTypes[9]
+	mi := &file_mmbuild_plugin_v1_plugin_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -666,7 +838,7 @@ func (x *PutBatchRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PutBatchRequest.ProtoReflect.Descriptor instead.
 func (*PutBatchRequest) Descriptor() ([]byte, []int) {
-	return file_mmbuild_plugin_v1_plugin_proto_rawDescGZIP(), []int{9}
+	return file_mmbuild_plugin_v1_plugin_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *PutBatchRequest) GetItems() []*PutRequest {
@@ -686,7 +858,7 @@ type StatRequest struct {
 
 func (x *StatRequest) Reset() {
 	*x = StatRequest{}
-	mi := &file_mmbuild_plugin_v1_plugin_proto_msgTypes[10]
+	mi := &file_mmbuild_plugin_v1_plugin_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -698,7 +870,7 @@ func (x *StatRequest) String() string {
 func (*StatRequest) ProtoMessage() {}
 
 func (x *StatRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_mmbuild_plugin_v1_plugin_proto_msgTypes[10]
+	mi := &file_mmbuild_plugin_v1_plugin_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -711,7 +883,7 @@ func (x *StatRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StatRequest.ProtoReflect.Descriptor instead.
 func (*StatRequest) Descriptor() ([]byte, []int) {
-	return file_mmbuild_plugin_v1_plugin_proto_rawDescGZIP(), []int{10}
+	return file_mmbuild_plugin_v1_plugin_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *StatRequest) GetUrl() string {
@@ -743,13 +915,17 @@ type StatResponse struct {
 	// or hashes the file in place); empty otherwise, and for a tree.
 	// Announced by the capability "storage:content-digest".
 	ContentDigest string `protobuf:"bytes,5,opt,name=content_digest,json=contentDigest,proto3" json:"content_digest,omitempty"`
+	// version names this version of the object: the backend changes it
+	// whenever the object is written again (S3: its ETag and modification
+	// time). Empty when the backend has none. List reports the same.
+	Version       string `protobuf:"bytes,6,opt,name=version,proto3" json:"version,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *StatResponse) Reset() {
 	*x = StatResponse{}
-	mi := &file_mmbuild_plugin_v1_plugin_proto_msgTypes[11]
+	mi := &file_mmbuild_plugin_v1_plugin_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -761,7 +937,7 @@ func (x *StatResponse) String() string {
 func (*StatResponse) ProtoMessage() {}
 
 func (x *StatResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_mmbuild_plugin_v1_plugin_proto_msgTypes[11]
+	mi := &file_mmbuild_plugin_v1_plugin_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -774,7 +950,7 @@ func (x *StatResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StatResponse.ProtoReflect.Descriptor instead.
 func (*StatResponse) Descriptor() ([]byte, []int) {
-	return file_mmbuild_plugin_v1_plugin_proto_rawDescGZIP(), []int{11}
+	return file_mmbuild_plugin_v1_plugin_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *StatResponse) GetIsDir() bool {
@@ -812,6 +988,13 @@ func (x *StatResponse) GetContentDigest() string {
 	return ""
 }
 
+func (x *StatResponse) GetVersion() string {
+	if x != nil {
+		return x.Version
+	}
+	return ""
+}
+
 type GetRequest struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Url           string                 `protobuf:"bytes,1,opt,name=url,proto3" json:"url,omitempty"`
@@ -823,7 +1006,7 @@ type GetRequest struct {
 
 func (x *GetRequest) Reset() {
 	*x = GetRequest{}
-	mi := &file_mmbuild_plugin_v1_plugin_proto_msgTypes[12]
+	mi := &file_mmbuild_plugin_v1_plugin_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -835,7 +1018,7 @@ func (x *GetRequest) String() string {
 func (*GetRequest) ProtoMessage() {}
 
 func (x *GetRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_mmbuild_plugin_v1_plugin_proto_msgTypes[12]
+	mi := &file_mmbuild_plugin_v1_plugin_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -848,7 +1031,7 @@ func (x *GetRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetRequest.ProtoReflect.Descriptor instead.
 func (*GetRequest) Descriptor() ([]byte, []int) {
-	return file_mmbuild_plugin_v1_plugin_proto_rawDescGZIP(), []int{12}
+	return file_mmbuild_plugin_v1_plugin_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *GetRequest) GetUrl() string {
@@ -887,7 +1070,7 @@ type PutRequest struct {
 
 func (x *PutRequest) Reset() {
 	*x = PutRequest{}
-	mi := &file_mmbuild_plugin_v1_plugin_proto_msgTypes[13]
+	mi := &file_mmbuild_plugin_v1_plugin_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -899,7 +1082,7 @@ func (x *PutRequest) String() string {
 func (*PutRequest) ProtoMessage() {}
 
 func (x *PutRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_mmbuild_plugin_v1_plugin_proto_msgTypes[13]
+	mi := &file_mmbuild_plugin_v1_plugin_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -912,7 +1095,7 @@ func (x *PutRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PutRequest.ProtoReflect.Descriptor instead.
 func (*PutRequest) Descriptor() ([]byte, []int) {
-	return file_mmbuild_plugin_v1_plugin_proto_rawDescGZIP(), []int{13}
+	return file_mmbuild_plugin_v1_plugin_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *PutRequest) GetSourcePath() string {
@@ -965,7 +1148,7 @@ type AttachRequest struct {
 
 func (x *AttachRequest) Reset() {
 	*x = AttachRequest{}
-	mi := &file_mmbuild_plugin_v1_plugin_proto_msgTypes[14]
+	mi := &file_mmbuild_plugin_v1_plugin_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -977,7 +1160,7 @@ func (x *AttachRequest) String() string {
 func (*AttachRequest) ProtoMessage() {}
 
 func (x *AttachRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_mmbuild_plugin_v1_plugin_proto_msgTypes[14]
+	mi := &file_mmbuild_plugin_v1_plugin_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -990,7 +1173,7 @@ func (x *AttachRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AttachRequest.ProtoReflect.Descriptor instead.
 func (*AttachRequest) Descriptor() ([]byte, []int) {
-	return file_mmbuild_plugin_v1_plugin_proto_rawDescGZIP(), []int{14}
+	return file_mmbuild_plugin_v1_plugin_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *AttachRequest) GetSubjectUrl() string {
@@ -1046,7 +1229,7 @@ type AttachResponse struct {
 
 func (x *AttachResponse) Reset() {
 	*x = AttachResponse{}
-	mi := &file_mmbuild_plugin_v1_plugin_proto_msgTypes[15]
+	mi := &file_mmbuild_plugin_v1_plugin_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1058,7 +1241,7 @@ func (x *AttachResponse) String() string {
 func (*AttachResponse) ProtoMessage() {}
 
 func (x *AttachResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_mmbuild_plugin_v1_plugin_proto_msgTypes[15]
+	mi := &file_mmbuild_plugin_v1_plugin_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1071,7 +1254,7 @@ func (x *AttachResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AttachResponse.ProtoReflect.Descriptor instead.
 func (*AttachResponse) Descriptor() ([]byte, []int) {
-	return file_mmbuild_plugin_v1_plugin_proto_rawDescGZIP(), []int{15}
+	return file_mmbuild_plugin_v1_plugin_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *AttachResponse) GetLocations() []string {
@@ -1094,7 +1277,7 @@ type AttachedRequest struct {
 
 func (x *AttachedRequest) Reset() {
 	*x = AttachedRequest{}
-	mi := &file_mmbuild_plugin_v1_plugin_proto_msgTypes[16]
+	mi := &file_mmbuild_plugin_v1_plugin_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1106,7 +1289,7 @@ func (x *AttachedRequest) String() string {
 func (*AttachedRequest) ProtoMessage() {}
 
 func (x *AttachedRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_mmbuild_plugin_v1_plugin_proto_msgTypes[16]
+	mi := &file_mmbuild_plugin_v1_plugin_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1119,7 +1302,7 @@ func (x *AttachedRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AttachedRequest.ProtoReflect.Descriptor instead.
 func (*AttachedRequest) Descriptor() ([]byte, []int) {
-	return file_mmbuild_plugin_v1_plugin_proto_rawDescGZIP(), []int{16}
+	return file_mmbuild_plugin_v1_plugin_proto_rawDescGZIP(), []int{19}
 }
 
 func (x *AttachedRequest) GetSubjectUrl() string {
@@ -1154,7 +1337,7 @@ type AttachedResponse struct {
 
 func (x *AttachedResponse) Reset() {
 	*x = AttachedResponse{}
-	mi := &file_mmbuild_plugin_v1_plugin_proto_msgTypes[17]
+	mi := &file_mmbuild_plugin_v1_plugin_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1166,7 +1349,7 @@ func (x *AttachedResponse) String() string {
 func (*AttachedResponse) ProtoMessage() {}
 
 func (x *AttachedResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_mmbuild_plugin_v1_plugin_proto_msgTypes[17]
+	mi := &file_mmbuild_plugin_v1_plugin_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1179,7 +1362,7 @@ func (x *AttachedResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AttachedResponse.ProtoReflect.Descriptor instead.
 func (*AttachedResponse) Descriptor() ([]byte, []int) {
-	return file_mmbuild_plugin_v1_plugin_proto_rawDescGZIP(), []int{17}
+	return file_mmbuild_plugin_v1_plugin_proto_rawDescGZIP(), []int{20}
 }
 
 func (x *AttachedResponse) GetFiles() []*AttachedFile {
@@ -1205,7 +1388,7 @@ type AttachedFile struct {
 
 func (x *AttachedFile) Reset() {
 	*x = AttachedFile{}
-	mi := &file_mmbuild_plugin_v1_plugin_proto_msgTypes[18]
+	mi := &file_mmbuild_plugin_v1_plugin_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1217,7 +1400,7 @@ func (x *AttachedFile) String() string {
 func (*AttachedFile) ProtoMessage() {}
 
 func (x *AttachedFile) ProtoReflect() protoreflect.Message {
-	mi := &file_mmbuild_plugin_v1_plugin_proto_msgTypes[18]
+	mi := &file_mmbuild_plugin_v1_plugin_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1230,7 +1413,7 @@ func (x *AttachedFile) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AttachedFile.ProtoReflect.Descriptor instead.
 func (*AttachedFile) Descriptor() ([]byte, []int) {
-	return file_mmbuild_plugin_v1_plugin_proto_rawDescGZIP(), []int{18}
+	return file_mmbuild_plugin_v1_plugin_proto_rawDescGZIP(), []int{21}
 }
 
 func (x *AttachedFile) GetName() string {
@@ -1267,7 +1450,7 @@ type TransferEvent struct {
 
 func (x *TransferEvent) Reset() {
 	*x = TransferEvent{}
-	mi := &file_mmbuild_plugin_v1_plugin_proto_msgTypes[19]
+	mi := &file_mmbuild_plugin_v1_plugin_proto_msgTypes[22]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1279,7 +1462,7 @@ func (x *TransferEvent) String() string {
 func (*TransferEvent) ProtoMessage() {}
 
 func (x *TransferEvent) ProtoReflect() protoreflect.Message {
-	mi := &file_mmbuild_plugin_v1_plugin_proto_msgTypes[19]
+	mi := &file_mmbuild_plugin_v1_plugin_proto_msgTypes[22]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1292,7 +1475,7 @@ func (x *TransferEvent) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TransferEvent.ProtoReflect.Descriptor instead.
 func (*TransferEvent) Descriptor() ([]byte, []int) {
-	return file_mmbuild_plugin_v1_plugin_proto_rawDescGZIP(), []int{19}
+	return file_mmbuild_plugin_v1_plugin_proto_rawDescGZIP(), []int{22}
 }
 
 func (x *TransferEvent) GetEvent() isTransferEvent_Event {
@@ -1348,7 +1531,7 @@ type Progress struct {
 
 func (x *Progress) Reset() {
 	*x = Progress{}
-	mi := &file_mmbuild_plugin_v1_plugin_proto_msgTypes[20]
+	mi := &file_mmbuild_plugin_v1_plugin_proto_msgTypes[23]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1360,7 +1543,7 @@ func (x *Progress) String() string {
 func (*Progress) ProtoMessage() {}
 
 func (x *Progress) ProtoReflect() protoreflect.Message {
-	mi := &file_mmbuild_plugin_v1_plugin_proto_msgTypes[20]
+	mi := &file_mmbuild_plugin_v1_plugin_proto_msgTypes[23]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1373,7 +1556,7 @@ func (x *Progress) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Progress.ProtoReflect.Descriptor instead.
 func (*Progress) Descriptor() ([]byte, []int) {
-	return file_mmbuild_plugin_v1_plugin_proto_rawDescGZIP(), []int{20}
+	return file_mmbuild_plugin_v1_plugin_proto_rawDescGZIP(), []int{23}
 }
 
 func (x *Progress) GetDoneBytes() int64 {
@@ -1417,7 +1600,7 @@ type TransferResult struct {
 
 func (x *TransferResult) Reset() {
 	*x = TransferResult{}
-	mi := &file_mmbuild_plugin_v1_plugin_proto_msgTypes[21]
+	mi := &file_mmbuild_plugin_v1_plugin_proto_msgTypes[24]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1429,7 +1612,7 @@ func (x *TransferResult) String() string {
 func (*TransferResult) ProtoMessage() {}
 
 func (x *TransferResult) ProtoReflect() protoreflect.Message {
-	mi := &file_mmbuild_plugin_v1_plugin_proto_msgTypes[21]
+	mi := &file_mmbuild_plugin_v1_plugin_proto_msgTypes[24]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1442,7 +1625,7 @@ func (x *TransferResult) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TransferResult.ProtoReflect.Descriptor instead.
 func (*TransferResult) Descriptor() ([]byte, []int) {
-	return file_mmbuild_plugin_v1_plugin_proto_rawDescGZIP(), []int{21}
+	return file_mmbuild_plugin_v1_plugin_proto_rawDescGZIP(), []int{24}
 }
 
 func (x *TransferResult) GetBytes() int64 {
@@ -1496,7 +1679,7 @@ type CatalogRequest struct {
 
 func (x *CatalogRequest) Reset() {
 	*x = CatalogRequest{}
-	mi := &file_mmbuild_plugin_v1_plugin_proto_msgTypes[22]
+	mi := &file_mmbuild_plugin_v1_plugin_proto_msgTypes[25]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1508,7 +1691,7 @@ func (x *CatalogRequest) String() string {
 func (*CatalogRequest) ProtoMessage() {}
 
 func (x *CatalogRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_mmbuild_plugin_v1_plugin_proto_msgTypes[22]
+	mi := &file_mmbuild_plugin_v1_plugin_proto_msgTypes[25]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1521,7 +1704,7 @@ func (x *CatalogRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CatalogRequest.ProtoReflect.Descriptor instead.
 func (*CatalogRequest) Descriptor() ([]byte, []int) {
-	return file_mmbuild_plugin_v1_plugin_proto_rawDescGZIP(), []int{22}
+	return file_mmbuild_plugin_v1_plugin_proto_rawDescGZIP(), []int{25}
 }
 
 func (x *CatalogRequest) GetCatalogerId() string {
@@ -1572,7 +1755,7 @@ type CatalogEvent struct {
 
 func (x *CatalogEvent) Reset() {
 	*x = CatalogEvent{}
-	mi := &file_mmbuild_plugin_v1_plugin_proto_msgTypes[23]
+	mi := &file_mmbuild_plugin_v1_plugin_proto_msgTypes[26]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1584,7 +1767,7 @@ func (x *CatalogEvent) String() string {
 func (*CatalogEvent) ProtoMessage() {}
 
 func (x *CatalogEvent) ProtoReflect() protoreflect.Message {
-	mi := &file_mmbuild_plugin_v1_plugin_proto_msgTypes[23]
+	mi := &file_mmbuild_plugin_v1_plugin_proto_msgTypes[26]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1597,7 +1780,7 @@ func (x *CatalogEvent) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CatalogEvent.ProtoReflect.Descriptor instead.
 func (*CatalogEvent) Descriptor() ([]byte, []int) {
-	return file_mmbuild_plugin_v1_plugin_proto_rawDescGZIP(), []int{23}
+	return file_mmbuild_plugin_v1_plugin_proto_rawDescGZIP(), []int{26}
 }
 
 func (x *CatalogEvent) GetEvent() isCatalogEvent_Event {
@@ -1651,7 +1834,7 @@ type CatalogChunk struct {
 
 func (x *CatalogChunk) Reset() {
 	*x = CatalogChunk{}
-	mi := &file_mmbuild_plugin_v1_plugin_proto_msgTypes[24]
+	mi := &file_mmbuild_plugin_v1_plugin_proto_msgTypes[27]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1663,7 +1846,7 @@ func (x *CatalogChunk) String() string {
 func (*CatalogChunk) ProtoMessage() {}
 
 func (x *CatalogChunk) ProtoReflect() protoreflect.Message {
-	mi := &file_mmbuild_plugin_v1_plugin_proto_msgTypes[24]
+	mi := &file_mmbuild_plugin_v1_plugin_proto_msgTypes[27]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1676,7 +1859,7 @@ func (x *CatalogChunk) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CatalogChunk.ProtoReflect.Descriptor instead.
 func (*CatalogChunk) Descriptor() ([]byte, []int) {
-	return file_mmbuild_plugin_v1_plugin_proto_rawDescGZIP(), []int{24}
+	return file_mmbuild_plugin_v1_plugin_proto_rawDescGZIP(), []int{27}
 }
 
 func (x *CatalogChunk) GetPackages() []*CatalogPackage {
@@ -1709,7 +1892,7 @@ type CatalogPackage struct {
 
 func (x *CatalogPackage) Reset() {
 	*x = CatalogPackage{}
-	mi := &file_mmbuild_plugin_v1_plugin_proto_msgTypes[25]
+	mi := &file_mmbuild_plugin_v1_plugin_proto_msgTypes[28]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1721,7 +1904,7 @@ func (x *CatalogPackage) String() string {
 func (*CatalogPackage) ProtoMessage() {}
 
 func (x *CatalogPackage) ProtoReflect() protoreflect.Message {
-	mi := &file_mmbuild_plugin_v1_plugin_proto_msgTypes[25]
+	mi := &file_mmbuild_plugin_v1_plugin_proto_msgTypes[28]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1734,7 +1917,7 @@ func (x *CatalogPackage) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CatalogPackage.ProtoReflect.Descriptor instead.
 func (*CatalogPackage) Descriptor() ([]byte, []int) {
-	return file_mmbuild_plugin_v1_plugin_proto_rawDescGZIP(), []int{25}
+	return file_mmbuild_plugin_v1_plugin_proto_rawDescGZIP(), []int{28}
 }
 
 func (x *CatalogPackage) GetName() string {
@@ -1794,7 +1977,7 @@ type CatalogFile struct {
 
 func (x *CatalogFile) Reset() {
 	*x = CatalogFile{}
-	mi := &file_mmbuild_plugin_v1_plugin_proto_msgTypes[26]
+	mi := &file_mmbuild_plugin_v1_plugin_proto_msgTypes[29]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1806,7 +1989,7 @@ func (x *CatalogFile) String() string {
 func (*CatalogFile) ProtoMessage() {}
 
 func (x *CatalogFile) ProtoReflect() protoreflect.Message {
-	mi := &file_mmbuild_plugin_v1_plugin_proto_msgTypes[26]
+	mi := &file_mmbuild_plugin_v1_plugin_proto_msgTypes[29]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1819,7 +2002,7 @@ func (x *CatalogFile) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CatalogFile.ProtoReflect.Descriptor instead.
 func (*CatalogFile) Descriptor() ([]byte, []int) {
-	return file_mmbuild_plugin_v1_plugin_proto_rawDescGZIP(), []int{26}
+	return file_mmbuild_plugin_v1_plugin_proto_rawDescGZIP(), []int{29}
 }
 
 func (x *CatalogFile) GetPath() string {
@@ -1863,7 +2046,7 @@ type CatalogResult struct {
 
 func (x *CatalogResult) Reset() {
 	*x = CatalogResult{}
-	mi := &file_mmbuild_plugin_v1_plugin_proto_msgTypes[27]
+	mi := &file_mmbuild_plugin_v1_plugin_proto_msgTypes[30]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1875,7 +2058,7 @@ func (x *CatalogResult) String() string {
 func (*CatalogResult) ProtoMessage() {}
 
 func (x *CatalogResult) ProtoReflect() protoreflect.Message {
-	mi := &file_mmbuild_plugin_v1_plugin_proto_msgTypes[27]
+	mi := &file_mmbuild_plugin_v1_plugin_proto_msgTypes[30]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1888,7 +2071,7 @@ func (x *CatalogResult) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CatalogResult.ProtoReflect.Descriptor instead.
 func (*CatalogResult) Descriptor() ([]byte, []int) {
-	return file_mmbuild_plugin_v1_plugin_proto_rawDescGZIP(), []int{27}
+	return file_mmbuild_plugin_v1_plugin_proto_rawDescGZIP(), []int{30}
 }
 
 func (x *CatalogResult) GetSha256() string {
@@ -1948,7 +2131,22 @@ const file_mmbuild_plugin_v1_plugin_proto_rawDesc = "" +
 	"\rSTREAM_STDOUT\x10\x01\x12\x11\n" +
 	"\rSTREAM_STDERR\x10\x02\"*\n" +
 	"\vBuildResult\x12\x1b\n" +
-	"\texit_code\x18\x01 \x01(\x05R\bexitCode\"H\n" +
+	"\texit_code\x18\x01 \x01(\x05R\bexitCode\"\xc3\x01\n" +
+	"\vListRequest\x12\x10\n" +
+	"\x03url\x18\x01 \x01(\tR\x03url\x12E\n" +
+	"\aoptions\x18\x02 \x03(\v2+.mmbuild.plugin.v1.ListRequest.OptionsEntryR\aoptions\x12\x1f\n" +
+	"\vstart_after\x18\x03 \x01(\tR\n" +
+	"startAfter\x1a:\n" +
+	"\fOptionsEntry\x12\x10\n" +
+	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"d\n" +
+	"\fListResponse\x126\n" +
+	"\aentries\x18\x01 \x03(\v2\x1c.mmbuild.plugin.v1.ListEntryR\aentries\x12\x1c\n" +
+	"\ttruncated\x18\x02 \x01(\bR\ttruncated\"M\n" +
+	"\tListEntry\x12\x12\n" +
+	"\x04name\x18\x01 \x01(\tR\x04name\x12\x12\n" +
+	"\x04size\x18\x02 \x01(\x03R\x04size\x12\x18\n" +
+	"\aversion\x18\x03 \x01(\tR\aversion\"H\n" +
 	"\x10StatBatchRequest\x124\n" +
 	"\x05items\x18\x01 \x03(\v2\x1e.mmbuild.plugin.v1.StatRequestR\x05items\"L\n" +
 	"\x11StatBatchResponse\x127\n" +
@@ -1967,13 +2165,14 @@ const file_mmbuild_plugin_v1_plugin_proto_rawDesc = "" +
 	"\aoptions\x18\x02 \x03(\v2+.mmbuild.plugin.v1.StatRequest.OptionsEntryR\aoptions\x1a:\n" +
 	"\fOptionsEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
-	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"\xa5\x01\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"\xbf\x01\n" +
 	"\fStatResponse\x12\x15\n" +
 	"\x06is_dir\x18\x01 \x01(\bR\x05isDir\x12\x12\n" +
 	"\x04size\x18\x02 \x01(\x03R\x04size\x12+\n" +
 	"\x12mod_time_unix_nano\x18\x03 \x01(\x03R\x0fmodTimeUnixNano\x12\x16\n" +
 	"\x06digest\x18\x04 \x01(\tR\x06digest\x12%\n" +
-	"\x0econtent_digest\x18\x05 \x01(\tR\rcontentDigest\"\xbd\x01\n" +
+	"\x0econtent_digest\x18\x05 \x01(\tR\rcontentDigest\x12\x18\n" +
+	"\aversion\x18\x06 \x01(\tR\aversion\"\xbd\x01\n" +
 	"\n" +
 	"GetRequest\x12\x10\n" +
 	"\x03url\x18\x01 \x01(\tR\x03url\x12\x1b\n" +
@@ -2076,7 +2275,7 @@ const file_mmbuild_plugin_v1_plugin_proto_rawDesc = "" +
 	"\x06Plugin\x12G\n" +
 	"\x04Info\x12\x1e.mmbuild.plugin.v1.InfoRequest\x1a\x1f.mmbuild.plugin.v1.InfoResponse2T\n" +
 	"\aHandler\x12I\n" +
-	"\x05Build\x12\x1f.mmbuild.plugin.v1.BuildRequest\x1a\x1d.mmbuild.plugin.v1.BuildEvent0\x012\xb6\x04\n" +
+	"\x05Build\x12\x1f.mmbuild.plugin.v1.BuildRequest\x1a\x1d.mmbuild.plugin.v1.BuildEvent0\x012\xff\x04\n" +
 	"\aStorage\x12G\n" +
 	"\x04Stat\x12\x1e.mmbuild.plugin.v1.StatRequest\x1a\x1f.mmbuild.plugin.v1.StatResponse\x12H\n" +
 	"\x03Get\x12\x1d.mmbuild.plugin.v1.GetRequest\x1a .mmbuild.plugin.v1.TransferEvent0\x01\x12H\n" +
@@ -2084,7 +2283,8 @@ const file_mmbuild_plugin_v1_plugin_proto_rawDesc = "" +
 	"\x06Attach\x12 .mmbuild.plugin.v1.AttachRequest\x1a!.mmbuild.plugin.v1.AttachResponse\x12S\n" +
 	"\bAttached\x12\".mmbuild.plugin.v1.AttachedRequest\x1a#.mmbuild.plugin.v1.AttachedResponse\x12V\n" +
 	"\tStatBatch\x12#.mmbuild.plugin.v1.StatBatchRequest\x1a$.mmbuild.plugin.v1.StatBatchResponse\x12R\n" +
-	"\bPutBatch\x12\".mmbuild.plugin.v1.PutBatchRequest\x1a .mmbuild.plugin.v1.TransferEvent0\x012\\\n" +
+	"\bPutBatch\x12\".mmbuild.plugin.v1.PutBatchRequest\x1a .mmbuild.plugin.v1.TransferEvent0\x01\x12G\n" +
+	"\x04List\x12\x1e.mmbuild.plugin.v1.ListRequest\x1a\x1f.mmbuild.plugin.v1.ListResponse2\\\n" +
 	"\tCataloger\x12O\n" +
 	"\aCatalog\x12!.mmbuild.plugin.v1.CatalogRequest\x1a\x1f.mmbuild.plugin.v1.CatalogEvent0\x01B/Z-github.com/mmbuild/mmbuild/sdk/internal/pb;pbb\x06proto3"
 
@@ -2101,7 +2301,7 @@ func file_mmbuild_plugin_v1_plugin_proto_rawDescGZIP() []byte {
 }
 
 var file_mmbuild_plugin_v1_plugin_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
-var file_mmbuild_plugin_v1_plugin_proto_msgTypes = make([]protoimpl.MessageInfo, 37)
+var file_mmbuild_plugin_v1_plugin_proto_msgTypes = make([]protoimpl.MessageInfo, 41)
 var file_mmbuild_plugin_v1_plugin_proto_goTypes = []any{
 	(Output_Stream)(0),        // 0: mmbuild.plugin.v1.Output.Stream
 	(*InfoRequest)(nil),       // 1: mmbuild.plugin.v1.InfoRequest
@@ -2110,87 +2310,95 @@ var file_mmbuild_plugin_v1_plugin_proto_goTypes = []any{
 	(*BuildEvent)(nil),        // 4: mmbuild.plugin.v1.BuildEvent
 	(*Output)(nil),            // 5: mmbuild.plugin.v1.Output
 	(*BuildResult)(nil),       // 6: mmbuild.plugin.v1.BuildResult
-	(*StatBatchRequest)(nil),  // 7: mmbuild.plugin.v1.StatBatchRequest
-	(*StatBatchResponse)(nil), // 8: mmbuild.plugin.v1.StatBatchResponse
-	(*StatResult)(nil),        // 9: mmbuild.plugin.v1.StatResult
-	(*PutBatchRequest)(nil),   // 10: mmbuild.plugin.v1.PutBatchRequest
-	(*StatRequest)(nil),       // 11: mmbuild.plugin.v1.StatRequest
-	(*StatResponse)(nil),      // 12: mmbuild.plugin.v1.StatResponse
-	(*GetRequest)(nil),        // 13: mmbuild.plugin.v1.GetRequest
-	(*PutRequest)(nil),        // 14: mmbuild.plugin.v1.PutRequest
-	(*AttachRequest)(nil),     // 15: mmbuild.plugin.v1.AttachRequest
-	(*AttachResponse)(nil),    // 16: mmbuild.plugin.v1.AttachResponse
-	(*AttachedRequest)(nil),   // 17: mmbuild.plugin.v1.AttachedRequest
-	(*AttachedResponse)(nil),  // 18: mmbuild.plugin.v1.AttachedResponse
-	(*AttachedFile)(nil),      // 19: mmbuild.plugin.v1.AttachedFile
-	(*TransferEvent)(nil),     // 20: mmbuild.plugin.v1.TransferEvent
-	(*Progress)(nil),          // 21: mmbuild.plugin.v1.Progress
-	(*TransferResult)(nil),    // 22: mmbuild.plugin.v1.TransferResult
-	(*CatalogRequest)(nil),    // 23: mmbuild.plugin.v1.CatalogRequest
-	(*CatalogEvent)(nil),      // 24: mmbuild.plugin.v1.CatalogEvent
-	(*CatalogChunk)(nil),      // 25: mmbuild.plugin.v1.CatalogChunk
-	(*CatalogPackage)(nil),    // 26: mmbuild.plugin.v1.CatalogPackage
-	(*CatalogFile)(nil),       // 27: mmbuild.plugin.v1.CatalogFile
-	(*CatalogResult)(nil),     // 28: mmbuild.plugin.v1.CatalogResult
-	nil,                       // 29: mmbuild.plugin.v1.InfoResponse.ConfigSchemaEntry
-	nil,                       // 30: mmbuild.plugin.v1.BuildRequest.OptionsEntry
-	nil,                       // 31: mmbuild.plugin.v1.StatRequest.OptionsEntry
-	nil,                       // 32: mmbuild.plugin.v1.GetRequest.OptionsEntry
-	nil,                       // 33: mmbuild.plugin.v1.PutRequest.OptionsEntry
-	nil,                       // 34: mmbuild.plugin.v1.AttachRequest.AnnotationsEntry
-	nil,                       // 35: mmbuild.plugin.v1.AttachRequest.OptionsEntry
-	nil,                       // 36: mmbuild.plugin.v1.AttachedRequest.OptionsEntry
-	nil,                       // 37: mmbuild.plugin.v1.CatalogRequest.OptionsEntry
+	(*ListRequest)(nil),       // 7: mmbuild.plugin.v1.ListRequest
+	(*ListResponse)(nil),      // 8: mmbuild.plugin.v1.ListResponse
+	(*ListEntry)(nil),         // 9: mmbuild.plugin.v1.ListEntry
+	(*StatBatchRequest)(nil),  // 10: mmbuild.plugin.v1.StatBatchRequest
+	(*StatBatchResponse)(nil), // 11: mmbuild.plugin.v1.StatBatchResponse
+	(*StatResult)(nil),        // 12: mmbuild.plugin.v1.StatResult
+	(*PutBatchRequest)(nil),   // 13: mmbuild.plugin.v1.PutBatchRequest
+	(*StatRequest)(nil),       // 14: mmbuild.plugin.v1.StatRequest
+	(*StatResponse)(nil),      // 15: mmbuild.plugin.v1.StatResponse
+	(*GetRequest)(nil),        // 16: mmbuild.plugin.v1.GetRequest
+	(*PutRequest)(nil),        // 17: mmbuild.plugin.v1.PutRequest
+	(*AttachRequest)(nil),     // 18: mmbuild.plugin.v1.AttachRequest
+	(*AttachResponse)(nil),    // 19: mmbuild.plugin.v1.AttachResponse
+	(*AttachedRequest)(nil),   // 20: mmbuild.plugin.v1.AttachedRequest
+	(*AttachedResponse)(nil),  // 21: mmbuild.plugin.v1.AttachedResponse
+	(*AttachedFile)(nil),      // 22: mmbuild.plugin.v1.AttachedFile
+	(*TransferEvent)(nil),     // 23: mmbuild.plugin.v1.TransferEvent
+	(*Progress)(nil),          // 24: mmbuild.plugin.v1.Progress
+	(*TransferResult)(nil),    // 25: mmbuild.plugin.v1.TransferResult
+	(*CatalogRequest)(nil),    // 26: mmbuild.plugin.v1.CatalogRequest
+	(*CatalogEvent)(nil),      // 27: mmbuild.plugin.v1.CatalogEvent
+	(*CatalogChunk)(nil),      // 28: mmbuild.plugin.v1.CatalogChunk
+	(*CatalogPackage)(nil),    // 29: mmbuild.plugin.v1.CatalogPackage
+	(*CatalogFile)(nil),       // 30: mmbuild.plugin.v1.CatalogFile
+	(*CatalogResult)(nil),     // 31: mmbuild.plugin.v1.CatalogResult
+	nil,                       // 32: mmbuild.plugin.v1.InfoResponse.ConfigSchemaEntry
+	nil,                       // 33: mmbuild.plugin.v1.BuildRequest.OptionsEntry
+	nil,                       // 34: mmbuild.plugin.v1.ListRequest.OptionsEntry
+	nil,                       // 35: mmbuild.plugin.v1.StatRequest.OptionsEntry
+	nil,                       // 36: mmbuild.plugin.v1.GetRequest.OptionsEntry
+	nil,                       // 37: mmbuild.plugin.v1.PutRequest.OptionsEntry
+	nil,                       // 38: mmbuild.plugin.v1.AttachRequest.AnnotationsEntry
+	nil,                       // 39: mmbuild.plugin.v1.AttachRequest.OptionsEntry
+	nil,                       // 40: mmbuild.plugin.v1.AttachedRequest.OptionsEntry
+	nil,                       // 41: mmbuild.plugin.v1.CatalogRequest.OptionsEntry
 }
 var file_mmbuild_plugin_v1_plugin_proto_depIdxs = []int32{
-	29, // 0: mmbuild.plugin.v1.InfoResponse.config_schema:type_name -> mmbuild.plugin.v1.InfoResponse.ConfigSchemaEntry
-	30, // 1: mmbuild.plugin.v1.BuildRequest.options:type_name -> mmbuild.plugin.v1.BuildRequest.OptionsEntry
+	32, // 0: mmbuild.plugin.v1.InfoResponse.config_schema:type_name -> mmbuild.plugin.v1.InfoResponse.ConfigSchemaEntry
+	33, // 1: mmbuild.plugin.v1.BuildRequest.options:type_name -> mmbuild.plugin.v1.BuildRequest.OptionsEntry
 	5,  // 2: mmbuild.plugin.v1.BuildEvent.output:type_name -> mmbuild.plugin.v1.Output
 	6,  // 3: mmbuild.plugin.v1.BuildEvent.result:type_name -> mmbuild.plugin.v1.BuildResult
 	0,  // 4: mmbuild.plugin.v1.Output.stream:type_name -> mmbuild.plugin.v1.Output.Stream
-	11, // 5: mmbuild.plugin.v1.StatBatchRequest.items:type_name -> mmbuild.plugin.v1.StatRequest
-	9,  // 6: mmbuild.plugin.v1.StatBatchResponse.results:type_name -> mmbuild.plugin.v1.StatResult
-	12, // 7: mmbuild.plugin.v1.StatResult.stat:type_name -> mmbuild.plugin.v1.StatResponse
-	14, // 8: mmbuild.plugin.v1.PutBatchRequest.items:type_name -> mmbuild.plugin.v1.PutRequest
-	31, // 9: mmbuild.plugin.v1.StatRequest.options:type_name -> mmbuild.plugin.v1.StatRequest.OptionsEntry
-	32, // 10: mmbuild.plugin.v1.GetRequest.options:type_name -> mmbuild.plugin.v1.GetRequest.OptionsEntry
-	33, // 11: mmbuild.plugin.v1.PutRequest.options:type_name -> mmbuild.plugin.v1.PutRequest.OptionsEntry
-	34, // 12: mmbuild.plugin.v1.AttachRequest.annotations:type_name -> mmbuild.plugin.v1.AttachRequest.AnnotationsEntry
-	35, // 13: mmbuild.plugin.v1.AttachRequest.options:type_name -> mmbuild.plugin.v1.AttachRequest.OptionsEntry
-	36, // 14: mmbuild.plugin.v1.AttachedRequest.options:type_name -> mmbuild.plugin.v1.AttachedRequest.OptionsEntry
-	19, // 15: mmbuild.plugin.v1.AttachedResponse.files:type_name -> mmbuild.plugin.v1.AttachedFile
-	21, // 16: mmbuild.plugin.v1.TransferEvent.progress:type_name -> mmbuild.plugin.v1.Progress
-	22, // 17: mmbuild.plugin.v1.TransferEvent.result:type_name -> mmbuild.plugin.v1.TransferResult
-	37, // 18: mmbuild.plugin.v1.CatalogRequest.options:type_name -> mmbuild.plugin.v1.CatalogRequest.OptionsEntry
-	25, // 19: mmbuild.plugin.v1.CatalogEvent.chunk:type_name -> mmbuild.plugin.v1.CatalogChunk
-	28, // 20: mmbuild.plugin.v1.CatalogEvent.result:type_name -> mmbuild.plugin.v1.CatalogResult
-	26, // 21: mmbuild.plugin.v1.CatalogChunk.packages:type_name -> mmbuild.plugin.v1.CatalogPackage
-	27, // 22: mmbuild.plugin.v1.CatalogChunk.files:type_name -> mmbuild.plugin.v1.CatalogFile
-	1,  // 23: mmbuild.plugin.v1.Plugin.Info:input_type -> mmbuild.plugin.v1.InfoRequest
-	3,  // 24: mmbuild.plugin.v1.Handler.Build:input_type -> mmbuild.plugin.v1.BuildRequest
-	11, // 25: mmbuild.plugin.v1.Storage.Stat:input_type -> mmbuild.plugin.v1.StatRequest
-	13, // 26: mmbuild.plugin.v1.Storage.Get:input_type -> mmbuild.plugin.v1.GetRequest
-	14, // 27: mmbuild.plugin.v1.Storage.Put:input_type -> mmbuild.plugin.v1.PutRequest
-	15, // 28: mmbuild.plugin.v1.Storage.Attach:input_type -> mmbuild.plugin.v1.AttachRequest
-	17, // 29: mmbuild.plugin.v1.Storage.Attached:input_type -> mmbuild.plugin.v1.AttachedRequest
-	7,  // 30: mmbuild.plugin.v1.Storage.StatBatch:input_type -> mmbuild.plugin.v1.StatBatchRequest
-	10, // 31: mmbuild.plugin.v1.Storage.PutBatch:input_type -> mmbuild.plugin.v1.PutBatchRequest
-	23, // 32: mmbuild.plugin.v1.Cataloger.Catalog:input_type -> mmbuild.plugin.v1.CatalogRequest
-	2,  // 33: mmbuild.plugin.v1.Plugin.Info:output_type -> mmbuild.plugin.v1.InfoResponse
-	4,  // 34: mmbuild.plugin.v1.Handler.Build:output_type -> mmbuild.plugin.v1.BuildEvent
-	12, // 35: mmbuild.plugin.v1.Storage.Stat:output_type -> mmbuild.plugin.v1.StatResponse
-	20, // 36: mmbuild.plugin.v1.Storage.Get:output_type -> mmbuild.plugin.v1.TransferEvent
-	20, // 37: mmbuild.plugin.v1.Storage.Put:output_type -> mmbuild.plugin.v1.TransferEvent
-	16, // 38: mmbuild.plugin.v1.Storage.Attach:output_type -> mmbuild.plugin.v1.AttachResponse
-	18, // 39: mmbuild.plugin.v1.Storage.Attached:output_type -> mmbuild.plugin.v1.AttachedResponse
-	8,  // 40: mmbuild.plugin.v1.Storage.StatBatch:output_type -> mmbuild.plugin.v1.StatBatchResponse
-	20, // 41: mmbuild.plugin.v1.Storage.PutBatch:output_type -> mmbuild.plugin.v1.TransferEvent
-	24, // 42: mmbuild.plugin.v1.Cataloger.Catalog:output_type -> mmbuild.plugin.v1.CatalogEvent
-	33, // [33:43] is the sub-list for method output_type
-	23, // [23:33] is the sub-list for method input_type
-	23, // [23:23] is the sub-list for extension type_name
-	23, // [23:23] is the sub-list for extension extendee
-	0,  // [0:23] is the sub-list for field type_name
+	34, // 5: mmbuild.plugin.v1.ListRequest.options:type_name -> mmbuild.plugin.v1.ListRequest.OptionsEntry
+	9,  // 6: mmbuild.plugin.v1.ListResponse.entries:type_name -> mmbuild.plugin.v1.ListEntry
+	14, // 7: mmbuild.plugin.v1.StatBatchRequest.items:type_name -> mmbuild.plugin.v1.StatRequest
+	12, // 8: mmbuild.plugin.v1.StatBatchResponse.results:type_name -> mmbuild.plugin.v1.StatResult
+	15, // 9: mmbuild.plugin.v1.StatResult.stat:type_name -> mmbuild.plugin.v1.StatResponse
+	17, // 10: mmbuild.plugin.v1.PutBatchRequest.items:type_name -> mmbuild.plugin.v1.PutRequest
+	35, // 11: mmbuild.plugin.v1.StatRequest.options:type_name -> mmbuild.plugin.v1.StatRequest.OptionsEntry
+	36, // 12: mmbuild.plugin.v1.GetRequest.options:type_name -> mmbuild.plugin.v1.GetRequest.OptionsEntry
+	37, // 13: mmbuild.plugin.v1.PutRequest.options:type_name -> mmbuild.plugin.v1.PutRequest.OptionsEntry
+	38, // 14: mmbuild.plugin.v1.AttachRequest.annotations:type_name -> mmbuild.plugin.v1.AttachRequest.AnnotationsEntry
+	39, // 15: mmbuild.plugin.v1.AttachRequest.options:type_name -> mmbuild.plugin.v1.AttachRequest.OptionsEntry
+	40, // 16: mmbuild.plugin.v1.AttachedRequest.options:type_name -> mmbuild.plugin.v1.AttachedRequest.OptionsEntry
+	22, // 17: mmbuild.plugin.v1.AttachedResponse.files:type_name -> mmbuild.plugin.v1.AttachedFile
+	24, // 18: mmbuild.plugin.v1.TransferEvent.progress:type_name -> mmbuild.plugin.v1.Progress
+	25, // 19: mmbuild.plugin.v1.TransferEvent.result:type_name -> mmbuild.plugin.v1.TransferResult
+	41, // 20: mmbuild.plugin.v1.CatalogRequest.options:type_name -> mmbuild.plugin.v1.CatalogRequest.OptionsEntry
+	28, // 21: mmbuild.plugin.v1.CatalogEvent.chunk:type_name -> mmbuild.plugin.v1.CatalogChunk
+	31, // 22: mmbuild.plugin.v1.CatalogEvent.result:type_name -> mmbuild.plugin.v1.CatalogResult
+	29, // 23: mmbuild.plugin.v1.CatalogChunk.packages:type_name -> mmbuild.plugin.v1.CatalogPackage
+	30, // 24: mmbuild.plugin.v1.CatalogChunk.files:type_name -> mmbuild.plugin.v1.CatalogFile
+	1,  // 25: mmbuild.plugin.v1.Plugin.Info:input_type -> mmbuild.plugin.v1.InfoRequest
+	3,  // 26: mmbuild.plugin.v1.Handler.Build:input_type -> mmbuild.plugin.v1.BuildRequest
+	14, // 27: mmbuild.plugin.v1.Storage.Stat:input_type -> mmbuild.plugin.v1.StatRequest
+	16, // 28: mmbuild.plugin.v1.Storage.Get:input_type -> mmbuild.plugin.v1.GetRequest
+	17, // 29: mmbuild.plugin.v1.Storage.Put:input_type -> mmbuild.plugin.v1.PutRequest
+	18, // 30: mmbuild.plugin.v1.Storage.Attach:input_type -> mmbuild.plugin.v1.AttachRequest
+	20, // 31: mmbuild.plugin.v1.Storage.Attached:input_type -> mmbuild.plugin.v1.AttachedRequest
+	10, // 32: mmbuild.plugin.v1.Storage.StatBatch:input_type -> mmbuild.plugin.v1.StatBatchRequest
+	13, // 33: mmbuild.plugin.v1.Storage.PutBatch:input_type -> mmbuild.plugin.v1.PutBatchRequest
+	7,  // 34: mmbuild.plugin.v1.Storage.List:input_type -> mmbuild.plugin.v1.ListRequest
+	26, // 35: mmbuild.plugin.v1.Cataloger.Catalog:input_type -> mmbuild.plugin.v1.CatalogRequest
+	2,  // 36: mmbuild.plugin.v1.Plugin.Info:output_type -> mmbuild.plugin.v1.InfoResponse
+	4,  // 37: mmbuild.plugin.v1.Handler.Build:output_type -> mmbuild.plugin.v1.BuildEvent
+	15, // 38: mmbuild.plugin.v1.Storage.Stat:output_type -> mmbuild.plugin.v1.StatResponse
+	23, // 39: mmbuild.plugin.v1.Storage.Get:output_type -> mmbuild.plugin.v1.TransferEvent
+	23, // 40: mmbuild.plugin.v1.Storage.Put:output_type -> mmbuild.plugin.v1.TransferEvent
+	19, // 41: mmbuild.plugin.v1.Storage.Attach:output_type -> mmbuild.plugin.v1.AttachResponse
+	21, // 42: mmbuild.plugin.v1.Storage.Attached:output_type -> mmbuild.plugin.v1.AttachedResponse
+	11, // 43: mmbuild.plugin.v1.Storage.StatBatch:output_type -> mmbuild.plugin.v1.StatBatchResponse
+	23, // 44: mmbuild.plugin.v1.Storage.PutBatch:output_type -> mmbuild.plugin.v1.TransferEvent
+	8,  // 45: mmbuild.plugin.v1.Storage.List:output_type -> mmbuild.plugin.v1.ListResponse
+	27, // 46: mmbuild.plugin.v1.Cataloger.Catalog:output_type -> mmbuild.plugin.v1.CatalogEvent
+	36, // [36:47] is the sub-list for method output_type
+	25, // [25:36] is the sub-list for method input_type
+	25, // [25:25] is the sub-list for extension type_name
+	25, // [25:25] is the sub-list for extension extendee
+	0,  // [0:25] is the sub-list for field type_name
 }
 
 func init() { file_mmbuild_plugin_v1_plugin_proto_init() }
@@ -2202,11 +2410,11 @@ func file_mmbuild_plugin_v1_plugin_proto_init() {
 		(*BuildEvent_Output)(nil),
 		(*BuildEvent_Result)(nil),
 	}
-	file_mmbuild_plugin_v1_plugin_proto_msgTypes[19].OneofWrappers = []any{
+	file_mmbuild_plugin_v1_plugin_proto_msgTypes[22].OneofWrappers = []any{
 		(*TransferEvent_Progress)(nil),
 		(*TransferEvent_Result)(nil),
 	}
-	file_mmbuild_plugin_v1_plugin_proto_msgTypes[23].OneofWrappers = []any{
+	file_mmbuild_plugin_v1_plugin_proto_msgTypes[26].OneofWrappers = []any{
 		(*CatalogEvent_Chunk)(nil),
 		(*CatalogEvent_Result)(nil),
 	}
@@ -2216,7 +2424,7 @@ func file_mmbuild_plugin_v1_plugin_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_mmbuild_plugin_v1_plugin_proto_rawDesc), len(file_mmbuild_plugin_v1_plugin_proto_rawDesc)),
 			NumEnums:      1,
-			NumMessages:   37,
+			NumMessages:   41,
 			NumExtensions: 0,
 			NumServices:   4,
 		},

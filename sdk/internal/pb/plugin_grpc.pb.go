@@ -258,6 +258,7 @@ const (
 	Storage_Attached_FullMethodName  = "/mmbuild.plugin.v1.Storage/Attached"
 	Storage_StatBatch_FullMethodName = "/mmbuild.plugin.v1.Storage/StatBatch"
 	Storage_PutBatch_FullMethodName  = "/mmbuild.plugin.v1.Storage/PutBatch"
+	Storage_List_FullMethodName      = "/mmbuild.plugin.v1.Storage/List"
 )
 
 // StorageClient is the client API for Storage service.
@@ -295,6 +296,14 @@ type StorageClient interface {
 	// A request stays under 1 MiB: the host splits a long list.
 	StatBatch(ctx context.Context, in *StatBatchRequest, opts ...grpc.CallOption) (*StatBatchResponse, error)
 	PutBatch(ctx context.Context, in *PutBatchRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[TransferEvent], error)
+	// List describes the files directly in the folder url names, a page at
+	// a time, in ascending byte order of their names: each with its size and
+	// version (as Stat reports them), so that the core can tell, in a few
+	// round trips, which objects are unchanged since it last looked. A page
+	// starts after start_after; truncated says more follow. A folder that
+	// does not exist is an empty list. Announced by the capability
+	// "storage:list"; a plugin without it answers UNIMPLEMENTED.
+	List(ctx context.Context, in *ListRequest, opts ...grpc.CallOption) (*ListResponse, error)
 }
 
 type storageClient struct {
@@ -402,6 +411,16 @@ func (c *storageClient) PutBatch(ctx context.Context, in *PutBatchRequest, opts 
 // This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
 type Storage_PutBatchClient = grpc.ServerStreamingClient[TransferEvent]
 
+func (c *storageClient) List(ctx context.Context, in *ListRequest, opts ...grpc.CallOption) (*ListResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ListResponse)
+	err := c.cc.Invoke(ctx, Storage_List_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // StorageServer is the server API for Storage service.
 // All implementations must embed UnimplementedStorageServer
 // for forward compatibility.
@@ -437,6 +456,14 @@ type StorageServer interface {
 	// A request stays under 1 MiB: the host splits a long list.
 	StatBatch(context.Context, *StatBatchRequest) (*StatBatchResponse, error)
 	PutBatch(*PutBatchRequest, grpc.ServerStreamingServer[TransferEvent]) error
+	// List describes the files directly in the folder url names, a page at
+	// a time, in ascending byte order of their names: each with its size and
+	// version (as Stat reports them), so that the core can tell, in a few
+	// round trips, which objects are unchanged since it last looked. A page
+	// starts after start_after; truncated says more follow. A folder that
+	// does not exist is an empty list. Announced by the capability
+	// "storage:list"; a plugin without it answers UNIMPLEMENTED.
+	List(context.Context, *ListRequest) (*ListResponse, error)
 	mustEmbedUnimplementedStorageServer()
 }
 
@@ -467,6 +494,9 @@ func (UnimplementedStorageServer) StatBatch(context.Context, *StatBatchRequest) 
 }
 func (UnimplementedStorageServer) PutBatch(*PutBatchRequest, grpc.ServerStreamingServer[TransferEvent]) error {
 	return status.Errorf(codes.Unimplemented, "method PutBatch not implemented")
+}
+func (UnimplementedStorageServer) List(context.Context, *ListRequest) (*ListResponse, error) {
+	return nil, status.Errorf(codes.Unimplemented, "method List not implemented")
 }
 func (UnimplementedStorageServer) mustEmbedUnimplementedStorageServer() {}
 func (UnimplementedStorageServer) testEmbeddedByValue()                 {}
@@ -594,6 +624,24 @@ func _Storage_PutBatch_Handler(srv interface{}, stream grpc.ServerStream) error 
 // This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
 type Storage_PutBatchServer = grpc.ServerStreamingServer[TransferEvent]
 
+func _Storage_List_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ListRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(StorageServer).List(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: Storage_List_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(StorageServer).List(ctx, req.(*ListRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // Storage_ServiceDesc is the grpc.ServiceDesc for Storage service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -616,6 +664,10 @@ var Storage_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "StatBatch",
 			Handler:    _Storage_StatBatch_Handler,
+		},
+		{
+			MethodName: "List",
+			Handler:    _Storage_List_Handler,
 		},
 	},
 	Streams: []grpc.StreamDesc{

@@ -88,6 +88,19 @@ func headObject(ctx context.Context, c *s3.Client, url, bucket, key string) (obj
 	}, nil
 }
 
+// versionOf is the version token of an object (storage.StatResponse's
+// Version): its ETag and its modification time, to the second, as a HEAD
+// and a listing both give them. Writing an object again changes its
+// modification time, and its ETag unless the bytes are the same: an
+// object listed with the token a HEAD gave is the object that HEAD
+// described. "" without an ETag.
+func versionOf(etag string, modTime time.Time) string {
+	if etag == "" || modTime.IsZero() {
+		return ""
+	}
+	return etag + "@" + modTime.UTC().Truncate(time.Second).Format(time.RFC3339)
+}
+
 // The user metadata keys (x-amz-meta-…) a multipart upload records: the
 // core's SHA-256 of the whole object, and the composite checksum computed
 // from the same bytes before the upload.

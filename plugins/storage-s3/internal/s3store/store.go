@@ -32,6 +32,9 @@ type Store struct {
 	// whatever the number of calls, files and parts, memory for data stays
 	// at concurrency × 1 MiB.
 	slots chan []byte
+
+	// listPage is the keys a List page asks for (listPage; tests lower it).
+	listPage int32
 }
 
 var (
@@ -49,7 +52,7 @@ func New(opts ...Option) (*Store, error) {
 			return nil, err
 		}
 	}
-	s := &Store{opts: o, slots: make(chan []byte, o.concurrency), meta: make(chan struct{}, metaConcurrency)}
+	s := &Store{opts: o, slots: make(chan []byte, o.concurrency), meta: make(chan struct{}, metaConcurrency), listPage: listPage}
 	for range o.concurrency {
 		s.slots <- nil // allocated on first use
 	}
@@ -154,7 +157,8 @@ func (s *Store) Stat(ctx context.Context, req *storage.StatRequest) (*storage.St
 		return nil, err
 	}
 	if !t.dir {
-		return &storage.StatResponse{Size: t.object.size, ModTime: t.object.modTime, ContentDigest: t.object.digest}, nil
+		return &storage.StatResponse{Size: t.object.size, ModTime: t.object.modTime, ContentDigest: t.object.digest,
+			Version: versionOf(t.object.etag, t.object.modTime)}, nil
 	}
 	resp := &storage.StatResponse{IsDir: true}
 	for _, o := range t.objects {
