@@ -90,16 +90,14 @@ func boxSpec(cfg *config.Config, p *plan, ws *workspace.Workspace) (isolation.Sp
 //
 // It is nil, and the handler starts with the other plugins, where the run
 // builds without looking the cache up first (--force, no destination, a
-// material whose digest is known only once fetched, a work tree that is
-// not a clean git checkout), where the box is not known before the
-// handler starts (mode required, which refuses a weaker box; no
-// bubblewrap here), and where the binary does not check (its start says
-// why).
-func expectHandler(cfg *config.Config, p *plan, host *pluginhost.Host, spec isolation.Spec, tree *localTree) *handlerIdentity {
+// material whose digest is known only once fetched), where the box is not
+// known before the handler starts (mode required, which refuses a weaker
+// box; no bubblewrap here), and where the binary does not check (its start
+// says why). A work tree that is not a clean git checkout is known only
+// once read, while the plugins start: the run begins the handler's start
+// then (run).
+func expectHandler(cfg *config.Config, p *plan, host *pluginhost.Host, spec isolation.Spec) *handlerIdentity {
 	if p.force || cfg.Artifacts.Destination == "" || !digestsKnown(cfg.Materials) {
-		return nil
-	}
-	if tree != nil && (tree.src.Commit == "" || tree.src.Dirty) {
 		return nil
 	}
 	bin, err := host.Verify(p.handlerPlugin)

@@ -7,7 +7,6 @@ import (
 
 	"github.com/mmbuild/mmbuild/core/build/config"
 	"github.com/mmbuild/mmbuild/core/build/isolation"
-	"github.com/mmbuild/mmbuild/core/build/source"
 	"github.com/mmbuild/mmbuild/plugins/storage-file/filestore"
 )
 
@@ -67,26 +66,20 @@ func TestExpectHandler(t *testing.T) {
 	host := attachedHost(t)
 	dest := config.Artifacts{Destination: "file:///out/", Files: []string{"dist/x"}}
 	known := []config.Material{{URI: "file:///m", Digest: map[string]string{"sha256": greetingSHA256}}}
-	clean := &localTree{src: source.Info{Commit: "3f2c0a7c1b2d3e4f5a6b7c8d9e0f1a2b3c4d5e6f"}}
 	tests := []struct {
 		name    string
 		cfg     config.Config
 		force   bool
 		mode    isolation.Mode
-		tree    *localTree
 		wantBox string // keyIsolation of the expected box; "" for no expectation
 	}{
-		{"a clean work tree, auto", config.Config{Artifacts: dest, Materials: known}, false, isolation.ModeAuto, clean,
+		{"auto", config.Config{Artifacts: dest, Materials: known}, false, isolation.ModeAuto,
 			"mechanism=none network=host full=false"}, // attached: no process to box
-		{"mode off", config.Config{Artifacts: dest}, false, isolation.ModeOff, clean, "mechanism=none network=host full=false"},
-		{"a git source", config.Config{Artifacts: dest, Source: &config.Source{Repo: "https://h/r.git"}}, false, isolation.ModeAuto, nil,
-			"mechanism=none network=host full=false"},
-		{"--force", config.Config{Artifacts: dest}, true, isolation.ModeAuto, clean, ""},
-		{"no destination", config.Config{Artifacts: config.Artifacts{Files: []string{"x"}}}, false, isolation.ModeAuto, clean, ""},
-		{"a material without a digest", config.Config{Artifacts: dest, Materials: []config.Material{{URI: "file:///m"}}}, false, isolation.ModeAuto, clean, ""},
-		{"a dirty work tree", config.Config{Artifacts: dest}, false, isolation.ModeAuto, &localTree{src: source.Info{Commit: clean.src.Commit, Dirty: true}}, ""},
-		{"not a git work tree", config.Config{Artifacts: dest}, false, isolation.ModeAuto, &localTree{}, ""},
-		{"mode required", config.Config{Artifacts: dest}, false, isolation.ModeRequired, clean, ""},
+		{"mode off", config.Config{Artifacts: dest}, false, isolation.ModeOff, "mechanism=none network=host full=false"},
+		{"--force", config.Config{Artifacts: dest}, true, isolation.ModeAuto, ""},
+		{"no destination", config.Config{Artifacts: config.Artifacts{Files: []string{"x"}}}, false, isolation.ModeAuto, ""},
+		{"a material without a digest", config.Config{Artifacts: dest, Materials: []config.Material{{URI: "file:///m"}}}, false, isolation.ModeAuto, ""},
+		{"mode required", config.Config{Artifacts: dest}, false, isolation.ModeRequired, ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -94,7 +87,7 @@ func TestExpectHandler(t *testing.T) {
 			cfg.Handler = config.Handler{ID: "make"}
 			p := &plan{force: tt.force, handlerPlugin: "make"}
 			spec := isolation.Spec{Request: isolation.Request{Mode: tt.mode, Network: isolation.NetworkHost}}
-			got := expectHandler(&cfg, p, host, spec, tt.tree)
+			got := expectHandler(&cfg, p, host, spec)
 			if tt.wantBox == "" {
 				if got != nil {
 					t.Fatalf("expected %+v, want the handler started with the other plugins", got)

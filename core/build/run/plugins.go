@@ -7,6 +7,7 @@ import (
 	"slices"
 	"sort"
 	"strings"
+	"sync"
 
 	"github.com/mmbuild/mmbuild/core/build/config"
 	"github.com/mmbuild/mmbuild/core/build/isolation"
@@ -57,11 +58,34 @@ type startedPlugins struct {
 }
 
 // lateHandler is a handler not started with the other plugins: a cache
-// hit does not need it (expectHandler). start starts it once the lookup
-// missed.
+// hit does not need it (expectHandler). It starts once the lookup missed,
+// or as soon as the run knows it builds (begin).
 type lateHandler struct {
 	expected handlerIdentity
 	start    func(ctx context.Context) (*pluginhost.Plugin, *isolation.Applied, error)
+
+	once    sync.Once
+	done    chan struct{}
+	p       *pluginhost.Plugin
+	applied *isolation.Applied
+	err     error
+}
+
+// begin starts the handler in the background, once.
+func (l *lateHandler) begin(ctx context.Context) {
+	l.once.Do(func() {
+		go func() {
+			l.p, l.applied, l.err = l.start(ctx)
+			close(l.done)
+		}()
+	})
+}
+
+// wait returns the started handler, beginning its start if nothing did.
+func (l *lateHandler) wait(ctx context.Context) (*pluginhost.Plugin, *isolation.Applied, error) {
+	l.begin(ctx)
+	<-l.done
+	return l.p, l.applied, l.err
 }
 
 // startPlugins starts every plugin of p concurrently, the handler in the
@@ -73,7 +97,7 @@ func startPlugins(ctx context.Context, t tools, host *pluginhost.Host, p *plan, 
 		return startHandler(ctx, t, host, p.handlerPlugin, spec)
 	}
 	if late != nil {
-		pp.late = &lateHandler{expected: *late, start: startHandler}
+		pp.late = &lateHandler{expected: *late, start: startHandler, done: make(chan struct{})}
 	}
 	go func() {
 		type handlerStart struct {
@@ -162,7 +186,7 @@ func (ps *plugins) startLate(ctx context.Context, cfg *config.Config, p *plan) e
 	if ps.handler != nil {
 		return nil
 	}
-	h, applied, err := ps.late.start(ctx)
+	h, applied, err := ps.late.wait(ctx)
 	if err != nil {
 		return whyPlugin(cfg, p, err)
 	}

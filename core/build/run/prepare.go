@@ -78,6 +78,10 @@ type localTree struct {
 	dir string
 }
 
+// cacheable reports whether a build of the tree can be found in the cache:
+// a clean git checkout, named by its commit.
+func (l *localTree) cacheable() bool { return l.src.Commit != "" && !l.src.Dirty }
+
 // workTree records the work tree the build runs in: workDir (--workdir;
 // "" for the config's folder). It is nil with a git source, which is
 // cloned (cloneSource).

@@ -128,12 +128,15 @@ func run(ctx context.Context, cfg *config.Config, o *options, red *redact.Redact
 	if err != nil {
 		return nil, err
 	}
+	late := expectHandler(cfg, p, o.host, spec)
+	pending := startPlugins(ctx, t, o.host, p, spec, late) // concurrently with the local set-up
 	tree, err := workTree(t, cfg, p.workDir)
 	if err != nil {
 		return nil, err
 	}
-	late := expectHandler(cfg, p, o.host, spec, tree)
-	pending := startPlugins(ctx, t, o.host, p, spec, late) // concurrently with the local set-up
+	if pending.late != nil && tree != nil && !tree.cacheable() {
+		pending.late.begin(ctx) // never a cache hit: the handler is needed
+	}
 	ps, err := pending.wait(cfg, p)
 	if err != nil {
 		return nil, err
