@@ -199,7 +199,7 @@ func (s storageClient) StatBatch(ctx context.Context, req *storage.StatBatchRequ
 func (s storageClient) PutBatch(ctx context.Context, req *storage.PutBatchRequest) (*storage.PutResponse, error) {
 	in := &pb.PutBatchRequest{Items: make([]*pb.PutRequest, len(req.Items))}
 	for i, it := range req.Items {
-		in.Items[i] = &pb.PutRequest{SourcePath: it.SourcePath, Url: it.URL, Options: it.Options, Digest: it.Digest}
+		in.Items[i] = &pb.PutRequest{SourcePath: it.SourcePath, Url: it.URL, Options: it.Options, Digest: it.Digest, Snapshot: it.Snapshot}
 	}
 	stream, err := s.c.PutBatch(ctx, in)
 	if err != nil {
@@ -311,7 +311,7 @@ func (s storageClient) Get(ctx context.Context, req *storage.GetRequest) (*stora
 }
 
 func (s storageClient) Put(ctx context.Context, req *storage.PutRequest) (*storage.PutResponse, error) {
-	stream, err := s.c.Put(ctx, &pb.PutRequest{SourcePath: req.SourcePath, Url: req.URL, Options: req.Options, Digest: req.Digest})
+	stream, err := s.c.Put(ctx, &pb.PutRequest{SourcePath: req.SourcePath, Url: req.URL, Options: req.Options, Digest: req.Digest, Snapshot: req.Snapshot})
 	if err != nil {
 		return nil, wire.FromStatus(err)
 	}

@@ -138,7 +138,7 @@ func (s *storageServer) PutBatch(req *pb.PutBatchRequest, stream pb.Storage_PutB
 		items := make([]storage.PutRequest, len(g.index))
 		for j, i := range g.index {
 			it := req.Items[i]
-			items[j] = storage.PutRequest{SourcePath: it.SourcePath, URL: it.Url, Options: it.Options, Digest: it.Digest}
+			items[j] = storage.PutRequest{SourcePath: it.SourcePath, URL: it.Url, Options: it.Options, Digest: it.Digest, Snapshot: it.Snapshot}
 		}
 		resp, err := putBatch(stream.Context(), g.st, &storage.PutBatchRequest{Items: items, Progress: report})
 		if err != nil {

@@ -277,7 +277,7 @@ func (s *storageServer) Put(req *pb.PutRequest, stream pb.Storage_PutServer) err
 	var mu sync.Mutex
 	send := func(ev *pb.TransferEvent) error { mu.Lock(); defer mu.Unlock(); return stream.Send(ev) }
 	resp, err := st.Put(stream.Context(), &storage.PutRequest{
-		SourcePath: req.SourcePath, URL: req.Url, Options: req.Options, Digest: req.Digest, Progress: progressSender(send),
+		SourcePath: req.SourcePath, URL: req.Url, Options: req.Options, Digest: req.Digest, Snapshot: req.Snapshot, Progress: progressSender(send),
 	})
 	if err != nil {
 		return wire.ToStatus(err)

@@ -264,7 +264,13 @@ type PutRequest struct {
 	// "sha256:<hex>"; empty for a tree or when unknown. A backend that keeps
 	// checksums stores it with the object, and may refuse the upload when
 	// the bytes do not match it (S3 does).
-	Digest   string
+	Digest string
+	// Snapshot says SourcePath is a read-only copy the core made of the
+	// bytes it hashed: nothing writes to it, and the core removes it when
+	// the run ends. A backend on the same file system may hard link it
+	// instead of copying it; the published file then shares its bytes
+	// with a file nobody changes.
+	Snapshot bool
 	Progress ProgressFunc
 }
 

@@ -92,6 +92,9 @@ type PutItem struct {
 	// Digest is the core's digest of the file, "sha256:<hex>" ("" for a
 	// tree), handed to the plugin (storage.PutRequest.Digest).
 	Digest string
+	// Snapshot says Path is a read-only snapshot of the core's
+	// (storage.PutRequest.Snapshot).
+	Snapshot bool
 }
 
 // PutMany puts every item, or fails with the first error (what was put
@@ -111,7 +114,7 @@ func (s *Store) PutMany(ctx context.Context, items []PutItem) error {
 			for _, i := range grp.index {
 				g.Go(func() error {
 					it := items[i]
-					_, err := s.put(gctx, grp.b, &storage.PutRequest{SourcePath: it.Path, URL: it.URL, Options: s.options(it.URL, it.Options), Digest: it.Digest})
+					_, err := s.put(gctx, grp.b, &storage.PutRequest{SourcePath: it.Path, URL: it.URL, Options: s.options(it.URL, it.Options), Digest: it.Digest, Snapshot: it.Snapshot})
 					if err != nil {
 						return &storage.ItemError{Index: i, Err: err}
 					}
@@ -127,7 +130,7 @@ func (s *Store) PutMany(ctx context.Context, items []PutItem) error {
 				req := &storage.PutBatchRequest{Items: make([]storage.PutRequest, len(chunk)), Progress: s.progressFunc("put", shown)}
 				for j, i := range chunk {
 					it := items[i]
-					req.Items[j] = storage.PutRequest{SourcePath: it.Path, URL: it.URL, Options: s.options(it.URL, it.Options), Digest: it.Digest}
+					req.Items[j] = storage.PutRequest{SourcePath: it.Path, URL: it.URL, Options: s.options(it.URL, it.Options), Digest: it.Digest, Snapshot: it.Snapshot}
 				}
 				resp, err := bat.PutBatch(gctx, req)
 				var ie *storage.ItemError

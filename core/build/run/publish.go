@@ -37,12 +37,12 @@ func publish(ctx context.Context, t tools, store *remote.Store, cfg *config.Conf
 	var files []upload
 	for _, a := range res.Artifacts {
 		if a.URL != "" {
-			files = append(files, upload{a.Bytes(), a.URL, cfg.Artifacts.Options, "publishing artifact " + a.Name, a.Digest})
+			files = append(files, upload{a.Bytes(), a.URL, cfg.Artifacts.Options, "publishing artifact " + a.Name, a.Digest, a.snapshot()})
 		}
 	}
 	for _, tr := range out.transfers {
 		for _, f := range tr.files {
-			files = append(files, upload{f.Bytes(), remote.Join(tr.destination, f.Name), tr.options, "transferring " + f.Name, f.Digest})
+			files = append(files, upload{f.Bytes(), remote.Join(tr.destination, f.Name), tr.options, "transferring " + f.Name, f.Digest, f.snapshot()})
 		}
 	}
 	var statement []upload
@@ -55,7 +55,7 @@ func publish(ctx context.Context, t tools, store *remote.Store, cfg *config.Conf
 			if err := os.WriteFile(tmp, f.Data, 0o644); err != nil {
 				return err
 			}
-			statement = append(statement, upload{tmp, remote.Join(res.StagingURL, f.Name), cfg.Artifacts.Options, "publishing " + f.Name, nil})
+			statement = append(statement, upload{tmp, remote.Join(res.StagingURL, f.Name), cfg.Artifacts.Options, "publishing " + f.Name, nil, false})
 		}
 		last := len(statement) - 1
 		files, statement = append(files, statement[:last]...), statement[last:]
@@ -85,6 +85,7 @@ type upload struct {
 	options   map[string]string
 	what      string     // for the error: "publishing artifact x"
 	digest    digest.Set // the core's, handed to the store; nil if none
+	snapshot  bool       // path is the core's read-only snapshot (remote.PutItem.Snapshot)
 }
 
 // putAll puts the files in batches, one plugin round trip each where the
@@ -113,7 +114,7 @@ func putAll(ctx context.Context, store *remote.Store, files []upload) error {
 }
 
 func putItem(f upload) remote.PutItem {
-	it := remote.PutItem{Path: f.path, URL: f.url, Options: f.options}
+	it := remote.PutItem{Path: f.path, URL: f.url, Options: f.options, Snapshot: f.snapshot}
 	if sum := f.digest[digest.SHA256]; sum != "" {
 		it.Digest = digest.SHA256 + ":" + sum
 	}

@@ -55,6 +55,10 @@ type Artifact struct {
 	hashed string
 }
 
+// snapshot reports whether Bytes is the core's read-only snapshot of the
+// hashed bytes, which nothing writes until the run ends.
+func (a Artifact) snapshot() bool { return a.hashed != "" }
+
 // Bytes is the file holding exactly the bytes that were hashed: the copy
 // the run made, else the work tree's file.
 func (a Artifact) Bytes() string {

@@ -4,9 +4,11 @@ import (
 	"context"
 	"errors"
 	"os"
+	"path"
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 
@@ -139,4 +141,55 @@ func TestContentDigestMissRepublishes(t *testing.T) {
 		t.Fatalf("tampered artifact: cached=%v err=%v, want a rebuild", o.res != nil && o.res.Cached, o.err)
 	}
 	assertConsistent(t, filepath.Join(p.dest, o.res.StagingKey))
+}
+
+// snapshotStore records, for each file put, whether the core marked it as
+// its read-only snapshot, and the source's mode at that moment.
+type snapshotStore struct {
+	*filestore.Store
+	mu   sync.Mutex
+	puts map[string]snapshotPut // by URL's base name
+}
+
+type snapshotPut struct {
+	snapshot bool
+	mode     os.FileMode
+}
+
+func (s *snapshotStore) record(reqs ...storage.PutRequest) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, r := range reqs {
+		fi, err := os.Stat(r.SourcePath)
+		if err == nil {
+			s.puts[path.Base(r.URL)] = snapshotPut{r.Snapshot, fi.Mode().Perm()}
+		}
+	}
+}
+
+func (s *snapshotStore) Put(ctx context.Context, req *storage.PutRequest) (*storage.PutResponse, error) {
+	s.record(*req)
+	return s.Store.Put(ctx, req)
+}
+
+func (s *snapshotStore) PutBatch(ctx context.Context, req *storage.PutBatchRequest) (*storage.PutResponse, error) {
+	s.record(req.Items...)
+	return s.Store.PutBatch(ctx, req)
+}
+
+// The core hands the store each artifact's read-only snapshot marked as
+// one (so a file store may link it rather than copy it), and nothing else:
+// the attestation it writes is not.
+func TestPublishMarksSnapshots(t *testing.T) {
+	p := newProject(t, baseConfig)
+	st := &snapshotStore{Store: filestore.New(), puts: map[string]snapshotPut{}}
+	if o := runProject(t, p, WithHost(hostWith(t, st))); o.err != nil {
+		t.Fatal(o.err)
+	}
+	if got := st.puts["out.txt"]; !got.snapshot || got.mode&0o222 != 0 {
+		t.Errorf("the artifact was put as %+v, want a read-only snapshot marked as one", got)
+	}
+	if got, ok := st.puts[StatementName]; !ok || got.snapshot {
+		t.Errorf("the attestation was put as %+v (seen %v), want it not marked", got, ok)
+	}
 }

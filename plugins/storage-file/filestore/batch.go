@@ -78,6 +78,7 @@ func (st *Store) PutBatch(ctx context.Context, req *storage.PutBatchRequest) (*s
 		if err != nil {
 			return nil, failed(i, fmt.Errorf("reading source: %w", err))
 		}
+		src.link = it.Snapshot
 		if src.dir {
 			it.Progress = req.Progress
 			resp, err := st.Put(ctx, &it)

@@ -27,6 +27,10 @@ func (s *source) copyTo(ctx context.Context, dest string, durable bool, p *progr
 	}
 	defer base.Close()
 	if !s.dir {
+		if s.link && linkFile(base, s.entries[0], dest, durable) {
+			p.Add(s.entries[0].size, s.entries[0].src)
+			return nil
+		}
 		return copyFile(ctx, base, s.entries[0], dest, durable, p)
 	}
 	if err := os.Mkdir(dest, 0o700); err != nil {
@@ -112,6 +116,38 @@ func copyFile(ctx context.Context, base *os.Root, e entry, dest string, durable 
 		}
 	}
 	return finishFile(out, e, durable)
+}
+
+// linkFile makes dest (which must not exist) a hard link to the regular
+// file e.src in base, and syncs it if durable: no byte is copied. It
+// reports false, leaving nothing at dest, where that cannot be done (another
+// file system, links refused, e's mode not the file's) or dest is not the
+// very file opened in base; the caller then copies.
+func linkFile(base *os.Root, e entry, dest string, durable bool) bool {
+	in, err := openRegular(base, e.src)
+	if err != nil {
+		return false
+	}
+	defer in.Close()
+	info, err := in.Stat()
+	if err != nil || info.Mode().Perm() != e.mode.Perm() {
+		return false
+	}
+	if err := os.Link(filepath.Join(base.Name(), e.src), dest); err != nil {
+		return false
+	}
+	linked, err := os.Lstat(dest)
+	if err == nil && !os.SameFile(info, linked) {
+		err = errors.New("another file")
+	}
+	if err == nil && durable {
+		err = in.Sync()
+	}
+	if err != nil {
+		_ = os.Remove(dest)
+		return false
+	}
+	return true
 }
 
 // finishFile gives the copy e's permission bits, and syncs it if durable.

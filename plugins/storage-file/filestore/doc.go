@@ -30,7 +30,10 @@
 // regular files when opened, so a tree changed after the check cannot lead
 // out of it or block on a fifo. Copies go through copy_file_range where the
 // kernel allows, in 1 MiB steps between which cancellation is checked and
-// progress reported.
+// progress reported. A file the core marks as its read-only snapshot
+// (storage.PutRequest.Snapshot: nothing writes it, the core removes it at the
+// end of the run) is hard linked instead where it lies on the destination's
+// file system: no byte is copied, and only the sync writes it out.
 //
 // Put never shows a partial object: a file is written to a temporary file in
 // the destination directory, synced and renamed over the destination; a tree

@@ -130,6 +130,7 @@ func (*Store) Put(ctx context.Context, req *storage.PutRequest) (*storage.PutRes
 	if err != nil {
 		return nil, fmt.Errorf("reading source: %w", err)
 	}
+	src.link = req.Snapshot
 	p := progress.NewMeter(req.Report, src.bytes)
 	if err := put(ctx, src, dest, p); err != nil {
 		return nil, fmt.Errorf("writing %s: %w", dest, err)

@@ -30,6 +30,9 @@ type source struct {
 	bytes   int64   // total size of the regular files
 	files   int64
 	info    fs.FileInfo // of root
+	// link: the source is a file the core snapshotted read-only
+	// (storage.PutRequest.Snapshot), which copyTo may hard link.
+	link bool
 }
 
 // scan resolves path (a symlink named by the user is followed) and checks

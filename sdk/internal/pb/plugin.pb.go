@@ -1063,7 +1063,12 @@ type PutRequest struct {
 	// digest is the core's digest of the file at source_path
 	// ("sha256:<hex>"), empty for a tree: a backend that keeps checksums
 	// stores it with the object (and may refuse bytes that do not match it).
-	Digest        string `protobuf:"bytes,4,opt,name=digest,proto3" json:"digest,omitempty"`
+	Digest string `protobuf:"bytes,4,opt,name=digest,proto3" json:"digest,omitempty"`
+	// snapshot says source_path is a read-only copy the core made of the
+	// bytes it hashed, which nothing writes and the core removes when the run
+	// ends: a backend may link it (a hard link on the same file system)
+	// instead of copying it.
+	Snapshot      bool `protobuf:"varint,5,opt,name=snapshot,proto3" json:"snapshot,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1124,6 +1129,13 @@ func (x *PutRequest) GetDigest() string {
 		return x.Digest
 	}
 	return ""
+}
+
+func (x *PutRequest) GetSnapshot() bool {
+	if x != nil {
+		return x.Snapshot
+	}
+	return false
 }
 
 type AttachRequest struct {
@@ -2180,14 +2192,15 @@ const file_mmbuild_plugin_v1_plugin_proto_rawDesc = "" +
 	"\aoptions\x18\x03 \x03(\v2*.mmbuild.plugin.v1.GetRequest.OptionsEntryR\aoptions\x1a:\n" +
 	"\fOptionsEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
-	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"\xd9\x01\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"\xf5\x01\n" +
 	"\n" +
 	"PutRequest\x12\x1f\n" +
 	"\vsource_path\x18\x01 \x01(\tR\n" +
 	"sourcePath\x12\x10\n" +
 	"\x03url\x18\x02 \x01(\tR\x03url\x12D\n" +
 	"\aoptions\x18\x03 \x03(\v2*.mmbuild.plugin.v1.PutRequest.OptionsEntryR\aoptions\x12\x16\n" +
-	"\x06digest\x18\x04 \x01(\tR\x06digest\x1a:\n" +
+	"\x06digest\x18\x04 \x01(\tR\x06digest\x12\x1a\n" +
+	"\bsnapshot\x18\x05 \x01(\bR\bsnapshot\x1a:\n" +
 	"\fOptionsEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
 	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"\xb1\x03\n" +
