@@ -86,6 +86,22 @@ func TestBuildCache(t *testing.T) {
 		}
 	})
 
+	// A hit needs the store only: the handler's plugin, and its box, are
+	// not started (each plugin process logs its address at debug level,
+	// under its name).
+	t.Run("a cache hit starts no handler", func(t *testing.T) {
+		rep, r := engineRunJSON(t, in, dir, "--log-level", "debug")
+		if !rep.Cached {
+			t.Fatalf("not cached:\n%s", r.Stderr)
+		}
+		if !strings.Contains(r.Stderr, "mmbuild.plugin.file: plugin address") {
+			t.Fatalf("the file store's start is not logged, so the check below proves nothing:\n%s", r.Stderr)
+		}
+		if strings.Contains(r.Stderr, "mmbuild.plugin.make:") {
+			t.Errorf("a cache hit started the make handler:\n%s", r.Stderr)
+		}
+	})
+
 	t.Run("--force rebuilds", func(t *testing.T) {
 		rep, _ := engineRunJSON(t, in, dir, "--force")
 		if rep.Cached || ran() != 2 {
@@ -289,5 +305,35 @@ provenance: out/
 	}
 	if got := mustRead(t, filepath.Join(dir, "rel/a.bin")); string(got) != "binary\x00payload" {
 		t.Errorf("transferred file not restored: %q", got)
+	}
+}
+
+// Where the kernel refuses bubblewrap's box, auto builds in a weaker one
+// and the staging key covers that box. A run looks the cache up before it
+// starts its handler, with the key of the box it expects (bubblewrap's),
+// misses, starts the handler in the box it gets and looks the cache up
+// again with that box's key: the build is still a hit. A run in the full
+// box is never answered by the build made in the weaker one.
+func TestCacheHitWhereTheKernelRefusesTheBox(t *testing.T) {
+	t.Parallel()
+	in := testenv.NewInstall(t)
+	dir := cacheProject(t, in)
+	wrapper := buildNoNamespaces(t)
+	ran := func() int { return engineLines(t, filepath.Join(dir, "builder-ran")) }
+
+	if r := wrappedRun(t, in, wrapper, dir, "run"); r.Code != 0 || ran() != 1 {
+		t.Fatalf("first run: exit %d, builder ran %d times:\n%s", r.Code, ran(), r.Stderr)
+	}
+	prov := strings.ReplaceAll(string(mustRead(t, filepath.Join(dir, "out", "provenance.json"))), " ", "")
+	if !strings.Contains(prov, `"mechanism":"landlock"`) {
+		t.Fatalf("the first build did not run in the weaker box, so the check below proves nothing:\n%s", prov)
+	}
+	r := wrappedRun(t, in, wrapper, dir, "run")
+	if r.Code != 0 || ran() != 1 || !strings.Contains(r.Stderr, "cached build reused") {
+		t.Fatalf("second run: exit %d, builder ran %d times, want a cache hit:\n%s", r.Code, ran(), r.Stderr)
+	}
+	rep, r := engineRunJSON(t, in, dir)
+	if rep.Cached || ran() != 2 {
+		t.Fatalf("a run in bubblewrap's box: cached %v, builder ran %d times, want a rebuild:\n%s", rep.Cached, ran(), r.Stderr)
 	}
 }

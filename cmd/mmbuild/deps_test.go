@@ -63,3 +63,30 @@ func modulePrefix(p string) string {
 	parts := strings.SplitN(p, "/", 4)
 	return strings.Join(parts[:min(3, len(parts))], "/")
 }
+
+// notLinked are packages cmd/mmbuild must not link, each with why: every
+// linked package's init runs at the start of every mmbuild command, and a
+// cache hit is little more than that start.
+var notLinked = map[string]string{
+	// A test library; hclwrite (lock file writing) linked it (its init:
+	// ~1.3 ms of every run). The lock file is written by hand.
+	"github.com/google/go-cmp/cmp": "a test library (hclwrite linked it)",
+}
+
+func TestNotLinked(t *testing.T) {
+	cmd := exec.Command("go", "list", "-deps", ".")
+	cmd.Env = append(os.Environ(), "CGO_ENABLED=0") // as the Makefile builds it
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("go list -deps: %v", err)
+	}
+	deps := strings.Fields(string(out))
+	if len(deps) < 100 {
+		t.Fatalf("go list -deps listed %d packages: not the binary's imports", len(deps))
+	}
+	for _, p := range deps {
+		if why, ok := notLinked[p]; ok {
+			t.Errorf("cmd/mmbuild links %s: %s (find the importer with go mod why -m or go list -deps -json)", p, why)
+		}
+	}
+}

@@ -18,5 +18,11 @@ func main() {
 		fmt.Fprintln(os.Stderr, "mmbuild-plugin-s3:", err)
 		os.Exit(1)
 	}
+	// Started by the core (without arguments: not describe or version),
+	// the plugin builds its S3 clients while it hand-shakes, not at its
+	// first call, which a cache hit waits for.
+	if len(os.Args) == 1 {
+		go store.Warm()
+	}
 	plugin.Serve(plugin.WithName("s3"), plugin.WithVersion(version), plugin.WithStorage("s3", store))
 }

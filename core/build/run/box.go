@@ -81,6 +81,48 @@ func boxSpec(cfg *config.Config, p *plan, ws *workspace.Workspace) (isolation.Sp
 	return spec, nil
 }
 
+// expectHandler is the handler as the staging key covers it (its binary,
+// checked as its start checks it, and the box it builds in) when the run
+// may be a cache hit, whose lookup then needs no handler started: a hit
+// never starts it, a miss starts it after the lookup. The box is the one
+// startHandler makes where the kernel allows it; where it makes a weaker
+// one the run looks the cache up again (materialsAndCache).
+//
+// It is nil, and the handler starts with the other plugins, where the run
+// builds without looking the cache up first (--force, no destination, a
+// material whose digest is known only once fetched), where the box is not
+// known before the handler starts (mode required, which refuses a weaker
+// box; no bubblewrap here), and where the binary does not check (its start
+// says why). A work tree that is not a clean git checkout is known only
+// once read, while the plugins start: the run begins the handler's start
+// then (run).
+func expectHandler(cfg *config.Config, p *plan, host *pluginhost.Host, spec isolation.Spec) *handlerIdentity {
+	if p.force || cfg.Artifacts.Destination == "" || !digestsKnown(cfg.Materials) {
+		return nil
+	}
+	bin, err := host.Verify(p.handlerPlugin)
+	if err != nil {
+		return nil
+	}
+	var box *isolation.Applied
+	switch {
+	case spec.Mode == isolation.ModeOff:
+		box = isolation.Off(isolation.ModeOff, "")
+	case spec.Mode != isolation.ModeAuto:
+		return nil
+	case bin.Attached:
+		box = isolation.Off(isolation.ModeAuto, pluginhost.ErrAttached.Error())
+	default:
+		if _, err := isolation.NewLauncher(); err != nil {
+			return nil
+		}
+		s := spec
+		s.Request = s.Request.Normalized()
+		box = s.Applied()
+	}
+	return &handlerIdentity{sha256: bin.SHA256, box: box}
+}
+
 // startHandler starts the handler plugin in the box spec describes, and
 // returns what was applied. Where bubblewrap cannot make the box, auto
 // falls back to a landlock box (weaker: it says what it lacks), and where

@@ -5,6 +5,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/mmbuild/mmbuild/core/build/config"
+	"github.com/mmbuild/mmbuild/core/build/isolation"
 	"github.com/mmbuild/mmbuild/plugins/storage-file/filestore"
 )
 
@@ -53,5 +55,58 @@ credentials:
 	}
 	if p.builds(t) != 1 {
 		t.Errorf("builds = %d: the refused lookup went on building", p.builds(t))
+	}
+}
+
+// expectHandler lets a run look the cache up before its handler starts
+// only where the lookup comes before the build and the key it computes is
+// the one the started handler gives (TestBuildCache and
+// TestCacheHitWhereTheKernelRefusesTheBox in e2e run it end to end).
+func TestExpectHandler(t *testing.T) {
+	host := attachedHost(t)
+	dest := config.Artifacts{Destination: "file:///out/", Files: []string{"dist/x"}}
+	known := []config.Material{{URI: "file:///m", Digest: map[string]string{"sha256": greetingSHA256}}}
+	tests := []struct {
+		name    string
+		cfg     config.Config
+		force   bool
+		mode    isolation.Mode
+		wantBox string // keyIsolation of the expected box; "" for no expectation
+	}{
+		{"auto", config.Config{Artifacts: dest, Materials: known}, false, isolation.ModeAuto,
+			"mechanism=none network=host full=false"}, // attached: no process to box
+		{"mode off", config.Config{Artifacts: dest}, false, isolation.ModeOff, "mechanism=none network=host full=false"},
+		{"--force", config.Config{Artifacts: dest}, true, isolation.ModeAuto, ""},
+		{"no destination", config.Config{Artifacts: config.Artifacts{Files: []string{"x"}}}, false, isolation.ModeAuto, ""},
+		{"a material without a digest", config.Config{Artifacts: dest, Materials: []config.Material{{URI: "file:///m"}}}, false, isolation.ModeAuto, ""},
+		{"mode required", config.Config{Artifacts: dest}, false, isolation.ModeRequired, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			cfg := tt.cfg
+			cfg.Handler = config.Handler{ID: "make"}
+			p := &plan{force: tt.force, handlerPlugin: "make"}
+			spec := isolation.Spec{Request: isolation.Request{Mode: tt.mode, Network: isolation.NetworkHost}}
+			got := expectHandler(&cfg, p, host, spec)
+			if tt.wantBox == "" {
+				if got != nil {
+					t.Fatalf("expected %+v, want the handler started with the other plugins", got)
+				}
+				return
+			}
+			if got == nil {
+				t.Fatal("no expectation: the handler starts before the lookup")
+			}
+			started, err := host.Start(t.Context(), "make")
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got.sha256 != started.SHA256 {
+				t.Errorf("sha256 %s, the started handler's %s", got.sha256, started.SHA256)
+			}
+			if box := keyIsolation(got.box); box != tt.wantBox {
+				t.Errorf("box %q, want %q", box, tt.wantBox)
+			}
+		})
 	}
 }

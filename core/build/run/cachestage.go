@@ -24,18 +24,30 @@ func materialsAndCache(ctx context.Context, t tools, cfg *config.Config, p *plan
 			return nil, stagingKey{}, nil, err
 		}
 	}
-	key, err := computeKey(t, cfg, in, keyMaterials(cfg.Materials, mats))
+	km := keyMaterials(cfg.Materials, mats)
+	key, err := computeKey(t, cfg, in, km)
 	if err != nil {
 		return nil, stagingKey{}, nil, err
 	}
-	if key.cacheable && key.url != "" && !p.force {
-		res, err := lookupCache(ctx, t, in.store, cfg, key, in.outDir)
+	if res, err := lookup(ctx, t, cfg, p, in, key); err != nil || res != nil {
+		return nil, key, res, err
+	}
+	// A handler whose start waited for the lookup starts now. Where it
+	// runs in another box than expected (auto making a weaker one), the
+	// key covers the box it runs in: the cache is looked up again.
+	if in.plugins.handler == nil {
+		if err := in.plugins.startLate(ctx, cfg, p); err != nil {
+			return nil, stagingKey{}, nil, err
+		}
+		again, err := computeKey(t, cfg, in, km)
 		if err != nil {
 			return nil, stagingKey{}, nil, err
 		}
-		if res != nil {
-			t.log.Info("the destination already holds this build: skipping it (use --force to rebuild)", "staging_url", t.red.String(key.url))
-			return nil, key, res, writeOutputs(t, in.outputs, res)
+		if again.key != key.key {
+			key = again
+			if res, err := lookup(ctx, t, cfg, p, in, key); err != nil || res != nil {
+				return nil, key, res, err
+			}
 		}
 	}
 	if early {
@@ -44,6 +56,20 @@ func materialsAndCache(ctx context.Context, t tools, cfg *config.Config, p *plan
 		}
 	}
 	return mats, key, nil, nil
+}
+
+// lookup looks the build of key up in the cache, where the run may reuse
+// one, and writes the outputs of a hit.
+func lookup(ctx context.Context, t tools, cfg *config.Config, p *plan, in *prepared, key stagingKey) (*Result, error) {
+	if !key.cacheable || key.url == "" || p.force {
+		return nil, nil
+	}
+	res, err := lookupCache(ctx, t, in.store, cfg, key, in.outDir)
+	if err != nil || res == nil {
+		return nil, err
+	}
+	t.log.Info("the destination already holds this build: skipping it (use --force to rebuild)", "staging_url", t.red.String(key.url))
+	return res, writeOutputs(t, in.outputs, res)
 }
 
 // digestsKnown reports whether every material's sha256 is given, so the

@@ -43,18 +43,20 @@ func keyMaterials(mats []config.Material, fetched []fetchedMaterial) []stagingke
 	return out
 }
 
-// computeKey computes the staging key of a run (docs/staging-key.md).
+// computeKey computes the staging key of a run (docs/staging-key.md), with
+// the handler as started, or as it is expected to start (a late handler).
 func computeKey(t tools, cfg *config.Config, in *prepared, mats []stagingkey.Material) (stagingKey, error) {
+	h := in.plugins.handlerIdentity()
 	k := stagingkey.Inputs{
 		Source:       "unversioned:" + in.invocationID,
 		ConfigSHA256: cfg.SHA256,
 		HandlerID:    cfg.Handler.ID,
 		Params:       cfg.Handler.Params,
 		Options:      cfg.Handler.Options,
-		PluginSHA256: in.plugins.handler.SHA256,
+		PluginSHA256: h.sha256,
 		Materials:    mats,
 		Env:          keyEnv(t, cfg, in.env, in.running),
-		Isolation:    keyIsolation(in.plugins.isolation),
+		Isolation:    keyIsolation(h.box),
 	}
 	if in.src.Commit != "" && !in.src.Dirty {
 		k.Source = "git:" + in.src.Commit

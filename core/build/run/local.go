@@ -111,7 +111,9 @@ func (l *localOutputs) write() error {
 		return err
 	}
 	for i, f := range l.pending {
-		l.staged = append(l.staged, stagedFile{tmp: tmps[i], final: f.Path})
+		if tmps[i] != "" { // "": the file holds the bytes already
+			l.staged = append(l.staged, stagedFile{tmp: tmps[i], final: f.Path})
+		}
 	}
 	l.pending = nil
 	return nil

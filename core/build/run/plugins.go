@@ -4,8 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
+	"sync"
 
 	"github.com/mmbuild/mmbuild/core/build/config"
 	"github.com/mmbuild/mmbuild/core/build/isolation"
@@ -25,6 +27,9 @@ type plugins struct {
 	all         []*pluginhost.Plugin          // sorted by name, for the provenance
 	// isolation is the box the handler runs in, as applied.
 	isolation *isolation.Applied
+	// late is the handler when its start waits for the cache lookup:
+	// handler is nil until startLate.
+	late *lateHandler
 }
 
 // resolve is the remote.Resolver over the started storage plugins.
@@ -40,6 +45,9 @@ func (ps *plugins) resolve(scheme string) (remote.Backend, error) {
 type pendingPlugins struct {
 	host *pluginhost.Host
 	ch   chan startedPlugins
+	// late is the handler whose start waits for the cache lookup; nil
+	// when it is started with the others.
+	late *lateHandler
 }
 
 type startedPlugins struct {
@@ -49,10 +57,48 @@ type startedPlugins struct {
 	err     error
 }
 
+// lateHandler is a handler not started with the other plugins: a cache
+// hit does not need it (expectHandler). It starts once the lookup missed,
+// or as soon as the run knows it builds (begin).
+type lateHandler struct {
+	expected handlerIdentity
+	start    func(ctx context.Context) (*pluginhost.Plugin, *isolation.Applied, error)
+
+	once    sync.Once
+	done    chan struct{}
+	p       *pluginhost.Plugin
+	applied *isolation.Applied
+	err     error
+}
+
+// begin starts the handler in the background, once.
+func (l *lateHandler) begin(ctx context.Context) {
+	l.once.Do(func() {
+		go func() {
+			l.p, l.applied, l.err = l.start(ctx)
+			close(l.done)
+		}()
+	})
+}
+
+// wait returns the started handler, beginning its start if nothing did.
+func (l *lateHandler) wait(ctx context.Context) (*pluginhost.Plugin, *isolation.Applied, error) {
+	l.begin(ctx)
+	<-l.done
+	return l.p, l.applied, l.err
+}
+
 // startPlugins starts every plugin of p concurrently, the handler in the
-// box spec describes; wait collects them.
-func startPlugins(ctx context.Context, t tools, host *pluginhost.Host, p *plan, spec isolation.Spec) *pendingPlugins {
+// box spec describes (unless late: then only once the cache lookup has
+// missed); wait collects them.
+func startPlugins(ctx context.Context, t tools, host *pluginhost.Host, p *plan, spec isolation.Spec, late *handlerIdentity) *pendingPlugins {
 	pp := &pendingPlugins{host: host, ch: make(chan startedPlugins, 1)}
+	startHandler := func(ctx context.Context) (*pluginhost.Plugin, *isolation.Applied, error) {
+		return startHandler(ctx, t, host, p.handlerPlugin, spec)
+	}
+	if late != nil {
+		pp.late = &lateHandler{expected: *late, start: startHandler, done: make(chan struct{})}
+	}
 	go func() {
 		type handlerStart struct {
 			p       *pluginhost.Plugin
@@ -60,10 +106,14 @@ func startPlugins(ctx context.Context, t tools, host *pluginhost.Host, p *plan, 
 			err     error
 		}
 		hc := make(chan handlerStart, 1)
-		go func() {
-			h, applied, err := startHandler(ctx, t, host, p.handlerPlugin, spec)
-			hc <- handlerStart{h, applied, err}
-		}()
+		if late != nil {
+			hc <- handlerStart{}
+		} else {
+			go func() {
+				h, applied, err := startHandler(ctx)
+				hc <- handlerStart{h, applied, err}
+			}()
+		}
 		m, err := host.StartAll(ctx, p.otherPlugins())
 		h := <-hc
 		if err == nil {
@@ -75,15 +125,22 @@ func startPlugins(ctx context.Context, t tools, host *pluginhost.Host, p *plan, 
 }
 
 // wait returns the started plugins once each is checked to serve what it
-// was started for.
+// was started for. A late handler is checked once it starts
+// (plugins.startLate).
 func (pp *pendingPlugins) wait(cfg *config.Config, p *plan) (*plugins, error) {
 	st := <-pp.ch
 	if st.err != nil {
 		return nil, whyPlugin(cfg, p, st.err)
 	}
-	ps := &plugins{handlerID: cfg.Handler.ID, handler: st.handler, isolation: st.applied, storages: map[string]*pluginhost.Plugin{}}
-	if err := ps.handler.Serves("handler:" + cfg.Handler.ID); err != nil {
-		return nil, fmt.Errorf("%s: handler.id %q: %w", cfg.Handler.Pos, cfg.Handler.ID, err)
+	ps := &plugins{handlerID: cfg.Handler.ID, storages: map[string]*pluginhost.Plugin{}, late: pp.late}
+	for _, sp := range st.m {
+		ps.all = append(ps.all, sp)
+	}
+	sort.Slice(ps.all, func(i, j int) bool { return ps.all[i].Name < ps.all[j].Name })
+	if pp.late == nil {
+		if err := ps.addHandler(cfg, p.handlerPlugin, st.handler, st.applied); err != nil {
+			return nil, err
+		}
 	}
 	if p.catalogerPlugin != "" {
 		ps.catalogerID, ps.cataloger = p.catalogerID, st.m[p.catalogerPlugin]
@@ -98,19 +155,62 @@ func (pp *pendingPlugins) wait(cfg *config.Config, p *plan) (*plugins, error) {
 		}
 		ps.storages[scheme] = sp
 	}
-	if _, also := st.m[p.handlerPlugin]; !also {
-		ps.all = append(ps.all, st.handler)
-	}
-	for _, sp := range st.m {
-		ps.all = append(ps.all, sp)
-	}
-	sort.Slice(ps.all, func(i, j int) bool { return ps.all[i].Name < ps.all[j].Name })
 	// Every option is checked against its plugin's schema before anything
-	// runs.
-	if err := CheckOptions(cfg, ps.infoOf); err != nil {
+	// runs; a late handler's once it starts, before the build.
+	handlerKind := "handler:" + cfg.Handler.ID
+	if err := checkOptions(cfg, ps.infoOf, func(kind string) bool { return pp.late == nil || kind != handlerKind }); err != nil {
 		return nil, err
 	}
 	return ps, nil
+}
+
+// addHandler checks that the started handler h serves the config's
+// handler id and adds it, with the box it runs in (applied). Its plugin is
+// recorded once, also when it serves a storage scheme too.
+func (ps *plugins) addHandler(cfg *config.Config, name string, h *pluginhost.Plugin, applied *isolation.Applied) error {
+	if err := h.Serves("handler:" + cfg.Handler.ID); err != nil {
+		return fmt.Errorf("%s: handler.id %q: %w", cfg.Handler.Pos, cfg.Handler.ID, err)
+	}
+	ps.handler, ps.isolation = h, applied
+	if !slices.ContainsFunc(ps.all, func(p *pluginhost.Plugin) bool { return p.Name == name }) {
+		ps.all = append(ps.all, h)
+	}
+	sort.Slice(ps.all, func(i, j int) bool { return ps.all[i].Name < ps.all[j].Name })
+	return nil
+}
+
+// startLate starts a handler whose start waited for the cache lookup, and
+// checks it and its options as wait checks the others. It does nothing
+// when the handler is started.
+func (ps *plugins) startLate(ctx context.Context, cfg *config.Config, p *plan) error {
+	if ps.handler != nil {
+		return nil
+	}
+	h, applied, err := ps.late.wait(ctx)
+	if err != nil {
+		return whyPlugin(cfg, p, err)
+	}
+	if err := ps.addHandler(cfg, p.handlerPlugin, h, applied); err != nil {
+		return err
+	}
+	handlerKind := "handler:" + cfg.Handler.ID
+	return checkOptions(cfg, ps.infoOf, func(kind string) bool { return kind == handlerKind })
+}
+
+// handlerIdentity is what the staging key covers of the handler: its
+// binary and the box it builds in.
+type handlerIdentity struct {
+	sha256 string
+	box    *isolation.Applied
+}
+
+// handlerIdentity is the started handler's, else the one a late handler
+// is expected to have.
+func (ps *plugins) handlerIdentity() handlerIdentity {
+	if ps.handler != nil {
+		return handlerIdentity{sha256: ps.handler.SHA256, box: ps.isolation}
+	}
+	return ps.late.expected
 }
 
 // whyPlugin says what a plugin that could not be found was needed for.

@@ -34,7 +34,7 @@ type prepared struct {
 // prepare runs the stages before the materials: secrets (a git source may
 // need one), source, env, and the signing key (a bad key fails the run
 // before anything is built).
-func prepare(ctx context.Context, t tools, cfg *config.Config, ps *plugins, p *plan) (*prepared, error) {
+func prepare(ctx context.Context, t tools, cfg *config.Config, ps *plugins, p *plan, tree *localTree) (*prepared, error) {
 	in := &prepared{invocationID: provenance.NewInvocationID(), plugins: ps, facts: p.facts, outputs: p.outputs, running: p.running}
 	base := remote.New(ps.resolve, t.progress, t.red)
 	secrets, err := resolveSecrets(ctx, t, base, cfg, p.running)
@@ -46,7 +46,9 @@ func prepare(ctx context.Context, t tools, cfg *config.Config, ps *plugins, p *p
 	}
 	in.secrets = secrets
 	in.store = base.WithCredentials(remote.Credentials(cfg.Credentials, secrets))
-	if in.src, in.workDir, err = prepareSource(ctx, t, cfg, p.workDir, secrets); err != nil {
+	if tree != nil {
+		in.src, in.workDir = tree.src, tree.dir
+	} else if in.src, in.workDir, err = cloneSource(ctx, t, cfg, p.workDir, secrets); err != nil {
 		return nil, err
 	}
 	in.outDir = in.workDir
@@ -69,29 +71,46 @@ func prepare(ctx context.Context, t tools, cfg *config.Config, ps *plugins, p *p
 	return in, nil
 }
 
-// prepareSource clones the configured git source into the workspace, or
-// records the work tree the build runs in. It returns the source and the
-// folder the builder runs in: workDir (--workdir; "" for the config's
-// folder), relative to the clone with a git source.
-func prepareSource(ctx context.Context, t tools, cfg *config.Config, workDir string, secrets map[string]string) (source.Info, string, error) {
-	src := cfg.Source
-	if src == nil {
-		if workDir == "" {
-			workDir = filepath.Dir(cfg.Path)
-		}
-		abs, err := filepath.Abs(workDir)
-		if err != nil {
-			return source.Info{}, "", err
-		}
-		info, err := source.WorkTree(abs)
-		if err != nil {
-			return source.Info{}, "", err
-		}
-		if info.Dirty {
-			t.log.Warn("the work tree has uncommitted changes: recorded as dirty, build not cacheable", "commit", info.Commit)
-		}
-		return info, abs, nil
+// localTree is the work tree a run without source: builds in, and what
+// git says of it.
+type localTree struct {
+	src source.Info
+	dir string
+}
+
+// cacheable reports whether a build of the tree can be found in the cache:
+// a clean git checkout, named by its commit.
+func (l *localTree) cacheable() bool { return l.src.Commit != "" && !l.src.Dirty }
+
+// workTree records the work tree the build runs in: workDir (--workdir;
+// "" for the config's folder). It is nil with a git source, which is
+// cloned (cloneSource).
+func workTree(t tools, cfg *config.Config, workDir string) (*localTree, error) {
+	if cfg.Source != nil {
+		return nil, nil
 	}
+	if workDir == "" {
+		workDir = filepath.Dir(cfg.Path)
+	}
+	abs, err := filepath.Abs(workDir)
+	if err != nil {
+		return nil, err
+	}
+	info, err := source.WorkTree(abs)
+	if err != nil {
+		return nil, err
+	}
+	if info.Dirty {
+		t.log.Warn("the work tree has uncommitted changes: recorded as dirty, build not cacheable", "commit", info.Commit)
+	}
+	return &localTree{src: info, dir: abs}, nil
+}
+
+// cloneSource clones the configured git source into the workspace. It
+// returns the source and the folder the builder runs in: the root of the
+// clone, or workDir (--workdir) relative to it.
+func cloneSource(ctx context.Context, t tools, cfg *config.Config, workDir string, secrets map[string]string) (source.Info, string, error) {
+	src := cfg.Source
 	var auth *source.Auth
 	if src.CredentialsSecret != "" {
 		tok, ok := secrets[src.CredentialsSecret]

@@ -132,12 +132,20 @@ func run(ctx context.Context, cfg *config.Config, o *options, red *redact.Redact
 	if err != nil {
 		return nil, err
 	}
-	pending := startPlugins(ctx, t, o.host, p, spec) // concurrently with the local set-up
+	late := expectHandler(cfg, p, o.host, spec)
+	pending := startPlugins(ctx, t, o.host, p, spec, late) // concurrently with the local set-up
+	tree, err := workTree(t, cfg, p.workDir)
+	if err != nil {
+		return nil, err
+	}
+	if pending.late != nil && tree != nil && !tree.cacheable() {
+		pending.late.begin(ctx) // never a cache hit: the handler is needed
+	}
 	ps, err := pending.wait(cfg, p)
 	if err != nil {
 		return nil, err
 	}
-	in, err := prepare(ctx, t, cfg, ps, p)
+	in, err := prepare(ctx, t, cfg, ps, p, tree)
 	if err != nil {
 		return nil, err
 	}

@@ -48,11 +48,19 @@ type InfoFunc func(kind string) (*plugin.Info, error)
 // schema its plugin publishes: what `mmbuild validate` and the run check
 // before anything runs. Errors carry the option's position.
 func CheckOptions(cfg *config.Config, info InfoFunc) error {
+	return checkOptions(cfg, info, func(string) bool { return true })
+}
+
+// checkOptions is CheckOptions for the uses of the kinds which selects.
+func checkOptions(cfg *config.Config, info InfoFunc, which func(kind string) bool) error {
 	uses, err := configUses(cfg)
 	if err != nil {
 		return err
 	}
 	for _, u := range uses {
+		if !which(u.Kind) {
+			continue
+		}
 		in, err := info(u.Kind)
 		if err != nil {
 			return fmt.Errorf("%s: %s: %w", cfg.PositionOf(u.where), u.where, err)
@@ -176,7 +184,7 @@ func addOptions(u *use, where string, opts config.Options) {
 
 // infoOf answers InfoFunc from the started plugins.
 func (ps *plugins) infoOf(kind string) (*plugin.Info, error) {
-	if kind == "handler:"+ps.handlerID {
+	if kind == "handler:"+ps.handlerID && ps.handler != nil {
 		return ps.handler.Info, nil
 	}
 	if ps.cataloger != nil && kind == "sbom:"+ps.catalogerID {

@@ -1,13 +1,11 @@
 package lockfile
 
 import (
-	"bytes"
 	"fmt"
 	"slices"
 
 	"github.com/hashicorp/hcl/v2"
 	"github.com/hashicorp/hcl/v2/hclsyntax"
-	"github.com/hashicorp/hcl/v2/hclwrite"
 	"github.com/zclconf/go-cty/cty"
 )
 
@@ -219,37 +217,4 @@ func firstError(diags hcl.Diagnostics, filename string) error {
 
 func errorAt(filename string, r hcl.Range, msg string) *Error {
 	return &Error{File: filename, Line: r.Start.Line, Col: r.Start.Column, Msg: msg}
-}
-
-// Bytes returns the file's content: the header comment, then one plugin
-// block per entry, sorted by name, hashes sorted by platform. Equal Files
-// give equal bytes.
-func (f *File) Bytes() []byte {
-	out := hclwrite.NewEmptyFile()
-	body := out.Body()
-	for i, name := range f.Names() {
-		if i > 0 {
-			body.AppendNewline()
-		}
-		e := f.entries[name]
-		b := body.AppendNewBlock("plugin", []string{name}).Body()
-		b.SetAttributeValue("version", cty.StringVal(e.Version))
-		if len(e.Kinds) > 0 {
-			kinds := make([]cty.Value, len(e.Kinds))
-			for i, k := range e.Kinds {
-				kinds[i] = cty.StringVal(k)
-			}
-			b.SetAttributeValue("kinds", cty.ListVal(kinds))
-		}
-		hashes := map[string]cty.Value{}
-		for platform, sum := range e.Hashes {
-			hashes[platform] = cty.StringVal(sum)
-		}
-		// cty objects iterate their attributes in name order.
-		b.SetAttributeValue("hashes", cty.ObjectVal(hashes))
-	}
-	var buf bytes.Buffer
-	buf.WriteString(header)
-	buf.Write(hclwrite.Format(out.Bytes()))
-	return buf.Bytes()
 }

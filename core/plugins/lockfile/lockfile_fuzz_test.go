@@ -34,7 +34,8 @@ const fuzzSum = "sha256:0123456789abcdef0123456789abcdef0123456789abcdef01234567
 // FuzzParse checks that no lock file panics Parse, that every error is an
 // *Error on one line at a position in the file, and that a file Parse
 // accepts is written by Bytes in a form that parses back to the same
-// entries (names, versions, hashes, kinds), and is written the same again.
+// entries (names, versions, hashes, kinds), and is written the same again
+// and as hclwrite writes it.
 func FuzzParse(f *testing.F) {
 	files, _ := filepath.Glob(filepath.Join("testdata", "*.hcl"))
 	more, _ := filepath.Glob(filepath.Join("testdata", "errors", "*.hcl"))
@@ -68,6 +69,9 @@ func FuzzParse(f *testing.F) {
 			t.Fatalf("accepted a file with conflicts: %v", c)
 		}
 		out := lf.Bytes()
+		if ref := hclwriteBytes(lf); !bytes.Equal(out, ref) {
+			t.Fatalf("Bytes differs from hclwrite's:\n%s\n---\n%s", out, ref)
+		}
 		back, err := Parse(out, FileName)
 		if err != nil {
 			t.Fatalf("Bytes does not parse back: %v\n%s", err, out)

@@ -28,9 +28,14 @@ func attach(ctx context.Context, name string, conn *host.Conn) (*Plugin, error) 
 	if err != nil {
 		return nil, fmt.Errorf("plugin %s (attached): Info: %w", name, err)
 	}
-	sum := sha256.Sum256([]byte("attached:" + name))
 	return &Plugin{
-		Name: name, Path: "attached:" + name, SHA256: "sha256:" + hex.EncodeToString(sum[:]),
+		Name: name, Path: "attached:" + name, SHA256: attachedSum(name),
 		Pinned: true, Info: info, Conn: conn, stderr: &tail{},
 	}, nil
+}
+
+// attachedSum is the SHA256 of the plugin called name served in-process.
+func attachedSum(name string) string {
+	sum := sha256.Sum256([]byte("attached:" + name))
+	return "sha256:" + hex.EncodeToString(sum[:])
 }

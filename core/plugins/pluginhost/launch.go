@@ -374,3 +374,30 @@ func (t *tail) firstPanicOrLast() string {
 	}
 	return ""
 }
+
+// Binary is what starting a plugin would run, checked as a start checks
+// it.
+type Binary struct {
+	Path   string
+	SHA256 string // "sha256:<hex>"
+	Pinned bool
+	// Attached is a plugin served in-process (NewAttached): there is no
+	// process to start, nor to box.
+	Attached bool
+}
+
+// Verify finds the binary of the plugin called name and checks it as
+// Start does (nobody but the user or root can change it; its sha256 is the
+// pinned one), without starting it: what a run records of a plugin before
+// it knows it needs it started. Start checks the binary again.
+func (h *Host) Verify(name string) (Binary, error) {
+	if _, ok := h.attached[name]; ok {
+		return Binary{Path: "attached:" + name, SHA256: attachedSum(name), Pinned: true, Attached: true}, nil
+	}
+	path, bin, sum, pinned, err := h.findVerified(name)
+	if err != nil {
+		return Binary{}, err
+	}
+	bin.Close()
+	return Binary{Path: path, SHA256: sum, Pinned: pinned}, nil
+}

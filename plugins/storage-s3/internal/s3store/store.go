@@ -230,3 +230,9 @@ func (s *Store) Put(ctx context.Context, req *storage.PutRequest) (*storage.PutR
 		return nil, fmt.Errorf("reading source %s: %v is neither a file nor a directory: %w", req.SourcePath, fi.Mode().Type(), storage.ErrUnsafePath)
 	}
 }
+
+// Warm builds the S3 clients the calls share (the AWS configuration and
+// the SDK's endpoint rules: ~10 ms), so that the first call does not wait
+// for them where Warm runs first. A call made meanwhile waits for Warm's
+// clients; an error is left for the first call to report.
+func (s *Store) Warm() { _, _ = s.s3Clients(context.Background()) }

@@ -106,7 +106,7 @@ func TestPlanTree(t *testing.T) {
 
 func TestChecksums(t *testing.T) {
 	// CRC-64/NVME check value.
-	if got := crc64.Checksum([]byte("123456789"), crc64NVME); got != 0xae8b14860a799888 {
+	if got := crc64.Checksum([]byte("123456789"), crc64NVME()); got != 0xae8b14860a799888 {
 		t.Errorf("CRC-64/NVME check = %#x", got)
 	}
 	c := checksumOf(types.ChecksumTypeComposite, aws.String("abc=-3"), nil, nil, nil, nil)
