@@ -95,7 +95,7 @@ func (s *storageServer) StatBatch(ctx context.Context, req *pb.StatBatchRequest)
 // statBatch answers items through st's own StatBatch, or by calling Stat
 // for each, batchConcurrency at a time.
 func statBatch(ctx context.Context, st storage.Storage, items []storage.StatRequest) ([]storage.StatResult, error) {
-	if b, ok := st.(storage.Batcher); ok {
+	if b, ok := st.(storage.StatBatcher); ok {
 		out, err := b.StatBatch(ctx, &storage.StatBatchRequest{Items: items})
 		if err != nil {
 			return nil, err
@@ -157,7 +157,7 @@ func (s *storageServer) PutBatch(req *pb.PutBatchRequest, stream pb.Storage_PutB
 // putBatch puts the items through st's own PutBatch, or by calling Put for
 // each, batchConcurrency at a time; the first failure cancels the rest.
 func putBatch(ctx context.Context, st storage.Storage, req *storage.PutBatchRequest) (*storage.PutResponse, error) {
-	if b, ok := st.(storage.Batcher); ok {
+	if b, ok := st.(storage.PutBatcher); ok {
 		return b.PutBatch(ctx, req)
 	}
 	var mu sync.Mutex

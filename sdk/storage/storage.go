@@ -313,9 +313,21 @@ const CapabilityBatch = "storage:batch"
 // many objects). It is optional: for a component without it the SDK serves
 // a batch by calling Stat or Put for each item, a few at a time.
 type Batcher interface {
+	StatBatcher
+	PutBatcher
+}
+
+// StatBatcher is the half of Batcher a backend may implement alone: the
+// SDK serves StatBatch through it, and PutBatch by calling Put.
+type StatBatcher interface {
 	// StatBatch answers every item, in order; an item's error goes in its
 	// result. The returned error is for the batch as a whole (cancelled).
 	StatBatch(ctx context.Context, req *StatBatchRequest) (*StatBatchResponse, error)
+}
+
+// PutBatcher is the other half of Batcher: the SDK serves PutBatch
+// through it, and StatBatch by calling Stat.
+type PutBatcher interface {
 	// PutBatch puts every item, or fails with the first error; what was
 	// put before stays. Each item is atomic as Put is. An item's failure
 	// is an *ItemError naming it.

@@ -97,6 +97,7 @@ func coreDigest(d string) ([]byte, error) {
 // sum, so a later reader compares the server's checksum with the recorded
 // one and takes sum only when they match.
 func (s *Store) upload(ctx context.Context, c *s3.Client, url, bucket, key string, f *os.File, size int64, mode fs.FileMode, sum []byte, p *progress.Meter) error {
+	s.forget(bucket, key) // whatever this upload leaves, it is not the object put before
 	if size <= s.opts.partSize {
 		return s.putSingle(ctx, c, url, bucket, key, f, size, mode, sum, p)
 	}
@@ -126,8 +127,12 @@ func (s *Store) putSingle(ctx context.Context, c *s3.Client, url, bucket, key st
 	if err != nil {
 		return classify(url, "PutObject", err)
 	}
-	if got := aws.ToString(out.ChecksumSHA256); got != "" && got != b64(sum) {
+	got := aws.ToString(out.ChecksumSHA256)
+	if got != "" && got != b64(sum) {
 		return s.discard(c, url, bucket, key, fmt.Errorf("%s: the server stored SHA-256 %s, the source has %s", url, got, b64(sum)))
+	}
+	if etag := aws.ToString(out.ETag); got != "" && etag != "" {
+		s.remember(bucket, key, putRecord{etag: etag, digest: "sha256:" + hex.EncodeToString(sum), size: size})
 	}
 	return nil
 }

@@ -35,6 +35,10 @@ type Store struct {
 
 	// listPage is the keys a List page asks for (listPage; tests lower it).
 	listPage int32
+
+	// puts holds a putRecord by bucket+"/"+key for each object this
+	// process put in one request (see StatBatch).
+	puts sync.Map
 }
 
 var (
