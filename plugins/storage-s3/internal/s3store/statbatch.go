@@ -43,7 +43,7 @@ func (s *Store) StatBatch(ctx context.Context, req *storage.StatBatchRequest) (*
 	type folder struct {
 		bucket, prefix string
 		names          map[string]int // name in the folder → item
-		last           string
+		first, last    string
 	}
 	folders := map[string]*folder{}
 	for i, it := range req.Items {
@@ -63,6 +63,9 @@ func (s *Store) StatBatch(ctx context.Context, req *storage.StatBatchRequest) (*
 			f = &folder{bucket: loc.bucket, prefix: dir, names: map[string]int{}}
 			folders[loc.bucket+"/"+dir] = f
 		}
+		if len(f.names) == 0 || name < f.first {
+			f.first = name
+		}
 		f.names[name] = i
 		f.last = max(f.last, name)
 	}
@@ -70,7 +73,10 @@ func (s *Store) StatBatch(ctx context.Context, req *storage.StatBatchRequest) (*
 		if len(f.names) < minListed {
 			continue
 		}
-		err := s.listFolder(ctx, f.bucket, f.prefix, f.last, len(f.names), func(name string, o objectInfo) {
+		// The listing starts after the first wanted name, which gets a
+		// HEAD: a batch of a big folder lists its own part of it only.
+		delete(f.names, f.first)
+		err := s.listFolder(ctx, f.bucket, f.prefix, f.first, f.last, len(f.names), func(name string, o objectInfo) {
 			i, ok := f.names[name]
 			if !ok {
 				return
@@ -106,14 +112,16 @@ func (s *Store) StatBatch(ctx context.Context, req *storage.StatBatchRequest) (*
 }
 
 // listFolder calls each for the objects directly under prefix, in name
-// order, up to last; it gives up past a few times the wanted names.
-func (s *Store) listFolder(ctx context.Context, bucket, prefix, last string, wanted int, each func(name string, o objectInfo)) error {
+// order, after after and up to last; it gives up past a few times the
+// wanted names.
+func (s *Store) listFolder(ctx context.Context, bucket, prefix, after, last string, wanted int, each func(name string, o objectInfo)) error {
 	c, err := s.s3Clients(ctx)
 	if err != nil {
 		return err
 	}
 	budget := 4*wanted + 4000
-	in := &s3.ListObjectsV2Input{Bucket: aws.String(bucket), Prefix: aws.String(prefix), Delimiter: aws.String("/"), MaxKeys: aws.Int32(s.listPage)}
+	in := &s3.ListObjectsV2Input{Bucket: aws.String(bucket), Prefix: aws.String(prefix), Delimiter: aws.String("/"), MaxKeys: aws.Int32(s.listPage),
+		StartAfter: aws.String(prefix + after)}
 	for {
 		select {
 		case s.meta <- struct{}{}:
@@ -141,6 +149,6 @@ func (s *Store) listFolder(ctx context.Context, bucket, prefix, last string, wan
 		if !aws.ToBool(page.IsTruncated) || aws.ToString(page.NextContinuationToken) == "" {
 			return nil
 		}
-		in.ContinuationToken = page.NextContinuationToken
+		in.ContinuationToken, in.StartAfter = page.NextContinuationToken, nil
 	}
 }

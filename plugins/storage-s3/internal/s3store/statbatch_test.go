@@ -16,8 +16,9 @@ import (
 )
 
 // newHeadCounter starts a reverse proxy on loopback in front of the S3
-// server at endpoint that counts the HEAD requests through it.
-func newHeadCounter(t *testing.T, endpoint string, heads *atomic.Int64) string {
+// server at endpoint that counts the HEAD and the listing requests through
+// it.
+func newHeadCounter(t *testing.T, endpoint string, heads, lists *atomic.Int64) string {
 	t.Helper()
 	target, err := url.Parse(endpoint)
 	if err != nil {
@@ -25,8 +26,11 @@ func newHeadCounter(t *testing.T, endpoint string, heads *atomic.Int64) string {
 	}
 	rp := httputil.NewSingleHostReverseProxy(target)
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.Method == http.MethodHead {
+		switch {
+		case r.Method == http.MethodHead:
 			heads.Add(1)
+		case r.URL.Query().Get("list-type") == "2":
+			lists.Add(1)
 		}
 		rp.ServeHTTP(w, r)
 	}))
@@ -40,8 +44,8 @@ func newHeadCounter(t *testing.T, endpoint string, heads *atomic.Int64) string {
 // else is asked about with a HEAD, and its digest is not the one put.
 func TestStatBatchListsWhatItPut(t *testing.T) {
 	f := newFixture(t, nil)
-	var heads atomic.Int64
-	endpoint := newHeadCounter(t, f.srv.Endpoint, &heads)
+	var heads, lists atomic.Int64
+	endpoint := newHeadCounter(t, f.srv.Endpoint, &heads, &lists)
 	s, err := New(WithGetenv(func(k string) string { return map[string]string{EnvEndpoint: endpoint}[k] }))
 	if err != nil {
 		t.Fatal(err)
@@ -69,8 +73,8 @@ func TestStatBatchListsWhatItPut(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got := heads.Load(); got != 2 {
-		t.Errorf("StatBatch sent %d HEADs, want 2 (the object another client put, the missing one)", got)
+	if got := heads.Load(); got != 3 {
+		t.Errorf("StatBatch sent %d HEADs, want 3 (the first object, where the listing starts; the object another client put; the missing one)", got)
 	}
 	for i := range n {
 		r := out.Results[i]
@@ -102,7 +106,17 @@ func TestStatBatchListsWhatItPut(t *testing.T) {
 	if r := out.Results[3]; r.Err != nil || r.Stat.ContentDigest == sums[3] {
 		t.Errorf("f03 written again by another client: %+v, %v; want it asked about, without the digest put", r.Stat, r.Err)
 	}
-	if got := heads.Load(); got != 1 {
-		t.Errorf("StatBatch sent %d HEADs after f03 changed, want 1", got)
+	if got := heads.Load(); got != 2 {
+		t.Errorf("StatBatch sent %d HEADs after f03 changed, want 2 (f00, f03)", got)
+	}
+
+	// A batch of the folder's last objects lists from its own first one.
+	heads.Store(0)
+	lists.Store(0)
+	if _, err := s.StatBatch(ctx, &storage.StatBatchRequest{Items: items[n-minListed : n]}); err != nil {
+		t.Fatal(err)
+	}
+	if h, l := heads.Load(), lists.Load(); h != 1 || l != 2 {
+		t.Errorf("a batch of the last %d objects sent %d HEADs and %d listings, want 1 and 2 (7 objects after the first, 5 a page)", minListed, h, l)
 	}
 }
