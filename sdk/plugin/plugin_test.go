@@ -65,7 +65,7 @@ func TestBuildStreamsOutputAndExitCode(t *testing.T) {
 
 // The storage contract's sentinels must survive the process boundary.
 func TestErrorsSurviveTheWire(t *testing.T) {
-	for _, sentinel := range []error{fs.ErrNotExist, fs.ErrPermission, errors.ErrUnsupported, storage.ErrInvalidURL, storage.ErrUnsafePath} {
+	for _, sentinel := range []error{fs.ErrNotExist, fs.ErrPermission, errors.ErrUnsupported, storage.ErrInvalidURL, storage.ErrUnsafePath, storage.ErrChanged} {
 		t.Run(sentinel.Error(), func(t *testing.T) {
 			conn := sdktest.Serve(t, plugin.WithName("t"), plugin.WithStorage("x", errStore{err: fmt.Errorf("stat x://b/k: %w", sentinel)}))
 			_, err := conn.Storage().Stat(context.Background(), &storage.StatRequest{URL: "x://b/k"})

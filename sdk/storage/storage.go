@@ -29,7 +29,9 @@ import (
 //     errors.ErrUnsupported;
 //   - a URL the backend cannot parse is ErrInvalidURL;
 //   - an entry that would land outside its destination (.., an absolute path,
-//     a symlink pointing out) is ErrUnsafePath.
+//     a symlink pointing out) is ErrUnsafePath;
+//   - an object replaced while it was read, again at each try, is
+//     ErrChanged.
 type Storage interface {
 	// Stat describes the object or tree at URL without transferring it.
 	Stat(ctx context.Context, req *StatRequest) (*StatResponse, error)
@@ -49,6 +51,10 @@ var (
 	ErrInvalidURL = errors.New("invalid URL")
 	// ErrUnsafePath reports a key, entry or link that escapes its destination.
 	ErrUnsafePath = errors.New("unsafe path")
+	// ErrChanged reports an object another client kept replacing while it
+	// was read, so that no whole version of it could be had: the core
+	// takes it as a concurrent writer, not a broken store.
+	ErrChanged = errors.New("changed while it was read")
 )
 
 // StatRequest asks about one URL.

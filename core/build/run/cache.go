@@ -31,6 +31,9 @@ func lookupCache(ctx context.Context, t tools, store *remote.Store, cfg *config.
 	case errors.Is(err, attestation.ErrTooLarge):
 		t.log.Warn("ignoring an oversized attestation in the cache", "url", store.Shown(stmtURL))
 		return nil, nil
+	case errors.Is(err, storage.ErrChanged):
+		t.log.Warn("the cached attestation kept changing while it was read (another run is publishing it): rebuilding", "url", store.Shown(stmtURL))
+		return nil, nil
 	case err != nil:
 		return nil, cacheError(cfg, destinationPath, key.url, err)
 	}

@@ -165,7 +165,11 @@ func verifyPublished(ctx context.Context, t tools, store *remote.Store, cfg *con
 	}
 	stmtURL := remote.Join(key.url, StatementName)
 	data, err := fetchStatement(ctx, t, store, cfg, key.url)
-	if err != nil {
+	switch {
+	case errors.Is(err, storage.ErrChanged):
+		// Another run of this key is writing its attestation: look again.
+		return fmt.Errorf("%w: its attestation at %s kept changing while it was read", ErrConcurrentPublish, store.Shown(stmtURL))
+	case err != nil:
 		return fmt.Errorf("verifying the published build: %w", err)
 	}
 	stmt := ev.Statement

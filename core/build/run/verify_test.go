@@ -3,6 +3,7 @@ package run
 import (
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"path"
 	"path/filepath"
@@ -191,5 +192,40 @@ func TestPublishMarksSnapshots(t *testing.T) {
 	}
 	if got, ok := st.puts[StatementName]; !ok || got.snapshot {
 		t.Errorf("the attestation was put as %+v (seen %v), want it not marked", got, ok)
+	}
+}
+
+// changingStore fails the first reads of the attestation as a store does
+// while another client keeps replacing it (storage.ErrChanged).
+type changingStore struct {
+	*filestore.Store
+	changes atomic.Int64 // reads left to fail
+	reads   atomic.Int64
+}
+
+func (s *changingStore) Get(ctx context.Context, req *storage.GetRequest) (*storage.GetResponse, error) {
+	if path.Base(req.URL) == StatementName {
+		s.reads.Add(1)
+		if s.changes.Add(-1) >= 0 {
+			return nil, fmt.Errorf("%s: the object %w", req.URL, storage.ErrChanged)
+		}
+	}
+	return s.Store.Get(ctx, req)
+}
+
+// An attestation that keeps changing while it is read is another run of
+// the same key publishing: the cache lookup takes it as a miss, and the
+// check after publishing looks again after a pause, as for any concurrent
+// publish; neither fails the run.
+func TestPublishedAttestationChangingIsAConcurrentRun(t *testing.T) {
+	p := newProject(t, baseConfig)
+	st := &changingStore{Store: filestore.New()}
+	st.changes.Store(2)
+	o := runProject(t, p, WithHost(hostWith(t, st)))
+	if o.err != nil {
+		t.Fatalf("the run failed where another run was writing its attestation: %v", o.err)
+	}
+	if got := st.reads.Load(); got != 3 {
+		t.Errorf("the attestation was read %d times, want 3 (the lookup's and the check's, which changed, then the check's again)", got)
 	}
 }

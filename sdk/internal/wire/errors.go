@@ -34,6 +34,7 @@ var sentinels = []struct {
 	{errors.ErrUnsupported, "UNSUPPORTED", codes.Unimplemented},
 	{storage.ErrInvalidURL, "INVALID_URL", codes.InvalidArgument},
 	{storage.ErrUnsafePath, "UNSAFE_PATH", codes.FailedPrecondition},
+	{storage.ErrChanged, "CHANGED", codes.Aborted},
 	{sbom.ErrTooMany, "TOO_MANY", codes.ResourceExhausted},
 	{context.Canceled, "CANCELED", codes.Canceled},
 	{context.DeadlineExceeded, "DEADLINE", codes.DeadlineExceeded},

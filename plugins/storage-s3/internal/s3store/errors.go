@@ -100,8 +100,9 @@ func classify(url, op string, err error) error {
 }
 
 // errChanged reports an object replaced while it was read (a conditional
-// request on the ETag first seen failed): another client wrote it.
-var errChanged = errors.New("the object changed while it was read")
+// request on the ETag first seen failed): another client wrote it. Get
+// reads again; after its last try the error says storage.ErrChanged.
+var errChanged = fmt.Errorf("the object %w", storage.ErrChanged)
 
 // isCredentialsError reports whether the SDK found no usable credentials
 // before sending a request. The SDK gives these errors no type of their own.
