@@ -32,41 +32,62 @@ func (s *Store) List(ctx context.Context, req *storage.ListRequest) (*storage.Li
 		return nil, fmt.Errorf("%s: listing after %q: %w: not a name in the folder", loc.url, req.StartAfter, storage.ErrInvalidURL)
 	}
 	prefix := loc.prefix()
-	in := &s3.ListObjectsV2Input{Bucket: aws.String(loc.bucket), Prefix: aws.String(prefix), Delimiter: aws.String("/"), MaxKeys: aws.Int32(s.listPage)}
-	if req.StartAfter != "" {
-		in.StartAfter = aws.String(prefix + req.StartAfter)
-	}
-	select {
-	case s.meta <- struct{}{}:
-	case <-ctx.Done():
-		return nil, ctx.Err()
-	}
-	defer func() { <-s.meta }()
+	in := s.folderListing(loc.bucket, prefix, req.StartAfter)
 	resp := &storage.ListResponse{}
 	for {
-		page, err := c.meta.ListObjectsV2(ctx, in)
+		objs, more, err := s.folderPage(ctx, c, loc.url, prefix, in)
 		if err != nil {
-			return nil, classify(loc.url, "ListObjectsV2", err)
+			return nil, err
 		}
-		for _, o := range page.Contents {
-			k := aws.ToString(o.Key)
-			name, ok := strings.CutPrefix(k, prefix)
-			if !ok {
-				return nil, fmt.Errorf("%s: the server listed key %q outside prefix %q", loc.url, k, prefix)
-			}
+		for _, o := range objs {
+			name := o.key[len(prefix):]
 			if name == "" || strings.Contains(name, "/") {
 				continue // the folder's marker; a delimiter-less server's deeper keys
 			}
-			resp.Entries = append(resp.Entries, storage.ListEntry{Name: name, Size: aws.ToInt64(o.Size),
-				Version: versionOf(aws.ToString(o.ETag), aws.ToTime(o.LastModified))})
+			resp.Entries = append(resp.Entries, storage.ListEntry{Name: name, Size: o.size, Version: versionOf(o.etag, o.modTime)})
 		}
-		resp.Truncated = aws.ToBool(page.IsTruncated)
-		if len(resp.Entries) > 0 || !resp.Truncated || aws.ToString(page.NextContinuationToken) == "" {
-			if aws.ToString(page.NextContinuationToken) == "" {
-				resp.Truncated = false
-			}
+		if len(resp.Entries) > 0 || !more {
+			resp.Truncated = more
 			return resp, nil
 		}
-		in.ContinuationToken, in.StartAfter = page.NextContinuationToken, nil
 	}
+}
+
+// folderListing asks for what lies directly in the folder prefix (a
+// delimiter "/": its sub-folders are not listed), after the name after
+// ("" for the start), s.listPage keys a page.
+func (s *Store) folderListing(bucket, prefix, after string) *s3.ListObjectsV2Input {
+	in := &s3.ListObjectsV2Input{Bucket: aws.String(bucket), Prefix: aws.String(prefix), Delimiter: aws.String("/"), MaxKeys: aws.Int32(s.listPage)}
+	if after != "" {
+		in.StartAfter = aws.String(prefix + after)
+	}
+	return in
+}
+
+// folderPage sends the ListObjectsV2 request in, holding a metadata token,
+// and returns the objects of its page, each checked to lie under prefix.
+// It sets in to ask for the next page; more says whether there is one.
+func (s *Store) folderPage(ctx context.Context, c *clients, url, prefix string, in *s3.ListObjectsV2Input) (objs []objectInfo, more bool, err error) {
+	select {
+	case s.meta <- struct{}{}:
+	case <-ctx.Done():
+		return nil, false, ctx.Err()
+	}
+	page, err := c.meta.ListObjectsV2(ctx, in)
+	<-s.meta
+	if err != nil {
+		return nil, false, classify(url, "ListObjectsV2", err)
+	}
+	for _, o := range page.Contents {
+		obj, err := listedObject(url, prefix, o)
+		if err != nil {
+			return nil, false, err
+		}
+		objs = append(objs, obj)
+	}
+	if !aws.ToBool(page.IsTruncated) || aws.ToString(page.NextContinuationToken) == "" {
+		return objs, false, nil
+	}
+	in.ContinuationToken, in.StartAfter = page.NextContinuationToken, nil
+	return objs, true, nil
 }

@@ -164,26 +164,31 @@ func list(ctx context.Context, c *s3.Client, url, bucket, prefix string, limit i
 			return nil, false, classify(url, "ListObjectsV2", err)
 		}
 		for _, o := range page.Contents {
-			k := aws.ToString(o.Key)
-			if !strings.HasPrefix(k, prefix) {
-				return nil, false, fmt.Errorf("%s: the server listed key %q outside prefix %q", url, k, prefix)
+			obj, err := listedObject(url, prefix, o)
+			if err != nil {
+				return nil, false, err
 			}
 			found = true
-			if strings.HasSuffix(k, "/") {
+			if strings.HasSuffix(obj.key, "/") {
 				continue
 			}
-			objects = append(objects, objectInfo{
-				key:     k,
-				size:    aws.ToInt64(o.Size),
-				modTime: aws.ToTime(o.LastModified),
-				etag:    aws.ToString(o.ETag),
-			})
+			objects = append(objects, obj)
 		}
 		if limit > 0 {
 			break
 		}
 	}
 	return objects, found, nil
+}
+
+// listedObject is what a listing under prefix says of o. A key outside
+// prefix is an error: the server answered another question.
+func listedObject(url, prefix string, o types.Object) (objectInfo, error) {
+	k := aws.ToString(o.Key)
+	if !strings.HasPrefix(k, prefix) {
+		return objectInfo{}, fmt.Errorf("%s: the server listed key %q outside prefix %q", url, k, prefix)
+	}
+	return objectInfo{key: k, size: aws.ToInt64(o.Size), modTime: aws.ToTime(o.LastModified), etag: aws.ToString(o.ETag)}, nil
 }
 
 // metaMode is the user metadata key (x-amz-meta-mode) that keeps a file's

@@ -4,10 +4,7 @@ import (
 	"context"
 	"fmt"
 	"path"
-	"strings"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"golang.org/x/sync/errgroup"
 
 	"github.com/mmbuild/mmbuild/sdk/storage"
@@ -25,6 +22,13 @@ type putRecord struct {
 
 func (s *Store) remember(bucket, key string, r putRecord) { s.puts.Store(bucket+"/"+key, r) }
 func (s *Store) forget(bucket, key string)                { s.puts.Delete(bucket + "/" + key) }
+
+// recorded is the record of the last PUT of this process to key, if any.
+func (s *Store) recorded(bucket, key string) (putRecord, bool) {
+	r, ok := s.puts.Load(bucket + "/" + key)
+	rec, _ := r.(putRecord)
+	return rec, ok
+}
 
 // minListed is how many objects of one folder a batch must ask about
 // before a listing replaces their HEADs.
@@ -54,7 +58,7 @@ func (s *Store) StatBatch(ctx context.Context, req *storage.StatBatchRequest) (*
 		if err != nil || loc.isPrefix() {
 			continue
 		}
-		if _, ok := s.puts.Load(loc.bucket + "/" + loc.key); !ok {
+		if _, ok := s.recorded(loc.bucket, loc.key); !ok {
 			continue
 		}
 		dir, name := path.Split(loc.key)
@@ -81,8 +85,7 @@ func (s *Store) StatBatch(ctx context.Context, req *storage.StatBatchRequest) (*
 			if !ok {
 				return
 			}
-			r, ok := s.puts.Load(f.bucket + "/" + f.prefix + name)
-			if rec, _ := r.(putRecord); ok && rec.etag == o.etag && rec.size == o.size {
+			if rec, ok := s.recorded(f.bucket, f.prefix+name); ok && rec.etag == o.etag && rec.size == o.size {
 				results[i].Stat = &storage.StatResponse{Size: o.size, ModTime: o.modTime, ContentDigest: rec.digest, Version: versionOf(o.etag, o.modTime)}
 				done[i] = true
 			}
@@ -119,36 +122,26 @@ func (s *Store) listFolder(ctx context.Context, bucket, prefix, after, last stri
 	if err != nil {
 		return err
 	}
+	url := "s3://" + bucket + "/" + prefix
 	budget := 4*wanted + 4000
-	in := &s3.ListObjectsV2Input{Bucket: aws.String(bucket), Prefix: aws.String(prefix), Delimiter: aws.String("/"), MaxKeys: aws.Int32(s.listPage),
-		StartAfter: aws.String(prefix + after)}
+	in := s.folderListing(bucket, prefix, after)
 	for {
-		select {
-		case s.meta <- struct{}{}:
-		case <-ctx.Done():
-			return ctx.Err()
-		}
-		page, err := c.meta.ListObjectsV2(ctx, in)
-		<-s.meta
+		objs, more, err := s.folderPage(ctx, c, url, prefix, in)
 		if err != nil {
-			return classify("s3://"+bucket+"/"+prefix, "ListObjectsV2", err)
+			return err
 		}
-		for _, o := range page.Contents {
-			name, ok := strings.CutPrefix(aws.ToString(o.Key), prefix)
-			if !ok {
-				return fmt.Errorf("s3://%s/%s: the server listed key %q outside the prefix", bucket, prefix, aws.ToString(o.Key))
-			}
+		for _, o := range objs {
 			if budget--; budget < 0 {
-				return fmt.Errorf("s3://%s/%s: more objects than %d wanted ones", bucket, prefix, wanted)
+				return fmt.Errorf("%s: more objects than %d wanted ones", url, wanted)
 			}
-			each(name, objectInfo{key: aws.ToString(o.Key), size: aws.ToInt64(o.Size), modTime: aws.ToTime(o.LastModified), etag: aws.ToString(o.ETag)})
+			name := o.key[len(prefix):]
+			each(name, o)
 			if name >= last {
 				return nil
 			}
 		}
-		if !aws.ToBool(page.IsTruncated) || aws.ToString(page.NextContinuationToken) == "" {
+		if !more {
 			return nil
 		}
-		in.ContinuationToken, in.StartAfter = page.NextContinuationToken, nil
 	}
 }
