@@ -68,14 +68,26 @@ func lookupCache(ctx context.Context, t tools, store *remote.Store, cfg *config.
 // workspace and reads it, within the attestation size limit: what is at a
 // destination is untrusted.
 func fetchStatement(ctx context.Context, t tools, store *remote.Store, cfg *config.Config, stagingURL string) ([]byte, error) {
-	dest, err := t.ws.StagingPath(StatementName)
+	dest, err := fetchBeside(ctx, t, store, cfg, stagingURL, StatementName)
 	if err != nil {
 		return nil, err
 	}
-	if _, err := store.Get(ctx, remote.Join(stagingURL, StatementName), dest, remote.Quiet(), remote.WithOptions(cfg.Artifacts.Options)); err != nil {
-		return nil, err
-	}
 	return attestation.ReadFile(dest)
+}
+
+// fetchBeside gets the file name published beside the attestation at
+// stagingURL (the attestation itself, the store index) into the workspace
+// and returns its path there.
+func fetchBeside(ctx context.Context, t tools, store *remote.Store, cfg *config.Config, stagingURL, name string, opts ...remote.GetOption) (string, error) {
+	dest, err := t.ws.StagingPath(name)
+	if err != nil {
+		return "", err
+	}
+	opts = append([]remote.GetOption{remote.Quiet(), remote.WithOptions(cfg.Artifacts.Options)}, opts...)
+	if _, err := store.Get(ctx, remote.Join(stagingURL, name), dest, opts...); err != nil {
+		return "", err
+	}
+	return dest, nil
 }
 
 // verifyCachedSubjects checks every subject of a cached statement. Subjects
@@ -313,10 +325,7 @@ func vouchByListing(ctx context.Context, t tools, store *remote.Store, checks []
 func indexLoader(t tools, store *remote.Store, cfg *config.Config, stagingURL string) func(context.Context) *storeindex.Index {
 	return func(ctx context.Context) *storeindex.Index {
 		u := remote.Join(stagingURL, storeindex.Name)
-		dest, err := t.ws.StagingPath(storeindex.Name)
-		if err == nil {
-			_, err = store.Get(ctx, u, dest, remote.Quiet(), remote.WithOptions(cfg.Artifacts.Options), remote.WithMaxBytes(storeindex.MaxSize))
-		}
+		dest, err := fetchBeside(ctx, t, store, cfg, stagingURL, storeindex.Name, remote.WithMaxBytes(storeindex.MaxSize))
 		var ix *storeindex.Index
 		if err == nil {
 			ix, err = storeindex.Read(dest)

@@ -48,14 +48,11 @@ func publish(ctx context.Context, t tools, store *remote.Store, cfg *config.Conf
 	var statement []upload
 	if res.StagingURL != "" {
 		for _, f := range ev.Files() {
-			tmp, err := t.ws.StagingPath(f.Name)
+			up, err := besideUpload(t, cfg, res.StagingURL, f.Name, f.Data)
 			if err != nil {
 				return err
 			}
-			if err := os.WriteFile(tmp, f.Data, 0o644); err != nil {
-				return err
-			}
-			statement = append(statement, upload{tmp, remote.Join(res.StagingURL, f.Name), cfg.Artifacts.Options, "publishing " + f.Name, nil, false})
+			statement = append(statement, up)
 		}
 		last := len(statement) - 1
 		files, statement = append(files, statement[:last]...), statement[last:]
@@ -200,22 +197,32 @@ func publishIndex(ctx context.Context, t tools, store *remote.Store, cfg *config
 	if len(objs) == 0 {
 		return
 	}
-	u := remote.Join(key.url, storeindex.Name)
 	err := func() error {
 		data, err := storeindex.Encode(&storeindex.Index{Objects: objs})
 		if err != nil {
 			return err
 		}
-		tmp, err := t.ws.StagingPath(storeindex.Name)
+		up, err := besideUpload(t, cfg, key.url, storeindex.Name, data)
 		if err != nil {
 			return err
 		}
-		if err := os.WriteFile(tmp, data, 0o644); err != nil {
-			return err
-		}
-		return store.PutMany(ctx, []remote.PutItem{{Path: tmp, URL: u, Options: cfg.Artifacts.Options}})
+		return putAll(ctx, store, []upload{up})
 	}()
 	if err != nil {
-		t.log.Warn("not publishing the store index: a cache hit of this build will check each object on its own", "url", store.Shown(u), "error", err)
+		t.log.Warn("not publishing the store index: a cache hit of this build will check each object on its own",
+			"url", store.Shown(remote.Join(key.url, storeindex.Name)), "error", err)
 	}
+}
+
+// besideUpload writes data to a fresh file of the workspace, to be
+// published as name beside the attestation at stagingURL.
+func besideUpload(t tools, cfg *config.Config, stagingURL, name string, data []byte) (upload, error) {
+	tmp, err := t.ws.StagingPath(name)
+	if err != nil {
+		return upload{}, err
+	}
+	if err := os.WriteFile(tmp, data, 0o644); err != nil {
+		return upload{}, err
+	}
+	return upload{path: tmp, url: remote.Join(stagingURL, name), options: cfg.Artifacts.Options, what: "publishing " + name}, nil
 }
