@@ -78,12 +78,8 @@ func (s *Store) folderPage(ctx context.Context, c *clients, url, prefix string, 
 	if err != nil {
 		return nil, false, classify(url, "ListObjectsV2", err)
 	}
-	for _, o := range page.Contents {
-		obj, err := listedObject(url, prefix, o)
-		if err != nil {
-			return nil, false, err
-		}
-		objs = append(objs, obj)
+	if objs, err = listedObjects(url, prefix, page.Contents); err != nil {
+		return nil, false, err
 	}
 	if !aws.ToBool(page.IsTruncated) || aws.ToString(page.NextContinuationToken) == "" {
 		return objs, false, nil

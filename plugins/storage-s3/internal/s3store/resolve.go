@@ -163,16 +163,15 @@ func list(ctx context.Context, c *s3.Client, url, bucket, prefix string, limit i
 		if err != nil {
 			return nil, false, classify(url, "ListObjectsV2", err)
 		}
-		for _, o := range page.Contents {
-			obj, err := listedObject(url, prefix, o)
-			if err != nil {
-				return nil, false, err
-			}
+		listed, err := listedObjects(url, prefix, page.Contents)
+		if err != nil {
+			return nil, false, err
+		}
+		for _, obj := range listed {
 			found = true
-			if strings.HasSuffix(obj.key, "/") {
-				continue
+			if !strings.HasSuffix(obj.key, "/") {
+				objects = append(objects, obj)
 			}
-			objects = append(objects, obj)
 		}
 		if limit > 0 {
 			break
@@ -181,14 +180,19 @@ func list(ctx context.Context, c *s3.Client, url, bucket, prefix string, limit i
 	return objects, found, nil
 }
 
-// listedObject is what a listing under prefix says of o. A key outside
-// prefix is an error: the server answered another question.
-func listedObject(url, prefix string, o types.Object) (objectInfo, error) {
-	k := aws.ToString(o.Key)
-	if !strings.HasPrefix(k, prefix) {
-		return objectInfo{}, fmt.Errorf("%s: the server listed key %q outside prefix %q", url, k, prefix)
+// listedObjects is what a page of a listing under prefix says of its
+// objects. A key outside prefix is an error: the server answered another
+// question.
+func listedObjects(url, prefix string, contents []types.Object) ([]objectInfo, error) {
+	objs := make([]objectInfo, 0, len(contents))
+	for _, o := range contents {
+		k := aws.ToString(o.Key)
+		if !strings.HasPrefix(k, prefix) {
+			return nil, fmt.Errorf("%s: the server listed key %q outside prefix %q", url, k, prefix)
+		}
+		objs = append(objs, objectInfo{key: k, size: aws.ToInt64(o.Size), modTime: aws.ToTime(o.LastModified), etag: aws.ToString(o.ETag)})
 	}
-	return objectInfo{key: k, size: aws.ToInt64(o.Size), modTime: aws.ToTime(o.LastModified), etag: aws.ToString(o.ETag)}, nil
+	return objs, nil
 }
 
 // metaMode is the user metadata key (x-amz-meta-mode) that keeps a file's
